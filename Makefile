@@ -1,0 +1,116 @@
+# gpubase — build, test and install. `make check` and `make demo` install what they need first
+# (Debian packages, through `make deps`), so both work on a fresh Debian 12 machine.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share/gpubase
+UNITDIR    ?= /lib/systemd/system
+
+CC         ?= gcc
+PKGS       := yaml-0.1 json-c libsystemd libcrypto
+WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
+              -Wstrict-prototypes -Wvla -Wno-missing-field-initializers
+BASEFLAGS  := -std=gnu17 -g -D_GNU_SOURCE -DGPUBASE_VERSION='"$(VERSION)"' $(WARN)
+OPTFLAGS   ?= -O2
+SANFLAGS   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
+
+# Debian packages the build and every test tier need (see README "Dependencies").
+DEB_DEPS   := gcc make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check
+
+AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
+AGENT_HDRS := $(wildcard agent/*/*.h)
+UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
+
+# Two builds from the same sources: build/ (normal) and build/san/ (ASan+UBSan).
+B          := build
+S          := build/san
+
+.PHONY: all deps check unit integration crash crash-long san-check demo install clean help
+
+all: $(B)/gpubase
+
+help:
+	@echo "make deps | all | check | unit | integration | crash | crash-long | demo | install | clean"
+
+deps:
+	@missing=""; for p in $(DEB_DEPS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps: all installed"; fi
+
+$(B)/obj/%.o: %.c $(AGENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(S)/obj/%.o: %.c $(AGENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/libgpubase.a: $(AGENT_SRCS:%.c=$(B)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(S)/libgpubase.a: $(AGENT_SRCS:%.c=$(S)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/gpubase: $(B)/obj/agent/main.o $(B)/libgpubase.a
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $^ -o $@ $(PKG_LIBS) $(LDFLAGS)
+
+$(S)/gpubase: $(S)/obj/agent/main.o $(S)/libgpubase.a
+	$(CC) $(BASEFLAGS) $(SANFLAGS) $^ -o $@ $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/test-unit: $(UNIT_SRCS:%.c=$(B)/obj/%.o) $(B)/libgpubase.a
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $^ -o $@ $(CHECK_LIBS) $(PKG_LIBS)
+
+$(S)/test-unit: $(UNIT_SRCS:%.c=$(S)/obj/%.o) $(S)/libgpubase.a
+	$(CC) $(BASEFLAGS) $(SANFLAGS) $^ -o $@ $(CHECK_LIBS) $(PKG_LIBS)
+
+$(B)/killer: tests/integration/killer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< -o $@
+
+# ---- tests ----
+# unit: Check suites (plan loader, malformed-plan corpus, state, engine). CK_FORK=no under ASan so
+# leaks are reported per process.
+unit: deps $(B)/test-unit
+	GPUBASE_TESTDATA=$(CURDIR)/tests $(B)/test-unit
+
+integration: deps $(B)/gpubase
+	GPUBASE=$(CURDIR)/$(B)/gpubase tests/integration/run.sh
+
+crash: deps $(B)/gpubase $(B)/killer
+	GPUBASE=$(CURDIR)/$(B)/gpubase KILLER=$(CURDIR)/$(B)/killer ITERATIONS=$${ITERATIONS:-200} tests/integration/crash.sh
+
+crash-long: deps $(B)/gpubase $(B)/killer
+	GPUBASE=$(CURDIR)/$(B)/gpubase KILLER=$(CURDIR)/$(B)/killer ITERATIONS=$${ITERATIONS:-2000} tests/integration/crash.sh
+
+san-check: deps $(S)/test-unit $(S)/gpubase
+	GPUBASE_TESTDATA=$(CURDIR)/tests CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(S)/test-unit
+	GPUBASE=$(CURDIR)/$(S)/gpubase ASAN_OPTIONS=detect_leaks=1 tests/integration/run.sh
+
+check: deps
+	$(MAKE) unit integration crash san-check
+	@echo "make check: all tiers passed"
+
+demo: deps $(B)/gpubase
+	GPUBASE=$(CURDIR)/$(B)/gpubase examples/demo/demo.sh
+
+install: $(B)/gpubase
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/plans $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(B)/gpubase $(DESTDIR)$(BINDIR)/gpubase
+	install -m 0644 plans/*.yaml $(DESTDIR)$(DATADIR)/plans/
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/gpubase.service.in > $(DESTDIR)$(UNITDIR)/gpubase.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/gpubase.service
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,105 @@
+#include "checks.h"
+
+#include <string.h>
+
+static const CheckKind *const check_kinds[] = {
+        &check_file_exists,
+        &check_file_contains,
+        &check_command_succeeds,
+};
+
+static const char *const status_table[_CHECK_STATUS_MAX] = {
+        [CHECK_OK] = "ok",
+        [CHECK_WARN] = "warn",
+        [CHECK_FAIL] = "fail",
+        [CHECK_SKIP] = "skip",
+};
+
+const char *check_status_to_string(CheckStatus s) {
+        return s >= 0 && s < _CHECK_STATUS_MAX ? status_table[s] : "?";
+}
+
+void check_result_set(CheckResult *r, CheckStatus s, char *detail, char *fix) {
+        check_result_done(r);
+        r->status = s;
+        r->detail = detail;
+        r->fix = fix;
+}
+
+void check_result_done(CheckResult *r) {
+        free(r->detail);
+        free(r->fix);
+        *r = (CheckResult){0};
+}
+
+const CheckKind *check_kind_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(check_kinds); i++)
+                if (streq(check_kinds[i]->name, name))
+                        return check_kinds[i];
+        return NULL;
+}
+
+const char *const *check_kind_names(void) {
+        static const char *names[ELEMENTSOF(check_kinds) + 1];
+        for (size_t i = 0; i < ELEMENTSOF(check_kinds); i++)
+                names[i] = check_kinds[i]->name;
+        return names;
+}
+
+int check_spec_parse(CheckSpec *c, const YNode *entry, ParseCtx *pc) {
+        const YNode *name, *param = NULL;
+
+        c->line = entry->line;
+        c->col = entry->col;
+        if (entry->type == YNODE_SCALAR && !ynode_is_null(entry))
+                name = entry;
+        else if (entry->type == YNODE_MAP && entry->n == 1) {
+                name = entry->pairs[0].key;
+                param = entry->pairs[0].value;
+        } else {
+                src_error_set(pc->err, pc->file, entry,
+                              "a check is a name or a one-key map {name: parameters}, found a %s%s",
+                              entry->type == YNODE_MAP ? "map with " : ynode_type_name(entry),
+                              entry->type == YNODE_MAP ? (entry->n ? "several keys" : "no keys") : "");
+                return -EINVAL;
+        }
+        c->kind = check_kind_find(name->value);
+        if (!c->kind) {
+                _cleanup_free_ char *names = strv_join((char *const *) check_kind_names(), ", ");
+                src_error_set(pc->err, pc->file, name, "unknown check '%s'; known checks: %s", name->value, names);
+                return -EINVAL;
+        }
+        if (param && ynode_is_null(param))
+                param = NULL;
+        if (!param && c->kind->param == CHECK_PARAM_REQUIRED) {
+                src_error_set(pc->err, pc->file, name, "check '%s' needs a parameter: write {%s: ...}", c->kind->name,
+                              c->kind->name);
+                return -EINVAL;
+        }
+        if (param && c->kind->param == CHECK_PARAM_NONE) {
+                src_error_set(pc->err, pc->file, param, "check '%s' takes no parameter", c->kind->name);
+                return -EINVAL;
+        }
+        if (param) {
+                Buf b = {0};
+                if (param->type == YNODE_SCALAR)
+                        buf_puts(&b, param->value);
+                else
+                        ynode_dump(param, &b);
+                c->arg = buf_steal(&b);
+        }
+        return c->kind->parse ? c->kind->parse(c, param, pc) : 0;
+}
+
+void check_spec_done(CheckSpec *c) {
+        if (c->kind && c->kind->free_params && c->params)
+                c->kind->free_params(c->params);
+        free(c->arg);
+        *c = (CheckSpec){0};
+}
+
+char *check_spec_label(const CheckSpec *c) {
+        if (c->arg)
+                return xasprintf("%s %s", c->kind->name, c->arg);
+        return xstrdup(c->kind->name);
+}

@@ -1,0 +1,51 @@
+/* One file per subcommand; main.c only parses the global options and dispatches. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../core/ctx.h"
+#include "../core/exitcode.h"
+#include "../core/plan.h"
+#include "../core/state.h"
+
+enum {
+        OPT_ROOT = 1 << 0,
+        OPT_REBOOT = 1 << 1,
+        OPT_DRY_RUN = 1 << 2,
+        OPT_REPLAN = 1 << 3,
+        OPT_JSON = 1 << 4,
+        OPT_TIMEOUT = 1 << 5,
+        OPT_VERBOSE = 1 << 6,
+};
+
+typedef struct Args {
+        Host host;
+        RebootMode reboot;
+        bool dry_run, replan, json;
+        int verbose;
+        unsigned timeout; /* wait --timeout, seconds; 0: none */
+        unsigned seen;    /* OPT_* given on the command line */
+} Args;
+
+typedef struct Command {
+        const char *name;
+        const char *usage;
+        const char *summary;
+        unsigned opts; /* OPT_* this command accepts */
+        int min_args, max_args;
+        int (*run)(Args *a, int argc, char **argv);
+} Command;
+
+int cmd_run(Args *a, int argc, char **argv);
+int cmd_resume(Args *a, int argc, char **argv);
+int cmd_status(Args *a, int argc, char **argv);
+int cmd_wait(Args *a, int argc, char **argv);
+int cmd_plan(Args *a, int argc, char **argv);
+int cmd_reset(Args *a, int argc, char **argv);
+
+/* Shared by the subcommands. Each returns an exit code and has told the user why. */
+int load_plan_or_complain(Args *a, const char *path, bool check_match, Plan **ret);
+int take_lock_or_complain(Args *a, int *ret_fd);
+/* EXIT_OK with *ret NULL when there is no state file. */
+int load_state_or_complain(Args *a, State **ret);
+char *state_file_path(Args *a);

@@ -1,0 +1,71 @@
+#include <string.h>
+
+#include "../core/report.h"
+#include "cmd.h"
+
+char *state_file_path(Args *a) {
+        return host_path(&a->host, GPUBASE_STATE_FILE);
+}
+
+int load_plan_or_complain(Args *a, const char *path, bool check_match, Plan **ret) {
+        SrcError err = {0};
+        _cleanup_(plan_freep) Plan *p = NULL;
+        int r = plan_load(path, &a->host, &p, &err);
+        if (r < 0) {
+                _cleanup_free_ char *m = src_error_format(&err);
+                fprintf(stderr, "%s\n", m);
+                src_error_done(&err);
+                return EXIT_INVALID_PLAN;
+        }
+        if (check_match) {
+                _cleanup_free_ char *why = NULL;
+                if (plan_matches_host(p, &a->host, &why) == 0) {
+                        fprintf(stderr, "%s: plan refused: %s\n", path, why);
+                        return EXIT_INVALID_PLAN;
+                }
+        }
+        *ret = TAKE_PTR(p);
+        return EXIT_OK;
+}
+
+int take_lock_or_complain(Args *a, int *ret_fd) {
+        pid_t holder = 0;
+        int r = host_lock(&a->host, ret_fd, &holder);
+        if (r == -EBUSY) {
+                _cleanup_free_ char *p = host_path(&a->host, GPUBASE_LOCK_FILE);
+                if (holder > 0)
+                        log_error("another gpubase is running (pid %d holds %s); wait for it with `gpubase wait`",
+                                  (int) holder, p);
+                else
+                        log_error("another gpubase is running (it holds %s); wait for it with `gpubase wait`", p);
+                return EXIT_BUSY;
+        }
+        if (r < 0) {
+                _cleanup_free_ char *p = host_path(&a->host, GPUBASE_LOCK_FILE);
+                log_error("cannot take the lock %s: %s", p, strerror(-r));
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
+
+int load_state_or_complain(Args *a, State **ret) {
+        _cleanup_free_ char *path = state_file_path(a);
+        _cleanup_free_ char *why = NULL;
+        int r = state_load(path, ret, &why);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return EXIT_OK;
+        }
+        if (r == -EBADMSG) {
+                log_error("the state file %s is corrupt (%s). It was left exactly as it is. Look at it, then move it "
+                          "away or run `gpubase reset` to forget the run; steps already done are found by their "
+                          "probes on the next run.",
+                          path, why);
+                return EXIT_FAILED;
+        }
+        if (r < 0) {
+                log_error("cannot read the state file %s: %s", path, why ? why : strerror(-r));
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}

@@ -1,0 +1,30 @@
+/* What a step, a check or a condition can see while a plan runs. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../host/host.h"
+
+typedef struct Plan Plan;
+typedef struct State State;
+
+typedef enum RebootMode {
+        REBOOT_NOW,   /* ask the machine to reboot, exit 3 */
+        REBOOT_EXIT,  /* checkpoint and exit 3: Packer/Ansible reboot the machine */
+        REBOOT_NEVER, /* a needed reboot fails the step */
+        _REBOOT_MODE_MAX,
+        _REBOOT_MODE_INVALID = -EINVAL,
+} RebootMode;
+
+const char *reboot_mode_to_string(RebootMode m);
+RebootMode reboot_mode_from_string(const char *s);
+
+typedef struct Ctx {
+        Host *host;
+        const Plan *plan;
+        State *state;
+        RebootMode reboot_mode;
+        bool dry_run;
+        bool replan;
+        int verbose;
+} Ctx;

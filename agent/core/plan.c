@@ -1,0 +1,549 @@
+#include "plan.h"
+
+#include <ctype.h>
+#include <libgen.h>
+#include <limits.h>
+#include <string.h>
+
+#include "../checks/checks.h"
+#include "../steps/steps.h"
+#include "when.h"
+
+static const char *const plan_keys[] = {"version", "name", "description", "match", "vars", "workloads", "steps", NULL};
+static const char *const match_keys[] = {"os", "arch", NULL};
+static const char *const workloads_keys[] = {"cuda", NULL};
+static const char *const step_common_keys[] = {"id", "kind", "checks", "when"};
+
+static void var_done(Var *v) {
+        free(v->name);
+        free(v->value);
+        free(v->unavailable);
+}
+
+Plan *plan_free(Plan *p) {
+        if (!p)
+                return NULL;
+        free(p->path);
+        free(p->name);
+        free(p->description);
+        strv_free(p->match_os);
+        strv_free(p->match_arch);
+        strv_free(p->workloads_cuda);
+        for (size_t i = 0; i < p->n_vars; i++)
+                var_done(&p->vars[i]);
+        free(p->vars);
+        for (size_t i = 0; i < p->n_steps; i++) {
+                Step *s = &p->steps[i];
+                free(s->id);
+                if (s->kind && s->kind->free_params && s->params)
+                        s->kind->free_params(s->params);
+                for (size_t j = 0; j < s->n_checks; j++)
+                        check_spec_done(&s->checks[j]);
+                free(s->checks);
+        }
+        free(p->steps);
+        free(p);
+        return NULL;
+}
+
+static const Var *find_var(const Var *vars, size_t n, const char *name, size_t len) {
+        for (size_t i = 0; i < n; i++)
+                if (strlen(vars[i].name) == len && strncmp(vars[i].name, name, len) == 0)
+                        return &vars[i];
+        return NULL;
+}
+
+int expand_vars(const char *s, const Var *vars, size_t n_vars, char **ret, char **ret_bad) {
+        Buf b = {0};
+        for (const char *p = s; *p;) {
+                if (p[0] == '$' && p[1] == '$') {
+                        buf_puts(&b, "$");
+                        p += 2;
+                        continue;
+                }
+                if (p[0] == '$' && p[1] == '{') {
+                        const char *end = strchr(p + 2, '}');
+                        if (!end) {
+                                buf_done(&b);
+                                *ret_bad = xstrdup(p);
+                                return -EBADMSG; /* unterminated */
+                        }
+                        const Var *v = find_var(vars, n_vars, p + 2, (size_t) (end - p - 2));
+                        if (!v || v->unavailable) {
+                                buf_done(&b);
+                                *ret_bad = xstrndup(p + 2, (size_t) (end - p - 2));
+                                return v ? -ENODATA : -ENOENT;
+                        }
+                        buf_puts(&b, v->value);
+                        p = end + 1;
+                        continue;
+                }
+                buf_append(&b, p, 1);
+                p++;
+        }
+        *ret = buf_steal(&b);
+        return 0;
+}
+
+static char *var_names(const Var *vars, size_t n) {
+        Buf b = {0};
+        for (size_t i = 0; i < n; i++)
+                buf_printf(&b, "%s%s", i ? ", " : "", vars[i].name);
+        return buf_steal(&b);
+}
+
+static int expand_scalar(ParseCtx *pc, YNode *n, const Var *vars, size_t n_vars) {
+        _cleanup_free_ char *out = NULL, *bad = NULL;
+        int r;
+
+        if (!strchr(n->value, '$'))
+                return 0;
+        r = expand_vars(n->value, vars, n_vars, &out, &bad);
+        if (r == -EBADMSG) {
+                src_error_set(pc->err, pc->file, n, "unterminated variable reference '%s' (write ${name}, or $$ for a literal $)", bad);
+                return -EINVAL;
+        }
+        if (r == -ENODATA) {
+                const Var *v = find_var(vars, n_vars, bad, strlen(bad));
+                src_error_set(pc->err, pc->file, n, "variable ${%s} is not available on this host: %s", bad,
+                              v ? v->unavailable : "unknown");
+                return -EINVAL;
+        }
+        if (r < 0) {
+                _cleanup_free_ char *names = var_names(vars, n_vars);
+                src_error_set(pc->err, pc->file, n, "unknown variable ${%s}; known variables: %s", bad, names);
+                return -EINVAL;
+        }
+        free(n->value);
+        n->value = TAKE_PTR(out);
+        return 0;
+}
+
+static int expand_tree(ParseCtx *pc, YNode *n, const Var *vars, size_t n_vars) {
+        switch (n->type) {
+        case YNODE_SCALAR:
+                return expand_scalar(pc, n, vars, n_vars);
+        case YNODE_SEQ:
+                for (size_t i = 0; i < n->n; i++)
+                        if (expand_tree(pc, n->items[i], vars, n_vars) < 0)
+                                return -EINVAL;
+                return 0;
+        case YNODE_MAP:
+                for (size_t i = 0; i < n->n; i++)
+                        if (expand_tree(pc, n->pairs[i].value, vars, n_vars) < 0)
+                                return -EINVAL;
+                return 0;
+        }
+        return 0;
+}
+
+static void add_var(Plan *p, const char *name, const char *value, char *unavailable) {
+        p->vars = xrealloc(p->vars, (p->n_vars + 1) * sizeof(Var));
+        p->vars[p->n_vars++] = (Var){xstrdup(name), xstrdup(value ? value : ""), unavailable};
+}
+
+static const char *deb_arch_of(const char *arch) {
+        if (streq(arch, "x86_64"))
+                return "amd64";
+        if (streq(arch, "aarch64"))
+                return "arm64";
+        return NULL;
+}
+
+static const char *arch_dir_of(const char *arch) {
+        if (streq(arch, "x86_64"))
+                return "x86_64";
+        if (streq(arch, "aarch64"))
+                return "sbsa"; /* NVIDIA's name for Arm servers */
+        return NULL;
+}
+
+static void add_builtin_vars(Plan *p, const Host *host) {
+        const char *arch = host_arch();
+        OsInfo os = {0};
+        int r;
+
+        add_var(p, "arch", arch, NULL);
+        add_var(p, "deb_arch", deb_arch_of(arch),
+                deb_arch_of(arch) ? NULL : xasprintf("architecture %s is not supported", arch));
+        add_var(p, "arch_dir", arch_dir_of(arch),
+                arch_dir_of(arch) ? NULL : xasprintf("architecture %s is not supported", arch));
+
+        r = host_os_info(host, &os);
+        if (r < 0) {
+                _cleanup_free_ char *f = host_path(host, "/etc/os-release");
+                add_var(p, "os_id", "", xasprintf("cannot read %s: %s", f, strerror(-r)));
+                add_var(p, "os_version", "", xasprintf("cannot read %s: %s", f, strerror(-r)));
+                add_var(p, "distro", "", xasprintf("cannot read %s: %s", f, strerror(-r)));
+        } else {
+                Buf d = {0};
+                buf_puts(&d, os.id);
+                for (const char *c = os.version_id; *c; c++)
+                        if (*c != '.')
+                                buf_append(&d, c, 1);
+                _cleanup_free_ char *distro = buf_steal(&d);
+                add_var(p, "os_id", os.id, NULL);
+                add_var(p, "os_version", os.version_id, NULL);
+                add_var(p, "distro", distro, NULL);
+        }
+        os_info_done(&os);
+        add_var(p, "root", host->root, NULL);
+        _cleanup_free_ char *dir = xstrdup(p->path);
+        add_var(p, "plan_dir", dirname(dir), NULL);
+}
+
+static bool var_name_ok(const char *s) {
+        if (!*s || !(isalpha((unsigned char) *s) || *s == '_'))
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && *s != '_')
+                        return false;
+        return true;
+}
+
+static int parse_vars(ParseCtx *pc, Plan *p, YNode *vars) {
+        size_t n_builtin = p->n_vars;
+        if (schema_map(pc, vars, "vars") < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < vars->n; i++) {
+                YNode *k = vars->pairs[i].key, *v = vars->pairs[i].value;
+                if (!var_name_ok(k->value)) {
+                        src_error_set(pc->err, pc->file, k,
+                                      "'%s' is not a valid variable name (letters, digits and _, not starting with a digit)",
+                                      k->value);
+                        return -EINVAL;
+                }
+                if (find_var(p->vars, n_builtin, k->value, strlen(k->value))) {
+                        src_error_set(pc->err, pc->file, k, "variable '%s' is built in and cannot be redefined",
+                                      k->value);
+                        return -EINVAL;
+                }
+                if (v->type != YNODE_SCALAR || ynode_is_null(v)) {
+                        src_error_set(pc->err, pc->file, v, "the value of variable '%s' must be a string, found a %s",
+                                      k->value, ynode_type_name(v));
+                        return -EINVAL;
+                }
+                /* a variable sees the built-ins and the variables defined before it */
+                if (expand_scalar(pc, v, p->vars, p->n_vars) < 0)
+                        return -EINVAL;
+                add_var(p, k->value, v->value, NULL);
+        }
+        return 0;
+}
+
+static bool step_id_ok(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 64 || !(islower((unsigned char) s[0]) || isdigit((unsigned char) s[0])))
+                return false;
+        for (; *s; s++)
+                if (!islower((unsigned char) *s) && !isdigit((unsigned char) *s) && *s != '-' && *s != '_' && *s != '.')
+                        return false;
+        return true;
+}
+
+static int parse_step(ParseCtx *pc, Plan *p, const YNode *n, Step *s) {
+        const YNode *v;
+        _cleanup_free_ char *kind = NULL, *when = NULL;
+        int r;
+
+        s->line = n->line;
+        s->col = n->col;
+        if (schema_map(pc, n, "a step") < 0)
+                return -EINVAL;
+        if (schema_require(pc, n, "id", "a step", &v) < 0 || schema_string(pc, v, "a step's id", &s->id) < 0)
+                return -EINVAL;
+        if (!step_id_ok(s->id)) {
+                src_error_set(pc->err, pc->file, v,
+                              "step id '%s' must be 1-64 characters of a-z, 0-9, '-', '_', '.', starting with a letter or digit",
+                              s->id);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (streq(p->steps[i].id, s->id)) {
+                        src_error_set(pc->err, pc->file, v, "duplicate step id '%s' (first used at line %u)", s->id,
+                                      p->steps[i].line);
+                        return -EINVAL;
+                }
+        _cleanup_free_ char *sname = xasprintf("step '%s'", s->id);
+        if (schema_require(pc, n, "kind", sname, &v) < 0 ||
+            schema_string(pc, v, "a step's kind", &kind) < 0)
+                return -EINVAL;
+        s->kind = step_kind_find(kind);
+        if (!s->kind) {
+                _cleanup_free_ char *names = strv_join((char *const *) step_kind_names(), ", ");
+                src_error_set(pc->err, pc->file, v, "unknown step kind '%s'; known kinds: %s", kind, names);
+                return -EINVAL;
+        }
+
+        /* keys: the common ones plus the kind's own */
+        {
+                _cleanup_free_ const char **allowed = NULL;
+                size_t k = 0, nk = 0;
+                while (s->kind->keys && s->kind->keys[nk])
+                        nk++;
+                allowed = xcalloc(ELEMENTSOF(step_common_keys) + nk + 1, sizeof(char *));
+                for (size_t i = 0; i < ELEMENTSOF(step_common_keys); i++)
+                        allowed[k++] = step_common_keys[i];
+                for (size_t i = 0; i < nk; i++)
+                        allowed[k++] = s->kind->keys[i];
+                _cleanup_free_ char *what = xasprintf("step '%s' (kind %s)", s->id, s->kind->name);
+                if (schema_keys(pc, n, what, allowed) < 0)
+                        return -EINVAL;
+        }
+
+        v = ynode_get(n, "when");
+        if (v) {
+                if (schema_string(pc, v, "when", &when) < 0)
+                        return -EINVAL;
+                s->when = when_find(when);
+                if (!s->when) {
+                        _cleanup_free_ char *names = strv_join((char *const *) when_names(), ", ");
+                        src_error_set(pc->err, pc->file, v, "unknown condition '%s' in when; known conditions: %s",
+                                      when, names);
+                        return -EINVAL;
+                }
+        } else
+                s->when = when_find(s->kind->default_when ? s->kind->default_when : "always");
+
+        v = ynode_get(n, "checks");
+        if (v) {
+                if (v->type != YNODE_SEQ) {
+                        src_error_set(pc->err, pc->file, v, "checks must be a list of check names or {name: parameters}, found a %s",
+                                      ynode_type_name(v));
+                        return -EINVAL;
+                }
+                s->checks = xcalloc(v->n, sizeof(CheckSpec));
+                for (size_t i = 0; i < v->n; i++) {
+                        r = check_spec_parse(&s->checks[i], v->items[i], pc);
+                        s->n_checks = i + 1;
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        if (s->kind->parse) {
+                r = s->kind->parse(s, n, pc);
+                if (r < 0)
+                        return r;
+        }
+
+        Buf b = {0};
+        ynode_dump(n, &b);
+        sha256_hex(b.data, b.len, s->digest);
+        buf_done(&b);
+        return 0;
+}
+
+static int parse_match(ParseCtx *pc, Plan *p, const YNode *m) {
+        const YNode *v;
+        if (schema_map(pc, m, "match") < 0 || schema_keys(pc, m, "match", match_keys) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(m, "os"))) {
+                if (schema_strv(pc, v, "match.os", true, &p->match_os) < 0)
+                        return -EINVAL;
+                for (size_t i = 0; p->match_os[i]; i++)
+                        if (!strchr(p->match_os[i], '-')) {
+                                src_error_set(pc->err, pc->file, v,
+                                              "match.os entry '%s' must be <os id>-<version>, e.g. ubuntu-24.04 or debian-12",
+                                              p->match_os[i]);
+                                return -EINVAL;
+                        }
+        }
+        if ((v = ynode_get(m, "arch"))) {
+                if (schema_strv(pc, v, "match.arch", true, &p->match_arch) < 0)
+                        return -EINVAL;
+                for (size_t i = 0; p->match_arch[i]; i++)
+                        if (!streq(p->match_arch[i], "x86_64") && !streq(p->match_arch[i], "aarch64")) {
+                                src_error_set(pc->err, pc->file, v, "match.arch entry '%s' must be x86_64 or aarch64",
+                                              p->match_arch[i]);
+                                return -EINVAL;
+                        }
+        }
+        return 0;
+}
+
+static bool cuda_version_ok(const char *s) {
+        /* MAJOR.MINOR */
+        const char *dot = strchr(s, '.');
+        if (!dot || dot == s || !dot[1] || strchr(dot + 1, '.'))
+                return false;
+        for (const char *c = s; *c; c++)
+                if (c != dot && !isdigit((unsigned char) *c))
+                        return false;
+        return true;
+}
+
+static int parse_workloads(ParseCtx *pc, Plan *p, const YNode *w) {
+        const YNode *v;
+        if (schema_map(pc, w, "workloads") < 0 || schema_keys(pc, w, "workloads", workloads_keys) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(w, "cuda"))) {
+                if (schema_strv(pc, v, "workloads.cuda", true, &p->workloads_cuda) < 0)
+                        return -EINVAL;
+                for (size_t i = 0; p->workloads_cuda[i]; i++)
+                        if (!cuda_version_ok(p->workloads_cuda[i])) {
+                                src_error_set(pc->err, pc->file, v->type == YNODE_SEQ ? v->items[i] : v,
+                                              "workloads.cuda entry '%s' must be a CUDA version like 12.8 (quote it: \"12.8\")",
+                                              p->workloads_cuda[i]);
+                                return -EINVAL;
+                        }
+        }
+        return 0;
+}
+
+static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host) {
+        const YNode *v;
+        YNode *vars = NULL;
+
+        if (root->type != YNODE_MAP) {
+                src_error_set(pc->err, pc->file, root, "a plan must be a map with version, name and steps, found a %s",
+                              ynode_type_name(root));
+                return -EINVAL;
+        }
+        if (schema_keys(pc, root, "the plan", plan_keys) < 0)
+                return -EINVAL;
+        if (schema_require(pc, root, "version", "the plan", &v) < 0)
+                return -EINVAL;
+        if (v->type != YNODE_SCALAR || !streq(v->value, "1")) {
+                src_error_set(pc->err, pc->file, v, "unsupported plan version %s%s%s; this gpubase reads version 1",
+                              v->type == YNODE_SCALAR ? "'" : "(a ", v->type == YNODE_SCALAR ? v->value : ynode_type_name(v),
+                              v->type == YNODE_SCALAR ? "'" : ")");
+                return -EINVAL;
+        }
+        p->version = 1;
+
+        add_builtin_vars(p, host);
+        for (size_t i = 0; i < root->n; i++)
+                if (streq(root->pairs[i].key->value, "vars"))
+                        vars = root->pairs[i].value;
+        if (vars && parse_vars(pc, p, vars) < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < root->n; i++)
+                if (root->pairs[i].value != vars && expand_tree(pc, root->pairs[i].value, p->vars, p->n_vars) < 0)
+                        return -EINVAL;
+
+        if (schema_require(pc, root, "name", "the plan", &v) < 0 || schema_string(pc, v, "name", &p->name) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(root, "description")) && schema_string(pc, v, "description", &p->description) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(root, "match")) && parse_match(pc, p, v) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(root, "workloads")) && parse_workloads(pc, p, v) < 0)
+                return -EINVAL;
+
+        if (schema_require(pc, root, "steps", "the plan", &v) < 0)
+                return -EINVAL;
+        if (v->type != YNODE_SEQ || v->n == 0) {
+                src_error_set(pc->err, pc->file, v, "steps must be a non-empty list of steps, found %s%s",
+                              v->type == YNODE_SEQ ? "an empty list" : "a ", v->type == YNODE_SEQ ? "" : ynode_type_name(v));
+                return -EINVAL;
+        }
+        if (v->n > PLAN_MAX_STEPS) {
+                src_error_set(pc->err, pc->file, v, "a plan has at most %d steps, this one has %zu", PLAN_MAX_STEPS, v->n);
+                return -EINVAL;
+        }
+        p->steps = xcalloc(v->n, sizeof(Step));
+        for (size_t i = 0; i < v->n; i++) {
+                int r = parse_step(pc, p, v->items[i], &p->steps[i]);
+                p->n_steps = i + 1;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int plan_load_string(const char *file, const char *text, size_t len, const Host *host, Plan **ret,
+                     SrcError *reterr) {
+        _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof(Plan));
+        _cleanup_(ynode_freep) YNode *root = NULL;
+        ParseCtx pc = {.file = file, .err = reterr};
+        int r;
+
+        p->path = xstrdup(file);
+        sha256_hex(text, len, p->sha256);
+        if (memchr(text, 0, len)) {
+                src_error_set_at(reterr, file, 0, 0, "the plan contains a NUL byte; is it a text file?");
+                return -EINVAL;
+        }
+        r = ynode_parse(file, text, len, &root, reterr);
+        if (r < 0)
+                return r;
+        r = plan_parse_tree(&pc, p, root, host);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int plan_load(const char *path, const Host *host, Plan **ret, SrcError *reterr) {
+        _cleanup_free_ char *abs = NULL, *text = NULL;
+        size_t len;
+        int r;
+
+        abs = realpath(path, NULL);
+        if (!abs) {
+                r = negative_errno();
+                src_error_set_at(reterr, path, 0, 0, "cannot open the plan: %s", strerror(-r));
+                return r;
+        }
+        r = read_file(abs, PLAN_MAX_SIZE, &text, &len);
+        if (r < 0) {
+                src_error_set_at(reterr, path, 0, 0, "cannot read the plan: %s",
+                                 r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+                return r == -EFBIG ? -EINVAL : r;
+        }
+        /* messages name the file as the user wrote it; the state records the absolute path */
+        r = plan_load_string(path, text, len, host, ret, reterr);
+        if (r < 0)
+                return r;
+        free((*ret)->path);
+        (*ret)->path = TAKE_PTR(abs);
+        return 0;
+}
+
+int plan_matches_host(const Plan *p, const Host *host, char **ret_why) {
+        const char *arch = host_arch();
+        if (p->match_arch) {
+                bool ok = false;
+                for (size_t i = 0; p->match_arch[i]; i++)
+                        ok = ok || streq(p->match_arch[i], arch);
+                if (!ok) {
+                        _cleanup_free_ char *l = strv_join(p->match_arch, ", ");
+                        *ret_why = xasprintf("plan '%s' is for %s; this machine is %s", p->name, l, arch);
+                        return 0;
+                }
+        }
+        if (p->match_os) {
+                OsInfo os = {0};
+                int r = host_os_info(host, &os);
+                if (r < 0) {
+                        _cleanup_free_ char *f = host_path(host, "/etc/os-release");
+                        *ret_why = xasprintf("plan '%s' needs to know the OS but %s cannot be read: %s", p->name, f,
+                                             strerror(-r));
+                        return 0;
+                }
+                _cleanup_free_ char *me = xasprintf("%s-%s", os.id, os.version_id);
+                os_info_done(&os);
+                bool ok = false;
+                for (size_t i = 0; p->match_os[i]; i++)
+                        ok = ok || streq(p->match_os[i], me);
+                if (!ok) {
+                        _cleanup_free_ char *l = strv_join(p->match_os, ", ");
+                        *ret_why = xasprintf("plan '%s' is for %s; this machine is %s", p->name, l, me);
+                        return 0;
+                }
+        }
+        return 1;
+}
+
+const Step *plan_find_step(const Plan *p, const char *id) {
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (streq(p->steps[i].id, id))
+                        return &p->steps[i];
+        return NULL;
+}
+
+const char *plan_var(const Plan *p, const char *name) {
+        const Var *v = find_var(p->vars, p->n_vars, name, strlen(name));
+        return v && !v->unavailable ? v->value : NULL;
+}

@@ -1,0 +1,71 @@
+/* A plan: YAML -> structs. Variables are expanded once at load; every step keeps the line:col it
+ * came from. Step kinds and checks are looked up in their registries (steps/, checks/) and parse
+ * their own parameters. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../host/host.h"
+#include "schema.h"
+
+typedef struct StepKind StepKind;
+typedef struct CheckKind CheckKind;
+typedef struct WhenKind WhenKind;
+
+typedef struct CheckSpec {
+        const CheckKind *kind;
+        void *params;   /* owned, freed by kind->free_params */
+        char *arg;      /* the parameter as one line of text, for messages and `plan show` */
+        unsigned line, col;
+} CheckSpec;
+
+typedef struct Step {
+        char *id;
+        const StepKind *kind;
+        const WhenKind *when;
+        CheckSpec *checks;
+        size_t n_checks;
+        void *params; /* owned, freed by kind->free_params */
+        char digest[65]; /* sha256 of the expanded step: a replan keeps results only of unchanged steps */
+        unsigned line, col;
+} Step;
+
+typedef struct Var {
+        char *name, *value;
+        char *unavailable; /* built-in that could not be determined here, and why */
+} Var;
+
+typedef struct Plan {
+        char *path; /* absolute */
+        char sha256[65];
+        unsigned version;
+        char *name;
+        char *description;
+        char **match_os;   /* "ubuntu-24.04"; NULL: any */
+        char **match_arch; /* "x86_64"; NULL: any */
+        char **workloads_cuda;
+        Var *vars; /* built-ins first, then the plan's, in order */
+        size_t n_vars;
+        Step *steps;
+        size_t n_steps;
+} Plan;
+
+#define PLAN_MAX_SIZE (1024 * 1024)
+#define PLAN_MAX_STEPS 256
+
+/* Loads and validates a plan. On error returns -EINVAL with reterr filled (file:line:col), or
+ * another negative errno when the file cannot be read (reterr filled as well). */
+int plan_load(const char *path, const Host *host, Plan **ret, SrcError *reterr);
+/* Same, from text already in memory (file is only used in messages). */
+int plan_load_string(const char *file, const char *text, size_t len, const Host *host, Plan **ret,
+                     SrcError *reterr);
+Plan *plan_free(Plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free)
+
+/* Does this host match the plan's `match:`? On mismatch returns 0 and a message. */
+int plan_matches_host(const Plan *p, const Host *host, char **ret_why);
+const Step *plan_find_step(const Plan *p, const char *id);
+const char *plan_var(const Plan *p, const char *name);
+
+/* Expands ${name} in s using vars ($$ is a literal $). -EINVAL with ret_bad set to the unknown name. */
+int expand_vars(const char *s, const Var *vars, size_t n_vars, char **ret, char **ret_bad);

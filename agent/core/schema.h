@@ -1,0 +1,24 @@
+/* Typed reads from the YAML tree with messages that name file:line:col and what was expected.
+ * Every function returns 0 or -EINVAL with the error recorded in pc->err. */
+#pragma once
+
+#include "ynode.h"
+
+typedef struct ParseCtx {
+        const char *file;
+        SrcError *err;
+} ParseCtx;
+
+/* Refuses keys of a map not in allowed (NULL-terminated), listing the allowed ones. */
+int schema_keys(ParseCtx *pc, const YNode *map, const char *what, const char *const *allowed);
+int schema_require(ParseCtx *pc, const YNode *map, const char *key, const char *what, const YNode **ret);
+int schema_map(ParseCtx *pc, const YNode *n, const char *what);
+int schema_string(ParseCtx *pc, const YNode *n, const char *what, char **ret);
+/* A non-empty list of strings (or, if allow_scalar, a single string as a one-element list). */
+int schema_strv(ParseCtx *pc, const YNode *n, const char *what, bool allow_scalar, char ***ret);
+int schema_uint(ParseCtx *pc, const YNode *n, const char *what, unsigned min, unsigned max, unsigned *ret);
+int schema_bool(ParseCtx *pc, const YNode *n, const char *what, bool *ret);
+/* A map of NAME: VALUE strings, returned as NAME=VALUE entries. */
+int schema_env(ParseCtx *pc, const YNode *n, const char *what, char ***ret);
+/* An absolute path without ".." components. */
+int schema_abs_path(ParseCtx *pc, const YNode *n, const char *what, char **ret);

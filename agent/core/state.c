@@ -1,0 +1,373 @@
+#include "state.h"
+
+#include <json-c/json.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../host/host.h"
+#include "../steps/steps.h"
+
+static const char *const run_state_table[_RUN_STATE_MAX] = {
+        [RUN_IDLE] = "idle",
+        [RUN_RUNNING] = "running",
+        [RUN_REBOOT_PENDING] = "reboot-pending",
+        [RUN_DONE] = "done",
+        [RUN_FAILED] = "failed",
+};
+
+static const char *const step_state_table[_STEP_STATE_MAX] = {
+        [STEP_PENDING] = "pending",
+        [STEP_RUNNING] = "running",
+        [STEP_DONE] = "done",
+        [STEP_SKIPPED] = "skipped",
+        [STEP_FAILED] = "failed",
+        [STEP_REBOOT_REQUESTED] = "reboot-requested",
+};
+
+const char *run_state_to_string(RunState s) {
+        return s >= 0 && s < _RUN_STATE_MAX ? run_state_table[s] : NULL;
+}
+
+RunState run_state_from_string(const char *s) {
+        for (int i = 0; s && i < _RUN_STATE_MAX; i++)
+                if (streq(run_state_table[i], s))
+                        return (RunState) i;
+        return _RUN_STATE_INVALID;
+}
+
+const char *step_state_to_string(StepState s) {
+        return s >= 0 && s < _STEP_STATE_MAX ? step_state_table[s] : NULL;
+}
+
+StepState step_state_from_string(const char *s) {
+        for (int i = 0; s && i < _STEP_STATE_MAX; i++)
+                if (streq(step_state_table[i], s))
+                        return (StepState) i;
+        return _STEP_STATE_INVALID;
+}
+
+void step_record_set(char **field, const char *value) {
+        free(*field);
+        *field = value ? xstrdup(value) : NULL;
+}
+
+static void step_record_done(StepRecord *r) {
+        free(r->id);
+        free(r->kind);
+        free(r->digest);
+        free(r->detail);
+        free(r->error);
+        free(r->reboot_boot_id);
+}
+
+State *state_free(State *s) {
+        if (!s)
+                return NULL;
+        free(s->plan_path);
+        free(s->plan_sha256);
+        free(s->plan_name);
+        free(s->run_id);
+        free(s->boot_id);
+        free(s->error);
+        for (size_t i = 0; i < s->n_steps; i++)
+                step_record_done(&s->steps[i]);
+        free(s->steps);
+        free(s);
+        return NULL;
+}
+
+static void init_record(StepRecord *r, const Step *st) {
+        *r = (StepRecord){0};
+        r->id = xstrdup(st->id);
+        r->kind = xstrdup(st->kind->name);
+        r->digest = xstrdup(st->digest);
+        r->state = STEP_PENDING;
+}
+
+int state_new(const Plan *p, State **ret) {
+        char id[33];
+        int r = random_id(id);
+        if (r < 0)
+                return r;
+        State *s = xcalloc(1, sizeof(State));
+        s->plan_path = xstrdup(p->path);
+        s->plan_sha256 = xstrdup(p->sha256);
+        s->plan_name = xstrdup(p->name);
+        s->run_id = xstrdup(id);
+        s->run_state = RUN_IDLE;
+        s->created = now_usec();
+        s->steps = xcalloc(p->n_steps, sizeof(StepRecord));
+        s->n_steps = p->n_steps;
+        for (size_t i = 0; i < p->n_steps; i++)
+                init_record(&s->steps[i], &p->steps[i]);
+        *ret = s;
+        return 0;
+}
+
+StepRecord *state_find_step(State *s, const char *id) {
+        for (size_t i = 0; i < s->n_steps; i++)
+                if (streq(s->steps[i].id, id))
+                        return &s->steps[i];
+        return NULL;
+}
+
+void state_replan(State *s, const Plan *p) {
+        StepRecord *n = xcalloc(p->n_steps, sizeof(StepRecord));
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *st = &p->steps[i];
+                StepRecord *old = state_find_step(s, st->id);
+                if (old && streq(old->kind, st->kind->name) && old->digest && streq(old->digest, st->digest) &&
+                    (old->state == STEP_DONE || old->state == STEP_SKIPPED || old->state == STEP_REBOOT_REQUESTED)) {
+                        n[i] = *old;
+                        *old = (StepRecord){0};
+                } else
+                        init_record(&n[i], st);
+        }
+        for (size_t i = 0; i < s->n_steps; i++)
+                step_record_done(&s->steps[i]);
+        free(s->steps);
+        s->steps = n;
+        s->n_steps = p->n_steps;
+        step_record_set(&s->plan_path, p->path);
+        step_record_set(&s->plan_sha256, p->sha256);
+        step_record_set(&s->plan_name, p->name);
+}
+
+/* ---- JSON ---- */
+
+static void add_str(json_object *o, const char *k, const char *v) {
+        json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static void add_time(json_object *o, const char *k, uint64_t usec) {
+        if (!usec) {
+                json_object_object_add(o, k, NULL);
+                return;
+        }
+        _cleanup_free_ char *t = format_timestamp(usec);
+        json_object_object_add(o, k, json_object_new_string(t));
+}
+
+static json_object *state_to_object(const State *s) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "format", json_object_new_int(1));
+        add_str(o, "run_id", s->run_id);
+        add_str(o, "run_state", run_state_to_string(s->run_state));
+        add_str(o, "plan", s->plan_path);
+        add_str(o, "plan_sha256", s->plan_sha256);
+        add_str(o, "plan_name", s->plan_name);
+        add_time(o, "created", s->created);
+        add_time(o, "updated", s->updated);
+        add_str(o, "boot_id", s->boot_id);
+        json_object_object_add(o, "reboots", json_object_new_int((int) s->reboots));
+        json_object_object_add(o, "changed_since_reboot", json_object_new_boolean(s->changed));
+        json_object_object_add(o, "unit_enabled", json_object_new_boolean(s->unit_enabled));
+        add_str(o, "error", s->error);
+        json_object *steps = json_object_new_array();
+        for (size_t i = 0; i < s->n_steps; i++) {
+                const StepRecord *r = &s->steps[i];
+                json_object *j = json_object_new_object();
+                add_str(j, "id", r->id);
+                add_str(j, "kind", r->kind);
+                add_str(j, "digest", r->digest);
+                add_str(j, "state", step_state_to_string(r->state));
+                json_object_object_add(j, "applying", json_object_new_boolean(r->applying));
+                json_object_object_add(j, "attempts", json_object_new_int((int) r->attempts));
+                add_time(j, "started", r->started);
+                add_time(j, "finished", r->finished);
+                add_str(j, "detail", r->detail);
+                add_str(j, "error", r->error);
+                add_str(j, "reboot_boot_id", r->reboot_boot_id);
+                json_object_object_add(j, "reboots", json_object_new_int((int) r->reboots));
+                json_object_array_add(steps, j);
+        }
+        json_object_object_add(o, "steps", steps);
+        return o;
+}
+
+char *state_to_json(const State *s, bool pretty) {
+        json_object *o = state_to_object(s);
+        char *t = xstrdup(json_object_to_json_string_ext(
+                o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
+                           JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return t;
+}
+
+int state_save(const char *path, State *s) {
+        s->updated = now_usec();
+        _cleanup_free_ char *text = state_to_json(s, true);
+        _cleanup_free_ char *withnl = xasprintf("%s\n", text);
+        int r = mkdir_parents(path, 0700);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, withnl, strlen(withnl), 0600);
+}
+
+/* Reading is strict: a state that does not read back exactly is reported, never guessed at. */
+
+typedef struct Reader {
+        char *why;
+} Reader;
+
+static json_object *get(Reader *rd, json_object *o, const char *key, json_type want, bool nullable, const char *where) {
+        json_object *v = NULL;
+        if (rd->why)
+                return NULL;
+        if (!json_object_object_get_ex(o, key, &v)) {
+                rd->why = xasprintf("%s has no \"%s\"", where, key);
+                return NULL;
+        }
+        if (!v) {
+                if (!nullable)
+                        rd->why = xasprintf("%s \"%s\" must not be null", where, key);
+                return NULL;
+        }
+        if (json_object_get_type(v) != want) {
+                rd->why = xasprintf("%s \"%s\" has the wrong type (%s, expected %s)", where, key,
+                                    json_type_to_name(json_object_get_type(v)), json_type_to_name(want));
+                return NULL;
+        }
+        return v;
+}
+
+static char *get_str(Reader *rd, json_object *o, const char *key, bool nullable, const char *where) {
+        json_object *v = get(rd, o, key, json_type_string, nullable, where);
+        return v ? xstrdup(json_object_get_string(v)) : NULL;
+}
+
+static unsigned get_uint(Reader *rd, json_object *o, const char *key, const char *where) {
+        json_object *v = get(rd, o, key, json_type_int, false, where);
+        if (!v)
+                return 0;
+        int64_t n = json_object_get_int64(v);
+        if (n < 0 || n > 1000000) {
+                if (!rd->why)
+                        rd->why = xasprintf("%s \"%s\" is out of range (%lld)", where, key, (long long) n);
+                return 0;
+        }
+        return (unsigned) n;
+}
+
+static bool get_bool(Reader *rd, json_object *o, const char *key, const char *where) {
+        json_object *v = get(rd, o, key, json_type_boolean, false, where);
+        return v ? json_object_get_boolean(v) : false;
+}
+
+static uint64_t get_time(Reader *rd, json_object *o, const char *key, const char *where) {
+        _cleanup_free_ char *s = get_str(rd, o, key, true, where);
+        struct tm tm = {0};
+        if (!s)
+                return 0;
+        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (!end || *end) {
+                if (!rd->why)
+                        rd->why = xasprintf("%s \"%s\" is not a timestamp: %s", where, key, s);
+                return 0;
+        }
+        time_t t = timegm(&tm);
+        return t > 0 ? (uint64_t) t * 1000000ULL : 0;
+}
+
+int state_parse(const char *text, size_t len, State **ret, char **ret_why) {
+        _cleanup_(state_freep) State *s = xcalloc(1, sizeof(State));
+        Reader rd = {0};
+        json_tokener *tok = json_tokener_new();
+        json_object *o;
+        _cleanup_free_ char *rs = NULL;
+
+        o = json_tokener_parse_ex(tok, text, (int) len);
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        if (!o || jerr != json_tokener_success || (size_t) json_tokener_get_parse_end(tok) < len) {
+                size_t end = json_tokener_get_parse_end(tok);
+                bool trailing = o && jerr == json_tokener_success;
+                for (size_t i = end; trailing && i < len; i++)
+                        if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
+                                goto bad_trailing;
+                if (trailing)
+                        goto parsed;
+        bad_trailing:
+                *ret_why = xasprintf("not valid JSON at byte %zu: %s", end,
+                                     o ? "unexpected data after the document" : json_tokener_error_desc(jerr));
+                json_object_put(o);
+                json_tokener_free(tok);
+                return -EBADMSG;
+        }
+parsed:
+        json_tokener_free(tok);
+        if (json_object_get_type(o) != json_type_object) {
+                *ret_why = xstrdup("not a JSON object");
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        if (get_uint(&rd, o, "format", "the state") != 1 && !rd.why)
+                rd.why = xstrdup("unknown state format (this gpubase reads format 1)");
+        s->run_id = get_str(&rd, o, "run_id", false, "the state");
+        rs = get_str(&rd, o, "run_state", false, "the state");
+        if (rs && (s->run_state = run_state_from_string(rs)) < 0 && !rd.why)
+                rd.why = xasprintf("unknown run_state \"%s\"", rs);
+        s->plan_path = get_str(&rd, o, "plan", false, "the state");
+        s->plan_sha256 = get_str(&rd, o, "plan_sha256", false, "the state");
+        s->plan_name = get_str(&rd, o, "plan_name", true, "the state");
+        s->created = get_time(&rd, o, "created", "the state");
+        s->updated = get_time(&rd, o, "updated", "the state");
+        s->boot_id = get_str(&rd, o, "boot_id", true, "the state");
+        s->reboots = get_uint(&rd, o, "reboots", "the state");
+        s->changed = get_bool(&rd, o, "changed_since_reboot", "the state");
+        s->unit_enabled = get_bool(&rd, o, "unit_enabled", "the state");
+        s->error = get_str(&rd, o, "error", true, "the state");
+        json_object *steps = get(&rd, o, "steps", json_type_array, false, "the state");
+        if (steps) {
+                size_t n = json_object_array_length(steps);
+                s->steps = xcalloc(n, sizeof(StepRecord));
+                for (size_t i = 0; i < n && !rd.why; i++) {
+                        json_object *j = json_object_array_get_idx(steps, i);
+                        StepRecord *r = &s->steps[i];
+                        _cleanup_free_ char *where = xasprintf("step %zu", i + 1);
+                        _cleanup_free_ char *st = NULL;
+                        s->n_steps = i + 1;
+                        if (json_object_get_type(j) != json_type_object) {
+                                rd.why = xasprintf("%s is not an object", where);
+                                break;
+                        }
+                        r->id = get_str(&rd, j, "id", false, where);
+                        r->kind = get_str(&rd, j, "kind", false, where);
+                        r->digest = get_str(&rd, j, "digest", true, where);
+                        st = get_str(&rd, j, "state", false, where);
+                        if (st && (r->state = step_state_from_string(st)) < 0 && !rd.why)
+                                rd.why = xasprintf("%s has unknown state \"%s\"", where, st);
+                        r->applying = get_bool(&rd, j, "applying", where);
+                        r->attempts = get_uint(&rd, j, "attempts", where);
+                        r->started = get_time(&rd, j, "started", where);
+                        r->finished = get_time(&rd, j, "finished", where);
+                        r->detail = get_str(&rd, j, "detail", true, where);
+                        r->error = get_str(&rd, j, "error", true, where);
+                        r->reboot_boot_id = get_str(&rd, j, "reboot_boot_id", true, where);
+                        r->reboots = get_uint(&rd, j, "reboots", where);
+                        for (size_t k = 0; k < i && !rd.why && r->id; k++)
+                                if (streq(s->steps[k].id, r->id))
+                                        rd.why = xasprintf("%s repeats step id \"%s\"", where, r->id);
+                }
+        }
+        json_object_put(o);
+        if (rd.why) {
+                *ret_why = rd.why;
+                return -EBADMSG;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int state_load(const char *path, State **ret, char **ret_why) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = read_file(path, STATE_MAX_SIZE, &text, &len);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0) {
+                *ret_why = xasprintf("cannot read it: %s", r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
+                return r == -EFBIG ? -EBADMSG : r;
+        }
+        return state_parse(text, len, ret, ret_why);
+}

@@ -1,0 +1,77 @@
+/* The checkpoint: /var/lib/gpubase/state.json (0600). Written atomically before a step starts and
+ * after it ends, so that after a crash or a reboot the run knows exactly where it was. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plan.h"
+
+typedef enum RunState {
+        RUN_IDLE,
+        RUN_RUNNING,
+        RUN_REBOOT_PENDING,
+        RUN_DONE,
+        RUN_FAILED,
+        _RUN_STATE_MAX,
+        _RUN_STATE_INVALID = -EINVAL,
+} RunState;
+
+typedef enum StepState {
+        STEP_PENDING,
+        STEP_RUNNING,
+        STEP_DONE,
+        STEP_SKIPPED,
+        STEP_FAILED,
+        STEP_REBOOT_REQUESTED,
+        _STEP_STATE_MAX,
+        _STEP_STATE_INVALID = -EINVAL,
+} StepState;
+
+const char *run_state_to_string(RunState s);
+RunState run_state_from_string(const char *s);
+const char *step_state_to_string(StepState s);
+StepState step_state_from_string(const char *s);
+
+typedef struct StepRecord {
+        char *id, *kind, *digest;
+        StepState state;
+        bool applying;            /* apply had started when this was written */
+        unsigned attempts;
+        uint64_t started, finished; /* usec since the epoch, 0: never */
+        char *detail, *error;
+        char *reboot_boot_id;     /* boot id when this step asked for a reboot */
+        unsigned reboots;         /* reboots this step has asked for */
+} StepRecord;
+
+typedef struct State {
+        char *plan_path, *plan_sha256, *plan_name;
+        char *run_id;
+        RunState run_state;
+        uint64_t created, updated;
+        char *boot_id;         /* boot id at the last reboot request */
+        unsigned reboots;      /* reboots seen by this run */
+        bool changed;          /* a step applied a change since the last reboot */
+        bool unit_enabled;     /* gpubase.service was enabled by this run */
+        char *error;           /* why the run failed */
+        StepRecord *steps;
+        size_t n_steps;
+} State;
+
+#define STATE_MAX_SIZE (4 * 1024 * 1024)
+
+/* A fresh run of plan p: every step pending. */
+int state_new(const Plan *p, State **ret);
+State *state_free(State *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(State *, state_free)
+
+/* -ENOENT: no state file. -EBADMSG: present but unreadable as a state (ret_why says why). */
+int state_load(const char *path, State **ret, char **ret_why);
+int state_parse(const char *text, size_t len, State **ret, char **ret_why);
+int state_save(const char *path, State *s);
+char *state_to_json(const State *s, bool pretty);
+
+StepRecord *state_find_step(State *s, const char *id);
+/* Rebuilds the step list for a changed plan: unchanged finished steps keep their result. */
+void state_replan(State *s, const Plan *p);
+void step_record_set(char **field, const char *value);

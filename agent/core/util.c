@@ -1,0 +1,271 @@
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static _noreturn_ void oom(void) {
+        fputs("gpubase: out of memory\n", stderr);
+        abort();
+}
+
+void *xmalloc(size_t n) {
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t size) {
+        void *p = calloc(n ? n : 1, size ? size : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+        p = realloc(p, n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xstrdup(const char *s) {
+        char *p = strdup(s ? s : "");
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xstrndup(const char *s, size_t n) {
+        char *p = strndup(s, n);
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap) {
+        char *p;
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom();
+        return p;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *p = xvasprintf(fmt, ap);
+        va_end(ap);
+        return p;
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+char **strv_copy(char *const *l) {
+        size_t n = strv_length(l);
+        char **c = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                c[i] = xstrdup(l[i]);
+        return c;
+}
+
+void strv_push(char ***l, char *value) {
+        size_t n = strv_length(*l);
+        *l = xrealloc(*l, (n + 2) * sizeof(char *));
+        (*l)[n] = value;
+        (*l)[n + 1] = NULL;
+}
+
+char **strv_free(char **l) {
+        if (l)
+                for (char **i = l; *i; i++)
+                        free(*i);
+        free(l);
+        return NULL;
+}
+
+char *strv_join(char *const *l, const char *sep) {
+        Buf b = {0};
+        for (size_t i = 0; l && l[i]; i++) {
+                if (i > 0)
+                        buf_puts(&b, sep);
+                buf_puts(&b, l[i]);
+        }
+        return buf_steal(&b);
+}
+
+bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *strip(char *s) {
+        char *e;
+        while (isspace((unsigned char) *s))
+                memmove(s, s + 1, strlen(s));
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = 0;
+        return s;
+}
+
+void buf_append(Buf *b, const char *s, size_t n) {
+        if (b->len + n + 1 > b->cap) {
+                b->cap = (b->len + n + 1) * 2;
+                b->data = xrealloc(b->data, b->cap);
+        }
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = 0;
+}
+
+void buf_puts(Buf *b, const char *s) {
+        buf_append(b, s, strlen(s));
+}
+
+void buf_printf(Buf *b, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *s = xvasprintf(fmt, ap);
+        va_end(ap);
+        buf_puts(b, s);
+}
+
+char *buf_steal(Buf *b) {
+        char *s = b->data ? b->data : xstrdup("");
+        b->data = NULL;
+        b->len = b->cap = 0;
+        return s;
+}
+
+void buf_done(Buf *b) {
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        Buf b = {0};
+        char chunk[8192];
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof chunk);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = negative_errno();
+                        buf_done(&b);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                if (b.len + (size_t) n > max) {
+                        buf_done(&b);
+                        return -EFBIG;
+                }
+                buf_append(&b, chunk, (size_t) n);
+        }
+        if (ret_len)
+                *ret_len = b.len;
+        *ret = buf_steal(&b);
+        return 0;
+}
+
+int read_line_file(const char *path, char **ret) {
+        _cleanup_free_ char *s = NULL;
+        int r = read_file(path, 64 * 1024, &s, NULL);
+        if (r < 0)
+                return r;
+        s[strcspn(s, "\n")] = 0;
+        *ret = xstrdup(strip(s));
+        return 0;
+}
+
+void sha256_hex(const void *data, size_t len, char ret[65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+                abort();
+        for (unsigned i = 0; i < 32; i++)
+                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+}
+
+static uint64_t clock_usec(clockid_t c) {
+        struct timespec ts;
+        clock_gettime(c, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+uint64_t now_usec(void) {
+        return clock_usec(CLOCK_REALTIME);
+}
+
+uint64_t mono_usec(void) {
+        return clock_usec(CLOCK_MONOTONIC);
+}
+
+char *format_timestamp(uint64_t usec) {
+        time_t t = (time_t) (usec / 1000000ULL);
+        struct tm tm;
+        char s[64];
+        gmtime_r(&t, &tm);
+        strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return xstrdup(s);
+}
+
+int random_id(char ret[33]) {
+        unsigned char b[16];
+        size_t got = 0;
+        while (got < sizeof b) {
+                ssize_t n = getrandom(b + got, sizeof b - got, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                got += (size_t) n;
+        }
+        for (unsigned i = 0; i < 16; i++)
+                snprintf(ret + 2 * i, 3, "%02x", b[i]);
+        return 0;
+}
+
+int parse_mode(const char *s, unsigned *ret) {
+        size_t n = strlen(s);
+        unsigned v = 0;
+        if (n < 3 || n > 4)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '7')
+                        return -EINVAL;
+                v = v * 8 + (unsigned) (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_uint(const char *s, unsigned *ret) {
+        unsigned long v = 0;
+        if (!*s)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned long) (*p - '0');
+                if (v > 0x7fffffffUL)
+                        return -ERANGE;
+        }
+        *ret = (unsigned) v;
+        return 0;
+}

@@ -1,0 +1,15 @@
+/* `when:` conditions: should a step run at all? The reboot step's default is `changed`. */
+#pragma once
+
+#include "ctx.h"
+#include "plan.h"
+
+struct WhenKind {
+        const char *name;
+        const char *summary;
+        /* 1: the step should run, 0: not (ret_why says why either way), < 0: cannot tell. */
+        int (*eval)(const Step *s, Ctx *ctx, char **ret_why);
+};
+
+const WhenKind *when_find(const char *name);
+const char *const *when_names(void);

@@ -1,0 +1,160 @@
+#include "exec.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+static void keep_tail(Buf *b, const char *data, size_t n) {
+        buf_append(b, data, n);
+        if (b->len > 2 * EXEC_OUTPUT_KEEP) {
+                memmove(b->data, b->data + b->len - EXEC_OUTPUT_KEEP, EXEC_OUTPUT_KEEP);
+                b->len = EXEC_OUTPUT_KEEP;
+                b->data[b->len] = 0;
+        }
+}
+
+static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid_t parent) {
+        int e;
+        (void) setpgid(0, 0);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+                _exit(127);
+        int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (nullfd >= 0 && dup2(nullfd, 0) < 0)
+                _exit(127);
+        if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+                _exit(127);
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        for (size_t i = 0; spec->env && spec->env[i]; i++)
+                (void) putenv(spec->env[i]);
+        execvp(spec->argv[0], spec->argv);
+        e = errno;
+        (void) !write(err_pipe, &e, sizeof e);
+        _exit(127);
+}
+
+int exec_run(const ExecSpec *spec, ExecResult *ret) {
+        int out[2], errp[2];
+        ExecResult res = {0};
+        Buf tail = {0};
+
+        if (!spec->argv || !spec->argv[0])
+                return -EINVAL;
+        if (pipe2(out, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (pipe2(errp, O_CLOEXEC) < 0) {
+                int r = negative_errno();
+                close(out[0]);
+                close(out[1]);
+                return r;
+        }
+        fflush(stdout);
+        fflush(stderr);
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                close(out[0]);
+                close(out[1]);
+                close(errp[0]);
+                close(errp[1]);
+                return r;
+        }
+        if (pid == 0)
+                child(spec, out[1], errp[1], parent);
+        (void) setpgid(pid, pid); /* also from the parent, so the group exists before any kill */
+        close(out[1]);
+        close(errp[1]);
+
+        uint64_t deadline = spec->timeout_sec ? mono_usec() + (uint64_t) spec->timeout_sec * 1000000ULL : 0;
+        bool open_out = true;
+        while (open_out) {
+                int wait_ms = -1;
+                if (deadline) {
+                        uint64_t now = mono_usec();
+                        if (now >= deadline) {
+                                res.timed_out = true;
+                                break;
+                        }
+                        wait_ms = (int) ((deadline - now) / 1000ULL) + 1;
+                }
+                struct pollfd p = {.fd = out[0], .events = POLLIN};
+                int k = poll(&p, 1, wait_ms);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (k == 0)
+                        continue;
+                char chunk[4096];
+                ssize_t n = read(out[0], chunk, sizeof chunk);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        open_out = false;
+                        break;
+                }
+                if (spec->echo)
+                        (void) !write(STDERR_FILENO, chunk, (size_t) n);
+                keep_tail(&tail, chunk, (size_t) n);
+        }
+        if (res.timed_out) {
+                (void) kill(-pid, SIGTERM);
+                /* a grace period, then the whole group goes */
+                for (int i = 0; i < 50; i++) {
+                        if (waitpid(pid, NULL, WNOHANG) != 0)
+                                break;
+                        usleep(20000);
+                }
+                (void) kill(-pid, SIGKILL);
+        }
+        close(out[0]);
+
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR) {
+                        status = 0;
+                        break;
+                }
+        }
+        if (res.timed_out)
+                (void) kill(-pid, SIGKILL);
+        int e = 0;
+        if (read(errp[0], &e, sizeof e) == (ssize_t) sizeof e)
+                res.exec_errno = e;
+        close(errp[0]);
+
+        if (WIFEXITED(status))
+                res.status = WEXITSTATUS(status);
+        else if (WIFSIGNALED(status))
+                res.status = 128 + WTERMSIG(status);
+        res.output = buf_steal(&tail);
+        if (strlen(res.output) > EXEC_OUTPUT_KEEP)
+                memmove(res.output, res.output + strlen(res.output) - EXEC_OUTPUT_KEEP, EXEC_OUTPUT_KEEP + 1);
+        *ret = res;
+        return 0;
+}
+
+void exec_result_done(ExecResult *r) {
+        free(r->output);
+        *r = (ExecResult){0};
+}
+
+char *exec_describe(const ExecSpec *spec, const ExecResult *r) {
+        if (r->exec_errno)
+                return xasprintf("cannot run %s: %s", spec->argv[0], strerror(r->exec_errno));
+        if (r->timed_out)
+                return xasprintf("%s timed out after %us and was killed", spec->argv[0], spec->timeout_sec);
+        if (r->status > 128)
+                return xasprintf("%s was killed by signal %d", spec->argv[0], r->status - 128);
+        return xasprintf("%s exited with status %d", spec->argv[0], r->status);
+}

@@ -1,0 +1,274 @@
+#include "host.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+int host_init(Host *h, const char *root) {
+        *h = (Host){0};
+        if (isempty(root) || streq(root, "/")) {
+                h->root = xstrdup("");
+                return 0;
+        }
+        char *abs = realpath(root, NULL);
+        if (!abs)
+                return negative_errno();
+        struct stat st;
+        if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                free(abs);
+                return -ENOTDIR;
+        }
+        h->root = streq(abs, "/") ? (free(abs), xstrdup("")) : abs;
+        return 0;
+}
+
+void host_done(Host *h) {
+        free(h->root);
+        h->root = NULL;
+}
+
+char *host_path(const Host *h, const char *path) {
+        return xasprintf("%s%s", h->root ? h->root : "", path);
+}
+
+int host_boot_id(const Host *h, char **ret) {
+        _cleanup_free_ char *p = host_path(h, BOOT_ID_FILE);
+        _cleanup_free_ char *s = NULL;
+        int r = read_line_file(p, &s);
+        if (r < 0)
+                return r;
+        if (isempty(s))
+                return -ENODATA;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static char *unquote(const char *v) {
+        size_t n = strlen(v);
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0])
+                return xstrndup(v + 1, n - 2);
+        return xstrdup(v);
+}
+
+int host_os_info(const Host *h, OsInfo *ret) {
+        _cleanup_free_ char *p = host_path(h, "/etc/os-release");
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(p, 1024 * 1024, &text, NULL);
+        if (r == -ENOENT) {
+                free(p);
+                p = host_path(h, "/usr/lib/os-release");
+                r = read_file(p, 1024 * 1024, &text, NULL);
+        }
+        if (r < 0)
+                return r;
+        OsInfo o = {0};
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (startswith(line, "ID=")) {
+                        free(o.id);
+                        o.id = unquote(line + 3);
+                } else if (startswith(line, "VERSION_ID=")) {
+                        free(o.version_id);
+                        o.version_id = unquote(line + 11);
+                }
+        }
+        if (!o.id)
+                o.id = xstrdup("linux");
+        if (!o.version_id)
+                o.version_id = xstrdup("");
+        *ret = o;
+        return 0;
+}
+
+void os_info_done(OsInfo *o) {
+        free(o->id);
+        free(o->version_id);
+        *o = (OsInfo){0};
+}
+
+const char *host_arch(void) {
+        static char machine[65];
+        if (!machine[0]) {
+                struct utsname u;
+                if (uname(&u) < 0)
+                        return "unknown";
+                snprintf(machine, sizeof machine, "%s", u.machine);
+                if (streq(machine, "arm64"))
+                        snprintf(machine, sizeof machine, "aarch64");
+        }
+        return machine;
+}
+
+int host_log_action(const Host *h, const char *fmt, ...) {
+        _cleanup_free_ char *p = host_path(h, GPUBASE_ACTIONS_LOG);
+        _cleanup_free_ char *line = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        line = xvasprintf(fmt, ap);
+        va_end(ap);
+        r = mkdir_parents(p, 0755);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return negative_errno();
+        _cleanup_free_ char *full = xasprintf("%s\n", line);
+        size_t n = strlen(full);
+        if (write(fd, full, n) != (ssize_t) n)
+                return negative_errno();
+        if (fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int host_reboot(const Host *h, char **reterr) {
+        if (host_is_rooted(h))
+                return host_log_action(h, "reboot");
+        return sd_reboot(reterr);
+}
+
+int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **reterr) {
+        if (host_is_rooted(h))
+                return host_log_action(h, "%s %s", enable ? "enable" : "disable", unit);
+        return sd_unit_set_enabled(unit, enable, reterr);
+}
+
+static pid_t read_pid_fd(int fd) {
+        char buf[32] = {0};
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        if (n <= 0)
+                return 0;
+        unsigned v;
+        buf[strcspn(buf, "\n")] = 0;
+        if (parse_uint(buf, &v) < 0)
+                return 0;
+        return (pid_t) v;
+}
+
+int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder) {
+        _cleanup_free_ char *p = host_path(h, GPUBASE_LOCK_FILE);
+        int r = mkdir_parents(p, 0755);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return negative_errno();
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                r = negative_errno();
+                if (r == -EWOULDBLOCK) {
+                        if (ret_holder)
+                                *ret_holder = read_pid_fd(fd);
+                        return -EBUSY;
+                }
+                return r;
+        }
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%d\n", (int) getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t) n, 0) != n)
+                return negative_errno();
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+pid_t host_lock_holder(const Host *h) {
+        _cleanup_free_ char *p = host_path(h, GPUBASE_LOCK_FILE);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return 0;
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+                return 0; /* nobody holds it exclusively */
+        pid_t pid = read_pid_fd(fd);
+        return pid > 0 ? pid : 1;
+}
+
+int mkdir_p(const char *dir, unsigned mode) {
+        _cleanup_free_ char *p = xstrdup(dir);
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+int mkdir_parents(const char *path, unsigned mode) {
+        _cleanup_free_ char *p = xstrdup(path);
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+                return 0;
+        *slash = 0;
+        return mkdir_p(p, mode);
+}
+
+int fsync_parent_dir(const char *path) {
+        _cleanup_free_ char *p = xstrdup(path);
+        char *slash = strrchr(p, '/');
+        if (!slash)
+                return -EINVAL;
+        if (slash == p)
+                slash[1] = 0;
+        else
+                *slash = 0;
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
+        _cleanup_free_ char *tmp = NULL;
+        char id[33];
+        int r;
+
+        r = random_id(id);
+        if (r < 0)
+                return r;
+        /* ".#name.XXXX" beside the target, like systemd's tempfn: same filesystem, so rename is atomic */
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+                return -EINVAL;
+        tmp = xasprintf("%.*s/.#%s.%.8s", (int) (slash - path), path, slash + 1, id);
+
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+        if (fd < 0)
+                return negative_errno();
+        const char *p = data;
+        size_t left = len;
+        while (left > 0) {
+                ssize_t n = write(fd, p, left);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = negative_errno();
+                        goto fail;
+                }
+                p += n;
+                left -= (size_t) n;
+        }
+        /* the umask must not decide the final mode */
+        if (fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        return fsync_parent_dir(path);
+fail:
+        (void) unlink(tmp);
+        return r;
+}

@@ -1,0 +1,64 @@
+/* Everything that touches the machine goes through here. A Host has an optional root directory
+ * (--root): every absolute path is taken under it, and actions on the running system (reboot,
+ * unit enable/disable, service restart) are not performed but appended, one line each, to
+ * <root>/var/lib/gpubase/host-actions.log so that tests can see what would have happened. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../core/util.h"
+
+typedef struct Host {
+        char *root; /* "" for the real machine, else an absolute path without trailing slash */
+} Host;
+
+int host_init(Host *h, const char *root);
+void host_done(Host *h);
+static inline bool host_is_rooted(const Host *h) {
+        return h->root && h->root[0];
+}
+
+/* root + path; path must be absolute. */
+char *host_path(const Host *h, const char *path);
+
+#define GPUBASE_STATE_DIR "/var/lib/gpubase"
+#define GPUBASE_STATE_FILE GPUBASE_STATE_DIR "/state.json"
+#define GPUBASE_ACTIONS_LOG GPUBASE_STATE_DIR "/host-actions.log"
+#define GPUBASE_LOCK_FILE "/run/gpubase.lock"
+#define GPUBASE_UNIT "gpubase.service"
+#define BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
+
+int host_boot_id(const Host *h, char **ret);
+
+typedef struct OsInfo {
+        char *id;         /* "ubuntu", "debian" */
+        char *version_id; /* "24.04", "12" */
+} OsInfo;
+int host_os_info(const Host *h, OsInfo *ret);
+void os_info_done(OsInfo *o);
+/* "x86_64" or "aarch64" (uname's machine). */
+const char *host_arch(void);
+
+/* Actions on the running system. */
+int host_reboot(const Host *h, char **reterr);
+int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **reterr);
+int host_log_action(const Host *h, const char *fmt, ...) _printf_(2, 3);
+
+/* One agent at a time: an exclusive flock on <root>/run/gpubase.lock holding the owner's pid.
+ * Returns -EBUSY with *ret_holder set when another process holds it. */
+int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder);
+/* The pid of the current holder, 0 if nobody holds the lock. */
+pid_t host_lock_holder(const Host *h);
+
+/* Files. */
+int mkdir_parents(const char *path, unsigned mode); /* creates every parent directory of path */
+int mkdir_p(const char *dir, unsigned mode);
+/* Temp file in the same directory, fsync, rename, fsync the directory: after a crash the file is
+ * either the old one or the new one, never a mix. */
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+int fsync_parent_dir(const char *path);
+
+/* systemd over sd-bus (real machine only). */
+int sd_reboot(char **reterr);
+int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);

@@ -1,0 +1,169 @@
+/* gpubase: golden-image provisioning agent for NVIDIA GPU hosts. CLI dispatch only: each
+ * subcommand lives in cmd/<name>.c and is registered in commands[] below. */
+#include <getopt.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/report.h"
+
+#ifndef GPUBASE_VERSION
+#define GPUBASE_VERSION "0.1.0"
+#endif
+
+static const Command commands[] = {
+        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE, 1, 1, cmd_run},
+        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE, 0, 0, cmd_resume},
+        {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
+        {"wait", "", "block until the run is done (0) or failed (1)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
+        {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VERBOSE, 2, 2, cmd_plan},
+        {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
+};
+
+static void help(void) {
+        printf("gpubase %s - turn a machine into a verified NVIDIA GPU container host\n\n", GPUBASE_VERSION);
+        printf("Usage: gpubase [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                _cleanup_free_ char *s = xasprintf("%s %s", commands[i].name, commands[i].usage);
+                printf("  %-24s %s\n", s, commands[i].summary);
+        }
+        printf("\nOptions:\n"
+               "  --root DIR              act on the system under DIR: every path is taken under it, and\n"
+               "                          reboots/unit changes are logged to DIR%s\n"
+               "  --reboot=now|exit|never when a step needs a reboot: reboot now (default), exit 3 so that\n"
+               "                          Packer/Ansible reboot, or fail\n"
+               "  --dry-run               print what each step would do; change nothing, write no state\n"
+               "  --replan                continue an unfinished run with a changed plan\n"
+               "  --json                  machine-readable output (status)\n"
+               "  --timeout SECONDS       give up waiting after this long (wait)\n"
+               "  -v, --verbose           more output (program output, passing checks)\n"
+               "  -h, --help              this help\n"
+               "      --version           print the version\n"
+               "\nExit codes: 0 done, 1 failed (state kept), 2 drift, 3 reboot pending, 64 usage,\n"
+               "65 invalid or refused plan, 75 busy (another gpubase holds %s).\n"
+               "State: %s (mode 0600). See gpubase(1) and README.md.\n",
+               GPUBASE_ACTIONS_LOG, GPUBASE_LOCK_FILE, GPUBASE_STATE_FILE);
+}
+
+static const struct option long_opts[] = {
+        {"root", required_argument, NULL, 'R'},
+        {"reboot", required_argument, NULL, 'b'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"replan", no_argument, NULL, 'p'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+};
+
+static const char *opt_name(unsigned bit) {
+        switch (bit) {
+        case OPT_ROOT:
+                return "--root";
+        case OPT_REBOOT:
+                return "--reboot";
+        case OPT_DRY_RUN:
+                return "--dry-run";
+        case OPT_REPLAN:
+                return "--replan";
+        case OPT_JSON:
+                return "--json";
+        case OPT_TIMEOUT:
+                return "--timeout";
+        default:
+                return "-v";
+        }
+}
+
+int main(int argc, char **argv) {
+        Args a = {.reboot = REBOOT_NOW};
+        const char *root = NULL;
+        int c, r;
+
+        opterr = 0;
+        /* GNU permutation: options may come before or after the command; operands end up last */
+        while ((c = getopt_long(argc, argv, ":vh", long_opts, NULL)) >= 0) {
+                switch (c) {
+                case 'R':
+                        root = optarg;
+                        a.seen |= OPT_ROOT;
+                        break;
+                case 'b':
+                        a.reboot = reboot_mode_from_string(optarg);
+                        if (a.reboot < 0) {
+                                log_error("--reboot must be now, exit or never, not '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        a.seen |= OPT_REBOOT;
+                        break;
+                case 'n':
+                        a.dry_run = true;
+                        a.seen |= OPT_DRY_RUN;
+                        break;
+                case 'p':
+                        a.replan = true;
+                        a.seen |= OPT_REPLAN;
+                        break;
+                case 'j':
+                        a.json = true;
+                        a.seen |= OPT_JSON;
+                        break;
+                case 't':
+                        if (parse_uint(optarg, &a.timeout) < 0) {
+                                log_error("--timeout needs a number of seconds, not '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        a.seen |= OPT_TIMEOUT;
+                        break;
+                case 'v':
+                        a.verbose++;
+                        a.seen |= OPT_VERBOSE;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                case 'V':
+                        printf("gpubase %s\n", GPUBASE_VERSION);
+                        return EXIT_OK;
+                case ':':
+                        log_error("option %s needs a value", argv[optind - 1]);
+                        return EXIT_USAGE;
+                default:
+                        log_error("unknown option %s; see `gpubase --help`", argv[optind - 1]);
+                        return EXIT_USAGE;
+                }
+        }
+
+        char **ops = argv + optind;
+        int n_ops = argc - optind;
+        if (n_ops == 0) {
+                help();
+                return EXIT_USAGE;
+        }
+        const Command *cmd = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i].name, ops[0]))
+                        cmd = &commands[i];
+        if (!cmd) {
+                log_error("unknown command '%s'; see `gpubase --help`", ops[0]);
+                return EXIT_USAGE;
+        }
+        for (unsigned bit = 1; bit <= OPT_VERBOSE; bit <<= 1)
+                if ((a.seen & bit) && !(cmd->opts & bit)) {
+                        log_error("%s does not apply to `gpubase %s`", opt_name(bit), cmd->name);
+                        return EXIT_USAGE;
+                }
+        if (n_ops - 1 < cmd->min_args || n_ops - 1 > cmd->max_args) {
+                log_error("usage: gpubase %s %s", cmd->name, cmd->usage);
+                return EXIT_USAGE;
+        }
+        r = host_init(&a.host, root);
+        if (r < 0) {
+                log_error("--root %s: %s", root, strerror(-r));
+                return EXIT_USAGE;
+        }
+        r = cmd->run(&a, n_ops - 1, ops + 1);
+        host_done(&a.host);
+        return r;
+}

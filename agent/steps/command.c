@@ -1,0 +1,153 @@
+/* command: run a program (argv list, never a shell). `creates:` and `unless:` are its probes:
+ * without either it runs on every run, like any command whose effect gpubase cannot see. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/state.h"
+#include "../host/exec.h"
+#include "steps.h"
+
+typedef struct CommandParams {
+        char **argv;
+        char *creates;
+        char **unless;
+        unsigned timeout;
+        char **env;
+} CommandParams;
+
+static const char *const command_keys[] = {"argv", "creates", "unless", "timeout", "env", NULL};
+
+static void command_free(void *p) {
+        CommandParams *c = p;
+        strv_free(c->argv);
+        free(c->creates);
+        strv_free(c->unless);
+        strv_free(c->env);
+        free(c);
+}
+
+static int command_parse(Step *s, const YNode *map, ParseCtx *pc) {
+        CommandParams *c = xcalloc(1, sizeof *c);
+        const YNode *v;
+        s->params = c;
+        _cleanup_free_ char *what = xasprintf("step '%s' (kind command)", s->id);
+        if (schema_require(pc, map, "argv", what, &v) < 0 || schema_strv(pc, v, "argv", false, &c->argv) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "creates")) && schema_abs_path(pc, v, "creates", &c->creates) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "unless")) && schema_strv(pc, v, "unless", false, &c->unless) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "timeout")) && schema_uint(pc, v, "timeout (seconds)", 1, 7 * 24 * 3600, &c->timeout) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "env")) && schema_env(pc, v, "env", &c->env) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+static char **command_env(const Step *s, Ctx *ctx) {
+        const CommandParams *c = s->params;
+        char **env = strv_copy(c->env);
+        strv_push(&env, xasprintf("GPUBASE_ROOT=%s", ctx->host->root));
+        strv_push(&env, xasprintf("GPUBASE_STEP=%s", s->id));
+        if (ctx->state && ctx->state->run_id)
+                strv_push(&env, xasprintf("GPUBASE_RUN=%s", ctx->state->run_id));
+        return env;
+}
+
+/* "exited with status 2: <last line of output>" */
+static char *failure_text(const ExecSpec *spec, ExecResult *res) {
+        _cleanup_free_ char *how = exec_describe(spec, res);
+        char *out = strip(res->output);
+        const char *last = strrchr(out, '\n');
+        last = last ? last + 1 : out;
+        return *last ? xasprintf("%s: %s", how, last) : xstrdup(how);
+}
+
+static int command_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+        const CommandParams *c = s->params;
+        if (c->creates) {
+                _cleanup_free_ char *p = host_path(ctx->host, c->creates);
+                struct stat st;
+                if (lstat(p, &st) == 0) {
+                        *ret_detail = xasprintf("%s exists", c->creates);
+                        return PROBE_SATISFIED;
+                }
+        }
+        if (c->unless) {
+                _cleanup_strv_free_ char **env = command_env(s, ctx);
+                ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 1};
+                _cleanup_(exec_result_done) ExecResult res = {0};
+                int r = exec_run(&spec, &res);
+                if (r < 0) {
+                        *ret_detail = xasprintf("cannot run the unless command %s: %s", c->unless[0], strerror(-r));
+                        return r;
+                }
+                if (res.exec_errno) {
+                        *ret_detail = xasprintf("cannot run the unless command: %s", strerror(res.exec_errno));
+                        return -res.exec_errno;
+                }
+                if (res.status == 0 && !res.timed_out) {
+                        *ret_detail = xasprintf("unless: %s exited 0", c->unless[0]);
+                        return PROBE_SATISFIED;
+                }
+        }
+        return PROBE_NEEDED;
+}
+
+static int command_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+        const CommandParams *c = s->params;
+        _cleanup_strv_free_ char **env = command_env(s, ctx);
+        ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 0};
+        _cleanup_(exec_result_done) ExecResult res = {0};
+        int r = exec_run(&spec, &res);
+        if (r < 0) {
+                *ret_detail = xasprintf("cannot start %s: %s", c->argv[0], strerror(-r));
+                return r;
+        }
+        if (res.exec_errno) {
+                *ret_detail = xasprintf("cannot run %s: %s (is it installed and on PATH?)", c->argv[0],
+                                        strerror(res.exec_errno));
+                return -res.exec_errno;
+        }
+        if (res.timed_out || res.status != 0) {
+                *ret_detail = failure_text(&spec, &res);
+                return -EIO;
+        }
+        if (c->creates) {
+                _cleanup_free_ char *p = host_path(ctx->host, c->creates);
+                struct stat st;
+                if (lstat(p, &st) < 0) {
+                        *ret_detail = xasprintf("%s exited 0 but did not create %s (creates:)", c->argv[0], c->creates);
+                        return -ENOENT;
+                }
+        }
+        *ret_detail = xasprintf("%s exited 0", c->argv[0]);
+        return 0;
+}
+
+static char *command_describe(const Step *s) {
+        const CommandParams *c = s->params;
+        _cleanup_free_ char *cmd = strv_join(c->argv, " ");
+        Buf b = {0};
+        buf_printf(&b, "run [%s]", cmd);
+        if (c->creates)
+                buf_printf(&b, " unless %s exists", c->creates);
+        if (c->unless) {
+                _cleanup_free_ char *u = strv_join(c->unless, " ");
+                buf_printf(&b, " unless [%s] succeeds", u);
+        }
+        if (c->timeout)
+                buf_printf(&b, " (timeout %us)", c->timeout);
+        return buf_steal(&b);
+}
+
+const StepKind step_command = {
+        .name = "command",
+        .summary = "run a program (argv list, no shell); creates:/unless: make it idempotent",
+        .keys = command_keys,
+        .parse = command_parse,
+        .free_params = command_free,
+        .probe = command_probe,
+        .apply = command_apply,
+        .describe = command_describe,
+};

@@ -1,0 +1,22 @@
+#include "steps.h"
+
+static const StepKind *const step_kinds[] = {
+        &step_gate,
+        &step_command,
+        &step_file,
+        &step_reboot,
+};
+
+const StepKind *step_kind_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(step_kinds); i++)
+                if (streq(step_kinds[i]->name, name))
+                        return step_kinds[i];
+        return NULL;
+}
+
+const char *const *step_kind_names(void) {
+        static const char *names[ELEMENTSOF(step_kinds) + 1];
+        for (size_t i = 0; i < ELEMENTSOF(step_kinds); i++)
+                names[i] = step_kinds[i]->name;
+        return names;
+}
