@@ -20,7 +20,7 @@ PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages the build and every test tier need (see README "Dependencies").
-DEB_DEPS   := gcc make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check
+DEB_DEPS   := gcc make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq
 
 AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
 AGENT_HDRS := $(wildcard agent/*/*.h)
