@@ -109,6 +109,8 @@ install: $(B)/gpubase
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/plans $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(B)/gpubase $(DESTDIR)$(BINDIR)/gpubase
 	install -m 0644 plans/*.yaml $(DESTDIR)$(DATADIR)/plans/
+	install -d $(DESTDIR)$(DATADIR)/plans/demo
+	install -m 0644 plans/demo/* $(DESTDIR)$(DATADIR)/plans/demo/
 	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/gpubase.service.in > $(DESTDIR)$(UNITDIR)/gpubase.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/gpubase.service
 
