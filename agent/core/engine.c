@@ -301,7 +301,13 @@ int engine_run(Ctx *ctx, const char *state_path) {
                                   bp, strerror(-r), rec->id);
                         return EXIT_FAILED;
                 }
-                if (rec->reboot_boot_id && streq(boot, rec->reboot_boot_id)) {
+                /* reboot_boot_id is cleared once the new boot has been seen and counted, so that a crash
+                 * after that checkpoint does not count the same reboot twice */
+                if (!rec->reboot_boot_id) {
+                        rebooted = (ssize_t) i;
+                        break;
+                }
+                if (streq(boot, rec->reboot_boot_id)) {
                         _cleanup_free_ char *when = rec->finished ? format_timestamp(rec->finished)
                                                                   : xstrdup("an earlier run");
                         log_error("reboot still pending: step '%s' asked for a reboot at %s (%s) and this is still "
@@ -313,8 +319,8 @@ int engine_run(Ctx *ctx, const char *state_path) {
                         st->reboots++;
                         st->changed = false;
                         free(rec->detail);
-                        rec->detail = xasprintf("rebooted (boot id %.8s… -> %.8s…)",
-                                                rec->reboot_boot_id ? rec->reboot_boot_id : "?", boot);
+                        rec->detail = xasprintf("rebooted (boot id %.8s… -> %.8s…)", rec->reboot_boot_id, boot);
+                        step_record_set(&rec->reboot_boot_id, NULL);
                 }
                 rebooted = (ssize_t) i;
                 break;
