@@ -26,12 +26,7 @@ static void command_succeeds_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret)
                 return;
         }
         if (res.exec_errno || res.status != 0 || res.timed_out) {
-                _cleanup_free_ char *how = exec_describe(&spec, &res);
-                char *out = strip(res.output);
-                const char *last = strrchr(out, '\n');
-                last = last ? last + 1 : out;
-                check_result_set(ret, CHECK_FAIL,
-                                 *last ? xasprintf("%s: %s", how, last) : xstrdup(how),
+                check_result_set(ret, CHECK_FAIL, exec_failure_text(&spec, &res),
                                  res.exec_errno ? xasprintf("install %s or fix the check's argv", argv[0]) : NULL);
                 return;
         }

@@ -54,6 +54,16 @@ static int run_with(Args *a, Plan *p, State *st) {
         return r;
 }
 
+/* The lock (unless --dry-run, which writes nothing), then the state (NULL when there is none). */
+static int lock_and_load(Args *a, int *lock, State **st) {
+        if (!a->dry_run) {
+                int r = take_lock_or_complain(a, lock);
+                if (r != EXIT_OK)
+                        return r;
+        }
+        return load_state_or_complain(a, st);
+}
+
 int cmd_run(Args *a, int argc _unused_, char **argv) {
         _cleanup_(plan_freep) Plan *p = NULL;
         _cleanup_(state_freep) State *st = NULL;
@@ -63,12 +73,7 @@ int cmd_run(Args *a, int argc _unused_, char **argv) {
         r = load_plan_or_complain(a, argv[0], true, &p);
         if (r != EXIT_OK)
                 return r;
-        if (!a->dry_run) {
-                r = take_lock_or_complain(a, &lock);
-                if (r != EXIT_OK)
-                        return r;
-        }
-        r = load_state_or_complain(a, &st);
+        r = lock_and_load(a, &lock, &st);
         if (r != EXIT_OK)
                 return r;
 
@@ -102,12 +107,7 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_close_ int lock = -1;
         int r;
 
-        if (!a->dry_run) {
-                r = take_lock_or_complain(a, &lock);
-                if (r != EXIT_OK)
-                        return r;
-        }
-        r = load_state_or_complain(a, &st);
+        r = lock_and_load(a, &lock, &st);
         if (r != EXIT_OK)
                 return r;
         if (!st) {

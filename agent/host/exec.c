@@ -158,3 +158,11 @@ char *exec_describe(const ExecSpec *spec, const ExecResult *r) {
                 return xasprintf("%s was killed by signal %d", spec->argv[0], r->status - 128);
         return xasprintf("%s exited with status %d", spec->argv[0], r->status);
 }
+
+char *exec_failure_text(const ExecSpec *spec, ExecResult *r) {
+        _cleanup_free_ char *how = exec_describe(spec, r);
+        char *out = strip(r->output ? r->output : (char[]){0});
+        const char *last = strrchr(out, '\n');
+        last = last ? last + 1 : out;
+        return *last ? xasprintf("%s: %s", how, last) : xstrdup(how);
+}

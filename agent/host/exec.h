@@ -27,3 +27,5 @@ int exec_run(const ExecSpec *spec, ExecResult *ret);
 void exec_result_done(ExecResult *r);
 /* One line saying how it ended: "exited with status 3", "timed out after 5s", "not found". */
 char *exec_describe(const ExecSpec *spec, const ExecResult *r);
+/* The same, followed by the last line the program printed, if any. */
+char *exec_failure_text(const ExecSpec *spec, ExecResult *r);

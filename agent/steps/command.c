@@ -54,15 +54,6 @@ static char **command_env(const Step *s, Ctx *ctx) {
         return env;
 }
 
-/* "exited with status 2: <last line of output>" */
-static char *failure_text(const ExecSpec *spec, ExecResult *res) {
-        _cleanup_free_ char *how = exec_describe(spec, res);
-        char *out = strip(res->output);
-        const char *last = strrchr(out, '\n');
-        last = last ? last + 1 : out;
-        return *last ? xasprintf("%s: %s", how, last) : xstrdup(how);
-}
-
 static int command_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         const CommandParams *c = s->params;
         if (c->creates) {
@@ -110,7 +101,7 @@ static int command_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 return -res.exec_errno;
         }
         if (res.timed_out || res.status != 0) {
-                *ret_detail = failure_text(&spec, &res);
+                *ret_detail = exec_failure_text(&spec, &res);
                 return -EIO;
         }
         if (c->creates) {
