@@ -9,7 +9,7 @@ DATADIR    ?= $(PREFIX)/share/gpubase
 UNITDIR    ?= /lib/systemd/system
 
 CC         ?= gcc
-PKGS       := yaml-0.1 json-c libsystemd libcrypto
+PKGS       := yaml-0.1 json-c libsystemd libcrypto libkmod libpci
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
               -Wstrict-prototypes -Wvla -Wno-missing-field-initializers
 BASEFLAGS  := -std=gnu17 -g -D_GNU_SOURCE -DGPUBASE_VERSION='"$(VERSION)"' $(WARN)
@@ -20,11 +20,12 @@ PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages the build and every test tier need (see README "Dependencies").
-DEB_DEPS   := gcc make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq
+DEB_DEPS   := gcc make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq libkmod-dev libpci-dev pci.ids
 
 AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
 AGENT_HDRS := $(wildcard agent/*/*.h)
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
+DATA_FILES := $(wildcard plans/data/*.tsv)
 
 # Two builds from the same sources: build/ (normal) and build/san/ (ASan+UBSan).
 B          := build
@@ -47,11 +48,11 @@ deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
 
-$(B)/obj/%.o: %.c $(AGENT_HDRS)
+$(B)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(S)/obj/%.o: %.c $(AGENT_HDRS)
+$(S)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 

@@ -104,6 +104,10 @@ char *strv_join(char *const *l, const char *sep) {
         return buf_steal(&b);
 }
 
+int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 bool startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }

@@ -25,6 +25,8 @@ char **strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 char *strv_join(char *const *l, const char *sep);
+/* qsort comparator for an array of char * */
+int strcmp_ptr(const void *a, const void *b);
 
 bool startswith(const char *s, const char *prefix);
 char *strip(char *s); /* trims whitespace in place, returns s */

@@ -1,0 +1,4 @@
+#pragma once
+
+/* plans/data/cuda-driver.tsv, NUL-terminated. */
+extern const char gpubase_data_cuda_driver[];

@@ -1,0 +1,464 @@
+#include "facts.h"
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <libkmod.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/version.h"
+#include "data.h"
+
+static const char *const flavor_table[_DRIVER_FLAVOR_MAX] = {
+        [DRIVER_FLAVOR_OPEN] = "open",
+        [DRIVER_FLAVOR_PROPRIETARY] = "proprietary",
+};
+
+const char *driver_flavor_to_string(DriverFlavor f) {
+        return f >= 0 && f < _DRIVER_FLAVOR_MAX ? flavor_table[f] : "unknown";
+}
+
+void proc_version_done(ProcVersion *p) {
+        free(p->version);
+        free(p->arch);
+        *p = (ProcVersion){0};
+}
+
+/* The first token after `from` that looks like a driver version (digits and dots, at least one dot). */
+static char *find_version_token(const char *from) {
+        const char *p = from;
+        while (*p) {
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                const char *start = p;
+                while (*p && *p != ' ' && *p != '\t')
+                        p++;
+                size_t n = (size_t) (p - start);
+                bool ok = n > 2 && strchr("0123456789", start[0]);
+                bool dot = false;
+                for (size_t i = 0; ok && i < n; i++) {
+                        if (start[i] == '.')
+                                dot = true;
+                        else if (start[i] < '0' || start[i] > '9')
+                                ok = false;
+                }
+                if (ok && dot)
+                        return xstrndup(start, n);
+        }
+        return NULL;
+}
+
+int parse_proc_version(const char *line, ProcVersion *ret) {
+        static const char prefix[] = "NVRM version:";
+        ProcVersion p = {0};
+        const char *s = strstr(line, prefix);
+        if (!s)
+                return -EBADMSG;
+        s += sizeof prefix - 1;
+        /* "NVIDIA UNIX Open Kernel Module for x86_64  555.58.02  Release Build ..." (open)
+         * "NVIDIA UNIX x86_64 Kernel Module  535.104.05  <date>" (proprietary) */
+        const char *open = strstr(s, "Open Kernel Module");
+        const char *km = strstr(s, "Kernel Module");
+        if (!km)
+                return -EBADMSG;
+        p.flavor = open ? DRIVER_FLAVOR_OPEN : DRIVER_FLAVOR_PROPRIETARY;
+        static const char *const arches[] = {"x86_64", "aarch64", "ppc64le"};
+        for (size_t i = 0; i < ELEMENTSOF(arches); i++)
+                if (strstr(s, arches[i])) {
+                        p.arch = xstrdup(arches[i]);
+                        break;
+                }
+        p.version = find_version_token(km + strlen("Kernel Module"));
+        if (!p.version) {
+                proc_version_done(&p);
+                return -EBADMSG;
+        }
+        *ret = p;
+        return 0;
+}
+
+bool driver_loaded(const Host *h) {
+        _cleanup_free_ char *p = host_path(h, SYS_MODULE_NVIDIA);
+        struct stat st;
+        return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int driver_loaded_version(const Host *h, char **ret) {
+        _cleanup_free_ char *p = host_path(h, SYS_MODULE_NVIDIA "/version");
+        return read_line_file(p, ret);
+}
+
+int driver_proc_version(const Host *h, ProcVersion *ret) {
+        _cleanup_free_ char *p = host_path(h, PROC_DRIVER_VERSION);
+        _cleanup_free_ char *line = NULL;
+        int r = read_line_file(p, &line);
+        if (r < 0)
+                return r;
+        return parse_proc_version(line, ret);
+}
+
+bool module_loaded(const Host *h, const char *name) {
+        _cleanup_free_ char *dir = xasprintf("/sys/module/%s/initstate", name);
+        _cleanup_free_ char *p = host_path(h, dir);
+        struct stat st;
+        if (stat(p, &st) == 0)
+                return true;
+        _cleanup_free_ char *mods = host_path(h, "/proc/modules");
+        _cleanup_free_ char *text = NULL;
+        if (read_file(mods, 4 * 1024 * 1024, &text, NULL) < 0)
+                return false;
+        size_t n = strlen(name);
+        for (char *line = text; line && *line;) {
+                if (strncmp(line, name, n) == 0 && line[n] == ' ')
+                        return true;
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return false;
+}
+
+int kernel_release(const Host *h, char **ret) {
+        _cleanup_free_ char *p = host_path(h, "/proc/sys/kernel/osrelease");
+        return read_line_file(p, ret);
+}
+
+/* DKMS and prebuilt packages install under updates/ (searched first by depmod's default), then extra/. */
+static int find_module_file(const char *dir, const char *name, int depth, char **ret) {
+        static const char *const exts[] = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+
+        if (depth > 8)
+                return -ENOENT;
+        d = opendir(dir);
+        if (!d)
+                return -ENOENT;
+        /* files of this directory first, then subdirectories in name order (deterministic) */
+        char **subdirs = NULL;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                struct stat st;
+                if (stat(p, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        strv_push(&subdirs, TAKE_PTR(p));
+                        continue;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
+                        _cleanup_free_ char *want = xasprintf("%s%s", name, exts[i]);
+                        if (streq(de->d_name, want)) {
+                                strv_free(subdirs);
+                                *ret = TAKE_PTR(p);
+                                return 0;
+                        }
+                }
+        }
+        size_t n = strv_length(subdirs);
+        if (n > 1)
+                qsort(subdirs, n, sizeof(char *), strcmp_ptr);
+        for (size_t i = 0; i < n; i++)
+                if (find_module_file(subdirs[i], name, depth + 1, ret) == 0) {
+                        strv_free(subdirs);
+                        return 0;
+                }
+        strv_free(subdirs);
+        return -ENOENT;
+}
+
+int driver_disk_version(const Host *h, char **ret_version, char **ret_vermagic, char **ret_path) {
+        _cleanup_free_ char *rel = NULL, *base = NULL, *path = NULL;
+        int r = kernel_release(h, &rel);
+        if (r < 0)
+                return r;
+        base = host_path(h, "/lib/modules");
+        _cleanup_free_ char *kdir = xasprintf("%s/%s", base, rel);
+        static const char *const order[] = {"updates", "extra", "kernel", "."};
+        r = -ENOENT;
+        for (size_t i = 0; i < ELEMENTSOF(order) && r < 0; i++) {
+                _cleanup_free_ char *d = xasprintf("%s/%s", kdir, order[i]);
+                r = find_module_file(d, "nvidia", streq(order[i], ".") ? 0 : 1, &path);
+        }
+        if (r < 0)
+                return r;
+
+        struct kmod_ctx *kctx = kmod_new(kdir, (const char *const[]){NULL});
+        if (!kctx)
+                return -ENOMEM;
+        kmod_set_log_priority(kctx, 0);
+        struct kmod_module *mod = NULL;
+        struct kmod_list *info = NULL, *l;
+        _cleanup_free_ char *version = NULL, *vermagic = NULL;
+        r = kmod_module_new_from_path(kctx, path, &mod);
+        if (r >= 0)
+                r = kmod_module_get_info(mod, &info);
+        if (r >= 0) {
+                kmod_list_foreach(l, info) {
+                        const char *k = kmod_module_info_get_key(l), *v = kmod_module_info_get_value(l);
+                        if (streq(k, "version") && !version)
+                                version = xstrdup(v);
+                        else if (streq(k, "vermagic") && !vermagic)
+                                vermagic = xstrdup(v);
+                }
+                r = version ? 0 : -ENODATA;
+        }
+        kmod_module_info_free_list(info);
+        if (mod)
+                kmod_module_unref(mod);
+        kmod_unref(kctx);
+        if (r < 0)
+                return r;
+        *ret_version = TAKE_PTR(version);
+        if (ret_vermagic)
+                *ret_vermagic = TAKE_PTR(vermagic);
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* ---- dpkg ---- */
+
+void dpkg_package_done(DpkgPackage *p) {
+        free(p->name);
+        free(p->version);
+        free(p->status);
+        *p = (DpkgPackage){0};
+}
+
+static char *field(const char *stanza, size_t len, const char *name) {
+        size_t n = strlen(name);
+        for (const char *l = stanza; l && l < stanza + len;) {
+                if (strncmp(l, name, n) == 0 && l[n] == ':') {
+                        const char *v = l + n + 1;
+                        while (*v == ' ')
+                                v++;
+                        const char *e = strchr(v, '\n');
+                        if (!e || e > stanza + len)
+                                e = stanza + len;
+                        return xstrndup(v, (size_t) (e - v));
+                }
+                l = strchr(l, '\n');
+                if (l)
+                        l++;
+        }
+        return NULL;
+}
+
+typedef bool (*StanzaVisitor)(const char *stanza, size_t len, void *userdata);
+
+static void each_stanza(const char *text, StanzaVisitor f, void *userdata) {
+        const char *s = text;
+        while (*s) {
+                while (*s == '\n')
+                        s++;
+                if (!*s)
+                        break;
+                const char *e = strstr(s, "\n\n");
+                size_t len = e ? (size_t) (e - s) + 1 : strlen(s);
+                if (!f(s, len, userdata))
+                        return;
+                s += len;
+        }
+}
+
+typedef struct FindCtx {
+        const char *name; /* may be a glob */
+        DpkgPackage *found;
+        bool want_installed;
+} FindCtx;
+
+static bool find_visitor(const char *stanza, size_t len, void *userdata) {
+        FindCtx *fc = userdata;
+        _cleanup_free_ char *pkg = field(stanza, len, "Package");
+        if (!pkg || fnmatch(fc->name, pkg, 0) != 0)
+                return true;
+        _cleanup_free_ char *status = field(stanza, len, "Status");
+        bool installed = status && strstr(status, " installed") && strlen(status) >= 10 &&
+                         streq(status + strlen(status) - 10, " installed");
+        if (fc->found->name && (fc->found->installed || !installed))
+                return true; /* keep the first installed match */
+        dpkg_package_done(fc->found);
+        fc->found->name = TAKE_PTR(pkg);
+        fc->found->version = field(stanza, len, "Version");
+        fc->found->status = status ? xstrdup(status) : xstrdup("");
+        fc->found->installed = installed;
+        fc->found->held = status && startswith(status, "hold ");
+        return true;
+}
+
+int dpkg_find_in(const char *status_text, const char *name, DpkgPackage *ret) {
+        DpkgPackage p = {0};
+        FindCtx fc = {.name = name, .found = &p};
+        each_stanza(status_text, find_visitor, &fc);
+        if (!p.name)
+                return -ENOENT;
+        if (!p.version)
+                p.version = xstrdup("");
+        *ret = p;
+        return 0;
+}
+
+int dpkg_find(const Host *h, const char *name, DpkgPackage *ret) {
+        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ENOENT : r;
+        return dpkg_find_in(text, name, ret);
+}
+
+int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret) {
+        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++) {
+                DpkgPackage pkg = {0};
+                if (dpkg_find_in(text, names[i], &pkg) == 0) {
+                        if (pkg.installed) {
+                                *ret = pkg;
+                                return 0;
+                        }
+                        dpkg_package_done(&pkg);
+                }
+        }
+        return -ENOENT;
+}
+
+/* Names that carry the kernel module's version, most specific first: the CUDA repository's
+ * (branch >= 590 unversioned, <= 580 with the branch), Ubuntu's prebuilt signed modules, Debian's. */
+static const char *const driver_packages[] = {
+        "nvidia-kernel-open-dkms", "nvidia-dkms-open", "nvidia-kernel-open-[0-9]*", "nvidia-dkms-[0-9]*-open",
+        "linux-modules-nvidia-[0-9]*-server-open-*", "linux-modules-nvidia-[0-9]*-open-*", "nvidia-open-kernel-dkms",
+        "nvidia-open", "nvidia-open-[0-9]*", "nvidia-driver-open", "nvidia-kernel-dkms", "nvidia-dkms-[0-9]*",
+        "cuda-drivers", "cuda-drivers-[0-9]*", "nvidia-driver", "nvidia-driver-[0-9]*", NULL,
+};
+
+int dpkg_find_driver(const Host *h, DpkgPackage *ret) {
+        return dpkg_find_first(h, driver_packages, ret);
+}
+
+typedef struct OriginCtx {
+        const char *name, *version;
+        bool found;
+} OriginCtx;
+
+static bool origin_visitor(const char *stanza, size_t len, void *userdata) {
+        OriginCtx *oc = userdata;
+        _cleanup_free_ char *pkg = field(stanza, len, "Package");
+        if (!pkg || !streq(pkg, oc->name))
+                return true;
+        _cleanup_free_ char *v = field(stanza, len, "Version");
+        if (v && streq(v, oc->version)) {
+                oc->found = true;
+                return false;
+        }
+        return true;
+}
+
+int apt_lists_origin(const Host *h, const char *name, const char *version, char ***ret_lists) {
+        _cleanup_free_ char *dir = host_path(h, "/var/lib/apt/lists");
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *de;
+        char **lists = NULL;
+        if (!d)
+                return -ENOENT;
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (n < 9 || !streq(de->d_name + n - 9, "_Packages"))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                _cleanup_free_ char *text = NULL;
+                if (read_file(p, 512 * 1024 * 1024, &text, NULL) < 0)
+                        continue;
+                OriginCtx oc = {.name = name, .version = version};
+                each_stanza(text, origin_visitor, &oc);
+                if (oc.found)
+                        strv_push(&lists, xstrdup(de->d_name));
+        }
+        if (!lists)
+                return -ENOENT;
+        *ret_lists = lists;
+        return 0;
+}
+
+/* ---- Secure Boot ---- */
+
+SecureBoot secureboot_state(const Host *h) {
+        _cleanup_free_ char *efi = host_path(h, "/sys/firmware/efi");
+        struct stat st;
+        if (stat(efi, &st) < 0)
+                return SECUREBOOT_LEGACY;
+        _cleanup_free_ char *var =
+                host_path(h, "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c");
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        /* 4 bytes of attributes, then the value */
+        if (read_file(var, 64, &data, &len) < 0 || len < 5)
+                return SECUREBOOT_UNKNOWN;
+        return data[4] == 1 ? SECUREBOOT_ENABLED : SECUREBOOT_DISABLED;
+}
+
+/* ---- CUDA table ---- */
+
+int cuda_version_cmp(const char *a, const char *b) {
+        long amaj = strtol(a, NULL, 10), bmaj = strtol(b, NULL, 10);
+        const char *ad = strchr(a, '.'), *bd = strchr(b, '.');
+        long amin = ad ? strtol(ad + 1, NULL, 10) : 0, bmin = bd ? strtol(bd + 1, NULL, 10) : 0;
+        if (amaj != bmaj)
+                return amaj < bmaj ? -1 : 1;
+        return amin < bmin ? -1 : amin > bmin ? 1 : 0;
+}
+
+char *cuda_version_from_int(int v) {
+        return xasprintf("%d.%d", v / 1000, (v % 1000) / 10);
+}
+
+typedef struct CudaRow {
+        char cuda[16], driver[32];
+} CudaRow;
+
+static size_t cuda_rows(CudaRow *rows, size_t max) {
+        size_t n = 0;
+        const char *s = gpubase_data_cuda_driver;
+        while (*s && n < max) {
+                const char *e = strchr(s, '\n');
+                size_t len = e ? (size_t) (e - s) : strlen(s);
+                if (len > 0 && s[0] != '#') {
+                        const char *tab = memchr(s, '\t', len);
+                        if (tab && (size_t) (tab - s) < sizeof rows[n].cuda &&
+                            (size_t) (s + len - tab - 1) < sizeof rows[n].driver) {
+                                snprintf(rows[n].cuda, sizeof rows[n].cuda, "%.*s", (int) (tab - s), s);
+                                snprintf(rows[n].driver, sizeof rows[n].driver, "%.*s", (int) (s + len - tab - 1),
+                                         tab + 1);
+                                n++;
+                        }
+                }
+                s += len + (e ? 1 : 0);
+        }
+        return n;
+}
+
+const char *cuda_min_driver(const char *cuda) {
+        static CudaRow rows[64];
+        size_t n = cuda_rows(rows, ELEMENTSOF(rows));
+        for (size_t i = 0; i < n; i++)
+                if (cuda_version_cmp(rows[i].cuda, cuda) == 0)
+                        return rows[i].driver;
+        return NULL;
+}
+
+const char *cuda_ceiling_for_driver(const char *driver_version) {
+        static CudaRow rows[64];
+        size_t n = cuda_rows(rows, ELEMENTSOF(rows));
+        const char *best = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (version_cmp(driver_version, rows[i].driver) >= 0 &&
+                    (!best || cuda_version_cmp(rows[i].cuda, best) > 0))
+                        best = rows[i].cuda;
+        return best;
+}

@@ -1,0 +1,86 @@
+/* What the GPU stack looks like right now, read from the kernel, sysfs, procfs, EFI variables and
+ * dpkg's status file — never from nvidia-smi's text when something better exists. Every reader
+ * takes its paths under the Host's root, so tests describe a machine with fixture files. Readers
+ * return 0 and fill their result, or a negative errno; pure parsers are exposed for unit tests. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../host/host.h"
+
+/* ---- the loaded kernel module ---- */
+
+typedef enum DriverFlavor {
+        DRIVER_FLAVOR_OPEN,
+        DRIVER_FLAVOR_PROPRIETARY,
+        _DRIVER_FLAVOR_MAX,
+        _DRIVER_FLAVOR_INVALID = -EINVAL,
+} DriverFlavor;
+const char *driver_flavor_to_string(DriverFlavor f);
+
+typedef struct ProcVersion {
+        DriverFlavor flavor;
+        char *version; /* "595.45.01" */
+        char *arch;    /* "x86_64", "aarch64", or NULL when the line does not say */
+} ProcVersion;
+void proc_version_done(ProcVersion *p);
+/* Parses the first line of /proc/driver/nvidia/version. -EBADMSG if it is not such a line. */
+int parse_proc_version(const char *line, ProcVersion *ret);
+
+#define SYS_MODULE_NVIDIA "/sys/module/nvidia"
+#define PROC_DRIVER_VERSION "/proc/driver/nvidia/version"
+
+/* Is the nvidia module loaded (/sys/module/nvidia)? Its version from /sys/module/nvidia/version. */
+bool driver_loaded(const Host *h);
+int driver_loaded_version(const Host *h, char **ret);
+int driver_proc_version(const Host *h, ProcVersion *ret);
+/* Any module loaded by that name (/sys/module/<name>/ or /proc/modules). */
+bool module_loaded(const Host *h, const char *name);
+
+/* The running kernel release (/proc/sys/kernel/osrelease). */
+int kernel_release(const Host *h, char **ret);
+/* The nvidia module on disk for the running kernel (what `modinfo -F version nvidia` says), found
+ * through libkmod under <root>/lib/modules/<release>. ret_vermagic may be NULL. */
+int driver_disk_version(const Host *h, char **ret_version, char **ret_vermagic, char **ret_path);
+
+/* ---- dpkg ---- */
+
+typedef struct DpkgPackage {
+        char *name, *version, *status; /* status: "install ok installed", "hold ok installed", ... */
+        bool installed;                /* state installed (not half-configured, not config-files) */
+        bool held;                     /* selection hold */
+} DpkgPackage;
+void dpkg_package_done(DpkgPackage *p);
+/* Looks up a package in <root>/var/lib/dpkg/status. -ENOENT: not known to dpkg. */
+int dpkg_find(const Host *h, const char *name, DpkgPackage *ret);
+/* Same, on text already read (for tests). */
+int dpkg_find_in(const char *status_text, const char *name, DpkgPackage *ret);
+/* The first installed package of names[] (NULL-terminated); -ENOENT if none. */
+int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret);
+/* The driver package that is installed, by the names the CUDA repository and the distributions use. */
+int dpkg_find_driver(const Host *h, DpkgPackage *ret);
+/* Which apt list (repository) offers name=version, e.g. "developer.download.nvidia.com_compute_cuda_..."
+ * from the Packages files in <root>/var/lib/apt/lists. -ENOENT if none does. */
+int apt_lists_origin(const Host *h, const char *name, const char *version, char ***ret_lists);
+
+/* ---- firmware and modules ---- */
+
+typedef enum SecureBoot {
+        SECUREBOOT_LEGACY,   /* no EFI */
+        SECUREBOOT_DISABLED,
+        SECUREBOOT_ENABLED,
+        SECUREBOOT_UNKNOWN,  /* EFI, but the variable cannot be read */
+} SecureBoot;
+SecureBoot secureboot_state(const Host *h);
+
+/* ---- CUDA <-> driver table (plans/data/cuda-driver.tsv, built in) ---- */
+
+/* Minimum driver for a CUDA version ("12.8" -> "570.26"); NULL if the table does not know it. */
+const char *cuda_min_driver(const char *cuda);
+/* The highest CUDA version a driver version serves, per the table ("570.26" -> "12.8"); NULL if
+ * below every entry. The result is static. */
+const char *cuda_ceiling_for_driver(const char *driver_version);
+/* "12.8" vs "13.0" numerically. */
+int cuda_version_cmp(const char *a, const char *b);
+/* 12080 -> "12.8" (caller frees). */
+char *cuda_version_from_int(int v);
