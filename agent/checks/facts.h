@@ -102,6 +102,9 @@ void containerd_config_done(ContainerdConfig *c);
 void containerd_inspect(const char *config_toml, const char *dropin_text, const char *dropin_path,
                         ContainerdConfig *ret);
 
+/* "Cuda compilation tools, release 12.8, V12.8.93" (nvcc --version) -> "12.8" */
+int parse_nvcc_version(const char *text, char **ret);
+
 /* ---- CUDA <-> driver table (plans/data/cuda-driver.tsv, built in) ---- */
 
 /* Minimum driver for a CUDA version ("12.8" -> "570.26"); NULL if the table does not know it. */
