@@ -4,9 +4,12 @@
 
 /* The GPU-stack checks first, in the order `gpubase verify` reports them. */
 static const CheckKind *const check_kinds[] = {
+        &check_gpu_present,
+        &check_gpu_open_module_supported,
         &check_nouveau,
         &check_secureboot,
         &check_driver_loaded,
+        &check_driver_flavor,
         &check_driver_version,
         &check_driver_stale,
         &check_driver_origin,
