@@ -352,7 +352,7 @@ static int parse_match(ParseCtx *pc, Plan *p, const YNode *m) {
                         return -EINVAL;
                 for (size_t i = 0; p->match_os[i]; i++)
                         if (!strchr(p->match_os[i], '-')) {
-                                src_error_set(pc->err, pc->file, v,
+                                src_error_set(pc->err, pc->file, v->type == YNODE_SEQ ? v->items[i] : v,
                                               "match.os entry '%s' must be <os id>-<version>, e.g. ubuntu-24.04 or debian-12",
                                               p->match_os[i]);
                                 return -EINVAL;
@@ -363,7 +363,7 @@ static int parse_match(ParseCtx *pc, Plan *p, const YNode *m) {
                         return -EINVAL;
                 for (size_t i = 0; p->match_arch[i]; i++)
                         if (!streq(p->match_arch[i], "x86_64") && !streq(p->match_arch[i], "aarch64")) {
-                                src_error_set(pc->err, pc->file, v, "match.arch entry '%s' must be x86_64 or aarch64",
+                                src_error_set(pc->err, pc->file, v->type == YNODE_SEQ ? v->items[i] : v, "match.arch entry '%s' must be x86_64 or aarch64",
                                               p->match_arch[i]);
                                 return -EINVAL;
                         }
@@ -461,18 +461,26 @@ static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host)
         return 0;
 }
 
-int plan_load_string(const char *file, const char *text, size_t len, const Host *host, Plan **ret,
-                     SrcError *reterr) {
+/* file names the plan in messages; path is what the plan records (absolute for files). */
+static int plan_load_text(const char *file, const char *path, const char *text, size_t len, const Host *host,
+                          Plan **ret, SrcError *reterr) {
         _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof(Plan));
         _cleanup_(ynode_freep) YNode *root = NULL;
         p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
         ParseCtx pc = {.file = file, .err = reterr};
         int r;
 
-        p->path = xstrdup(file);
+        p->path = xstrdup(path);
         sha256_hex(text, len, p->sha256);
-        if (memchr(text, 0, len)) {
-                src_error_set_at(reterr, file, 0, 0, "the plan contains a NUL byte; is it a text file?");
+        const char *nul = memchr(text, 0, len);
+        if (nul) {
+                unsigned line = 1, col = 1;
+                for (const char *c = text; c < nul; c++, col++)
+                        if (*c == '\n') {
+                                line++;
+                                col = 0;
+                        }
+                src_error_set_at(reterr, file, line, col, "the plan contains a NUL byte; is it a text file?");
                 return -EINVAL;
         }
         r = ynode_parse(file, text, len, &root, reterr);
@@ -493,6 +501,11 @@ int plan_load_string(const char *file, const char *text, size_t len, const Host 
         return 0;
 }
 
+int plan_load_string(const char *file, const char *text, size_t len, const Host *host, Plan **ret,
+                     SrcError *reterr) {
+        return plan_load_text(file, file, text, len, host, ret, reterr);
+}
+
 int plan_load(const char *path, const Host *host, Plan **ret, SrcError *reterr) {
         _cleanup_free_ char *abs = NULL, *text = NULL;
         size_t len;
@@ -510,13 +523,8 @@ int plan_load(const char *path, const Host *host, Plan **ret, SrcError *reterr) 
                                  r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
                 return r == -EFBIG ? -EINVAL : r;
         }
-        /* messages name the file as the user wrote it; the state records the absolute path */
-        r = plan_load_string(path, text, len, host, ret, reterr);
-        if (r < 0)
-                return r;
-        free((*ret)->path);
-        (*ret)->path = TAKE_PTR(abs);
-        return 0;
+        /* messages name the file as the user wrote it; the state and ${plan_dir} use the absolute path */
+        return plan_load_text(path, abs, text, len, host, ret, reterr);
 }
 
 int plan_matches_host(const Plan *p, const Host *host, char **ret_why) {

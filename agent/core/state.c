@@ -107,7 +107,7 @@ int state_new(const Plan *p, State **ret) {
 
 StepRecord *state_find_step(State *s, const char *id) {
         for (size_t i = 0; i < s->n_steps; i++)
-                if (streq(s->steps[i].id, id))
+                if (s->steps[i].id && streq(s->steps[i].id, id)) /* a replan leaves moved records empty */
                         return &s->steps[i];
         return NULL;
 }

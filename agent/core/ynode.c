@@ -65,14 +65,18 @@ static YNode *ynode_new(YNodeType t, const yaml_mark_t *m) {
 
 typedef struct Parser {
         yaml_parser_t p;
+        size_t len;
         const char *file;
         SrcError *err;
 } Parser;
 
 static int next_event(Parser *ps, yaml_event_t *ev) {
         if (!yaml_parser_parse(&ps->p, ev)) {
-                const yaml_mark_t *m = ps->p.problem_mark.line || ps->p.problem_mark.column ? &ps->p.problem_mark
-                                                                                              : &ps->p.context_mark;
+                /* An unclosed quote or bracket is found at the end of the input; the place to show is
+                 * where it was opened (the context mark). */
+                const yaml_mark_t *m = &ps->p.problem_mark;
+                if (ps->p.context && (ps->p.problem_mark.index >= ps->len || (!m->line && !m->column)))
+                        m = &ps->p.context_mark;
                 src_error_set_at(ps->err, ps->file, (unsigned) m->line + 1, (unsigned) m->column + 1,
                                  "invalid YAML: %s%s%s", ps->p.problem ? ps->p.problem : "syntax error",
                                  ps->p.context ? " " : "", ps->p.context ? ps->p.context : "");
@@ -209,7 +213,7 @@ static int parse_node(Parser *ps, yaml_event_t *ev, unsigned depth, YNode **ret)
 }
 
 int ynode_parse(const char *file, const char *text, size_t len, YNode **ret, SrcError *reterr) {
-        Parser ps = {.file = file, .err = reterr};
+        Parser ps = {.file = file, .err = reterr, .len = len};
         yaml_event_t ev;
         YNode *root = NULL;
         int r;
