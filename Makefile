@@ -80,11 +80,16 @@ $(B)/killer: tests/integration/killer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< -o $@
 
+# A stand-in libnvidia-ml.so.1 for the NVML tests (copied into fixture roots by the tests).
+$(B)/fixtures/libnvidia-ml.so.1: tests/fixtures/nvml/fake-nvml.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu17 -g -O2 -Wall -Wextra -Werror -fPIC -shared -Wl,-soname,libnvidia-ml.so.1 $< -o $@
+
 # ---- tests ----
 # unit: Check suites (plan loader, malformed-plan corpus, state, engine). CK_FORK=no under ASan so
 # leaks are reported per process.
-unit: deps $(B)/test-unit
-	GPUBASE_TESTDATA=$(CURDIR)/tests $(B)/test-unit
+unit: deps $(B)/test-unit $(B)/fixtures/libnvidia-ml.so.1
+	GPUBASE_TESTDATA=$(CURDIR)/tests GPUBASE_FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 $(B)/test-unit
 
 integration: deps $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase tests/integration/run.sh
@@ -95,8 +100,8 @@ crash: deps $(B)/gpubase $(B)/killer
 crash-long: deps $(B)/gpubase $(B)/killer
 	GPUBASE=$(CURDIR)/$(B)/gpubase KILLER=$(CURDIR)/$(B)/killer ITERATIONS=$${ITERATIONS:-2000} tests/integration/crash.sh
 
-san-check: deps $(S)/test-unit $(S)/gpubase
-	GPUBASE_TESTDATA=$(CURDIR)/tests CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(S)/test-unit
+san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1
+	GPUBASE_TESTDATA=$(CURDIR)/tests GPUBASE_FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(S)/test-unit
 	GPUBASE=$(CURDIR)/$(S)/gpubase ASAN_OPTIONS=detect_leaks=1 tests/integration/run.sh
 
 check: deps

@@ -15,6 +15,7 @@ static const Command commands[] = {
         {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0) or failed (1)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
+        {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VERBOSE, 0, 0, cmd_verify},
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
 };
@@ -33,12 +34,13 @@ static void help(void) {
                "                          Packer/Ansible reboot, or fail\n"
                "  --dry-run               print what each step would do; change nothing, write no state\n"
                "  --replan                continue an unfinished run with a changed plan\n"
-               "  --json                  machine-readable output (status)\n"
+               "  --json                  machine-readable output (status, verify)\n"
+               "  --plan PLAN             verify against what this plan installs (branch, versions, workloads)\n"
                "  --timeout SECONDS       give up waiting after this long (wait)\n"
                "  -v, --verbose           more output (program output, passing checks)\n"
                "  -h, --help              this help\n"
                "      --version           print the version\n"
-               "\nExit codes: 0 done, 1 failed (state kept), 2 drift, 3 reboot pending, 64 usage,\n"
+               "\nExit codes: 0 done, 1 failed (state kept), 2 drift (verify warnings), 3 reboot pending, 64 usage,\n"
                "65 invalid or refused plan, 75 busy (another gpubase holds %s).\n"
                "State: %s (mode 0600). See gpubase(1) and README.md.\n",
                GPUBASE_ACTIONS_LOG, GPUBASE_LOCK_FILE, GPUBASE_STATE_FILE);
@@ -51,6 +53,7 @@ static const struct option long_opts[] = {
         {"replan", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
+        {"plan", required_argument, NULL, 'P'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -71,6 +74,8 @@ static const char *opt_name(unsigned bit) {
                 return "--json";
         case OPT_TIMEOUT:
                 return "--timeout";
+        case OPT_PLAN:
+                return "--plan";
         default:
                 return "-v";
         }
@@ -116,6 +121,10 @@ int main(int argc, char **argv) {
                         }
                         a.seen |= OPT_TIMEOUT;
                         break;
+                case 'P':
+                        a.plan = optarg;
+                        a.seen |= OPT_PLAN;
+                        break;
                 case 'v':
                         a.verbose++;
                         a.seen |= OPT_VERBOSE;
@@ -149,7 +158,7 @@ int main(int argc, char **argv) {
                 log_error("unknown command '%s'; see `gpubase --help`", ops[0]);
                 return EXIT_USAGE;
         }
-        for (unsigned bit = 1; bit <= OPT_VERBOSE; bit <<= 1)
+        for (unsigned bit = 1; bit <= OPT_PLAN; bit <<= 1)
                 if ((a.seen & bit) && !(cmd->opts & bit)) {
                         log_error("%s does not apply to `gpubase %s`", opt_name(bit), cmd->name);
                         return EXIT_USAGE;

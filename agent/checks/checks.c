@@ -2,7 +2,25 @@
 
 #include <string.h>
 
+/* The GPU-stack checks first, in the order `gpubase verify` reports them. */
 static const CheckKind *const check_kinds[] = {
+        &check_gpu_present,
+        &check_gpu_open_module_supported,
+        &check_nouveau,
+        &check_secureboot,
+        &check_driver_loaded,
+        &check_driver_flavor,
+        &check_driver_version,
+        &check_driver_stale,
+        &check_driver_origin,
+        &check_driver_nvml,
+        &check_driver_cuda_ceiling,
+        &check_driver_held,
+        &check_ctk_installed,
+        &check_ctk_held,
+        &check_runtime_configured,
+        &check_runtime_restarted,
+        &check_toolkit_nvcc,
         &check_file_exists,
         &check_file_contains,
         &check_command_succeeds,
@@ -37,6 +55,10 @@ const CheckKind *check_kind_find(const char *name) {
                 if (streq(check_kinds[i]->name, name))
                         return check_kinds[i];
         return NULL;
+}
+
+const CheckKind *check_kind_at(size_t i) {
+        return i < ELEMENTSOF(check_kinds) ? check_kinds[i] : NULL;
 }
 
 const char *const *check_kind_names(void) {

@@ -73,6 +73,38 @@ typedef enum SecureBoot {
 } SecureBoot;
 SecureBoot secureboot_state(const Host *h);
 
+/* ---- NVIDIA Container Toolkit and container runtimes ---- */
+
+/* "NVIDIA Container Toolkit CLI version 1.19.0\ncommit: ..." -> "1.19.0" */
+int parse_ctk_version(const char *text, char **ret);
+
+typedef struct DaemonJson {
+        bool has_nvidia;        /* runtimes.nvidia present */
+        char *nvidia_path;      /* runtimes.nvidia.path */
+        bool nvidia_runtime_args; /* the old "runtimeArgs" key instead of "args" */
+        char *default_runtime;  /* "default-runtime" */
+        bool cdi;               /* features.cdi true */
+        size_t other_keys;      /* top-level keys besides runtimes/default-runtime/features */
+} DaemonJson;
+void daemon_json_done(DaemonJson *d);
+/* Parses /etc/docker/daemon.json text. -EBADMSG with *ret_error (the parse error, with its byte
+ * offset) for invalid JSON or a top level that is not an object. An empty file is invalid too:
+ * nvidia-ctk refuses it, only a missing file counts as {}. */
+int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error);
+
+typedef struct ContainerdConfig {
+        bool imports_dropin;    /* config.toml's imports cover the drop-in */
+        char *imports;          /* the imports line as written, NULL if none */
+        bool dropin_has_runtime;/* the drop-in names /usr/bin/nvidia-container-runtime */
+} ContainerdConfig;
+void containerd_config_done(ContainerdConfig *c);
+/* config_toml may be NULL (missing); dropin_path is the drop-in's absolute path (without root). */
+void containerd_inspect(const char *config_toml, const char *dropin_text, const char *dropin_path,
+                        ContainerdConfig *ret);
+
+/* "Cuda compilation tools, release 12.8, V12.8.93" (nvcc --version) -> "12.8" */
+int parse_nvcc_version(const char *text, char **ret);
+
 /* ---- CUDA <-> driver table (plans/data/cuda-driver.tsv, built in) ---- */
 
 /* Minimum driver for a CUDA version ("12.8" -> "570.26"); NULL if the table does not know it. */

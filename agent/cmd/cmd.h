@@ -16,6 +16,7 @@ enum {
         OPT_JSON = 1 << 4,
         OPT_TIMEOUT = 1 << 5,
         OPT_VERBOSE = 1 << 6,
+        OPT_PLAN = 1 << 7,
 };
 
 typedef struct Args {
@@ -24,6 +25,7 @@ typedef struct Args {
         bool dry_run, replan, json;
         int verbose;
         unsigned timeout; /* wait --timeout, seconds; 0: none */
+        const char *plan; /* verify --plan */
         unsigned seen;    /* OPT_* given on the command line */
 } Args;
 
@@ -42,6 +44,7 @@ int cmd_status(Args *a, int argc, char **argv);
 int cmd_wait(Args *a, int argc, char **argv);
 int cmd_plan(Args *a, int argc, char **argv);
 int cmd_reset(Args *a, int argc, char **argv);
+int cmd_verify(Args *a, int argc, char **argv);
 
 /* Shared by the subcommands. Each returns an exit code and has told the user why. */
 int load_plan_or_complain(Args *a, const char *path, bool check_match, Plan **ret);

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "../checks/preflight.h"
 #include "../core/report.h"
 #include "cmd.h"
 
@@ -23,6 +24,12 @@ int load_plan_or_complain(Args *a, const char *path, bool check_match, Plan **re
                         fprintf(stderr, "%s: plan refused: %s\n", path, why);
                         return EXIT_INVALID_PLAN;
                 }
+                /* what can be known bad before anything runs is refused before anything runs */
+                _cleanup_strv_free_ char **refusals = plan_refusals(p, &a->host);
+                for (size_t i = 0; refusals && refusals[i]; i++)
+                        fprintf(stderr, "%s: plan refused: %s\n", path, refusals[i]);
+                if (refusals)
+                        return EXIT_INVALID_PLAN;
         }
         *ret = TAKE_PTR(p);
         return EXIT_OK;

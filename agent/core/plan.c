@@ -20,9 +20,18 @@ static void var_done(Var *v) {
         free(v->unavailable);
 }
 
+void plan_intent_done(PlanIntent *i) {
+        free(i->driver_glob);
+        free(i->ctk_version);
+        free(i->runtime);
+        free(i->origin);
+        *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
+}
+
 Plan *plan_free(Plan *p) {
         if (!p)
                 return NULL;
+        plan_intent_done(&p->intent);
         free(p->path);
         free(p->name);
         free(p->description);
@@ -457,6 +466,7 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
                           Plan **ret, SrcError *reterr) {
         _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof(Plan));
         _cleanup_(ynode_freep) YNode *root = NULL;
+        p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
         ParseCtx pc = {.file = file, .err = reterr};
         int r;
 
@@ -479,6 +489,14 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
         r = plan_parse_tree(&pc, p, root, host);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = &p->steps[i];
+                if (s->kind->declare)
+                        s->kind->declare(s, &p->intent);
+                for (size_t j = 0; j < s->n_checks; j++)
+                        if (s->checks[j].kind->declare)
+                                s->checks[j].kind->declare(&s->checks[j], &p->intent);
+        }
         *ret = TAKE_PTR(p);
         return 0;
 }

@@ -35,6 +35,19 @@ typedef struct Var {
         char *unavailable; /* built-in that could not be determined here, and why */
 } Var;
 
+/* What the plan says about the GPU stack it installs, gathered from its steps and checks
+ * (StepKind/CheckKind `declare`): the checks, `verify --plan` and the plan-time refusals use it. */
+typedef struct PlanIntent {
+        char *driver_glob;   /* "595.*" */
+        int driver_branch;   /* 595; -1 unknown */
+        int driver_flavor;   /* a DriverFlavor; -1 unknown */
+        char *ctk_version;   /* "1.19.0-1" */
+        char *runtime;       /* "docker", "containerd" */
+        char *origin;        /* repository host the driver must come from */
+} PlanIntent;
+
+void plan_intent_done(PlanIntent *i);
+
 typedef struct Plan {
         char *path; /* absolute */
         char sha256[65];
@@ -48,6 +61,7 @@ typedef struct Plan {
         size_t n_vars;
         Step *steps;
         size_t n_steps;
+        PlanIntent intent;
 } Plan;
 
 #define PLAN_MAX_SIZE (1024 * 1024)

@@ -1,5 +1,6 @@
 #include "when.h"
 
+#include "../checks/checks.h"
 #include "state.h"
 
 static int when_always(const Step *s _unused_, Ctx *ctx _unused_, char **ret_why) {
@@ -18,10 +19,34 @@ static int when_changed(const Step *s _unused_, Ctx *ctx, char **ret_why) {
         return 0;
 }
 
+/* The condition holds when the named check fails: the step exists to fix what the check finds. */
+static int when_check_fails(const char *check, Ctx *ctx, char **ret_why) {
+        const CheckKind *k = check_kind_find(check);
+        CheckSpec c = {.kind = k};
+        _cleanup_(check_result_done) CheckResult res = {0};
+        if (!k)
+                return -ENOENT;
+        k->run(&c, ctx, &res);
+        *ret_why = xasprintf("%s: %s", check, res.detail ? res.detail : check_status_to_string(res.status));
+        return res.status == CHECK_FAIL;
+}
+
+static int when_driver_stale(const Step *s _unused_, Ctx *ctx, char **ret_why) {
+        return when_check_fails("driver.stale", ctx, ret_why);
+}
+
+static int when_config_changed(const Step *s _unused_, Ctx *ctx, char **ret_why) {
+        return when_check_fails("runtime.restarted", ctx, ret_why);
+}
+
 static const WhenKind when_kinds[] = {
         {"always", "always run the step (default for every kind but reboot)", when_always},
         {"changed", "an earlier step of this run applied a change since the last reboot (default for reboot)",
          when_changed},
+        {"driver-stale", "the loaded nvidia module differs from the installed driver, or none is loaded (driver.stale fails)",
+         when_driver_stale},
+        {"config-changed", "the container runtime's configuration is newer than the running daemon (runtime.restarted fails)",
+         when_config_changed},
 };
 
 const WhenKind *when_find(const char *name) {

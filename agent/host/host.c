@@ -139,6 +139,17 @@ int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **r
         return sd_unit_set_enabled(unit, enable, reterr);
 }
 
+int host_service_active_since(const Host *h, const char *unit, const char *marker, uint64_t *ret_usec) {
+        if (!host_is_rooted(h))
+                return sd_unit_active_since(unit, ret_usec);
+        _cleanup_free_ char *p = host_path(h, marker);
+        struct stat st;
+        if (stat(p, &st) < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        *ret_usec = (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000ULL;
+        return 0;
+}
+
 static pid_t read_pid_fd(int fd) {
         char buf[32] = {0};
         ssize_t n = pread(fd, buf, sizeof buf - 1, 0);

@@ -44,6 +44,10 @@ const char *host_arch(void);
 int host_reboot(const Host *h, char **reterr);
 int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **reterr);
 int host_log_action(const Host *h, const char *fmt, ...) _printf_(2, 3);
+/* When did the service last become active? On the machine: systemd's ActiveEnterTimestamp over
+ * sd-bus (-ESRCH when the unit is not active). Under --root: the mtime of marker, a file the
+ * daemon creates when it starts (dockerd's /run/docker.pid), -ESRCH when it is absent. */
+int host_service_active_since(const Host *h, const char *unit, const char *marker, uint64_t *ret_usec);
 
 /* One agent at a time: an exclusive flock on <root>/run/gpubase.lock holding the owner's pid.
  * Returns -EBUSY with *ret_holder set when another process holds it. */
@@ -65,3 +69,4 @@ void remove_stale_temp_files(const char *path);
 /* systemd over sd-bus (real machine only). */
 int sd_reboot(char **reterr);
 int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);
+int sd_unit_active_since(const char *unit, uint64_t *ret_usec);

@@ -62,3 +62,39 @@ int sd_unit_set_enabled(const char *unit, bool enable, char **reterr) {
                 return bus_fail(r, &e, "systemd daemon-reload failed", reterr);
         return 0;
 }
+
+int sd_unit_active_since(const char *unit, uint64_t *ret_usec) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *path = NULL;
+        _cleanup_free_ char *state = NULL;
+        uint64_t t = 0;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
+        sd_bus_error_free(&e);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &e, &state);
+        sd_bus_error_free(&e);
+        if (r < 0)
+                return r;
+        if (!streq(state, "active") && !streq(state, "reloading"))
+                return -ESRCH;
+        r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                        "ActiveEnterTimestamp", &e, 't', &t);
+        sd_bus_error_free(&e);
+        if (r < 0)
+                return r;
+        *ret_usec = t;
+        return 0;
+}

@@ -26,6 +26,8 @@ struct StepKind {
         int (*apply)(const Step *s, Ctx *ctx, char **ret_detail);
         /* What apply would do, one line, for --dry-run and `plan show`. */
         char *(*describe)(const Step *s);
+        /* Optional: what this step says about the GPU stack (driver branch, toolkit version...). */
+        void (*declare)(const Step *s, PlanIntent *intent);
 };
 
 extern const StepKind step_gate, step_command, step_file, step_reboot;

@@ -15,6 +15,8 @@ Suite *plan_suite(void);
 Suite *expand_suite(void);
 Suite *state_suite(void);
 Suite *engine_suite(void);
+Suite *nvml_suite(void);
+Suite *pci_suite(void);
 
 /* One directory for the whole run (<tmp>/gpubase-unit.XXXXXX), removed at the end even when a
  * failing test (in a forked child) never reached its teardown. */

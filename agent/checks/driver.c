@@ -1,0 +1,225 @@
+/* driver.loaded, driver.version, driver.stale, driver.origin, driver.held: the kernel module and
+ * its packages, from sysfs, libkmod and dpkg's status file (no apt cache, no nvidia-smi). */
+#include <string.h>
+
+#include "../core/version.h"
+#include "facts.h"
+#include "param.h"
+
+static const PlanIntent *intent_of(Ctx *ctx) {
+        return ctx->plan ? &ctx->plan->intent : NULL;
+}
+
+/* ---- driver.loaded ---- */
+
+static void loaded_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
+        _cleanup_free_ char *v = NULL;
+        if (driver_loaded(ctx->host)) {
+                (void) driver_loaded_version(ctx->host, &v);
+                check_result_set(ret, CHECK_OK, xasprintf("nvidia module %s is loaded", v ? v : "(version unknown)"),
+                                 NULL);
+                return;
+        }
+        DpkgPackage pkg = {0};
+        bool installed = dpkg_find_driver(ctx->host, &pkg) == 0;
+        char *fix;
+        if (module_loaded(ctx->host, "nouveau"))
+                fix = xstrdup("nouveau is loaded and holds the GPU: blacklist it (see the nouveau check), rebuild the "
+                              "initramfs and reboot");
+        else if (installed && secureboot_state(ctx->host) == SECUREBOOT_ENABLED)
+                fix = xstrdup("Secure Boot is on and probably refused the module: see the secureboot check");
+        else if (installed)
+                fix = xasprintf("%s %s is installed: reboot to load it; if it still does not load, run `modprobe "
+                                "nvidia` and read `dmesg`",
+                                pkg.name, pkg.version);
+        else
+                fix = xstrdup("install the driver (the plan's driver step)");
+        check_result_set(ret, CHECK_FAIL, xstrdup("the nvidia kernel module is not loaded"), fix);
+        dpkg_package_done(&pkg);
+}
+
+const CheckKind check_driver_loaded = {
+        .name = "driver.loaded",
+        .summary = "the nvidia kernel module is loaded",
+        .param = CHECK_PARAM_NONE,
+        .run = loaded_run,
+        .verify = true,
+};
+
+/* ---- driver.version ---- */
+
+static void version_declare(const CheckSpec *c, PlanIntent *intent) {
+        const char *glob = c->params;
+        if (!glob || intent->driver_glob)
+                return;
+        intent->driver_glob = xstrdup(glob);
+        intent->driver_branch = version_major(glob);
+}
+
+static void version_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
+        const PlanIntent *in = intent_of(ctx);
+        const char *glob = c->params ? c->params : in ? in->driver_glob : NULL;
+        _cleanup_free_ char *v = NULL;
+        if (driver_loaded_version(ctx->host, &v) < 0) {
+                check_result_set(ret, CHECK_SKIP, xstrdup("the nvidia module is not loaded"), NULL);
+                return;
+        }
+        if (!glob) {
+                check_result_set(ret, CHECK_OK, xasprintf("loaded %s (no branch planned)", v), NULL);
+                return;
+        }
+        if (!version_matches(glob, v)) {
+                check_result_set(ret, CHECK_FAIL, xasprintf("the loaded module is %s, the plan wants %s", v, glob),
+                                 xasprintf("install the %s driver (pinned and held), then reboot", glob));
+                return;
+        }
+        check_result_set(ret, CHECK_OK, xasprintf("loaded %s matches %s", v, glob), NULL);
+}
+
+const CheckKind check_driver_version = {
+        .name = "driver.version",
+        .summary = "the loaded module's version matches the plan's branch (a glob such as 595.*)",
+        .param = CHECK_PARAM_OPTIONAL,
+        .parse = check_param_string,
+        .free_params = free,
+        .run = version_run,
+        .declare = version_declare,
+        .verify = true,
+};
+
+/* ---- driver.stale ---- */
+
+static void stale_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
+        DpkgPackage pkg = {0};
+        _cleanup_free_ char *pv = NULL, *dv = NULL, *magic = NULL, *lv = NULL, *rel = NULL;
+
+        if (dpkg_find_driver(ctx->host, &pkg) == 0)
+                pv = version_upstream(pkg.version);
+        (void) driver_disk_version(ctx->host, &dv, &magic, NULL);
+        (void) driver_loaded_version(ctx->host, &lv);
+        (void) kernel_release(ctx->host, &rel);
+        _cleanup_free_ char *three = xasprintf("package %s%s%s, module on disk %s, loaded %s", pkg.name ? pkg.name : "",
+                                               pkg.name ? " " : "", pv ? pv : "none", dv ? dv : "none", lv ? lv : "none");
+        const char *hold = "; hold the driver packages so that unattended upgrades cannot do this again";
+
+        if (!pv && !dv && !lv)
+                check_result_set(ret, CHECK_SKIP, xstrdup("no NVIDIA driver is installed"), NULL);
+        else if (!lv)
+                check_result_set(ret, CHECK_FAIL, xasprintf("reboot required: the driver is installed but not loaded (%s)", three),
+                                 xstrdup("reboot; if the module still does not load, see the secureboot and nouveau checks"));
+        else if (dv && magic && rel && !(startswith(magic, rel) && (magic[strlen(rel)] == ' ' || !magic[strlen(rel)])))
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("the module on disk was built for kernel '%.*s', the running kernel is %s (%s)",
+                                           (int) strcspn(magic, " "), magic, rel, three),
+                                 xasprintf("rebuild it for %s (dkms autoinstall) or install the prebuilt module for it", rel));
+        else if ((pv && !streq(pv, lv)) || (dv && !streq(dv, lv)))
+                check_result_set(ret, CHECK_FAIL, xasprintf("reboot required: %s", three),
+                                 xasprintf("reboot to load the installed driver%s", hold));
+        else if (pv && dv && !streq(pv, dv))
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("the module on disk does not match the installed package (%s): the module was "
+                                           "not rebuilt for kernel %s",
+                                           three, rel ? rel : "?"),
+                                 xstrdup("rebuild the module (dkms autoinstall) and reboot"));
+        else
+                check_result_set(ret, CHECK_OK, xasprintf("%s", three), NULL);
+        dpkg_package_done(&pkg);
+}
+
+const CheckKind check_driver_stale = {
+        .name = "driver.stale",
+        .summary = "installed package, module on disk and loaded module are the same version (else: reboot required)",
+        .param = CHECK_PARAM_NONE,
+        .run = stale_run,
+        .verify = true,
+};
+
+/* ---- driver.origin ---- */
+
+#define CUDA_REPO_HOST "developer.download.nvidia.com"
+
+static void origin_declare(const CheckSpec *c, PlanIntent *intent) {
+        if (c->params && !intent->origin)
+                intent->origin = xstrdup(c->params);
+}
+
+static void origin_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
+        const PlanIntent *in = intent_of(ctx);
+        const char *origin = c->params ? c->params : in && in->origin ? in->origin : CUDA_REPO_HOST;
+        DpkgPackage pkg = {0};
+        _cleanup_strv_free_ char **lists = NULL;
+
+        if (dpkg_find_driver(ctx->host, &pkg) < 0) {
+                check_result_set(ret, CHECK_SKIP, xstrdup("no NVIDIA driver package is installed"), NULL);
+                return;
+        }
+        if (apt_lists_origin(ctx->host, pkg.name, pkg.version, &lists) < 0) {
+                check_result_set(ret, CHECK_WARN,
+                                 xasprintf("cannot tell where %s %s came from: no apt list offers that version", pkg.name,
+                                           pkg.version),
+                                 xstrdup("run the plan's repository steps (or apt update) so that the lists are present"));
+                dpkg_package_done(&pkg);
+                return;
+        }
+        /* list files are named after the repository URL with '/' as '_' */
+        _cleanup_free_ char *prefix = xstrdup(origin);
+        for (char *p = prefix; *p; p++)
+                if (*p == '/')
+                        *p = '_';
+        for (size_t i = 0; lists[i]; i++)
+                if (startswith(lists[i], prefix)) {
+                        check_result_set(ret, CHECK_OK, xasprintf("%s %s comes from %s", pkg.name, pkg.version, origin), NULL);
+                        dpkg_package_done(&pkg);
+                        return;
+                }
+        _cleanup_free_ char *from = xstrndup(lists[0], strcspn(lists[0], "_"));
+        check_result_set(ret, CHECK_FAIL,
+                         xasprintf("%s %s is the distribution's package (from %s), not %s's", pkg.name, pkg.version, from,
+                                   origin),
+                         xasprintf("remove it and install the driver from %s (the plan's keyring and driver steps)", origin));
+        dpkg_package_done(&pkg);
+}
+
+const CheckKind check_driver_origin = {
+        .name = "driver.origin",
+        .summary = "the installed driver came from the plan's repository (default developer.download.nvidia.com)",
+        .param = CHECK_PARAM_OPTIONAL,
+        .parse = check_param_string,
+        .free_params = free,
+        .run = origin_run,
+        .declare = origin_declare,
+        .verify = true,
+};
+
+/* ---- driver.held ---- */
+
+static void held_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
+        DpkgPackage pkg = {0}, pin = {0};
+        if (dpkg_find_driver(ctx->host, &pkg) < 0) {
+                check_result_set(ret, CHECK_SKIP, xstrdup("no NVIDIA driver package is installed"), NULL);
+                return;
+        }
+        bool have_pin = dpkg_find_first(ctx->host, (const char *const[]){"nvidia-driver-pinning-*", NULL}, &pin) == 0;
+        if (!pkg.held || (have_pin && !pin.held)) {
+                const char *name = !pkg.held ? pkg.name : pin.name;
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("%s is not held: an unattended upgrade can replace the driver under the loaded "
+                                           "module (\"Driver/library version mismatch\")",
+                                           name),
+                                 xasprintf("apt-mark hold %s (an apt-install step with hold: true does it)", name));
+        } else
+                check_result_set(ret, CHECK_OK,
+                                 xasprintf("%s %s is held%s%s", pkg.name, pkg.version, have_pin ? ", and " : "",
+                                           have_pin ? pin.name : ""),
+                                 NULL);
+        dpkg_package_done(&pkg);
+        dpkg_package_done(&pin);
+}
+
+const CheckKind check_driver_held = {
+        .name = "driver.held",
+        .summary = "the driver packages are held",
+        .param = CHECK_PARAM_NONE,
+        .run = held_run,
+        .verify = true,
+};

@@ -1,0 +1,65 @@
+/* NVML, loaded at run time with dlopen("libnvidia-ml.so.1") — never linked. Under --root the
+ * library is looked up only inside the root (<root>/usr/lib/<multiarch>/, <root>/usr/lib64/,
+ * <root>/usr/lib/), so that a fixture tree can carry a test library. Only the calls FACTS.md
+ * lists are used: nvmlInit_v2, nvmlSystemGetDriverVersion, nvmlSystemGetCudaDriverVersion_v2,
+ * nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetName,
+ * nvmlDeviceGetCudaComputeCapability, nvmlDeviceGetPciInfo_v3, nvmlErrorString, nvmlShutdown. */
+#pragma once
+
+#include "../host/host.h"
+
+#define NVML_MAX_GPUS 64
+
+typedef struct NvmlGpu {
+        char name[96];
+        int cc_major, cc_minor;  /* compute capability, -1 if unknown */
+        char bus_id[32];         /* "00000000:01:00.0" */
+        unsigned pci_device_id;  /* 0x233010de style as NVML reports it (device << 16 | vendor) */
+} NvmlGpu;
+
+typedef enum NvmlStatus {
+        NVML_STATUS_OK,
+        NVML_STATUS_NO_LIBRARY,       /* libnvidia-ml.so.1 not found */
+        NVML_STATUS_DRIVER_NOT_LOADED,
+        NVML_STATUS_VERSION_MISMATCH, /* "Driver/library version mismatch" */
+        NVML_STATUS_ERROR,            /* any other NVML error; see error */
+} NvmlStatus;
+
+typedef struct NvmlInfo {
+        NvmlStatus status;
+        char *library;        /* the path or name that was loaded / tried */
+        char *error;          /* nvmlErrorString or dlerror text when status != OK */
+        int nvml_code;        /* the raw nvmlReturn_t of the failing call */
+        char *driver_version; /* "595.45.01" */
+        int cuda_version;     /* 13000 = 13.0; 0 if unknown */
+        unsigned n_gpus;
+        NvmlGpu gpus[NVML_MAX_GPUS];
+} NvmlInfo;
+
+/* Always returns 0 and fills ret (status says what happened); negative only on out-of-memory-like errors. */
+int nvml_query(const Host *h, NvmlInfo *ret);
+void nvml_info_done(NvmlInfo *i);
+
+/* `nvidia-smi --query-gpu=driver_version,name,compute_cap,pci.bus_id --format=csv,noheader`:
+ * one line per GPU, e.g. "595.45.01, NVIDIA H100 80GB HBM3, 9.0, 00000000:01:00.0". Fills
+ * driver_version and gpus; -EBADMSG if a line does not have four fields. */
+int parse_nvidia_smi_csv(const char *text, NvmlInfo *ret);
+/* Runs nvidia-smi (from <root>/usr/bin under --root, else PATH) with that query. Returns its exit
+ * code in *ret_exit (9 driver not loaded, 12 NVML not found, 15 GPU lost) or -ENOENT if absent. */
+int nvidia_smi_query(const Host *h, NvmlInfo *ret, int *ret_exit);
+
+/* Details of the above (additions to the interface, nothing above changes):
+ * - nvml_query: ret is overwritten (it need not be initialised); free it with nvml_info_done.
+ *   NO_LIBRARY: library = every path tried (", "-separated), error = the dlerror() text, nvml_code 12.
+ *   An init failure leaves error = NVML's own text, except that VERSION_MISMATCH always contains
+ *   "Driver/library version mismatch" (real NVML says "RM has detected an NVML/RM version mismatch.",
+ *   which is then kept in parentheses). A later failing call gives error = "<call>: <text>".
+ *   A field NVML does not support (or an optional symbol the library lacks) is left unknown:
+ *   driver_version NULL, cuda_version 0, cc -1, name/bus_id "", pci_device_id 0.
+ *   More than NVML_MAX_GPUS devices: the first NVML_MAX_GPUS are reported.
+ * - parse_nvidia_smi_csv: ret must be zeroed or a filled NvmlInfo; only driver_version, n_gpus and
+ *   gpus are replaced, and only on success. A compute_cap of "[N/A]" leaves cc -1; pci_device_id
+ *   stays 0 (not in the query). Empty lines are skipped.
+ * - nvidia_smi_query: 30 s timeout (-ETIMEDOUT); other exec failures return -errno. A non-zero
+ *   exit is returned through *ret_exit with 0 and nothing parsed; exit 0 parses the output. */
+const char *nvml_status_to_string(NvmlStatus s); /* "ok", "no-library", "driver-not-loaded", "version-mismatch", "error" */

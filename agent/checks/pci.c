@@ -1,0 +1,293 @@
+#include "pci.h"
+
+#include <pci/pci.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data.h"
+
+static const char *const arch_table[_GPU_ARCH_MAX] = {
+        [GPU_ARCH_UNKNOWN] = "unknown",
+        [GPU_ARCH_KEPLER] = "Kepler",
+        [GPU_ARCH_MAXWELL] = "Maxwell",
+        [GPU_ARCH_PASCAL] = "Pascal",
+        [GPU_ARCH_VOLTA] = "Volta",
+        [GPU_ARCH_TURING] = "Turing",
+        [GPU_ARCH_AMPERE] = "Ampere",
+        [GPU_ARCH_ADA] = "Ada",
+        [GPU_ARCH_HOPPER] = "Hopper",
+        [GPU_ARCH_BLACKWELL] = "Blackwell",
+};
+
+const char *gpu_arch_to_string(GpuArch a) {
+        return a >= 0 && a < _GPU_ARCH_MAX ? arch_table[a] : "unknown";
+}
+
+static bool is_alnum(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+GpuArch gpu_arch_from_name(const char *pci_name) {
+        static const struct {
+                const char *prefix;
+                GpuArch arch;
+        } chips[] = {
+                {"GH1", GPU_ARCH_HOPPER}, {"GB1", GPU_ARCH_BLACKWELL}, {"GB2", GPU_ARCH_BLACKWELL},
+                {"AD1", GPU_ARCH_ADA},    {"GA1", GPU_ARCH_AMPERE},    {"TU1", GPU_ARCH_TURING},
+                {"GV1", GPU_ARCH_VOLTA},  {"GP1", GPU_ARCH_PASCAL},    {"GM1", GPU_ARCH_MAXWELL},
+                {"GM2", GPU_ARCH_MAXWELL}, {"GK1", GPU_ARCH_KEPLER},   {"GK2", GPU_ARCH_KEPLER},
+        };
+
+        if (!pci_name)
+                return GPU_ARCH_UNKNOWN;
+        const char *s = pci_name + strspn(pci_name, " \t");
+        /* The chip code is the leading run of letters and digits: "GH100" in "GH100[H100 SXM5 80GB]",
+         * "TU104GL" in "TU104GL [Tesla T4]". Two letters and at least three more characters
+         * ("GH100", "GK20A"), so that a bare "GH1" or a word that merely starts like one is not it. */
+        size_t n = 0;
+        while (is_alnum(s[n]))
+                n++;
+        if (n < 5)
+                return GPU_ARCH_UNKNOWN;
+        for (size_t i = 0; i < ELEMENTSOF(chips); i++)
+                if (strncmp(s, chips[i].prefix, 3) == 0)
+                        return chips[i].arch;
+        return GPU_ARCH_UNKNOWN;
+}
+
+bool gpu_arch_open_capable(GpuArch a) {
+        return a >= GPU_ARCH_TURING && a < _GPU_ARCH_MAX;
+}
+
+/* ---- the open module's device list (plans/data/open-gpu-ids.tsv) ---- */
+
+/* Calls f for each data row "ID<TAB>NAME" of the embedded list; stops when f returns true. */
+static bool open_ids_foreach(bool (*f)(unsigned id, const char *name, size_t name_len, void *userdata),
+                             void *userdata) {
+        const char *s = gpubase_data_open_gpu_ids;
+        while (*s) {
+                const char *e = strchr(s, '\n');
+                size_t len = e ? (size_t) (e - s) : strlen(s);
+                if (len > 0 && s[0] != '#') {
+                        const char *tab = memchr(s, '\t', len);
+                        if (tab && tab > s && tab - s <= 4) {
+                                char idbuf[5] = {0};
+                                memcpy(idbuf, s, (size_t) (tab - s));
+                                char *end;
+                                unsigned long id = strtoul(idbuf, &end, 16);
+                                if (*end == '\0' && f((unsigned) id, tab + 1, (size_t) (s + len - tab - 1), userdata))
+                                        return true;
+                        }
+                }
+                s += len + (e ? 1 : 0);
+        }
+        return false;
+}
+
+typedef struct IdMatch {
+        unsigned id;
+        char *name;
+} IdMatch;
+
+static bool match_id(unsigned id, const char *name, size_t name_len, void *userdata) {
+        IdMatch *m = userdata;
+        if (id != m->id)
+                return false;
+        m->name = xstrndup(name, name_len);
+        return true;
+}
+
+bool open_module_lists_device(unsigned device_id) {
+        _cleanup_free_ char *name = open_module_device_name(device_id);
+        return name != NULL;
+}
+
+char *open_module_device_name(unsigned device_id) {
+        IdMatch m = {.id = device_id};
+        open_ids_foreach(match_id, &m);
+        return m.name;
+}
+
+const char *open_module_list_release(void) {
+        static const char key[] = "# release:";
+        static char release[32];
+        const char *s = gpubase_data_open_gpu_ids;
+        while (*s) {
+                const char *e = strchr(s, '\n');
+                size_t len = e ? (size_t) (e - s) : strlen(s);
+                if (len > sizeof key - 1 && strncmp(s, key, sizeof key - 1) == 0) {
+                        const char *v = s + sizeof key - 1;
+                        size_t vlen = len - (sizeof key - 1);
+                        while (vlen > 0 && (*v == ' ' || *v == '\t'))
+                                v++, vlen--;
+                        while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t' || v[vlen - 1] == '\r'))
+                                vlen--;
+                        if (vlen > 0 && vlen < sizeof release) {
+                                memcpy(release, v, vlen);
+                                release[vlen] = '\0';
+                                return release;
+                        }
+                }
+                s += len + (e ? 1 : 0);
+        }
+        return "unknown";
+}
+
+/* ---- libpci ---- */
+
+/* libpci's error callback must not return: it jumps back into pci_find_gpus(). One scan per
+ * thread at a time, so thread-local state is enough. */
+static __thread jmp_buf *pci_jump;
+static __thread char pci_errmsg[256];
+
+_printf_(1, 2) _noreturn_ static void pci_error_cb(char *msg, ...) {
+        va_list ap;
+        va_start(ap, msg);
+        vsnprintf(pci_errmsg, sizeof pci_errmsg, msg, ap);
+        va_end(ap);
+        if (pci_jump)
+                longjmp(*pci_jump, 1);
+        abort(); /* not reached: libpci is only called inside pci_find_gpus() */
+}
+
+_printf_(1, 2) static void pci_quiet_cb(char *msg, ...) {
+        (void) msg; /* warnings and debug output: nothing the checks need */
+}
+
+void gpu_list_done(GpuList *l) {
+        free(l->gpus);
+        free(l->ids_file);
+        *l = (GpuList){0};
+}
+
+static bool file_exists(const char *p) {
+        struct stat st;
+        return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *find_ids_file(const Host *h) {
+        static const char *const candidates[] = {"/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids"};
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                char *p = host_path(h, candidates[i]);
+                if (file_exists(p))
+                        return p;
+                free(p);
+        }
+        /* Not in the root: the host's own, as a last resort (the same path on the real machine). */
+        if (host_is_rooted(h) && file_exists(candidates[0]))
+                return xstrdup(candidates[0]);
+        return NULL;
+}
+
+/* By slot. Everything after the domain is fixed-width and the domain is at least four hex digits,
+ * so a longer slot has the larger domain ("10000:..." after "ffff:..."). */
+static int gpu_cmp(const void *a, const void *b) {
+        const Gpu *x = a, *y = b;
+        size_t lx = strlen(x->slot), ly = strlen(y->slot);
+        if (lx != ly)
+                return lx < ly ? -1 : 1;
+        return strcmp(x->slot, y->slot);
+}
+
+typedef struct Scan {
+        Gpu *gpus;
+        size_t n, cap;
+} Scan;
+
+/* Everything that may end in libpci's error callback runs here, under pci_find_gpus()'s setjmp. */
+static void scan_devices(struct pci_access *acc, Scan *s) {
+        pci_scan_bus(acc);
+        for (struct pci_dev *d = acc->devices; d; d = d->next) {
+                pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS);
+                if (d->vendor_id != 0x10de || (d->device_class != 0x0300 && d->device_class != 0x0302))
+                        continue;
+                if (s->n == s->cap) {
+                        s->cap = s->cap ? s->cap * 2 : 8;
+                        s->gpus = xrealloc(s->gpus, s->cap * sizeof *s->gpus);
+                }
+                Gpu *g = &s->gpus[s->n++];
+                *g = (Gpu){
+                        .vendor_id = d->vendor_id,
+                        .device_id = d->device_id,
+                        .class_id = d->device_class,
+                };
+                snprintf(g->slot, sizeof g->slot, "%04x:%02x:%02x.%u", (unsigned) d->domain, d->bus, d->dev,
+                         (unsigned) d->func);
+                /* NO_NUMBERS: NULL for an ID pci.ids does not know, instead of a made-up "Device 2335".
+                 * NO_HWDB: names come from the pci.ids file chosen above, not the host's udev hwdb. */
+                char buf[256];
+                const char *name = pci_lookup_name(acc, buf, sizeof buf,
+                                                   PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
+                                                   d->vendor_id, d->device_id);
+                if (name)
+                        snprintf(g->name, sizeof g->name, "%s", name);
+                g->arch = gpu_arch_from_name(g->name);
+        }
+}
+
+/* The only setjmp: kept apart, with no locals of its own, so that nothing here can be clobbered
+ * by the longjmp (the scan's results live in *s, in the caller's memory). */
+static __attribute__((noinline)) int pci_run(struct pci_access *acc, Scan *s) {
+        jmp_buf jump;
+        if (setjmp(jump) != 0) {
+                pci_jump = NULL;
+                return -EIO; /* pci_errmsg says why */
+        }
+        pci_jump = &jump;
+        pci_init(acc);
+        scan_devices(acc, s);
+        pci_jump = NULL;
+        return 0;
+}
+
+int pci_find_gpus(const Host *h, GpuList *ret) {
+        _cleanup_free_ char *sysfs = host_path(h, "/sys/bus/pci");
+        _cleanup_free_ char *devices = host_path(h, "/sys/bus/pci/devices");
+        struct stat st;
+        if (stat(devices, &st) < 0)
+                return negative_errno();
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+
+        _cleanup_free_ char *ids = find_ids_file(h);
+        Scan s = {0};
+
+        struct pci_access *acc = pci_alloc();
+        if (!acc)
+                return -ENOMEM;
+        acc->error = pci_error_cb;
+        acc->warning = pci_quiet_cb;
+        acc->debug = pci_quiet_cb;
+        acc->method = PCI_ACCESS_SYS_BUS_PCI;
+        acc->id_lookup_mode = 0; /* no ~/.pciids-cache, no network */
+        /* Both strings stay alive until after pci_cleanup(), whether or not libpci copies them. */
+        if (pci_set_param(acc, (char *) "sysfs.path", sysfs) < 0) {
+                pci_cleanup(acc);
+                return -EINVAL;
+        }
+        if (ids)
+                pci_set_name_list_path(acc, ids, 0);
+
+        int r = pci_run(acc, &s);
+        pci_cleanup(acc);
+
+        if (r < 0) {
+                free(s.gpus);
+                return r;
+        }
+        if (s.n > 1)
+                qsort(s.gpus, s.n, sizeof *s.gpus, gpu_cmp);
+        *ret = (GpuList){
+                .n = s.n,
+                .gpus = s.gpus,
+                .ids_file = TAKE_PTR(ids),
+        };
+        return 0;
+}
+
+const char *pci_last_error(void) {
+        return pci_errmsg;
+}

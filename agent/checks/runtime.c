@@ -1,0 +1,288 @@
+/* runtime.configured and runtime.restarted: is the container runtime wired to the NVIDIA runtime,
+ * and is the running daemon using that configuration? */
+#include <fnmatch.h>
+#include <json-c/json.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "facts.h"
+#include "param.h"
+
+#define DOCKER_JSON "/etc/docker/daemon.json"
+#define CONTAINERD_TOML "/etc/containerd/config.toml"
+#define CONTAINERD_DROPIN "/etc/containerd/conf.d/99-nvidia.toml"
+#define NVIDIA_RUNTIME "nvidia-container-runtime"
+
+void daemon_json_done(DaemonJson *d) {
+        free(d->nvidia_path);
+        free(d->default_runtime);
+        *d = (DaemonJson){0};
+}
+
+int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error) {
+        DaemonJson d = {0};
+        json_tokener *tok = json_tokener_new();
+        json_object *o = json_tokener_parse_ex(tok, text, (int) len);
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+
+        if (!o || jerr != json_tokener_success) {
+                *ret_error = xasprintf("invalid JSON at byte %zu: %s", end,
+                                       len == 0 || (jerr == json_tokener_continue) ? "unexpected end of file"
+                                                                                   : json_tokener_error_desc(jerr));
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        for (size_t i = end; i < len; i++)
+                if (!strchr(" \t\r\n", text[i])) {
+                        *ret_error = xasprintf("invalid JSON at byte %zu: data after the object", i);
+                        json_object_put(o);
+                        return -EBADMSG;
+                }
+        if (!json_object_is_type(o, json_type_object)) {
+                *ret_error = xstrdup("the top level is not a JSON object");
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        json_object_object_foreach(o, key, val) {
+                if (streq(key, "runtimes")) {
+                        json_object *nv = NULL, *path = NULL;
+                        if (json_object_is_type(val, json_type_object) && json_object_object_get_ex(val, "nvidia", &nv) &&
+                            json_object_is_type(nv, json_type_object)) {
+                                d.has_nvidia = true;
+                                if (json_object_object_get_ex(nv, "path", &path) && json_object_is_type(path, json_type_string))
+                                        d.nvidia_path = xstrdup(json_object_get_string(path));
+                                d.nvidia_runtime_args = json_object_object_get_ex(nv, "runtimeArgs", NULL);
+                        }
+                } else if (streq(key, "default-runtime")) {
+                        if (json_object_is_type(val, json_type_string))
+                                d.default_runtime = xstrdup(json_object_get_string(val));
+                } else if (streq(key, "features")) {
+                        json_object *cdi = NULL;
+                        d.cdi = json_object_is_type(val, json_type_object) && json_object_object_get_ex(val, "cdi", &cdi) &&
+                                json_object_get_boolean(cdi);
+                } else
+                        d.other_keys++;
+        }
+        json_object_put(o);
+        *ret = d;
+        return 0;
+}
+
+void containerd_config_done(ContainerdConfig *c) {
+        free(c->imports);
+        *c = (ContainerdConfig){0};
+}
+
+void containerd_inspect(const char *config_toml, const char *dropin_text, const char *dropin_path,
+                        ContainerdConfig *ret) {
+        ContainerdConfig c = {0};
+        /* a top-level line: imports = ["<glob>", ...] */
+        for (const char *l = config_toml; l && *l;) {
+                const char *e = strchr(l, '\n');
+                size_t n = e ? (size_t) (e - l) : strlen(l);
+                _cleanup_free_ char *line = xstrndup(l, n);
+                char *s = strip(line);
+                if (startswith(s, "imports") && strchr(s, '=')) {
+                        c.imports = xstrdup(s);
+                        for (char *q = strchr(s, '"'); q;) {
+                                char *qe = strchr(q + 1, '"');
+                                if (!qe)
+                                        break;
+                                _cleanup_free_ char *pat = xstrndup(q + 1, (size_t) (qe - q - 1));
+                                if (fnmatch(pat, dropin_path, FNM_PATHNAME) == 0)
+                                        c.imports_dropin = true;
+                                q = strchr(qe + 1, '"');
+                        }
+                }
+                if (s[0] == '[') /* imports must come before the first table */
+                        break;
+                l = e ? e + 1 : NULL;
+        }
+        c.dropin_has_runtime = dropin_text && strstr(dropin_text, "/usr/bin/" NVIDIA_RUNTIME);
+        *ret = c;
+}
+
+static bool exists(const Host *h, const char *path) {
+        _cleanup_free_ char *p = host_path(h, path);
+        struct stat st;
+        return stat(p, &st) == 0;
+}
+
+/* The runtime to check: the parameter, the plan's, or what is on the machine (docker first). */
+static const char *pick_runtime(const CheckSpec *c, Ctx *ctx) {
+        if (c->params)
+                return c->params;
+        if (ctx->plan && ctx->plan->intent.runtime)
+                return ctx->plan->intent.runtime;
+        DpkgPackage p = {0};
+        bool docker = exists(ctx->host, "/etc/docker") ||
+                      dpkg_find_first(ctx->host, (const char *const[]){"docker.io", "docker-ce", NULL}, &p) == 0;
+        dpkg_package_done(&p);
+        if (docker)
+                return "docker";
+        bool containerd = exists(ctx->host, "/etc/containerd") ||
+                          dpkg_find_first(ctx->host, (const char *const[]){"containerd", "containerd.io", NULL}, &p) == 0;
+        dpkg_package_done(&p);
+        return containerd ? "containerd" : NULL;
+}
+
+static void docker_configured(Ctx *ctx, CheckResult *ret) {
+        _cleanup_free_ char *p = host_path(ctx->host, DOCKER_JSON);
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        size_t len = 0;
+        DaemonJson d = {0};
+        const char *fix = "nvidia-ctk runtime configure --runtime=docker, then restart docker";
+        int r = read_file(p, 16 * 1024 * 1024, &text, &len);
+        if (r == -ENOENT) {
+                check_result_set(ret, CHECK_FAIL, xstrdup(DOCKER_JSON " does not exist: docker has no nvidia runtime"),
+                                 xstrdup(fix));
+                return;
+        }
+        if (r < 0) {
+                check_result_set(ret, CHECK_FAIL, xasprintf("cannot read " DOCKER_JSON ": %s", strerror(-r)), NULL);
+                return;
+        }
+        if (daemon_json_parse(text, len, &d, &err) < 0) {
+                check_result_set(ret, CHECK_FAIL, xasprintf(DOCKER_JSON " is not valid: %s", err),
+                                 xstrdup("repair the file by hand (nvidia-ctk refuses an invalid or empty file), then "
+                                         "run nvidia-ctk runtime configure --runtime=docker"));
+                return;
+        }
+        if (!d.has_nvidia && d.cdi)
+                check_result_set(ret, CHECK_OK,
+                                 xstrdup("CDI mode (features.cdi): GPUs are requested as CDI devices, so no nvidia "
+                                         "runtime entry is expected"),
+                                 NULL);
+        else if (!d.has_nvidia)
+                check_result_set(ret, CHECK_FAIL, xstrdup(DOCKER_JSON " has no runtimes.nvidia entry: the runtime was "
+                                                          "never configured after the toolkit was installed"),
+                                 xstrdup(fix));
+        else if (!d.nvidia_path || !(streq(d.nvidia_path, NVIDIA_RUNTIME) ||
+                                     (strlen(d.nvidia_path) > strlen(NVIDIA_RUNTIME) &&
+                                      streq(d.nvidia_path + strlen(d.nvidia_path) - strlen(NVIDIA_RUNTIME) - 1,
+                                            "/" NVIDIA_RUNTIME))))
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("runtimes.nvidia.path is %s%s%s, not " NVIDIA_RUNTIME,
+                                           d.nvidia_path ? "\"" : "", d.nvidia_path ? d.nvidia_path : "missing",
+                                           d.nvidia_path ? "\"" : ""),
+                                 xstrdup(fix));
+        else if (d.nvidia_runtime_args)
+                check_result_set(ret, CHECK_WARN,
+                                 xstrdup("runtimes.nvidia uses the old \"runtimeArgs\" key (written by old Ansible roles); "
+                                         "nvidia-ctk writes \"args\""),
+                                 xstrdup(fix));
+        else
+                check_result_set(ret, CHECK_OK,
+                                 xasprintf("nvidia runtime configured (%s)%s%s%s; %zu other setting%s kept", d.nvidia_path,
+                                           d.default_runtime ? ", default runtime " : "",
+                                           d.default_runtime ? d.default_runtime : "", d.cdi ? ", CDI enabled" : "",
+                                           d.other_keys, d.other_keys == 1 ? "" : "s"),
+                                 NULL);
+        daemon_json_done(&d);
+}
+
+static void containerd_configured(Ctx *ctx, CheckResult *ret) {
+        _cleanup_free_ char *cp = host_path(ctx->host, CONTAINERD_TOML), *dp = host_path(ctx->host, CONTAINERD_DROPIN);
+        _cleanup_free_ char *config = NULL, *dropin = NULL;
+        ContainerdConfig c = {0};
+        const char *fix = "nvidia-ctk runtime configure --runtime=containerd, then restart containerd";
+        (void) read_file(cp, 16 * 1024 * 1024, &config, NULL);
+        if (read_file(dp, 16 * 1024 * 1024, &dropin, NULL) < 0) {
+                check_result_set(ret, CHECK_FAIL, xstrdup(CONTAINERD_DROPIN " does not exist: containerd has no nvidia runtime"),
+                                 xstrdup(fix));
+                return;
+        }
+        containerd_inspect(config, dropin, CONTAINERD_DROPIN, &c);
+        if (!c.dropin_has_runtime)
+                check_result_set(ret, CHECK_FAIL,
+                                 xstrdup(CONTAINERD_DROPIN " does not name /usr/bin/" NVIDIA_RUNTIME " (BinaryName)"),
+                                 xstrdup(fix));
+        else if (!c.imports_dropin)
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("the drop-in " CONTAINERD_DROPIN " is never read: " CONTAINERD_TOML " %s",
+                                           c.imports ? "has an imports line that does not cover it" : "has no imports line"),
+                                 xstrdup("add imports = [\"/etc/containerd/conf.d/*.toml\"] at the top of " CONTAINERD_TOML
+                                         " (nvidia-ctk runtime configure --runtime=containerd does it), then restart "
+                                         "containerd"));
+        else
+                check_result_set(ret, CHECK_OK, xstrdup("nvidia runtime configured through " CONTAINERD_DROPIN), NULL);
+        containerd_config_done(&c);
+}
+
+static void configured_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
+        const char *rt = pick_runtime(c, ctx);
+        if (!rt)
+                check_result_set(ret, CHECK_SKIP, xstrdup("no container runtime (docker or containerd) found"), NULL);
+        else if (streq(rt, "docker"))
+                docker_configured(ctx, ret);
+        else
+                containerd_configured(ctx, ret);
+}
+
+const CheckKind check_runtime_configured = {
+        .name = "runtime.configured",
+        .summary = "docker's daemon.json / containerd's drop-in names the NVIDIA runtime (CDI mode recognised)",
+        .param = CHECK_PARAM_OPTIONAL,
+        .parse = check_param_runtime,
+        .free_params = free,
+        .run = configured_run,
+        .declare = check_declare_runtime,
+        .verify = true,
+};
+
+static uint64_t mtime_usec(const Host *h, const char *path) {
+        _cleanup_free_ char *p = host_path(h, path);
+        struct stat st;
+        if (stat(p, &st) < 0)
+                return 0;
+        return (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000ULL;
+}
+
+static void restarted_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
+        const char *rt = pick_runtime(c, ctx);
+        if (!rt) {
+                check_result_set(ret, CHECK_SKIP, xstrdup("no container runtime (docker or containerd) found"), NULL);
+                return;
+        }
+        bool docker = streq(rt, "docker");
+        const char *unit = docker ? "docker.service" : "containerd.service";
+        uint64_t conf = docker ? mtime_usec(ctx->host, DOCKER_JSON) : mtime_usec(ctx->host, CONTAINERD_DROPIN);
+        if (!docker) {
+                uint64_t t = mtime_usec(ctx->host, CONTAINERD_TOML);
+                conf = t > conf ? t : conf;
+        }
+        uint64_t started = 0;
+        int r = host_service_active_since(ctx->host, unit, docker ? "/run/docker.pid" : "/run/containerd/containerd.sock",
+                                          &started);
+        if (r < 0) {
+                check_result_set(ret, CHECK_SKIP, xasprintf("%s is not running", unit), NULL);
+                return;
+        }
+        if (!conf) {
+                check_result_set(ret, CHECK_SKIP, xasprintf("%s has no configuration file to compare", unit), NULL);
+                return;
+        }
+        _cleanup_free_ char *ct = format_timestamp(conf), *st = format_timestamp(started);
+        if (conf > started)
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("the configuration changed at %s, after %s started at %s: the running daemon "
+                                           "does not use the nvidia runtime yet",
+                                           ct, unit, st),
+                                 xasprintf("restart %s (systemctl restart %s)", docker ? "docker" : "containerd", unit));
+        else
+                check_result_set(ret, CHECK_OK, xasprintf("%s started at %s, after its configuration (%s)", unit, st, ct),
+                                 NULL);
+}
+
+const CheckKind check_runtime_restarted = {
+        .name = "runtime.restarted",
+        .summary = "the container runtime was (re)started after its configuration last changed",
+        .param = CHECK_PARAM_OPTIONAL,
+        .parse = check_param_runtime,
+        .free_params = free,
+        .run = restarted_run,
+        .declare = check_declare_runtime,
+        .verify = true,
+};

@@ -1,0 +1,101 @@
+/* gpubase verify [--plan PLAN] [--json]: a read-only report of every GPU-stack check, the one
+ * command that replaces nvidia-smi + nvcc --version + nvidia-ctk + a container smoke test + cat
+ * /proc/driver/nvidia/version. Exit 0 all ok, 2 warnings, 1 failures. */
+#include <json-c/json.h>
+#include <string.h>
+
+#include "../checks/checks.h"
+#include "../core/report.h"
+#include "cmd.h"
+
+typedef struct Row {
+        char *name;
+        CheckResult res;
+} Row;
+
+static void add_row(Row **rows, size_t *n, const CheckSpec *c, Ctx *ctx) {
+        *rows = xrealloc(*rows, (*n + 1) * sizeof(Row));
+        Row *r = &(*rows)[(*n)++];
+        *r = (Row){.name = check_spec_label(c)};
+        c->kind->run(c, ctx, &r->res);
+}
+
+static bool seen(Row *rows, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(rows[i].name, name))
+                        return true;
+        return false;
+}
+
+int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
+        _cleanup_(plan_freep) Plan *p = NULL;
+        Row *rows = NULL;
+        size_t n = 0;
+        unsigned count[_CHECK_STATUS_MAX] = {0};
+        int r;
+
+        if (a->plan) {
+                r = load_plan_or_complain(a, a->plan, false, &p);
+                if (r != EXIT_OK)
+                        return r;
+        }
+        Ctx ctx = {.host = &a->host, .plan = p, .verbose = a->verbose};
+
+        /* the GPU-stack checks, parameterised by the plan's intent */
+        for (size_t i = 0; check_kind_at(i); i++) {
+                const CheckKind *k = check_kind_at(i);
+                if (!k->verify)
+                        continue;
+                CheckSpec c = {.kind = k};
+                add_row(&rows, &n, &c, &ctx);
+        }
+        /* then the plan's own checks that say something more */
+        for (size_t i = 0; p && i < p->n_steps; i++)
+                for (size_t j = 0; j < p->steps[i].n_checks; j++) {
+                        const CheckSpec *c = &p->steps[i].checks[j];
+                        _cleanup_free_ char *label = check_spec_label(c);
+                        if (!seen(rows, n, label))
+                                add_row(&rows, &n, c, &ctx);
+                }
+
+        for (size_t i = 0; i < n; i++)
+                count[rows[i].res.status]++;
+
+        if (a->json) {
+                json_object *o = json_object_new_object(), *arr = json_object_new_array(), *sum = json_object_new_object();
+                for (size_t i = 0; i < n; i++) {
+                        json_object *j = json_object_new_object();
+                        json_object_object_add(j, "name", json_object_new_string(rows[i].name));
+                        json_object_object_add(j, "status", json_object_new_string(check_status_to_string(rows[i].res.status)));
+                        json_object_object_add(j, "detail", rows[i].res.detail ? json_object_new_string(rows[i].res.detail) : NULL);
+                        json_object_object_add(j, "fix", rows[i].res.fix ? json_object_new_string(rows[i].res.fix) : NULL);
+                        json_object_array_add(arr, j);
+                }
+                for (int s = 0; s < _CHECK_STATUS_MAX; s++)
+                        json_object_object_add(sum, check_status_to_string((CheckStatus) s), json_object_new_int((int) count[s]));
+                json_object_object_add(o, "checks", arr);
+                json_object_object_add(o, "summary", sum);
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else {
+                bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+                for (size_t i = 0; i < n; i++) {
+                        const CheckResult *res = &rows[i].res;
+                        const char *color = !tty ? "" : res->status == CHECK_OK ? "\033[32m" : res->status == CHECK_FAIL ? "\033[31m"
+                                                        : res->status == CHECK_WARN ? "\033[33m" : "\033[90m";
+                        printf("%-28s %s%-4s%s  %s\n", rows[i].name, color, check_status_to_string(res->status),
+                               tty ? "\033[0m" : "", res->detail ? res->detail : "");
+                        if (res->fix && res->status != CHECK_OK)
+                                printf("%-28s       fix: %s\n", "", res->fix);
+                }
+                printf("\n%u ok, %u warn, %u fail, %u skip\n", count[CHECK_OK], count[CHECK_WARN], count[CHECK_FAIL],
+                       count[CHECK_SKIP]);
+        }
+        for (size_t i = 0; i < n; i++) {
+                free(rows[i].name);
+                check_result_done(&rows[i].res);
+        }
+        free(rows);
+        return count[CHECK_FAIL] ? EXIT_FAILED : count[CHECK_WARN] ? EXIT_DRIFT : EXIT_OK;
+}
