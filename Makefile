@@ -9,7 +9,7 @@ DATADIR    ?= $(PREFIX)/share/gpubase
 UNITDIR    ?= /lib/systemd/system
 
 CC         ?= gcc
-PKGS       := yaml-0.1 json-c libsystemd libcrypto libkmod libpci
+PKGS       := yaml-0.1 json-c libsystemd libcrypto libarchive libkmod libpci
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
               -Wstrict-prototypes -Wvla -Wno-missing-field-initializers
 BASEFLAGS  := -std=gnu17 -g -D_GNU_SOURCE -DGPUBASE_VERSION='"$(VERSION)"' $(WARN)
@@ -20,10 +20,15 @@ PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages the build and every test tier need (see README "Dependencies").
-DEB_DEPS   := gcc make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq libkmod-dev libpci-dev pci.ids
+DEB_DEPS   := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq \
+              libapt-pkg-dev libarchive-dev dpkg-dev apt-utils gnupg libkmod-dev libpci-dev pci.ids
 
 AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
-AGENT_HDRS := $(wildcard agent/*/*.h)
+AGENT_HDRS := $(wildcard agent/*/*.h) shim/aptshim.h
+SHIM_SRCS  := shim/aptshim.cc
+CXX        ?= g++
+CXXFLAGS_SHIM := -std=c++17 -g -fPIC -Wall -Wextra -Werror
+APT_LIBS   := -lapt-pkg -pthread -lstdc++
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
 DATA_FILES := $(wildcard plans/data/*.tsv)
 
@@ -56,25 +61,33 @@ $(S)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/libgpubase.a: $(AGENT_SRCS:%.c=$(B)/obj/%.o)
+$(B)/obj/%.o: %.cc shim/aptshim.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_SHIM) $(OPTFLAGS) -c $< -o $@
+
+$(S)/obj/%.o: %.cc shim/aptshim.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_SHIM) $(SANFLAGS) -c $< -o $@
+
+$(B)/libgpubase.a: $(AGENT_SRCS:%.c=$(B)/obj/%.o) $(SHIM_SRCS:%.cc=$(B)/obj/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(S)/libgpubase.a: $(AGENT_SRCS:%.c=$(S)/obj/%.o)
+$(S)/libgpubase.a: $(AGENT_SRCS:%.c=$(S)/obj/%.o) $(SHIM_SRCS:%.cc=$(S)/obj/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(B)/gpubase: $(B)/obj/agent/main.o $(B)/libgpubase.a
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $^ -o $@ $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $^ -o $@ $(PKG_LIBS) $(APT_LIBS) $(LDFLAGS)
 
 $(S)/gpubase: $(S)/obj/agent/main.o $(S)/libgpubase.a
-	$(CC) $(BASEFLAGS) $(SANFLAGS) $^ -o $@ $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) $^ -o $@ $(PKG_LIBS) $(APT_LIBS) $(LDFLAGS)
 
 $(B)/test-unit: $(UNIT_SRCS:%.c=$(B)/obj/%.o) $(B)/libgpubase.a
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $^ -o $@ $(CHECK_LIBS) $(PKG_LIBS)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $^ -o $@ $(CHECK_LIBS) $(PKG_LIBS) $(APT_LIBS)
 
 $(S)/test-unit: $(UNIT_SRCS:%.c=$(S)/obj/%.o) $(S)/libgpubase.a
-	$(CC) $(BASEFLAGS) $(SANFLAGS) $^ -o $@ $(CHECK_LIBS) $(PKG_LIBS)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) $^ -o $@ $(CHECK_LIBS) $(PKG_LIBS) $(APT_LIBS)
 
 $(B)/killer: tests/integration/killer.c
 	@mkdir -p $(dir $@)

@@ -259,8 +259,11 @@ static int run_step(Engine *e, size_t i) {
         r = s->kind->apply(s, ctx, &detail);
         if (!s->kind->changes_nothing)
                 st->changed = true; /* even a failed apply may have changed something */
-        if (r < 0)
-                return fail_step(e, i, detail ? detail : xasprintf("apply failed: %s", strerror(-r)));
+        if (r < 0) {
+                int code = fail_step(e, i, detail ? detail : xasprintf("apply failed: %s", strerror(-r)));
+                /* someone else holds the dpkg lock past the timeout: busy, not broken */
+                return r == -EBUSY && code == EXIT_FAILED ? EXIT_BUSY : code;
+        }
         return finish_with_checks(e, i, STEP_DONE, detail);
 }
 

@@ -5,6 +5,9 @@ static const StepKind *const step_kinds[] = {
         &step_command,
         &step_file,
         &step_reboot,
+        &step_apt_install,
+        &step_apt_source,
+        &step_apt_keyring_deb,
 };
 
 const StepKind *step_kind_find(const char *name) {

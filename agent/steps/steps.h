@@ -30,7 +30,8 @@ struct StepKind {
         void (*declare)(const Step *s, PlanIntent *intent);
 };
 
-extern const StepKind step_gate, step_command, step_file, step_reboot;
+extern const StepKind step_gate, step_command, step_file, step_reboot, step_apt_install, step_apt_source,
+        step_apt_keyring_deb;
 
 const StepKind *step_kind_find(const char *name);
 /* NULL-terminated list of kind names (static storage). */

@@ -11,6 +11,8 @@ int main(void) {
         srunner_add_suite(sr, expand_suite());
         srunner_add_suite(sr, state_suite());
         srunner_add_suite(sr, engine_suite());
+        srunner_add_suite(sr, debfile_suite());
+        srunner_add_suite(sr, pgp_suite());
         srunner_add_suite(sr, nvml_suite());
         srunner_add_suite(sr, pci_suite());
         srunner_run_all(sr, CK_ENV);

@@ -15,6 +15,8 @@ Suite *plan_suite(void);
 Suite *expand_suite(void);
 Suite *state_suite(void);
 Suite *engine_suite(void);
+Suite *debfile_suite(void);
+Suite *pgp_suite(void);
 Suite *nvml_suite(void);
 Suite *pci_suite(void);
 

@@ -1,0 +1,385 @@
+#include "apt.h"
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "exec.h"
+
+/* The directories apt and dpkg expect to exist in a root. */
+static int prepare_root(const Host *h) {
+        static const char *const dirs[] = {
+                "/etc/apt/sources.list.d", "/etc/apt/preferences.d", "/etc/apt/apt.conf.d", "/etc/apt/trusted.gpg.d",
+                "/var/lib/apt/lists/partial", "/var/cache/apt/archives/partial", "/var/lib/dpkg/info",
+                "/var/lib/dpkg/updates", "/var/lib/dpkg/triggers", "/var/log/apt", "/usr/share/keyrings",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *p = host_path(h, dirs[i]);
+                int r = mkdir_p(p, 0755);
+                if (r < 0)
+                        return r;
+        }
+        static const char *const files[] = {"/var/lib/dpkg/status", "/var/lib/dpkg/available"};
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *p = host_path(h, files[i]);
+                struct stat st;
+                if (stat(p, &st) == 0)
+                        continue;
+                int r = write_file_atomic(p, "", 0, 0644);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* One-line format: "[... signed-by=/usr/share/keyrings/x.gpg ...]" -> root-prefixed. */
+static char *rewrite_list_line(const char *root, const char *line) {
+        const char *open = strchr(line, '[');
+        const char *close = open ? strchr(open, ']') : NULL;
+        if (!open || !close)
+                return xstrdup(line);
+        Buf b = {0};
+        buf_append(&b, line, (size_t) (open - line));
+        for (const char *p = open; p < close;) {
+                const char *k = strstr(p, "signed-by=");
+                if (!k || k >= close) {
+                        buf_append(&b, p, (size_t) (close - p));
+                        break;
+                }
+                k += strlen("signed-by=");
+                buf_append(&b, p, (size_t) (k - p));
+                /* comma-separated values; only absolute paths are files */
+                while (k < close && *k != ' ' && *k != '\t' && *k != ']') {
+                        if (*k == '/')
+                                buf_puts(&b, root);
+                        const char *e = k;
+                        while (e < close && *e != ',' && *e != ' ' && *e != '\t')
+                                e++;
+                        buf_append(&b, k, (size_t) (e - k));
+                        k = e;
+                        if (*k == ',') {
+                                buf_puts(&b, ",");
+                                k++;
+                        }
+                }
+                p = k;
+        }
+        buf_puts(&b, close);
+        return buf_steal(&b);
+}
+
+static char *rewrite_file(const char *root, const char *text, bool deb822) {
+        Buf b = {0};
+        for (const char *l = text; *l;) {
+                const char *e = strchr(l, '\n');
+                size_t n = e ? (size_t) (e - l) : strlen(l);
+                _cleanup_free_ char *line = xstrndup(l, n);
+                if (deb822) {
+                        /* "Signed-By: /path" (a file); an inline key block stays as it is */
+                        if (strncasecmp(line, "Signed-By:", 10) == 0) {
+                                const char *v = line + 10;
+                                while (*v == ' ' || *v == '\t')
+                                        v++;
+                                if (*v == '/')
+                                        buf_printf(&b, "Signed-By: %s%s", root, v);
+                                else
+                                        buf_puts(&b, line);
+                        } else
+                                buf_puts(&b, line);
+                } else {
+                        _cleanup_free_ char *r = line[0] == '#' ? xstrdup(line) : rewrite_list_line(root, line);
+                        buf_puts(&b, r);
+                }
+                buf_puts(&b, "\n");
+                l = e ? e + 1 : l + n;
+        }
+        return buf_steal(&b);
+}
+
+static int copy_sources(const Host *h, const char *tmpdir) {
+        _cleanup_free_ char *list = host_path(h, "/etc/apt/sources.list");
+        _cleanup_free_ char *parts = host_path(h, "/etc/apt/sources.list.d");
+        _cleanup_free_ char *outparts = xasprintf("%s/sources.list.d", tmpdir);
+        _cleanup_free_ char *outlist = xasprintf("%s/sources.list", tmpdir);
+        _cleanup_free_ char *text = NULL;
+        int r = mkdir_p(outparts, 0755);
+        if (r < 0)
+                return r;
+        if (read_file(list, 16 * 1024 * 1024, &text, NULL) == 0) {
+                _cleanup_free_ char *out = rewrite_file(h->root, text, false);
+                r = write_file_atomic(outlist, out, strlen(out), 0644);
+        } else
+                r = write_file_atomic(outlist, "", 0, 0644);
+        if (r < 0)
+                return r;
+        _cleanup_(closedirp) DIR *d = opendir(parts);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                bool is_list = n > 5 && streq(de->d_name + n - 5, ".list");
+                bool is_sources = n > 8 && streq(de->d_name + n - 8, ".sources");
+                if (!is_list && !is_sources)
+                        continue;
+                _cleanup_free_ char *in = xasprintf("%s/%s", parts, de->d_name), *out = NULL, *t = NULL;
+                if (read_file(in, 16 * 1024 * 1024, &t, NULL) < 0)
+                        continue;
+                out = rewrite_file(h->root, t, is_sources);
+                _cleanup_free_ char *op = xasprintf("%s/%s", outparts, de->d_name);
+                r = write_file_atomic(op, out, strlen(out), 0644);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void rm_rf(const char *path) {
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", path, de->d_name);
+                struct stat st;
+                if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                        rm_rf(p);
+                else
+                        (void) unlink(p);
+        }
+        (void) rmdir(path);
+}
+
+static void progress_download(void *userdata, const char *what, unsigned long long done, unsigned long long total) {
+        AptSession *s = userdata;
+        if (what && *what && !s->tty && s->verbose)
+                printf("      get %s\n", what);
+        else if (s->tty && total > 0) {
+                unsigned pct = (unsigned) (done * 100 / total);
+                printf("\r\033[K      downloading [%-30.*s] %3u%% %llu/%llu kB", (int) (pct * 30 / 100),
+                       "##############################", pct, done / 1024, total / 1024);
+        }
+        fflush(stdout);
+}
+
+static void progress_install(void *userdata, const char *package, const char *action, unsigned step, unsigned steps) {
+        AptSession *s = userdata;
+        if (s->tty)
+                printf("\r\033[K      [%u/%u] %s", step, steps, action && *action ? action : package);
+        else
+                printf("      %s (%u/%u)\n", action && *action ? action : package, step, steps);
+        fflush(stdout);
+}
+
+static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
+        _cleanup_free_ char *list = NULL, *parts = NULL;
+        if (s->tmpdir) {
+                rm_rf(s->tmpdir);
+                free(s->tmpdir);
+                s->tmpdir = NULL;
+        }
+        if (host_is_rooted(s->host)) {
+                char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
+                if (!mkdtemp(tmpl))
+                        return negative_errno();
+                s->tmpdir = xstrdup(tmpl);
+                int r = copy_sources(s->host, s->tmpdir);
+                if (r < 0) {
+                        *reterr = xasprintf("cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
+                        return r;
+                }
+                list = xasprintf("%s/sources.list", s->tmpdir);
+                parts = xasprintf("%s/sources.list.d/", s->tmpdir);
+        }
+        AptOptions ao = {
+                .root = s->host->root,
+                .sourcelist = list,
+                .sourceparts = parts,
+                .lock_timeout_sec = o ? o->lock_timeout : APT_LOCK_TIMEOUT_DEFAULT,
+                .quiet = !(o && o->verbose),
+                .debs = o ? o->debs : NULL,
+        };
+        return apt_shim_open(&ao, &s->shim, reterr);
+}
+
+int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr) {
+        int r;
+        *s = (AptSession){.host = h, .verbose = o && o->verbose, .tty = isatty(STDOUT_FILENO)};
+        s->progress = (AptProgress){.download = progress_download, .install = progress_install, .userdata = s};
+        if (host_is_rooted(h)) {
+                r = prepare_root(h);
+                if (r < 0) {
+                        *reterr = xasprintf("cannot prepare apt's directories under %s: %s", h->root, strerror(-r));
+                        return r;
+                }
+        }
+        r = open_shim(s, o, reterr);
+        if (r < 0) {
+                apt_session_close(s);
+                return r;
+        }
+        if (o && o->lock) {
+                r = apt_shim_lock(s->shim, reterr);
+                if (r < 0) {
+                        apt_session_close(s);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+void apt_session_close(AptSession *s) {
+        if (s->shim)
+                apt_shim_close(s->shim);
+        s->shim = NULL;
+        if (s->tmpdir)
+                rm_rf(s->tmpdir);
+        free(s->tmpdir);
+        s->tmpdir = NULL;
+}
+
+int apt_session_reopen(AptSession *s, char **reterr) {
+        /* the sources may have changed: rewrite them into the session's directory again */
+        if (s->tmpdir) {
+                _cleanup_free_ char *parts = xasprintf("%s/sources.list.d", s->tmpdir);
+                rm_rf(parts);
+                int r = copy_sources(s->host, s->tmpdir);
+                if (r < 0) {
+                        *reterr = xasprintf("cannot prepare the sources: %s", strerror(-r));
+                        return r;
+                }
+        }
+        return apt_shim_reopen(s->shim, reterr);
+}
+
+static uint64_t newest_mtime(const char *dir, const char *suffix) {
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *de;
+        uint64_t best = 0;
+        while (d && (de = readdir(d))) {
+                size_t n = strlen(de->d_name), m = strlen(suffix);
+                if (de->d_name[0] == '.' || n < m || !streq(de->d_name + n - m, suffix))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                struct stat st;
+                if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+                        uint64_t t = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
+                        best = t > best ? t : best;
+                }
+        }
+        return best;
+}
+
+bool apt_lists_stale(const Host *h) {
+        _cleanup_free_ char *lists = host_path(h, "/var/lib/apt/lists");
+        _cleanup_free_ char *parts = host_path(h, "/etc/apt/sources.list.d");
+        _cleanup_free_ char *list = host_path(h, "/etc/apt/sources.list");
+        _cleanup_free_ char *prefs = host_path(h, "/etc/apt");
+        uint64_t have = newest_mtime(lists, "Release");
+        uint64_t have2 = newest_mtime(lists, "Packages");
+        have = have2 > have ? have2 : have;
+        uint64_t want = newest_mtime(parts, ".list");
+        uint64_t w2 = newest_mtime(parts, ".sources");
+        want = w2 > want ? w2 : want;
+        struct stat st;
+        if (stat(list, &st) == 0) {
+                uint64_t t = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
+                want = t > want ? t : want;
+        }
+        (void) prefs;
+        return have == 0 || want > have;
+}
+
+int apt_configure_pending(AptSession *s, char **reterr) {
+        _cleanup_free_ char *status = host_path(s->host, "/var/lib/dpkg/status");
+        _cleanup_free_ char *text = NULL;
+        if (read_file(status, 512 * 1024 * 1024, &text, NULL) < 0)
+                return 0;
+        static const char *const pending[] = {" half-configured\n", " unpacked\n", " half-installed\n",
+                                              " triggers-awaited\n", " triggers-pending\n"};
+        bool any = false;
+        for (size_t i = 0; i < ELEMENTSOF(pending) && !any; i++)
+                any = strstr(text, pending[i]) != NULL;
+        if (!any)
+                return 0;
+        /* dpkg takes the dpkg lock itself: our frontend lock stays, the inner one is handed over */
+        char **argv = NULL;
+        strv_push(&argv, xstrdup("dpkg"));
+        for (const char *const *o = apt_shim_dpkg_options(s->shim); o && *o; o++)
+                strv_push(&argv, xstrdup(*o));
+        strv_push(&argv, xstrdup("--configure"));
+        strv_push(&argv, xstrdup("--pending"));
+        char *env[] = {(char *) "DPKG_FRONTEND_LOCKED=true", NULL};
+        ExecSpec spec = {.argv = argv, .env = env, .timeout_sec = 3600, .echo = s->verbose};
+        _cleanup_(exec_result_done) ExecResult res = {0};
+        apt_shim_release_inner(s->shim);
+        int r = exec_run(&spec, &res);
+        int r2 = apt_shim_retake_inner(s->shim, NULL);
+        if (r >= 0 && (res.exec_errno || res.status != 0)) {
+                _cleanup_free_ char *how = exec_failure_text(&spec, &res);
+                *reterr = xasprintf("finishing the interrupted dpkg run failed: %s", how);
+                r = -EIO;
+        }
+        strv_free(argv);
+        if (r < 0)
+                return r;
+        if (r2 < 0) {
+                *reterr = xstrdup("cannot take the dpkg lock back after configuring pending packages");
+                return r2;
+        }
+        r = apt_shim_reopen(s->shim, reterr);
+        return r < 0 ? r : 1;
+}
+
+int apt_pick_version(AptSession *s, const char *name, const char *pattern, char **ret_version, char **reterr) {
+        AptPackage p = {0};
+        int r = apt_shim_package(s->shim, name, &p);
+        if (r < 0) {
+                *reterr = xasprintf("package %s is not known to apt (is its repository configured?)", name);
+                return -ENOENT;
+        }
+        if (!pattern) {
+                if (!p.candidate) {
+                        *reterr = xasprintf("package %s has no installable version", name);
+                        apt_package_done(&p);
+                        return -ENOENT;
+                }
+                *ret_version = xstrdup(p.candidate);
+                apt_package_done(&p);
+                return 0;
+        }
+        const char *best = NULL;
+        for (size_t i = 0; p.versions && p.versions[i]; i++)
+                if (fnmatch(pattern, p.versions[i], 0) == 0 &&
+                    (!best || apt_shim_version_cmp(p.versions[i], best) > 0))
+                        best = p.versions[i];
+        if (!best) {
+                _cleanup_free_ char *all = p.versions && p.versions[0] ? strv_join(p.versions, ", ") : xstrdup("none");
+                *reterr = xasprintf("no version of %s matches %s (available: %s)", name, pattern, all);
+                apt_package_done(&p);
+                return -ENOENT;
+        }
+        *ret_version = xstrdup(best);
+        apt_package_done(&p);
+        return 0;
+}
+
+bool apt_archive_cached(const Host *h, const char *name, const char *version) {
+        _cleanup_free_ char *dir = host_path(h, "/var/cache/apt/archives");
+        Buf b = {0};
+        /* apt quotes the epoch's colon in archive names */
+        for (const char *c = version; *c; c++)
+                if (*c == ':')
+                        buf_puts(&b, "%3a");
+                else
+                        buf_append(&b, c, 1);
+        _cleanup_free_ char *v = buf_steal(&b);
+        _cleanup_free_ char *prefix = xasprintf("%s_%s_", name, v);
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (startswith(de->d_name, prefix) && strlen(de->d_name) > 4 &&
+                    streq(de->d_name + strlen(de->d_name) - 4, ".deb"))
+                        return true;
+        return false;
+}

@@ -1,0 +1,49 @@
+/* apt for the steps: a session over the shim (shim/aptshim.h) for this Host. Under --root it
+ * prepares the root's apt and dpkg directories and hands libapt a per-session copy of the root's
+ * sources in which every signed-by path is prefixed with the root (apt would otherwise read the
+ * host's keyrings, see NOTES-apt.md), leaving the files in the root as they must be for the real
+ * machine. Nothing here ever runs apt-get. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../../shim/aptshim.h"
+#include "host.h"
+
+typedef struct AptSession {
+        const Host *host;
+        AptShim *shim;
+        char *tmpdir;      /* the rewritten sources, removed on close */
+        bool verbose;
+        AptProgress progress;
+        bool tty;
+} AptSession;
+
+#define APT_LOCK_TIMEOUT_DEFAULT 120
+
+typedef struct AptSessionOptions {
+        bool lock;               /* take the dpkg locks (needed to install or hold) */
+        unsigned lock_timeout;   /* seconds */
+        const char *const *debs; /* local .deb files to offer */
+        int verbose;
+} AptSessionOptions;
+
+/* -EBUSY: the dpkg lock is held by someone else past the timeout (*reterr names the holder). */
+int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr);
+void apt_session_close(AptSession *s);
+/* Reopen after the sources or preferences changed (re-rewrites the sources). */
+int apt_session_reopen(AptSession *s, char **reterr);
+
+/* Sources newer than the newest downloaded list: an update is due. */
+bool apt_lists_stale(const Host *h);
+
+/* dpkg left packages unpacked or half-configured (a cut-off run): finish them the way
+ * `dpkg --configure -a` does. Returns 1 if something was configured, 0 if nothing was pending. */
+int apt_configure_pending(AptSession *s, char **reterr);
+
+/* Is name_version_*.deb in the root's archive cache (/var/cache/apt/archives)? */
+bool apt_archive_cached(const Host *h, const char *name, const char *version);
+
+/* The highest version of name matching a glob ("595.*") or equal to an exact version; NULL pattern:
+ * the candidate. -ENOENT with *reterr listing what exists. */
+int apt_pick_version(AptSession *s, const char *name, const char *pattern, char **ret_version, char **reterr);

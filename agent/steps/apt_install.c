@@ -1,0 +1,499 @@
+/* apt-install: packages resolved and installed through libapt-pkg (depcache, problem resolver,
+ * package manager), never by running apt-get. A pinning package listed first (NVIDIA's
+ * nvidia-driver-pinning-<branch>) is installed alone and the preferences re-read before the rest
+ * is resolved. Held packages are not moved unless `unhold: true` (unhold -> install -> hold). */
+#include <fnmatch.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/state.h"
+#include "../core/version.h"
+#include "../host/apt.h"
+#include "steps.h"
+
+typedef struct PkgSpec {
+        char *name;
+        char *version; /* exact or glob, NULL: any */
+} PkgSpec;
+
+typedef struct AptInstallParams {
+        PkgSpec *pkgs;
+        size_t n_pkgs;
+        bool hold, unhold;
+        char *pin;
+        char *origin;
+        char **prefetch;
+        unsigned lock_timeout;
+        char *update; /* auto, always, never */
+} AptInstallParams;
+
+static const char *const apt_install_keys[] = {"packages", "hold", "unhold", "pin", "origin", "prefetch",
+                                               "lock_timeout", "update", NULL};
+
+static void params_free(void *p) {
+        AptInstallParams *a = p;
+        for (size_t i = 0; i < a->n_pkgs; i++) {
+                free(a->pkgs[i].name);
+                free(a->pkgs[i].version);
+        }
+        free(a->pkgs);
+        free(a->pin);
+        free(a->origin);
+        strv_free(a->prefetch);
+        free(a->update);
+        free(a);
+}
+
+static bool is_glob(const char *v) {
+        return v && strpbrk(v, "*?[");
+}
+
+static bool pkg_name_ok(const char *s) {
+        if (strlen(s) < 2)
+                return false;
+        for (const char *c = s; *c; c++)
+                if (!(*c >= 'a' && *c <= 'z') && !(*c >= '0' && *c <= '9') && !strchr("+-.:", *c))
+                        return false;
+        return true;
+}
+
+static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
+        AptInstallParams *a = xcalloc(1, sizeof *a);
+        const YNode *v;
+        _cleanup_strv_free_ char **pkgs = NULL;
+        s->params = a;
+        a->lock_timeout = APT_LOCK_TIMEOUT_DEFAULT;
+        _cleanup_free_ char *what = xasprintf("step '%s' (kind apt-install)", s->id);
+        if (schema_require(pc, map, "packages", what, &v) < 0 || schema_strv(pc, v, "packages", false, &pkgs) < 0)
+                return -EINVAL;
+        a->pkgs = xcalloc(strv_length(pkgs), sizeof(PkgSpec));
+        for (size_t i = 0; pkgs[i]; i++) {
+                char *eq = strchr(pkgs[i], '=');
+                PkgSpec *p = &a->pkgs[a->n_pkgs++];
+                p->name = eq ? xstrndup(pkgs[i], (size_t) (eq - pkgs[i])) : xstrdup(pkgs[i]);
+                p->version = eq ? xstrdup(eq + 1) : NULL;
+                if (!pkg_name_ok(p->name) || (p->version && !*p->version)) {
+                        src_error_set(pc->err, pc->file, v->items[i],
+                                      "'%s' is not a package: write name, name=version or name=glob (e.g. nvidia-open=595.*)",
+                                      pkgs[i]);
+                        return -EINVAL;
+                }
+        }
+        if ((v = ynode_get(map, "hold")) && schema_bool(pc, v, "hold", &a->hold) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "unhold")) && schema_bool(pc, v, "unhold", &a->unhold) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "pin")) && schema_string(pc, v, "pin", &a->pin) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "origin")) && schema_string(pc, v, "origin", &a->origin) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "prefetch")) && schema_strv(pc, v, "prefetch", true, &a->prefetch) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "lock_timeout")) &&
+            schema_uint(pc, v, "lock_timeout (seconds)", 0, 24 * 3600, &a->lock_timeout) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "update"))) {
+                if (schema_string(pc, v, "update", &a->update) < 0)
+                        return -EINVAL;
+                if (!streq(a->update, "auto") && !streq(a->update, "always") && !streq(a->update, "never")) {
+                        src_error_set(pc->err, pc->file, v, "update must be auto, always or never, found '%s'", a->update);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* What the packages say about the driver and the toolkit (for checks, verify and refusals). */
+static void apt_install_declare(const Step *s, PlanIntent *in) {
+        const AptInstallParams *a = s->params;
+        for (size_t i = 0; i < a->n_pkgs; i++) {
+                const PkgSpec *p = &a->pkgs[i];
+                int branch = -1;
+                if (startswith(p->name, "nvidia-driver-pinning-"))
+                        branch = version_major(p->name + strlen("nvidia-driver-pinning-"));
+                else if (startswith(p->name, "nvidia-open-") || startswith(p->name, "cuda-drivers-"))
+                        branch = version_major(strrchr(p->name, '-') + 1);
+                else if (startswith(p->name, "nvidia-driver-") && version_major(p->name + strlen("nvidia-driver-")) > 0)
+                        branch = version_major(p->name + strlen("nvidia-driver-"));
+                else if ((streq(p->name, "nvidia-open") || streq(p->name, "cuda-drivers")) && p->version)
+                        branch = version_major(p->version);
+                if (branch > 0 && in->driver_branch < 0) {
+                        in->driver_branch = branch;
+                        free(in->driver_glob);
+                        in->driver_glob = xasprintf("%d.*", branch);
+                }
+                if (startswith(p->name, "nvidia-open") && in->driver_flavor < 0)
+                        in->driver_flavor = 0; /* DRIVER_FLAVOR_OPEN */
+                else if ((startswith(p->name, "cuda-drivers") ||
+                          (startswith(p->name, "nvidia-driver-") && !strstr(p->name, "open") &&
+                           !startswith(p->name, "nvidia-driver-pinning-"))) &&
+                         in->driver_flavor < 0)
+                        in->driver_flavor = 1; /* DRIVER_FLAVOR_PROPRIETARY */
+                if (streq(p->name, "nvidia-container-toolkit") && p->version && !is_glob(p->version) && !in->ctk_version)
+                        in->ctk_version = xstrdup(p->version);
+        }
+        if (a->origin && !in->origin)
+                in->origin = xstrdup(a->origin);
+}
+
+static char *pin_path(const Step *s) {
+        return xasprintf("/etc/apt/preferences.d/gpubase-%s", s->id);
+}
+
+static char *pin_content(const Step *s) {
+        const AptInstallParams *a = s->params;
+        Buf b = {0};
+        buf_printf(&b, "# Written by gpubase (step %s): keeps these packages on %s.\nPackage:", s->id, a->pin);
+        for (size_t i = 0; i < a->n_pkgs; i++)
+                if (!startswith(a->pkgs[i].name, "nvidia-driver-pinning-"))
+                        buf_printf(&b, " %s", a->pkgs[i].name);
+        buf_printf(&b, "\nPin: version %s\nPin-Priority: 1001\n", a->pin);
+        return buf_steal(&b);
+}
+
+static bool version_fits(const char *want, const char *have) {
+        if (!want)
+                return true;
+        return is_glob(want) ? fnmatch(want, have, 0) == 0 : streq(want, have);
+}
+
+/* Does some index offering name=version come from origin (site, Origin field or URI)? */
+static int check_origin(AptSession *as, const char *origin, const char *name, const char *version, char **reterr) {
+        _cleanup_strv_free_ char **from = NULL;
+        int r = apt_shim_version_origins(as->shim, name, version, &from);
+        if (r < 0 || !from || !from[0]) {
+                *reterr = xasprintf("%s %s is installed but no configured repository offers it, so its origin cannot "
+                                    "be proven (wanted %s)",
+                                    name, version, origin);
+                return -ENOENT;
+        }
+        for (size_t i = 0; from[i]; i++)
+                if (strstr(from[i], origin))
+                        return 0;
+        _cleanup_free_ char *all = strv_join(from, "; ");
+        *reterr = xasprintf("%s %s comes from %s, not from %s (a distribution-packaged driver instead of the CUDA "
+                            "repository's?)",
+                            name, version, all, origin);
+        return -EPERM;
+}
+
+static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) {
+        const AptInstallParams *a = s->params;
+        for (size_t i = 0; i < a->n_pkgs; i++) {
+                const PkgSpec *p = &a->pkgs[i];
+                AptPackage pk = {0};
+                if (apt_shim_package(as->shim, p->name, &pk) < 0 || !pk.installed) {
+                        *ret_detail = xasprintf("%s is not installed", p->name);
+                        apt_package_done(&pk);
+                        return PROBE_NEEDED;
+                }
+                bool ok = pk.installed_ok && version_fits(p->version, pk.installed);
+                bool held_ok = !a->hold || pk.held;
+                if (!ok || !held_ok) {
+                        *ret_detail = !pk.installed_ok ? xasprintf("%s %s is not fully installed (dpkg state)", p->name, pk.installed)
+                                      : !ok       ? xasprintf("%s is at %s, want %s", p->name, pk.installed, p->version)
+                                                  : xasprintf("%s is not held", p->name);
+                        apt_package_done(&pk);
+                        return PROBE_NEEDED;
+                }
+                if (a->origin) {
+                        _cleanup_free_ char *why = NULL;
+                        if (check_origin(as, a->origin, p->name, pk.installed, &why) < 0) {
+                                *ret_detail = TAKE_PTR(why);
+                                apt_package_done(&pk);
+                                return PROBE_NEEDED;
+                        }
+                }
+                apt_package_done(&pk);
+        }
+        /* prefetched archives of later steps must still be there (or those packages installed) */
+        for (size_t i = 0; a->prefetch && a->prefetch[i]; i++) {
+                const Step *t = plan_find_step(ctx->plan, a->prefetch[i]);
+                if (!t || t->kind != &step_apt_install)
+                        continue;
+                const AptInstallParams *ta = t->params;
+                for (size_t j = 0; j < ta->n_pkgs; j++) {
+                        _cleanup_free_ char *v = NULL, *err = NULL;
+                        AptPackage pk = {0};
+                        if (apt_pick_version(as, ta->pkgs[j].name, ta->pkgs[j].version, &v, &err) < 0) {
+                                *ret_detail = xasprintf("prefetch of step '%s': %s", t->id, err);
+                                return PROBE_NEEDED;
+                        }
+                        bool have = apt_shim_package(as->shim, ta->pkgs[j].name, &pk) == 0 && pk.installed &&
+                                    streq(pk.installed, v);
+                        apt_package_done(&pk);
+                        if (!have && !apt_archive_cached(ctx->host, ta->pkgs[j].name, v)) {
+                                *ret_detail = xasprintf("the archive of %s %s (for step '%s') is not prefetched",
+                                                        ta->pkgs[j].name, v, t->id);
+                                return PROBE_NEEDED;
+                        }
+                }
+        }
+        if (a->pin) {
+                _cleanup_free_ char *rel = pin_path(s), *path = host_path(ctx->host, rel), *want = pin_content(s), *have = NULL;
+                if (read_file(path, 1024 * 1024, &have, NULL) < 0 || !streq(have, want)) {
+                        *ret_detail = xasprintf("%s is missing or changed", rel);
+                        return PROBE_NEEDED;
+                }
+        }
+        *ret_detail = xasprintf("%zu package%s installed%s", a->n_pkgs, a->n_pkgs == 1 ? "" : "s", a->hold ? " and held" : "");
+        return PROBE_SATISFIED;
+}
+
+static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+        AptSession as;
+        _cleanup_free_ char *err = NULL;
+        AptSessionOptions o = {.verbose = ctx->verbose};
+        int r = apt_session_open(&as, ctx->host, &o, &err);
+        if (r < 0) {
+                *ret_detail = xasprintf("cannot open apt: %s", err ? err : strerror(-r));
+                return r;
+        }
+        r = probe_with(s, ctx, &as, ret_detail);
+        apt_session_close(&as);
+        return r;
+}
+
+/* Resolve every spec to one version (glob -> the highest match). */
+static int pick_all(AptSession *as, const PkgSpec *pkgs, size_t n, char ***ret_versions, char **reterr) {
+        char **v = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
+                const char *pattern = pkgs[i].version;
+                int r = apt_pick_version(as, pkgs[i].name, pattern, &v[i], reterr);
+                if (r < 0) {
+                        strv_free(v);
+                        return r;
+                }
+        }
+        *ret_versions = v;
+        return 0;
+}
+
+static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, bool unhold,
+                       bool download_only, unsigned *ret_changed, char **reterr) {
+        _cleanup_strv_free_ char **unholds = NULL, **changes = NULL;
+        int r;
+        for (size_t i = 0; i < n; i++) {
+                AptPackage pk = {0};
+                if (apt_shim_package(as->shim, pkgs[i].name, &pk) == 0 && pk.held && pk.installed &&
+                    !streq(pk.installed, versions[i]) && !download_only) {
+                        if (!unhold) {
+                                *reterr = xasprintf("%s is held at %s and the plan would move it to %s; refusing. To move a "
+                                                    "pin on purpose, set `unhold: true` on the step (unhold, install, hold)",
+                                                    pkgs[i].name, pk.installed, versions[i]);
+                                apt_package_done(&pk);
+                                return -EPERM;
+                        }
+                        strv_push(&unholds, xstrdup(pkgs[i].name));
+                }
+                apt_package_done(&pk);
+        }
+        if (unholds) {
+                r = apt_shim_set_hold(as->shim, (const char *const *) unholds, false, reterr);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = apt_shim_mark_install(as->shim, pkgs[i].name, versions[i], reterr);
+                if (r < 0)
+                        return r;
+        }
+        r = apt_shim_resolve(as->shim, &changes, reterr);
+        if (r < 0)
+                return r;
+        if (ret_changed)
+                *ret_changed = (unsigned) r;
+        if (r == 0) {
+                apt_shim_clear_marks(as->shim);
+                return 0;
+        }
+        r = apt_shim_commit(as->shim, download_only, &as->progress, reterr);
+        if (as->tty)
+                printf("\r\033[K");
+        return r;
+}
+
+static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr) {
+        const AptInstallParams *a = s->params;
+        for (size_t i = 0; a->prefetch && a->prefetch[i]; i++) {
+                const Step *t = plan_find_step(ctx->plan, a->prefetch[i]);
+                if (!t || t->kind != &step_apt_install) {
+                        *reterr = xasprintf("prefetch: '%s' is not an apt-install step of this plan", a->prefetch[i]);
+                        return -EINVAL;
+                }
+                const AptInstallParams *ta = t->params;
+                _cleanup_strv_free_ char **versions = NULL;
+                _cleanup_free_ char *err = NULL;
+                int r = pick_all(as, ta->pkgs, ta->n_pkgs, &versions, &err);
+                if (r < 0) {
+                        *reterr = xasprintf("prefetch of step '%s': %s (is its repository configured before this step?)",
+                                            t->id, err);
+                        return r;
+                }
+                r = install_set(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, &err);
+                if (r < 0) {
+                        *reterr = xasprintf("prefetch of step '%s': %s", t->id, err);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+        const AptInstallParams *a = s->params;
+        AptSession as;
+        _cleanup_free_ char *err = NULL;
+        _cleanup_strv_free_ char **versions = NULL;
+        AptSessionOptions o = {.lock = true, .lock_timeout = a->lock_timeout, .verbose = ctx->verbose};
+        const char *update = a->update ? a->update : "auto";
+        bool updated = false;
+        unsigned changed = 0, changed2 = 0;
+        size_t first = 0;
+        int r;
+
+        r = apt_session_open(&as, ctx->host, &o, &err);
+        if (r < 0) {
+                *ret_detail = r == -EBUSY ? xasprintf("the dpkg lock is still held after %us: %s", a->lock_timeout, err)
+                                          : xasprintf("cannot open apt: %s", err ? err : strerror(-r));
+                return r;
+        }
+        r = apt_configure_pending(&as, &err);
+        if (r < 0)
+                goto fail;
+        if (streq(update, "always") || (streq(update, "auto") && apt_lists_stale(ctx->host))) {
+                r = apt_shim_update(as.shim, &as.progress, &err);
+                if (as.tty)
+                        printf("\r\033[K");
+                if (r < 0)
+                        goto fail;
+                updated = true;
+        }
+
+        /* the pinning package first, then the preferences it ships decide the rest */
+        if (a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
+                _cleanup_strv_free_ char **pv = NULL;
+                r = pick_all(&as, a->pkgs, 1, &pv, &err);
+                if (r == -ENOENT && !updated && !streq(update, "never")) {
+                        free(err);
+                        err = NULL;
+                        r = apt_shim_update(as.shim, &as.progress, &err);
+                        updated = true;
+                        if (r >= 0)
+                                r = pick_all(&as, a->pkgs, 1, &pv, &err);
+                }
+                if (r < 0)
+                        goto fail;
+                r = install_set(&as, a->pkgs, pv, 1, a->unhold, false, &changed, &err);
+                if (r < 0)
+                        goto fail;
+                r = apt_session_reopen(&as, &err);
+                if (r < 0)
+                        goto fail;
+                first = 1;
+        }
+        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, &versions, &err);
+        if (r == -ENOENT && !updated && !streq(update, "never")) {
+                free(err);
+                err = NULL;
+                r = apt_shim_update(as.shim, &as.progress, &err);
+                if (r >= 0)
+                        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, &versions, &err);
+        }
+        if (r < 0)
+                goto fail;
+        r = install_set(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+        if (r < 0)
+                goto fail;
+
+        /* nothing half-installed is reported as done */
+        for (size_t i = 0; i < a->n_pkgs; i++) {
+                AptPackage pk = {0};
+                if (apt_shim_package(as.shim, a->pkgs[i].name, &pk) < 0 || !pk.installed || !pk.installed_ok) {
+                        err = xasprintf("%s is not fully installed after dpkg ran (state: %s)", a->pkgs[i].name,
+                                        pk.installed ? "not configured" : "not installed");
+                        apt_package_done(&pk);
+                        r = -EIO;
+                        goto fail;
+                }
+                apt_package_done(&pk);
+        }
+        if (a->hold || a->unhold) {
+                _cleanup_strv_free_ char **names = NULL;
+                for (size_t i = 0; i < a->n_pkgs; i++)
+                        strv_push(&names, xstrdup(a->pkgs[i].name));
+                r = apt_shim_set_hold(as.shim, (const char *const *) names, true, &err);
+                if (r < 0)
+                        goto fail;
+        }
+        if (a->pin) {
+                _cleanup_free_ char *rel = pin_path(s), *path = host_path(ctx->host, rel), *content = pin_content(s);
+                r = write_file_atomic(path, content, strlen(content), 0644);
+                if (r < 0) {
+                        err = xasprintf("cannot write %s: %s", rel, strerror(-r));
+                        goto fail;
+                }
+        }
+        if (a->origin)
+                for (size_t i = 0; i < a->n_pkgs; i++) {
+                        AptPackage pk = {0};
+                        (void) apt_shim_package(as.shim, a->pkgs[i].name, &pk);
+                        r = pk.installed ? check_origin(&as, a->origin, pk.name, pk.installed, &err) : 0;
+                        apt_package_done(&pk);
+                        if (r < 0)
+                                goto fail;
+                }
+        r = prefetch_steps(s, ctx, &as, &err);
+        if (r < 0)
+                goto fail;
+        apt_session_close(&as);
+        {
+                Buf b = {0};
+                buf_printf(&b, "%u package%s changed;", changed + changed2, changed + changed2 == 1 ? "" : "s");
+                for (size_t i = 0; i < a->n_pkgs; i++)
+                        buf_printf(&b, " %s", a->pkgs[i].name);
+                if (a->hold)
+                        buf_puts(&b, " (held)");
+                if (a->prefetch)
+                        buf_puts(&b, "; later steps' archives prefetched");
+                *ret_detail = buf_steal(&b);
+        }
+        return 0;
+fail:
+        apt_session_close(&as);
+        *ret_detail = TAKE_PTR(err);
+        if (!*ret_detail)
+                *ret_detail = xasprintf("apt failed: %s", strerror(-r));
+        return r;
+}
+
+static char *apt_install_describe(const Step *s) {
+        const AptInstallParams *a = s->params;
+        Buf b = {0};
+        buf_puts(&b, "install");
+        for (size_t i = 0; i < a->n_pkgs; i++)
+                buf_printf(&b, "%s %s%s%s", i ? "," : "", a->pkgs[i].name, a->pkgs[i].version ? "=" : "",
+                           a->pkgs[i].version ? a->pkgs[i].version : "");
+        if (a->hold)
+                buf_puts(&b, ", held");
+        if (a->pin)
+                buf_printf(&b, ", pinned to %s", a->pin);
+        if (a->origin)
+                buf_printf(&b, ", from %s", a->origin);
+        if (a->prefetch) {
+                _cleanup_free_ char *l = strv_join(a->prefetch, ", ");
+                buf_printf(&b, "; prefetch %s", l);
+        }
+        return buf_steal(&b);
+}
+
+const StepKind step_apt_install = {
+        .name = "apt-install",
+        .summary = "install packages through libapt (pinned versions or globs, holds, prefetch)",
+        .keys = apt_install_keys,
+        .parse = apt_install_parse,
+        .free_params = params_free,
+        .probe = apt_install_probe,
+        .apply = apt_install_apply,
+        .describe = apt_install_describe,
+        .declare = apt_install_declare,
+};

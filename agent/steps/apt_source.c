@@ -1,0 +1,201 @@
+/* apt-source: a repository given by its key and location (NVIDIA's container toolkit repository).
+ * The key is fetched (key_url, through libapt's downloaders) or read (key_file), its fingerprint
+ * checked against the plan BEFORE anything is written, then written in binary form to
+ * /usr/share/keyrings/<name>-keyring.gpg, and the source as a deb822 file with Signed-By. */
+#include <string.h>
+
+#include "../host/apt.h"
+#include "../host/pgp.h"
+#include "steps.h"
+
+typedef struct AptSourceParams {
+        char *key_url, *key_file, *fingerprint;
+        char *uri, *suite, *name;
+        char **components;
+} AptSourceParams;
+
+static const char *const apt_source_keys[] = {"key_url", "key_file", "fingerprint", "uri", "suite", "components",
+                                              "name", NULL};
+
+static void params_free(void *p) {
+        AptSourceParams *a = p;
+        free(a->key_url);
+        free(a->key_file);
+        free(a->fingerprint);
+        free(a->uri);
+        free(a->suite);
+        free(a->name);
+        strv_free(a->components);
+        free(a);
+}
+
+static int apt_source_parse(Step *s, const YNode *map, ParseCtx *pc) {
+        AptSourceParams *a = xcalloc(1, sizeof *a);
+        const YNode *v;
+        _cleanup_free_ char *fpr = NULL;
+        s->params = a;
+        _cleanup_free_ char *what = xasprintf("step '%s' (kind apt-source)", s->id);
+        if ((v = ynode_get(map, "key_url")) && schema_string(pc, v, "key_url", &a->key_url) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "key_file")) && schema_abs_path(pc, v, "key_file", &a->key_file) < 0)
+                return -EINVAL;
+        if (!a->key_url == !a->key_file) {
+                src_error_set(pc->err, pc->file, map, "%s needs exactly one of key_url and key_file", what);
+                return -EINVAL;
+        }
+        if (schema_require(pc, map, "fingerprint", what, &v) < 0 || schema_string(pc, v, "fingerprint", &fpr) < 0)
+                return -EINVAL;
+        if (pgp_fingerprint_normalize(fpr, &a->fingerprint) < 0) {
+                src_error_set(pc->err, pc->file, v, "fingerprint must be 40 hex digits (spaces allowed), found '%s'", fpr);
+                return -EINVAL;
+        }
+        if (schema_require(pc, map, "uri", what, &v) < 0 || schema_string(pc, v, "uri", &a->uri) < 0)
+                return -EINVAL;
+        if (!strstr(a->uri, "://") && !startswith(a->uri, "file:")) {
+                src_error_set(pc->err, pc->file, v, "uri must be a URL (https://..., file:/...), found '%s'", a->uri);
+                return -EINVAL;
+        }
+        if ((v = ynode_get(map, "suite")) && schema_string(pc, v, "suite", &a->suite) < 0)
+                return -EINVAL;
+        if (!a->suite)
+                a->suite = xstrdup("/");
+        if ((v = ynode_get(map, "components")) && schema_strv(pc, v, "components", true, &a->components) < 0)
+                return -EINVAL;
+        bool flat = a->suite[strlen(a->suite) - 1] == '/';
+        if (flat && a->components) {
+                src_error_set(pc->err, pc->file, v, "a flat repository (suite ending in /) takes no components");
+                return -EINVAL;
+        }
+        if (!flat && !a->components) {
+                src_error_set(pc->err, pc->file, map, "%s: suite '%s' needs components (e.g. [main])", what, a->suite);
+                return -EINVAL;
+        }
+        if ((v = ynode_get(map, "name")) && schema_string(pc, v, "name", &a->name) < 0)
+                return -EINVAL;
+        if (!a->name)
+                a->name = xstrdup(s->id);
+        if (strchr(a->name, '/') || a->name[0] == '.') {
+                src_error_set(pc->err, pc->file, v ? v : map, "name must be a plain file name, found '%s'", a->name);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static char *keyring_path(const AptSourceParams *a) {
+        return xasprintf("/usr/share/keyrings/%s-keyring.gpg", a->name);
+}
+
+static char *sources_path(const AptSourceParams *a) {
+        return xasprintf("/etc/apt/sources.list.d/%s.sources", a->name);
+}
+
+static char *sources_content(const Step *s) {
+        const AptSourceParams *a = s->params;
+        _cleanup_free_ char *kr = keyring_path(a);
+        Buf b = {0};
+        buf_printf(&b, "# Written by gpubase (step %s).\nTypes: deb\nURIs: %s\nSuites: %s\n", s->id, a->uri, a->suite);
+        if (a->components) {
+                _cleanup_free_ char *c = strv_join(a->components, " ");
+                buf_printf(&b, "Components: %s\n", c);
+        }
+        buf_printf(&b, "Signed-By: %s\n", kr);
+        return buf_steal(&b);
+}
+
+static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+        const AptSourceParams *a = s->params;
+        _cleanup_free_ char *sp = sources_path(a), *kp = keyring_path(a);
+        _cleanup_free_ char *spath = host_path(ctx->host, sp), *kpath = host_path(ctx->host, kp);
+        _cleanup_free_ char *have = NULL, *want = sources_content(s), *key = NULL;
+        size_t klen = 0;
+        if (read_file(spath, 1024 * 1024, &have, NULL) < 0 || !streq(have, want)) {
+                *ret_detail = xasprintf("%s is missing or changed", sp);
+                return PROBE_NEEDED;
+        }
+        if (read_file(kpath, PGP_KEYRING_MAX, &key, &klen) < 0 || pgp_keyring_has_fingerprint(key, klen, a->fingerprint) != 1) {
+                *ret_detail = xasprintf("%s is missing or does not hold key %s", kp, a->fingerprint);
+                return PROBE_NEEDED;
+        }
+        *ret_detail = xasprintf("%s and %s are in place", sp, kp);
+        return PROBE_SATISFIED;
+}
+
+static int apt_source_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+        const AptSourceParams *a = s->params;
+        _cleanup_free_ char *data = NULL, *why = NULL;
+        _cleanup_free_ void *bin = NULL;
+        size_t len = 0, blen = 0;
+        int r;
+
+        if (a->key_file) {
+                _cleanup_free_ char *p = host_path(ctx->host, a->key_file);
+                r = read_file(p, PGP_KEYRING_MAX, &data, &len);
+                if (r < 0) {
+                        *ret_detail = xasprintf("cannot read the key %s: %s", a->key_file, strerror(-r));
+                        return r;
+                }
+        } else {
+                AptSession as;
+                AptSessionOptions o = {.verbose = ctx->verbose};
+                _cleanup_free_ char *err = NULL;
+                char tmpl[] = "/tmp/gpubase-key.XXXXXX";
+                if (!mkdtemp(tmpl))
+                        return negative_errno();
+                _cleanup_free_ char *dest = xasprintf("%s/key", tmpl);
+                r = apt_session_open(&as, ctx->host, &o, &err);
+                if (r >= 0) {
+                        r = apt_shim_fetch_file(as.shim, a->key_url, NULL, dest, &err);
+                        apt_session_close(&as);
+                }
+                if (r >= 0)
+                        r = read_file(dest, PGP_KEYRING_MAX, &data, &len);
+                (void) unlink(dest);
+                (void) rmdir(tmpl);
+                if (r < 0) {
+                        *ret_detail = xasprintf("cannot fetch the key %s: %s", a->key_url, err ? err : strerror(-r));
+                        return r;
+                }
+        }
+        r = pgp_dearmor(data, len, &bin, &blen, &why);
+        if (r < 0) {
+                *ret_detail = xasprintf("the key from %s is not an OpenPGP public key: %s", a->key_url ? a->key_url : a->key_file,
+                                        why ? why : strerror(-r));
+                return r;
+        }
+        if (pgp_keyring_has_fingerprint(bin, blen, a->fingerprint) != 1) {
+                _cleanup_strv_free_ char **fprs = NULL;
+                (void) pgp_keyring_fingerprints(bin, blen, &fprs, NULL, NULL);
+                _cleanup_free_ char *have = fprs ? strv_join(fprs, ", ") : xstrdup("none");
+                *ret_detail = xasprintf("refusing the key from %s: its fingerprint is %s, the plan pins %s; nothing was "
+                                        "written",
+                                        a->key_url ? a->key_url : a->key_file, have, a->fingerprint);
+                return -EPERM;
+        }
+        _cleanup_free_ char *kp = keyring_path(a), *sp = sources_path(a);
+        _cleanup_free_ char *kpath = host_path(ctx->host, kp), *spath = host_path(ctx->host, sp), *content = sources_content(s);
+        if ((r = mkdir_parents(kpath, 0755)) < 0 || (r = write_file_atomic(kpath, bin, blen, 0644)) < 0 ||
+            (r = mkdir_parents(spath, 0755)) < 0 || (r = write_file_atomic(spath, content, strlen(content), 0644)) < 0) {
+                *ret_detail = xasprintf("cannot write %s / %s: %s", kp, sp, strerror(-r));
+                return r;
+        }
+        *ret_detail = xasprintf("wrote %s (key %s) and %s", kp, a->fingerprint, sp);
+        return 0;
+}
+
+static char *apt_source_describe(const Step *s) {
+        const AptSourceParams *a = s->params;
+        _cleanup_free_ char *sp = sources_path(a);
+        return xasprintf("add %s %s (key %s from %s) as %s", a->uri, a->suite, a->fingerprint,
+                         a->key_url ? a->key_url : a->key_file, sp);
+}
+
+const StepKind step_apt_source = {
+        .name = "apt-source",
+        .summary = "a signed repository: key pinned by fingerprint, deb822 source with Signed-By",
+        .keys = apt_source_keys,
+        .parse = apt_source_parse,
+        .free_params = params_free,
+        .probe = apt_source_probe,
+        .apply = apt_source_apply,
+        .describe = apt_source_describe,
+};

@@ -1,0 +1,508 @@
+// The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in this file;
+// see ../../shared/NOTES-apt.md for the facts it rests on (alternate root, locks, holds).
+
+#include "aptshim.h"
+
+#include <apt-pkg/acquire-item.h>
+#include <apt-pkg/acquire.h>
+#include <apt-pkg/algorithms.h>
+#include <apt-pkg/cachefile.h>
+#include <apt-pkg/configuration.h>
+#include <apt-pkg/debversion.h>
+#include <apt-pkg/depcache.h>
+#include <apt-pkg/error.h>
+#include <apt-pkg/fileutl.h>
+#include <apt-pkg/hashes.h>
+#include <apt-pkg/indexfile.h>
+#include <apt-pkg/init.h>
+#include <apt-pkg/install-progress.h>
+#include <apt-pkg/packagemanager.h>
+#include <apt-pkg/pkgcache.h>
+#include <apt-pkg/pkgrecords.h>
+#include <apt-pkg/pkgsystem.h>
+#include <apt-pkg/policy.h>
+#include <apt-pkg/progress.h>
+#include <apt-pkg/sourcelist.h>
+#include <apt-pkg/statechanges.h>
+#include <apt-pkg/update.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+struct AptShim {
+        std::string root;
+        bool locked = false;
+        std::unique_ptr<pkgCacheFile> cache;
+        std::vector<std::string> dpkg_opts;
+        std::vector<const char *> dpkg_opts_c;
+        std::vector<std::string> protect; // packages the user asked for: the resolver must not drop them
+        std::vector<std::string> debs; // local .deb files offered beside the repositories
+};
+
+namespace {
+
+char *dup(const std::string &s) {
+        char *p = strdup(s.c_str());
+        if (!p)
+                abort();
+        return p;
+}
+
+// libapt's pending messages as one line; errors first, warnings only if there is no error.
+std::string pop_errors() {
+        std::string errors, warnings;
+        while (!_error->empty()) {
+                std::string m;
+                bool is_error = _error->PopMessage(m);
+                std::string &to = is_error ? errors : warnings;
+                if (!to.empty())
+                        to += "; ";
+                to += m;
+        }
+        return errors.empty() ? warnings : errors;
+}
+
+int fail(char **reterr, int r, const std::string &what) {
+        std::string detail = pop_errors();
+        if (reterr) {
+                std::string m = what;
+                if (!detail.empty())
+                        m += m.empty() ? detail : ": " + detail;
+                *reterr = dup(m);
+        }
+        return r;
+}
+
+bool lock_error(const std::string &m) {
+        return m.find("Could not get lock") != std::string::npos || m.find("Unable to acquire") != std::string::npos ||
+               m.find("is held by process") != std::string::npos;
+}
+
+class AcqStatus : public pkgAcquireStatus {
+        const AptProgress *p;
+
+      public:
+        explicit AcqStatus(const AptProgress *prog) : p(prog) {}
+        bool MediaChange(std::string, std::string) override { return false; }
+        bool Pulse(pkgAcquire *Owner) override {
+                pkgAcquireStatus::Pulse(Owner);
+                if (p && p->download)
+                        p->download(p->userdata, "", CurrentBytes, TotalBytes);
+                return true;
+        }
+        void Fetch(pkgAcquire::ItemDesc &Itm) override {
+                if (p && p->download)
+                        p->download(p->userdata, Itm.ShortDesc.c_str(), CurrentBytes, TotalBytes);
+        }
+};
+
+class InstallStatus : public APT::Progress::PackageManager {
+        const AptProgress *p;
+
+      public:
+        explicit InstallStatus(const AptProgress *prog) : p(prog) {}
+        bool StatusChanged(std::string PackageName, unsigned int StepsDone, unsigned int TotalSteps,
+                           std::string HumanReadableAction) override {
+                if (p && p->install)
+                        p->install(p->userdata, PackageName.c_str(), HumanReadableAction.c_str(), StepsDone, TotalSteps);
+                return true;
+        }
+};
+
+bool open_cache(AptShim *s) {
+        s->cache.reset(new pkgCacheFile());
+        OpProgress quiet;
+        for (auto &deb : s->debs)
+                if (!s->cache->GetSourceList()->AddVolatileFile(deb))
+                        return false;
+        // building the cache does not need the lock: read-only users (probes) can run beside apt
+        return s->cache->BuildCaches(&quiet, false) && s->cache->BuildDepCache(&quiet);
+}
+
+pkgCache::PkgIterator find_pkg(AptShim *s, const char *name) {
+        pkgCache *c = s->cache->GetPkgCache();
+        return c->FindPkg(name);
+}
+
+pkgCache::VerIterator find_ver(pkgCache::PkgIterator &pkg, const char *version) {
+        for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v)
+                if (strcmp(v.VerStr(), version) == 0)
+                        return v;
+        return pkgCache::VerIterator();
+}
+
+std::string versions_of(pkgCache::PkgIterator &pkg) {
+        std::string out;
+        for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v) {
+                if (!out.empty())
+                        out += ", ";
+                out += v.VerStr();
+        }
+        return out.empty() ? "none" : out;
+}
+
+} // namespace
+
+extern "C" {
+
+int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
+        std::unique_ptr<AptShim> s(new AptShim());
+        s->root = o->root ? o->root : "";
+        _error->Discard();
+
+        // A fresh Configuration for every open: clearing an old one keeps stale absolute paths.
+        delete _config;
+        _config = new Configuration;
+        if (!s->root.empty())
+                _config->Set("Dir", s->root + "/"); // before pkgInitConfig: everything is read from the root
+        if (!pkgInitConfig(*_config))
+                return fail(reterr, -EIO, "cannot read apt's configuration");
+        if (o->sourcelist)
+                _config->Set("Dir::Etc::sourcelist", o->sourcelist);
+        if (o->sourceparts)
+                _config->Set("Dir::Etc::sourceparts", o->sourceparts);
+        _config->Set("DPkg::Lock::Timeout", std::to_string(o->lock_timeout_sec));
+        _config->Set("Acquire::Languages", "none");
+        _config->Set("Dpkg::Use-Pty", "false");
+        _config->Set("Dpkg::Progress-Fancy", "false");
+        _config->Set("APT::Get::AllowUnauthenticated", "false");
+        _config->Set("APT::Keep-Downloaded-Packages", "true"); // prefetched archives must survive
+        _config->Set("Acquire::Retries", "3");
+        for (size_t i = 0; o->debs && o->debs[i]; i++)
+                s->debs.push_back(o->debs[i]);
+        if (o->quiet)
+                _config->Set("quiet", "2");
+        if (!s->root.empty()) {
+                s->dpkg_opts = {"--root=" + s->root, "--log=" + s->root + "/var/log/dpkg.log",
+                                "--force-script-chrootless"};
+                if (geteuid() != 0)
+                        s->dpkg_opts.push_back("--force-not-root");
+                for (auto &opt : s->dpkg_opts)
+                        _config->Set("DPkg::Options::", opt);
+                // the test roots are private directories the _apt sandbox user cannot enter
+                _config->Set("APT::Sandbox::User", "root");
+        }
+        for (auto &opt : s->dpkg_opts)
+                s->dpkg_opts_c.push_back(opt.c_str());
+        s->dpkg_opts_c.push_back(nullptr);
+        if (!pkgInitSystem(*_config, _system))
+                return fail(reterr, -EIO, "cannot initialise apt's packaging system");
+        if (!open_cache(s.get()))
+                return fail(reterr, -EIO, "cannot open the package cache");
+        *ret = s.release();
+        return 0;
+}
+
+void apt_shim_close(AptShim *s) {
+        if (!s)
+                return;
+        s->cache.reset();
+        if (s->locked)
+                _system->UnLock(true);
+        _error->Discard();
+        delete s;
+}
+
+const char *const *apt_shim_dpkg_options(AptShim *s) {
+        return s->dpkg_opts_c.data();
+}
+
+int apt_shim_lock(AptShim *s, char **reterr) {
+        if (s->locked)
+                return 0;
+        OpProgress quiet; // DPkg::Lock::Timeout is honoured only with a progress object
+        if (!_system->Lock(&quiet)) {
+                std::string m = pop_errors();
+                if (reterr)
+                        *reterr = dup(m);
+                return lock_error(m) ? -EBUSY : -EIO;
+        }
+        s->locked = true;
+        return 0;
+}
+
+void apt_shim_unlock(AptShim *s) {
+        if (!s->locked)
+                return;
+        _system->UnLock(true);
+        s->locked = false;
+}
+
+int apt_shim_release_inner(AptShim *s) {
+        if (s->locked)
+                _system->UnLockInner(true);
+        return 0;
+}
+
+int apt_shim_retake_inner(AptShim *s, char **reterr) {
+        if (s->locked && !_system->LockInner())
+                return fail(reterr, -EBUSY, "cannot take the dpkg lock back");
+        return 0;
+}
+
+int apt_shim_reopen(AptShim *s, char **reterr) {
+        s->cache.reset();
+        s->protect.clear();
+        pkgCacheFile::RemoveCaches();
+        if (!open_cache(s))
+                return fail(reterr, -EIO, "cannot reopen the package cache");
+        return 0;
+}
+
+int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
+        AcqStatus status(p);
+        pkgSourceList *list = s->cache->GetSourceList();
+        if (!list)
+                return fail(reterr, -EIO, "cannot read the sources");
+        if (!ListUpdate(status, *list))
+                return fail(reterr, -EIO, "updating the package lists failed");
+        std::string warn = pop_errors(); // warnings of a successful update are not failures
+        (void) warn;
+        return apt_shim_reopen(s, reterr);
+}
+
+void apt_package_done(AptPackage *p) {
+        free(p->name);
+        free(p->installed);
+        free(p->candidate);
+        for (size_t i = 0; p->versions && p->versions[i]; i++)
+                free(p->versions[i]);
+        free(p->versions);
+        memset(p, 0, sizeof *p);
+}
+
+int apt_shim_package(AptShim *s, const char *name, AptPackage *ret) {
+        pkgCache::PkgIterator pkg = find_pkg(s, name);
+        if (pkg.end())
+                return -ENOENT;
+        pkgDepCache *dc = s->cache->GetDepCache();
+        AptPackage p;
+        memset(&p, 0, sizeof p);
+        p.name = dup(name);
+        pkgCache::VerIterator cur = pkg.CurrentVer();
+        if (!cur.end()) {
+                p.installed = dup(cur.VerStr());
+                p.installed_ok = pkg->CurrentState == pkgCache::State::Installed;
+        }
+        p.held = pkg->SelectedState == pkgCache::State::Hold;
+        pkgCache::VerIterator cand = dc->GetPolicy().GetCandidateVer(pkg);
+        if (!cand.end()) {
+                p.candidate = dup(cand.VerStr());
+                p.candidate_priority = dc->GetPolicy().GetPriority(cand);
+        }
+        size_t n = 0;
+        for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v)
+                n++;
+        p.versions = static_cast<char **>(calloc(n + 1, sizeof(char *)));
+        if (!p.versions)
+                abort();
+        n = 0;
+        for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v)
+                p.versions[n++] = dup(v.VerStr());
+        *ret = p;
+        return 0;
+}
+
+int apt_shim_version_origins(AptShim *s, const char *name, const char *version, char ***ret) {
+        pkgCache::PkgIterator pkg = find_pkg(s, name);
+        if (pkg.end())
+                return -ENOENT;
+        pkgCache::VerIterator v = find_ver(pkg, version);
+        if (v.end())
+                return -ENOENT;
+        pkgSourceList *list = s->cache->GetSourceList();
+        std::vector<std::string> out;
+        for (pkgCache::VerFileIterator vf = v.FileList(); !vf.end(); ++vf) {
+                pkgCache::PkgFileIterator pf = vf.File();
+                pkgIndexFile *idx = nullptr;
+                if (!list || !list->FindIndex(pf, idx) || !idx)
+                        continue; // the dpkg status file: installed, not offered
+                std::string line = std::string(pf.Site() ? pf.Site() : "") + "|" + (pf.Archive() ? pf.Archive() : "") +
+                                   "|" + (pf.Origin() ? pf.Origin() : "") + "|" + idx->ArchiveURI("");
+                out.push_back(line);
+        }
+        char **l = static_cast<char **>(calloc(out.size() + 1, sizeof(char *)));
+        if (!l)
+                abort();
+        for (size_t i = 0; i < out.size(); i++)
+                l[i] = dup(out[i]);
+        *ret = l;
+        return (int) out.size();
+}
+
+int apt_shim_mark_install(AptShim *s, const char *name, const char *version, char **reterr) {
+        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgCache::PkgIterator pkg = find_pkg(s, name);
+        if (pkg.end() || (pkg.VersionList().end() && pkg->ProvidesList == 0)) {
+                if (reterr)
+                        *reterr = dup(std::string("package ") + name + " is not known to apt (is its repository configured and updated?)");
+                return -ENOENT;
+        }
+        if (version) {
+                pkgCache::VerIterator v = find_ver(pkg, version);
+                if (v.end()) {
+                        if (reterr)
+                                *reterr = dup(std::string(name) + " has no version " + version + " (known: " + versions_of(pkg) + ")");
+                        return -ENOENT;
+                }
+                dc->SetCandidateVersion(v);
+        }
+        pkgDepCache::ActionGroup group(*dc);
+        if (!dc->MarkInstall(pkg, true, 0, true))
+                return fail(reterr, -EIO, std::string("cannot mark ") + name + " for installation");
+        s->protect.push_back(pkg.FullName(false));
+        return 0;
+}
+
+void apt_shim_clear_marks(AptShim *s) {
+        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgDepCache::ActionGroup group(*dc);
+        dc->Init(nullptr);
+        s->protect.clear();
+}
+
+int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr) {
+        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgProblemResolver fix(dc);
+        pkgCache *c = s->cache->GetPkgCache();
+        for (auto &name : s->protect) {
+                pkgCache::PkgIterator pkg = c->FindPkg(name);
+                if (pkg.end())
+                        continue;
+                fix.Clear(pkg);
+                fix.Protect(pkg);
+        }
+        bool ok = fix.Resolve(true);
+        if (!ok || dc->BrokenCount() != 0) {
+                std::string broken;
+                for (pkgCache::PkgIterator pkg = c->PkgBegin(); !pkg.end(); ++pkg)
+                        if ((*dc)[pkg].InstBroken() || (*dc)[pkg].NowBroken()) {
+                                if (!broken.empty())
+                                        broken += ", ";
+                                broken += pkg.FullName(true);
+                        }
+                return fail(reterr, -EIO, "the packages cannot be resolved" + (broken.empty() ? std::string() : " (broken: " + broken + ")"));
+        }
+        std::vector<std::string> changes, removals;
+        for (pkgCache::PkgIterator pkg = c->PkgBegin(); !pkg.end(); ++pkg) {
+                pkgDepCache::StateCache &st = (*dc)[pkg];
+                if (st.Delete())
+                        removals.push_back(pkg.FullName(true));
+                else if (st.NewInstall() || st.Upgrade() || st.Downgrade() || st.ReInstall())
+                        changes.push_back(pkg.FullName(true) + " " + st.CandVersion);
+        }
+        if (!removals.empty()) {
+                std::string r;
+                for (auto &x : removals)
+                        r += (r.empty() ? "" : ", ") + x;
+                return fail(reterr, -EPERM, "resolving would remove " + r + "; gpubase does not remove packages implicitly");
+        }
+        if (ret_changes) {
+                char **l = static_cast<char **>(calloc(changes.size() + 1, sizeof(char *)));
+                if (!l)
+                        abort();
+                for (size_t i = 0; i < changes.size(); i++)
+                        l[i] = dup(changes[i]);
+                *ret_changes = l;
+        }
+        return (int) changes.size();
+}
+
+int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char **reterr) {
+        if (!download_only && !s->locked) {
+                if (reterr)
+                        *reterr = dup("internal error: installing without the dpkg lock");
+                return -ENOLCK;
+        }
+        pkgDepCache *dc = s->cache->GetDepCache();
+        AcqStatus status(p);
+        pkgAcquire fetcher(&status);
+        if (fetcher.GetLock(_config->FindDir("Dir::Cache::Archives")) == false)
+                return fail(reterr, -EBUSY, "cannot lock the archive directory");
+        pkgRecords recs(*dc);
+        std::unique_ptr<pkgPackageManager> pm(_system->CreatePM(dc));
+        if (!pm->GetArchives(&fetcher, s->cache->GetSourceList(), &recs))
+                return fail(reterr, -EIO, "cannot find the archives to download");
+        if (fetcher.Run() != pkgAcquire::Continue)
+                return fail(reterr, -EIO, "downloading failed");
+        std::string failed, untrusted;
+        for (auto it = fetcher.ItemsBegin(); it != fetcher.ItemsEnd(); ++it) {
+                pkgAcquire::Item *item = *it;
+                if (item->Status != pkgAcquire::Item::StatDone)
+                        failed += (failed.empty() ? "" : "; ") + item->DescURI() + ": " + item->ErrorText;
+                else if (!item->IsTrusted())
+                        untrusted += (untrusted.empty() ? "" : ", ") + item->DescURI();
+        }
+        if (!failed.empty())
+                return fail(reterr, -EIO, "cannot download " + failed);
+        if (!untrusted.empty())
+                return fail(reterr, -EPERM, "refusing unauthenticated archives (the repository is not signed by a trusted key): " + untrusted);
+        if (download_only) {
+                apt_shim_clear_marks(s);
+                return 0;
+        }
+        InstallStatus inst(p);
+        _system->UnLockInner(); // dpkg takes its own lock; we keep the frontend lock
+        pkgPackageManager::OrderResult res = pm->DoInstall(&inst);
+        bool relocked = _system->LockInner();
+        if (res != pkgPackageManager::Completed)
+                return fail(reterr, -EIO, "dpkg did not complete the installation");
+        if (!relocked)
+                return fail(reterr, -EIO, "cannot take the dpkg lock back after installing");
+        return apt_shim_reopen(s, reterr);
+}
+
+int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr) {
+        APT::StateChanges marks;
+        for (size_t i = 0; names[i]; i++) {
+                pkgCache::PkgIterator pkg = find_pkg(s, names[i]);
+                if (pkg.end() || pkg.CurrentVer().end()) {
+                        if (reterr)
+                                *reterr = dup(std::string(names[i]) + " is not installed, so it cannot be " + (hold ? "held" : "unheld"));
+                        return -ENOENT;
+                }
+                if (hold)
+                        marks.Hold(pkg.CurrentVer());
+                else
+                        marks.Unhold(pkg.CurrentVer());
+        }
+        // dpkg --set-selections takes the dpkg lock itself: hand it over, keep the frontend lock
+        bool had = s->locked;
+        if (had)
+                _system->UnLockInner();
+        setenv("DPKG_FRONTEND_LOCKED", "true", 1);
+        bool ok = marks.Save(false);
+        unsetenv("DPKG_FRONTEND_LOCKED");
+        if (had)
+                _system->LockInner();
+        if (!ok)
+                return fail(reterr, -EIO, hold ? "setting the hold failed" : "removing the hold failed");
+        return apt_shim_reopen(s, reterr);
+}
+
+int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const char *dest, char **reterr) {
+        (void) s;
+        AcqStatus status(nullptr);
+        pkgAcquire fetcher(&status);
+        HashStringList hashes;
+        if (sha256 && *sha256)
+                hashes.push_back(HashString("SHA256", sha256));
+        new pkgAcqFile(&fetcher, url, hashes, 0, url, flNotDir(url), "", dest);
+        if (fetcher.Run() != pkgAcquire::Continue)
+                return fail(reterr, -EIO, std::string("downloading ") + url + " failed");
+        for (auto it = fetcher.ItemsBegin(); it != fetcher.ItemsEnd(); ++it)
+                if ((*it)->Status != pkgAcquire::Item::StatDone)
+                        return fail(reterr, -EIO, std::string("cannot download ") + url + ": " + (*it)->ErrorText);
+        return 0;
+}
+
+int apt_shim_version_cmp(const char *a, const char *b) {
+        return debVS.CmpVersion(a, b);
+}
+
+} // extern "C"

@@ -1,0 +1,91 @@
+/* The only C++ in gpubase: a small extern "C" wrapper around libapt-pkg (apt 2.6).
+ *
+ * libapt's state is process-global: one AptShim at a time, one thread. Every function returns 0
+ * (or a positive count) on success and a negative errno on failure, with *reterr (when given) set
+ * to a malloc'ed message made of libapt's own error texts. -EBUSY means a lock held by another
+ * process (the message names it); -ENOENT an unknown package or version. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct AptShim AptShim;
+
+typedef struct AptOptions {
+        const char *root;          /* "" or NULL: the real machine; else an absolute directory */
+        const char *sourcelist;    /* override Dir::Etc::sourcelist (a file), NULL: keep */
+        const char *sourceparts;   /* override Dir::Etc::sourceparts (a directory), NULL: keep */
+        unsigned lock_timeout_sec; /* wait this long for the dpkg lock (DPkg::Lock::Timeout) */
+        bool quiet;                /* no dpkg output on stdout */
+        const char *const *debs;   /* local .deb files to offer as installable (NULL-terminated) */
+} AptOptions;
+
+typedef struct AptProgress {
+        /* a download made progress: bytes so far / total, items */
+        void (*download)(void *userdata, const char *what, unsigned long long done, unsigned long long total);
+        /* dpkg: "Installing nvidia-open", step i of n */
+        void (*install)(void *userdata, const char *package, const char *action, unsigned step, unsigned steps);
+        void *userdata;
+} AptProgress;
+
+int apt_shim_open(const AptOptions *opts, AptShim **ret, char **reterr);
+void apt_shim_close(AptShim *s);
+
+/* The dpkg options gpubase uses for this root (--root, --log, --force-script-chrootless...),
+ * NULL-terminated, static storage owned by the shim. */
+const char *const *apt_shim_dpkg_options(AptShim *s);
+
+/* Take the dpkg frontend lock and the dpkg lock, waiting up to lock_timeout_sec. */
+int apt_shim_lock(AptShim *s, char **reterr);
+void apt_shim_unlock(AptShim *s);
+/* Hand the inner dpkg lock to a dpkg we run ourselves (keeping the frontend lock), and take it back. */
+int apt_shim_release_inner(AptShim *s);
+int apt_shim_retake_inner(AptShim *s, char **reterr);
+
+/* Download the indexes of every source (apt update) and reopen the cache. */
+int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr);
+/* Re-read sources, preferences and caches from disk (after a pinning package was installed). */
+int apt_shim_reopen(AptShim *s, char **reterr);
+
+typedef struct AptPackage {
+        char *name;
+        char *installed;      /* installed version, NULL if none */
+        bool installed_ok;    /* dpkg state "installed" (not half-configured / unpacked) */
+        bool held;            /* dpkg selection hold */
+        char *candidate;      /* the policy's candidate, NULL if none */
+        int candidate_priority;
+        char **versions;      /* every version apt knows, newest first */
+} AptPackage;
+void apt_package_done(AptPackage *p);
+int apt_shim_package(AptShim *s, const char *name, AptPackage *ret);
+
+/* Where a version comes from: for each index file offering it, "site|archive|origin|uri". */
+int apt_shim_version_origins(AptShim *s, const char *name, const char *version, char ***ret);
+
+/* Mark name=version (version NULL: the candidate) for installation, with its dependencies. */
+int apt_shim_mark_install(AptShim *s, const char *name, const char *version, char **reterr);
+/* Resolve the marked changes; fails (listing the broken packages) if they cannot be resolved.
+ * *ret_changes: the packages that would change, "name version" each. */
+int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr);
+/* Fetch the archives of the marked changes (refusing untrusted ones) and, unless download_only,
+ * install them through dpkg. Drops the marks afterwards. */
+int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char **reterr);
+/* Forget the marks. */
+void apt_shim_clear_marks(AptShim *s);
+
+/* Set or clear the dpkg hold selection of installed packages. */
+int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr);
+
+/* Download one file (URL, any scheme apt has a method for) to dest, checking its sha256 when given. */
+int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const char *dest, char **reterr);
+
+/* Debian version comparison (works without opening anything). */
+int apt_shim_version_cmp(const char *a, const char *b);
+
+#ifdef __cplusplus
+}
+#endif

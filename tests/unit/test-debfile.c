@@ -1,0 +1,433 @@
+/* .deb inspection: packages built at test time by dpkg-deb (gzip, xz, zstd and uncompressed data,
+ * the layout of NVIDIA's cuda-keyring: a keyring under /usr/share/keyrings and a sources.list.d
+ * entry), variants that write elsewhere (/etc/cron.d, escaping symlinks, hard links), and files that
+ * are not packages at all (garbage, a tarball, ar archives with missing or misplaced members, a
+ * truncated or corrupted package). Needs dpkg-deb, ar (binutils), tar, sha256sum. */
+#include <check.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../../agent/host/debfile.h"
+
+Suite *debfile_suite(void);
+
+static char *dir; /* scratch directory of the suite: package trees and .debs */
+
+#define KEYRING "/usr/share/keyrings/cuda-archive-keyring.gpg"
+#define SOURCES "/etc/apt/sources.list.d/cuda-ubuntu2404-x86_64.list"
+#define SOURCES_TEXT                                                                                       \
+        "deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] "                                    \
+        "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/ /\n"
+
+static char *const allowed[] = { (char *) "/usr/share/keyrings", (char *) "/etc/apt/sources.list.d/", NULL };
+
+static const char *strnull(const char *s) {
+        return s ? s : "(null)";
+}
+
+static void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+/* Runs a shell command line, fails the test unless it exits 0; returns its stdout. */
+static char *sh(const char *fmt, ...) _printf_(1, 2);
+static char *sh(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *cmd = xvasprintf(fmt, ap);
+        va_end(ap);
+        _cleanup_free_ char *full = xasprintf("{ %s\n} 2>'%s/stderr'", cmd, dir);
+
+        FILE *f = popen(full, "r");
+        ck_assert_msg(f, "popen: %s", strerror(errno));
+        Buf b = {0};
+        char chunk[4096];
+        for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;)
+                buf_append(&b, chunk, n);
+        int status = pclose(f);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                _cleanup_free_ char *err = NULL, *path = xasprintf("%s/stderr", dir);
+                (void) read_file(path, 64 * 1024, &err, NULL);
+                buf_done(&b);
+                ck_abort_msg("command failed (status %d): %s\n%s", status, cmd, err ? err : "");
+        }
+        return buf_steal(&b);
+}
+
+static char *scratch(const char *name) {
+        return xasprintf("%s/%s", dir, name);
+}
+
+static char *slurp(const char *name, size_t *ret_len) {
+        _cleanup_free_ char *path = scratch(name), *data = NULL;
+        size_t len = 0;
+        int r = read_file(path, 16 * 1024 * 1024, &data, &len);
+        ck_assert_msg(r >= 0, "cannot read %s: %s", path, strerror(-r));
+        *ret_len = len;
+        return TAKE_PTR(data);
+}
+
+static int rm_one(const char *path, const struct stat *st _unused_, int type, struct FTW *ftw _unused_) {
+        if (type == FTW_DP)
+                (void) rmdir(path);
+        else
+                (void) unlink(path);
+        return 0;
+}
+
+static void deb_setup(void) {
+        const char *tmp = getenv("TMPDIR");
+        _cleanup_free_ char *tmpl = xasprintf("%s/gpubase-deb.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        ck_assert_msg(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
+        dir = TAKE_PTR(tmpl);
+
+        free(sh("set -e\n"
+                "cd '%s'\n"
+                "umask 022\n"
+                "mkdir -p good/DEBIAN good/usr/share/keyrings good/etc/apt/sources.list.d\n"
+                "printf 'Package: cuda-keyring\\nVersion: 1.1-1\\nArchitecture: all\\n"
+                "Maintainer: test <t@example>\\nDescription: test keyring\\n two lines\\n' >good/DEBIAN/control\n"
+                "printf '#!/bin/sh\\nexit 0\\n' >good/DEBIAN/postinst\n"
+                "chmod 0755 good/DEBIAN/postinst\n"
+                "head -c 204800 /dev/urandom >good" KEYRING "\n"
+                "printf '%%s' '" SOURCES_TEXT "' >good" SOURCES "\n"
+                "ln -s cuda-archive-keyring.gpg good/usr/share/keyrings/cuda.gpg\n"
+                /* the same package, written with each compressor dpkg-deb knows */
+                "build() { dpkg-deb --root-owner-group \"$@\" >/dev/null; }\n"
+                "for z in gzip xz zstd none; do build -Z$z --build good good-$z.deb; done\n"
+                /* variants that write where they must not */
+                "for v in evil escape abslink hardlink; do cp -a good $v; done\n"
+                "mkdir -p evil/etc/cron.d && echo '* * * * * root sh -c id' >evil/etc/cron.d/evil\n"
+                "ln -s ../../../etc/shadow escape/usr/share/keyrings/escape\n"
+                "ln -s /etc/passwd abslink/usr/share/keyrings/abs\n"
+                "ln hardlink" KEYRING " hardlink/usr/share/keyrings/hard.gpg\n"
+                "for v in evil escape abslink hardlink; do build -Zxz --build $v $v.deb; done\n"
+                /* not packages */
+                "head -c 5000 /dev/urandom >garbage.deb\n"
+                ": >empty.deb\n"
+                "echo 'this is not a package' >text.deb\n"
+                "tar -C good -czf tarball.deb .\n"
+                "mkdir members && (cd members && ar x ../good-xz.deb)\n"
+                "(cd members && ar rc ../order.deb control.tar.xz debian-binary data.tar.xz)\n"
+                "(cd members && ar rc ../nodata.deb debian-binary control.tar.xz)\n"
+                "(cd members && ar rc ../nocontrol.deb debian-binary data.tar.xz)\n"
+                "echo hi >members/surprise.txt && cp members/data.tar.xz members/data.tar.gz\n"
+                "(cd members && ar rc ../extra.deb debian-binary control.tar.xz data.tar.xz surprise.txt)\n"
+                "(cd members && ar rc ../wrongcomp.deb debian-binary control.tar.xz data.tar.gz)\n"
+                "mkdir v3 && echo 3.0 >v3/debian-binary && cp members/*.tar.xz v3/\n"
+                "(cd v3 && ar rc ../version3.deb debian-binary control.tar.xz data.tar.xz)\n"
+                "size=$(stat -c %%s good-xz.deb)\n"
+                "head -c $((size / 2)) good-xz.deb >truncated.deb\n"
+                "head -c $((size - 1)) good-xz.deb >short.deb\n"
+                "cp good-xz.deb corrupt.deb && printf 'AAAAAAAAAAAAAAAA' | "
+                "dd of=corrupt.deb bs=1 seek=$((size - 5000)) conv=notrunc status=none\n",
+                dir));
+}
+
+static void deb_teardown(void) {
+        if (!dir)
+                return;
+        (void) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        dir = mfree(dir);
+}
+
+static DebInfo *inspect(const char *name) {
+        _cleanup_free_ char *path = scratch(name), *why = NULL;
+        DebInfo *d = NULL;
+        int r = deb_inspect(path, &d, &why);
+        ck_assert_msg(r == 0, "%s: %d %s", name, r, why);
+        ck_assert_ptr_null(why);
+        return d;
+}
+
+static void check_entry(const DebInfo *d, const char *path, DebEntryType type, uint64_t size, unsigned mode,
+                        const char *target) {
+        const DebEntry *e = deb_info_find(d, path);
+        ck_assert_msg(e, "%s not listed", path);
+        ck_assert_str_eq(e->path, path);
+        ck_assert_msg(e->type == type, "%s: type %s, expected %s", path, deb_entry_type_to_string(e->type),
+                      deb_entry_type_to_string(type));
+        ck_assert_uint_eq(e->size, size);
+        if (mode)
+                ck_assert_uint_eq(e->mode, mode);
+        if (target)
+                ck_assert_str_eq(e->target, target);
+        else
+                ck_assert_ptr_null(e->target);
+}
+
+START_TEST(test_inspect_compressions) {
+        static const char *const debs[] = { "good-gzip.deb", "good-xz.deb", "good-zstd.deb", "good-none.deb" };
+        const char *deb = debs[_i];
+        _cleanup_(deb_info_freep) DebInfo *d = inspect(deb);
+        _cleanup_free_ char *keyring = NULL, *data = NULL, *why = NULL, *tree_keyring = NULL;
+        size_t keyring_len, len;
+
+        ck_assert_str_eq(d->package, "cuda-keyring");
+        ck_assert_str_eq(d->version, "1.1-1");
+        ck_assert_str_eq(d->architecture, "all");
+        ck_assert_ptr_nonnull(strstr(d->control, "Maintainer: test <t@example>\n"));
+        ck_assert_uint_eq(strv_length(d->control_members), 1);
+        ck_assert_str_eq(d->control_members[0], "postinst");
+
+        tree_keyring = slurp("good" KEYRING, &keyring_len);
+        ck_assert_uint_eq(d->n_entries, 10);
+        check_entry(d, "/", DEB_ENTRY_DIRECTORY, 0, 0755, NULL);
+        check_entry(d, "/etc", DEB_ENTRY_DIRECTORY, 0, 0755, NULL);
+        check_entry(d, "/etc/apt", DEB_ENTRY_DIRECTORY, 0, 0755, NULL);
+        check_entry(d, "/etc/apt/sources.list.d", DEB_ENTRY_DIRECTORY, 0, 0755, NULL);
+        check_entry(d, SOURCES, DEB_ENTRY_FILE, strlen(SOURCES_TEXT), 0644, NULL);
+        check_entry(d, "/usr", DEB_ENTRY_DIRECTORY, 0, 0755, NULL);
+        check_entry(d, "/usr/share", DEB_ENTRY_DIRECTORY, 0, 0755, NULL);
+        check_entry(d, "/usr/share/keyrings", DEB_ENTRY_DIRECTORY, 0, 0755, NULL);
+        check_entry(d, KEYRING, DEB_ENTRY_FILE, keyring_len, 0644, NULL);
+        check_entry(d, "/usr/share/keyrings/cuda.gpg", DEB_ENTRY_SYMLINK, 0, 0, "cuda-archive-keyring.gpg");
+        ck_assert_ptr_null(deb_info_find(d, "/usr/share/keyrings/other.gpg"));
+        ck_assert_ptr_nonnull(deb_info_find(d, "./usr/share/keyrings/")); /* unnormalised lookups work */
+
+        /* the member list agrees with tar's */
+        _cleanup_free_ char *tar_list =
+                sh("dpkg-deb --fsys-tarfile '%s/%s' | tar -t | sed -e 's|^\\./|/|' -e 's|/$||' -e 's|^$|/|' "
+                   "| LC_ALL=C sort",
+                   dir, deb);
+        _cleanup_(buf_done) Buf ours = {0};
+        _cleanup_strv_free_ char **paths = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; i < d->n_entries; i++)
+                strv_push(&paths, xstrdup(d->entries[i].path));
+        qsort(paths, strv_length(paths), sizeof(char *), strcmp_ptr);
+        for (size_t i = 0; paths[i]; i++)
+                buf_printf(&ours, "%s\n", paths[i]);
+        ck_assert_str_eq(ours.data, tar_list);
+
+        ck_assert_int_eq(deb_check_paths(d, allowed, NULL, NULL), 0);
+
+        /* contents */
+        _cleanup_free_ char *path = scratch(deb);
+        ck_assert_int_eq(deb_read_data_file(path, KEYRING, 0, &keyring, &len, &why), 0);
+        ck_assert_uint_eq(len, keyring_len);
+        ck_assert(memcmp(keyring, tree_keyring, len) == 0);
+        ck_assert_int_eq(deb_read_data_file(path, "." SOURCES, 4096, &data, &len, &why), 0);
+        ck_assert_uint_eq(len, strlen(SOURCES_TEXT));
+        ck_assert_str_eq(data, SOURCES_TEXT);
+        ck_assert_ptr_null(why);
+
+        /* the checksum a plan pins */
+        char hex[65];
+        _cleanup_free_ char *sum = sh("sha256sum '%s' | cut -d' ' -f1 | tr -d '\\n'", path);
+        ck_assert_int_eq(sha256_file_hex(path, hex), 0);
+        ck_assert_str_eq(hex, sum);
+}
+END_TEST
+
+START_TEST(test_read_errors) {
+        _cleanup_free_ char *path = scratch("good-zstd.deb"), *garbage = scratch("garbage.deb");
+        char *data = NULL, *why = NULL;
+        size_t len = 0;
+
+        ck_assert_int_eq(deb_read_data_file(path, "/usr/share/keyrings/nope.gpg", 0, &data, &len, &why), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(why, "nope.gpg"));
+        why = mfree(why);
+        ck_assert_int_eq(deb_read_data_file(path, "/usr/share/keyrings", 0, &data, &len, &why), -EISDIR);
+        why = mfree(why);
+        ck_assert_int_eq(deb_read_data_file(path, "/usr/share/keyrings/cuda.gpg", 0, &data, &len, &why), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(why, "symlink"));
+        why = mfree(why);
+        ck_assert_int_eq(deb_read_data_file(path, KEYRING, 1000, &data, &len, &why), -EFBIG);
+        why = mfree(why);
+        ck_assert_int_eq(deb_read_data_file(garbage, KEYRING, 0, &data, &len, &why), -EBADMSG);
+        why = mfree(why);
+        ck_assert_ptr_null(data);
+
+        /* the hard link itself is not a regular file's content */
+        _cleanup_(deb_info_freep) DebInfo *d = inspect("hardlink.deb");
+        _cleanup_free_ char *hl = scratch("hardlink.deb");
+        for (size_t i = 0; i < d->n_entries; i++)
+                if (d->entries[i].type == DEB_ENTRY_HARDLINK) {
+                        ck_assert_int_eq(deb_read_data_file(hl, d->entries[i].path, 0, &data, &len, &why), -EINVAL);
+                        why = mfree(why);
+                }
+}
+END_TEST
+
+static void check_refused(const char *deb, const char *want_path, const char *want_in_why) {
+        _cleanup_(deb_info_freep) DebInfo *d = inspect(deb);
+        _cleanup_free_ char *offending = NULL, *why = NULL;
+
+        ck_assert_int_eq(deb_check_paths(d, allowed, &offending, &why), -EPERM);
+        ck_assert_str_eq(offending, want_path);
+        ck_assert_msg(strstr(why, want_in_why), "%s: \"%s\" lacks \"%s\"", deb, why, want_in_why);
+}
+
+START_TEST(test_refusals) {
+        check_refused("evil.deb", "/etc/cron.d/evil", "outside the allowed directories");
+        check_refused("escape.deb", "/usr/share/keyrings/escape", "points to /etc/shadow");
+        check_refused("abslink.deb", "/usr/share/keyrings/abs", "points to /etc/passwd");
+
+        _cleanup_(deb_info_freep) DebInfo *d = inspect("hardlink.deb");
+        const DebEntry *link = NULL;
+        for (size_t i = 0; i < d->n_entries; i++)
+                if (d->entries[i].type == DEB_ENTRY_HARDLINK) {
+                        ck_assert_ptr_null(link);
+                        link = d->entries + i;
+                }
+        ck_assert_ptr_nonnull(link);
+        ck_assert(streq(link->target, KEYRING) || streq(link->target, "/usr/share/keyrings/hard.gpg"));
+        check_refused("hardlink.deb", link->path, "hard link");
+
+        /* with /etc/cron.d allowed too, the evil package passes: the check is the list, nothing else */
+        _cleanup_(deb_info_freep) DebInfo *evil = inspect("evil.deb");
+        char *const wider[] = { allowed[0], allowed[1], (char *) "/etc/cron.d", NULL };
+        ck_assert_int_eq(deb_check_paths(evil, wider, NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_not_a_deb) {
+        static const char *const names[] = {
+                "garbage.deb", "empty.deb",     "text.deb",      "tarball.deb",   "order.deb",
+                "nodata.deb",  "nocontrol.deb", "extra.deb",     "wrongcomp.deb", "version3.deb",
+                "truncated.deb", "short.deb",   "corrupt.deb",   "good",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *path = scratch(names[i]), *why = NULL;
+                DebInfo *d = NULL;
+                int r = deb_inspect(path, &d, &why);
+                ck_assert_msg(r == -EBADMSG, "%s: %d (%s)", names[i], r, why ? why : "no message");
+                ck_assert_ptr_null(d);
+                ck_assert_msg(why && strstr(why, "is not a valid .deb"), "%s: %s", names[i], why);
+        }
+
+        _cleanup_free_ char *missing = scratch("missing.deb"), *why = NULL;
+        DebInfo *d = NULL;
+        ck_assert_int_eq(deb_inspect(missing, &d, &why), -ENOENT);
+        ck_assert_ptr_nonnull(why);
+        char hex[65];
+        ck_assert_int_eq(sha256_file_hex(missing, hex), -ENOENT);
+}
+END_TEST
+
+/* deb_check_paths on hand-made entries: what dpkg-deb would never build. */
+START_TEST(test_check_paths) {
+        static const struct {
+                const char *path;
+                DebEntryType type;
+                const char *target;
+                bool ok;
+        } cases[] = {
+                { "/", DEB_ENTRY_DIRECTORY, NULL, true },
+                { "/usr/share", DEB_ENTRY_DIRECTORY, NULL, true },
+                { "/etc/apt", DEB_ENTRY_DIRECTORY, NULL, true },
+                { "/usr/share/keyrings", DEB_ENTRY_DIRECTORY, NULL, true },
+                { "/usr/share/keyrings/sub", DEB_ENTRY_DIRECTORY, NULL, true },
+                { "/usr/share/doc", DEB_ENTRY_DIRECTORY, NULL, false },
+                { "/usr/share/keyringsX", DEB_ENTRY_DIRECTORY, NULL, false },
+                { "/usr/share/keyrings/a.gpg", DEB_ENTRY_FILE, NULL, true },
+                { "/usr/share/keyrings", DEB_ENTRY_FILE, NULL, false }, /* a file in place of the directory */
+                { "/usr/share/keyringsX/a.gpg", DEB_ENTRY_FILE, NULL, false },
+                { "/usr/share/keyrings/../../../etc/passwd", DEB_ENTRY_FILE, NULL, false },
+                { "/usr/share/keyrings/..", DEB_ENTRY_DIRECTORY, NULL, false },
+                { "/etc/apt/sources.list.d/x.list", DEB_ENTRY_FILE, NULL, true },
+                { "/etc/apt/sources.list", DEB_ENTRY_FILE, NULL, false },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "a.gpg", true },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "./sub/../a.gpg", true },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "/usr/share/keyrings/a.gpg", true },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "../../../etc/apt/sources.list.d/x.list", true },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "/etc/apt/sources.list.d", true },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "../keyrings2/a.gpg", false },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "../../../../../../etc/shadow", false },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "/etc/shadow", false },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "", false },
+                { "/usr/share/keyrings/l", DEB_ENTRY_SYMLINK, "..", false },
+                { "/usr/lib/l", DEB_ENTRY_SYMLINK, "/usr/share/keyrings/a.gpg", false },
+                { "/usr/share/keyrings/h", DEB_ENTRY_HARDLINK, "/usr/share/keyrings/a.gpg", false },
+                { "/usr/share/keyrings/dev", DEB_ENTRY_OTHER, NULL, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                DebEntry e = {
+                        .path = (char *) cases[i].path,
+                        .type = cases[i].type,
+                        .target = (char *) cases[i].target,
+                };
+                DebInfo d = { .entries = &e, .n_entries = 1 };
+                _cleanup_free_ char *offending = NULL, *why = NULL;
+                int r = deb_check_paths(&d, allowed, &offending, &why);
+                ck_assert_msg((r == 0) == cases[i].ok, "%s (%s -> %s): %d %s", cases[i].path,
+                              deb_entry_type_to_string(cases[i].type), strnull(cases[i].target), r, strnull(why));
+                if (r < 0) {
+                        ck_assert_int_eq(r, -EPERM);
+                        ck_assert_str_eq(offending, cases[i].path);
+                        ck_assert_ptr_nonnull(why);
+                }
+        }
+
+        /* Through two symlinks that each look fine, a file would land in /etc/apt/apt.conf.d. */
+        DebEntry chain[] = {
+                { .path = (char *) "/usr/share/keyrings/d", .type = DEB_ENTRY_SYMLINK,
+                  .target = (char *) "../../../etc/apt/sources.list.d" },
+                { .path = (char *) "/usr/share/keyrings/d/e", .type = DEB_ENTRY_SYMLINK,
+                  .target = (char *) "../apt.conf.d" },
+                { .path = (char *) "/usr/share/keyrings/d/e/99evil", .type = DEB_ENTRY_FILE },
+        };
+        DebInfo c = { .entries = chain, .n_entries = 1 };
+        ck_assert_int_eq(deb_check_paths(&c, allowed, NULL, NULL), 0); /* the first link alone is fine */
+        for (size_t n = 2; n <= 3; n++) {
+                _cleanup_free_ char *offending = NULL, *why = NULL;
+                c.n_entries = n;
+                ck_assert_int_eq(deb_check_paths(&c, allowed, &offending, &why), -EPERM);
+                ck_assert_str_eq(offending, "/usr/share/keyrings/d/e");
+                ck_assert_ptr_nonnull(strstr(why, "below the symlink /usr/share/keyrings/d"));
+        }
+        c.entries = chain + 2; /* the file alone (dpkg would create d as a directory) */
+        c.n_entries = 1;
+        ck_assert_int_eq(deb_check_paths(&c, allowed, NULL, NULL), 0);
+
+        /* nothing allowed: even "/" is refused */
+        DebEntry root = { .path = (char *) "/", .type = DEB_ENTRY_DIRECTORY };
+        DebInfo d = { .entries = &root, .n_entries = 1 };
+        char *const none[] = { NULL };
+        _cleanup_free_ char *why = NULL;
+        ck_assert_int_eq(deb_check_paths(&d, none, NULL, &why), -EPERM);
+}
+END_TEST
+
+START_TEST(test_path_normalize) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                { "./usr/share/keyrings/x.gpg", "/usr/share/keyrings/x.gpg" },
+                { "./usr/share/keyrings/", "/usr/share/keyrings" },
+                { "./", "/" },
+                { ".", "/" },
+                { "", "/" },
+                { "/", "/" },
+                { "usr//share/./keyrings", "/usr/share/keyrings" },
+                { "./etc/../etc/x", "/etc/../etc/x" },
+                { "/.hidden/..x/...", "/.hidden/..x/..." },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *n = deb_path_normalize(cases[i].in);
+                ck_assert_str_eq(n, cases[i].out);
+        }
+        ck_assert_str_eq(deb_entry_type_to_string(DEB_ENTRY_HARDLINK), "hardlink");
+        ck_assert_ptr_null(deb_entry_type_to_string(_DEB_ENTRY_TYPE_MAX));
+}
+END_TEST
+
+Suite *debfile_suite(void) {
+        Suite *s = suite_create("debfile");
+        TCase *tc = tcase_create("packages");
+
+        /* the packages are built once for the whole test case */
+        tcase_add_unchecked_fixture(tc, deb_setup, deb_teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_loop_test(tc, test_inspect_compressions, 0, 4);
+        tcase_add_test(tc, test_read_errors);
+        tcase_add_test(tc, test_refusals);
+        tcase_add_test(tc, test_not_a_deb);
+        tcase_add_test(tc, test_check_paths);
+        tcase_add_test(tc, test_path_normalize);
+        suite_add_tcase(s, tc);
+        return s;
+}
