@@ -11,12 +11,12 @@
 #endif
 
 static const Command commands[] = {
-        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE, 1, 1, cmd_run},
+        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE, 1, 1, cmd_run},
         {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0) or failed (1)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
-        {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VERBOSE, 0, 0, cmd_verify},
-        {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VERBOSE, 2, 2, cmd_plan},
+        {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE, 0, 0, cmd_verify},
+        {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
 };
 
@@ -36,6 +36,8 @@ static void help(void) {
                "  --replan                continue an unfinished run with a changed plan\n"
                "  --json                  machine-readable output (status, verify)\n"
                "  --plan PLAN             verify against what this plan installs (branch, versions, workloads)\n"
+               "  --var NAME=VALUE        override a variable of the plan's vars (run, plan, verify; a run\n"
+               "                          keeps them for resume)\n"
                "  --timeout SECONDS       give up waiting after this long (wait)\n"
                "  -v, --verbose           more output (program output, passing checks)\n"
                "  -h, --help              this help\n"
@@ -54,6 +56,7 @@ static const struct option long_opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
         {"plan", required_argument, NULL, 'P'},
+        {"var", required_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -76,6 +79,8 @@ static const char *opt_name(unsigned bit) {
                 return "--timeout";
         case OPT_PLAN:
                 return "--plan";
+        case OPT_VAR:
+                return "--var";
         default:
                 return "-v";
         }
@@ -125,6 +130,14 @@ int main(int argc, char **argv) {
                         a.plan = optarg;
                         a.seen |= OPT_PLAN;
                         break;
+                case 'D':
+                        if (!strchr(optarg, '=') || optarg[0] == '=') {
+                                log_error("--var needs NAME=VALUE, not '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        strv_push(&a.vars, xstrdup(optarg));
+                        a.seen |= OPT_VAR;
+                        break;
                 case 'v':
                         a.verbose++;
                         a.seen |= OPT_VERBOSE;
@@ -158,7 +171,7 @@ int main(int argc, char **argv) {
                 log_error("unknown command '%s'; see `gpubase --help`", ops[0]);
                 return EXIT_USAGE;
         }
-        for (unsigned bit = 1; bit <= OPT_PLAN; bit <<= 1)
+        for (unsigned bit = 1; bit <= OPT_VAR; bit <<= 1)
                 if ((a.seen & bit) && !(cmd->opts & bit)) {
                         log_error("%s does not apply to `gpubase %s`", opt_name(bit), cmd->name);
                         return EXIT_USAGE;
@@ -174,5 +187,6 @@ int main(int argc, char **argv) {
         }
         r = cmd->run(&a, n_ops - 1, ops + 1);
         host_done(&a.host);
+        strv_free(a.vars);
         return r;
 }

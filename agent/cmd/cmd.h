@@ -17,6 +17,7 @@ enum {
         OPT_TIMEOUT = 1 << 5,
         OPT_VERBOSE = 1 << 6,
         OPT_PLAN = 1 << 7,
+        OPT_VAR = 1 << 8,
 };
 
 typedef struct Args {
@@ -26,6 +27,7 @@ typedef struct Args {
         int verbose;
         unsigned timeout; /* wait --timeout, seconds; 0: none */
         const char *plan; /* verify --plan */
+        char **vars;      /* --var NAME=VALUE */
         unsigned seen;    /* OPT_* given on the command line */
 } Args;
 
@@ -47,7 +49,7 @@ int cmd_reset(Args *a, int argc, char **argv);
 int cmd_verify(Args *a, int argc, char **argv);
 
 /* Shared by the subcommands. Each returns an exit code and has told the user why. */
-int load_plan_or_complain(Args *a, const char *path, bool check_match, Plan **ret);
+int load_plan_or_complain(Args *a, const char *path, char *const *vars, bool check_match, Plan **ret);
 int take_lock_or_complain(Args *a, int *ret_fd);
 /* EXIT_OK with *ret NULL when there is no state file. */
 int load_state_or_complain(Args *a, State **ret);

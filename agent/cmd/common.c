@@ -8,10 +8,10 @@ char *state_file_path(Args *a) {
         return host_path(&a->host, GPUBASE_STATE_FILE);
 }
 
-int load_plan_or_complain(Args *a, const char *path, bool check_match, Plan **ret) {
+int load_plan_or_complain(Args *a, const char *path, char *const *vars, bool check_match, Plan **ret) {
         SrcError err = {0};
         _cleanup_(plan_freep) Plan *p = NULL;
-        int r = plan_load(path, &a->host, &p, &err);
+        int r = plan_load_with_vars(path, &a->host, vars, &p, &err);
         if (r < 0) {
                 _cleanup_free_ char *m = src_error_format(&err);
                 fprintf(stderr, "%s\n", m);

@@ -55,7 +55,7 @@ int cmd_plan(Args *a, int argc _unused_, char **argv) {
                 log_error("`gpubase plan %s` needs a PLAN file", verb);
                 return EXIT_USAGE;
         }
-        int r = load_plan_or_complain(a, argv[1], streq(verb, "check"), &p);
+        int r = load_plan_or_complain(a, argv[1], a->vars, streq(verb, "check"), &p);
         if (r != EXIT_OK)
                 return r;
         if (streq(verb, "show"))

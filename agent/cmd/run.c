@@ -70,7 +70,7 @@ int cmd_run(Args *a, int argc _unused_, char **argv) {
         _cleanup_close_ int lock = -1;
         int r;
 
-        r = load_plan_or_complain(a, argv[0], true, &p);
+        r = load_plan_or_complain(a, argv[0], a->vars, true, &p);
         if (r != EXIT_OK)
                 return r;
         r = lock_and_load(a, &lock, &st);
@@ -120,7 +120,7 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
                        st->plan_name ? st->plan_name : st->plan_path);
                 return EXIT_OK;
         }
-        r = load_plan_or_complain(a, st->plan_path, true, &p);
+        r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
         if (r != EXIT_OK) {
                 log_error("the plan of run %.8s (%s) cannot be used; restore it, or `gpubase reset` and start again",
                           st->run_id, st->plan_path);

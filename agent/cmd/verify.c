@@ -35,7 +35,7 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
         int r;
 
         if (a->plan) {
-                r = load_plan_or_complain(a, a->plan, false, &p);
+                r = load_plan_or_complain(a, a->plan, a->vars, false, &p);
                 if (r != EXIT_OK)
                         return r;
         }

@@ -32,6 +32,7 @@ Plan *plan_free(Plan *p) {
         if (!p)
                 return NULL;
         plan_intent_done(&p->intent);
+        strv_free(p->overrides);
         free(p->path);
         free(p->name);
         free(p->description);
@@ -232,6 +233,16 @@ static int parse_vars(ParseCtx *pc, Plan *p, YNode *vars) {
                                       k->value, ynode_type_name(v));
                         return -EINVAL;
                 }
+                const char *over = NULL;
+                for (size_t o = 0; p->overrides && p->overrides[o]; o++) {
+                        size_t n = strlen(k->value);
+                        if (strncmp(p->overrides[o], k->value, n) == 0 && p->overrides[o][n] == '=')
+                                over = p->overrides[o] + n + 1;
+                }
+                if (over) {
+                        add_var(p, k->value, over, NULL);
+                        continue;
+                }
                 /* a variable sees the built-ins and the variables defined before it */
                 if (expand_scalar(pc, v, p->vars, p->n_vars) < 0)
                         return -EINVAL;
@@ -422,11 +433,23 @@ static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host)
         p->version = 1;
 
         add_builtin_vars(p, host);
+        p->n_builtin_vars = p->n_vars;
         for (size_t i = 0; i < root->n; i++)
                 if (streq(root->pairs[i].key->value, "vars"))
                         vars = root->pairs[i].value;
         if (vars && parse_vars(pc, p, vars) < 0)
                 return -EINVAL;
+        for (size_t o = 0; p->overrides && p->overrides[o]; o++) {
+                const char *eq = strchr(p->overrides[o], '=');
+                const Var *ov = eq ? find_var(p->vars, p->n_vars, p->overrides[o], (size_t) (eq - p->overrides[o])) : NULL;
+                if (!ov || ov < p->vars + p->n_builtin_vars) {
+                        src_error_set_at(pc->err, pc->file, 0, 0,
+                                         "--var %s: %s", p->overrides[o],
+                                         !eq ? "write NAME=VALUE" : ov ? "a built-in variable cannot be overridden"
+                                                                      : "the plan defines no such variable in vars");
+                        return -EINVAL;
+                }
+        }
         for (size_t i = 0; i < root->n; i++)
                 if (root->pairs[i].value != vars && expand_tree(pc, root->pairs[i].value, p->vars, p->n_vars) < 0)
                         return -EINVAL;
@@ -463,7 +486,7 @@ static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host)
 
 /* file names the plan in messages; path is what the plan records (absolute for files). */
 static int plan_load_text(const char *file, const char *path, const char *text, size_t len, const Host *host,
-                          Plan **ret, SrcError *reterr) {
+                          char *const *overrides, Plan **ret, SrcError *reterr) {
         _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof(Plan));
         _cleanup_(ynode_freep) YNode *root = NULL;
         p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
@@ -471,7 +494,18 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
         int r;
 
         p->path = xstrdup(path);
-        sha256_hex(text, len, p->sha256);
+        if (overrides && overrides[0]) {
+                p->overrides = strv_copy(overrides);
+                Buf b = {0};
+                buf_append(&b, text, len);
+                for (size_t o = 0; overrides[o]; o++) {
+                        buf_append(&b, "", 1);
+                        buf_puts(&b, overrides[o]);
+                }
+                sha256_hex(b.data, b.len, p->sha256);
+                buf_done(&b);
+        } else
+                sha256_hex(text, len, p->sha256);
         const char *nul = memchr(text, 0, len);
         if (nul) {
                 unsigned line = 1, col = 1;
@@ -503,10 +537,14 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
 
 int plan_load_string(const char *file, const char *text, size_t len, const Host *host, Plan **ret,
                      SrcError *reterr) {
-        return plan_load_text(file, file, text, len, host, ret, reterr);
+        return plan_load_text(file, file, text, len, host, NULL, ret, reterr);
 }
 
 int plan_load(const char *path, const Host *host, Plan **ret, SrcError *reterr) {
+        return plan_load_with_vars(path, host, NULL, ret, reterr);
+}
+
+int plan_load_with_vars(const char *path, const Host *host, char *const *overrides, Plan **ret, SrcError *reterr) {
         _cleanup_free_ char *abs = NULL, *text = NULL;
         size_t len;
         int r;
@@ -524,7 +562,7 @@ int plan_load(const char *path, const Host *host, Plan **ret, SrcError *reterr) 
                 return r == -EFBIG ? -EINVAL : r;
         }
         /* messages name the file as the user wrote it; the state and ${plan_dir} use the absolute path */
-        return plan_load_text(path, abs, text, len, host, ret, reterr);
+        return plan_load_text(path, abs, text, len, host, overrides, ret, reterr);
 }
 
 int plan_matches_host(const Plan *p, const Host *host, char **ret_why) {

@@ -51,6 +51,7 @@ void plan_intent_done(PlanIntent *i);
 typedef struct Plan {
         char *path; /* absolute */
         char sha256[65];
+        char **overrides; /* the --var NAME=VALUE it was loaded with */
         unsigned version;
         char *name;
         char *description;
@@ -58,7 +59,7 @@ typedef struct Plan {
         char **match_arch; /* "x86_64"; NULL: any */
         char **workloads_cuda;
         Var *vars; /* built-ins first, then the plan's, in order */
-        size_t n_vars;
+        size_t n_vars, n_builtin_vars;
         Step *steps;
         size_t n_steps;
         PlanIntent intent;
@@ -70,6 +71,10 @@ typedef struct Plan {
 /* Loads and validates a plan. On error returns -EINVAL with reterr filled (file:line:col), or
  * another negative errno when the file cannot be read (reterr filled as well). */
 int plan_load(const char *path, const Host *host, Plan **ret, SrcError *reterr);
+/* Same, with NAME=VALUE overrides of the plan's own variables (--var): an override replaces the
+ * value the plan gives (it is not expanded). Overriding a built-in or a variable the plan does not
+ * define is an error. The plan's sha256 then covers the overrides too. */
+int plan_load_with_vars(const char *path, const Host *host, char *const *overrides, Plan **ret, SrcError *reterr);
 /* Same, from text already in memory (file is only used in messages). */
 int plan_load_string(const char *file, const char *text, size_t len, const Host *host, Plan **ret,
                      SrcError *reterr);

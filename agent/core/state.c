@@ -67,6 +67,7 @@ State *state_free(State *s) {
         free(s->plan_path);
         free(s->plan_sha256);
         free(s->plan_name);
+        strv_free(s->vars);
         free(s->run_id);
         free(s->boot_id);
         free(s->error);
@@ -94,6 +95,7 @@ int state_new(const Plan *p, State **ret) {
         s->plan_path = xstrdup(p->path);
         s->plan_sha256 = xstrdup(p->sha256);
         s->plan_name = xstrdup(p->name);
+        s->vars = p->overrides ? strv_copy(p->overrides) : NULL;
         s->run_id = xstrdup(id);
         s->run_state = RUN_IDLE;
         s->created = now_usec();
@@ -132,6 +134,8 @@ void state_replan(State *s, const Plan *p) {
         step_record_set(&s->plan_path, p->path);
         step_record_set(&s->plan_sha256, p->sha256);
         step_record_set(&s->plan_name, p->name);
+        strv_free(s->vars);
+        s->vars = p->overrides ? strv_copy(p->overrides) : NULL;
 }
 
 /* ---- JSON ---- */
@@ -157,6 +161,12 @@ static json_object *state_to_object(const State *s) {
         add_str(o, "plan", s->plan_path);
         add_str(o, "plan_sha256", s->plan_sha256);
         add_str(o, "plan_name", s->plan_name);
+        if (s->vars) {
+                json_object *v = json_object_new_array();
+                for (size_t i = 0; s->vars[i]; i++)
+                        json_object_array_add(v, json_object_new_string(s->vars[i]));
+                json_object_object_add(o, "vars", v);
+        }
         add_time(o, "created", s->created);
         add_time(o, "updated", s->updated);
         add_str(o, "boot_id", s->boot_id);
@@ -310,6 +320,19 @@ parsed:
         s->plan_path = get_str(&rd, o, "plan", false, "the state");
         s->plan_sha256 = get_str(&rd, o, "plan_sha256", false, "the state");
         s->plan_name = get_str(&rd, o, "plan_name", true, "the state");
+        json_object *vars = NULL;
+        if (json_object_object_get_ex(o, "vars", &vars) && vars) {
+                if (!json_object_is_type(vars, json_type_array) && !rd.why)
+                        rd.why = xstrdup("the state \"vars\" must be a list of strings");
+                for (size_t i = 0; !rd.why && i < json_object_array_length(vars); i++) {
+                        json_object *e = json_object_array_get_idx(vars, i);
+                        if (!json_object_is_type(e, json_type_string) || !strchr(json_object_get_string(e), '=')) {
+                                rd.why = xstrdup("the state \"vars\" must be a list of NAME=VALUE strings");
+                                break;
+                        }
+                        strv_push(&s->vars, xstrdup(json_object_get_string(e)));
+                }
+        }
         s->created = get_time(&rd, o, "created", "the state");
         s->updated = get_time(&rd, o, "updated", "the state");
         s->boot_id = get_str(&rd, o, "boot_id", true, "the state");

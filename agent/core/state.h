@@ -46,6 +46,7 @@ typedef struct StepRecord {
 
 typedef struct State {
         char *plan_path, *plan_sha256, *plan_name;
+        char **vars;           /* the --var NAME=VALUE overrides the run was started with */
         char *run_id;
         RunState run_state;
         uint64_t created, updated;

@@ -150,6 +150,18 @@ int host_service_active_since(const Host *h, const char *unit, const char *marke
         return 0;
 }
 
+int host_service_restart(const Host *h, const char *unit, const char *marker, unsigned timeout_sec, char **reterr) {
+        if (!host_is_rooted(h))
+                return sd_unit_restart(unit, timeout_sec, reterr);
+        int r = host_log_action(h, "restart %s", unit);
+        if (r < 0 || !marker)
+                return r;
+        _cleanup_free_ char *p = host_path(h, marker);
+        if (access(p, F_OK) == 0 && utimensat(AT_FDCWD, p, NULL, 0) < 0)
+                return negative_errno();
+        return 0;
+}
+
 static pid_t read_pid_fd(int fd) {
         char buf[32] = {0};
         ssize_t n = pread(fd, buf, sizeof buf - 1, 0);

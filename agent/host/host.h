@@ -48,6 +48,11 @@ int host_log_action(const Host *h, const char *fmt, ...) _printf_(2, 3);
  * sd-bus (-ESRCH when the unit is not active). Under --root: the mtime of marker, a file the
  * daemon creates when it starts (dockerd's /run/docker.pid), -ESRCH when it is absent. */
 int host_service_active_since(const Host *h, const char *unit, const char *marker, uint64_t *ret_usec);
+/* Restart a service and wait (up to timeout_sec) until it is active again. On the machine: sd-bus
+ * RestartUnit, then the job and the unit's ActiveState; on failure *reterr carries the unit's
+ * state and its last journal lines. Under --root: logged as "restart UNIT", and marker (the file
+ * the daemon writes when it starts) is touched, as the restarted daemon would. */
+int host_service_restart(const Host *h, const char *unit, const char *marker, unsigned timeout_sec, char **reterr);
 
 /* One agent at a time: an exclusive flock on <root>/run/gpubase.lock holding the owner's pid.
  * Returns -EBUSY with *ret_holder set when another process holds it. */
@@ -70,3 +75,4 @@ void remove_stale_temp_files(const char *path);
 int sd_reboot(char **reterr);
 int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec);
+int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr);

@@ -1,6 +1,8 @@
 /* The running system's systemd and logind, over sd-bus. Only used without --root. */
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
 
 #include "host.h"
 
@@ -97,4 +99,96 @@ int sd_unit_active_since(const char *unit, uint64_t *ret_usec) {
                 return r;
         *ret_usec = t;
         return 0;
+}
+
+/* The unit's last journal lines, for a failure message. */
+static char *journal_tail(const char *unit, unsigned lines) {
+        sd_journal *j = NULL;
+        Buf b = {0};
+        if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
+                return xstrdup("");
+        _cleanup_free_ char *match = xasprintf("_SYSTEMD_UNIT=%s", unit);
+        (void) sd_journal_add_match(j, match, 0);
+        (void) sd_journal_seek_tail(j);
+        char **msgs = NULL;
+        for (unsigned n = 0; n < lines && sd_journal_previous(j) > 0; n++) {
+                const void *d;
+                size_t l;
+                if (sd_journal_get_data(j, "MESSAGE", &d, &l) >= 0 && l > 8)
+                        strv_push(&msgs, xstrndup((const char *) d + 8, l - 8));
+        }
+        sd_journal_close(j);
+        for (size_t i = strv_length(msgs); i > 0; i--)
+                buf_printf(&b, "\n    %s", msgs[i - 1]);
+        strv_free(msgs);
+        return buf_steal(&b);
+}
+
+int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *job = NULL, *path = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return bus_fail(r, NULL, "cannot connect to the system bus", reterr);
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "RestartUnit", &e, &reply, "ss", unit, "replace");
+        if (r < 0)
+                return bus_fail(r, &e, "RestartUnit failed", reterr);
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0)
+                return bus_fail(r, NULL, "RestartUnit returned no job", reterr);
+        _cleanup_free_ char *jobpath = xstrdup(job);
+        sd_bus_message_unref(reply);
+        reply = NULL;
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
+        if (r < 0)
+                return bus_fail(r, &e, "LoadUnit failed", reterr);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return bus_fail(r, NULL, "LoadUnit returned no path", reterr);
+        _cleanup_free_ char *unitpath = xstrdup(path);
+
+        /* wait for the job to go away (the Job object disappears), then look at the unit */
+        uint64_t deadline = mono_usec() + (uint64_t) (timeout_sec ? timeout_sec : 90) * 1000000ULL;
+        for (;;) {
+                _cleanup_free_ char *state = NULL;
+                sd_bus_error je = SD_BUS_ERROR_NULL;
+                r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", jobpath, "org.freedesktop.systemd1.Job",
+                                               "State", &je, &state);
+                sd_bus_error_free(&je);
+                if (r < 0)
+                        break; /* job finished */
+                if (mono_usec() > deadline) {
+                        if (reterr)
+                                *reterr = xasprintf("%s did not finish restarting within %us", unit, timeout_sec);
+                        return -ETIMEDOUT;
+                }
+                usleep(100 * 1000);
+        }
+        for (;;) {
+                _cleanup_free_ char *active = NULL, *sub = NULL;
+                r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", unitpath, "org.freedesktop.systemd1.Unit",
+                                               "ActiveState", &e, &active);
+                sd_bus_error_free(&e);
+                if (r < 0)
+                        return bus_fail(r, NULL, "cannot read the unit's state", reterr);
+                if (streq(active, "active"))
+                        return 0;
+                if ((!streq(active, "activating") && !streq(active, "reloading")) || mono_usec() > deadline) {
+                        (void) sd_bus_get_property_string(bus, "org.freedesktop.systemd1", unitpath,
+                                                          "org.freedesktop.systemd1.Unit", "SubState", &e, &sub);
+                        sd_bus_error_free(&e);
+                        _cleanup_free_ char *tail = journal_tail(unit, 10);
+                        if (reterr)
+                                *reterr = xasprintf("%s is %s (%s) after the restart; its last log lines:%s", unit, active,
+                                                    sub ? sub : "?", *tail ? tail : " (none)");
+                        return -EIO;
+                }
+                usleep(100 * 1000);
+        }
 }

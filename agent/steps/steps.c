@@ -8,6 +8,8 @@ static const StepKind *const step_kinds[] = {
         &step_apt_install,
         &step_apt_source,
         &step_apt_keyring_deb,
+        &step_container_runtime,
+        &step_service_restart,
 };
 
 const StepKind *step_kind_find(const char *name) {
