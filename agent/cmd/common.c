@@ -52,6 +52,9 @@ int take_lock_or_complain(Args *a, int *ret_fd) {
                 log_error("cannot take the lock %s: %s", p, strerror(-r));
                 return EXIT_FAILED;
         }
+        /* a checkpoint write cut off by a crash leaves its temp file behind */
+        _cleanup_free_ char *state = state_file_path(a);
+        remove_stale_temp_files(state);
         return EXIT_OK;
 }
 

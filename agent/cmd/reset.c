@@ -11,9 +11,11 @@ int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_free_ char *why = NULL;
         int r;
 
-        r = take_lock_or_complain(a, &lock);
-        if (r != EXIT_OK)
-                return r;
+        if (!a->dry_run) { /* --dry-run writes nothing, not even the lock file */
+                r = take_lock_or_complain(a, &lock);
+                if (r != EXIT_OK)
+                        return r;
+        }
         r = state_load(path, &st, &why);
         if (r == -ENOENT) {
                 printf("no run to reset\n");

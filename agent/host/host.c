@@ -245,6 +245,21 @@ int fsync_parent_dir(const char *path) {
         return 0;
 }
 
+void remove_stale_temp_files(const char *path) {
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+                return;
+        _cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t) (slash - path));
+        _cleanup_free_ char *prefix = xasprintf(".#%s.", slash + 1);
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *de;
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 8)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
         _cleanup_free_ char *tmp = NULL;
         char id[33];

@@ -62,6 +62,9 @@ int mkdir_p(const char *dir, unsigned mode);
  * either the old one or the new one, never a mix. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
+/* Removes the temp files write_file_atomic() left beside path when a process was killed between
+ * creating and renaming them. Only safe while holding the agent lock. */
+void remove_stale_temp_files(const char *path);
 
 /* systemd over sd-bus (real machine only). */
 int sd_reboot(char **reterr);

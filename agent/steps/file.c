@@ -87,6 +87,7 @@ static int file_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 *ret_detail = xasprintf("cannot create the directory of %s: %s", f->path, strerror(-r));
                 return r;
         }
+        remove_stale_temp_files(p); /* from an earlier attempt that was killed mid-write */
         r = write_file_atomic(p, f->content, strlen(f->content), f->mode);
         if (r < 0) {
                 *ret_detail = xasprintf("cannot write %s: %s", f->path, strerror(-r));
