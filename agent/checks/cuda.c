@@ -7,6 +7,19 @@
 #include "nvml.h"
 #include "param.h"
 
+/* NVML could not be loaded here: nvidia-smi may still answer (it finds its own library). */
+static bool smi_fallback(Ctx *ctx, NvmlInfo *n, CheckResult *ret) {
+        int code = 0;
+        if (nvidia_smi_query(ctx->host, n, &code) < 0 || code != 0 || n->n_gpus == 0)
+                return false;
+        check_result_set(ret, CHECK_WARN,
+                         xasprintf("gpubase cannot load libnvidia-ml.so.1, but nvidia-smi answers: driver %s, %u GPU%s (%s)",
+                                   n->driver_version ? n->driver_version : "?", n->n_gpus, n->n_gpus == 1 ? "" : "s",
+                                   n->gpus[0].name),
+                         xstrdup("make libnvidia-ml.so.1 findable by the dynamic loader (ldconfig)"));
+        return true;
+}
+
 static void nvml_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         NvmlInfo n = {0};
         (void) nvml_query(ctx->host, &n);
@@ -44,6 +57,8 @@ static void nvml_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
                 if (!driver_loaded(ctx->host))
                         check_result_set(ret, CHECK_SKIP,
                                          xstrdup("the driver is not installed (no libnvidia-ml.so.1, no nvidia module)"), NULL);
+                else if (smi_fallback(ctx, &n, ret))
+                        break;
                 else
                         check_result_set(ret, CHECK_FAIL,
                                          xasprintf("the nvidia module is loaded but NVML (libnvidia-ml.so.1) is missing: %s",

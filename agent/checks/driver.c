@@ -53,7 +53,9 @@ static void version_declare(const CheckSpec *c, PlanIntent *intent) {
         if (!glob || intent->driver_glob)
                 return;
         intent->driver_glob = xstrdup(glob);
-        intent->driver_branch = version_major(glob);
+        /* "595.*" names branch 595; "58[0-9].*" or "5*" name no single branch */
+        size_t digits = strspn(glob, "0123456789");
+        intent->driver_branch = digits > 0 && (glob[digits] == '.' || !glob[digits]) ? version_major(glob) : -1;
 }
 
 static void version_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {

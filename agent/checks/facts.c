@@ -63,12 +63,24 @@ int parse_proc_version(const char *line, ProcVersion *ret) {
         if (!km)
                 return -EBADMSG;
         p.flavor = open ? DRIVER_FLAVOR_OPEN : DRIVER_FLAVOR_PROPRIETARY;
-        static const char *const arches[] = {"x86_64", "aarch64", "ppc64le"};
-        for (size_t i = 0; i < ELEMENTSOF(arches); i++)
-                if (strstr(s, arches[i])) {
-                        p.arch = xstrdup(arches[i]);
-                        break;
+        /* the architecture is named in the module's title, not elsewhere on the line (a builder
+         * host name may say x86_64 on an aarch64 module): "...Module for <arch>" (open) or
+         * "NVIDIA UNIX <arch> Kernel Module" (proprietary) */
+        if (open) {
+                const char *f = strstr(open, "Module for ");
+                if (f) {
+                        f += strlen("Module for ");
+                        p.arch = xstrndup(f, strcspn(f, " \t"));
                 }
+        } else {
+                const char *u = strstr(s, "NVIDIA UNIX ");
+                if (u && u + strlen("NVIDIA UNIX ") < km) {
+                        u += strlen("NVIDIA UNIX ");
+                        size_t n = strcspn(u, " \t");
+                        if (u + n < km)
+                                p.arch = xstrndup(u, n);
+                }
+        }
         p.version = find_version_token(km + strlen("Kernel Module"));
         if (!p.version) {
                 proc_version_done(&p);

@@ -5,6 +5,7 @@
 #include "../core/version.h"
 #include "facts.h"
 #include "param.h"
+#include "nvml.h"
 #include "pci.h"
 #include "preflight.h"
 
@@ -87,7 +88,7 @@ static int branch_of(Ctx *ctx) {
 /* Does `flavor` at `branch` drive this GPU? NULL if yes, else why not (and *ret_fix). */
 char *gpu_refusal(const Gpu *g, int branch, int flavor, char **ret_fix) {
         _cleanup_free_ char *label = gpu_label(g);
-        bool open = flavor == DRIVER_FLAVOR_OPEN || (flavor < 0 && branch >= 560);
+        bool open = flavor == DRIVER_FLAVOR_OPEN; /* unknown: the plan may well mean the proprietary one */
         if (g->arch == GPU_ARCH_UNKNOWN)
                 return NULL;
         if (open && !gpu_arch_open_capable(g->arch)) {
@@ -186,10 +187,30 @@ static void flavor_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
                 return;
         }
         const Gpu *hopper = NULL;
+        bool unknown = false, all_pre_turing = true;
         if (pci_find_gpus(ctx->host, &l) == 0)
-                for (size_t i = 0; i < l.n && !hopper; i++)
-                        if (l.gpus[i].arch == GPU_ARCH_HOPPER || l.gpus[i].arch == GPU_ARCH_BLACKWELL)
+                for (size_t i = 0; i < l.n; i++) {
+                        GpuArch a = l.gpus[i].arch;
+                        if (!hopper && (a == GPU_ARCH_HOPPER || a == GPU_ARCH_BLACKWELL))
                                 hopper = &l.gpus[i];
+                        unknown = unknown || a == GPU_ARCH_UNKNOWN;
+                        all_pre_turing = all_pre_turing && a != GPU_ARCH_UNKNOWN && !gpu_arch_open_capable(a);
+                }
+        Gpu from_nvml = {0};
+        if (!hopper && unknown) {
+                /* a GPU newer than pci.ids (H200, Blackwell): NVML's compute capability tells
+                 * Hopper (9.x) and Blackwell (10.x, 12.x) */
+                NvmlInfo n = {0};
+                (void) nvml_query(ctx->host, &n);
+                for (unsigned i = 0; n.status == NVML_STATUS_OK && i < n.n_gpus && !hopper; i++)
+                        if (n.gpus[i].cc_major == 9 || n.gpus[i].cc_major >= 10) {
+                                from_nvml.arch = n.gpus[i].cc_major == 9 ? GPU_ARCH_HOPPER : GPU_ARCH_BLACKWELL;
+                                snprintf(from_nvml.name, sizeof from_nvml.name, "%s", n.gpus[i].name);
+                                snprintf(from_nvml.slot, sizeof from_nvml.slot, "%s", n.gpus[i].bus_id);
+                                hopper = &from_nvml;
+                        }
+                nvml_info_done(&n);
+        }
         if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && hopper) {
                 _cleanup_free_ char *label = gpu_label(hopper);
                 check_result_set(ret, CHECK_FAIL,
@@ -204,6 +225,12 @@ static void flavor_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
                                            driver_flavor_to_string(pv.flavor), pv.version,
                                            driver_flavor_to_string((DriverFlavor) want)),
                                  xasprintf("install the %s driver packages and reboot", driver_flavor_to_string((DriverFlavor) want)));
+        else if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && want < 0 && l.n > 0 && all_pre_turing)
+                check_result_set(ret, CHECK_OK,
+                                 xasprintf("proprietary module %s (the GPUs are older than Turing: the open module "
+                                           "cannot drive them)",
+                                           pv.version),
+                                 NULL);
         else if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && want < 0)
                 check_result_set(ret, CHECK_WARN,
                                  xasprintf("the proprietary module %s is loaded; the open module is the default from 560",

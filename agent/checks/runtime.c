@@ -19,8 +19,156 @@ void daemon_json_done(DaemonJson *d) {
         *d = (DaemonJson){0};
 }
 
+/* RFC 8259, exactly: dockerd (Go's encoding/json) refuses what json-c tolerates even in strict
+ * mode (NaN, single quotes, raw control characters). Returns the offset of the first error or -1. */
+typedef struct Json {
+        const char *s;
+        size_t len, i;
+        unsigned depth;
+} Json;
+
+static void json_ws(Json *j) {
+        while (j->i < j->len && strchr(" \t\r\n", j->s[j->i]))
+                j->i++;
+}
+
+static bool json_lit(Json *j, const char *lit) {
+        size_t n = strlen(lit);
+        if (j->len - j->i < n || memcmp(j->s + j->i, lit, n) != 0)
+                return false;
+        j->i += n;
+        return true;
+}
+
+static bool json_string(Json *j) {
+        if (j->i >= j->len || j->s[j->i] != '"')
+                return false;
+        for (j->i++; j->i < j->len; j->i++) {
+                unsigned char c = (unsigned char) j->s[j->i];
+                if (c == '"') {
+                        j->i++;
+                        return true;
+                }
+                if (c < 0x20)
+                        return false;
+                if (c == '\\') {
+                        if (++j->i >= j->len)
+                                return false;
+                        c = (unsigned char) j->s[j->i];
+                        if (c == 'u') {
+                                for (int k = 0; k < 4; k++)
+                                        if (++j->i >= j->len || !strchr("0123456789abcdefABCDEF", j->s[j->i]) || !j->s[j->i])
+                                                return false;
+                        } else if (!strchr("\"\\/bfnrt", c) || !c)
+                                return false;
+                }
+        }
+        return false;
+}
+
+static bool json_digits(Json *j) {
+        size_t start = j->i;
+        while (j->i < j->len && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+                j->i++;
+        return j->i > start;
+}
+
+static bool json_number(Json *j) {
+        if (j->i < j->len && j->s[j->i] == '-')
+                j->i++;
+        if (j->i < j->len && j->s[j->i] == '0')
+                j->i++;
+        else if (!json_digits(j))
+                return false;
+        if (j->i < j->len && j->s[j->i] == '.') {
+                j->i++;
+                if (!json_digits(j))
+                        return false;
+        }
+        if (j->i < j->len && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
+                j->i++;
+                if (j->i < j->len && (j->s[j->i] == '+' || j->s[j->i] == '-'))
+                        j->i++;
+                if (!json_digits(j))
+                        return false;
+        }
+        return true;
+}
+
+static bool json_value(Json *j) {
+        json_ws(j);
+        if (j->i >= j->len || ++j->depth > 512)
+                return false;
+        char c = j->s[j->i];
+        bool ok;
+        if (c == '{' || c == '[') {
+                char close = c == '{' ? '}' : ']';
+                j->i++;
+                json_ws(j);
+                if (j->i < j->len && j->s[j->i] == close) {
+                        j->i++;
+                        j->depth--;
+                        return true;
+                }
+                for (;;) {
+                        if (c == '{') {
+                                json_ws(j);
+                                if (!json_string(j))
+                                        return false;
+                                json_ws(j);
+                                if (j->i >= j->len || j->s[j->i] != ':')
+                                        return false;
+                                j->i++;
+                        }
+                        if (!json_value(j))
+                                return false;
+                        json_ws(j);
+                        if (j->i < j->len && j->s[j->i] == ',') {
+                                j->i++;
+                                continue;
+                        }
+                        if (j->i < j->len && j->s[j->i] == close) {
+                                j->i++;
+                                break;
+                        }
+                        return false;
+                }
+                ok = true;
+        } else if (c == '"')
+                ok = json_string(j);
+        else if (c == '-' || (c >= '0' && c <= '9'))
+                ok = json_number(j);
+        else
+                ok = json_lit(j, "true") || json_lit(j, "false") || json_lit(j, "null");
+        j->depth--;
+        return ok;
+}
+
+/* -1 when text is one valid JSON value (whitespace around it allowed), else the error's offset. */
+static ssize_t json_strict_error(const char *text, size_t len, bool *ret_trailing) {
+        Json j = {.s = text, .len = len};
+        *ret_trailing = false;
+        if (!json_value(&j))
+                return (ssize_t) j.i;
+        json_ws(&j);
+        if (j.i < len) {
+                *ret_trailing = true;
+                return (ssize_t) j.i;
+        }
+        return -1;
+}
+
 int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error) {
         DaemonJson d = {0};
+        bool trailing = false;
+        ssize_t at = json_strict_error(text, len, &trailing);
+        if (at >= 0) {
+                *ret_error = xasprintf("invalid JSON at byte %zd: %s", at,
+                                       trailing ? "data after the object"
+                                       : (size_t) at >= len ? "unexpected end of file"
+                                                            : "unexpected character");
+                return -EBADMSG;
+        }
         json_tokener *tok = json_tokener_new();
         json_object *o = json_tokener_parse_ex(tok, text, (int) len);
         enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -75,30 +223,47 @@ void containerd_config_done(ContainerdConfig *c) {
         *c = (ContainerdConfig){0};
 }
 
+/* The value of a top-level `imports = [...]` (it may span lines), or NULL. */
+static char *toml_imports(const char *toml) {
+        for (const char *l = toml; l && *l;) {
+                const char *e = strchr(l, '\n');
+                const char *p = l;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (*p == '[') /* the first table: top-level keys come before it */
+                        return NULL;
+                if (startswith(p, "imports")) {
+                        const char *q = p + strlen("imports");
+                        while (*q == ' ' || *q == '\t')
+                                q++;
+                        if (*q == '=') {
+                                const char *open = strchr(q, '[');
+                                const char *close = open ? strchr(open, ']') : NULL;
+                                if (open && close)
+                                        return xstrndup(p, (size_t) (close - p + 1));
+                                return xstrndup(p, e ? (size_t) (e - p) : strlen(p));
+                        }
+                }
+                l = e ? e + 1 : NULL;
+        }
+        return NULL;
+}
+
 void containerd_inspect(const char *config_toml, const char *dropin_text, const char *dropin_path,
                         ContainerdConfig *ret) {
         ContainerdConfig c = {0};
-        /* a top-level line: imports = ["<glob>", ...] */
-        for (const char *l = config_toml; l && *l;) {
-                const char *e = strchr(l, '\n');
-                size_t n = e ? (size_t) (e - l) : strlen(l);
-                _cleanup_free_ char *line = xstrndup(l, n);
-                char *s = strip(line);
-                if (startswith(s, "imports") && strchr(s, '=')) {
-                        c.imports = xstrdup(s);
-                        for (char *q = strchr(s, '"'); q;) {
-                                char *qe = strchr(q + 1, '"');
-                                if (!qe)
-                                        break;
-                                _cleanup_free_ char *pat = xstrndup(q + 1, (size_t) (qe - q - 1));
-                                if (fnmatch(pat, dropin_path, FNM_PATHNAME) == 0)
-                                        c.imports_dropin = true;
-                                q = strchr(qe + 1, '"');
-                        }
-                }
-                if (s[0] == '[') /* imports must come before the first table */
+        c.imports = config_toml ? toml_imports(config_toml) : NULL;
+        /* every string in the array, "..." or '...', is a glob */
+        for (const char *q = c.imports ? strchr(c.imports, '[') : NULL; q && *q; q++) {
+                if (*q != '"' && *q != '\'')
+                        continue;
+                const char *qe = strchr(q + 1, *q);
+                if (!qe)
                         break;
-                l = e ? e + 1 : NULL;
+                _cleanup_free_ char *pat = xstrndup(q + 1, (size_t) (qe - q - 1));
+                if (fnmatch(pat, dropin_path, FNM_PATHNAME) == 0)
+                        c.imports_dropin = true;
+                q = qe;
         }
         c.dropin_has_runtime = dropin_text && strstr(dropin_text, "/usr/bin/" NVIDIA_RUNTIME);
         *ret = c;

@@ -205,7 +205,9 @@ static int run_step(Engine *e, size_t i) {
 
         e->step_t0 = mono_usec();
         rec->state = STEP_RUNNING;
-        rec->applying = false;
+        /* an attempt cut off after apply had started keeps saying so until a result is recorded:
+         * a second cut-off attempt, during its probe, must not make the change look like ours */
+        rec->applying = was_applying;
         rec->attempts++;
         rec->started = now_usec();
         rec->finished = 0;

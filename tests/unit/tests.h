@@ -19,6 +19,7 @@ Suite *debfile_suite(void);
 Suite *pgp_suite(void);
 Suite *nvml_suite(void);
 Suite *pci_suite(void);
+Suite *facts_suite(void);
 
 /* One directory for the whole run (<tmp>/gpubase-unit.XXXXXX), removed at the end even when a
  * failing test (in a forked child) never reached its teardown. */

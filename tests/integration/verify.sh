@@ -1,0 +1,842 @@
+#!/usr/bin/env bash
+# GPU-stack checks, `gpubase verify`, the plan-time refusals and the driver-stale / config-changed
+# conditions, against fixture hosts built by tests/fixtures/hosts/mkhost.sh (one per failure mode
+# of FACTS.md). Everything is read under --root: no GPU, no root privileges, no network.
+#   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/verify.sh [TEST-NAME-REGEX]
+# One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed.
+# Tests named bug_* describe agent bugs that are known and not fixed yet: they are reported as
+# XFAIL (expected to fail, not counted as failures) or XPASS (the bug is fixed: make it a t_ test).
+# VERIFY_STRICT_BUGS=1 counts an XFAIL as a failure.
+# R and T are set per test by run_test, in the subshell each test runs in:
+# shellcheck disable=SC2031,SC2119
+set -euo pipefail
+
+VERIFY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$VERIFY_DIR/../.." && pwd)
+MKHOST=$REPO_DIR/tests/fixtures/hosts/mkhost.sh
+GPUBASE=${GPUBASE:-$REPO_DIR/build/gpubase}
+FAKE_NVML=${FAKE_NVML:-$REPO_DIR/build/fixtures/libnvidia-ml.so.1}
+case $GPUBASE in /*) ;; *) GPUBASE=$PWD/$GPUBASE ;; esac
+case $FAKE_NVML in /*) ;; *) FAKE_NVML=$PWD/$FAKE_NVML ;; esac
+export GPUBASE FAKE_NVML
+[ -x "$GPUBASE" ] || { echo "verify.sh: $GPUBASE is not built (make all)" >&2; exit 2; }
+[ -f "$FAKE_NVML" ] || { echo "verify.sh: $FAKE_NVML is not built (make build/fixtures/libnvidia-ml.so.1)" >&2; exit 2; }
+
+if [ -f "$VERIFY_DIR/lib.sh" ]; then
+        # shellcheck source=/dev/null
+        . "$VERIFY_DIR/lib.sh"
+else
+        # The integration tier's helpers (lib.sh), the few this file uses, for a tree without it.
+        command -v jq >/dev/null || { echo "the integration tests need jq (make deps installs it)" >&2; exit 2; }
+        BOOT_ID_REL=proc/sys/kernel/random/boot_id
+        STATE_REL=var/lib/gpubase/state.json
+        ACTIONS_REL=var/lib/gpubase/host-actions.log
+        gb() { "$GPUBASE" --root "$R" "$@"; }
+        fail() {
+                echo "  assertion failed: $*" >&2
+                exit 1
+        }
+        check_no_sanitizer_report() {
+                if grep -qE 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' "$1" 2>/dev/null; then
+                        sed 's/^/    | /' "$1" >&2
+                        fail "sanitizer report from: $2"
+                fi
+        }
+        expect_rc() {
+                local want=$1 rc=0
+                shift
+                "$@" >"$T/out" 2>"$T/err" || rc=$?
+                check_no_sanitizer_report "$T/err" "$*"
+                if [ "$rc" != "$want" ]; then
+                        { echo "  command: $*"; echo "  stdout:"; sed 's/^/    | /' "$T/out"; echo "  stderr:"; sed 's/^/    | /' "$T/err"; } >&2
+                        fail "exit code $rc, expected $want"
+                fi
+        }
+        contains() {
+                grep -qF -- "$2" "$1" || {
+                        sed 's/^/    | /' "$1" >&2
+                        fail "${3:-$1} does not contain '$2'"
+                }
+        }
+        not_contains() {
+                if grep -qF -- "$2" "$1"; then
+                        sed 's/^/    | /' "$1" >&2
+                        fail "${3:-$1} contains '$2'"
+                fi
+        }
+        out_has() { contains "$T/out" "$1" "stdout"; }
+        err_has() { contains "$T/err" "$1" "stderr"; }
+        eq() { [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"; }
+        absent() { if [ -e "$1" ] || [ -L "$1" ]; then fail "$1 exists but should not"; fi; }
+        sj() {
+                "$GPUBASE" --root "$R" status --json >"$T/status.json" 2>"$T/status.err" || true
+                check_no_sanitizer_report "$T/status.err" "status --json"
+                jq -e 'type == "object"' "$T/status.json" >/dev/null 2>&1 || fail "status --json did not print a JSON object"
+                jq -r "${1:-.}" "$T/status.json"
+        }
+        step_state() { sj ".steps[] | select(.id == \"$1\") | .state"; }
+        states() { sj '[.steps[] | "\(.id)=\(.state)"] | join(" ")'; }
+        snapshot() { (cd "$1" && find . -printf '%p %y %s %m %T@\n' | LC_ALL=C sort); }
+        # shellcheck disable=SC2120
+        simulate_reboot() { cat /proc/sys/kernel/random/uuid >"${1:-$R}/$BOOT_ID_REL"; }
+        now_ms() { date +%s%3N; }
+        IT_PASS=0
+        IT_FAIL=0
+        IT_SKIP=0
+        IT_FAILED_NAMES=()
+        IT_LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-it-logs.XXXXXX")
+        # shellcheck disable=SC2064
+        trap "rm -rf '$IT_LOGDIR'" EXIT
+        run_test() {
+                local name=$1 fn=$2 rc=0 t0
+                local log="$IT_LOGDIR/$name.log"
+                t0=$(now_ms)
+                set +e
+                # shellcheck disable=SC2030
+                (
+                        set -euo pipefail
+                        W=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-it.XXXXXX")
+                        R=$W/root
+                        T=$W/work
+                        # shellcheck disable=SC2317
+                        cleanup() { chmod -R u+rwX "$W" 2>/dev/null || true; rm -rf "$W"; }
+                        trap cleanup EXIT
+                        mkdir -p "$R" "$T"
+                        cd "$T"
+                        "$fn"
+                ) >"$log" 2>&1
+                rc=$?
+                set -e
+                local took
+                took=$(awk -v a="$t0" -v b="$(now_ms)" 'BEGIN { printf "%.1fs", (b - a) / 1000 }')
+                if [ "$rc" = 0 ]; then
+                        IT_PASS=$((IT_PASS + 1))
+                        echo "PASS $name ($took)"
+                else
+                        IT_FAIL=$((IT_FAIL + 1))
+                        IT_FAILED_NAMES+=("$name")
+                        echo "FAIL $name ($took)"
+                        tail -n 60 "$log" | sed 's/^/    /'
+                fi
+        }
+        summary() {
+                echo "----"
+                echo "integration: $IT_PASS passed, $IT_FAIL failed, $IT_SKIP skipped (gpubase: $GPUBASE)"
+                if [ "$IT_FAIL" -gt 0 ]; then
+                        echo "failed: ${IT_FAILED_NAMES[*]}"
+                        return 1
+                fi
+                return 0
+        }
+fi
+
+# ---- fixture hosts: each scenario built once, copied into every test's root ----
+
+HOSTS=$IT_LOGDIR/hosts
+mkdir -p "$HOSTS"
+for scenario in $("$MKHOST" --list); do
+        "$MKHOST" "$HOSTS/$scenario" "$scenario" >"$IT_LOGDIR/mkhost-$scenario.log" 2>&1 || {
+                cat "$IT_LOGDIR/mkhost-$scenario.log" >&2
+                echo "verify.sh: mkhost.sh $scenario failed" >&2
+                exit 2
+        }
+done
+
+# host SCENARIO: this test's root becomes a copy of that fixture host (mtimes kept).
+host() {
+        [ -d "$HOSTS/$1" ] || fail "no fixture host '$1'"
+        cp -a "$HOSTS/$1/." "$R/"
+}
+
+# rehost SCENARIO: the root emptied, then a copy of another fixture host.
+rehost() {
+        rm -rf "${R:?}"/*
+        host "$1"
+}
+
+# The GPU-stack checks `gpubase verify` reports, in its order.
+ALL_CHECKS="gpu.present gpu.open-module-supported nouveau secureboot driver.loaded driver.flavor driver.version"
+ALL_CHECKS+=" driver.stale driver.origin driver.nvml driver.cuda-ceiling driver.held ctk.installed ctk.held"
+ALL_CHECKS+=" runtime.configured runtime.restarted toolkit.nvcc"
+
+# ---- verify --json helpers ----
+
+# vj RC [ARGS...]: `gpubase verify --json ARGS` exits RC; its report is kept in $T/verify.json and
+# must have the documented shape: rows {name, status, detail, fix}, a fix for every warn/fail, none
+# for ok, and a summary that counts the rows.
+vj() {
+        local want=$1
+        shift
+        expect_rc "$want" gb verify --json "$@"
+        cp "$T/out" "$T/verify.json"
+        jq -e '
+                (.checks | type == "array" and length > 0)
+                and all(.checks[]; (keys == ["detail", "fix", "name", "status"])
+                        and (.status | IN("ok", "warn", "fail", "skip"))
+                        and (.detail | type == "string" and length > 0)
+                        and (if .status == "ok" then .fix == null
+                             elif .status == "skip" then true
+                             else (.fix | type == "string" and length > 0) end))
+                and (.summary | keys == ["fail", "ok", "skip", "warn"])
+                and ([["ok", "warn", "fail", "skip"][] as $s | .summary[$s] == ([.checks[] | select(.status == $s)] | length)]
+                     | all)
+        ' "$T/verify.json" >/dev/null || {
+                jq -c '.checks[]?, .summary?' "$T/verify.json" 2>&1 | sed 's/^/    | /' >&2
+                fail "verify --json $*: not the documented report shape"
+        }
+        jq -r '.checks[] | [.name, .status, .detail, (.fix // "")] | join("\u001f")' "$T/verify.json" >"$T/rows"
+        # the exit code follows the rows: 1 failures, else 2 warnings, else 0
+        local expect=0
+        if grep -q $'\x1ffail\x1f' "$T/rows"; then expect=1; elif grep -q $'\x1fwarn\x1f' "$T/rows"; then expect=2; fi
+        eq "$want" "$expect" "exit code implied by the statuses"
+}
+
+# field NAME KEY: one field (status, detail or fix) of the row NAME; there must be exactly one.
+# Read from $T/rows (one line per row, fields separated by \x1f), which vj writes: one jq per report.
+field() {
+        awk -F '\037' -v n="$1" -v k="$2" '
+                BEGIN { c = k == "status" ? 2 : k == "detail" ? 3 : 4 }
+                $1 == n { found++; v = $c }
+                END { if (found != 1) { print "verify --json has " found + 0 " rows named " n > "/dev/stderr"; exit 1 } print v }
+        ' "$T/rows" || fail "no single row named '$1'"
+}
+
+# check_is NAME STATUS [WORDS...]: row NAME has STATUS and its detail contains every WORD.
+check_is() {
+        local name=$1 want=$2 w
+        shift 2
+        field "$name" detail >"$T/detail"
+        eq "$(field "$name" status)" "$want" "status of $name ($(cat "$T/detail"))"
+        for w in "$@"; do contains "$T/detail" "$w" "detail of $name"; done
+}
+
+# fix_has NAME WORDS...: the fix of row NAME contains every WORD.
+fix_has() {
+        local name=$1 w
+        shift
+        field "$name" fix >"$T/fix"
+        for w in "$@"; do contains "$T/fix" "$w" "fix of $name"; done
+}
+
+# not_ok: "name=status ..." of every warn/fail row, in report order.
+not_ok() {
+        awk -F '\037' '$2 == "warn" || $2 == "fail" { printf "%s%s=%s", n++ ? " " : "", $1, $2 } END { print "" }' "$T/rows"
+}
+
+# plan NAME <<YAML: writes $T/NAME.yaml; prints its path.
+plan() {
+        cat >"$T/$1.yaml"
+        echo "$T/$1.yaml"
+}
+
+plan_driver() { # plan_driver NAME GLOB [CUDA...]: a gate with {driver.version: GLOB}, workloads.cuda CUDA...
+        local name=$1 glob=$2 w=""
+        shift 2
+        [ $# -eq 0 ] || w="workloads: {cuda: [$(printf '"%s",' "$@" | sed 's/,$//')]}"
+        plan "$name" <<EOF
+version: 1
+name: $name
+$w
+steps:
+  - id: driver-check
+    kind: gate
+    checks: [{driver.version: "$glob"}]
+EOF
+}
+
+# ---------------------------------------------------------------- one scenario each
+
+t_healthy_h100_all_ok() {
+        host healthy-h100
+        snapshot "$R" >"$T/before"
+        vj 0
+        eq "$(jq -r '[.checks[].name] | join(" ")' "$T/verify.json")" "$ALL_CHECKS" "the checks verify reports"
+        eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
+                "toolkit.nvcc=skip" "rows that are not ok"
+        eq "$(jq -c .summary "$T/verify.json")" '{"ok":16,"warn":0,"fail":0,"skip":1}' "summary"
+        check_is gpu.present ok "H100" "(Hopper)"
+        check_is gpu.open-module-supported ok "open module at branch 595"
+        check_is driver.loaded ok "595.45.01"
+        check_is driver.flavor ok "open module 595.45.01"
+        check_is driver.stale ok "package nvidia-open 595.45.01" "module on disk 595.45.01" "loaded 595.45.01"
+        check_is driver.origin ok "developer.download.nvidia.com"
+        check_is driver.nvml ok "NVML answers" "driver 595.45.01" "1 GPU" "compute capability 9.0" "CUDA ceiling 13.0"
+        check_is driver.cuda-ceiling ok "13.0"
+        check_is driver.held ok "nvidia-open 595.45.01-1 is held" "nvidia-driver-pinning-595"
+        check_is ctk.installed ok "all four packages at 1.19.0-1" "nvidia-ctk 1.19.0"
+        check_is ctk.held ok "all 4"
+        check_is runtime.configured ok "nvidia-container-runtime" "1 other setting kept"
+        check_is runtime.restarted ok "docker.service started at 2025-11-03T10:05:00Z"
+        check_is toolkit.nvcc skip "no host CUDA toolkit"
+        # text: one row per check, no fix line, the counts
+        expect_rc 0 gb verify
+        eq "$(grep -c . "$T/out")" 18 "text lines (17 rows + the counts)"
+        not_contains "$T/out" "fix:" "healthy text report"
+        out_has "16 ok, 0 warn, 0 fail, 1 skip"
+        # read-only: nothing under the root changed, no state written
+        snapshot "$R" >"$T/after"
+        diff "$T/before" "$T/after" >&2 || fail "verify changed the root"
+        absent "$R/var/lib/gpubase"
+}
+
+t_proprietary_h100() {
+        host proprietary-h100
+        vj 1
+        eq "$(not_ok)" "gpu.open-module-supported=fail driver.flavor=fail" "failing checks"
+        check_is driver.flavor fail "proprietary kernel module 535.104.05" "H100" "Hopper needs the open module"
+        fix_has driver.flavor "cuda-drivers" "install nvidia-open" "reboot"
+        check_is gpu.open-module-supported fail "proprietary module" "Hopper" "0000:01:00.0"
+        fix_has gpu.open-module-supported "open module (nvidia-open)"
+        check_is driver.loaded ok "535.104.05"
+}
+
+t_stale_module() {
+        host stale-module
+        vj 1
+        eq "$(not_ok)" "driver.stale=fail driver.nvml=fail" "failing checks"
+        check_is driver.stale fail "reboot required" "package nvidia-open 595.58.02" "module on disk 595.58.02" \
+                "loaded 595.45.01"
+        fix_has driver.stale "reboot" "hold the driver packages"
+        check_is driver.nvml fail "Failed to initialize NVML: Driver/library version mismatch" "loaded module 595.45.01"
+        fix_has driver.nvml "reboot"
+        # the ceiling still comes from somewhere: the table, for the loaded driver
+        check_is driver.cuda-ceiling ok "13.0" "CUDA/driver table" "595.45.01"
+
+        # the reboot: the new module is loaded and NVML answers again
+        simulate_reboot
+        printf '595.58.02\n' >"$R/sys/module/nvidia/version"
+        sed -i 's/595\.45\.01/595.58.02/' "$R/proc/driver/nvidia/version"
+        printf 'driver=595.58.02\ncuda=13000\n' >"$R/usr/lib/x86_64-linux-gnu/fake-nvml.conf"
+        vj 0
+        check_is driver.stale ok "package nvidia-open 595.58.02" "module on disk 595.58.02" "loaded 595.58.02"
+        check_is driver.nvml ok "driver 595.58.02"
+}
+
+t_secureboot_unloaded() {
+        host secureboot-unloaded
+        vj 1
+        eq "$(not_ok)" "secureboot=fail driver.loaded=fail driver.stale=fail driver.nvml=fail" "failing checks"
+        check_is secureboot fail "Secure Boot is enabled" "nvidia-open 595.45.01-1" "not loaded" "unsigned module"
+        fix_has secureboot "mokutil --import" "MokManager"
+        check_is driver.loaded fail "not loaded"
+        fix_has driver.loaded "Secure Boot"
+        check_is driver.stale fail "installed but not loaded" "loaded none"
+        check_is driver.nvml fail "driver is not loaded"
+        check_is driver.flavor skip
+        check_is driver.version skip
+        check_is driver.cuda-ceiling skip
+
+        # the same machine with Secure Boot off: the module is simply not loaded yet
+        printf '\x06\x00\x00\x00\x00' >"$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        vj 1
+        check_is secureboot ok "disabled"
+        fix_has driver.loaded "nvidia-open 595.45.01-1 is installed" "reboot"
+
+        # Secure Boot on, before any driver is installed: a warning about what is coming
+        printf '\x06\x00\x00\x00\x01' >"$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        rm -f "$R/var/lib/dpkg/status"
+        rm -rf "$R/lib/modules"
+        vj 1
+        check_is secureboot warn "Secure Boot is enabled" "signing key"
+        fix_has secureboot "mok.pub"
+}
+
+t_nouveau_loaded() {
+        host nouveau-loaded
+        vj 1
+        eq "$(not_ok)" "nouveau=fail driver.loaded=fail driver.stale=fail driver.nvml=fail" "failing checks"
+        check_is nouveau fail "nouveau module is loaded"
+        fix_has nouveau "blacklist nouveau" "options nouveau modeset=0" "update-initramfs -u" "reboot"
+        fix_has driver.loaded "nouveau"
+        # /proc/modules alone is enough to see it
+        rm -rf "$R/sys/module/nouveau"
+        vj 1
+        check_is nouveau fail "nouveau module is loaded"
+        # and without it nouveau is not loaded
+        rm -f "$R/proc/modules"
+        vj 1
+        check_is nouveau ok "not loaded"
+}
+
+t_volta_595() {
+        host volta-595
+        # as it is (proprietary 580, the last branch for Volta): the GPU and the module are fine
+        # (its exit code and driver.flavor: see bug_volta_proprietary_580_is_ok)
+        gb verify --json >"$T/verify.json" || true
+        jq -r '.checks[] | [.name, .status, .detail, (.fix // "")] | join("\u001f")' "$T/verify.json" >"$T/rows"
+        check_is gpu.present ok "Tesla V100" "(Volta)"
+        check_is gpu.open-module-supported ok "proprietary module at branch 580"
+        check_is driver.version ok "580.95.05"
+        # against a plan that wants branch 595
+        vj 1 --plan "$(plan_driver want-595 "595.*")"
+        check_is gpu.open-module-supported fail "Tesla V100" "Volta" "branch 595 no longer supports Volta" "580 was the last"
+        fix_has gpu.open-module-supported "580"
+        check_is driver.version fail "580.95.05" "595.*"
+        fix_has driver.version "595.*"
+}
+
+t_cuda13_on_570() {
+        host cuda13-on-570
+        vj 0
+        check_is driver.cuda-ceiling ok "12.8" "NVML, driver 570.86.15"
+        vj 1 --plan "$(plan workloads-13 <<'EOF'
+version: 1
+name: workloads-13
+workloads: {cuda: ["12.4", "13.0"]}
+steps:
+  - {id: noop, kind: gate, checks: [driver.loaded]}
+EOF
+)"
+        eq "$(not_ok)" "driver.cuda-ceiling=fail" "failing checks"
+        check_is driver.cuda-ceiling fail "workload CUDA 13.0" "ceiling 12.8" "570.86.15" "CUDA driver version is insufficient"
+        fix_has driver.cuda-ceiling "580.65.06" "12.8"
+        # CUDA 12.8 is exactly what 570 serves
+        vj 0 --plan "$(plan workloads-128 <<'EOF'
+version: 1
+name: workloads-128
+workloads: {cuda: ["12.8"]}
+steps:
+  - {id: noop, kind: gate, checks: [driver.loaded]}
+EOF
+)"
+        check_is driver.cuda-ceiling ok "covers workloads 12.8"
+}
+
+t_daemon_json_no_runtime() {
+        host daemon-json-no-runtime
+        vj 1
+        eq "$(not_ok)" "runtime.configured=fail" "failing checks"
+        check_is runtime.configured fail "/etc/docker/daemon.json" "no runtimes.nvidia" "never configured"
+        fix_has runtime.configured "nvidia-ctk runtime configure --runtime=docker" "restart docker"
+}
+
+# daemon.json variants on the healthy host (each written before docker's start time)
+t_daemon_json_variants() {
+        host healthy-h100
+        local dj=$R/etc/docker/daemon.json
+        put_dj() {
+                printf '%s' "$1" >"$dj"
+                touch -d 2025-11-03T10:00:00Z "$dj"
+        }
+        put_dj '{"runtimes": {"nvidia": {"path": "/usr/bin/nvidia-container-runtime", "runtimeArgs": []}}}'
+        vj 2
+        eq "$(not_ok)" "runtime.configured=warn" "checks not ok (runtimeArgs)"
+        check_is runtime.configured warn "runtimeArgs" "args"
+        put_dj '{"runtimes": {"nvidia": {"path": "runc", "args": []}}}'
+        vj 1
+        check_is runtime.configured fail 'runtimes.nvidia.path is "runc"'
+        put_dj '{"runtimes": {"nvidia": {"args": []}}}'
+        vj 1
+        check_is runtime.configured fail "runtimes.nvidia.path is missing"
+        put_dj '{"features": {"cdi": true}, "log-driver": "journald"}'
+        vj 0
+        check_is runtime.configured ok "CDI mode"
+        put_dj '{"default-runtime": "nvidia", "runtimes": {"nvidia": {"args": [], "path": "nvidia-container-runtime"}}}'
+        vj 0
+        check_is runtime.configured ok "default runtime nvidia" "0 other settings"
+        put_dj '{"runtimes": {"nvidia": {"args": [], "path": "nvidia-container-runtime"}}'
+        vj 1
+        check_is runtime.configured fail "/etc/docker/daemon.json is not valid" "invalid JSON at byte"
+        fix_has runtime.configured "repair the file by hand"
+        put_dj ''
+        vj 1
+        check_is runtime.configured fail "is not valid" "unexpected end of file"
+        put_dj '["runtimes"]'
+        vj 1
+        check_is runtime.configured fail "not a JSON object"
+        rm -f "$dj"
+        vj 1
+        check_is runtime.configured fail "/etc/docker/daemon.json does not exist"
+        check_is runtime.restarted skip "no configuration file"
+}
+
+t_daemon_json_changed_after_start() {
+        host daemon-json-changed-after-start
+        vj 1
+        eq "$(not_ok)" "runtime.restarted=fail" "failing checks"
+        check_is runtime.restarted fail "changed at 2025-11-03T10:20:00Z" "docker.service started at 2025-11-03T10:05:00Z" \
+                "does not use the nvidia runtime yet"
+        fix_has runtime.restarted "restart docker" "systemctl restart docker.service"
+        # docker restarted
+        touch -d 2025-11-03T10:30:00Z "$R/run/docker.pid"
+        vj 0
+        check_is runtime.restarted ok "started at 2025-11-03T10:30:00Z"
+        # docker not running at all
+        rm -f "$R/run/docker.pid"
+        vj 0
+        check_is runtime.restarted skip "docker.service is not running"
+}
+
+t_containerd_no_import() {
+        host containerd-no-import
+        vj 1
+        eq "$(not_ok)" "runtime.configured=fail" "failing checks"
+        check_is runtime.configured fail "/etc/containerd/conf.d/99-nvidia.toml is never read" "no imports line"
+        fix_has runtime.configured 'imports = ["/etc/containerd/conf.d/*.toml"]' "restart containerd"
+        check_is runtime.restarted ok "containerd.service started at 2025-11-03T10:05:00Z"
+        # the import added (now: after containerd started)
+        { echo 'imports = ["/etc/containerd/conf.d/*.toml"]'; cat "$R/etc/containerd/config.toml"; } >"$T/config.toml"
+        cp "$T/config.toml" "$R/etc/containerd/config.toml"
+        vj 1
+        eq "$(not_ok)" "runtime.restarted=fail" "failing checks after the import"
+        check_is runtime.configured ok "99-nvidia.toml"
+        check_is runtime.restarted fail "containerd.service"
+        fix_has runtime.restarted "systemctl restart containerd.service"
+        touch "$R/run/containerd/containerd.sock"
+        vj 0
+        # an imports line that names another directory
+        sed -i 's|^imports = .*|imports = ["/etc/containerd/other.d/*.toml"]|' "$R/etc/containerd/config.toml"
+        touch -d 2025-11-03T10:00:00Z "$R/etc/containerd/config.toml"
+        vj 1
+        check_is runtime.configured fail "does not cover it"
+}
+
+t_distro_origin() {
+        host distro-origin
+        vj 1
+        eq "$(not_ok)" "driver.origin=fail" "failing checks"
+        check_is driver.origin fail "nvidia-open-kernel-dkms 525.147.05-4~deb12u1" "distribution's package" \
+                "deb.debian.org" "not developer.download.nvidia.com's"
+        fix_has driver.origin "developer.download.nvidia.com"
+        check_is driver.stale ok "525.147.05"
+        # no list offers that version: cannot tell
+        rm -rf "$R/var/lib/apt/lists"
+        vj 2
+        check_is driver.origin warn "cannot tell where" "525.147.05-4~deb12u1"
+}
+
+t_h200_unknown() {
+        host h200-unknown
+        vj 2
+        eq "$(not_ok)" "gpu.present=warn" "checks not ok"
+        check_is gpu.present warn "NVIDIA H200" "10de:2335" "not in pci.ids" "architecture unknown"
+        fix_has gpu.present "pci.ids"
+        check_is gpu.open-module-supported ok
+}
+
+t_nvml_library_missing() {
+        host healthy-h100
+        rm -f "$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"
+        vj 1
+        eq "$(not_ok)" "driver.nvml=fail" "failing checks"
+        check_is driver.nvml fail "libnvidia-ml.so.1" "missing"
+        check_is driver.cuda-ceiling ok "13.0" "CUDA/driver table, loaded driver 595.45.01"
+}
+
+# packages not held, the toolkit at two versions (dpkg's status file edited on the healthy host)
+t_held_and_ctk_versions() {
+        host healthy-h100
+        local st=$R/var/lib/dpkg/status
+        # nvidia-open and libnvidia-container-tools selected "install" instead of "hold"
+        awk '/^Package: / { p = $2 } /^Status: hold / && (p == "nvidia-open" || p == "libnvidia-container-tools") {
+                sub(/^Status: hold /, "Status: install ") } { print }' "$st" >"$T/status"
+        cp "$T/status" "$st"
+        vj 1
+        eq "$(not_ok)" "driver.held=fail ctk.held=fail" "failing checks"
+        check_is driver.held fail "nvidia-open is not held" "Driver/library version mismatch"
+        fix_has driver.held "apt-mark hold nvidia-open"
+        check_is ctk.held fail "not held: libnvidia-container-tools"
+        fix_has ctk.held "apt-mark hold libnvidia-container-tools"
+        # libnvidia-container1 one version behind
+        awk '/^Package: / { p = $2 } /^Version: / && p == "libnvidia-container1" { $0 = "Version: 1.18.0-1" } { print }' \
+                "$st" >"$T/status"
+        cp "$T/status" "$st"
+        vj 1
+        check_is ctk.installed fail "different versions" "libnvidia-container1 1.18.0-1" "nvidia-container-toolkit 1.19.0-1"
+        fix_has ctk.installed "pin all four to one version"
+        # and one of the four missing
+        awk 'BEGIN { RS = ""; ORS = "\n\n" } !/^Package: libnvidia-container1\n/' "$st" >"$T/status"
+        cp "$T/status" "$st"
+        vj 1
+        check_is ctk.installed fail "missing: libnvidia-container1"
+        fix_has ctk.installed "install all four packages at 1.19.0-1"
+}
+
+# the DKMS module on disk was built for another kernel than the running one
+t_module_built_for_other_kernel() {
+        host healthy-h100
+        local ko=$R/lib/modules/6.1.0-test/updates/dkms/nvidia.ko
+        cat >"$T/modinfo.c" <<'EOF'
+__attribute__((section(".modinfo"), used)) static const char m_version[] = "version=595.45.01";
+__attribute__((section(".modinfo"), used)) static const char m_vermagic[] = "vermagic=6.1.0-old SMP preempt mod_unload modversions ";
+EOF
+        "${CC:-cc}" -c "$T/modinfo.c" -o "$ko"
+        vj 1
+        eq "$(not_ok)" "driver.stale=fail" "failing checks"
+        check_is driver.stale fail "built for kernel '6.1.0-old'" "running kernel is 6.1.0-test"
+        fix_has driver.stale "dkms autoinstall" "6.1.0-test"
+}
+
+# an optional host CUDA toolkit above the driver's ceiling
+t_toolkit_nvcc() {
+        host cuda13-on-570
+        mkdir -p "$R/usr/local/cuda/bin"
+        cat >"$R/usr/local/cuda/bin/nvcc" <<'EOF'
+#!/bin/sh
+echo "nvcc: NVIDIA (R) Cuda compiler driver"
+echo "Cuda compilation tools, release 13.0, V13.0.48"
+EOF
+        chmod 0755 "$R/usr/local/cuda/bin/nvcc"
+        vj 1
+        eq "$(not_ok)" "toolkit.nvcc=fail" "failing checks"
+        check_is toolkit.nvcc fail "host CUDA toolkit 13.0 is above the driver's ceiling 12.8"
+        fix_has toolkit.nvcc "12.8"
+        sed -i 's/release 13.0, V13.0.48/release 12.8, V12.8.93/' "$R/usr/local/cuda/bin/nvcc"
+        vj 0
+        check_is toolkit.nvcc ok "12.8 <= ceiling 12.8"
+}
+
+# ---------------------------------------------------------------- verify --plan, text output
+
+t_verify_plan_intent() {
+        host healthy-h100
+        vj 1 --plan "$(plan_driver want-570 "570.*")"
+        check_is driver.version fail "the loaded module is 595.45.01" "570.*"
+        fix_has driver.version "570.*"
+        check_is gpu.open-module-supported ok "branch 570"
+        vj 0 --plan "$(plan_driver want-595 "595.*" 12.8 13.0)"
+        check_is driver.version ok "595.45.01 matches 595.*"
+        check_is driver.cuda-ceiling ok "covers workloads 12.8, 13.0"
+        vj 1 --plan "$(plan stack <<'EOF'
+version: 1
+name: stack
+steps:
+  - id: stack
+    kind: gate
+    checks: [{driver.flavor: proprietary}, {ctk.installed: "1.18.0-1"}, {driver.origin: "example.com/repo"}]
+EOF
+)"
+        check_is driver.flavor fail "open module 595.45.01 is loaded, the plan wants the proprietary one"
+        check_is ctk.installed fail "installed 1.19.0-1, the plan wants 1.18.0-1"
+        check_is driver.origin fail "example.com/repo"
+}
+
+t_text_output_fix_lines() {
+        host stale-module
+        expect_rc 1 gb verify
+        out_has "driver.stale"
+        out_has "fix: reboot to load the installed driver"
+        out_has "fix: reboot to load the module that matches"
+        eq "$(grep -c 'fix:' "$T/out")" 2 "fix lines (one per failing check)"
+        out_has "14 ok, 0 warn, 2 fail, 1 skip"
+        # warnings get their fix too, and exit 2
+        rehost h200-unknown
+        expect_rc 2 gb verify
+        out_has "fix: update pci.ids"
+        eq "$(grep -c 'fix:' "$T/out")" 1 "fix lines (one per warning)"
+}
+
+# ---------------------------------------------------------------- plan-time refusals
+
+t_refusal_volta_branch_595() {
+        host volta-595
+        local p
+        p=$(plan_driver want-595 "595.*")
+        snapshot "$R" >"$T/before"
+        expect_rc 65 gb plan check "$p"
+        err_has "plan refused"
+        err_has "Volta"
+        err_has "580"
+        err_has "580"
+        expect_rc 65 gb run "$p"
+        err_has "Volta"
+        err_has "580"
+        # refused before anything ran
+        absent "$R/$STATE_REL"
+        snapshot "$R" >"$T/after"
+        diff "$T/before" "$T/after" >&2 || fail "a refused run changed the root"
+        # the same plan is fine on an H100
+        rehost healthy-h100
+        expect_rc 0 gb plan check "$p"
+        out_has "is valid"
+}
+
+t_refusal_cuda13_on_570() {
+        host cuda13-on-570
+        local p
+        p=$(plan_driver cuda13-570 "570.*" 13.0)
+        expect_rc 65 gb plan check "$p"
+        err_has "13.0"
+        err_has "580.65.06"
+        err_has "branch 570"
+        err_has "12.8"
+        expect_rc 65 gb run "$p" --reboot=exit
+        err_has "580.65.06"
+        absent "$R/$STATE_REL"
+        # workloads that branch 570 serves, or a branch that serves 13.0: accepted
+        expect_rc 0 gb plan check "$(plan_driver cuda128-570 "570.*" 12.8)"
+        expect_rc 0 gb plan check "$(plan_driver cuda13-580 "580.*" 13.0)"
+        # on the healthy H100: the branch-595 plan with CUDA 13.0 workloads passes
+        rehost healthy-h100
+        expect_rc 0 gb plan check "$(plan_driver cuda13-595 "595.*" 13.0)"
+        # the 570 plan is wrong whatever the host
+        expect_rc 65 gb plan check "$p"
+        err_has "580.65.06"
+}
+
+# ---------------------------------------------------------------- when: driver-stale / config-changed
+
+# shellcheck disable=SC2016 # ${root} is the plan's variable
+REBOOT_IF_STALE='version: 1
+name: reboot-if-stale
+steps:
+  - id: reboot
+    kind: reboot
+    when: driver-stale
+    checks: [driver.stale]
+  - id: after
+    kind: command
+    argv: [touch, "${root}/after"]
+    creates: /after'
+
+t_when_driver_stale_healthy() {
+        host healthy-h100
+        local p
+        p=$(plan reboot-if-stale <<<"$REBOOT_IF_STALE")
+        expect_rc 0 gb run "$p"
+        eq "$(states)" "reboot=skipped after=done" "step states"
+        sj '.steps[] | select(.id == "reboot") | .detail' >"$T/detail"
+        contains "$T/detail" "driver.stale" "the reboot step's detail"
+        if [ -e "$R/$ACTIONS_REL" ]; then
+                not_contains "$R/$ACTIONS_REL" "reboot" "host-actions.log"
+        fi
+        eq "$(sj .reboots)" 0 "reboots"
+}
+
+t_when_driver_stale_reboots() {
+        host stale-module
+        local p
+        p=$(plan reboot-if-stale <<<"$REBOOT_IF_STALE")
+        expect_rc 3 gb run "$p" --reboot=exit
+        eq "$(states)" "reboot=reboot-requested after=pending" "step states"
+        sj '.steps[] | select(.id == "reboot") | .detail' >"$T/detail"
+        contains "$T/detail" "reboot required" "the reboot step's detail"
+        absent "$R/after"
+        # the reboot loads the installed module
+        simulate_reboot
+        printf '595.58.02\n' >"$R/sys/module/nvidia/version"
+        sed -i 's/595\.45\.01/595.58.02/' "$R/proc/driver/nvidia/version"
+        printf 'driver=595.58.02\ncuda=13000\n' >"$R/usr/lib/x86_64-linux-gnu/fake-nvml.conf"
+        expect_rc 0 gb resume --reboot=exit
+        eq "$(states)" "reboot=done after=done" "step states after the reboot"
+        eq "$(sj .reboots)" 1 "reboots"
+        [ -e "$R/after" ] || fail "the step after the reboot did not run"
+}
+
+t_when_driver_stale_reboot_now() {
+        host stale-module
+        local p
+        p=$(plan reboot-if-stale <<<"$REBOOT_IF_STALE")
+        expect_rc 3 gb run "$p"
+        contains "$R/$ACTIONS_REL" "reboot" "host-actions.log"
+}
+
+# shellcheck disable=SC2016
+RESTART_IF_CHANGED='version: 1
+name: restart-if-changed
+steps:
+  - id: restart-docker
+    kind: command
+    when: config-changed
+    argv: [touch, "${root}/restarted"]'
+
+t_when_config_changed() {
+        host healthy-h100
+        local p
+        p=$(plan restart-if-changed <<<"$RESTART_IF_CHANGED")
+        expect_rc 0 gb run "$p"
+        eq "$(states)" "restart-docker=skipped" "step states on a restarted docker"
+        absent "$R/restarted"
+        rehost daemon-json-changed-after-start
+        expect_rc 0 gb run "$p"
+        eq "$(states)" "restart-docker=done" "step states after daemon.json changed"
+        [ -e "$R/restarted" ] || fail "the restart step did not run"
+}
+
+# ---------------------------------------------------------------- regressions (bugs found by these tests, fixed)
+
+# A Volta host on the proprietary 580 driver is set up exactly right (the open module cannot drive
+# Volta), yet driver.flavor warns "the open module is the default from 560" and verify exits 2.
+t_volta_proprietary_580_is_ok() {
+        host volta-595
+        vj 0
+        check_is driver.flavor ok
+}
+
+# A glob's leading digits are taken as the branch ("58[0-9].*" -> branch 58, "5*" -> 5), so a plan
+# whose driver serves CUDA 13.0 is refused: "driver branch 58 serves CUDA up to (none in the table)".
+t_glob_branch_not_leading_digits() {
+        host healthy-h100
+        expect_rc 0 gb plan check "$(plan_driver glob "58[0-9].*" 13.0)"
+}
+
+# `verify --plan` adds the plan's own {driver.version: "595.*"} as a second row next to the
+# driver.version row that already uses the plan's glob: the same result twice, counted twice.
+t_verify_plan_rows_once() {
+        host volta-595
+        vj 1 --plan "$(plan_driver want-595 "595.*")"
+        eq "$(jq '[.checks[] | select(.name | startswith("driver.version"))] | length' "$T/verify.json")" 1 \
+                "driver.version rows"
+}
+
+# An H200 that pci.ids does not know (the open module's list and NVML both name it) running the
+# proprietary module: driver.flavor only warns, where it fails for an H100.
+t_h200_proprietary_fails() {
+        host h200-unknown
+        printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  595.45.01  Thu Oct 30 2025\n' \
+                >"$R/proc/driver/nvidia/version"
+        vj 1
+        check_is driver.flavor fail "proprietary"
+}
+
+# daemon.json that dockerd (Go's encoding/json) and nvidia-ctk refuse is accepted, because json-c's
+# tokener is not in strict mode: a trailing comma, single quotes, comments, NaN. The daemon does not
+# start, and verify says "nvidia runtime configured".
+t_daemon_json_strict() {
+        host healthy-h100
+        printf '%s' '{"runtimes": {"nvidia": {"args": [], "path": "nvidia-container-runtime"}},}' >"$R/etc/docker/daemon.json"
+        touch -d 2025-11-03T10:00:00Z "$R/etc/docker/daemon.json"
+        vj 1
+        check_is runtime.configured fail "is not valid"
+}
+
+IT_XFAIL=0
+IT_XPASS=0
+# run_bug NAME FUNCTION: like run_test, for a test that fails until an agent bug is fixed.
+run_bug() {
+        local name=$1 before=$IT_FAIL pass_before=$IT_PASS
+        run_test "$name" "$2" >"$IT_LOGDIR/$name.result"
+        if [ "$IT_FAIL" -gt "$before" ]; then
+                if [ "${VERIFY_STRICT_BUGS:-0}" = 1 ]; then
+                        cat "$IT_LOGDIR/$name.result"
+                        return
+                fi
+                IT_FAIL=$before
+                unset 'IT_FAILED_NAMES[-1]'
+                IT_XFAIL=$((IT_XFAIL + 1))
+                echo "XFAIL $name: $(grep -m1 'assertion failed' "$IT_LOGDIR/$name.log" | sed 's/^ *assertion failed: //')"
+        elif [ "$IT_PASS" -gt "$pass_before" ]; then
+                IT_PASS=$pass_before
+                IT_XPASS=$((IT_XPASS + 1))
+                echo "XPASS $name: the bug is fixed; rename it to a t_ test"
+        else
+                cat "$IT_LOGDIR/$name.result"
+        fi
+}
+
+# ---------------------------------------------------------------- main
+
+FILTER=${1:-}
+for fn in $(declare -F | awk '{print $3}' | grep -E '^(t|bug)_'); do
+        case $fn in
+        t_*) name=${fn#t_} ;;
+        *) name=bug-${fn#bug_} ;;
+        esac
+        [ -z "$FILTER" ] || [[ "$name" =~ $FILTER ]] || continue
+        case $fn in
+        t_*) run_test "$name" "$fn" ;;
+        *) run_bug "$name" "$fn" ;;
+        esac
+done
+[ "$IT_XFAIL$IT_XPASS" = 00 ] || echo "known agent bugs: $IT_XFAIL still failing (XFAIL), $IT_XPASS fixed (XPASS)"
+summary
