@@ -173,6 +173,17 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         _config->Set("APT::Get::AllowUnauthenticated", "false");
         _config->Set("APT::Keep-Downloaded-Packages", "true"); // prefetched archives must survive
         _config->Set("Acquire::Retries", "3");
+        if (o->readonly || o->scratch) {
+                _config->Set("Dir::Cache::pkgcache", "");
+                _config->Set("Dir::Cache::srcpkgcache", "");
+                if (!FileExists(_config->FindFile("Dir::State::status")))
+                        _config->Set("Dir::State::status", "/dev/null"); // a fresh root: nothing installed
+        }
+        if (o->scratch) {
+                std::string d = o->scratch;
+                _config->Set("Dir::State::Lists", d + "/lists/");
+                _config->Set("Dir::Cache::Archives", d + "/archives/");
+        }
         for (size_t i = 0; o->debs && o->debs[i]; i++)
                 s->debs.push_back(o->debs[i]);
         if (o->quiet)

@@ -22,6 +22,9 @@ typedef struct AptOptions {
         unsigned lock_timeout_sec; /* wait this long for the dpkg lock (DPkg::Lock::Timeout) */
         bool quiet;                /* no dpkg output on stdout */
         const char *const *debs;   /* local .deb files to offer as installable (NULL-terminated) */
+        const char *scratch;       /* a directory for lists and archives instead of the root's, and
+                                    * no cache files: a dry run writes nothing where it looks */
+        bool readonly;             /* no cache files written (probes); NULL scratch: the root's lists */
 } AptOptions;
 
 typedef struct AptProgress {

@@ -220,6 +220,13 @@ static int run_step(Engine *e, size_t i) {
         if (r < 0)
                 return fail_step(e, i, xasprintf("cannot evaluate when: %s: %s", s->when->name, why ? why : strerror(-r)));
         if (s->kind->reboot) {
+                if (r == 0 && ctx->dry_run && st->changed) {
+                        /* the condition is about the machine after the changes the dry run only described */
+                        char *w = why;
+                        why = xasprintf("if %s holds after the changes above (now: %s)", s->when->name, w);
+                        free(w);
+                        r = 1;
+                }
                 if (r > 0)
                         return request_reboot(e, i, why);
                 return finish_with_checks(e, i, STEP_SKIPPED, xasprintf("no reboot needed: %s", why));
@@ -244,8 +251,15 @@ static int run_step(Engine *e, size_t i) {
         if (ctx->dry_run) {
                 _cleanup_free_ char *d = detail;
                 _cleanup_free_ char *what = s->kind->describe ? s->kind->describe(s) : xstrdup("apply");
+                _cleanup_free_ char *preview = NULL;
+                if (s->kind->preview && s->kind->preview(s, ctx, &preview) < 0) {
+                        char *p = preview;
+                        preview = xasprintf("cannot tell yet: %s", p ? p : "?");
+                        free(p);
+                }
                 free(rec->detail);
-                rec->detail = xasprintf("would %s%s%s%s", what, d ? " (" : "", d ? d : "", d ? ")" : "");
+                rec->detail = xasprintf("would %s%s%s%s%s%s", what, d ? " (" : "", d ? d : "", d ? ")" : "",
+                                        preview ? "; " : "", preview ? preview : "");
                 end_step(e, i, STEP_DONE);
                 if (!s->kind->changes_nothing)
                         st->changed = true;

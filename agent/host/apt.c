@@ -178,11 +178,25 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 free(s->tmpdir);
                 s->tmpdir = NULL;
         }
-        if (host_is_rooted(s->host)) {
+        bool scratch = o && (o->scratch || o->readonly);
+        if (host_is_rooted(s->host) || scratch) {
                 char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
                 if (!mkdtemp(tmpl))
                         return negative_errno();
                 s->tmpdir = xstrdup(tmpl);
+        }
+        _cleanup_free_ char *scratchdir = NULL;
+        if (scratch) {
+                scratchdir = xasprintf("%s/scratch", s->tmpdir);
+                static const char *const sub[] = {"/lists/partial", "/archives/partial"};
+                for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
+                        _cleanup_free_ char *d = xasprintf("%s%s", scratchdir, sub[i]);
+                        int r = mkdir_p(d, 0755);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (host_is_rooted(s->host)) {
                 int r = copy_sources(s->host, s->tmpdir);
                 if (r < 0) {
                         *reterr = xasprintf("cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
@@ -198,6 +212,8 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .lock_timeout_sec = o ? o->lock_timeout : APT_LOCK_TIMEOUT_DEFAULT,
                 .quiet = !(o && o->verbose),
                 .debs = o ? o->debs : NULL,
+                .scratch = o && o->scratch ? scratchdir : NULL,
+                .readonly = o && o->readonly,
         };
         return apt_shim_open(&ao, &s->shim, reterr);
 }
@@ -206,7 +222,7 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
         int r;
         *s = (AptSession){.host = h, .verbose = o && o->verbose, .tty = isatty(STDOUT_FILENO)};
         s->progress = (AptProgress){.download = progress_download, .install = progress_install, .userdata = s};
-        if (host_is_rooted(h)) {
+        if (host_is_rooted(h) && !(o && (o->scratch || o->readonly))) {
                 r = prepare_root(h);
                 if (r < 0) {
                         *reterr = xasprintf("cannot prepare apt's directories under %s: %s", h->root, strerror(-r));

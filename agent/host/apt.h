@@ -25,6 +25,8 @@ typedef struct AptSessionOptions {
         bool lock;               /* take the dpkg locks (needed to install or hold) */
         unsigned lock_timeout;   /* seconds */
         const char *const *debs; /* local .deb files to offer */
+        bool scratch;            /* dry run: lists and archives in a temporary directory, nothing written */
+        bool readonly;           /* probes: the root's lists, nothing written (no cache files) */
         int verbose;
 } AptSessionOptions;
 

@@ -243,7 +243,7 @@ static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail
 static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         AptSession as;
         _cleanup_free_ char *err = NULL;
-        AptSessionOptions o = {.verbose = ctx->verbose};
+        AptSessionOptions o = {.readonly = true, .verbose = ctx->verbose};
         int r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0) {
                 *ret_detail = xasprintf("cannot open apt: %s", err ? err : strerror(-r));
@@ -466,6 +466,48 @@ fail:
         return r;
 }
 
+/* --dry-run: resolve against fresh indexes in a scratch directory and list what would change. */
+static int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail) {
+        const AptInstallParams *a = s->params;
+        AptSession as;
+        _cleanup_free_ char *err = NULL;
+        _cleanup_strv_free_ char **versions = NULL, **changes = NULL;
+        AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose};
+        int r = apt_session_open(&as, ctx->host, &o, &err);
+        if (r < 0) {
+                *ret_detail = xasprintf("cannot open apt: %s", err ? err : strerror(-r));
+                return r;
+        }
+        r = apt_shim_update(as.shim, NULL, &err);
+        if (r >= 0)
+                r = pick_all(&as, a->pkgs, a->n_pkgs, &versions, &err);
+        for (size_t i = 0; r >= 0 && i < a->n_pkgs; i++)
+                r = apt_shim_mark_install(as.shim, a->pkgs[i].name, versions[i], &err);
+        if (r >= 0)
+                r = apt_shim_resolve(as.shim, &changes, &err);
+        apt_session_close(&as);
+        if (r < 0) {
+                *ret_detail = TAKE_PTR(err);
+                return r;
+        }
+        /* the requested packages with their versions, then how many come with them */
+        Buf b = {0};
+        size_t mine = 0, n = strv_length(changes);
+        for (size_t i = 0; i < n; i++) {
+                size_t len = strcspn(changes[i], " :");
+                for (size_t j = 0; j < a->n_pkgs; j++)
+                        if (strlen(a->pkgs[j].name) == len && strncmp(changes[i], a->pkgs[j].name, len) == 0) {
+                                buf_printf(&b, "%s%s", mine++ ? ", " : "", changes[i]);
+                                break;
+                        }
+        }
+        _cleanup_free_ char *list = buf_steal(&b);
+        *ret_detail = n == 0 ? xstrdup("resolves to no change")
+                             : xasprintf("resolves to %s%s and %zu more package%s", list, mine ? "" : "(nothing asked)",
+                                         n - mine, n - mine == 1 ? "" : "s");
+        return 0;
+}
+
 static char *apt_install_describe(const Step *s) {
         const AptInstallParams *a = s->params;
         Buf b = {0};
@@ -495,5 +537,6 @@ const StepKind step_apt_install = {
         .probe = apt_install_probe,
         .apply = apt_install_apply,
         .describe = apt_install_describe,
+        .preview = apt_install_preview,
         .declare = apt_install_declare,
 };

@@ -26,6 +26,9 @@ struct StepKind {
         int (*apply)(const Step *s, Ctx *ctx, char **ret_detail);
         /* What apply would do, one line, for --dry-run and `plan show`. */
         char *(*describe)(const Step *s);
+        /* Optional, for --dry-run: work out what apply would change without changing anything
+         * (e.g. resolve packages); 0 with *ret_detail, < 0 when it cannot tell (*ret_detail says why). */
+        int (*preview)(const Step *s, Ctx *ctx, char **ret_detail);
         /* Optional: what this step says about the GPU stack (driver branch, toolkit version...). */
         void (*declare)(const Step *s, PlanIntent *intent);
 };
