@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+#include <sys/wait.h>
+
 #include "tests.h"
 
 const char *test_data_dir(void) {
@@ -151,4 +154,36 @@ Plan *test_load_plan_text(const TestRoot *t, const char *text) {
         _cleanup_free_ char *path = test_root_path(t, "/plan.yaml");
         test_write_file(path, text, 0644);
         return test_load_plan_file(&t->host, path);
+}
+
+char *test_sh(const char *dir, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *cmd = xvasprintf(fmt, ap);
+        va_end(ap);
+        _cleanup_free_ char *full = xasprintf("{ %s\n} 2>'%s/stderr'", cmd, dir);
+
+        FILE *f = popen(full, "r");
+        ck_assert_msg(f, "popen: %s", strerror(errno));
+        Buf b = {0};
+        char chunk[4096];
+        for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;)
+                buf_append(&b, chunk, n);
+        int status = pclose(f);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                _cleanup_free_ char *err = NULL, *path = xasprintf("%s/stderr", dir);
+                (void) read_file(path, 64 * 1024, &err, NULL);
+                buf_done(&b);
+                ck_abort_msg("command failed (status %d): %s\n%s", status, cmd, err ? err : "");
+        }
+        return buf_steal(&b);
+}
+
+char *test_slurp(const char *dir, const char *name, size_t *ret_len) {
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, name), *data = NULL;
+        size_t len = 0;
+        int r = read_file(path, 16 * 1024 * 1024, &data, &len);
+        ck_assert_msg(r >= 0, "cannot read %s: %s", path, strerror(-r));
+        *ret_len = len;
+        return TAKE_PTR(data);
 }

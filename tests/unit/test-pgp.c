@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "tests.h"
 #include "../../agent/host/pgp.h"
 
 Suite *pgp_suite(void);
@@ -20,51 +21,8 @@ static void *mfree(void *p) {
         return NULL;
 }
 
-/* Runs a shell command line, fails the test unless it exits 0; returns its stdout. */
-static char *sh(const char *fmt, ...) _printf_(1, 2);
-static char *sh(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        _cleanup_free_ char *cmd = xvasprintf(fmt, ap);
-        va_end(ap);
-        _cleanup_free_ char *full = xasprintf("{ %s\n} 2>'%s/stderr'", cmd, dir);
-
-        FILE *f = popen(full, "r");
-        ck_assert_msg(f, "popen: %s", strerror(errno));
-        Buf b = {0};
-        char chunk[4096];
-        for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;)
-                buf_append(&b, chunk, n);
-        int status = pclose(f);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                _cleanup_free_ char *err = NULL, *path = xasprintf("%s/stderr", dir);
-                (void) read_file(path, 64 * 1024, &err, NULL);
-                buf_done(&b);
-                ck_abort_msg("command failed (status %d): %s\n%s", status, cmd, err ? err : "");
-        }
-        return buf_steal(&b);
-}
-
-static char *scratch(const char *name) {
-        return xasprintf("%s/%s", dir, name);
-}
-
-static char *slurp(const char *name, size_t *ret_len) {
-        _cleanup_free_ char *path = scratch(name), *data = NULL;
-        size_t len = 0;
-        int r = read_file(path, 16 * 1024 * 1024, &data, &len);
-        ck_assert_msg(r >= 0, "cannot read %s: %s", path, strerror(-r));
-        *ret_len = len;
-        return TAKE_PTR(data);
-}
-
-static int rm_one(const char *path, const struct stat *st _unused_, int type, struct FTW *ftw _unused_) {
-        if (type == FTW_DP)
-                (void) rmdir(path);
-        else
-                (void) unlink(path);
-        return 0;
-}
+#define sh(...) test_sh(dir, __VA_ARGS__)
+#define slurp(name, len) test_slurp(dir, name, len)
 
 /* NVIDIA's CUDA repository key: in none of the test keyrings */
 #define NVIDIA_FPR "EB69 3B30 35CD 5710 E231 E123 A4B4 6996 3BF8 63CC"
@@ -104,7 +62,7 @@ static void pgp_teardown(void) {
                 return;
         _cleanup_free_ char *cmd = xasprintf("GNUPGHOME='%s/gnupg' gpgconf --kill gpg-agent 2>/dev/null", dir);
         (void) system(cmd);
-        (void) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        test_rm_rf(dir);
         free(dir);
         dir = NULL;
 }

@@ -59,5 +59,10 @@ const char *test_data_dir(void);
 char *test_read_file(const char *path, size_t *ret_len);
 void test_write_file(const char *path, const char *content, unsigned mode);
 void test_rm_rf(const char *path);
+/* Runs a shell command line (test fixtures only: gpg, dpkg-deb), fails the test unless it exits 0;
+ * returns its stdout. stderr goes to <dir>/stderr and is shown on failure. */
+char *test_sh(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The content of <dir>/<name>; fails the test if it cannot be read. */
+char *test_slurp(const char *dir, const char *name, size_t *ret_len);
 /* Number of directory entries other than . and .. */
 size_t test_count_entries(const char *dir);
