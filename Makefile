@@ -7,6 +7,8 @@ DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
 DATADIR    ?= $(PREFIX)/share/gpubase
 UNITDIR    ?= /lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC         ?= gcc
 PKGS       := yaml-0.1 json-c libsystemd libcrypto libarchive libkmod libpci
@@ -21,7 +23,8 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages the build and every test tier need (see README "Dependencies").
 DEB_DEPS   := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq \
-              libapt-pkg-dev libarchive-dev dpkg-dev apt-utils gnupg libkmod-dev libpci-dev pci.ids
+              libapt-pkg-dev libarchive-dev dpkg-dev apt-utils gnupg libkmod-dev libpci-dev pci.ids \
+              zstd python3 python3-yaml packer ansible-core cloud-init bash-completion
 
 AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
 AGENT_HDRS := $(wildcard agent/*/*.h) shim/aptshim.h
@@ -107,6 +110,10 @@ unit: deps $(B)/test-unit $(B)/fixtures/libnvidia-ml.so.1
 integration: deps $(B)/gpubase $(B)/fixtures/libnvidia-ml.so.1
 	GPUBASE=$(CURDIR)/$(B)/gpubase tests/integration/run.sh
 	GPUBASE=$(CURDIR)/$(B)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 tests/integration/verify.sh
+	GPUBASE=$(CURDIR)/$(B)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 tests/integration/report.sh
+	GPUBASE=$(CURDIR)/$(B)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 tests/integration/bundle.sh
+	GPUBASE=$(CURDIR)/$(B)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 tests/integration/examples.sh
+	GPUBASE=$(CURDIR)/$(B)/gpubase tests/integration/completion.sh
 
 crash: deps $(B)/gpubase $(B)/killer
 	GPUBASE=$(CURDIR)/$(B)/gpubase KILLER=$(CURDIR)/$(B)/killer ITERATIONS=$${ITERATIONS:-200} tests/integration/crash.sh
@@ -118,6 +125,8 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1
 	GPUBASE_TESTDATA=$(CURDIR)/tests GPUBASE_FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(S)/test-unit
 	GPUBASE=$(CURDIR)/$(S)/gpubase ASAN_OPTIONS=detect_leaks=1 tests/integration/run.sh
 	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/verify.sh
+	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/report.sh
+	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/bundle.sh
 
 check: deps
 	$(MAKE) unit integration crash san-check
@@ -134,6 +143,9 @@ install: $(B)/gpubase
 	install -m 0644 plans/demo/* $(DESTDIR)$(DATADIR)/plans/demo/
 	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/gpubase.service.in > $(DESTDIR)$(UNITDIR)/gpubase.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/gpubase.service
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 packaging/gpubase-plan.5 $(DESTDIR)$(MANDIR)/man5/gpubase-plan.5
+	install -m 0644 packaging/completion/gpubase.bash $(DESTDIR)$(COMPLETIONDIR)/gpubase
 
 clean:
 	rm -rf $(B)

@@ -11,13 +11,15 @@
 #endif
 
 static const Command commands[] = {
-        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE, 1, 1, cmd_run},
-        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE, 0, 0, cmd_resume},
+        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 1, cmd_run},
+        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE | OPT_BUNDLE, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0) or failed (1)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
         {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE, 0, 0, cmd_verify},
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
+        {"bundle", "create|inspect", "an offline bundle of what a plan downloads (run --bundle FILE)", OPT_ROOT | OPT_VAR | OPT_OUTPUT | OPT_JSON | OPT_VERBOSE, 2, 2, cmd_bundle, cmd_bundle_help},
+        {"report", "[-o FILE]", "a support tarball: state, verify, plan, logs, runtime config (nothing secret)", OPT_ROOT | OPT_OUTPUT | OPT_VERBOSE, 0, 0, cmd_report, cmd_report_help},
 };
 
 static void help(void) {
@@ -39,12 +41,15 @@ static void help(void) {
                "  --var NAME=VALUE        override a variable of the plan's vars (run, plan, verify; a run\n"
                "                          keeps them for resume)\n"
                "  --timeout SECONDS       give up waiting after this long (wait)\n"
+               "  --bundle FILE           take keyrings and packages from an offline bundle (run, resume)\n"
+               "  -o, --output FILE       where to write the bundle or report (report: - for stdout)\n"
                "  -v, --verbose           more output (program output, passing checks)\n"
                "  -h, --help              this help\n"
                "      --version           print the version\n"
                "\nExit codes: 0 done, 1 failed (state kept), 2 drift (verify warnings), 3 reboot pending, 64 usage,\n"
                "65 invalid or refused plan, 75 busy (another gpubase holds %s).\n"
-               "State: %s (mode 0600). See gpubase(1) and README.md.\n",
+               "State: %s (mode 0600). `gpubase COMMAND --help` for more on one command.\n"
+               "See gpubase(1), gpubase-plan(5) and README.md.\n",
                GPUBASE_ACTIONS_LOG, GPUBASE_LOCK_FILE, GPUBASE_STATE_FILE);
 }
 
@@ -57,6 +62,8 @@ static const struct option long_opts[] = {
         {"timeout", required_argument, NULL, 't'},
         {"plan", required_argument, NULL, 'P'},
         {"var", required_argument, NULL, 'D'},
+        {"output", required_argument, NULL, 'o'},
+        {"bundle", required_argument, NULL, 'B'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -81,6 +88,10 @@ static const char *opt_name(unsigned bit) {
                 return "--plan";
         case OPT_VAR:
                 return "--var";
+        case OPT_OUTPUT:
+                return "--output";
+        case OPT_BUNDLE:
+                return "--bundle";
         default:
                 return "-v";
         }
@@ -89,11 +100,12 @@ static const char *opt_name(unsigned bit) {
 int main(int argc, char **argv) {
         Args a = {.reboot = REBOOT_NOW};
         const char *root = NULL;
+        bool want_help = false;
         int c, r;
 
         opterr = 0;
         /* GNU permutation: options may come before or after the command; operands end up last */
-        while ((c = getopt_long(argc, argv, ":vh", long_opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":vho:", long_opts, NULL)) >= 0) {
                 switch (c) {
                 case 'R':
                         root = optarg;
@@ -138,13 +150,21 @@ int main(int argc, char **argv) {
                         strv_push(&a.vars, xstrdup(optarg));
                         a.seen |= OPT_VAR;
                         break;
+                case 'o':
+                        a.output = optarg;
+                        a.seen |= OPT_OUTPUT;
+                        break;
+                case 'B':
+                        a.bundle = optarg;
+                        a.seen |= OPT_BUNDLE;
+                        break;
                 case 'v':
                         a.verbose++;
                         a.seen |= OPT_VERBOSE;
                         break;
                 case 'h':
-                        help();
-                        return EXIT_OK;
+                        want_help = true;
+                        break;
                 case 'V':
                         printf("gpubase %s\n", GPUBASE_VERSION);
                         return EXIT_OK;
@@ -159,6 +179,10 @@ int main(int argc, char **argv) {
 
         char **ops = argv + optind;
         int n_ops = argc - optind;
+        if (want_help && (n_ops == 0 || streq(ops[0], "help"))) {
+                help();
+                return EXIT_OK;
+        }
         if (n_ops == 0) {
                 help();
                 return EXIT_USAGE;
@@ -171,7 +195,11 @@ int main(int argc, char **argv) {
                 log_error("unknown command '%s'; see `gpubase --help`", ops[0]);
                 return EXIT_USAGE;
         }
-        for (unsigned bit = 1; bit <= OPT_VAR; bit <<= 1)
+        if (want_help) {
+                printf("Usage: gpubase [OPTIONS] %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help ? cmd->help : cmd->summary);
+                return EXIT_OK;
+        }
+        for (unsigned bit = 1; bit <= _OPT_LAST; bit <<= 1)
                 if ((a.seen & bit) && !(cmd->opts & bit)) {
                         log_error("%s does not apply to `gpubase %s`", opt_name(bit), cmd->name);
                         return EXIT_USAGE;

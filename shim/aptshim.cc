@@ -176,8 +176,6 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         if (o->readonly || o->scratch) {
                 _config->Set("Dir::Cache::pkgcache", "");
                 _config->Set("Dir::Cache::srcpkgcache", "");
-                if (!FileExists(_config->FindFile("Dir::State::status")))
-                        _config->Set("Dir::State::status", "/dev/null"); // a fresh root: nothing installed
         }
         if (o->scratch) {
                 std::string d = o->scratch;
@@ -203,6 +201,9 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         s->dpkg_opts_c.push_back(nullptr);
         if (!pkgInitSystem(*_config, _system))
                 return fail(reterr, -EIO, "cannot initialise apt's packaging system");
+        // Dir::State::status is only known once the system is initialised (it is unset before)
+        if ((o->readonly || o->scratch) && !FileExists(_config->FindFile("Dir::State::status")))
+                _config->Set("Dir::State::status", "/dev/null"); // a fresh root: nothing installed
         if (!open_cache(s.get()))
                 return fail(reterr, -EIO, "cannot open the package cache");
         *ret = s.release();
@@ -466,6 +467,103 @@ int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char *
         if (!relocked)
                 return fail(reterr, -EIO, "cannot take the dpkg lock back after installing");
         return apt_shim_reopen(s, reterr);
+}
+
+void apt_archives_free(AptArchive *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++) {
+                free(a[i].name);
+                free(a[i].version);
+                free(a[i].arch);
+                free(a[i].path);
+                free(a[i].uri);
+                free(a[i].site);
+                free(a[i].origin);
+                free(a[i].label);
+                free(a[i].suite);
+                free(a[i].codename);
+                free(a[i].record);
+        }
+        free(a);
+}
+
+int apt_shim_fetch_archives(AptShim *s, const AptProgress *p, AptArchive **ret, size_t *ret_n, char **reterr) {
+        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgCache *c = s->cache->GetPkgCache();
+        pkgSourceList *list = s->cache->GetSourceList();
+        std::vector<pkgCache::VerIterator> vers;
+        for (pkgCache::PkgIterator pkg = c->PkgBegin(); !pkg.end(); ++pkg) {
+                pkgDepCache::StateCache &st = (*dc)[pkg];
+                if (st.Delete() || !(st.NewInstall() || st.Upgrade() || st.Downgrade() || st.ReInstall()))
+                        continue;
+                pkgCache::VerIterator v = st.CandidateVerIter(*dc);
+                if (!v.end())
+                        vers.push_back(v);
+        }
+        // the items write the final file names here: these must outlive the fetcher
+        std::vector<std::unique_ptr<std::string>> names;
+        pkgRecords recs(*dc);
+        AcqStatus status(p);
+        pkgAcquire fetcher(&status);
+        if (fetcher.GetLock(_config->FindDir("Dir::Cache::Archives")) == false)
+                return fail(reterr, -EBUSY, "cannot lock the archive directory");
+        for (auto &v : vers) {
+                names.emplace_back(new std::string());
+                new pkgAcqArchive(&fetcher, list, &recs, v, *names.back());
+                if (_error->PendingError())
+                        return fail(reterr, -EIO, std::string("cannot find the archive of ") + v.ParentPkg().FullName(true) + " " + v.VerStr());
+        }
+        if (fetcher.Run() != pkgAcquire::Continue)
+                return fail(reterr, -EIO, "downloading failed");
+        std::string failed, untrusted;
+        for (auto it = fetcher.ItemsBegin(); it != fetcher.ItemsEnd(); ++it) {
+                pkgAcquire::Item *item = *it;
+                if (item->Status != pkgAcquire::Item::StatDone)
+                        failed += (failed.empty() ? "" : "; ") + item->DescURI() + ": " + item->ErrorText;
+                else if (!item->IsTrusted())
+                        untrusted += (untrusted.empty() ? "" : ", ") + item->DescURI();
+        }
+        if (!failed.empty())
+                return fail(reterr, -EIO, "cannot download " + failed);
+        if (!untrusted.empty())
+                return fail(reterr, -EPERM, "refusing unauthenticated archives (the repository is not signed by a trusted key): " + untrusted);
+        AptArchive *out = static_cast<AptArchive *>(calloc(vers.size() + 1, sizeof(AptArchive)));
+        if (!out)
+                abort();
+        for (size_t i = 0; i < vers.size(); i++) {
+                pkgCache::VerIterator &v = vers[i];
+                AptArchive &a = out[i];
+                a.name = dup(v.ParentPkg().Name());
+                a.version = dup(v.VerStr());
+                a.arch = dup(v.Arch() ? v.Arch() : "");
+                a.path = dup(*names[i]);
+                for (pkgCache::VerFileIterator vf = v.FileList(); !vf.end(); ++vf) {
+                        pkgCache::PkgFileIterator pf = vf.File();
+                        pkgIndexFile *idx = nullptr;
+                        if (!list->FindIndex(pf, idx) || !idx)
+                                continue;
+                        pkgRecords::Parser &rec = recs.Lookup(vf);
+                        const char *start = nullptr, *stop = nullptr;
+                        rec.GetRec(start, stop);
+                        a.record = dup(start && stop > start ? std::string(start, stop - start) : std::string());
+                        a.uri = dup(idx->ArchiveURI(rec.FileName()));
+                        a.site = dup(pf.Site() ? pf.Site() : "");
+                        a.origin = dup(pf.Origin() ? pf.Origin() : "");
+                        a.label = dup(pf.Label() ? pf.Label() : "");
+                        a.suite = dup(pf.Archive() ? pf.Archive() : "");
+                        a.codename = dup(pf.Codename() ? pf.Codename() : "");
+                        break;
+                }
+                if (!a.record) {
+                        apt_archives_free(out, vers.size());
+                        if (reterr)
+                                *reterr = dup(std::string("no repository offers ") + v.ParentPkg().FullName(true) + " " + v.VerStr());
+                        return -ENOENT;
+                }
+        }
+        apt_shim_clear_marks(s);
+        *ret = out;
+        *ret_n = vers.size();
+        return 0;
 }
 
 int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr) {

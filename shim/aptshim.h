@@ -80,6 +80,20 @@ int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char *
 /* Forget the marks. */
 void apt_shim_clear_marks(AptShim *s);
 
+/* One archive of the marked changes, as apt_shim_fetch_archives() found it. */
+typedef struct AptArchive {
+        char *name, *version, *arch;
+        char *path;   /* the .deb on disk: in the archive directory, or in place for a file: source */
+        char *uri;    /* where it was fetched from */
+        char *site, *origin, *label, *suite, *codename; /* of the index that offers it ("" when unset) */
+        char *record; /* that index's stanza for this version (control fields, Filename, Size, hashes) */
+} AptArchive;
+void apt_archives_free(AptArchive *a, size_t n);
+/* Fetch the archives of the marked changes (refusing untrusted ones, checking their hashes against
+ * the signed indexes) without installing anything, and say where each one is and where it came
+ * from. Drops the marks afterwards. */
+int apt_shim_fetch_archives(AptShim *s, const AptProgress *p, AptArchive **ret, size_t *ret_n, char **reterr);
+
 /* Set or clear the dpkg hold selection of installed packages. */
 int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr);
 

@@ -18,6 +18,9 @@ enum {
         OPT_VERBOSE = 1 << 6,
         OPT_PLAN = 1 << 7,
         OPT_VAR = 1 << 8,
+        OPT_OUTPUT = 1 << 9,
+        OPT_BUNDLE = 1 << 10,
+        _OPT_LAST = OPT_BUNDLE,
 };
 
 typedef struct Args {
@@ -28,6 +31,8 @@ typedef struct Args {
         unsigned timeout; /* wait --timeout, seconds; 0: none */
         const char *plan; /* verify --plan */
         char **vars;      /* --var NAME=VALUE */
+        const char *output; /* -o FILE (report, bundle create) */
+        const char *bundle; /* run/resume --bundle FILE */
         unsigned seen;    /* OPT_* given on the command line */
 } Args;
 
@@ -38,6 +43,7 @@ typedef struct Command {
         unsigned opts; /* OPT_* this command accepts */
         int min_args, max_args;
         int (*run)(Args *a, int argc, char **argv);
+        const char *help; /* `gpubase COMMAND --help`: what it does in detail; NULL: the summary */
 } Command;
 
 int cmd_run(Args *a, int argc, char **argv);
@@ -47,6 +53,11 @@ int cmd_wait(Args *a, int argc, char **argv);
 int cmd_plan(Args *a, int argc, char **argv);
 int cmd_reset(Args *a, int argc, char **argv);
 int cmd_verify(Args *a, int argc, char **argv);
+int cmd_report(Args *a, int argc, char **argv);
+int cmd_bundle(Args *a, int argc, char **argv);
+
+extern const char cmd_report_help[];
+extern const char cmd_bundle_help[];
 
 /* Shared by the subcommands. Each returns an exit code and has told the user why. */
 int load_plan_or_complain(Args *a, const char *path, char *const *vars, bool check_match, Plan **ret);

@@ -1,8 +1,11 @@
-/* gpubase run PLAN / gpubase resume: start or continue a run. */
+/* gpubase run PLAN / gpubase resume: start or continue a run. With --bundle FILE the keyrings, keys
+ * and packages come from an offline bundle (host/bundle.h), extracted and checked first. */
 #include <string.h>
 
 #include "../core/engine.h"
 #include "../core/report.h"
+#include "../host/bundle.h"
+#include "../host/tarball.h"
 #include "cmd.h"
 
 static bool run_unfinished(const State *st) {
@@ -48,15 +51,23 @@ static int run_with(Args *a, Plan *p, State *st) {
         };
         if (a->dry_run)
                 printf("dry run of plan '%s' (%s): nothing is changed, no state is written\n", p->name, p->path);
+        if (a->host.apt_bundle)
+                printf("packages from the offline bundle in %s: no network is used for keyrings, keys or packages\n",
+                       a->host.apt_bundle);
         int r = engine_run(&ctx, path);
-        if (!a->dry_run && r == EXIT_OK)
+        if (!a->dry_run && r == EXIT_OK) {
                 printf("run %.8s of plan '%s': done\n", st->run_id, p->name);
+                /* the packages are installed: only the bundle's manifest and plan stay */
+                if (a->host.apt_bundle)
+                        bundle_prune(a->host.apt_bundle);
+        }
         return r;
 }
 
-/* The lock (unless --dry-run, which writes nothing), then the state (NULL when there is none). */
+/* The lock (unless --dry-run, which writes nothing, or it is held already), then the state (NULL
+ * when there is none). */
 static int lock_and_load(Args *a, int *lock, State **st) {
-        if (!a->dry_run) {
+        if (!a->dry_run && *lock < 0) {
                 int r = take_lock_or_complain(a, lock);
                 if (r != EXIT_OK)
                         return r;
@@ -64,29 +75,116 @@ static int lock_and_load(Args *a, int *lock, State **st) {
         return load_state_or_complain(a, st);
 }
 
-int cmd_run(Args *a, int argc _unused_, char **argv) {
+/* --bundle FILE: checked against its manifest and extracted to /var/lib/gpubase/bundle (a dry run:
+ * to a temporary directory, *ret_tmp, removed by the caller). apt then uses only its packages. */
+static int open_bundle(Args *a, BundleManifest **ret, char **ret_tmp) {
+        _cleanup_free_ char *dest = NULL, *err = NULL;
+        if (a->dry_run) {
+                char tmpl[] = "/tmp/gpubase-bundle-run.XXXXXX";
+                if (!mkdtemp(tmpl)) {
+                        log_error("cannot create a temporary directory: %s", strerror(errno));
+                        return EXIT_FAILED;
+                }
+                *ret_tmp = xstrdup(tmpl);
+                dest = xasprintf("%s/bundle", tmpl);
+        } else
+                dest = host_path(&a->host, GPUBASE_BUNDLE_DIR);
+        int r = bundle_open(a->bundle, dest, ret, &err);
+        if (r < 0) {
+                log_error("%s", err ? err : strerror(-r));
+                return EXIT_FAILED;
+        }
+        free(a->host.apt_bundle);
+        a->host.apt_bundle = TAKE_PTR(dest);
+        return EXIT_OK;
+}
+
+/* A run started with --bundle keeps using its extracted bundle (checked again) when it goes on. */
+static int reattach_bundle(Args *a, const State *st) {
+        if (a->bundle || !st->bundle || a->dry_run)
+                return EXIT_OK;
+        _cleanup_(bundle_manifest_freep) BundleManifest *m = NULL;
+        _cleanup_free_ char *dir = host_path(&a->host, st->bundle), *err = NULL;
+        int r = bundle_verify_dir(dir, &m, &err);
+        if (r < 0) {
+                log_error("run %.8s takes its packages from an offline bundle: %s", st->run_id, err);
+                return EXIT_FAILED;
+        }
+        if (!streq(m->plan_sha256, st->plan_sha256)) {
+                log_error("the offline bundle in %s was made for another plan than run %.8s's; run again with "
+                          "--bundle FILE",
+                          dir, st->run_id);
+                return EXIT_FAILED;
+        }
+        a->host.apt_bundle = TAKE_PTR(dir);
+        return EXIT_OK;
+}
+
+static int bundle_plan_mismatch(const BundleManifest *m, const Plan *p) {
+        _cleanup_free_ char *vars = m->vars && m->vars[0] ? strv_join(m->vars, " --var ") : NULL;
+        log_error("the bundle was made for plan '%s' (sha256 %.12s…%s%s), not for %s (sha256 %.12s…); give the same "
+                  "plan and --var values, run the bundle's own plan (`gpubase run --bundle FILE`), or make a new "
+                  "bundle",
+                  m->plan_name, m->plan_sha256, vars ? " with --var " : "", vars ? vars : "", p->path, p->sha256);
+        return EXIT_INVALID_PLAN;
+}
+
+int cmd_run(Args *a, int argc, char **argv) {
         _cleanup_(plan_freep) Plan *p = NULL;
         _cleanup_(state_freep) State *st = NULL;
+        _cleanup_(bundle_manifest_freep) BundleManifest *bm = NULL;
+        _cleanup_free_ char *tmp = NULL, *bundle_plan = NULL;
         _cleanup_close_ int lock = -1;
+        char *const *vars = a->vars;
+        const char *plan = argc > 0 ? argv[0] : NULL;
         int r;
 
-        r = load_plan_or_complain(a, argv[0], a->vars, true, &p);
+        if (!plan && !a->bundle) {
+                log_error("usage: gpubase run PLAN (or gpubase run --bundle FILE [PLAN])");
+                return EXIT_USAGE;
+        }
+        if (a->bundle) {
+                /* the bundle directory is shared state: extract it under the lock */
+                if (!a->dry_run) {
+                        r = take_lock_or_complain(a, &lock);
+                        if (r != EXIT_OK)
+                                return r;
+                }
+                r = open_bundle(a, &bm, &tmp);
+                if (r != EXIT_OK)
+                        goto out;
+                if (!plan) {
+                        bundle_plan = xasprintf("%s/" BUNDLE_PLAN, a->host.apt_bundle);
+                        plan = bundle_plan;
+                        if (!vars)
+                                vars = bm->vars;
+                }
+        }
+        r = load_plan_or_complain(a, plan, vars, true, &p);
         if (r != EXIT_OK)
-                return r;
+                goto out;
+        if (bm && !streq(bm->plan_sha256, p->sha256)) {
+                r = bundle_plan_mismatch(bm, p);
+                goto out;
+        }
         r = lock_and_load(a, &lock, &st);
         if (r != EXIT_OK)
-                return r;
+                goto out;
 
         if (st && run_unfinished(st)) {
                 if (!streq(st->plan_path, p->path) && !a->replan) {
                         log_error("run %.8s of plan %s is not finished (%s); finish it with `gpubase resume`, forget it "
                                   "with `gpubase reset`, or pass --replan to continue it with %s",
                                   st->run_id, st->plan_path, run_state_to_string(st->run_state), p->path);
-                        return EXIT_INVALID_PLAN;
+                        r = EXIT_INVALID_PLAN;
+                        goto out;
                 }
                 r = reconcile_plan(a, st, p);
                 if (r != EXIT_OK)
-                        return r;
+                        goto out;
+                r = reattach_bundle(a, st);
+                if (r != EXIT_OK)
+                        goto out;
                 log_info("continuing run %.8s (%s)", st->run_id, run_state_to_string(st->run_state));
         } else {
                 /* no run, or the last one is done: a new run re-probes every step (drift repair) */
@@ -95,15 +193,26 @@ int cmd_run(Args *a, int argc _unused_, char **argv) {
                 r = state_new(p, &st);
                 if (r < 0) {
                         log_error("cannot create a run id: %s", strerror(-r));
-                        return EXIT_FAILED;
+                        r = EXIT_FAILED;
+                        goto out;
                 }
         }
-        return run_with(a, p, st);
+        if (a->bundle && !a->dry_run) {
+                free(st->bundle);
+                st->bundle = xstrdup(GPUBASE_BUNDLE_DIR);
+        }
+        r = run_with(a, p, st);
+out:
+        if (tmp)
+                rm_rf_tree(tmp);
+        return r;
 }
 
 int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_(plan_freep) Plan *p = NULL;
         _cleanup_(state_freep) State *st = NULL;
+        _cleanup_(bundle_manifest_freep) BundleManifest *bm = NULL;
+        _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int lock = -1;
         int r;
 
@@ -120,14 +229,34 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
                        st->plan_name ? st->plan_name : st->plan_path);
                 return EXIT_OK;
         }
+        if (a->bundle) {
+                r = open_bundle(a, &bm, &tmp);
+                if (r == EXIT_OK && !streq(bm->plan_sha256, st->plan_sha256)) {
+                        log_error("the bundle was made for plan '%s' (sha256 %.12s…), not for the plan of run %.8s "
+                                  "(%s, sha256 %.12s…)",
+                                  bm->plan_name, bm->plan_sha256, st->run_id, st->plan_path, st->plan_sha256);
+                        r = EXIT_INVALID_PLAN;
+                }
+                if (r == EXIT_OK && !a->dry_run) {
+                        free(st->bundle);
+                        st->bundle = xstrdup(GPUBASE_BUNDLE_DIR);
+                }
+        } else
+                r = reattach_bundle(a, st);
+        if (r != EXIT_OK)
+                goto out;
         r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
         if (r != EXIT_OK) {
                 log_error("the plan of run %.8s (%s) cannot be used; restore it, or `gpubase reset` and start again",
                           st->run_id, st->plan_path);
-                return r;
+                goto out;
         }
         r = reconcile_plan(a, st, p);
         if (r != EXIT_OK)
-                return r;
-        return run_with(a, p, st);
+                goto out;
+        r = run_with(a, p, st);
+out:
+        if (tmp)
+                rm_rf_tree(tmp);
+        return r;
 }

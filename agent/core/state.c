@@ -68,6 +68,7 @@ State *state_free(State *s) {
         free(s->plan_sha256);
         free(s->plan_name);
         strv_free(s->vars);
+        free(s->bundle);
         free(s->run_id);
         free(s->boot_id);
         free(s->error);
@@ -167,6 +168,8 @@ static json_object *state_to_object(const State *s) {
                         json_object_array_add(v, json_object_new_string(s->vars[i]));
                 json_object_object_add(o, "vars", v);
         }
+        if (s->bundle)
+                add_str(o, "bundle", s->bundle);
         add_time(o, "created", s->created);
         add_time(o, "updated", s->updated);
         add_str(o, "boot_id", s->boot_id);
@@ -333,6 +336,8 @@ parsed:
                         strv_push(&s->vars, xstrdup(json_object_get_string(e)));
                 }
         }
+        if (json_object_object_get_ex(o, "bundle", NULL))
+                s->bundle = get_str(&rd, o, "bundle", true, "the state");
         s->created = get_time(&rd, o, "created", "the state");
         s->updated = get_time(&rd, o, "updated", "the state");
         s->boot_id = get_str(&rd, o, "boot_id", true, "the state");

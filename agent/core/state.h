@@ -47,6 +47,7 @@ typedef struct StepRecord {
 typedef struct State {
         char *plan_path, *plan_sha256, *plan_name;
         char **vars;           /* the --var NAME=VALUE overrides the run was started with */
+        char *bundle;          /* the extracted offline bundle the run takes packages from (run --bundle), or NULL */
         char *run_id;
         RunState run_state;
         uint64_t created, updated;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bundle.h"
 #include "exec.h"
 
 /* The directories apt and dpkg expect to exist in a root. */
@@ -134,6 +135,17 @@ static int copy_sources(const Host *h, const char *tmpdir) {
         return 0;
 }
 
+/* run --bundle: the bundle's repositories are the session's only sources. */
+static int write_bundle_sources(const Host *h, const char *tmpdir) {
+        _cleanup_free_ char *outparts = xasprintf("%s/sources.list.d", tmpdir);
+        _cleanup_free_ char *outlist = xasprintf("%s/sources.list", tmpdir);
+        _cleanup_free_ char *text = bundle_sources_list(h->apt_bundle);
+        int r = mkdir_p(outparts, 0755);
+        if (r < 0)
+                return r;
+        return write_file_atomic(outlist, text, strlen(text), 0644);
+}
+
 static void rm_rf(const char *path) {
         _cleanup_(closedirp) DIR *d = opendir(path);
         struct dirent *de;
@@ -178,7 +190,10 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 free(s->tmpdir);
                 s->tmpdir = NULL;
         }
-        bool scratch = o && (o->scratch || o->readonly);
+        /* with an offline bundle (run --bundle) its repositories are the only sources, and their
+         * lists go to the scratch directory: the machine's own lists are left alone */
+        bool bundle = s->host->apt_bundle != NULL;
+        bool scratch = (o && (o->scratch || o->readonly)) || bundle;
         if (host_is_rooted(s->host) || scratch) {
                 char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
                 if (!mkdtemp(tmpl))
@@ -196,7 +211,16 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                                 return r;
                 }
         }
-        if (host_is_rooted(s->host)) {
+        if (bundle) {
+                int r = write_bundle_sources(s->host, s->tmpdir);
+                if (r < 0) {
+                        *reterr = xasprintf("cannot prepare the sources of the bundle %s: %s", s->host->apt_bundle,
+                                            strerror(-r));
+                        return r;
+                }
+                list = xasprintf("%s/sources.list", s->tmpdir);
+                parts = xasprintf("%s/sources.list.d/", s->tmpdir);
+        } else if (host_is_rooted(s->host)) {
                 int r = copy_sources(s->host, s->tmpdir);
                 if (r < 0) {
                         *reterr = xasprintf("cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
@@ -212,10 +236,19 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .lock_timeout_sec = o ? o->lock_timeout : APT_LOCK_TIMEOUT_DEFAULT,
                 .quiet = !(o && o->verbose),
                 .debs = o ? o->debs : NULL,
-                .scratch = o && o->scratch ? scratchdir : NULL,
+                .scratch = (o && o->scratch) || bundle ? scratchdir : NULL,
                 .readonly = o && o->readonly,
         };
-        return apt_shim_open(&ao, &s->shim, reterr);
+        int r = apt_shim_open(&ao, &s->shim, reterr);
+        if (r < 0 || !bundle)
+                return r;
+        /* the bundle's indexes: local files, no network */
+        r = apt_shim_update(s->shim, NULL, reterr);
+        if (r < 0) {
+                apt_shim_close(s->shim);
+                s->shim = NULL;
+        }
+        return r;
 }
 
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr) {
@@ -255,8 +288,9 @@ void apt_session_close(AptSession *s) {
 }
 
 int apt_session_reopen(AptSession *s, char **reterr) {
-        /* the sources may have changed: rewrite them into the session's directory again */
-        if (s->tmpdir) {
+        /* the sources may have changed: rewrite them into the session's directory again (a bundle's
+         * do not change, and their lists stay in the scratch directory) */
+        if (s->tmpdir && !s->host->apt_bundle) {
                 _cleanup_free_ char *parts = xasprintf("%s/sources.list.d", s->tmpdir);
                 rm_rf(parts);
                 int r = copy_sources(s->host, s->tmpdir);

@@ -29,6 +29,8 @@ int host_init(Host *h, const char *root) {
 void host_done(Host *h) {
         free(h->root);
         h->root = NULL;
+        free(h->apt_bundle);
+        h->apt_bundle = NULL;
 }
 
 char *host_path(const Host *h, const char *path) {

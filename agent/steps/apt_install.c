@@ -9,6 +9,7 @@
 #include "../core/state.h"
 #include "../core/version.h"
 #include "../host/apt.h"
+#include "../host/bundle.h"
 #include "steps.h"
 
 typedef struct PkgSpec {
@@ -508,6 +509,108 @@ static int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail) {
         return 0;
 }
 
+/* Resolve specs (already picked versions) and put every archive of the result into the bundle. */
+static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const PkgSpec *pkgs, char **versions, size_t n,
+                      unsigned *ret_added, char **ret_pinning_deb, char **reterr) {
+        AptArchive *arch = NULL;
+        size_t n_arch = 0;
+        int r;
+        for (size_t i = 0; i < n; i++) {
+                r = apt_shim_mark_install(as->shim, pkgs[i].name, versions[i], reterr);
+                if (r < 0)
+                        return r;
+        }
+        r = apt_shim_resolve(as->shim, NULL, reterr);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                apt_shim_clear_marks(as->shim);
+                return 0;
+        }
+        r = apt_shim_fetch_archives(as->shim, NULL, &arch, &n_arch, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_arch && r >= 0; i++) {
+                r = bundle_builder_add_archive(b, &arch[i], s->id, reterr);
+                if (r == 0)
+                        (*ret_added)++;
+                if (r >= 0 && ret_pinning_deb && streq(arch[i].name, pkgs[0].name))
+                        *ret_pinning_deb = xstrdup(arch[i].path);
+        }
+        apt_archives_free(arch, n_arch);
+        return r < 0 ? r : 0;
+}
+
+/* bundle create: resolve the packages as apply would (the pinning package first, its preferences
+ * taking effect before the rest) against fresh indexes in a scratch directory, and put the
+ * archives of everything that would be installed into the bundle. Nothing is installed: the
+ * pinning package's files are unpacked into the scratch root, and a `pin:` written there. */
+static int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail) {
+        const AptInstallParams *a = s->params;
+        AptSession as;
+        _cleanup_free_ char *err = NULL, *pinning_deb = NULL;
+        _cleanup_strv_free_ char **versions = NULL;
+        AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose};
+        unsigned added = 0;
+        size_t first = 0;
+        int r = apt_session_open(&as, ctx->host, &o, &err);
+        if (r < 0) {
+                *ret_detail = xasprintf("cannot open apt: %s", err ? err : strerror(-r));
+                return r;
+        }
+        r = apt_shim_update(as.shim, NULL, &err);
+        if (r >= 0 && a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
+                _cleanup_strv_free_ char **pv = NULL;
+                r = pick_all(&as, a->pkgs, 1, &pv, &err);
+                if (r >= 0)
+                        r = bundle_set(&as, s, b, a->pkgs, pv, 1, &added, &pinning_deb, &err);
+                if (r >= 0 && pinning_deb)
+                        r = deb_unpack_files(ctx->host, pinning_deb, &err);
+                if (r >= 0)
+                        r = apt_session_reopen(&as, &err);
+                first = 1;
+        }
+        if (r >= 0)
+                r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, &versions, &err);
+        if (r >= 0)
+                r = bundle_set(&as, s, b, a->pkgs + first, versions, a->n_pkgs - first, &added, NULL, &err);
+        /* a package already installed here is not a change here, so it is not in the bundle: the
+         * bundle assumes the target has it too */
+        _cleanup_strv_free_ char **here = NULL;
+        for (size_t i = first; r >= 0 && i < a->n_pkgs; i++) {
+                AptPackage pk = {0};
+                if (apt_shim_package(as.shim, a->pkgs[i].name, &pk) == 0 && pk.installed && versions &&
+                    streq(pk.installed, versions[i - first]))
+                        strv_push(&here, xasprintf("%s %s", pk.name, pk.installed));
+                apt_package_done(&pk);
+        }
+        apt_session_close(&as);
+        if (r >= 0 && a->pin) {
+                _cleanup_free_ char *rel = pin_path(s), *path = host_path(ctx->host, rel), *content = pin_content(s);
+                r = mkdir_parents(path, 0755);
+                if (r >= 0)
+                        r = write_file_atomic(path, content, strlen(content), 0644);
+                if (r < 0)
+                        err = xasprintf("cannot write %s in the scratch root: %s", rel, strerror(-r));
+        }
+        if (r < 0) {
+                *ret_detail = err ? TAKE_PTR(err) : xasprintf("apt failed: %s", strerror(-r));
+                return r;
+        }
+        Buf bd = {0};
+        buf_printf(&bd, "%u archive%s added;", added, added == 1 ? "" : "s");
+        for (size_t i = 0; i < a->n_pkgs; i++)
+                buf_printf(&bd, " %s", a->pkgs[i].name);
+        if (here) {
+                _cleanup_free_ char *l = strv_join(here, ", ");
+                buf_printf(&bd, "; warning: already installed on this machine, so not in the bundle: %s (the target "
+                                "must have them too; make bundles on a machine like the target before the plan ran)",
+                           l);
+        }
+        *ret_detail = buf_steal(&bd);
+        return 0;
+}
+
 static char *apt_install_describe(const Step *s) {
         const AptInstallParams *a = s->params;
         Buf b = {0};
@@ -539,4 +642,5 @@ const StepKind step_apt_install = {
         .describe = apt_install_describe,
         .preview = apt_install_preview,
         .declare = apt_install_declare,
+        .bundle = apt_install_bundle,
 };

@@ -8,6 +8,7 @@
 
 #include "../checks/facts.h"
 #include "../host/apt.h"
+#include "../host/bundle.h"
 #include "../host/debfile.h"
 #include "../host/pgp.h"
 #include "steps.h"
@@ -234,6 +235,45 @@ static int vet(const KeyringDebParams *k, const char *deb, char **ret_detail) {
         return -EPERM;
 }
 
+/* The package file, into deb: from an offline bundle (run --bundle), downloaded (url), or read
+ * from src (path: under its root). */
+static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const char *deb, char **ret_detail) {
+        _cleanup_free_ char *err = NULL;
+        int r;
+        if (ctx->host->apt_bundle) {
+                _cleanup_free_ char *in = xasprintf("%s/keyrings/%s", ctx->host->apt_bundle, k->file), *data = NULL;
+                size_t len = 0;
+                r = read_file(in, 256 * 1024 * 1024, &data, &len);
+                if (r >= 0)
+                        r = write_file_atomic(deb, data, len, 0644);
+                if (r < 0)
+                        *ret_detail = xasprintf("the offline bundle has no keyrings/%s (%s): it was made for another "
+                                                "plan",
+                                                k->file, strerror(-r));
+                return r;
+        }
+        if (k->url) {
+                AptSession as = {0};
+                AptSessionOptions o = {.verbose = ctx->verbose};
+                r = apt_session_open(&as, ctx->host, &o, &err);
+                if (r >= 0) {
+                        r = apt_shim_fetch_file(as.shim, k->url, NULL, deb, &err);
+                        apt_session_close(&as);
+                }
+                if (r < 0)
+                        *ret_detail = xasprintf("cannot download %s: %s", k->url, err ? err : strerror(-r));
+                return r;
+        }
+        _cleanup_free_ char *in = host_path(src, k->path), *data = NULL;
+        size_t len = 0;
+        r = read_file(in, 256 * 1024 * 1024, &data, &len);
+        if (r >= 0)
+                r = write_file_atomic(deb, data, len, 0644);
+        if (r < 0)
+                *ret_detail = xasprintf("cannot read %s: %s", k->path, strerror(-r));
+        return r;
+}
+
 static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         const KeyringDebParams *k = s->params;
         char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
@@ -245,28 +285,9 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         if (!mkdtemp(tmpl))
                 return negative_errno();
         _cleanup_free_ char *deb = xasprintf("%s/%s", tmpl, k->file);
-        if (k->url) {
-                AptSessionOptions o = {.verbose = ctx->verbose};
-                r = apt_session_open(&as, ctx->host, &o, &err);
-                if (r >= 0) {
-                        r = apt_shim_fetch_file(as.shim, k->url, NULL, deb, &err);
-                        apt_session_close(&as);
-                }
-                if (r < 0) {
-                        *ret_detail = xasprintf("cannot download %s: %s", k->url, err ? err : strerror(-r));
-                        goto out;
-                }
-        } else {
-                _cleanup_free_ char *src = host_path(ctx->host, k->path), *data = NULL;
-                size_t len = 0;
-                r = read_file(src, 256 * 1024 * 1024, &data, &len);
-                if (r >= 0)
-                        r = write_file_atomic(deb, data, len, 0644);
-                if (r < 0) {
-                        *ret_detail = xasprintf("cannot read %s: %s", k->path, strerror(-r));
-                        goto out;
-                }
-        }
+        r = obtain(k, ctx, ctx->host, deb, ret_detail);
+        if (r < 0)
+                goto out;
         r = vet(k, deb, ret_detail);
         if (r < 0)
                 goto out;
@@ -300,6 +321,34 @@ out:
         return r;
 }
 
+/* bundle create: the checked package into the bundle, and its files (keyring, source list, pin)
+ * into the scratch root, where the later steps resolve their packages. */
+static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail) {
+        const KeyringDebParams *k = s->params;
+        char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (!mkdtemp(tmpl))
+                return negative_errno();
+        _cleanup_free_ char *deb = xasprintf("%s/%s", tmpl, k->file), *name = xasprintf("keyrings/%s", k->file);
+        r = obtain(k, ctx, bundle_builder_source(b), deb, ret_detail);
+        if (r >= 0)
+                r = vet(k, deb, ret_detail);
+        if (r >= 0) {
+                r = bundle_builder_add_file(b, name, deb, "keyring-deb", s->id, k->package, k->version, &err);
+                if (r >= 0)
+                        r = deb_unpack_files(ctx->host, deb, &err);
+                if (r < 0)
+                        *ret_detail = TAKE_PTR(err);
+        }
+        if (r >= 0)
+                *ret_detail = xasprintf("%s (sha256 and %s checked)", name, k->fingerprint ? "key fingerprint" : "file list");
+        (void) unlink(deb);
+        (void) rmdir(tmpl);
+        return r;
+}
+
 static char *keyring_deb_describe(const Step *s) {
         const KeyringDebParams *k = s->params;
         return xasprintf("install %s %s from %s (sha256 %.12s…%s%s)", k->package, k->version, k->url ? k->url : k->path,
@@ -315,4 +364,5 @@ const StepKind step_apt_keyring_deb = {
         .probe = keyring_deb_probe,
         .apply = keyring_deb_apply,
         .describe = keyring_deb_describe,
+        .bundle = keyring_deb_bundle,
 };

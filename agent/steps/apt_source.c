@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../host/apt.h"
+#include "../host/bundle.h"
 #include "../host/pgp.h"
 #include "steps.h"
 
@@ -120,43 +121,54 @@ static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         return PROBE_SATISFIED;
 }
 
-static int apt_source_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+/* The key as published: from an offline bundle (run --bundle), downloaded (key_url), or read from
+ * src (key_file: under its root). */
+static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, size_t *ret_len, char **ret_detail) {
         const AptSourceParams *a = s->params;
-        _cleanup_free_ char *data = NULL, *why = NULL;
-        _cleanup_free_ void *bin = NULL;
-        size_t len = 0, blen = 0;
         int r;
-
-        if (a->key_file) {
-                _cleanup_free_ char *p = host_path(ctx->host, a->key_file);
-                r = read_file(p, PGP_KEYRING_MAX, &data, &len);
-                if (r < 0) {
-                        *ret_detail = xasprintf("cannot read the key %s: %s", a->key_file, strerror(-r));
-                        return r;
-                }
-        } else {
-                AptSession as;
-                AptSessionOptions o = {.verbose = ctx->verbose};
-                _cleanup_free_ char *err = NULL;
-                char tmpl[] = "/tmp/gpubase-key.XXXXXX";
-                if (!mkdtemp(tmpl))
-                        return negative_errno();
-                _cleanup_free_ char *dest = xasprintf("%s/key", tmpl);
-                r = apt_session_open(&as, ctx->host, &o, &err);
-                if (r >= 0) {
-                        r = apt_shim_fetch_file(as.shim, a->key_url, NULL, dest, &err);
-                        apt_session_close(&as);
-                }
-                if (r >= 0)
-                        r = read_file(dest, PGP_KEYRING_MAX, &data, &len);
-                (void) unlink(dest);
-                (void) rmdir(tmpl);
-                if (r < 0) {
-                        *ret_detail = xasprintf("cannot fetch the key %s: %s", a->key_url, err ? err : strerror(-r));
-                        return r;
-                }
+        if (ctx->host->apt_bundle && a->key_url) {
+                _cleanup_free_ char *p = xasprintf("%s/keys/%s.key", ctx->host->apt_bundle, s->id);
+                r = read_file(p, PGP_KEYRING_MAX, ret_data, ret_len);
+                if (r < 0)
+                        *ret_detail = xasprintf("the offline bundle has no keys/%s.key (%s): it was made for another plan",
+                                                s->id, strerror(-r));
+                return r;
         }
-        r = pgp_dearmor(data, len, &bin, &blen, &why);
+        if (a->key_file) {
+                _cleanup_free_ char *p = host_path(src, a->key_file);
+                r = read_file(p, PGP_KEYRING_MAX, ret_data, ret_len);
+                if (r < 0)
+                        *ret_detail = xasprintf("cannot read the key %s: %s", a->key_file, strerror(-r));
+                return r;
+        }
+        AptSession as;
+        AptSessionOptions o = {.verbose = ctx->verbose};
+        _cleanup_free_ char *err = NULL;
+        char tmpl[] = "/tmp/gpubase-key.XXXXXX";
+        if (!mkdtemp(tmpl))
+                return negative_errno();
+        _cleanup_free_ char *dest = xasprintf("%s/key", tmpl);
+        r = apt_session_open(&as, ctx->host, &o, &err);
+        if (r >= 0) {
+                r = apt_shim_fetch_file(as.shim, a->key_url, NULL, dest, &err);
+                apt_session_close(&as);
+        }
+        if (r >= 0)
+                r = read_file(dest, PGP_KEYRING_MAX, ret_data, ret_len);
+        (void) unlink(dest);
+        (void) rmdir(tmpl);
+        if (r < 0)
+                *ret_detail = xasprintf("cannot fetch the key %s: %s", a->key_url, err ? err : strerror(-r));
+        return r;
+}
+
+/* The fingerprint checked before anything is written, then the keyring and the source under h. */
+static int install_key(const Step *s, const Host *h, const char *data, size_t len, char **ret_detail) {
+        const AptSourceParams *a = s->params;
+        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ void *bin = NULL;
+        size_t blen = 0;
+        int r = pgp_dearmor(data, len, &bin, &blen, &why);
         if (r < 0) {
                 *ret_detail = xasprintf("the key from %s is not an OpenPGP public key: %s", a->key_url ? a->key_url : a->key_file,
                                         why ? why : strerror(-r));
@@ -172,13 +184,52 @@ static int apt_source_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 return -EPERM;
         }
         _cleanup_free_ char *kp = keyring_path(a), *sp = sources_path(a);
-        _cleanup_free_ char *kpath = host_path(ctx->host, kp), *spath = host_path(ctx->host, sp), *content = sources_content(s);
+        _cleanup_free_ char *kpath = host_path(h, kp), *spath = host_path(h, sp), *content = sources_content(s);
         if ((r = mkdir_parents(kpath, 0755)) < 0 || (r = write_file_atomic(kpath, bin, blen, 0644)) < 0 ||
             (r = mkdir_parents(spath, 0755)) < 0 || (r = write_file_atomic(spath, content, strlen(content), 0644)) < 0) {
                 *ret_detail = xasprintf("cannot write %s / %s: %s", kp, sp, strerror(-r));
                 return r;
         }
         *ret_detail = xasprintf("wrote %s (key %s) and %s", kp, a->fingerprint, sp);
+        return 0;
+}
+
+static int apt_source_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r = get_key(s, ctx, ctx->host, &data, &len, ret_detail);
+        if (r < 0)
+                return r;
+        return install_key(s, ctx->host, data, len, ret_detail);
+}
+
+/* bundle create: the key (as published) into the bundle once its fingerprint checked out, and the
+ * source with its keyring into the scratch root. */
+static int apt_source_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail) {
+        _cleanup_free_ char *data = NULL, *err = NULL, *name = xasprintf("keys/%s.key", s->id);
+        size_t len = 0;
+        int r = get_key(s, ctx, bundle_builder_source(b), &data, &len, ret_detail);
+        if (r < 0)
+                return r;
+        r = install_key(s, ctx->host, data, len, ret_detail);
+        if (r < 0)
+                return r;
+        free(*ret_detail);
+        *ret_detail = NULL;
+        char tmpl[] = "/tmp/gpubase-key.XXXXXX";
+        if (!mkdtemp(tmpl))
+                return negative_errno();
+        _cleanup_free_ char *tmp = xasprintf("%s/key", tmpl);
+        r = write_file_atomic(tmp, data, len, 0644);
+        if (r >= 0)
+                r = bundle_builder_add_file(b, name, tmp, "key", s->id, NULL, NULL, &err);
+        (void) unlink(tmp);
+        (void) rmdir(tmpl);
+        if (r < 0) {
+                *ret_detail = err ? TAKE_PTR(err) : xasprintf("cannot stage %s: %s", name, strerror(-r));
+                return r;
+        }
+        *ret_detail = xasprintf("%s (fingerprint checked)", name);
         return 0;
 }
 
@@ -198,4 +249,5 @@ const StepKind step_apt_source = {
         .probe = apt_source_probe,
         .apply = apt_source_apply,
         .describe = apt_source_describe,
+        .bundle = apt_source_bundle,
 };

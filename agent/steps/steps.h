@@ -6,6 +6,8 @@
 #include "../core/ctx.h"
 #include "../core/plan.h"
 
+typedef struct BundleBuilder BundleBuilder;
+
 typedef enum ProbeResult {
         PROBE_NEEDED = 0,    /* apply must run */
         PROBE_SATISFIED = 1, /* the desired state is already there */
@@ -31,6 +33,11 @@ struct StepKind {
         int (*preview)(const Step *s, Ctx *ctx, char **ret_detail);
         /* Optional: what this step says about the GPU stack (driver branch, toolkit version...). */
         void (*declare)(const Step *s, PlanIntent *intent);
+        /* Optional, for `gpubase bundle create`: put into the bundle what apply would download (keyring
+         * packages, keys, packages at the versions they resolve to, with their dependencies), and make
+         * ctx->host, the builder's scratch root, look as it will after this step (sources, keyrings,
+         * pins) so that later steps resolve as they will on the target. 0 with a one-line detail. */
+        int (*bundle)(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail);
 };
 
 extern const StepKind step_gate, step_command, step_file, step_reboot, step_apt_install, step_apt_source,

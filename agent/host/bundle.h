@@ -1,0 +1,89 @@
+/* Offline bundles: everything a plan downloads, in one tarball, for hosts with no network.
+ *
+ *   manifest.json          first entry: the plan it was made for (name, sha256 with its --var values),
+ *                          and every other file with its sha256, size and where it came from
+ *   plan.yaml              the plan as written
+ *   keyrings/FILE.deb      apt-keyring-deb packages (still checked against the plan's sha256 and key)
+ *   keys/STEP.key          apt-source keys (still checked against the plan's fingerprint)
+ *   repo/SITE/             one flat apt repository per repository the packages came from: the .debs
+ *                          at the versions the plan resolved to (dependencies included), Packages
+ *                          (their original index stanzas) and Release (the original Origin, Label,
+ *                          Suite, Codename, so that `origin:` checks still hold)
+ *
+ * A bundle is extracted to /var/lib/gpubase/bundle only after its manifest accounts for every entry
+ * with the right sha256 (tar_scan() refuses absolute paths, "..", links and special files); then,
+ * and only then, its repositories are given to apt as [trusted=yes] file: sources, in place of the
+ * machine's own sources, for that run. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../shim/aptshim.h"
+#include "../core/plan.h"
+#include "host.h"
+
+#define BUNDLE_FORMAT 1
+#define BUNDLE_MANIFEST "manifest.json"
+#define BUNDLE_PLAN "plan.yaml"
+#define GPUBASE_BUNDLE_DIR GPUBASE_STATE_DIR "/bundle"
+/* content of one bundle, in all: the largest real plans need a few GiB */
+#define BUNDLE_MAX_BYTES (64ULL * 1024 * 1024 * 1024)
+
+typedef struct BundleFile {
+        char *path, *sha256, *kind; /* kind: plan, keyring-deb, key, deb, index */
+        char *step, *package, *version, *arch, *from;
+        uint64_t size;
+} BundleFile;
+
+typedef struct BundleManifest {
+        unsigned format;
+        char *created, *gpubase_version, *os, *arch;
+        char *plan_name, *plan_sha256, *plan_source;
+        char **vars;
+        BundleFile *files;
+        size_t n_files;
+        char sha256[65]; /* of manifest.json itself */
+} BundleManifest;
+
+BundleManifest *bundle_manifest_free(BundleManifest *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BundleManifest *, bundle_manifest_free)
+int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, char **reterr);
+const BundleFile *bundle_manifest_find(const BundleManifest *m, const char *path);
+char *bundle_manifest_to_json(const BundleManifest *m);
+
+/* Reads a bundle and checks every entry against its manifest (the first entry). With dest (a path
+ * that must not exist yet) it is extracted there: into a temp directory beside it, renamed into
+ * place only when everything checked out. */
+int bundle_open(const char *file, const char *dest, BundleManifest **ret, char **reterr);
+/* Checks an extracted bundle against its manifest again (a resumed run). */
+int bundle_verify_dir(const char *dir, BundleManifest **ret, char **reterr);
+/* apt sources for an extracted bundle: "deb [trusted=yes] file:DIR/repo/SITE/ ./", one per line. */
+char *bundle_sources_list(const char *dir);
+/* A finished run no longer needs the packages: keep manifest.json and plan.yaml only. */
+void bundle_prune(const char *dir);
+
+/* Writes the regular files of a .deb (whose paths were checked by the caller) under h's root, the
+ * way dpkg would unpack them, without dpkg and without running any maintainer script. */
+int deb_unpack_files(const Host *h, const char *deb, char **reterr);
+
+/* ---- making a bundle ---- */
+
+typedef struct BundleBuilder BundleBuilder;
+
+/* A builder for a plan on the machine src (its dpkg status and apt configuration are the baseline
+ * the packages are resolved against). It works in a scratch root: a copy of src's apt
+ * configuration, keyrings and dpkg status, into which the plan's keyrings, sources and pins are put
+ * as the steps would put them, so that later steps resolve as they will on the target. */
+int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr);
+BundleBuilder *bundle_builder_free(BundleBuilder *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BundleBuilder *, bundle_builder_free)
+const Host *bundle_builder_scratch(const BundleBuilder *b);
+const Host *bundle_builder_source(const BundleBuilder *b);
+/* A file (keyring package, key) copied into the bundle as name. */
+int bundle_builder_add_file(BundleBuilder *b, const char *name, const char *src_path, const char *kind,
+                            const char *step, const char *package, const char *version, char **reterr);
+/* A package apt fetched: into repo/SITE/ with its index stanza. 1: it was there already. */
+int bundle_builder_add_archive(BundleBuilder *b, const AptArchive *a, const char *step, char **reterr);
+/* Writes the bundle: repository indexes, manifest (first), plan, files. */
+int bundle_builder_write(BundleBuilder *b, const Plan *p, const char *out, BundleManifest **ret, char **reterr);
