@@ -903,7 +903,32 @@ ALL_TESTS=(
         runtime_missing_daemon_json
         runtime_other_keys_kept
         runtime_invalid_daemon_json
+        distro_dry_run_real_archive
 )
+
+# The distribution plan against Debian's real archive (reachable from this project's machines):
+# plan check passes and a dry run resolves the real nvidia packages and their dependencies, in an
+# alternate root where it writes nothing.
+t_distro_dry_run_real_archive() {
+        mkdir -p "$R/etc/apt/sources.list.d" "$R/usr/share/keyrings"
+        cp /usr/share/keyrings/debian-archive-keyring.gpg "$R/usr/share/keyrings/"
+        cat >"$R/etc/apt/sources.list.d/debian.sources" <<'EOS'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main contrib non-free non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+        expect_rc 0 ga plan check "$PLANS/debian-12-distro.yaml"
+        snapshot "$R" >"$T/before"
+        expect_rc 0 ga run --dry-run "$PLANS/debian-12-distro.yaml"
+        said "resolves to nvidia-open-kernel-dkms 535."
+        said "nvidia-driver 535."
+        said "firmware-misc-nonfree"
+        said "more packages"
+        snapshot "$R" >"$T/after"
+        cmp -s "$T/before" "$T/after" || { diff "$T/before" "$T/after" | sed 's/^/    | /' >&2; fail "the dry run wrote into the root"; }
+}
 
 t_no_apt_frontend_in_any_test() {
         frontends_untouched
