@@ -27,6 +27,7 @@
 #include <apt-pkg/update.h>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -136,6 +137,30 @@ pkgCache::VerIterator find_ver(pkgCache::PkgIterator &pkg, const char *version) 
         return pkgCache::VerIterator();
 }
 
+// A requested version that depends on exact versions of its companions (nvidia-open (= v) needs
+// nvidia-kernel-open-dkms (= v)): make those the candidates too, or MarkInstall cannot satisfy them
+// when another version of a companion is installed or preferred.
+void align_exact_deps(pkgDepCache *dc, pkgCache::VerIterator ver, int depth) {
+        if (depth > 4)
+                return;
+        for (pkgCache::DepIterator d = ver.DependsList(); !d.end(); ++d) {
+                if (d->Type != pkgCache::Dep::Depends && d->Type != pkgCache::Dep::PreDepends)
+                        continue;
+                if ((d->CompareOp & ~pkgCache::Dep::Or) != pkgCache::Dep::Equals)
+                        continue;
+                pkgCache::PkgIterator tp = d.TargetPkg();
+                pkgCache::VerIterator cand = dc->GetCandidateVersion(tp);
+                if (!cand.end() && d.IsSatisfied(cand))
+                        continue;
+                for (pkgCache::VerIterator v = tp.VersionList(); !v.end(); ++v)
+                        if (d.IsSatisfied(v) && v.Downloadable()) {
+                                dc->SetCandidateVersion(v);
+                                align_exact_deps(dc, v, depth + 1);
+                                break;
+                        }
+        }
+}
+
 std::string versions_of(pkgCache::PkgIterator &pkg) {
         std::string out;
         for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v) {
@@ -201,9 +226,11 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         s->dpkg_opts_c.push_back(nullptr);
         if (!pkgInitSystem(*_config, _system))
                 return fail(reterr, -EIO, "cannot initialise apt's packaging system");
-        // Dir::State::status is only known once the system is initialised (it is unset before)
+        // the status file is known only now; a fresh root without one has nothing installed
         if ((o->readonly || o->scratch) && !FileExists(_config->FindFile("Dir::State::status")))
-                _config->Set("Dir::State::status", "/dev/null"); // a fresh root: nothing installed
+                _config->Set("Dir::State::status", "/dev/null");
+        if (o->force_confmiss)
+                _config->Set("DPkg::Options::", "--force-confmiss");
         if (!open_cache(s.get()))
                 return fail(reterr, -EIO, "cannot open the package cache");
         *ret = s.release();
@@ -230,6 +257,28 @@ int apt_shim_lock(AptShim *s, char **reterr) {
         OpProgress quiet; // DPkg::Lock::Timeout is honoured only with a progress object
         if (!_system->Lock(&quiet)) {
                 std::string m = pop_errors();
+                // name the holder: apt says so only through its progress object
+                std::string lockfile = flNotFile(_config->FindFile("Dir::State::status")) + "lock-frontend";
+                int fd = open(lockfile.c_str(), O_RDONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        struct flock fl;
+                        memset(&fl, 0, sizeof fl);
+                        fl.l_type = F_WRLCK;
+                        fl.l_whence = SEEK_SET;
+                        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0) {
+                                std::string comm;
+                                FILE *f = fopen(("/proc/" + std::to_string(fl.l_pid) + "/comm").c_str(), "r");
+                                if (f) {
+                                        char buf[64] = {0};
+                                        if (fgets(buf, sizeof buf, f))
+                                                comm = std::string(buf, strcspn(buf, "\n"));
+                                        fclose(f);
+                                }
+                                m += " (" + lockfile + " is held by process " + std::to_string(fl.l_pid) +
+                                     (comm.empty() ? "" : " (" + comm + ")") + ")";
+                        }
+                        close(fd);
+                }
                 if (reterr)
                         *reterr = dup(m);
                 return lock_error(m) ? -EBUSY : -EIO;
@@ -285,6 +334,7 @@ void apt_package_done(AptPackage *p) {
         for (size_t i = 0; p->versions && p->versions[i]; i++)
                 free(p->versions[i]);
         free(p->versions);
+        free(p->priorities);
         memset(p, 0, sizeof *p);
 }
 
@@ -311,11 +361,14 @@ int apt_shim_package(AptShim *s, const char *name, AptPackage *ret) {
         for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v)
                 n++;
         p.versions = static_cast<char **>(calloc(n + 1, sizeof(char *)));
-        if (!p.versions)
+        p.priorities = static_cast<int *>(calloc(n + 1, sizeof(int)));
+        if (!p.versions || !p.priorities)
                 abort();
         n = 0;
-        for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v)
+        for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v) {
+                p.priorities[n] = dc->GetPolicy().GetPriority(v);
                 p.versions[n++] = dup(v.VerStr());
+        }
         *ret = p;
         return 0;
 }
@@ -347,6 +400,37 @@ int apt_shim_version_origins(AptShim *s, const char *name, const char *version, 
         return (int) out.size();
 }
 
+int apt_shim_set_candidate(AptShim *s, const char *name, const char *version, char **reterr) {
+        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgCache::PkgIterator pkg = find_pkg(s, name);
+        if (pkg.end()) {
+                if (reterr)
+                        *reterr = dup(std::string("package ") + name + " is not known to apt (is its repository configured and updated?)");
+                return -ENOENT;
+        }
+        pkgCache::VerIterator v = find_ver(pkg, version);
+        if (v.end()) {
+                if (reterr)
+                        *reterr = dup(std::string(name) + " has no version " + version + " (known: " + versions_of(pkg) + ")");
+                return -ENOENT;
+        }
+        dc->SetCandidateVersion(v);
+        return 0;
+}
+
+int apt_shim_mark_reinstall(AptShim *s, const char *name, char **reterr) {
+        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgCache::PkgIterator pkg = find_pkg(s, name);
+        if (pkg.end() || pkg.CurrentVer().end()) {
+                if (reterr)
+                        *reterr = dup(std::string(name) + " is not installed");
+                return -ENOENT;
+        }
+        dc->SetReInstall(pkg, true);
+        s->protect.push_back(pkg.FullName(false));
+        return 0;
+}
+
 int apt_shim_mark_install(AptShim *s, const char *name, const char *version, char **reterr) {
         pkgDepCache *dc = s->cache->GetDepCache();
         pkgCache::PkgIterator pkg = find_pkg(s, name);
@@ -364,6 +448,9 @@ int apt_shim_mark_install(AptShim *s, const char *name, const char *version, cha
                 }
                 dc->SetCandidateVersion(v);
         }
+        pkgCache::VerIterator target = dc->GetCandidateVersion(pkg);
+        if (!target.end())
+                align_exact_deps(dc, target, 0);
         pkgDepCache::ActionGroup group(*dc);
         if (!dc->MarkInstall(pkg, true, 0, true))
                 return fail(reterr, -EIO, std::string("cannot mark ") + name + " for installation");

@@ -25,6 +25,7 @@ typedef struct AptOptions {
         const char *scratch;       /* a directory for lists and archives instead of the root's, and
                                     * no cache files: a dry run writes nothing where it looks */
         bool readonly;             /* no cache files written (probes); NULL scratch: the root's lists */
+        bool force_confmiss;       /* dpkg restores deleted conffiles of reinstalled packages */
 } AptOptions;
 
 typedef struct AptProgress {
@@ -62,6 +63,7 @@ typedef struct AptPackage {
         char *candidate;      /* the policy's candidate, NULL if none */
         int candidate_priority;
         char **versions;      /* every version apt knows, newest first */
+        int *priorities;      /* the pin priority of each of versions[] */
 } AptPackage;
 void apt_package_done(AptPackage *p);
 int apt_shim_package(AptShim *s, const char *name, AptPackage *ret);
@@ -69,8 +71,13 @@ int apt_shim_package(AptShim *s, const char *name, AptPackage *ret);
 /* Where a version comes from: for each index file offering it, "site|archive|origin|uri". */
 int apt_shim_version_origins(AptShim *s, const char *name, const char *version, char ***ret);
 
+/* Make version the candidate of name (before marking anything: dependencies between the requested
+ * packages are then resolved against the requested versions). */
+int apt_shim_set_candidate(AptShim *s, const char *name, const char *version, char **reterr);
 /* Mark name=version (version NULL: the candidate) for installation, with its dependencies. */
 int apt_shim_mark_install(AptShim *s, const char *name, const char *version, char **reterr);
+/* Mark an installed package for reinstallation (its files are missing or changed). */
+int apt_shim_mark_reinstall(AptShim *s, const char *name, char **reterr);
 /* Resolve the marked changes; fails (listing the broken packages) if they cannot be resolved.
  * *ret_changes: the packages that would change, "name version" each. */
 int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr);

@@ -238,6 +238,7 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .debs = o ? o->debs : NULL,
                 .scratch = (o && o->scratch) || bundle ? scratchdir : NULL,
                 .readonly = o && o->readonly,
+                .force_confmiss = o && o->force_confmiss,
         };
         int r = apt_shim_open(&ao, &s->shim, reterr);
         if (r < 0 || !bundle)
@@ -320,24 +321,36 @@ static uint64_t newest_mtime(const char *dir, const char *suffix) {
         return best;
 }
 
+#define APT_STAMP "/var/lib/gpubase/apt-lists.stamp"
+
 bool apt_lists_stale(const Host *h) {
-        _cleanup_free_ char *lists = host_path(h, "/var/lib/apt/lists");
         _cleanup_free_ char *parts = host_path(h, "/etc/apt/sources.list.d");
         _cleanup_free_ char *list = host_path(h, "/etc/apt/sources.list");
-        _cleanup_free_ char *prefs = host_path(h, "/etc/apt");
-        uint64_t have = newest_mtime(lists, "Release");
-        uint64_t have2 = newest_mtime(lists, "Packages");
-        have = have2 > have ? have2 : have;
+        _cleanup_free_ char *stamp = host_path(h, APT_STAMP);
+        struct stat st;
+        if (stat(stamp, &st) < 0)
+                return true;
+        uint64_t have = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
         uint64_t want = newest_mtime(parts, ".list");
         uint64_t w2 = newest_mtime(parts, ".sources");
         want = w2 > want ? w2 : want;
-        struct stat st;
         if (stat(list, &st) == 0) {
                 uint64_t t = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
                 want = t > want ? t : want;
         }
-        (void) prefs;
-        return have == 0 || want > have;
+        return want >= have;
+}
+
+int apt_session_update(AptSession *s, char **reterr) {
+        int r = apt_shim_update(s->shim, &s->progress, reterr);
+        if (s->tty)
+                printf("\r\033[K");
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *stamp = host_path(s->host, APT_STAMP);
+        (void) mkdir_parents(stamp, 0700);
+        (void) write_file_atomic(stamp, "", 0, 0644);
+        return 0;
 }
 
 int apt_configure_pending(AptSession *s, char **reterr) {
@@ -432,4 +445,78 @@ bool apt_archive_cached(const Host *h, const char *name, const char *version) {
                     streq(de->d_name + strlen(de->d_name) - 4, ".deb"))
                         return true;
         return false;
+}
+
+bool apt_origin_matches(AptSession *s, const char *name, const char *version, const char *origin, char **ret_from) {
+        _cleanup_strv_free_ char **from = NULL;
+        bool ok = false;
+        Buf b = {0};
+        if (apt_shim_version_origins(s->shim, name, version, &from) < 0 || !from)
+                from = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; from[i]; i++) {
+                /* site|archive|origin|uri, any field may be empty */
+                const char *site = from[i], *p1 = strchr(site, '|'), *p2 = p1 ? strchr(p1 + 1, '|') : NULL,
+                           *p3 = p2 ? strchr(p2 + 1, '|') : NULL;
+                _cleanup_free_ char *sitev = p1 ? xstrndup(site, (size_t) (p1 - site)) : xstrdup(site);
+                _cleanup_free_ char *originv = p2 && p3 ? xstrndup(p2 + 1, (size_t) (p3 - p2 - 1)) : xstrdup("");
+                const char *uri = p3 ? p3 + 1 : "";
+                const char *at = strstr(uri, origin);
+                size_t n = strlen(origin);
+                if (streq(sitev, origin) || streq(originv, origin) ||
+                    (at && (at[n] == '/' || at[n] == 0 || origin[n - 1] == '/')))
+                        ok = true;
+                buf_printf(&b, "%s%s%s%s%s", b.len ? "; " : "", uri, *originv ? " (Origin: " : "", originv,
+                           *originv ? ")" : "");
+        }
+        if (ret_from)
+                *ret_from = b.len ? buf_steal(&b) : (buf_done(&b), xstrdup("no configured repository"));
+        else
+                buf_done(&b);
+        return ok;
+}
+
+int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, const char *origin, char **ret_version,
+                          char **reterr) {
+        _cleanup_free_ char *first = NULL;
+        int r = apt_pick_version(s, name, pattern, &first, reterr);
+        if (r < 0 || !origin)
+                goto done;
+        if (apt_origin_matches(s, name, first, origin, NULL))
+                goto done;
+        AptPackage p = {0};
+        if (apt_shim_package(s->shim, name, &p) < 0) {
+                *reterr = xasprintf("package %s is not known to apt", name);
+                return -ENOENT;
+        }
+        int prio = -1000000;
+        for (size_t i = 0; p.versions[i]; i++)
+                if (streq(p.versions[i], first))
+                        prio = p.priorities[i];
+        const char *best = NULL;
+        for (size_t i = 0; p.versions[i]; i++)
+                if ((!pattern || fnmatch(pattern, p.versions[i], 0) == 0) && p.priorities[i] >= prio &&
+                    apt_origin_matches(s, name, p.versions[i], origin, NULL) &&
+                    (!best || apt_shim_version_cmp(p.versions[i], best) > 0))
+                        best = p.versions[i];
+        if (!best)
+                for (size_t i = 0; p.versions[i]; i++)
+                        if ((!pattern || fnmatch(pattern, p.versions[i], 0) == 0) &&
+                            apt_origin_matches(s, name, p.versions[i], origin, NULL) &&
+                            (!best || apt_shim_version_cmp(p.versions[i], best) > 0))
+                                best = p.versions[i];
+        if (!best) {
+                _cleanup_free_ char *from = NULL;
+                (void) apt_origin_matches(s, name, first, origin, &from);
+                *reterr = xasprintf("no version of %s%s%s comes from %s (%s %s comes from %s)", name, pattern ? " matching " : "",
+                                    pattern ? pattern : "", origin, name, first, from);
+                apt_package_done(&p);
+                return -ENOENT;
+        }
+        free(first);
+        first = xstrdup(best);
+        apt_package_done(&p);
+done:
+        if (r >= 0)
+                *ret_version = TAKE_PTR(first);
+        return r;
 }

@@ -27,6 +27,7 @@ typedef struct AptSessionOptions {
         const char *const *debs; /* local .deb files to offer */
         bool scratch;            /* dry run: lists and archives in a temporary directory, nothing written */
         bool readonly;           /* probes: the root's lists, nothing written (no cache files) */
+        bool force_confmiss;     /* dpkg puts back deleted conffiles of reinstalled packages */
         int verbose;
 } AptSessionOptions;
 
@@ -36,8 +37,11 @@ void apt_session_close(AptSession *s);
 /* Reopen after the sources or preferences changed (re-rewrites the sources). */
 int apt_session_reopen(AptSession *s, char **reterr);
 
-/* Sources newer than the newest downloaded list: an update is due. */
+/* The sources changed since gpubase last refreshed the lists (or it never did): an update is due.
+ * apt gives downloaded lists the server's mtime, so a stamp of our own refresh is what counts. */
 bool apt_lists_stale(const Host *h);
+/* apt update, and the stamp apt_lists_stale() compares with. */
+int apt_session_update(AptSession *s, char **reterr);
 
 /* dpkg left packages unpacked or half-configured (a cut-off run): finish them the way
  * `dpkg --configure -a` does. Returns 1 if something was configured, 0 if nothing was pending. */
@@ -49,3 +53,10 @@ bool apt_archive_cached(const Host *h, const char *name, const char *version);
 /* The highest version of name matching a glob ("595.*") or equal to an exact version; NULL pattern:
  * the candidate. -ENOENT with *reterr listing what exists. */
 int apt_pick_version(AptSession *s, const char *name, const char *pattern, char **ret_version, char **reterr);
+/* Same, but only among versions an index from `origin` offers (see apt_origin_matches()): with the
+ * candidate when it qualifies, else the highest such version of the candidate's pin priority. */
+int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, const char *origin, char **ret_version,
+                          char **reterr);
+/* Does name=version come from origin: a repository site, a Release "Origin:" field, or a URI
+ * prefix (ending at a '/')? *ret_from (optional) describes where it comes from. */
+bool apt_origin_matches(AptSession *s, const char *name, const char *version, const char *origin, char **ret_from);

@@ -160,21 +160,12 @@ static bool version_fits(const char *want, const char *have) {
 
 /* Does some index offering name=version come from origin (site, Origin field or URI)? */
 static int check_origin(AptSession *as, const char *origin, const char *name, const char *version, char **reterr) {
-        _cleanup_strv_free_ char **from = NULL;
-        int r = apt_shim_version_origins(as->shim, name, version, &from);
-        if (r < 0 || !from || !from[0]) {
-                *reterr = xasprintf("%s %s is installed but no configured repository offers it, so its origin cannot "
-                                    "be proven (wanted %s)",
-                                    name, version, origin);
-                return -ENOENT;
-        }
-        for (size_t i = 0; from[i]; i++)
-                if (strstr(from[i], origin))
-                        return 0;
-        _cleanup_free_ char *all = strv_join(from, "; ");
+        _cleanup_free_ char *from = NULL;
+        if (apt_origin_matches(as, name, version, origin, &from))
+                return 0;
         *reterr = xasprintf("%s %s comes from %s, not from %s (a distribution-packaged driver instead of the CUDA "
                             "repository's?)",
-                            name, version, all, origin);
+                            name, version, from, origin);
         return -EPERM;
 }
 
@@ -216,7 +207,7 @@ static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail
                 for (size_t j = 0; j < ta->n_pkgs; j++) {
                         _cleanup_free_ char *v = NULL, *err = NULL;
                         AptPackage pk = {0};
-                        if (apt_pick_version(as, ta->pkgs[j].name, ta->pkgs[j].version, &v, &err) < 0) {
+                        if (apt_pick_version_from(as, ta->pkgs[j].name, ta->pkgs[j].version, ta->origin, &v, &err) < 0) {
                                 *ret_detail = xasprintf("prefetch of step '%s': %s", t->id, err);
                                 return PROBE_NEEDED;
                         }
@@ -255,12 +246,14 @@ static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         return r;
 }
 
-/* Resolve every spec to one version (glob -> the highest match). */
-static int pick_all(AptSession *as, const PkgSpec *pkgs, size_t n, char ***ret_versions, char **reterr) {
+/* Resolve every spec to one version (glob -> the highest match; from origin when given). */
+static int pick_all(AptSession *as, const PkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
+                    char **reterr) {
         char **v = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
-                const char *pattern = pkgs[i].version;
-                int r = apt_pick_version(as, pkgs[i].name, pattern, &v[i], reterr);
+                /* a pinning package comes from wherever it is offered: it only carries preferences */
+                const char *o = startswith(pkgs[i].name, "nvidia-driver-pinning-") ? NULL : origin;
+                int r = apt_pick_version_from(as, pkgs[i].name, pkgs[i].version, o, &v[i], reterr);
                 if (r < 0) {
                         strv_free(v);
                         return r;
@@ -294,8 +287,14 @@ static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, siz
                 if (r < 0)
                         return r;
         }
+        /* every requested version first, so that their dependencies on each other (= ver) resolve */
         for (size_t i = 0; i < n; i++) {
-                r = apt_shim_mark_install(as->shim, pkgs[i].name, versions[i], reterr);
+                r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
                 if (r < 0)
                         return r;
         }
@@ -325,7 +324,7 @@ static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr
                 const AptInstallParams *ta = t->params;
                 _cleanup_strv_free_ char **versions = NULL;
                 _cleanup_free_ char *err = NULL;
-                int r = pick_all(as, ta->pkgs, ta->n_pkgs, &versions, &err);
+                int r = pick_all(as, ta->pkgs, ta->n_pkgs, ta->origin, &versions, &err);
                 if (r < 0) {
                         *reterr = xasprintf("prefetch of step '%s': %s (is its repository configured before this step?)",
                                             t->id, err);
@@ -362,25 +361,29 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         if (r < 0)
                 goto fail;
         if (streq(update, "always") || (streq(update, "auto") && apt_lists_stale(ctx->host))) {
-                r = apt_shim_update(as.shim, &as.progress, &err);
-                if (as.tty)
-                        printf("\r\033[K");
-                if (r < 0)
+                r = apt_session_update(&as, &err);
+                if (r < 0 && streq(update, "always"))
                         goto fail;
+                if (r < 0) {
+                        /* offline after the reboot: what was prefetched may still be enough */
+                        printf("      the package lists could not be refreshed (%s); going on with the ones on disk\n", err);
+                        free(err);
+                        err = NULL;
+                }
                 updated = true;
         }
 
         /* the pinning package first, then the preferences it ships decide the rest */
         if (a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
                 _cleanup_strv_free_ char **pv = NULL;
-                r = pick_all(&as, a->pkgs, 1, &pv, &err);
+                r = pick_all(&as, a->pkgs, 1, NULL, &pv, &err);
                 if (r == -ENOENT && !updated && !streq(update, "never")) {
                         free(err);
                         err = NULL;
-                        r = apt_shim_update(as.shim, &as.progress, &err);
+                        r = apt_session_update(&as, &err);
                         updated = true;
                         if (r >= 0)
-                                r = pick_all(&as, a->pkgs, 1, &pv, &err);
+                                r = pick_all(&as, a->pkgs, 1, NULL, &pv, &err);
                 }
                 if (r < 0)
                         goto fail;
@@ -392,13 +395,13 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                         goto fail;
                 first = 1;
         }
-        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, &versions, &err);
+        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, a->origin, &versions, &err);
         if (r == -ENOENT && !updated && !streq(update, "never")) {
                 free(err);
                 err = NULL;
-                r = apt_shim_update(as.shim, &as.progress, &err);
+                r = apt_session_update(&as, &err);
                 if (r >= 0)
-                        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, &versions, &err);
+                        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, a->origin, &versions, &err);
         }
         if (r < 0)
                 goto fail;
@@ -481,9 +484,11 @@ static int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail) {
         }
         r = apt_shim_update(as.shim, NULL, &err);
         if (r >= 0)
-                r = pick_all(&as, a->pkgs, a->n_pkgs, &versions, &err);
+                r = pick_all(&as, a->pkgs, a->n_pkgs, a->origin, &versions, &err);
         for (size_t i = 0; r >= 0 && i < a->n_pkgs; i++)
-                r = apt_shim_mark_install(as.shim, a->pkgs[i].name, versions[i], &err);
+                r = apt_shim_set_candidate(as.shim, a->pkgs[i].name, versions[i], &err);
+        for (size_t i = 0; r >= 0 && i < a->n_pkgs; i++)
+                r = apt_shim_mark_install(as.shim, a->pkgs[i].name, NULL, &err);
         if (r >= 0)
                 r = apt_shim_resolve(as.shim, &changes, &err);
         apt_session_close(&as);
@@ -515,8 +520,14 @@ static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const Pkg
         AptArchive *arch = NULL;
         size_t n_arch = 0;
         int r;
+        /* as install_set: every requested version first, then the marks */
         for (size_t i = 0; i < n; i++) {
-                r = apt_shim_mark_install(as->shim, pkgs[i].name, versions[i], reterr);
+                r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
                 if (r < 0)
                         return r;
         }
@@ -561,7 +572,7 @@ static int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
         r = apt_shim_update(as.shim, NULL, &err);
         if (r >= 0 && a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
                 _cleanup_strv_free_ char **pv = NULL;
-                r = pick_all(&as, a->pkgs, 1, &pv, &err);
+                r = pick_all(&as, a->pkgs, 1, NULL, &pv, &err);
                 if (r >= 0)
                         r = bundle_set(&as, s, b, a->pkgs, pv, 1, &added, &pinning_deb, &err);
                 if (r >= 0 && pinning_deb)
@@ -571,7 +582,7 @@ static int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
                 first = 1;
         }
         if (r >= 0)
-                r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, &versions, &err);
+                r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, a->origin, &versions, &err);
         if (r >= 0)
                 r = bundle_set(&as, s, b, a->pkgs + first, versions, a->n_pkgs - first, &added, NULL, &err);
         /* a package already installed here is not a change here, so it is not in the bundle: the

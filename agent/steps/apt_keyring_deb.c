@@ -292,8 +292,14 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         if (r < 0)
                 goto out;
 
+        /* installed at this version but its files are gone or changed: reinstall, and have dpkg put
+         * back deleted conffiles (the sources list is one) */
+        DpkgPackage cur = {0};
+        bool reinstall = dpkg_find(ctx->host, k->package, &cur) == 0 && cur.installed && streq(cur.version, k->version);
+        dpkg_package_done(&cur);
         const char *debs[] = {deb, NULL};
-        AptSessionOptions o = {.lock = true, .lock_timeout = APT_LOCK_TIMEOUT_DEFAULT, .debs = debs, .verbose = ctx->verbose};
+        AptSessionOptions o = {.lock = true, .lock_timeout = APT_LOCK_TIMEOUT_DEFAULT, .debs = debs,
+                               .force_confmiss = reinstall, .verbose = ctx->verbose};
         r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0) {
                 *ret_detail = r == -EBUSY ? xasprintf("the dpkg lock is still held: %s", err)
@@ -301,7 +307,8 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 goto out;
         }
         open = true;
-        r = apt_shim_mark_install(as.shim, k->package, k->version, &err);
+        r = reinstall ? apt_shim_mark_reinstall(as.shim, k->package, &err)
+                      : apt_shim_mark_install(as.shim, k->package, k->version, &err);
         if (r >= 0)
                 r = apt_shim_resolve(as.shim, NULL, &err);
         if (r > 0)
@@ -310,8 +317,19 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 *ret_detail = xasprintf("installing %s failed: %s", k->file, err ? err : strerror(-r));
                 goto out;
         }
-        *ret_detail = xasprintf("installed %s %s (sha256 and %s checked)", k->package, k->version,
-                                k->fingerprint ? "key fingerprint" : "file list");
+        {
+                /* prove it: the probe must now find the package and its files */
+                _cleanup_free_ char *why = NULL;
+                apt_session_close(&as);
+                open = false;
+                if (keyring_deb_probe(s, ctx, &why) != PROBE_SATISFIED) {
+                        *ret_detail = xasprintf("%s was installed but is still not right: %s", k->file, why);
+                        r = -EIO;
+                        goto out;
+                }
+        }
+        *ret_detail = xasprintf("%s %s %s (sha256 and %s checked)", reinstall ? "reinstalled" : "installed", k->package,
+                                k->version, k->fingerprint ? "key fingerprint" : "file list");
         r = 0;
 out:
         if (open)

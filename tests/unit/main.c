@@ -13,6 +13,7 @@ int main(void) {
         srunner_add_suite(sr, engine_suite());
         srunner_add_suite(sr, debfile_suite());
         srunner_add_suite(sr, pgp_suite());
+        srunner_add_suite(sr, apt_suite());
         srunner_add_suite(sr, nvml_suite());
         srunner_add_suite(sr, pci_suite());
         srunner_add_suite(sr, facts_suite());

@@ -17,6 +17,7 @@ Suite *state_suite(void);
 Suite *engine_suite(void);
 Suite *debfile_suite(void);
 Suite *pgp_suite(void);
+Suite *apt_suite(void);
 Suite *nvml_suite(void);
 Suite *pci_suite(void);
 Suite *facts_suite(void);

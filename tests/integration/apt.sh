@@ -1,0 +1,946 @@
+#!/usr/bin/env bash
+# APT tier: gpubase's apt steps (apt-keyring-deb, apt-source, apt-install), the container-runtime and
+# service-restart steps and the shipped plans, for real, under --root, against the local signed
+# repositories that tests/fixtures/repo/build-repo.sh builds (no network, no apt-get).
+#   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/apt.sh [TEST-NAME-REGEX]
+# One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed. About a
+# minute; needs dpkg-deb, apt-ftparchive, gpg and gcc (make deps) and perl, no network.
+# APT_KEEP=1 keeps the fixture repositories (in $TMPDIR/gpubase-aptit.*) for a look afterwards.
+#
+# Every gpubase call goes through `ga`, whose PATH starts with fake apt-get, apt, apt-cache and
+# apt-mark that only leave a mark: gpubase must never run them (dpkg stays reachable).
+# A root is made a GPU host by gpu_root (an H100 in sysfs, pci.ids, a kernel release, docker
+# "running" since 2025), and "rebooted" into the driver the packages installed by boot_root.
+# R and T are set per test by run_test, in the subshell each test runs in:
+# shellcheck disable=SC2031,SC2119
+set -euo pipefail
+
+APT_IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC_DIR=$(cd "$APT_IT_DIR/../.." && pwd)
+GPUBASE=${GPUBASE:-$SRC_DIR/build/gpubase}
+FAKE_NVML=${FAKE_NVML:-$SRC_DIR/build/fixtures/libnvidia-ml.so.1}
+case $GPUBASE in /*) ;; *) GPUBASE=$PWD/$GPUBASE ;; esac
+case $FAKE_NVML in /*) ;; *) FAKE_NVML=$PWD/$FAKE_NVML ;; esac
+export GPUBASE FAKE_NVML
+[ -x "$GPUBASE" ] || { echo "apt.sh: $GPUBASE is not built (make all)" >&2; exit 2; }
+[ -f "$FAKE_NVML" ] || { echo "apt.sh: $FAKE_NVML is not built (make build/fixtures/libnvidia-ml.so.1)" >&2; exit 2; }
+
+# shellcheck source=tests/integration/lib.sh
+. "$APT_IT_DIR/lib.sh"
+
+PLANS=$SRC_DIR/plans
+for tool in dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc; do
+        command -v "$tool" >/dev/null || {
+                echo "apt.sh: missing tool $tool (make deps installs it)" >&2
+                exit 2
+        }
+done
+
+# ---------------------------------------------------------------- the fixture repositories (once)
+
+APT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-aptit.XXXXXX")
+# shellcheck disable=SC2064
+trap "[ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
+
+T0=$(now_ms)
+if ! tests_repo_out=$("$TESTS_DIR/fixtures/repo/build-repo.sh" "$APT_WORK/repo" 2>&1); then
+        echo "$tests_repo_out" >&2
+        echo "FAIL apt: the fixture repository did not build" >&2
+        exit 1
+fi
+# shellcheck source=/dev/null
+. "$APT_WORK/repo/env.sh"
+echo "fixture repositories built in $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
+
+# the fixture's nvidia-ctk, for the container-runtime tests that do not install the toolkit
+CTK_X=$APT_WORK/ctk-x
+dpkg-deb -x "$FIXTURE_REPO_DIR"/debs/nvidia-container-toolkit-base_1.19.0-1_amd64.deb "$CTK_X"
+
+# fake apt front ends: each leaves a line in APT_MARKER and fails
+FAKEBIN=$APT_WORK/fakebin
+APT_MARKER=$APT_WORK/apt-frontend-called
+mkdir -p "$FAKEBIN"
+for f in apt-get apt apt-cache apt-mark; do
+        printf '#!/bin/sh\necho "%s $*" >>%s\nexit 1\n' "$f" "$APT_MARKER" >"$FAKEBIN/$f"
+        chmod 755 "$FAKEBIN/$f"
+done
+
+LIBDIR=usr/lib/x86_64-linux-gnu
+KREL=6.1.0-gpubase-test
+DAEMON_JSON_REL=etc/docker/daemon.json
+OLD_TIME="2025-01-01T00:00:00Z"
+
+# ---------------------------------------------------------------- helpers
+
+# ga ARGS...: gpubase on this test's root, with the fake apt front ends first in PATH.
+ga() {
+        PATH="$FAKEBIN:$PATH" "$GPUBASE" --root "$R" "$@"
+}
+
+# said TEXT: stdout or stderr of the last expect_rc contains TEXT.
+said() {
+        cat "$T/out" "$T/err" >"$T/all"
+        contains "$T/all" "$1" "the output"
+}
+
+# dpkg_r ARGS...: dpkg on the root, the way gpubase runs it.
+dpkg_r() {
+        dpkg --root="$R" --force-script-chrootless --force-not-root --log="$R/var/log/dpkg.log" "$@"
+}
+
+# pkg_status NAME: "want ok installed version" from the root's dpkg status, empty if not there.
+pkg_status() {
+        local f=$R/var/lib/dpkg/status
+        [ -f "$f" ] || return 0
+        awk -v p="$1" '
+                /^Package: / { cur = ($2 == p); st = ""; v = "" }
+                cur && /^Status: / { st = substr($0, 9) }
+                cur && /^Version: / { v = $2 }
+                cur && /^$/ { if (st != "") print st " " v; cur = 0 }
+                END { if (cur && st != "") print st " " v }' "$f"
+}
+
+# installed NAME VERSION [hold|install]
+installed() {
+        eq "$(pkg_status "$1")" "${3:-install} ok installed $2" "dpkg status of $1"
+}
+
+not_installed() {
+        local s
+        s=$(pkg_status "$1")
+        case $s in "" | *" not-installed "* | *" config-files "*) ;; *) fail "$1 is installed: $s" ;; esac
+}
+
+# no_packages: the root's dpkg database holds no package at all.
+no_packages() {
+        local f=$R/var/lib/dpkg/status
+        if [ -f "$f" ] && grep -q '^Package: ' "$f"; then
+                sed 's/^/    | /' "$f" >&2
+                fail "dpkg status lists packages"
+        fi
+}
+
+# no_repo_files: no keyring, source list or preferences were written.
+no_repo_files() {
+        local d found
+        for d in usr/share/keyrings etc/apt/sources.list.d etc/apt/preferences.d etc/apt/trusted.gpg.d; do
+                [ -d "$R/$d" ] || continue
+                found=$(find "$R/$d" -mindepth 1 -not -type d)
+                [ -z "$found" ] || fail "files were written: $found"
+        done
+}
+
+# frontends_untouched: no fake apt front end ran (so far, in this whole script).
+frontends_untouched() {
+        if [ -s "$APT_MARKER" ]; then
+                sed 's/^/    | /' "$APT_MARKER" >&2
+                fail "gpubase executed an apt front end"
+        fi
+}
+
+# set_os ID VERSION: the root's os-release.
+set_os() {
+        local pretty
+        case $1 in
+        ubuntu) pretty="Ubuntu $2 LTS" ;;
+        *) pretty="Debian GNU/Linux $2" ;;
+        esac
+        printf 'PRETTY_NAME="%s"\nNAME="%s"\nID=%s\nVERSION_ID="%s"\n' "$pretty" "${pretty%% *}" "$1" "$2" >"$R/etc/os-release"
+}
+
+# gpu_root: the root is an H100 host (sysfs PCI function, pci.ids, kernel release) whose docker has
+# been running since 2025 (run/docker.pid's mtime is docker's start time under --root).
+gpu_root() {
+        local d=$R/sys/bus/pci/devices/0000:01:00.0 ids=/usr/share/misc/pci.ids
+        [ -f "$ids" ] || ids=/usr/share/hwdata/pci.ids
+        mkdir -p "$d" "$R/usr/share/misc" "$R/run"
+        printf '0x10de\n' >"$d/vendor"
+        printf '0x2330\n' >"$d/device"
+        printf '0x030200\n' >"$d/class"
+        printf '0x10de\n' >"$d/subsystem_vendor"
+        printf '0x16c1\n' >"$d/subsystem_device"
+        cp "$ids" "$R/usr/share/misc/pci.ids"
+        printf '%s\n' "$KREL" >"$R/proc/sys/kernel/osrelease"
+        docker_running "$OLD_TIME"
+}
+
+# docker_running TIME: docker (re)started at TIME.
+docker_running() {
+        mkdir -p "$R/run"
+        printf '4242\n' >"$R/run/docker.pid"
+        touch -d "$1" "$R/run/docker.pid"
+}
+
+# boot_root: a reboot into the driver that is installed: the module (the version the fixture's
+# nvidia-kernel-open-dkms ships) is built on disk and loaded, NVML answers at that version, and the
+# boot id changes. The package's libnvidia-ml.so.1 is diverted once so that the fake NVML stays in
+# place when dpkg reinstalls the library package.
+boot_root() {
+        local v src obj
+        v=$(cat "$R/usr/lib/gpubase-fixture/nvidia-module-version")
+        mkdir -p "$R/sys/module/nvidia" "$R/proc/driver/nvidia" "$R/lib/modules/$KREL/updates/dkms" "$R/$LIBDIR"
+        printf '%s\n' "$v" >"$R/sys/module/nvidia/version"
+        printf 'live\n' >"$R/sys/module/nvidia/initstate"
+        printf 'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  %s  Release Build  (dvs-builder@U16-I3-B03-4-3)  Thu Oct 30 2025\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n' \
+                "$v" >"$R/proc/driver/nvidia/version"
+        src=$T/modinfo.c
+        obj=$R/lib/modules/$KREL/updates/dkms/nvidia.ko
+        cat >"$src" <<EOF
+__attribute__((section(".modinfo"), used)) static const char m_version[] = "version=$v";
+__attribute__((section(".modinfo"), used)) static const char m_license[] = "license=Dual MIT/GPL";
+__attribute__((section(".modinfo"), used)) static const char m_name[] = "name=nvidia";
+__attribute__((section(".modinfo"), used)) static const char m_vermagic[] = "vermagic=$KREL SMP preempt mod_unload modversions ";
+EOF
+        gcc -c "$src" -o "$obj"
+        if ! grep -qx "/$LIBDIR/libnvidia-ml.so.1" "$R/var/lib/dpkg/diversions" 2>/dev/null; then
+                dpkg-divert --root="$R" --quiet --divert "/$LIBDIR/libnvidia-ml.so.1.gpubase-fixture" --rename \
+                        --add "/$LIBDIR/libnvidia-ml.so.1"
+        fi
+        rm -f "$R/$LIBDIR/libnvidia-ml.so.1"
+        cp "$FAKE_NVML" "$R/$LIBDIR/libnvidia-ml.so.1"
+        printf 'driver=%s\ncuda=13000\n' "$v" >"$R/$LIBDIR/fake-nvml.conf"
+        simulate_reboot
+}
+
+# shipped_vars [CTK_URI]: --var arguments that point a shipped plan at the fixture.
+shipped_vars() {
+        SV=(--var "cuda_keyring_url=file://$CUDA_KEYRING_DEB" --var "cuda_keyring_sha256=$CUDA_KEYRING_SHA256"
+                --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=${1:-$REPO_CTK_URI}"
+                --var "ctk_key_url=file://$CTK_KEY_ASC" --var "ctk_key_fpr=$CTK_KEY_FPR"
+                --var "driver_origin=$FIXTURE_REPO_DIR/cuda/")
+}
+
+# converged_states: what a rerun of a converged shipped plan shows.
+CONVERGED="preflight=done nouveau-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped"
+CONVERGED+=" driver-reboot=skipped ctk=skipped runtime=skipped docker-restart=skipped"
+
+# shipped_installed: what a shipped plan leaves in the root.
+shipped_installed() {
+        installed cuda-keyring 1.1-1
+        installed nvidia-driver-pinning-595 595-1 hold
+        installed nvidia-open 595.45.01-1 hold
+        installed nvidia-kernel-open-dkms 595.45.01-1
+        installed libnvidia-compute 595.45.01-1
+        local p
+        for p in nvidia-container-toolkit nvidia-container-toolkit-base libnvidia-container-tools libnvidia-container1; do
+                installed "$p" 1.19.0-1 hold
+        done
+        [ -f "$R/usr/share/keyrings/cuda-archive-keyring.gpg" ] || fail "cuda-keyring's keyring is missing"
+        [ -f "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" ] || fail "cuda-keyring's source list is missing"
+        [ -f "$R/etc/apt/sources.list.d/ctk-repo.sources" ] || fail "ctk-repo.sources is missing"
+        contains "$R/etc/apt/sources.list.d/ctk-repo.sources" "Signed-By: /usr/share/keyrings/ctk-repo-keyring.gpg"
+        [ -f "$R/etc/apt/preferences.d/nvidia-driver-pinning-595" ] || fail "the pinning package's preferences are missing"
+        [ "$(jq -r '.runtimes.nvidia.path' "$R/$DAEMON_JSON_REL")" = nvidia-container-runtime ] ||
+                fail "daemon.json has no nvidia runtime: $(cat "$R/$DAEMON_JSON_REL")"
+}
+
+# converge PLAN [CTK_URI]: a shipped plan from a bare GPU root to done (run, reboot, resume).
+converge() {
+        local plan=$1
+        shipped_vars "${2:-}"
+        expect_rc 3 ga run "$plan" --reboot=exit "${SV[@]}"
+        eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        installed nvidia-open 595.45.01-1 hold
+        not_installed nvidia-container-toolkit
+        expect_rc 3 ga resume --reboot=exit # no reboot yet: still pending
+        boot_root
+        expect_rc 0 ga resume --reboot=exit
+        eq "$(sj .run_state)" "done" "run_state after the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
+        eq "$(sj .reboots)" 1 "reboots"
+        shipped_installed
+        eq "$(grep -c 'restart docker.service' "$R/$ACTIONS_REL")" 1 "docker restarts in host-actions.log"
+}
+
+# rerun_converged PLAN: a rerun changes nothing: all skipped but the gate, no dpkg activity.
+rerun_converged() {
+        local plan=$1
+        shipped_vars "${2:-}"
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        cp "$R/var/log/dpkg.log" "$T/dpkglog.before"
+        cp "$R/$ACTIONS_REL" "$T/actions.before"
+        cp "$R/$DAEMON_JSON_REL" "$T/daemon.before"
+        snapshot "$R/etc" >"$T/etc.before"
+        expect_rc 0 ga run "$plan" --reboot=exit "${SV[@]}"
+        eq "$(sj .run_state)" "done" "run_state of the converged rerun"
+        eq "$(states)" "$CONVERGED" "step states of the converged rerun"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the converged rerun changed dpkg's status file"
+        cmp -s "$T/dpkglog.before" "$R/var/log/dpkg.log" || {
+                diff "$T/dpkglog.before" "$R/var/log/dpkg.log" >&2 || true
+                fail "the converged rerun ran dpkg"
+        }
+        cmp -s "$T/actions.before" "$R/$ACTIONS_REL" || fail "the converged rerun restarted or rebooted something"
+        cmp -s "$T/daemon.before" "$R/$DAEMON_JSON_REL" || fail "the converged rerun changed daemon.json"
+        snapshot "$R/etc" >"$T/etc.after"
+        diff "$T/etc.before" "$T/etc.after" >&2 || fail "the converged rerun changed files under /etc"
+        frontends_untouched
+}
+
+# plan_file NAME: writes stdin to $T/NAME.yaml, prints its path.
+plan_file() {
+        cat >"$T/$1.yaml"
+        echo "$T/$1.yaml"
+}
+
+# ---------------------------------------------------------------- the shipped plans
+
+t_plan_debian12() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        rerun_converged "$PLANS/debian-12.yaml"
+        # a reboot on a converged host is a no-op as well
+        boot_root
+        rerun_converged "$PLANS/debian-12.yaml"
+        frontends_untouched
+}
+
+t_plan_ubuntu2204() {
+        gpu_root
+        set_os ubuntu 22.04
+        converge "$PLANS/ubuntu-22.04.yaml"
+        rerun_converged "$PLANS/ubuntu-22.04.yaml"
+}
+
+t_plan_ubuntu2404() {
+        gpu_root
+        set_os ubuntu 24.04
+        converge "$PLANS/ubuntu-24.04.yaml"
+        rerun_converged "$PLANS/ubuntu-24.04.yaml"
+}
+
+t_plan_refused_on_other_os() {
+        gpu_root
+        set_os ubuntu 24.04
+        shipped_vars
+        expect_rc 65 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        said "refused"
+        absent "$R/var/lib/dpkg/status"
+}
+
+# prefetch: the driver step downloads the toolkit's archives before the reboot; after it, the
+# repositories are gone and the plan still finishes. `copy:` makes apt download into the archive
+# cache as from a remote repository (with file: it uses the .debs in place).
+t_prefetch_offline_after_reboot() {
+        gpu_root
+        cp -a "$FIXTURE_REPO_DIR/ctk" "$T/ctk-mirror"
+        shipped_vars "copy://$T/ctk-mirror"
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        local p
+        for p in nvidia-container-toolkit nvidia-container-toolkit-base libnvidia-container-tools libnvidia-container1; do
+                [ -f "$R/var/cache/apt/archives/${p}_1.19.0-1_amd64.deb" ] ||
+                        fail "the archive of $p was not prefetched: $(ls "$R/var/cache/apt/archives")"
+                not_installed "$p"
+        done
+        # copy: lists are copies (file: lists are symlinks into the repository)
+        local lists
+        lists=$(find "$R/var/lib/apt/lists" -name '*ctk-mirror*Packages*')
+        if [ -z "$lists" ] || [ ! -f "$lists" ] || [ -L "$lists" ]; then
+                fail "the ctk-mirror list is not a copy: $lists"
+        fi
+        # the network goes away: the toolkit's repository, needed after the reboot, is unreachable
+        mv "$T/ctk-mirror" "$T/ctk-mirror.gone"
+        boot_root
+        expect_rc 0 ga resume --reboot=exit
+        eq "$(sj .run_state)" "done" "run_state after the offline resume"
+        shipped_installed
+        frontends_untouched
+}
+
+# ---------------------------------------------------------------- apt front ends
+
+t_apt_frontends_never_executed() {
+        [ "$(PATH="$FAKEBIN:$PATH" command -v apt-get)" = "$FAKEBIN/apt-get" ] || fail "the fake apt-get is not first in PATH"
+        PATH="$FAKEBIN:$PATH" command -v dpkg >/dev/null || fail "dpkg is not reachable"
+        # the fakes work: they leave a mark (in a private copy, so the shared marker stays clean)
+        sed "s|$APT_MARKER|$T/mark|" "$FAKEBIN/apt-get" >"$T/apt-get"
+        sh "$T/apt-get" install x || true
+        contains "$T/mark" "apt-get install x"
+        gpu_root
+        set_os ubuntu 24.04
+        converge "$PLANS/ubuntu-24.04.yaml"
+        frontends_untouched
+}
+
+# ---------------------------------------------------------------- refusals
+
+keyring_plan() { # DEB-URL SHA256
+        plan_file keyring <<EOF
+version: 1
+name: keyring
+steps:
+  - id: cuda-keyring
+    kind: apt-keyring-deb
+    url: $1
+    sha256: $2
+    fingerprint: $KEY_FPR
+EOF
+}
+
+t_refuse_keyring_checksum() {
+        local plan
+        plan=$(keyring_plan "file://$CUDA_KEYRING_DEB" "$CUDA_KEYRING_EVIL_SHA256")
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: its sha256 is $CUDA_KEYRING_SHA256, the plan pins $CUDA_KEYRING_EVIL_SHA256"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
+        no_packages
+        no_repo_files
+        # the shipped plans' placeholder sum is refused the same way, naming the real sum
+        expect_rc 0 gb reset
+        gpu_root
+        shipped_vars
+        expect_rc 1 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]:0:2}" "${SV[@]:4}"
+        said "its sha256 is $CUDA_KEYRING_SHA256, the plan pins 0000000000000000000000000000000000000000000000000000000000000000"
+        no_packages
+        no_repo_files
+}
+
+t_refuse_keyring_wrong_key() {
+        # the right name, the pinned file's sum, but another key inside
+        mkdir -p "$T/wk"
+        cp "$CUDA_KEYRING_WRONGKEY_DEB" "$T/wk/cuda-keyring_1.1-1_all.deb"
+        local plan
+        plan=$(keyring_plan "file://$T/wk/cuda-keyring_1.1-1_all.deb" "$CUDA_KEYRING_WRONGKEY_SHA256")
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: its keyring holds $WRONG_FPR, the plan pins $KEY_FPR"
+        no_packages
+        no_repo_files
+}
+
+t_refuse_keyring_outside_dirs() {
+        mkdir -p "$T/ev"
+        cp "$CUDA_KEYRING_EVIL_DEB" "$T/ev/cuda-keyring_1.1-1_all.deb"
+        local plan
+        plan=$(keyring_plan "file://$T/ev/cuda-keyring_1.1-1_all.deb" "$CUDA_KEYRING_EVIL_SHA256")
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: it would write /etc/cron.d/evil"
+        no_packages
+        no_repo_files
+        absent "$R/etc/cron.d/evil"
+}
+
+# the allowed directories include preferences.d and /usr/share/doc (NVIDIA's 2022 layout)
+t_keyring_full_layout_allowed() {
+        mkdir -p "$T/full"
+        cp "$CUDA_KEYRING_FULL_DEB" "$T/full/cuda-keyring_1.1-1_all.deb"
+        local plan
+        plan=$(keyring_plan "file://$T/full/cuda-keyring_1.1-1_all.deb" "$CUDA_KEYRING_FULL_SHA256")
+        expect_rc 0 ga run "$plan"
+        installed cuda-keyring 1.1-1
+        [ -f "$R/etc/apt/preferences.d/cuda-repository-pin-600" ] || fail "the keyring's preferences file is missing"
+        [ -f "$R/usr/share/doc/cuda-keyring/changelog.Debian.gz" ] || fail "the keyring's changelog is missing"
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state cuda-keyring)" skipped "cuda-keyring on the rerun"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the rerun changed dpkg's status"
+}
+
+source_plan() { # KEY-URL FINGERPRINT URI [EXTRA-STEPS-FILE]
+        {
+                cat <<EOF
+version: 1
+name: source
+steps:
+  - id: ctk-repo
+    kind: apt-source
+    key_url: $1
+    fingerprint: $2
+    uri: $3
+EOF
+                [ -z "${4:-}" ] || cat "$4"
+        } | plan_file source
+}
+
+t_refuse_source_wrong_fingerprint() {
+        local plan
+        plan=$(source_plan "file://$CTK_KEY_ASC" "$WRONG_FPR" "$REPO_CTK_URI")
+        expect_rc 1 ga run "$plan"
+        said "refusing the key from file://$CTK_KEY_ASC: its fingerprint is $CTK_KEY_FPR, the plan pins $WRONG_FPR; nothing was written"
+        no_packages
+        no_repo_files
+        # a binary key that is not the pinned one
+        plan=$(source_plan "file://$WRONG_KEY_FILE" "$CTK_KEY_FPR" "$REPO_CTK_URI")
+        expect_rc 0 gb reset
+        expect_rc 1 ga run "$plan"
+        said "its fingerprint is $WRONG_FPR, the plan pins $CTK_KEY_FPR"
+        no_packages
+        no_repo_files
+}
+
+ctk_steps() { # CTK-VERSION-OR-GLOB [EXTRA-KEY-LINES...]
+        local v=$1 l
+        shift
+        printf '  - id: ctk\n    kind: apt-install\n    packages: ["nvidia-container-toolkit=%s", "nvidia-container-toolkit-base=%s", "libnvidia-container-tools=%s", "libnvidia-container1=%s"]\n    hold: true\n' \
+                "$v" "$v" "$v" "$v"
+        for l in "$@"; do printf '    %s\n' "$l"; done
+}
+
+# ctk_plan URI CTK-VERSION [EXTRA-KEY-LINES...]: apt-source + apt-install of the four CTK packages.
+ctk_plan() {
+        local uri=$1
+        shift
+        ctk_steps "$@" >"$T/ctk-steps"
+        source_plan "file://$CTK_KEY_ASC" "$CTK_KEY_FPR" "$uri" "$T/ctk-steps"
+}
+
+t_refuse_unsigned_repository() {
+        local plan
+        plan=$(ctk_plan "$REPO_UNSIGNED_URI" 1.19.0-1)
+        expect_rc 1 ga run "$plan"
+        eq "$(step_state ctk)" failed "ctk step"
+        said "$FIXTURE_REPO_DIR/unsigned"
+        said "is not signed"
+        no_packages
+        frontends_untouched
+}
+
+CTK_PKGS=(nvidia-container-toolkit nvidia-container-toolkit-base libnvidia-container-tools libnvidia-container1)
+
+# ctk_by_hand VERSION: the four CTK packages of VERSION installed with dpkg and held, as an admin would.
+ctk_by_hand() {
+        local p debs=()
+        for p in "${CTK_PKGS[@]}"; do debs+=("$FIXTURE_REPO_DIR/ctk/${p}_$1_amd64.deb"); done
+        dpkg_r -i "${debs[@]}" >"$T/dpkg.out" 2>&1 || { cat "$T/dpkg.out" >&2; fail "dpkg -i failed"; }
+        for p in "${CTK_PKGS[@]}"; do echo "$p hold"; done | dpkg_r --set-selections
+        for p in "${CTK_PKGS[@]}"; do installed "$p" "$1" hold; done
+}
+
+t_refuse_moving_held_package() {
+        ctk_by_hand 1.18.0-1
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        local plan
+        plan=$(ctk_plan "$REPO_CTK_URI" 1.19.0-1)
+        expect_rc 1 ga run "$plan"
+        said "is held at 1.18.0-1 and the plan would move it to 1.19.0-1; refusing"
+        said "unhold: true"
+        eq "$(step_state ctk)" failed "ctk step"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the refused step changed dpkg's status"
+        # unhold: true moves the pin: unhold, install, hold
+        plan=$(ctk_plan "$REPO_CTK_URI" 1.19.0-1 "unhold: true")
+        expect_rc 0 gb reset
+        expect_rc 0 ga run "$plan"
+        local p
+        for p in "${CTK_PKGS[@]}"; do installed "$p" 1.19.0-1 hold; done
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state ctk)" skipped "ctk on the rerun"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the converged rerun changed dpkg's status"
+}
+
+# the plan's ctk variable may name an older release than the repository's newest: each package
+# depends on its siblings at "= the same version", so all four must be resolved at that version.
+t_ctk_older_release() {
+        local plan
+        plan=$(ctk_plan "$REPO_CTK_URI" 1.18.0-1)
+        expect_rc 0 ga run "$plan"
+        local p
+        for p in "${CTK_PKGS[@]}"; do installed "$p" 1.18.0-1 hold; done
+}
+
+t_refuse_glob_matching_nothing() {
+        local plan
+        plan=$(ctk_plan "$REPO_CTK_URI" "1.17.*")
+        expect_rc 1 ga run "$plan"
+        said "no version of nvidia-container-toolkit matches 1.17.*"
+        said "1.19.0-1"
+        said "1.18.0-1"
+        eq "$(step_state ctk)" failed "ctk step"
+        no_packages
+        # a glob that matches installs the highest match
+        plan=$(ctk_plan "$REPO_CTK_URI" "1.*")
+        expect_rc 0 gb reset
+        expect_rc 0 ga run "$plan"
+        local p
+        for p in "${CTK_PKGS[@]}"; do installed "$p" 1.19.0-1 hold; done
+}
+
+# ---------------------------------------------------------------- the dpkg lock
+
+t_dpkg_lock_timeout() {
+        local plan pid
+        plan=$(ctk_plan "$REPO_CTK_URI" 1.19.0-1 "lock_timeout: 1")
+        mkdir -p "$R/var/lib/dpkg"
+        # apt's locks are fcntl (POSIX) locks, not flock: hold lock-frontend the way another apt
+        # would (struct flock as on LP64 Linux: type, whence, start, len, pid)
+        perl -MFcntl -e 'open(my $f, ">", $ARGV[0]) or die "$ARGV[0]: $!";
+                my $l = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0); fcntl($f, F_SETLKW, $l) or die "fcntl: $!";
+                open(my $r, ">", $ARGV[1]) or die; print $r $$; close $r; sleep 8' \
+                "$R/var/lib/dpkg/lock-frontend" "$T/locked" &
+        BG_PIDS+=($!)
+        for _ in $(seq 1 100); do [ -s "$T/locked" ] && break; sleep 0.05; done
+        [ -s "$T/locked" ] || fail "the lock holder did not start"
+        pid=$(cat "$T/locked")
+        grep -qE "POSIX +ADVISORY +WRITE +$pid " /proc/locks || fail "process $pid holds no fcntl write lock"
+        local t0 t1
+        t0=$(now_ms)
+        expect_rc 75 ga run "$plan"
+        t1=$(now_ms)
+        said "the dpkg lock is still held after 1s"
+        cp "$T/all" "$T/lock-message"
+        [ $((t1 - t0)) -ge 900 ] || fail "gave up after $((t1 - t0)) ms, not after the 1 s lock_timeout"
+        [ $((t1 - t0)) -lt 6000 ] || fail "waited $((t1 - t0)) ms for a 1 s lock_timeout"
+        no_packages
+        eq "$(step_state ctk)" failed "ctk step"
+        kill "$pid" 2>/dev/null || true
+        wait "${BG_PIDS[0]}" 2>/dev/null || true
+        expect_rc 0 ga resume
+        installed nvidia-container-toolkit 1.19.0-1 hold
+        # the message names who holds the lock
+        contains "$T/lock-message" "held by process $pid" "the lock timeout message"
+}
+
+# ---------------------------------------------------------------- pinning, pin:, origin:
+
+driver_plan() { # PACKAGES-YAML [EXTRA-KEY-LINES...]
+        local pk=$1 l
+        shift
+        {
+                cat <<EOF
+version: 1
+name: driver
+steps:
+  - id: cuda-repo
+    kind: apt-source
+    key_url: file://$KEY_ASC
+    fingerprint: $KEY_FPR
+    uri: $REPO_CUDA_URI
+  - id: cuda-next-repo
+    kind: apt-source
+    key_file: /keys/repo-key.gpg
+    fingerprint: $KEY_FPR
+    uri: $REPO_CUDA_NEXT_URI
+  - id: driver
+    kind: apt-install
+    packages: $pk
+    hold: true
+EOF
+                for l in "$@"; do printf '    %s\n' "$l"; done
+        } | plan_file driver
+}
+
+t_pinning_package_first_takes_effect() {
+        mkdir -p "$R/keys"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg" # key_file is read inside the root
+        # without the pinning package, 610 is the candidate
+        local plan
+        plan=$(driver_plan '["nvidia-open"]')
+        expect_rc 0 ga run "$plan"
+        installed nvidia-open 610.43.02-1 hold
+        # a fresh root: the pinning package listed first holds the branch
+        rm -rf "$R"
+        mkdir -p "$R/keys"
+        fill_root "$R"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        plan=$(driver_plan '["nvidia-driver-pinning-595", "nvidia-open"]' 'pin: "595.*"')
+        expect_rc 0 ga run "$plan"
+        installed nvidia-driver-pinning-595 595-1 hold
+        installed nvidia-open 595.58.03-1 hold
+        installed nvidia-kernel-open-dkms 595.58.03-1
+        not_installed nvidia-driver-pinning-610
+        local pin=$R/etc/apt/preferences.d/gpubase-driver
+        [ -f "$pin" ] || fail "pin: did not write /etc/apt/preferences.d/gpubase-driver"
+        contains "$pin" "Package: nvidia-open"
+        contains "$pin" "Pin: version 595.*"
+        contains "$pin" "Pin-Priority: 1001"
+        not_contains "$pin" "nvidia-driver-pinning"
+        cp "$pin" "$T/pin.before"
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state driver)" skipped "driver on the rerun"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the rerun changed dpkg's status"
+        # the pin file is restored when it goes missing
+        rm "$pin"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state driver)" "done" "driver after the pin file was removed"
+        cmp -s "$T/pin.before" "$pin" || fail "the pin file was not restored as it was"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "restoring the pin file changed dpkg's status"
+}
+
+t_origin_mismatch_names_source() {
+        mkdir -p "$R/keys"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        local plan
+        plan=$(driver_plan '["nvidia-driver-pinning-595", "nvidia-open"]' "origin: developer.download.nvidia.com")
+        expect_rc 1 ga run "$plan"
+        eq "$(step_state driver)" failed "driver step"
+        # refused before nvidia-open is installed: no version of it comes from there
+        said "no version of nvidia-open comes from developer.download.nvidia.com"
+        said "comes from file:$FIXTURE_REPO_DIR/cuda"
+        not_installed nvidia-open
+        # the rerun does not take it for done
+        expect_rc 1 ga run "$plan"
+        said "no version of nvidia-open comes from developer.download.nvidia.com"
+        # the repository's path (or its Release Origin) is accepted
+        plan=$(driver_plan '["nvidia-driver-pinning-595", "nvidia-open"]' "origin: NVIDIA")
+        expect_rc 0 gb reset
+        expect_rc 0 ga run "$plan"
+}
+
+# ---------------------------------------------------------------- drift
+
+t_drift_hold_removed() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        printf 'nvidia-open install\nnvidia-container-toolkit install\n' | dpkg_r --set-selections
+        installed nvidia-open 595.45.01-1 install
+        shipped_vars
+        expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state driver)" "done" "driver after the hold was removed"
+        eq "$(step_state ctk)" "done" "ctk after the hold was removed"
+        eq "$(step_state driver-reboot)" skipped "driver-reboot (nothing to load)"
+        shipped_installed
+        rerun_converged "$PLANS/debian-12.yaml"
+}
+
+t_drift_sources_deleted() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        local f=$R/etc/apt/sources.list.d/ctk-repo.sources
+        cp "$f" "$T/sources.before"
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        rm "$f"
+        shipped_vars
+        expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state ctk-repo)" "done" "ctk-repo after its sources file was deleted"
+        cmp -s "$T/sources.before" "$f" || fail "ctk-repo.sources was not restored as it was"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "restoring the sources file changed dpkg's status"
+        rerun_converged "$PLANS/debian-12.yaml"
+}
+
+# cuda-keyring's source list is a conffile: dpkg does not bring a deleted conffile back on a
+# plain reinstall (README of the fixture: it needs --force-confmiss).
+t_drift_keyring_list_deleted() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        local f=$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list
+        cp "$f" "$T/list.before"
+        rm "$f"
+        shipped_vars
+        expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        [ -f "$f" ] || fail "cuda-keyring's source list was not restored (step cuda-keyring: $(sj '.steps[] | select(.id == "cuda-keyring") | "\(.state): \(.detail)"'))"
+        cmp -s "$T/list.before" "$f" || fail "cuda-keyring's source list was not restored as it was"
+        eq "$(step_state cuda-keyring)" "done" "cuda-keyring after its list was deleted"
+        rerun_converged "$PLANS/debian-12.yaml"
+}
+
+# upgrade_outside VERSION: what an admin does by hand: unhold, then dpkg -i the three driver
+# packages of that version from cuda-next (a repository this root does not have).
+upgrade_outside() {
+        printf 'nvidia-open install\n' | dpkg_r --set-selections
+        dpkg_r -i "$FIXTURE_REPO_DIR"/cuda-next/{nvidia-open,nvidia-kernel-open-dkms,libnvidia-compute}_"$1"-1_amd64.deb >"$T/dpkg.out" 2>&1 ||
+                { cat "$T/dpkg.out" >&2; fail "dpkg -i of $1 failed"; }
+        installed nvidia-open "$1-1"
+}
+
+# Another branch installed by hand: the pinning package (priority 1000 for 595.*) makes 595.45.01
+# the candidate again, the package is not held any more, so the rerun moves it back and re-holds it.
+# The loaded module (595.45.01) then matches: no reboot.
+t_drift_driver_other_branch() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        upgrade_outside 610.43.02
+        shipped_vars
+        expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state driver)" "done" "driver after the upgrade outside the plan"
+        eq "$(step_state driver-reboot)" skipped "driver-reboot"
+        shipped_installed
+        rerun_converged "$PLANS/debian-12.yaml"
+}
+
+# The same, but the admin held the other branch again (dpkg -i itself drops a hold): the plan
+# refuses to move a held package and says how; once the hold is gone, the rerun restores 595.
+t_drift_driver_other_branch_held() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        upgrade_outside 610.43.02
+        printf 'nvidia-open hold\n' | dpkg_r --set-selections
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        shipped_vars
+        expect_rc 1 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        said "nvidia-open is held at 610.43.02-1 and the plan would move it to 595.45.01-1; refusing"
+        eq "$(step_state driver)" failed "driver step"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the refused step changed dpkg's status"
+        printf 'nvidia-open install\n' | dpkg_r --set-selections
+        expect_rc 0 ga resume --reboot=exit
+        eq "$(sj .run_state)" "done" "run_state after the hold was lifted"
+        shipped_installed
+        rerun_converged "$PLANS/debian-12.yaml"
+}
+
+# A newer build of the same branch, from a repository the plan does not know. The plan says
+# "nvidia-open of branch 595 from the CUDA repository (origin:), held": the installed version is
+# from elsewhere, nothing holds it, and the CUDA repository offers 595.45.01: the rerun moves it
+# back to 595.45.01 and re-holds it.
+t_drift_driver_same_branch_foreign() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        upgrade_outside 595.58.03
+        shipped_vars
+        expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state driver)" "done" "driver after the upgrade outside the plan"
+        shipped_installed
+        rerun_converged "$PLANS/debian-12.yaml"
+}
+
+# ---------------------------------------------------------------- container runtime
+
+runtime_plan() {
+        plan_file runtime <<EOF
+version: 1
+name: runtime
+steps:
+  - id: runtime
+    kind: container-runtime
+    runtime: docker
+    checks: [{runtime.configured: docker}]
+  - id: docker-restart
+    kind: service-restart
+    unit: docker.service
+    when: config-changed
+    checks: [{runtime.restarted: docker}]
+EOF
+}
+
+# runtime_root: docker running since 2025 and the fixture's nvidia-ctk, behind a wrapper that
+# records each call in $T/ctk-calls.
+runtime_root() {
+        docker_running "$OLD_TIME"
+        mkdir -p "$R/usr/bin" "$R/etc/docker"
+        printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$T/ctk-calls" "$CTK_X/usr/bin/nvidia-ctk" >"$R/usr/bin/nvidia-ctk"
+        chmod 755 "$R/usr/bin/nvidia-ctk"
+}
+
+restarts() {
+        if [ -f "$R/$ACTIONS_REL" ]; then grep -c '^restart docker.service$' "$R/$ACTIONS_REL" || true; else echo 0; fi
+}
+
+t_runtime_missing_daemon_json() {
+        runtime_root
+        local plan
+        plan=$(runtime_plan)
+        expect_rc 0 ga run "$plan"
+        local f=$R/$DAEMON_JSON_REL
+        [ -f "$f" ] || fail "daemon.json was not created"
+        eq "$(jq -r '.runtimes.nvidia.path' "$f")" nvidia-container-runtime "runtimes.nvidia.path"
+        contains "$T/ctk-calls" "--config=$f"
+        absent "$f.gpubase-backup" # there was nothing to back up
+        eq "$(restarts)" 1 "docker restarts"
+        eq "$(states)" "runtime=done docker-restart=done" "step states"
+        # converged: no nvidia-ctk, no restart
+        cp "$f" "$T/daemon.before"
+        expect_rc 0 ga run "$plan"
+        eq "$(states)" "runtime=skipped docker-restart=skipped" "step states of the rerun"
+        eq "$(restarts)" 1 "docker restarts after the rerun"
+        eq "$(wc -l <"$T/ctk-calls")" 1 "nvidia-ctk calls"
+        cmp -s "$T/daemon.before" "$f" || fail "the rerun changed daemon.json"
+        # the configuration changes while docker runs: restart, once
+        touch -d "$OLD_TIME" "$R/run/docker.pid"
+        touch -d "2025-06-01T00:00:00Z" "$f"
+        expect_rc 0 ga run "$plan"
+        eq "$(states)" "runtime=skipped docker-restart=done" "step states after daemon.json changed"
+        eq "$(restarts)" 2 "docker restarts after daemon.json changed"
+}
+
+t_runtime_other_keys_kept() {
+        runtime_root
+        local f=$R/$DAEMON_JSON_REL
+        printf '{\n  "data-root": "/srv/docker",\n  "log-driver": "json-file",\n  "log-opts": {"max-size": "100m"}\n}\n' >"$f"
+        touch -d "2024-06-01T00:00:00Z" "$f"
+        cp "$f" "$T/daemon.orig"
+        expect_rc 0 ga run "$(runtime_plan)"
+        eq "$(jq -r '."data-root"' "$f")" /srv/docker "data-root"
+        eq "$(jq -r '."log-driver"' "$f")" json-file "log-driver"
+        eq "$(jq -r '."log-opts"."max-size"' "$f")" 100m "log-opts.max-size"
+        eq "$(jq -r '.runtimes.nvidia.path' "$f")" nvidia-container-runtime "runtimes.nvidia.path"
+        [ -f "$f.gpubase-backup" ] || fail "no backup of daemon.json"
+        cmp -s "$T/daemon.orig" "$f.gpubase-backup" || fail "the backup is not the previous daemon.json"
+        eq "$(restarts)" 1 "docker restarts"
+}
+
+t_runtime_invalid_daemon_json() {
+        runtime_root
+        local f=$R/$DAEMON_JSON_REL
+        printf '{\n  "log-driver": "json-file",\n  "runtimes": {\n' >"$f"
+        cp -p "$f" "$T/daemon.orig"
+        expect_rc 1 ga run "$(runtime_plan)"
+        said "/etc/docker/daemon.json is not valid JSON (invalid JSON at byte 47: unexpected end of file)"
+        said "nothing was changed"
+        eq "$(step_state runtime)" failed "runtime step"
+        cmp -s "$T/daemon.orig" "$f" || fail "the invalid daemon.json was changed"
+        [ "$(stat -c %Y "$f")" = "$(stat -c %Y "$T/daemon.orig")" ] || fail "the invalid daemon.json was rewritten"
+        absent "$T/ctk-calls" # nvidia-ctk never ran
+        absent "$f.gpubase-backup"
+        eq "$(restarts)" 0 "docker restarts"
+}
+
+# ---------------------------------------------------------------- main
+
+ALL_TESTS=(
+        plan_debian12
+        plan_ubuntu2204
+        plan_ubuntu2404
+        plan_refused_on_other_os
+        prefetch_offline_after_reboot
+        apt_frontends_never_executed
+        refuse_keyring_checksum
+        refuse_keyring_wrong_key
+        refuse_keyring_outside_dirs
+        keyring_full_layout_allowed
+        refuse_source_wrong_fingerprint
+        refuse_unsigned_repository
+        refuse_moving_held_package
+        ctk_older_release
+        refuse_glob_matching_nothing
+        dpkg_lock_timeout
+        pinning_package_first_takes_effect
+        origin_mismatch_names_source
+        drift_hold_removed
+        drift_sources_deleted
+        drift_keyring_list_deleted
+        drift_driver_other_branch
+        drift_driver_other_branch_held
+        drift_driver_same_branch_foreign
+        runtime_missing_daemon_json
+        runtime_other_keys_kept
+        runtime_invalid_daemon_json
+        distro_dry_run_real_archive
+)
+
+# The distribution plan against Debian's real archive (reachable from this project's machines):
+# plan check passes and a dry run resolves the real nvidia packages and their dependencies, in an
+# alternate root where it writes nothing.
+t_distro_dry_run_real_archive() {
+        mkdir -p "$R/etc/apt/sources.list.d" "$R/usr/share/keyrings"
+        cp /usr/share/keyrings/debian-archive-keyring.gpg "$R/usr/share/keyrings/"
+        cat >"$R/etc/apt/sources.list.d/debian.sources" <<'EOS'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main contrib non-free non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+        expect_rc 0 ga plan check "$PLANS/debian-12-distro.yaml"
+        snapshot "$R" >"$T/before"
+        expect_rc 0 ga run --dry-run "$PLANS/debian-12-distro.yaml"
+        said "resolves to nvidia-open-kernel-dkms 535."
+        said "nvidia-driver 535."
+        said "firmware-misc-nonfree"
+        said "more packages"
+        snapshot "$R" >"$T/after"
+        cmp -s "$T/before" "$T/after" || { diff "$T/before" "$T/after" | sed 's/^/    | /' >&2; fail "the dry run wrote into the root"; }
+}
+
+t_no_apt_frontend_in_any_test() {
+        frontends_untouched
+}
+
+pattern=${1:-}
+for t in "${ALL_TESTS[@]}"; do
+        if [ -n "$pattern" ] && ! [[ $t =~ $pattern ]]; then
+                continue
+        fi
+        run_test "$t" "t_$t"
+done
+run_test no_apt_frontend_in_any_test t_no_apt_frontend_in_any_test
+echo "took $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
+summary

@@ -1,0 +1,113 @@
+/* The shim's Debian version comparison and apt_pick_version()'s glob matching, against a small
+ * flat repository index written by hand (no .deb files are needed to resolve versions). */
+#include <check.h>
+#include <string.h>
+
+#include "../../agent/host/apt.h"
+#include "tests.h"
+
+START_TEST(test_version_cmp) {
+        ck_assert_int_lt(apt_shim_version_cmp("595.40.01-1", "595.45.01-1"), 0);
+        ck_assert_int_gt(apt_shim_version_cmp("610.43.02-1", "595.58.03-1"), 0);
+        ck_assert_int_eq(apt_shim_version_cmp("1.19.0-1", "1.19.0-1"), 0);
+        ck_assert_int_lt(apt_shim_version_cmp("1.19.0~rc1-1", "1.19.0-1"), 0); /* ~ sorts first */
+        ck_assert_int_gt(apt_shim_version_cmp("1:525.0-1", "595.45.01-1"), 0);  /* the epoch wins */
+        ck_assert_int_lt(apt_shim_version_cmp("595.45.01-1", "595.45.01-1ubuntu1"), 0);
+        ck_assert_int_lt(apt_shim_version_cmp("9", "10"), 0);                   /* numbers, not text */
+}
+END_TEST
+
+static TestRoot root;
+static char *repo;
+
+static void stanza(FILE *f, const char *pkg, const char *ver) {
+        fprintf(f,
+                "Package: %s\nVersion: %s\nArchitecture: amd64\nMaintainer: t <t@example>\nFilename: ./%s_%s_amd64.deb\n"
+                "Size: 1\nSHA256: 0000000000000000000000000000000000000000000000000000000000000000\n"
+                "Description: test\n\n",
+                pkg, ver, pkg, ver);
+}
+
+static void setup(void) {
+        test_root_init(&root, ROOT_OS_RELEASE);
+        repo = test_root_path(&root, "/../repo");
+        ck_assert_int_eq(mkdir_p(repo, 0755), 0);
+        _cleanup_free_ char *pk = xasprintf("%s/Packages", repo);
+        FILE *f = fopen(pk, "w");
+        ck_assert_ptr_nonnull(f);
+        static const char *const vers[] = {"595.40.01-1", "595.45.01-1", "595.58.03-1", "610.43.02-1", "580.95.05-1"};
+        for (size_t i = 0; i < ELEMENTSOF(vers); i++)
+                stanza(f, "nvidia-open", vers[i]);
+        stanza(f, "nvidia-container-toolkit", "1.18.0-1");
+        stanza(f, "nvidia-container-toolkit", "1.19.0-1");
+        fclose(f);
+        _cleanup_free_ char *line = xasprintf("deb [trusted=yes] file:%s ./\n", repo);
+        test_root_write(&root, "/etc/apt/sources.list", line, 0644);
+}
+
+static void teardown(void) {
+        test_rm_rf(repo);
+        free(repo);
+        repo = NULL;
+        test_root_done(&root);
+}
+
+static char *pick(AptSession *s, const char *name, const char *pattern) {
+        char *v = NULL, *err = NULL;
+        int r = apt_pick_version(s, name, pattern, &v, &err);
+        if (r < 0) {
+                ck_assert_ptr_null(v);
+                return err; /* the message, for the caller to look at */
+        }
+        free(err);
+        return v;
+}
+
+START_TEST(test_pick_version_globs) {
+        AptSession s;
+        _cleanup_free_ char *err = NULL;
+        AptSessionOptions o = {.lock = false};
+        ck_assert_msg(apt_session_open(&s, &root.host, &o, &err) == 0, "open: %s", err);
+        ck_assert_msg(apt_session_update(&s, &err) == 0, "update: %s", err);
+
+        char *v = pick(&s, "nvidia-open", "595.*");
+        ck_assert_str_eq(v, "595.58.03-1"); /* the highest match, not the first */
+        free(v);
+        v = pick(&s, "nvidia-open", "595.4*");
+        ck_assert_str_eq(v, "595.45.01-1");
+        free(v);
+        v = pick(&s, "nvidia-open", "580.95.05-1"); /* an exact version */
+        ck_assert_str_eq(v, "580.95.05-1");
+        free(v);
+        v = pick(&s, "nvidia-open", NULL); /* the candidate: the newest */
+        ck_assert_str_eq(v, "610.43.02-1");
+        free(v);
+        v = pick(&s, "nvidia-container-toolkit", "1.*");
+        ck_assert_str_eq(v, "1.19.0-1");
+        free(v);
+
+        /* nothing matches: the message lists what exists */
+        v = pick(&s, "nvidia-open", "600.*");
+        ck_assert_ptr_nonnull(strstr(v, "no version of nvidia-open matches 600.*"));
+        ck_assert_ptr_nonnull(strstr(v, "595.45.01-1"));
+        ck_assert_ptr_nonnull(strstr(v, "610.43.02-1"));
+        free(v);
+        v = pick(&s, "no-such-package", NULL);
+        ck_assert_ptr_nonnull(strstr(v, "not known to apt"));
+        free(v);
+        apt_session_close(&s);
+}
+END_TEST
+
+Suite *apt_suite(void) {
+        Suite *s = suite_create("apt");
+        TCase *tc = tcase_create("version");
+        tcase_add_test(tc, test_version_cmp);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("pick");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_pick_version_globs);
+        suite_add_tcase(s, tc);
+        return s;
+}
