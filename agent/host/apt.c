@@ -146,22 +146,6 @@ static int write_bundle_sources(const Host *h, const char *tmpdir) {
         return write_file_atomic(outlist, text, strlen(text), 0644);
 }
 
-static void rm_rf(const char *path) {
-        _cleanup_(closedirp) DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", path, de->d_name);
-                struct stat st;
-                if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                        rm_rf(p);
-                else
-                        (void) unlink(p);
-        }
-        (void) rmdir(path);
-}
-
 static void progress_download(void *userdata, const char *what, unsigned long long done, unsigned long long total) {
         AptSession *s = userdata;
         if (what && *what && !s->tty && s->verbose)
@@ -186,7 +170,7 @@ static void progress_install(void *userdata, const char *package, const char *ac
 static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
         _cleanup_free_ char *list = NULL, *parts = NULL;
         if (s->tmpdir) {
-                rm_rf(s->tmpdir);
+                rm_rf_tree(s->tmpdir);
                 free(s->tmpdir);
                 s->tmpdir = NULL;
         }
@@ -283,7 +267,7 @@ void apt_session_close(AptSession *s) {
                 apt_shim_close(s->shim);
         s->shim = NULL;
         if (s->tmpdir)
-                rm_rf(s->tmpdir);
+                rm_rf_tree(s->tmpdir);
         free(s->tmpdir);
         s->tmpdir = NULL;
 }
@@ -293,7 +277,7 @@ int apt_session_reopen(AptSession *s, char **reterr) {
          * do not change, and their lists stay in the scratch directory) */
         if (s->tmpdir && !s->host->apt_bundle) {
                 _cleanup_free_ char *parts = xasprintf("%s/sources.list.d", s->tmpdir);
-                rm_rf(parts);
+                rm_rf_tree(parts);
                 int r = copy_sources(s->host, s->tmpdir);
                 if (r < 0) {
                         *reterr = xasprintf("cannot prepare the sources: %s", strerror(-r));

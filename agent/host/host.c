@@ -274,6 +274,22 @@ void remove_stale_temp_files(const char *path) {
                         (void) unlinkat(dirfd(d), de->d_name, 0);
 }
 
+void rm_rf_tree(const char *path) {
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", path, de->d_name);
+                struct stat st;
+                if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                        rm_rf_tree(p);
+                else
+                        (void) unlink(p);
+        }
+        (void) rmdir(path);
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
         _cleanup_free_ char *tmp = NULL;
         char id[33];

@@ -69,6 +69,8 @@ int mkdir_p(const char *dir, unsigned mode);
  * either the old one or the new one, never a mix. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
+/* Removes a directory tree (no symlink is followed); errors are ignored. */
+void rm_rf_tree(const char *path);
 /* Removes the temp files write_file_atomic() left beside path when a process was killed between
  * creating and renaming them. Only safe while holding the agent lock. */
 void remove_stale_temp_files(const char *path);

@@ -450,18 +450,3 @@ int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_b
         return r;
 }
 
-void rm_rf_tree(const char *path) {
-        _cleanup_(closedirp) DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", path, de->d_name);
-                struct stat st;
-                if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                        rm_rf_tree(p);
-                else
-                        (void) unlink(p);
-        }
-        (void) rmdir(path);
-}

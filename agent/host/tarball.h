@@ -50,5 +50,3 @@ typedef struct TarEntry {
 int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_bytes,
              int (*cb)(const TarEntry *e, void *userdata, char **reterr), void *userdata, char **reterr);
 
-/* Removes a directory tree (never following symlinks). */
-void rm_rf_tree(const char *path);

@@ -263,6 +263,22 @@ static int pick_all(AptSession *as, const PkgSpec *pkgs, size_t n, const char *o
         return 0;
 }
 
+/* Every requested version first, then the marks: requested packages that depend on each other's
+ * exact versions (the toolkit's four) resolve against the requested versions. */
+static int mark_versions(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, char **reterr) {
+        for (size_t i = 0; i < n; i++) {
+                int r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, bool unhold,
                        bool download_only, unsigned *ret_changed, char **reterr) {
         _cleanup_strv_free_ char **unholds = NULL, **changes = NULL;
@@ -287,17 +303,9 @@ static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, siz
                 if (r < 0)
                         return r;
         }
-        /* every requested version first, so that their dependencies on each other (= ver) resolve */
-        for (size_t i = 0; i < n; i++) {
-                r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < n; i++) {
-                r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
-                if (r < 0)
-                        return r;
-        }
+        r = mark_versions(as, pkgs, versions, n, reterr);
+        if (r < 0)
+                return r;
         r = apt_shim_resolve(as->shim, &changes, reterr);
         if (r < 0)
                 return r;
@@ -520,17 +528,9 @@ static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const Pkg
         AptArchive *arch = NULL;
         size_t n_arch = 0;
         int r;
-        /* as install_set: every requested version first, then the marks */
-        for (size_t i = 0; i < n; i++) {
-                r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < n; i++) {
-                r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
-                if (r < 0)
-                        return r;
-        }
+        r = mark_versions(as, pkgs, versions, n, reterr);
+        if (r < 0)
+                return r;
         r = apt_shim_resolve(as->shim, NULL, reterr);
         if (r < 0)
                 return r;
