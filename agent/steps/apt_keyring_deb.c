@@ -280,7 +280,11 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 goto out;
         }
         open = true;
-        r = apt_shim_mark_install(as.shim, k->package, k->version, &err);
+        /* a dpkg run cut off (this package unpacked but not configured, say) is finished first: libapt
+         * sees nothing to do for a package already at the wanted version, configured or not */
+        r = apt_configure_pending(&as, &err);
+        if (r >= 0)
+                r = apt_shim_mark_install(as.shim, k->package, k->version, &err);
         if (r >= 0)
                 r = apt_shim_resolve(as.shim, NULL, &err);
         if (r > 0)
@@ -289,6 +293,17 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 *ret_detail = xasprintf("installing %s failed: %s", k->file, err ? err : strerror(-r));
                 goto out;
         }
+        /* nothing half-installed is reported as done */
+        AptPackage pk = {0};
+        if (apt_shim_package(as.shim, k->package, &pk) < 0 || !pk.installed || !pk.installed_ok ||
+            !streq(pk.installed, k->version)) {
+                *ret_detail = xasprintf("%s %s is not fully installed after dpkg ran (state: %s)", k->package, k->version,
+                                        pk.installed ? (pk.installed_ok ? pk.installed : "not configured") : "not installed");
+                apt_package_done(&pk);
+                r = -EIO;
+                goto out;
+        }
+        apt_package_done(&pk);
         *ret_detail = xasprintf("installed %s %s (sha256 and %s checked)", k->package, k->version,
                                 k->fingerprint ? "key fingerprint" : "file list");
         r = 0;
