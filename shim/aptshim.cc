@@ -465,8 +465,38 @@ void apt_shim_clear_marks(AptShim *s) {
         s->protect.clear();
 }
 
+// A dpkg run cut off mid-unpack leaves packages that must be reinstalled (dpkg's reinstreq flag,
+// half-installed): dpkg will not configure them, and their stanza in dpkg's status may be too
+// incomplete for apt to see it as the repository's version of the same number ("Can't find a source
+// to download version"). Reinstall each from a downloadable version with that number, when there is
+// one; `apt-get` would stop and ask for a manual repair.
+static void mark_reinstall_required(AptShim *s) {
+        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgCache *c = s->cache->GetPkgCache();
+        for (pkgCache::PkgIterator pkg = c->PkgBegin(); !pkg.end(); ++pkg) {
+                pkgCache::VerIterator cur = pkg.CurrentVer();
+                if (cur.end() || (pkg->InstState != pkgCache::State::ReInstReq && pkg->InstState != pkgCache::State::HoldReInstReq &&
+                                  pkg->CurrentState != pkgCache::State::HalfInstalled))
+                        continue;
+                for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v) {
+                        if (strcmp(v.VerStr(), cur.VerStr()) != 0)
+                                continue;
+                        bool downloadable = false;
+                        for (pkgCache::VerFileIterator vf = v.FileList(); !vf.end() && !downloadable; ++vf)
+                                downloadable = (vf.File()->Flags & pkgCache::Flag::NotSource) == 0;
+                        if (!downloadable)
+                                continue;
+                        dc->SetCandidateVersion(v);
+                        dc->MarkInstall(pkg, false, 0, true);
+                        dc->SetReInstall(pkg, true);
+                        break;
+                }
+        }
+}
+
 int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr) {
         pkgDepCache *dc = s->cache->GetDepCache();
+        mark_reinstall_required(s);
         pkgProblemResolver fix(dc);
         pkgCache *c = s->cache->GetPkgCache();
         for (auto &name : s->protect) {

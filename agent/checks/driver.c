@@ -174,7 +174,8 @@ static void origin_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
                         dpkg_package_done(&pkg);
                         return;
                 }
-        _cleanup_free_ char *from = xstrndup(lists[0], strcspn(lists[0], "_"));
+        /* apt_lists_origin() returns 0 only with at least one list */
+        _cleanup_free_ char *from = xstrndup(lists[0], strcspn(lists[0], "_")); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         check_result_set(ret, CHECK_FAIL,
                          xasprintf("%s %s is the distribution's package (from %s), not %s's", pkg.name, pkg.version, from,
                                    origin),

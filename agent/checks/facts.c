@@ -170,10 +170,11 @@ static int find_module_file(const char *dir, const char *name, int depth, char *
                 }
         }
         size_t n = strv_length(subdirs);
+        /* n > 0 only when subdirs holds n entries (strv_length(NULL) is 0) */
         if (n > 1)
-                qsort(subdirs, n, sizeof(char *), strcmp_ptr);
+                qsort(subdirs, n, sizeof(char *), strcmp_ptr); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         for (size_t i = 0; i < n; i++)
-                if (find_module_file(subdirs[i], name, depth + 1, ret) == 0) {
+                if (find_module_file(subdirs[i], name, depth + 1, ret) == 0) { /* NOLINT(clang-analyzer-core.NullDereference) */
                         strv_free(subdirs);
                         return 0;
                 }

@@ -25,6 +25,7 @@ typedef struct Json {
         const char *s;
         size_t len, i;
         unsigned depth;
+        bool nul; /* stopped at a \u0000: valid JSON, but json-c cuts keys and values short there */
 } Json;
 
 static void json_ws(Json *j) {
@@ -56,9 +57,16 @@ static bool json_string(Json *j) {
                                 return false;
                         c = (unsigned char) j->s[j->i];
                         if (c == 'u') {
+                                size_t at = j->i - 1;
                                 for (int k = 0; k < 4; k++)
                                         if (++j->i >= j->len || !strchr("0123456789abcdefABCDEF", j->s[j->i]) || !j->s[j->i])
                                                 return false;
+                                if (memcmp(j->s + j->i - 3, "0000", 4) == 0) {
+                                        /* {"runtimes\u0000x": ...} would read as "runtimes" */
+                                        j->i = at;
+                                        j->nul = true;
+                                        return false;
+                                }
                         } else if (!strchr("\"\\/bfnrt", c) || !c)
                                 return false;
                 }
@@ -145,11 +153,14 @@ static bool json_value(Json *j) {
 }
 
 /* -1 when text is one valid JSON value (whitespace around it allowed), else the error's offset. */
-static ssize_t json_strict_error(const char *text, size_t len, bool *ret_trailing) {
+static ssize_t json_strict_error(const char *text, size_t len, bool *ret_trailing, bool *ret_nul) {
         Json j = {.s = text, .len = len};
         *ret_trailing = false;
-        if (!json_value(&j))
+        *ret_nul = false;
+        if (!json_value(&j)) {
+                *ret_nul = j.nul;
                 return (ssize_t) j.i;
+        }
         json_ws(&j);
         if (j.i < len) {
                 *ret_trailing = true;
@@ -160,8 +171,14 @@ static ssize_t json_strict_error(const char *text, size_t len, bool *ret_trailin
 
 int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error) {
         DaemonJson d = {0};
-        bool trailing = false;
-        ssize_t at = json_strict_error(text, len, &trailing);
+        bool trailing = false, nul = false;
+        ssize_t at = json_strict_error(text, len, &trailing, &nul);
+        if (at >= 0 && nul) {
+                *ret_error = xasprintf("unreadable JSON at byte %zd: \\u0000 (a NUL character) would cut a key or "
+                                       "value short here",
+                                       at);
+                return -EBADMSG;
+        }
         if (at >= 0) {
                 *ret_error = xasprintf("invalid JSON at byte %zd: %s", at,
                                        trailing ? "data after the object"

@@ -64,11 +64,35 @@ static int run_with(Args *a, Plan *p, State *st) {
         return r;
 }
 
+/* Like sshd's StrictModes: a plan, or a state directory, that others can write is refused before
+ * it is read (a planted state names the plan that `resume` runs). */
+static int refuse_unsafe_plan(const char *plan) {
+        _cleanup_free_ char *why = NULL;
+        if (path_check_private(plan, &why) == -EPERM) {
+                log_error("refusing the plan %s: %s", plan, why);
+                return EXIT_INVALID_PLAN;
+        }
+        return EXIT_OK;
+}
+
+static int refuse_unsafe_state_dir(Args *a) {
+        _cleanup_free_ char *dir = host_path(&a->host, GPUBASE_STATE_DIR);
+        _cleanup_free_ char *why = NULL;
+        if (path_check_private(dir, &why) == -EPERM) {
+                log_error("refusing the state directory %s: %s", dir, why);
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
+
 /* The lock (unless --dry-run, which writes nothing, or it is held already), then the state (NULL
  * when there is none). */
 static int lock_and_load(Args *a, int *lock, State **st) {
+        int r = refuse_unsafe_state_dir(a);
+        if (r != EXIT_OK)
+                return r;
         if (!a->dry_run && *lock < 0) {
-                int r = take_lock_or_complain(a, lock);
+                r = take_lock_or_complain(a, lock);
                 if (r != EXIT_OK)
                         return r;
         }
@@ -160,6 +184,9 @@ int cmd_run(Args *a, int argc, char **argv) {
                                 vars = bm->vars;
                 }
         }
+        r = refuse_unsafe_plan(plan);
+        if (r != EXIT_OK)
+                goto out;
         r = load_plan_or_complain(a, plan, vars, true, &p);
         if (r != EXIT_OK)
                 goto out;
@@ -245,7 +272,9 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
                 r = reattach_bundle(a, st);
         if (r != EXIT_OK)
                 goto out;
-        r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
+        r = refuse_unsafe_plan(st->plan_path);
+        if (r == EXIT_OK)
+                r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
         if (r != EXIT_OK) {
                 log_error("the plan of run %.8s (%s) cannot be used; restore it, or `gpubase reset` and start again",
                           st->run_id, st->plan_path);

@@ -45,7 +45,8 @@ void log_info(const char *fmt, ...) {
 void report_init(Report *r, const Ctx *ctx) {
         *r = (Report){0};
         r->tty = isatty(STDOUT_FILENO);
-        r->color = r->tty && !getenv("NO_COLOR") && !(getenv("TERM") && streq(getenv("TERM"), "dumb"));
+        const char *term = getenv("TERM");
+        r->color = r->tty && !getenv("NO_COLOR") && !(term && streq(term, "dumb"));
         r->journal = !host_is_rooted(ctx->host) && !ctx->dry_run;
         r->verbose = ctx->verbose;
         if (ctx->state) {

@@ -191,7 +191,8 @@ int read_line_file(const char *path, char **ret) {
         int r = read_file(path, 64 * 1024, &s, NULL);
         if (r < 0)
                 return r;
-        s[strcspn(s, "\n")] = 0;
+        /* read_file() sets s whenever it returns 0 (negative_errno() is never 0) */
+        s[strcspn(s, "\n")] = 0; /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         *ret = xstrdup(strip(s));
         return 0;
 }

@@ -1,6 +1,7 @@
 #include "apt.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <string.h>
@@ -236,6 +237,29 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
         return r;
 }
 
+/* Who holds dpkg's frontend lock or dpkg's own lock (fcntl locks, as apt and dpkg take them):
+ * "process 1234 (unattended-upgr)", or NULL when it cannot be told. libapt's message after a
+ * DPkg::Lock::Timeout does not say. */
+static char *dpkg_lock_holder(const Host *h) {
+        static const char *const locks[] = {"/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock"};
+        for (size_t i = 0; i < ELEMENTSOF(locks); i++) {
+                _cleanup_free_ char *p = host_path(h, locks[i]);
+                _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+                struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+                if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK || fl.l_pid <= 0)
+                        continue;
+                _cleanup_free_ char *comm_path = xasprintf("/proc/%d/comm", (int) fl.l_pid);
+                _cleanup_free_ char *comm = NULL;
+                if (read_line_file(comm_path, &comm) < 0 || !comm[0])
+                        return xasprintf("process %d", (int) fl.l_pid);
+                return xasprintf("process %d (%s)", (int) fl.l_pid, comm);
+        }
+        return NULL;
+}
+
+static int dpkg_configure_pending(AptSession *s, bool frontend_locked, char **reterr);
+static bool dpkg_journal_pending(const Host *h);
+
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr) {
         int r;
         *s = (AptSession){.host = h, .verbose = o && o->verbose, .tty = isatty(STDOUT_FILENO)};
@@ -254,7 +278,24 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
         }
         if (o && o->lock) {
                 r = apt_shim_lock(s->shim, reterr);
+                if (r == -EIO && dpkg_journal_pending(h)) {
+                        /* a dpkg run was cut off: let dpkg itself finish it (it takes the locks),
+                         * then take the lock again over a fresh view of its database */
+                        free(*reterr);
+                        *reterr = NULL;
+                        r = dpkg_configure_pending(s, false, reterr);
+                        if (r >= 0)
+                                r = apt_shim_reopen(s->shim, reterr);
+                        if (r >= 0)
+                                r = apt_shim_lock(s->shim, reterr);
+                }
                 if (r < 0) {
+                        _cleanup_free_ char *holder = r == -EBUSY ? dpkg_lock_holder(h) : NULL;
+                        if (holder) {
+                                char *m = xasprintf("%s; it is held by %s", *reterr ? *reterr : "", holder);
+                                free(*reterr);
+                                *reterr = m;
+                        }
                         apt_session_close(s);
                         return r;
                 }
@@ -337,6 +378,51 @@ int apt_session_update(AptSession *s, char **reterr) {
         return 0;
 }
 
+/* A package dpkg marked "reinstall required" (cut off mid-unpack): dpkg refuses to configure it. */
+static bool dpkg_reinstall_required(const Host *h) {
+        _cleanup_free_ char *status = host_path(h, "/var/lib/dpkg/status");
+        _cleanup_free_ char *text = NULL;
+        if (read_file(status, 512 * 1024 * 1024, &text, NULL) < 0)
+                return false;
+        return strstr(text, " reinstreq ") || strstr(text, " half-installed\n");
+}
+
+/* `dpkg --configure --pending` with the session's dpkg options. With frontend_locked, we hold the
+ * frontend lock and hand dpkg the inner one; without, dpkg takes both itself. */
+static int dpkg_configure_pending(AptSession *s, bool frontend_locked, char **reterr) {
+        char **argv = NULL;
+        strv_push(&argv, xstrdup("dpkg"));
+        for (const char *const *o = apt_shim_dpkg_options(s->shim); o && *o; o++)
+                strv_push(&argv, xstrdup(*o));
+        strv_push(&argv, xstrdup("--configure"));
+        strv_push(&argv, xstrdup("--pending"));
+        char *env[] = {(char *) "DPKG_FRONTEND_LOCKED=true", NULL};
+        ExecSpec spec = {.argv = argv, .env = frontend_locked ? env : NULL, .timeout_sec = 3600, .echo = s->verbose};
+        _cleanup_(exec_result_done) ExecResult res = {0};
+        int r = exec_run(&spec, &res);
+        if (r >= 0 && (res.exec_errno || res.status != 0) && !(res.status == 1 && dpkg_reinstall_required(s->host))) {
+                _cleanup_free_ char *how = exec_failure_text(&spec, &res);
+                *reterr = xasprintf("finishing the interrupted dpkg run failed: %s", how);
+                r = -EIO;
+        }
+        /* else: what dpkg could not configure must be reinstalled; the install that follows does it */
+        strv_free(argv);
+        return r;
+}
+
+/* dpkg cut off (a crash, a power cut) leaves status updates it had not folded into the status file
+ * in /var/lib/dpkg/updates/ (files named by number); libapt then refuses the lock ("dpkg was
+ * interrupted, you must manually run 'dpkg --configure -a'"). */
+static bool dpkg_journal_pending(const Host *h) {
+        _cleanup_free_ char *d = host_path(h, "/var/lib/dpkg/updates");
+        _cleanup_(closedirp) DIR *dir = opendir(d);
+        struct dirent *de;
+        while (dir && (de = readdir(dir)))
+                if (de->d_name[0] && strspn(de->d_name, "0123456789") == strlen(de->d_name))
+                        return true;
+        return false;
+}
+
 int apt_configure_pending(AptSession *s, char **reterr) {
         _cleanup_free_ char *status = host_path(s->host, "/var/lib/dpkg/status");
         _cleanup_free_ char *text = NULL;
@@ -350,24 +436,9 @@ int apt_configure_pending(AptSession *s, char **reterr) {
         if (!any)
                 return 0;
         /* dpkg takes the dpkg lock itself: our frontend lock stays, the inner one is handed over */
-        char **argv = NULL;
-        strv_push(&argv, xstrdup("dpkg"));
-        for (const char *const *o = apt_shim_dpkg_options(s->shim); o && *o; o++)
-                strv_push(&argv, xstrdup(*o));
-        strv_push(&argv, xstrdup("--configure"));
-        strv_push(&argv, xstrdup("--pending"));
-        char *env[] = {(char *) "DPKG_FRONTEND_LOCKED=true", NULL};
-        ExecSpec spec = {.argv = argv, .env = env, .timeout_sec = 3600, .echo = s->verbose};
-        _cleanup_(exec_result_done) ExecResult res = {0};
         apt_shim_release_inner(s->shim);
-        int r = exec_run(&spec, &res);
+        int r = dpkg_configure_pending(s, true, reterr);
         int r2 = apt_shim_retake_inner(s->shim, NULL);
-        if (r >= 0 && (res.exec_errno || res.status != 0)) {
-                _cleanup_free_ char *how = exec_failure_text(&spec, &res);
-                *reterr = xasprintf("finishing the interrupted dpkg run failed: %s", how);
-                r = -EIO;
-        }
-        strv_free(argv);
         if (r < 0)
                 return r;
         if (r2 < 0) {

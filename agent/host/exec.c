@@ -100,8 +100,8 @@ int exec_run(const ExecSpec *spec, ExecResult *ret) {
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0) {
-                        open_out = false;
-                        break;
+                        open_out = false; /* EOF or an error: the loop ends */
+                        continue;
                 }
                 if (spec->echo)
                         (void) !write(STDERR_FILENO, chunk, (size_t) n);

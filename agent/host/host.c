@@ -334,3 +334,59 @@ fail:
         (void) unlink(tmp);
         return r;
 }
+
+static int check_one(const char *p, bool target, char **ret_why) {
+        struct stat st;
+        if (stat(p, &st) < 0)
+                return negative_errno();
+        uid_t me = geteuid();
+        if (st.st_uid != 0 && st.st_uid != me) {
+                *ret_why = xasprintf("%s is owned by uid %u, not by root%s; only root may own what gpubase runs "
+                                     "or writes its state in (chown root %s)",
+                                     p, (unsigned) st.st_uid, me == 0 ? "" : " or the user running gpubase", p);
+                return -EPERM;
+        }
+        bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) && !target;
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_dir) {
+                *ret_why = xasprintf("%s is writable by %s (mode %04o): whoever can write there can make gpubase "
+                                     "run what they want (chmod go-w %s)",
+                                     p, (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned) (st.st_mode & 07777), p);
+                return -EPERM;
+        }
+        return 0;
+}
+
+int path_check_private(const char *path, char **ret_why) {
+        _cleanup_free_ char *p = xstrdup(path);
+        bool target = true;
+        char *real;
+        int r;
+
+        /* the longest part of path that exists, with its symlinks resolved */
+        while (!(real = realpath(p, NULL))) {
+                if (errno != ENOENT)
+                        return negative_errno();
+                char *slash = strrchr(p, '/');
+                if (!slash || slash == p)
+                        return 0;
+                *slash = 0;
+                target = false;
+        }
+        free(p);
+        p = real;
+        for (;;) {
+                r = check_one(p, target, ret_why);
+                if (r < 0)
+                        return r;
+                target = false;
+                char *slash = strrchr(p, '/');
+                if (!slash)
+                        return 0;
+                if (slash == p) {
+                        if (!p[1])
+                                return 0;
+                        p[1] = 0; /* "/" itself */
+                } else
+                        *slash = 0;
+        }
+}

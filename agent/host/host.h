@@ -75,6 +75,15 @@ void rm_rf_tree(const char *path);
  * creating and renaming them. Only safe while holding the agent lock. */
 void remove_stale_temp_files(const char *path);
 
+/* Like sshd's StrictModes: refuses a path that someone other than root or us could change, which
+ * would let them choose what gpubase runs (a plan) or where it thinks it is (a state directory).
+ * path itself, and every directory above it up to /, must be owned by root or the effective uid
+ * and not writable by group or others; a directory above it may be world-writable when it is
+ * sticky (/tmp: others cannot replace what they do not own). Symlinks are resolved first; parts
+ * of path that do not exist yet are skipped (their parents are checked). Returns 0, or -EPERM
+ * with *ret_why naming the offending path, its owner and mode, and the fix. */
+int path_check_private(const char *path, char **ret_why);
+
 /* systemd over sd-bus (real machine only). */
 int sd_reboot(char **reterr);
 int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);

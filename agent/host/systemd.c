@@ -118,8 +118,8 @@ static char *journal_tail(const char *unit, unsigned lines) {
                         strv_push(&msgs, xstrndup((const char *) d + 8, l - 8));
         }
         sd_journal_close(j);
-        for (size_t i = strv_length(msgs); i > 0; i--)
-                buf_printf(&b, "\n    %s", msgs[i - 1]);
+        for (size_t i = strv_length(msgs); i > 0; i--) /* strv_length(NULL) is 0 */
+                buf_printf(&b, "\n    %s", msgs[i - 1]); /* NOLINT(clang-analyzer-core.NullDereference) */
         strv_free(msgs);
         return buf_steal(&b);
 }

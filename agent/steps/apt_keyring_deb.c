@@ -307,8 +307,12 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 goto out;
         }
         open = true;
-        r = reinstall ? apt_shim_mark_reinstall(as.shim, k->package, &err)
-                      : apt_shim_mark_install(as.shim, k->package, k->version, &err);
+        /* a dpkg run cut off (this package unpacked but not configured, say) is finished first: libapt
+         * sees nothing to do for a package already at the wanted version, configured or not */
+        r = apt_configure_pending(&as, &err);
+        if (r >= 0)
+                r = reinstall ? apt_shim_mark_reinstall(as.shim, k->package, &err)
+                              : apt_shim_mark_install(as.shim, k->package, k->version, &err);
         if (r >= 0)
                 r = apt_shim_resolve(as.shim, NULL, &err);
         if (r > 0)
