@@ -139,7 +139,6 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1
 	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/report.sh
 	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/bundle.sh
 	GPUBASE=$(CURDIR)/$(S)/gpubase ASAN_OPTIONS=detect_leaks=1 tests/integration/faults.sh
-	$(MAKE) fuzz-regress
 
 check: deps
 	$(MAKE) unit integration crash san-check
