@@ -25,6 +25,11 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 DEB_DEPS   := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq \
               libapt-pkg-dev libarchive-dev dpkg-dev apt-utils gnupg libkmod-dev libpci-dev pci.ids \
               zstd python3 python3-yaml packer ansible-core cloud-init bash-completion
+# What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
+# (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic), socat (the
+# qemu monitor, for system_reset). The guest kernel's headers (linux-headers-<guest kver>) are
+# installed by tests/e2e/run.sh once it has read that version from the guest image.
+E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat
 
 AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
 AGENT_HDRS := $(wildcard agent/*/*.h) shim/aptshim.h
@@ -45,13 +50,13 @@ B          := build
 S          := build/san
 F          := build/fuzz
 
-.PHONY: all deps check unit integration crash crash-long crash-apt san-check demo install clean help \
-        fuzz fuzz-build fuzz-regress lint cppcheck clang-tidy valgrind bench
+.PHONY: all deps deps-e2e check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
+        help fuzz fuzz-build fuzz-regress lint cppcheck clang-tidy valgrind bench
 
 all: $(B)/gpubase
 
 help:
-	@echo "make deps | all | check | unit | integration | crash | crash-long | crash-apt | demo | install | clean"
+	@echo "make deps | all | check | unit | integration | crash | crash-long | crash-apt | e2e | demo | install | deb | clean"
 	@echo "     fuzz [FUZZ_SECONDS=60] | fuzz-regress | lint | valgrind | bench"
 
 deps:
@@ -63,6 +68,17 @@ deps:
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
+
+# the same for E2E_DEPS
+deps-e2e: deps
+	@missing=""; for p in $(E2E_DEPS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps-e2e: installing$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps-e2e: all installed"; fi
 
 $(B)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)
@@ -140,6 +156,7 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1
 	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/bundle.sh
 	GPUBASE=$(CURDIR)/$(S)/gpubase ASAN_OPTIONS=detect_leaks=1 tests/integration/faults.sh
 
+# The VM tier (make e2e) is not in check yet: some of its scenarios still fail (see tests/e2e/README.md).
 check: deps
 	$(MAKE) unit integration crash san-check
 	@echo "make check: all tiers passed"
@@ -294,6 +311,11 @@ bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/fixtures/
 	GPUBASE=$(CURDIR)/$(B)/gpubase BENCH_CHECKPOINT=$(CURDIR)/$(B)/bench-checkpoint \
 	  MEASURE=$(CURDIR)/$(B)/bench-measure FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 \
 	  BENCH_OUT=$(CURDIR)/$(B)/bench/RESULTS.md tests/bench/bench.sh
+# e2e: a real Debian 12 VM under qemu (tests/e2e/README.md): gpubase installed from its .deb,
+# a real reboot through logind, resume through gpubase.service, docker restarted through sd-bus.
+# Needs root (mmdebstrap, dpkg --root, mkfs.ext4 -d); the guest image is cached in build/e2e-cache.
+e2e: deps-e2e deb
+	GPUBASE_DEB=$(CURDIR)/$(B)/gpubase_$(VERSION)_$(DEB_ARCH).deb tests/e2e/run.sh
 
 demo: deps $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase examples/demo/demo.sh
@@ -309,6 +331,16 @@ install: $(B)/gpubase
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0644 packaging/gpubase-plan.5 $(DESTDIR)$(MANDIR)/man5/gpubase-plan.5
 	install -m 0644 packaging/completion/gpubase.bash $(DESTDIR)$(COMPLETIONDIR)/gpubase
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 packaging/gpubase.1 $(DESTDIR)$(MANDIR)/man1/gpubase.1
+
+# deb: build/gpubase_$(VERSION)_<arch>.deb from a staging tree (packaging/debian/build-deb.sh).
+DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null || dpkg --print-architecture)
+DEB_STAGE  := $(B)/deb/stage
+deb: deps $(B)/gpubase
+	rm -rf $(DEB_STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr UNITDIR=/lib/systemd/system
+	packaging/debian/build-deb.sh $(DEB_STAGE) $(B) $(VERSION)
 
 clean:
 	rm -rf $(B)

@@ -1,0 +1,229 @@
+#!/bin/bash
+# Runs inside the e2e guest at every boot (e2e-scenario.service, ordered after gpubase.service).
+# It plays the orchestrator of one scenario — starts the run, reboots the machine where Packer
+# would, installs a newer driver behind the plan's back — and records what the guest shows in the
+# 9p share (/mnt/host), which tests/e2e/run.sh reads after qemu exits and judges. This script
+# asserts nothing itself. The scenario comes from /mnt/host/scenario.conf (SCENARIO=...).
+set -u
+export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+SHARE=/mnt/host
+PLAN=/srv/e2e/plan.yaml
+
+if ! mountpoint -q "$SHARE"; then
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 hostshare "$SHARE" || {
+		echo "e2e: FATAL: cannot mount the 9p share; powering off" >/dev/console
+		systemctl poweroff --no-block
+		exit 1
+	}
+fi
+# shellcheck source=/dev/null
+. "$SHARE/scenario.conf"
+VARS=()
+while read -r v; do [ -n "$v" ] && VARS+=(--var "$v"); done </srv/e2e/vars
+
+say() {
+	echo "e2e[$SCENARIO]: $*" >/dev/console
+	echo "$(cut -d' ' -f1 /proc/uptime) boot $N: $*" >>"$SHARE/guest.log"
+}
+state_of() { [ -e /var/lib/gpubase/state.json ] && jq -r '.run_state' /var/lib/gpubase/state.json 2>/dev/null || echo none; }
+
+BOOT=$(cat /proc/sys/kernel/random/boot_id)
+N=$(($(cat "$SHARE/boots" 2>/dev/null | wc -l) + 1))
+# boot N: its id, what gpubase.service did in it (it ran before this unit), the run's state
+echo "$N $BOOT $(date +%s) gpubase.service=$(systemctl show -p ActiveState --value gpubase.service)/$(systemctl show -p Result --value gpubase.service)/$(systemctl show -p ExecMainStatus --value gpubase.service) enabled=$(systemctl is-enabled gpubase.service 2>&1) state=$(state_of)" >>"$SHARE/boots"
+systemctl show gpubase.service >"$SHARE/boot-$N-gpubase-unit.txt"
+[ -e /var/lib/gpubase/state.json ] && cp /var/lib/gpubase/state.json "$SHARE/boot-$N-state.json"
+say "boot $N ($BOOT), run state $(state_of)"
+
+# the reboot that gpubase asks logind for stops this unit: finish writing what was seen first
+trap '' TERM
+
+# R: where this phase's results go (the share; the drift phase of happy+drift uses a subdirectory)
+R=$SHARE
+collect() {
+	local d=$R
+	say "collecting results"
+	# each under a time limit: a command that hangs must not cost the whole scenario; what hung
+	# is recorded (timeouts.txt) with the processes at that moment
+	T() {
+		local out=$1 rc
+		shift
+		timeout 60 "$@" >"$d/$out" 2>&1
+		rc=$?
+		if [ "$rc" = 124 ]; then
+			echo "$out: $* timed out (60 s)" >>"$d/timeouts.txt"
+			ps -eo pid,ppid,stat,wchan:32,args >>"$d/timeouts.txt" 2>&1
+			say "TIMEOUT: $*"
+		fi
+		return "$rc"
+	}
+	timeout 60 gpubase status --json >"$d/status.json" 2>"$d/status.err"
+	echo $? >"$d/status.rc"
+	T status.txt gpubase status
+	cp /var/lib/gpubase/state.json "$d/state.json" 2>/dev/null
+	T journal-unit-verbose.txt journalctl -u gpubase.service -o verbose --no-pager
+	T journal-gpubase.json journalctl -o json --no-pager SYSLOG_IDENTIFIER=gpubase
+	T journal-boots.txt journalctl --list-boots --no-pager
+	T journal-docker.txt journalctl -b 0 -u docker.service -o short-monotonic --no-pager
+	T journal-this-boot.txt journalctl -b 0 -o short-monotonic --no-pager
+	T unit-enabled.txt systemctl is-enabled gpubase.service
+	T wants.txt ls /etc/systemd/system/multi-user.target.wants/
+	T gpubase-unit.txt systemctl show gpubase.service
+	T docker-unit.txt systemctl show docker.service
+	T jobs.txt systemctl list-jobs --no-legend
+	T docker-runtimes.json docker info --format '{{json .Runtimes}}'
+	cp /etc/docker/daemon.json "$d/daemon.json" 2>/dev/null
+	T module-loaded.txt cat /sys/module/nvidia/version
+	T proc-version.txt head -1 /proc/driver/nvidia/version
+	T module-disk.txt modinfo -F version nvidia
+	T dpkg.txt dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'nvidia-*' 'libnvidia-*' cuda-keyring
+	T holds.txt apt-mark showhold
+	timeout 60 gpubase verify --plan "$PLAN" "${VARS[@]}" --json >"$d/verify.json" 2>"$d/verify.err"
+	echo $? >"$d/verify.rc"
+	echo "$BOOT" >"$d/final-boot-id"
+	sync
+}
+finish() {
+	collect
+	say "done; powering off"
+	echo "$N" >"$R/finished"
+	echo "$N" >"$SHARE/finished"
+	sync
+	systemctl poweroff --no-block
+	exit 0
+}
+# run NAME ARGS...: gpubase ARGS, output and exit code into the share as NAME.out / NAME.rc
+run() {
+	local name=$1 rc
+	shift
+	say "gpubase $*"
+	# also on the console: the serial log is the host's live view (the hard-reset scenario waits
+	# there for the step it means to cut off)
+	gpubase "$@" > >(tee "$R/$name.out" >/dev/console) 2>&1
+	rc=$?
+	echo "$rc" >"$R/$name.rc"
+	say "gpubase $1: exit $rc"
+	sync
+	return "$rc"
+}
+first_run() { # ARGS: the first `gpubase run` of a scenario; a reboot is under way when it exits 3
+	systemctl is-enabled gpubase.service >"$R/enabled-before-run.txt" 2>&1
+	echo "$N" >"$R/run.boot"
+	touch "$SHARE/run.started"
+	sync
+	run run run "$@" "${VARS[@]}" "$PLAN"
+	RUN_RC=$?
+	systemctl is-enabled gpubase.service >"$R/enabled-after-run.txt" 2>&1
+	systemctl list-jobs --no-legend >"$R/jobs-after-run.txt" 2>&1
+	sync
+}
+# the drift phase: the machine is done; a newer driver arrives outside the plan; run the plan again
+drift_start() {
+	R=$SHARE/drift
+	mkdir -p "$R"
+	gpubase verify --plan "$PLAN" "${VARS[@]}" --json >"$R/verify-before.json" 2>"$R/verify-before.err"
+	echo $? >"$R/verify-before.rc"
+	# the repository publishes 595.58.03; an admin (or an unattended upgrade that ignores holds)
+	# upgrades the driver with apt, outside the plan: the module on disk is now newer than the
+	# loaded one
+	say "the repository now offers 595.58.03; upgrading the driver with apt-get, behind the plan's back"
+	mv /srv/repo/cuda /srv/repo/cuda-before && mv /srv/repo/cuda-later /srv/repo/cuda
+	{
+		apt-get update -q &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages \
+				nvidia-open=595.58.03-1 nvidia-kernel-open-dkms=595.58.03-1 libnvidia-compute=595.58.03-1
+	} >"$R/apt-upgrade.out" 2>&1
+	echo $? >"$R/apt-upgrade.rc"
+	apt-mark showhold >"$R/holds-after-upgrade.txt" 2>&1
+	modinfo -F version nvidia >"$R/drift-module-disk.txt" 2>&1
+	cat /sys/module/nvidia/version >"$R/drift-module-loaded.txt" 2>&1
+	gpubase verify --plan "$PLAN" "${VARS[@]}" --json >"$R/verify-drift.json" 2>"$R/verify-drift.err"
+	echo $? >"$R/verify-drift.rc"
+	first_run --reboot=now
+	[ "$RUN_RC" = 3 ] && { say "reboot under way"; exit 0; }
+	finish
+}
+
+case "$SCENARIO" in
+happy)
+	# gpubase run --reboot=now: it reboots through logind; gpubase.service resumes in boot 2.
+	# With DRIFT=1 the same machine goes on with the drift phase (results in drift/).
+	if [ ! -e "$SHARE/run.rc" ]; then
+		first_run --reboot=now
+		[ "$RUN_RC" = 3 ] && { say "reboot under way"; exit 0; }
+		finish
+	fi
+	if [ ! -e "$SHARE/happy.done" ]; then
+		run wait wait --timeout 540
+		echo "$N" >"$SHARE/happy.done"
+		if [ "${DRIFT:-0}" = 1 ]; then
+			collect
+			drift_start
+		fi
+		finish
+	fi
+	R=$SHARE/drift
+	run wait wait --timeout 540
+	finish
+	;;
+packer)
+	# --reboot=exit: exit 3, then the orchestrator reboots, resumes and waits
+	if [ ! -e "$SHARE/run.rc" ]; then
+		first_run --reboot=exit
+		rc=$RUN_RC
+		run status-pending status
+		run wait-pending wait --timeout 30
+		if [ "$rc" = 3 ]; then
+			say "the orchestrator reboots the machine (systemctl reboot)"
+			sync
+			systemctl reboot --no-block
+			exit 0
+		fi
+		finish
+	fi
+	if [ ! -e "$SHARE/resume.rc" ]; then
+		run resume resume --reboot=exit
+		run wait wait --timeout 540
+	fi
+	finish
+	;;
+failure)
+	# the kernel package whose module does not load (-ENODEV): the reboot's checks fail, once
+	if [ ! -e "$SHARE/run.rc" ]; then
+		mv /srv/repo/cuda /srv/repo/cuda-good && mv /srv/repo/cuda-enodev /srv/repo/cuda
+		say "repository: the -ENODEV module variant"
+		first_run --reboot=now
+		[ "$RUN_RC" = 3 ] && { say "reboot under way"; exit 0; }
+		finish
+	fi
+	run wait wait --timeout 540
+	# a second reboot, if one were wrongly requested, would already be queued or under way
+	sleep 5
+	modprobe nvidia >"$SHARE/modprobe.out" 2>&1
+	echo $? >"$SHARE/modprobe.rc"
+	finish
+	;;
+reset)
+	# hard resets at random moments (the host's qemu monitor): whatever boot this is, carry the
+	# run on as an orchestrator would (run again, or resume), until it is done
+	touch "$SHARE/run.started"
+	sync
+	for attempt in 1 2 3; do
+		st=$(state_of)
+		case "$st" in
+		done) finish ;;
+		none) run "run-b$N-a$attempt" run --reboot=now "${VARS[@]}" "$PLAN" ;;
+		*) run "resume-b$N-a$attempt" resume --reboot=now ;;
+		esac
+		rc=$?
+		echo "$N $attempt $st $rc" >>"$SHARE/attempts"
+		[ "$rc" = 3 ] && { say "reboot under way"; exit 0; }
+		[ "$rc" = 75 ] && sleep 2
+	done
+	finish
+	;;
+*)
+	say "unknown scenario '$SCENARIO'"
+	finish
+	;;
+esac
