@@ -129,7 +129,7 @@ $(B)/fixtures/libnvidia-ml.so.1: tests/fixtures/nvml/fake-nvml.c
 # unit: Check suites (plan loader, malformed-plan corpus, state, engine). CK_FORK=no under ASan so
 # leaks are reported per process.
 unit: deps $(B)/test-unit $(B)/fixtures/libnvidia-ml.so.1
-	GPUBASE_TESTDATA=$(CURDIR)/tests GPUBASE_FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 $(B)/test-unit
+	GPUBASE_TESTDATA=$(CURDIR)/tests GPUBASE_FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 CK_DEFAULT_TIMEOUT=120 $(B)/test-unit
 
 integration: deps $(B)/gpubase $(B)/fixtures/libnvidia-ml.so.1
 	GPUBASE=$(CURDIR)/$(B)/gpubase tests/integration/run.sh
@@ -148,7 +148,7 @@ crash-long: deps $(B)/gpubase $(B)/killer
 	GPUBASE=$(CURDIR)/$(B)/gpubase KILLER=$(CURDIR)/$(B)/killer ITERATIONS=$${ITERATIONS:-2000} tests/integration/crash.sh
 
 san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1
-	GPUBASE_TESTDATA=$(CURDIR)/tests GPUBASE_FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(S)/test-unit
+	GPUBASE_TESTDATA=$(CURDIR)/tests GPUBASE_FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 CK_DEFAULT_TIMEOUT=120 CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(S)/test-unit
 	GPUBASE=$(CURDIR)/$(S)/gpubase ASAN_OPTIONS=detect_leaks=1 tests/integration/run.sh
 	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/verify.sh
 	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/apt.sh
