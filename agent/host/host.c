@@ -164,7 +164,7 @@ int host_service_restart(const Host *h, const char *unit, const char *marker, un
         return 0;
 }
 
-static pid_t read_pid_fd(int fd) {
+static pid_t read_pid_fd_once(int fd) {
         char buf[32] = {0};
         ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
         if (n <= 0)
@@ -174,6 +174,19 @@ static pid_t read_pid_fd(int fd) {
         if (parse_uint(buf, &v) < 0)
                 return 0;
         return (pid_t) v;
+}
+
+/* The holder's pid, read from the lock file. A holder writes it right after taking the lock
+ * (truncate, then write), so a reader that finds the lock taken may catch the file empty for a
+ * moment: it reads again for up to 0.5 s before giving up (0). */
+static pid_t read_pid_fd(int fd) {
+        for (int i = 0; i < 50; i++) {
+                pid_t pid = read_pid_fd_once(fd);
+                if (pid > 0)
+                        return pid;
+                usleep(10 * 1000);
+        }
+        return 0;
 }
 
 int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder) {
