@@ -29,6 +29,7 @@ static int prepare_root(const Host *h) {
                 struct stat st;
                 if (stat(p, &st) == 0)
                         continue;
+                remove_stale_temp_files(p); /* from an earlier run that was killed mid-write */
                 int r = write_file_atomic(p, "", 0, 0644);
                 if (r < 0)
                         return r;

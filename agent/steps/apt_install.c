@@ -439,6 +439,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         }
         if (a->pin) {
                 _cleanup_free_ char *rel = pin_path(s), *path = host_path(ctx->host, rel), *content = pin_content(s);
+                remove_stale_temp_files(path); /* from an earlier attempt that was killed mid-write */
                 r = write_file_atomic(path, content, strlen(content), 0644);
                 if (r < 0) {
                         err = xasprintf("cannot write %s: %s", rel, strerror(-r));

@@ -185,6 +185,9 @@ static int install_key(const Step *s, const Host *h, const char *data, size_t le
         }
         _cleanup_free_ char *kp = keyring_path(a), *sp = sources_path(a);
         _cleanup_free_ char *kpath = host_path(h, kp), *spath = host_path(h, sp), *content = sources_content(s);
+        /* from an earlier attempt that was killed mid-write */
+        remove_stale_temp_files(kpath);
+        remove_stale_temp_files(spath);
         if ((r = mkdir_parents(kpath, 0755)) < 0 || (r = write_file_atomic(kpath, bin, blen, 0644)) < 0 ||
             (r = mkdir_parents(spath, 0755)) < 0 || (r = write_file_atomic(spath, content, strlen(content), 0644)) < 0) {
                 *ret_detail = xasprintf("cannot write %s / %s: %s", kp, sp, strerror(-r));

@@ -109,6 +109,7 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                         daemon_json_done(&d);
                 }
                 _cleanup_free_ char *bak = xasprintf("%s.gpubase-backup", conf);
+                remove_stale_temp_files(bak); /* from an earlier attempt that was killed mid-write */
                 r = write_file_atomic(bak, text, len, 0600);
                 if (r < 0) {
                         *ret_detail = xasprintf("cannot keep a backup of %s: %s", conf, strerror(-r));

@@ -137,7 +137,7 @@ m() { # NAME CMD...
         local name=$1 out
         shift
         out=$("$MEASURE" "$RUNS" -- "$@") || { echo "bench: $name: the runs did not all exit alike"; exit 1; }
-        read -r MED[$name] MIN[$name] MAX[$name] RSS[$name] RC[$name] <<<"$out"
+        read -r "MED[$name]" "MIN[$name]" "MAX[$name]" "RSS[$name]" "RC[$name]" <<<"$out"
         printf '  %-22s median %8.2f ms  (min %.2f, max %.2f)  peak RSS %6.1f MB  exit %s\n' "$name" \
                 "${MED[$name]}" "${MIN[$name]}" "${MAX[$name]}" "$(awk -v k="${RSS[$name]}" 'BEGIN { print k / 1024 }')" "${RC[$name]}"
 }

@@ -5,9 +5,11 @@
 # and the shared libraries the gpubase .deb depends on. The initramfs holds only what qemu's
 # virtio disk and 9p share need (MODULES=list), /etc/machine-id is empty (run.sh gives every
 # scenario its own; virtio_rng is there so that the kernel's RNG is seeded before udev and systemd
-# ask for random bytes, which otherwise stalls boots under TCG), the timers are dropped (no apt-daily in the middle of a test), the journal is
+# ask for random bytes, which otherwise stalls boots under TCG; lz4, which the kernel unpacks
+# several times faster than zstd), the timers are dropped (no apt-daily in the middle of a test), the journal is
 # persistent (the test reads the journal of the boot before the reboot) and docker starts without
-# iptables or a bridge (3-4 s instead of ~11 s under TCG; nvidia-ctk keeps both keys). The
+# iptables or a bridge (3-4 s instead of ~11 s under TCG; nvidia-ctk keeps both keys), and
+# containerd without its Kubernetes CRI plugin, which docker does not use. The
 # Debian sources are emptied: the guest has no network, only the test's file:/// repositories.
 # The root has no fsck pass (the initramfs's fsck costs seconds under TCG; ext4's journal replay
 # at mount is what a hard reset relies on).
@@ -23,7 +25,7 @@ MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
 
 # the gpubase package's runtime libraries (packaging/debian/control), so that `dpkg --root -i`
 # finds its Depends satisfied; jq for the guest-side test scripts
-PKGS=systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,zstd,docker.io,ca-certificates
+PKGS=systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,lz4,zstd,docker.io,ca-certificates
 PKGS=$PKGS,libyaml-0-2,libjson-c5,libsystemd0,libssl3,libkmod2,libpci3,pci.ids,libarchive13,libapt-pkg6.0,jq
 
 # Module directories of the stock kernel that a virtio guest never loads (hardware it does not
@@ -57,6 +59,7 @@ mmdebstrap --mode=root --variant=apt --format=tar \
 	--dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/block/floppy.ko' \
 	--setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && echo MODULES=list > "$1/etc/initramfs-tools/conf.d/e2e.conf"' \
 	--customize-hook='printf "%s\n" virtio_pci virtio_blk ext4 9p 9pnet_virtio virtio_rng >> "$1/etc/initramfs-tools/modules"' \
+	--customize-hook='echo COMPRESS=lz4 >> "$1/etc/initramfs-tools/conf.d/e2e.conf"' \
 	--customize-hook='chroot "$1" update-initramfs -u -k all >/dev/null' \
 	--customize-hook='echo gpubase-e2e > "$1/etc/hostname"' \
 	--customize-hook='printf "127.0.0.1 localhost\n127.0.1.1 gpubase-e2e\n" > "$1/etc/hosts"' \
@@ -66,6 +69,7 @@ mmdebstrap --mode=root --variant=apt --format=tar \
 	--customize-hook='mkdir -p "$1/etc/docker" && printf "{\n    \"bridge\": \"none\",\n    \"iptables\": false\n}\n" > "$1/etc/docker/daemon.json"' \
 	--customize-hook='printf "/dev/vda / ext4 rw,errors=remount-ro 0 0\nhostshare /mnt/host 9p trans=virtio,version=9p2000.L,msize=262144,nofail 0 0\n" > "$1/etc/fstab"; mkdir -p "$1/mnt/host"' \
 	--customize-hook='chroot "$1" passwd -d root >/dev/null' \
+	--customize-hook='echo "version = 2" > "$1/etc/containerd/config.toml"; echo "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]" >> "$1/etc/containerd/config.toml"' \
 	--customize-hook='chroot "$1" systemctl mask -q e2scrub_reap.service getty@tty1.service' \
 	--customize-hook='rm -rf "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_*' \
 	--customize-hook=': > "$1/etc/apt/sources.list"' \

@@ -74,7 +74,8 @@ else
 		tail -30 "$CACHE/build-$key.log" >&2
 		die "building the guest image failed (log: $CACHE/build-$key.log)"
 	}
-	find "$CACHE" -maxdepth 1 -name 'debian12-*.tar.zst' ! -name "debian12-$key.tar.zst" -delete
+	find "$CACHE" -maxdepth 1 \( \( -name 'debian12-*.tar.zst' ! -name "debian12-$key.tar.zst" \) -o \
+		\( -name 'build-*.log' ! -name "build-$key.log" \) \) -delete
 	log "guest image built in $(($(date +%s) - t))s"
 	IMAGE_STATE="built now"
 fi

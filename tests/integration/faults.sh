@@ -375,9 +375,9 @@ t_readonly_state_dir() {
         plan=$(plan_copy basic.yaml)
         expect_rc 3 gb run "$plan" --reboot=exit
         cp "$sf" "$T/state.before"
-        mount --bind "$d" "$d" && mount -o remount,bind,ro "$d" || fail "cannot make $d read-only"
         # shellcheck disable=SC2064
         trap "umount -l '$d' 2>/dev/null || true; cleanup" EXIT
+        mount --bind "$d" "$d" && mount -o remount,bind,ro "$d" || fail "cannot make $d read-only"
         simulate_reboot
         # reading works
         expect_rc 3 gb status
@@ -393,6 +393,51 @@ t_readonly_state_dir() {
         trap cleanup EXIT
         expect_rc 0 gb resume --reboot=exit
         eq "$(sj .run_state)" "done" "run_state once the directory is writable"
+}
+
+# ---------------------------------------------------------------- no shell, ever
+
+# Shell metacharacters in every string of the apt steps (run.sh's shell_metachars_literal does the
+# same for command, file and check strings): if any reached a shell, files named pwned* would appear
+# in the working directory, the root or /tmp. The strings must be refused or used as data.
+t_apt_strings_no_shell() {
+        need_repo
+        local m='x; touch pwned1 && touch pwned2 | touch pwned3 $(touch pwned4) `touch pwned5` > pwned6'
+        mkdir -p "$T/cwd"
+        cd "$T/cwd"
+        # one plan per string, so that each one is used (a failing step stops the ones after it);
+        # each may be refused at load (65) or fail as data (1), never reach a shell
+        local -a steps=(
+                "  - {id: k, kind: apt-keyring-deb, url: 'file://$CUDA_KEYRING_DEB?$m', sha256: $CUDA_KEYRING_SHA256, fingerprint: $KEY_FPR}"
+                "  - {id: k, kind: apt-keyring-deb, path: '/keys/$m.deb', sha256: $CUDA_KEYRING_SHA256}"
+                "  - {id: s, kind: apt-source, key_url: 'file://$CTK_KEY_ASC?$m', fingerprint: $CTK_KEY_FPR, uri: '$REPO_CTK_URI'}"
+                "  - {id: s, kind: apt-source, key_url: 'file://$CTK_KEY_ASC', fingerprint: $CTK_KEY_FPR, uri: '$REPO_CTK_URI/$m'}
+  - {id: i, kind: apt-install, packages: [libnvidia-container1], update: always}"
+                "  - {id: s, kind: apt-source, key_url: 'file://$CTK_KEY_ASC', fingerprint: $CTK_KEY_FPR, uri: '$REPO_CTK_URI', suite: '$m'}"
+                "  - {id: s, kind: apt-source, key_url: 'file://$CTK_KEY_ASC', fingerprint: $CTK_KEY_FPR, uri: '$REPO_CTK_URI', name: '$m'}"
+                "  - {id: i, kind: apt-install, packages: ['libnvidia-container1=1.19.0-1; touch pwned7', '\$(touch pwned8)']}"
+                "  - {id: i, kind: apt-install, packages: [libnvidia-container1], pin: '$m', origin: '$m'}"
+                "  - {id: c, kind: container-runtime, runtime: '$m'}"
+                "  - {id: r, kind: service-restart, unit: '$m'}"
+        )
+        local i plan rc
+        for i in "${!steps[@]}"; do
+                plan=$T/meta$i.yaml
+                printf 'version: 1\nname: faults-metachar-%s\nsteps:\n%s\n' "$i" "${steps[$i]}" >"$plan"
+                chmod 0644 "$plan"
+                # a root each: a source written by one plan must not break the next one's apt
+                mkdir -p "$W/r$i"
+                fill_root "$W/r$i"
+                rc=0
+                "$GPUBASE" --root "$W/r$i" run "$plan" >"$T/out" 2>"$T/err" || rc=$?
+                check_no_sanitizer_report "$T/err" "metacharacter plan $i"
+                case $rc in 0 | 1 | 65) ;; *) fail "metacharacter plan $i: exit $rc: $(cat "$T/err")" ;; esac
+                echo "metacharacter plan $i: exit $rc: $(grep -v '^ ' "$T/err" | head -c 300 | tr '\n' ' ')" >>"$T/meta.log"
+        done
+        local found
+        found=$(find "$T/cwd" "$W" "${TMPDIR:-/tmp}" -maxdepth 3 -name 'pwned*' 2>/dev/null | head -n 5)
+        [ -z "$found" ] || fail "a shell ran plan text: $found"
+        [ -z "${FAULTS_KEEP:-}" ] || cp "$T/meta.log" "$FAULTS_WORK/apt-strings.log"
 }
 
 # ---------------------------------------------------------------- StrictModes
@@ -539,6 +584,17 @@ crash_apt() {
         REF_PKGS=$(dpkg_pkgs "$ref")
         REF_FILES=$(crash_files "$ref")
         [ -z "$(dpkg_audit "$ref")" ] || { dpkg_audit "$ref"; echo "FAIL crash-apt: dpkg --audit after the reference run"; exit 1; }
+        # a converged host is left alone: a rerun probes every step, changes nothing, runs no dpkg
+        cp "$ref/var/log/dpkg.log" "$W/dpkg.log.before"
+        rc=0
+        g "$ref" run "$PLAN" --reboot=exit >"$W/ref.out" 2>&1 || rc=$?
+        local rerun
+        rerun=$(g "$ref" status --json | jq -r '[.steps[] | .state] | unique | join(",")')
+        [ "$rc" = 0 ] && [ "$rerun" = skipped ] && cmp -s "$W/dpkg.log.before" "$ref/var/log/dpkg.log" || {
+                cat "$W/ref.out"
+                echo "FAIL crash-apt: the rerun of the converged reference is not a no-op (exit $rc, step states $rerun)"
+                exit 1
+        }
         local run_window=$((run_us * 11 / 10)) resume_window=$(((run_us > resume_us ? run_us : resume_us) * 11 / 10))
         echo "crash-apt: plan $PLAN"
         echo "crash-apt: reference: $REF_STATES; reboots $REF_REBOOTS; $(wc -l <<<"$REF_PKGS") packages"
@@ -593,14 +649,24 @@ crash_apt() {
                 return 0
         }
 
+        # adapt WINDOW DURATION: the kill window follows how long a run that was not killed took
+        # (the machine's load changes over a long run: a window too wide wastes iterations)
+        adapt() {
+                local w=$(((3 * $1 + $2 * 11 / 10) / 4))
+                [ "$w" -ge 20000 ] || w=20000
+                echo "$w"
+        }
+
         one_iteration() {
-                local root=$W/it$1 rc=0 delay n=0 cmd k=0
+                local root=$W/it$1 rc=0 delay n=0 cmd k=0 t0
                 LOG=""
                 rm -rf "$root"
                 mkdir -p "$root"
                 fill_root "$root"
                 delay=$(rand_upto "$run_window")
+                t0=$(now_us)
                 "$KILLER" "$delay" -- "$GPUBASE" --root "$root" run "$PLAN" --reboot=exit >"$W/out" 2>&1 || rc=$?
+                [ "$rc" = 137 ] || run_window=$(adapt "$run_window" $(($(now_us) - t0)))
                 LOG+="run (kill at ${delay}us) exit $rc; "
                 if [ "$rc" = 137 ]; then
                         kills=$((kills + 1)) k=1
@@ -627,7 +693,9 @@ crash_apt() {
                         # up to 4 kills an iteration, each resume killed with probability 2/3
                         if [ "$k" -lt 4 ] && [ $((RANDOM % 3)) != 0 ]; then delay=$(rand_upto "$resume_window"); else delay=600000000; fi
                         rc=0
+                        t0=$(now_us)
                         "$KILLER" "$delay" -- "$GPUBASE" --root "$root" "${cmd[@]}" >"$W/out" 2>&1 || rc=$?
+                        [ "$rc" = 137 ] || resume_window=$(adapt "$resume_window" $(($(now_us) - t0)))
                         LOG+="${cmd[0]} (kill at ${delay}us) exit $rc; "
                         resumes=$((resumes + 1))
                         if [ "$rc" = 137 ]; then
@@ -684,6 +752,7 @@ crash_apt() {
         took=$(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.0f", (b - a) / 1000 }')
         echo "crash-apt: where the kills landed (first unfinished step: state):"
         for k in "${!LANDED[@]}"; do printf '  %5d  %s\n' "${LANDED[$k]}" "$k"; done | sort -k2
+        echo "crash-apt: kill windows at the end ${run_window} / ${resume_window} us"
         echo "crash-apt: $kills kills in $iterations iterations ($kills_dpkg left dpkg with work to finish or repair)," \
                 "$resumes resumes, $reboots simulated reboots, at most $max_seen resumes in one iteration; ${took}s"
         if [ "$failed" -gt 0 ]; then
@@ -708,6 +777,7 @@ ALL_TESTS=(
         disk_full_checkpoint
         disk_full_first_checkpoint
         readonly_state_dir
+        apt_strings_no_shell
         plan_writable_by_others
         state_dir_writable_by_others
 )
@@ -717,7 +787,8 @@ selected=()
 for t in "${ALL_TESTS[@]}"; do
         if [ -z "$pattern" ] || [[ $t =~ $pattern ]]; then selected+=("$t"); fi
 done
-if [[ " ${selected[*]} " == *" dpkg_lock_held "* || " ${selected[*]} " == *" repo_unreachable"* ]]; then
+if [[ " ${selected[*]} " == *" dpkg_lock_held "* || " ${selected[*]} " == *" repo_unreachable"* ||
+        " ${selected[*]} " == *" apt_strings_no_shell "* ]]; then
         T0=$(now_ms)
         build_repo
         echo "fixture repository built in $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"

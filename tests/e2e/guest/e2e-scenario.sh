@@ -52,7 +52,9 @@ collect() {
 		rc=$?
 		if [ "$rc" = 124 ]; then
 			echo "$out: $* timed out (60 s)" >>"$d/timeouts.txt"
-			ps -eo pid,ppid,stat,wchan:32,args >>"$d/timeouts.txt" 2>&1
+			for p in /proc/[0-9]*; do # no procps in the guest
+				echo "  ${p#/proc/} $(cat "$p/wchan" 2>/dev/null) $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
+			done >>"$d/timeouts.txt"
 			say "TIMEOUT: $*"
 		fi
 		return "$rc"
