@@ -261,6 +261,46 @@ static char *dpkg_lock_holder(const Host *h) {
 static int dpkg_configure_pending(AptSession *s, bool frontend_locked, char **reterr);
 static bool dpkg_journal_pending(const Host *h);
 
+#define APT_LISTS "/var/lib/apt/lists"
+#define APT_STAMP "/var/lib/gpubase/apt-lists.stamp"
+
+/* libapt's message names one of the machine's list files: they, not the sources or dpkg, broke. */
+static bool lists_are_broken(const Host *h, const char *err) {
+        _cleanup_free_ char *lists = host_path(h, APT_LISTS "/");
+        return err && strstr(err, lists);
+}
+
+/* Remove the package lists (files; not the lock, not the directories) and the update stamp. */
+static int discard_lists(const Host *h) {
+        _cleanup_free_ char *dir = host_path(h, APT_LISTS), *stamp = host_path(h, APT_STAMP);
+        if (unlink(stamp) < 0 && errno != ENOENT)
+                return negative_errno();
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' || streq(de->d_name, "lock") || streq(de->d_name, "partial"))
+                        continue;
+                struct stat st;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+                        continue; /* auxfiles/ and the like */
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        return negative_errno();
+        }
+        return fsync(dirfd(d)) < 0 ? negative_errno() : 0;
+}
+
+/* Make what apt downloaded durable (lists and archives): libapt renames its downloads into place
+ * without an fsync, and a power cut then leaves empty files behind those names. syncfs covers the
+ * whole filesystem in one call. */
+void apt_session_sync(AptSession *s) {
+        _cleanup_free_ char *p = host_path(s->host, APT_LISTS);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0)
+                (void) syncfs(fd);
+}
+
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr) {
         int r;
         *s = (AptSession){.host = h, .verbose = o && o->verbose, .tty = isatty(STDOUT_FILENO)};
@@ -273,6 +313,30 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
                 }
         }
         r = open_shim(s, o, reterr);
+        if (r < 0 && !h->apt_bundle && !(o && o->scratch) && lists_are_broken(h, *reterr)) {
+                /* the package lists do not parse (a power cut after apt renamed them into place
+                 * but before they reached the disk leaves them empty). A read-only session reads
+                 * without lists (what dpkg has installed is all a probe needs); one that may write
+                 * moves them aside and forgets the update stamp, so that the step fetches them
+                 * again instead of failing the same way at every resume. */
+                _cleanup_free_ char *why = *reterr;
+                *reterr = NULL;
+                apt_session_close(s);
+                if (o && o->readonly) {
+                        AptSessionOptions ro = *o;
+                        ro.scratch = true;
+                        r = open_shim(s, &ro, reterr);
+                } else {
+                        r = discard_lists(h);
+                        if (r < 0)
+                                *reterr = xasprintf("%s; moving the broken lists aside failed: %s", why, strerror(-r));
+                        else {
+                                fprintf(stderr, "gpubase: the package lists did not parse (%s): discarded them, "
+                                                "they are fetched again\n", why);
+                                r = open_shim(s, o, reterr);
+                        }
+                }
+        }
         if (r < 0) {
                 apt_session_close(s);
                 return r;
@@ -347,8 +411,6 @@ static uint64_t newest_mtime(const char *dir, const char *suffix) {
         return best;
 }
 
-#define APT_STAMP "/var/lib/gpubase/apt-lists.stamp"
-
 bool apt_lists_stale(const Host *h) {
         _cleanup_free_ char *parts = host_path(h, "/etc/apt/sources.list.d");
         _cleanup_free_ char *list = host_path(h, "/etc/apt/sources.list");
@@ -373,6 +435,7 @@ int apt_session_update(AptSession *s, char **reterr) {
                 printf("\r\033[K");
         if (r < 0)
                 return r;
+        apt_session_sync(s);
         _cleanup_free_ char *stamp = host_path(s->host, APT_STAMP);
         (void) mkdir_parents(stamp, 0700);
         (void) write_file_atomic(stamp, "", 0, 0644);

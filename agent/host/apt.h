@@ -42,6 +42,8 @@ int apt_session_reopen(AptSession *s, char **reterr);
 bool apt_lists_stale(const Host *h);
 /* apt update, and the stamp apt_lists_stale() compares with. */
 int apt_session_update(AptSession *s, char **reterr);
+/* Make the lists and archives apt downloaded durable (called after an update and a prefetch). */
+void apt_session_sync(AptSession *s);
 
 /* dpkg left packages unpacked or half-configured (a cut-off run): finish them the way
  * `dpkg --configure -a` does. Returns 1 if something was configured, 0 if nothing was pending. */

@@ -458,6 +458,8 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         r = prefetch_steps(s, ctx, &as, &err);
         if (r < 0)
                 goto fail;
+        if (a->prefetch)
+                apt_session_sync(&as);
         apt_session_close(&as);
         {
                 Buf b = {0};

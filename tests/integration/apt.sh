@@ -347,6 +347,32 @@ t_prefetch_offline_after_reboot() {
         frontends_untouched
 }
 
+# A power cut after libapt renamed its downloaded lists into place but before they reached the
+# disk leaves them empty (seen in the e2e VM's hard-reset scenario): libapt then cannot build its
+# cache ("Splitting of clearsigned file ... failed"). The next resume must not fail that way forever:
+# it discards the broken lists, fetches them again and finishes.
+t_power_cut_empty_lists() {
+        gpu_root
+        shipped_vars
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        local f n=0
+        for f in "$R"/var/lib/apt/lists/*; do
+                [ "${f##*/}" != lock ] && [ ! -d "$f" ] || continue
+                rm -f "$f"
+                : >"$f"
+                n=$((n + 1))
+        done
+        [ "$n" -gt 0 ] || fail "no package lists to break"
+        boot_root
+        expect_rc 0 ga resume --reboot=exit
+        said "the package lists did not parse"
+        eq "$(sj .run_state)" "done" "run_state after the resume over empty lists"
+        shipped_installed
+        local empty
+        empty=$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*InRelease' -empty)
+        eq "$empty" "" "empty InRelease files left after the resume"
+}
+
 # ---------------------------------------------------------------- apt front ends
 
 t_apt_frontends_never_executed() {
@@ -881,6 +907,7 @@ ALL_TESTS=(
         plan_ubuntu2404
         plan_refused_on_other_os
         prefetch_offline_after_reboot
+        power_cut_empty_lists
         apt_frontends_never_executed
         refuse_keyring_checksum
         refuse_keyring_wrong_key
