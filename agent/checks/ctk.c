@@ -5,13 +5,40 @@
 #include "facts.h"
 #include "param.h"
 
-static const char *const ctk_packages[] = {
+const char *const ctk_packages[CTK_N_PACKAGES + 1] = {
         "nvidia-container-toolkit",
         "nvidia-container-toolkit-base",
         "libnvidia-container-tools",
         "libnvidia-container1",
         NULL,
 };
+
+void ctk_versions_done(CtkVersions *v) {
+        for (size_t i = 0; i < CTK_N_PACKAGES; i++)
+                free(v->installed[i]);
+        free(v->version);
+        *v = (CtkVersions){0};
+}
+
+void ctk_versions(const Host *h, CtkVersions *ret) {
+        CtkVersions v = {0};
+        size_t n = 0;
+        for (size_t i = 0; i < CTK_N_PACKAGES; i++) {
+                DpkgPackage p = {0};
+                if (dpkg_find(h, ctk_packages[i], &p) == 0 && p.installed) {
+                        v.installed[i] = TAKE_PTR(p.version);
+                        if (!v.first)
+                                v.first = v.installed[i];
+                        else if (!streq(v.first, v.installed[i]))
+                                v.mixed = true;
+                        n++;
+                }
+                dpkg_package_done(&p);
+        }
+        if (n == CTK_N_PACKAGES && !v.mixed)
+                v.version = xstrdup(v.first);
+        *ret = v;
+}
 
 int parse_ctk_version(const char *text, char **ret) {
         static const char key[] = "NVIDIA Container Toolkit CLI version ";
@@ -50,23 +77,16 @@ static void ctk_declare(const CheckSpec *c, PlanIntent *intent) {
 static void installed_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         const char *want = c->params ? c->params : ctx->plan ? ctx->plan->intent.ctk_version : NULL;
         Buf missing = {0}, versions = {0};
-        _cleanup_free_ char *first = NULL;
-        bool mixed = false;
+        CtkVersions v = {0};
 
-        for (size_t i = 0; ctk_packages[i]; i++) {
-                DpkgPackage p = {0};
-                if (dpkg_find(ctx->host, ctk_packages[i], &p) < 0 || !p.installed) {
+        ctk_versions(ctx->host, &v);
+        for (size_t i = 0; i < CTK_N_PACKAGES; i++)
+                if (v.installed[i])
+                        buf_printf(&versions, "%s%s %s", versions.len ? ", " : "", ctk_packages[i], v.installed[i]);
+                else
                         buf_printf(&missing, "%s%s", missing.len ? ", " : "", ctk_packages[i]);
-                        dpkg_package_done(&p);
-                        continue;
-                }
-                buf_printf(&versions, "%s%s %s", versions.len ? ", " : "", p.name, p.version);
-                if (!first)
-                        first = xstrdup(p.version);
-                else if (!streq(first, p.version))
-                        mixed = true;
-                dpkg_package_done(&p);
-        }
+        const char *first = v.first;
+        bool mixed = v.mixed;
         _cleanup_free_ char *miss = buf_steal(&missing), *vers = buf_steal(&versions);
         if (*miss && !first)
                 check_result_set(ret, CHECK_FAIL, xstrdup("the NVIDIA Container Toolkit is not installed"),
@@ -93,6 +113,7 @@ static void installed_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
                         check_result_set(ret, CHECK_OK, xasprintf("all four packages at %s; nvidia-ctk %s", first, cli),
                                          NULL);
         }
+        ctk_versions_done(&v);
 }
 
 const CheckKind check_ctk_installed = {

@@ -86,21 +86,30 @@ const CheckKind check_driver_nvml = {
         .verify = true,
 };
 
-/* The CUDA ceiling: NVML's answer, else what the table says of the loaded driver. NULL: unknown. */
+char *driver_cuda_ceiling(const Host *h, const NvmlInfo *n, bool *ret_from_nvml, char **ret_driver) {
+        if (n->status == NVML_STATUS_OK && n->cuda_version) {
+                *ret_from_nvml = true;
+                *ret_driver = n->driver_version ? xstrdup(n->driver_version) : NULL;
+                return cuda_version_from_int(n->cuda_version);
+        }
+        _cleanup_free_ char *lv = NULL;
+        if (driver_loaded_version(h, &lv) < 0 || !cuda_ceiling_for_driver(lv))
+                return NULL;
+        *ret_from_nvml = false;
+        *ret_driver = TAKE_PTR(lv);
+        return xstrdup(cuda_ceiling_for_driver(*ret_driver));
+}
+
+/* The ceiling and, for messages, where it came from. NULL: unknown. */
 static char *ceiling(Ctx *ctx, char **ret_source) {
         NvmlInfo n = {0};
-        char *c = NULL;
+        bool from_nvml = false;
+        _cleanup_free_ char *drv = NULL;
         (void) nvml_query(ctx->host, &n);
-        if (n.status == NVML_STATUS_OK && n.cuda_version) {
-                c = cuda_version_from_int(n.cuda_version);
-                *ret_source = xasprintf("NVML, driver %s", n.driver_version ? n.driver_version : "?");
-        } else {
-                _cleanup_free_ char *lv = NULL;
-                if (driver_loaded_version(ctx->host, &lv) == 0 && cuda_ceiling_for_driver(lv)) {
-                        c = xstrdup(cuda_ceiling_for_driver(lv));
-                        *ret_source = xasprintf("CUDA/driver table, loaded driver %s", lv);
-                }
-        }
+        char *c = driver_cuda_ceiling(ctx->host, &n, &from_nvml, &drv);
+        if (c)
+                *ret_source = from_nvml ? xasprintf("NVML, driver %s", drv ? drv : "?")
+                                        : xasprintf("CUDA/driver table, loaded driver %s", drv);
         nvml_info_done(&n);
         return c;
 }

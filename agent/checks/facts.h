@@ -75,8 +75,25 @@ SecureBoot secureboot_state(const Host *h);
 
 /* ---- NVIDIA Container Toolkit and container runtimes ---- */
 
+/* The toolkit's four packages, which a host must have at one version: nvidia-container-toolkit,
+ * nvidia-container-toolkit-base, libnvidia-container-tools, libnvidia-container1 (NULL-terminated). */
+#define CTK_N_PACKAGES 4
+extern const char *const ctk_packages[CTK_N_PACKAGES + 1];
+
+typedef struct CtkVersions {
+        char *installed[CTK_N_PACKAGES]; /* dpkg version of each installed one, NULL if not installed */
+        const char *first;               /* the first installed one's version (points into installed[]) */
+        bool mixed;                      /* the installed ones differ */
+        char *version;                   /* the version all four share; NULL if one is missing or mixed */
+} CtkVersions;
+void ctk_versions_done(CtkVersions *v);
+/* From dpkg's status file. */
+void ctk_versions(const Host *h, CtkVersions *ret);
+
 /* "NVIDIA Container Toolkit CLI version 1.19.0\ncommit: ..." -> "1.19.0" */
 int parse_ctk_version(const char *text, char **ret);
+
+#define DOCKER_JSON "/etc/docker/daemon.json"
 
 typedef struct DaemonJson {
         bool has_nvidia;        /* runtimes.nvidia present */
@@ -91,6 +108,10 @@ void daemon_json_done(DaemonJson *d);
  * offset) for invalid JSON or a top level that is not an object. An empty file is invalid too:
  * nvidia-ctk refuses it, only a missing file counts as {}. */
 int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error);
+
+/* The container runtime on the machine: "docker" when /etc/docker or a docker package is there, else
+ * "containerd" likewise, else NULL. */
+const char *container_runtime_found(const Host *h);
 
 typedef struct ContainerdConfig {
         bool imports_dropin;    /* config.toml's imports cover the drop-in */

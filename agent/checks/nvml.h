@@ -62,4 +62,10 @@ int nvidia_smi_query(const Host *h, NvmlInfo *ret, int *ret_exit);
  *   stays 0 (not in the query). Empty lines are skipped.
  * - nvidia_smi_query: 30 s timeout (-ETIMEDOUT); other exec failures return -errno. A non-zero
  *   exit is returned through *ret_exit with 0 and nothing parsed; exit 0 parses the output. */
-const char *nvml_status_to_string(NvmlStatus s); /* "ok", "no-library", "driver-not-loaded", "version-mismatch", "error" */
+const char *nvml_status_to_string(NvmlStatus s);
+
+/* The driver's CUDA ceiling ("13.0"): NVML's answer in n (already queried), else what the CUDA/driver
+ * table says of the loaded module. NULL when neither knows, and then nothing else is written;
+ * otherwise *ret_from_nvml says which, and *ret_driver is the driver version it is for (NULL when
+ * NVML did not say). Shared by driver.cuda-ceiling, toolkit.nvcc and verify's facts. */
+char *driver_cuda_ceiling(const Host *h, const NvmlInfo *n, bool *ret_from_nvml, char **ret_driver); /* "ok", "no-library", "driver-not-loaded", "version-mismatch", "error" */

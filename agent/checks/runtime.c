@@ -8,7 +8,6 @@
 #include "facts.h"
 #include "param.h"
 
-#define DOCKER_JSON "/etc/docker/daemon.json"
 #define CONTAINERD_TOML "/etc/containerd/config.toml"
 #define CONTAINERD_DROPIN "/etc/containerd/conf.d/99-nvidia.toml"
 #define NVIDIA_RUNTIME "nvidia-container-runtime"
@@ -292,22 +291,26 @@ static bool exists(const Host *h, const char *path) {
         return stat(p, &st) == 0;
 }
 
+const char *container_runtime_found(const Host *h) {
+        DpkgPackage p = {0};
+        bool docker = exists(h, "/etc/docker") ||
+                      dpkg_find_first(h, (const char *const[]){"docker.io", "docker-ce", NULL}, &p) == 0;
+        dpkg_package_done(&p);
+        if (docker)
+                return "docker";
+        bool containerd = exists(h, "/etc/containerd") ||
+                          dpkg_find_first(h, (const char *const[]){"containerd", "containerd.io", NULL}, &p) == 0;
+        dpkg_package_done(&p);
+        return containerd ? "containerd" : NULL;
+}
+
 /* The runtime to check: the parameter, the plan's, or what is on the machine (docker first). */
 static const char *pick_runtime(const CheckSpec *c, Ctx *ctx) {
         if (c->params)
                 return c->params;
         if (ctx->plan && ctx->plan->intent.runtime)
                 return ctx->plan->intent.runtime;
-        DpkgPackage p = {0};
-        bool docker = exists(ctx->host, "/etc/docker") ||
-                      dpkg_find_first(ctx->host, (const char *const[]){"docker.io", "docker-ce", NULL}, &p) == 0;
-        dpkg_package_done(&p);
-        if (docker)
-                return "docker";
-        bool containerd = exists(ctx->host, "/etc/containerd") ||
-                          dpkg_find_first(ctx->host, (const char *const[]){"containerd", "containerd.io", NULL}, &p) == 0;
-        dpkg_package_done(&p);
-        return containerd ? "containerd" : NULL;
+        return container_runtime_found(ctx->host);
 }
 
 static void docker_configured(Ctx *ctx, CheckResult *ret) {

@@ -58,6 +58,7 @@ int cmd_bundle(Args *a, int argc, char **argv);
 
 extern const char cmd_report_help[];
 extern const char cmd_bundle_help[];
+extern const char cmd_verify_help[];
 
 /* Shared by the subcommands. Each returns an exit code and has told the user why. */
 int load_plan_or_complain(Args *a, const char *path, char *const *vars, bool check_match, Plan **ret);

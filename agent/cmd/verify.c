@@ -1,12 +1,34 @@
 /* gpubase verify [--plan PLAN] [--json]: a read-only report of every GPU-stack check, the one
  * command that replaces nvidia-smi + nvcc --version + nvidia-ctk + a container smoke test + cat
- * /proc/driver/nvidia/version. Exit 0 all ok, 2 warnings, 1 failures. */
+ * /proc/driver/nvidia/version. Exit 0 all ok, 2 warnings, 1 failures. With --json, "facts" beside
+ * the rows gives the versions found as plain values, for fleets to compare (checks/stack.h). */
 #include <json-c/json.h>
 #include <string.h>
 
 #include "../checks/checks.h"
+#include "../checks/stack.h"
 #include "../core/report.h"
 #include "cmd.h"
+
+const char cmd_verify_help[] =
+        "Runs every GPU-stack check, read-only (exit 0 all ok, 2 warnings, 1 failures); with --plan PLAN,\n"
+        "against what the plan installs (branch, flavour, toolkit version, workloads.cuda) and with the\n"
+        "plan's own checks too.\n"
+        "\n"
+        "--json prints {\"checks\": [{\"name\", \"status\", \"detail\", \"fix\"}], \"summary\": {\"ok\", \"warn\",\n"
+        "\"fail\", \"skip\"}, \"facts\": {...}}. detail and fix are for people and may be reworded; compare\n"
+        "hosts by facts, whose values are null when unknown:\n"
+        "  gpus                 [{pci, id (\"10de:2330\"), name (pci.ids), arch (\"Hopper\")}]; null: no PCI bus\n"
+        "  driver.loaded        the loaded module's version (/sys/module/nvidia/version)\n"
+        "  driver.flavor        \"open\" or \"proprietary\" (/proc/driver/nvidia/version)\n"
+        "  driver.on_disk       the module for the running kernel\n"
+        "  driver.installed     the driver package's upstream version; driver.package, driver.package_version\n"
+        "  nvml.status          ok, no-library, driver-not-loaded, version-mismatch, error; nvml.driver\n"
+        "  cuda_ceiling         the highest CUDA version the driver serves (\"13.0\"); cuda_ceiling_source\n"
+        "                       \"nvml\", or \"table\" (the CUDA/driver table, for the loaded module)\n"
+        "  ctk.version          the version all four Container Toolkit packages share; ctk.packages\n"
+        "                       {name: version or null}\n"
+        "  runtime              {name (docker, containerd), default_runtime, cdi} (daemon.json)";
 
 typedef struct Row {
         char *name;
@@ -75,8 +97,12 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
                 }
                 for (int s = 0; s < _CHECK_STATUS_MAX; s++)
                         json_object_object_add(sum, check_status_to_string((CheckStatus) s), json_object_new_int((int) count[s]));
+                StackFacts facts = {0};
+                stack_facts_gather(&a->host, &facts);
                 json_object_object_add(o, "checks", arr);
                 json_object_object_add(o, "summary", sum);
+                json_object_object_add(o, "facts", stack_facts_to_json(&facts));
+                stack_facts_done(&facts);
                 printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(o);

@@ -418,6 +418,94 @@ t_nvml_library_missing() {
         check_is driver.cuda-ceiling ok "13.0" "CUDA/driver table, loaded driver 595.45.01"
 }
 
+# ---------------------------------------------------------------- verify --json's facts
+
+# facts_are JQ: the report's .facts satisfies JQ (a jq boolean over .facts); on failure it is shown.
+facts_are() {
+        jq -e ".facts | $1" "$T/verify.json" >/dev/null || {
+                jq -c .facts "$T/verify.json" | sed 's/^/    | /' >&2
+                fail "verify --json facts: not $1"
+        }
+}
+
+FACT_KEYS='["ctk","cuda_ceiling","cuda_ceiling_source","driver","gpus","nvml","runtime"]'
+CTK4='"nvidia-container-toolkit","nvidia-container-toolkit-base","libnvidia-container-tools","libnvidia-container1"'
+
+t_facts_converged() {
+        host healthy-h100
+        vj 0
+        eq "$(jq -c 'keys' "$T/verify.json")" '["checks","facts","summary"]' "top-level keys"
+        facts_are "keys == $FACT_KEYS"
+        facts_are '.driver == {"loaded": "595.45.01", "flavor": "open", "on_disk": "595.45.01", "installed": "595.45.01",
+                               "package": "nvidia-open", "package_version": "595.45.01-1"}'
+        facts_are '.nvml == {"status": "ok", "driver": "595.45.01"}'
+        facts_are '.cuda_ceiling == "13.0" and .cuda_ceiling_source == "nvml"'
+        facts_are ".ctk == {\"version\": \"1.19.0-1\", \"packages\": ([$CTK4] | map({(.): \"1.19.0-1\"}) | add)}"
+        facts_are '.runtime == {"name": "docker", "default_runtime": null, "cdi": false}'
+        facts_are '(.gpus | length) == 1 and .gpus[0].pci == "0000:01:00.0" and .gpus[0].id == "10de:2330"
+                   and .gpus[0].arch == "Hopper" and (.gpus[0].name | test("H100"))'
+        # the text report is for people: no facts there
+        expect_rc 0 gb verify
+        not_contains "$T/out" "cuda_ceiling"
+
+        # another driver and ceiling on the same layout
+        rehost cuda13-on-570
+        vj 0
+        facts_are '.driver.loaded == "570.86.15" and .cuda_ceiling == "12.8" and .cuda_ceiling_source == "nvml"'
+        # without NVML the ceiling comes from the CUDA/driver table, for the loaded module
+        rehost healthy-h100
+        rm -f "$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"
+        vj 1
+        facts_are '.nvml == {"status": "no-library", "driver": null} and .cuda_ceiling == "13.0"
+                   and .cuda_ceiling_source == "table" and .driver.loaded == "595.45.01"'
+}
+
+t_facts_without_driver() {
+        host secureboot-unloaded
+        printf '\x06\x00\x00\x00\x00' >"$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        # installed, not loaded yet: what is on disk is known, nothing that needs the module is
+        vj 1
+        facts_are '.driver == {"loaded": null, "flavor": null, "on_disk": "595.45.01", "installed": "595.45.01",
+                               "package": "nvidia-open", "package_version": "595.45.01-1"}'
+        facts_are '.nvml.status == "driver-not-loaded" and .nvml.driver == null'
+        facts_are '.cuda_ceiling == null and .cuda_ceiling_source == null and .ctk.version == "1.19.0-1"'
+        # nothing installed at all: nulls, never guesses
+        rm -f "$R/var/lib/dpkg/status" "$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"
+        rm -rf "$R/lib/modules"
+        vj 1
+        facts_are "keys == $FACT_KEYS"
+        facts_are '.driver == {"loaded": null, "flavor": null, "on_disk": null, "installed": null, "package": null,
+                               "package_version": null}'
+        facts_are '.nvml == {"status": "no-library", "driver": null}'
+        facts_are '.cuda_ceiling == null and .cuda_ceiling_source == null'
+        facts_are ".ctk == {\"version\": null, \"packages\": ([$CTK4] | map({(.): null}) | add)}"
+        facts_are '(.gpus | length) == 1 and .gpus[0].arch == "Hopper"'
+        # no PCI bus to read: no GPU list, not an empty one
+        rm -rf "$R/sys/bus/pci"
+        gb verify --json >"$T/verify.json" || true
+        facts_are '.gpus == null'
+}
+
+t_facts_stale_and_mixed() {
+        host stale-module
+        vj 1
+        facts_are '.driver.loaded == "595.45.01" and .driver.on_disk == "595.58.02" and .driver.installed == "595.58.02"'
+        facts_are '.nvml.status == "version-mismatch" and .cuda_ceiling_source == "table"'
+        # the toolkit at two versions: no single version, each package's own
+        rehost healthy-h100
+        local st=$R/var/lib/dpkg/status
+        awk '/^Package: / { p = $2 } /^Version: / && p == "libnvidia-container1" { $0 = "Version: 1.18.0-1" } { print }' \
+                "$st" >"$T/status"
+        cp "$T/status" "$st"
+        vj 1
+        facts_are '.ctk.version == null and .ctk.packages["libnvidia-container1"] == "1.18.0-1"
+                   and .ctk.packages["nvidia-container-toolkit"] == "1.19.0-1"'
+        # CDI mode and a default runtime, as daemon.json says
+        printf '%s' '{"default-runtime": "nvidia", "features": {"cdi": true}}' >"$R/etc/docker/daemon.json"
+        gb verify --json >"$T/verify.json" || true
+        facts_are '.runtime == {"name": "docker", "default_runtime": "nvidia", "cdi": true}'
+}
+
 # packages not held, the toolkit at two versions (dpkg's status file edited on the healthy host)
 t_held_and_ctk_versions() {
         host healthy-h100
