@@ -17,6 +17,7 @@ int main(void) {
         srunner_add_suite(sr, nvml_suite());
         srunner_add_suite(sr, pci_suite());
         srunner_add_suite(sr, facts_suite());
+        srunner_add_suite(sr, stack_suite());
         srunner_run_all(sr, CK_ENV);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);

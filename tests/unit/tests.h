@@ -21,6 +21,7 @@ Suite *apt_suite(void);
 Suite *nvml_suite(void);
 Suite *pci_suite(void);
 Suite *facts_suite(void);
+Suite *stack_suite(void);
 
 /* One directory for the whole run (<tmp>/gpubase-unit.XXXXXX), removed at the end even when a
  * failing test (in a forked child) never reached its teardown. */
