@@ -217,6 +217,9 @@ t_ansible_fleet_reports_driver_disagreement() {
         inventory node-a=healthy-h100 node-b=cuda13-on-570
         expect_rc 2 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
         out_has "hosts disagree on driver: node-a=595.45.01, node-b=570.86.15; CUDA ceiling: node-a=13.0, node-b=12.8"
+        # the versions come from verify --json's facts, not from the checks' wording
+        not_contains "$EX/ansible/site.yml" "regex_search" "the fleet report"
+        contains "$EX/ansible/site.yml" "n.facts.driver"
         not_contains "$T/out" "CTK: node-a"
         # both nodes went through the rollout: run, (simulated) reboot, resume, done
         local n
