@@ -11,8 +11,12 @@
 # iptables or a bridge (3-4 s instead of ~11 s under TCG; nvidia-ctk keeps both keys), and
 # containerd without its Kubernetes CRI plugin, which docker does not use. The
 # Debian sources are emptied: the guest has no network, only the test's file:/// repositories.
-# The root has no fsck pass (the initramfs's fsck costs seconds under TCG; ext4's journal replay
-# at mount is what a hard reset relies on).
+# The root has no fsck pass (ext4's journal replay at mount is what a hard reset relies on). The
+# guests boot with run.sh's own initramfs (guest/e2e-init.c), not the image's; the image's stays
+# small only to keep this build short. apt in the guest: no translations, one architecture
+# (libapt then does not ask dpkg for foreign architectures at every cache open). cloud-init is
+# Debian's, configured by nothing here: run.sh puts the NoCloud seed and the datasource list on
+# the scenario disk.
 #
 # run.sh caches the result under build/e2e-cache keyed on this script's sha256: any change here
 # rebuilds the image. Needs root and the network (deb.debian.org). About 1.5 min.
@@ -27,6 +31,10 @@ MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
 # finds its Depends satisfied; jq for the guest-side test scripts
 PKGS=systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,lz4,zstd,docker.io,ca-certificates
 PKGS=$PKGS,libyaml-0-2,libjson-c5,libsystemd0,libssl3,libkmod2,libpci3,pci.ids,libarchive13,libapt-pkg6.0,jq
+# Debian's cloud-init, for the scenario that boots examples/cloud-init/user-data from a NoCloud
+# seed; every other scenario boots with `cloud-init=disabled` on the kernel command line, so that
+# its generator leaves cloud-init.target out and it costs nothing there
+PKGS=$PKGS,cloud-init
 
 # Module directories of the stock kernel that a virtio guest never loads (hardware it does not
 # have): without them the image is ~250 MB smaller, udev loads nothing useless at boot, and
@@ -73,5 +81,6 @@ mmdebstrap --mode=root --variant=apt --format=tar \
 	--customize-hook='chroot "$1" systemctl mask -q e2scrub_reap.service getty@tty1.service' \
 	--customize-hook='rm -rf "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_*' \
 	--customize-hook=': > "$1/etc/apt/sources.list"' \
+	--customize-hook='printf "%s\n" "Acquire::Languages \"none\";" "APT::Architectures { \"amd64\"; };" > "$1/etc/apt/apt.conf.d/90e2e"' \
 	bookworm "$tmp" "deb $MIRROR bookworm main"
 zstd -q -T0 -6 --rm -f "$tmp" -o "$OUT"
