@@ -28,12 +28,17 @@ say() {
 state_of() { [ -e /var/lib/gpubase/state.json ] && jq -r '.run_state' /var/lib/gpubase/state.json 2>/dev/null || echo none; }
 
 BOOT=$(cat /proc/sys/kernel/random/boot_id)
-N=$(($(cat "$SHARE/boots" 2>/dev/null | wc -l) + 1))
-# boot N: its id, what gpubase.service did in it (it ran before this unit), the run's state
-echo "$N $BOOT $(date +%s) gpubase.service=$(systemctl show -p ActiveState --value gpubase.service)/$(systemctl show -p Result --value gpubase.service)/$(systemctl show -p ExecMainStatus --value gpubase.service) enabled=$(systemctl is-enabled gpubase.service 2>&1) state=$(state_of)" >>"$SHARE/boots"
-systemctl show gpubase.service >"$SHARE/boot-$N-gpubase-unit.txt"
-[ -e /var/lib/gpubase/state.json ] && cp /var/lib/gpubase/state.json "$SHARE/boot-$N-state.json"
-say "boot $N ($BOOT), run state $(state_of)"
+if [ "${1:-}" = watch ]; then
+	# a watcher this script started in this boot (cloudinit): the boot is recorded already
+	N=$(wc -l <"$SHARE/boots")
+else
+	N=$(($(cat "$SHARE/boots" 2>/dev/null | wc -l) + 1))
+	# boot N: its id, what gpubase.service did in it (it ran before this unit), the run's state
+	echo "$N $BOOT $(date +%s) gpubase.service=$(systemctl show -p ActiveState --value gpubase.service)/$(systemctl show -p Result --value gpubase.service)/$(systemctl show -p ExecMainStatus --value gpubase.service) enabled=$(systemctl is-enabled gpubase.service 2>&1) state=$(state_of)" >>"$SHARE/boots"
+	systemctl show gpubase.service >"$SHARE/boot-$N-gpubase-unit.txt"
+	[ -e /var/lib/gpubase/state.json ] && cp /var/lib/gpubase/state.json "$SHARE/boot-$N-state.json"
+	say "boot $N ($BOOT), run state $(state_of)"
+fi
 
 # the reboot that gpubase asks logind for stops this unit: finish writing what was seen first
 trap '' TERM
@@ -264,16 +269,19 @@ cloudinit)
 	# Debian's cloud-init with the NoCloud seed in /var/lib/cloud/seed/nocloud (examples/cloud-init/
 	# user-data, the fixture's values put in by run.sh): its runcmd starts gpubase, which reboots
 	# the machine; gpubase.service finishes the run in boot 2. This script starts nothing.
+	if [ "${1:-}" != watch ]; then
+		# This unit is part of multi-user.target, which cloud-final.service (the runcmd) is
+		# ordered after: it must end now, and a watcher ordered after cloud-final.service carries on.
+		systemd-run --quiet --no-block --unit="e2e-cloudinit-watch-$N" --property=After=cloud-final.service \
+			--property=RequiresMountsFor=/mnt/host /usr/local/lib/gpubase-e2e/e2e-scenario.sh watch
+		exit 0
+	fi
 	if [ "$N" = 1 ]; then
-		# wait for the reboot gpubase asks for; if cloud-init's final stage ends and no reboot
-		# comes, record what there is (the host then fails the scenario)
+		# cloud-init's final stage is over: the reboot gpubase asked for should be under way; if
+		# none comes within a minute, record what there is (the host then fails the scenario)
 		trap 'exit 0' TERM
-		for _ in $(seq 1 300); do
-			[ -e /run/cloud-init/result.json ] && break
-			sleep 2
-		done
 		sleep 60
-		say "no reboot after cloud-init's final stage"
+		say "no reboot within 60 s after cloud-init's final stage"
 	else
 		timeout 300 cloud-init status --wait --long >"$SHARE/cloud-init-status.txt" 2>&1
 		echo $? >"$SHARE/cloud-init-status.rc"
