@@ -528,7 +528,7 @@ scenario_cloudinit() {
 		expect "plan the run used (the seed's write_files)" "$(status_field .plan)" /etc/gpubase/plan.yaml
 		expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
 		expect "cloud-init status --wait exit (boot 2)" "$(sh_ cloud-init-status.rc)" 0
-		expect_match "cloud-init status --long (boot 2)" "$(sh_ cloud-init-status.txt | tr '\n' ' ')" '^status: done '
+		expect_match "cloud-init status --long (boot 2)" "$(sh_ cloud-init-status.txt | tr '\n' ' ')" '(^| )status: done '
 		expect "cloud-init's errors (result.json, boot 2)" "$(jq -c '.v1.errors' "$SH/cloud-init-result.json" 2>/dev/null)" "[]"
 		expect "cloud-init's datasource" "$(jq -r '.v1.datasource' "$SH/cloud-init-result.json" 2>/dev/null | cut -d' ' -f1)" DataSourceNoCloud
 		assert_done_after_one_reboot "$b1" "$b2"
