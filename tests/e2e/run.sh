@@ -68,7 +68,7 @@ if [ -s "$IMG" ]; then
 	log "guest image: $IMG (cached)"
 	IMAGE_STATE=cached
 else
-	log "guest image: building $IMG (mmdebstrap, about 1.5-2.5 min)"
+	log "guest image: building $IMG (mmdebstrap, about 3-5 min)"
 	t=$(date +%s)
 	"$HERE/build-image.sh" "$IMG" >"$CACHE/build-$key.log" 2>&1 || {
 		tail -30 "$CACHE/build-$key.log" >&2
@@ -167,6 +167,7 @@ mkdir -p "$ROOT/srv/e2e/packer/scripts" "$ROOT/srv/e2e/packer/plans"
 while IFS=$'\t' read -r kind a _; do
 	[ "$kind" != script ] || install -m 755 "$TOP/examples/packer/scripts/$a" "$ROOT/srv/e2e/packer/scripts/$a" ||
 		die "the template runs scripts/$a, which examples/packer/scripts does not have"
+	# shellcheck disable=SC2016 # the template's own expression, literally
 	case "$kind:$a" in
 	inline:* | script:* | upload:local.binary | 'upload:${local.plans}/' | download:/var/tmp/*) ;;
 	*) die "examples/packer/gpu-image.pkr.hcl: the harness does not know the provisioner '$kind $a' (teach tests/e2e/guest/e2e-scenario.sh)" ;;

@@ -256,7 +256,7 @@ packer)
 			say "packer $n: no reboot came; going on as Packer would"
 		fi
 	done
-	echo done >"$SHARE/packer.finished"
+	echo "done" >"$SHARE/packer.finished"
 	gpubase status >"$SHARE/status-after-cleanup.txt" 2>&1
 	echo $? >"$SHARE/status-after-cleanup.rc"
 	say "done; powering off"
