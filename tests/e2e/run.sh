@@ -590,7 +590,7 @@ scenario_reset() { # SEED
 		else
 			bad "no reset was sent (the console never showed '$at', or the guest had finished): this seed tested nothing"
 		fi
-		obs "boots: $(boots) (kernel: $(kernel_boots)); orchestrator attempts (boot attempt state-before exit): $(tr '\n' ';' <"$SH/attempts" 2>/dev/null)"
+		obs "boots: $(boots) (kernel: $(kernel_boots)); orchestrator attempts (boot attempt state-before exit): $(tr '\n' ';' 2>/dev/null <"$SH/attempts")"
 		obs "per boot: $(cut -d' ' -f1,4- "$SH/boots" | tr '\n' ';')"
 		assert_converged 595.45.01
 	fi
@@ -671,10 +671,11 @@ for n in "${names[@]}"; do
 	d=$W/s/$n.report
 	mkdir -p "$d"
 	secs=$(cat "$W/s/${n/reset-/reset:}.secs" 2>/dev/null || cat "$W/s/$n.secs" 2>/dev/null || echo "?")
+	secs="${secs}s"
 	[ "$n" = drift ] && secs="with happy"
 	res=$(cat "$d/result" 2>/dev/null || echo FAIL)
 	[ -f "$d/result" ] || echo "did not run" >>"$d/failures" 2>/dev/null || true
-	echo "$res  $n (${secs}s) — guest files: $W/s/${n/drift/happy}/"
+	echo "$res  $n (${secs}) — guest files: $W/s/${n/drift/happy}/"
 	sed 's/^/        ok  /' "$d/observed" 2>/dev/null || true
 	if [ -s "$d/failures" ] || [ "$res" != PASS ]; then
 		sed 's/^/      FAIL  /' "$d/failures" 2>/dev/null || true
