@@ -26,10 +26,11 @@ DEB_DEPS   := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
               libapt-pkg-dev libarchive-dev dpkg-dev apt-utils gnupg libkmod-dev libpci-dev pci.ids \
               zstd python3 python3-yaml packer ansible-core cloud-init bash-completion
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
-# (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic), socat (the
-# qemu monitor, for system_reset). The guest kernel's headers (linux-headers-<guest kver>) are
+# (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
+# --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio
+# (the guest's initramfs). The guest kernel's headers (linux-headers-<guest kver>) are
 # installed by tests/e2e/run.sh once it has read that version from the guest image.
-E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat
+E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat cpio
 
 AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
 AGENT_HDRS := $(wildcard agent/*/*.h) shim/aptshim.h
@@ -156,9 +157,13 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1
 	GPUBASE=$(CURDIR)/$(S)/gpubase FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 ASAN_OPTIONS=detect_leaks=1 tests/integration/bundle.sh
 	GPUBASE=$(CURDIR)/$(S)/gpubase ASAN_OPTIONS=detect_leaks=1 tests/integration/faults.sh
 
-# The VM tier (make e2e) is not in check yet: some of its scenarios still fail (see tests/e2e/README.md).
+# check ends with the VM tier (e2e): every scenario, with the hard-reset scenario at the seeds of
+# E2E_CHECK_RESET_SEEDS (`make e2e` runs E2E_RESET_SEEDS, all four reset points). It needs root and
+# boots real guests: a machine where qemu cannot start one fails check, loudly.
+E2E_CHECK_RESET_SEEDS ?= 1 2
 check: deps
 	$(MAKE) unit integration crash san-check
+	$(MAKE) e2e E2E_RESET_SEEDS="$(E2E_CHECK_RESET_SEEDS)"
 	@echo "make check: all tiers passed"
 
 # crash-apt: kill -9 at >= 1000 random instants across a plan with apt steps (fixture repository,
@@ -321,8 +326,10 @@ bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/fixtures/
 # e2e: a real Debian 12 VM under qemu (tests/e2e/README.md): gpubase installed from its .deb,
 # a real reboot through logind, resume through gpubase.service, docker restarted through sd-bus.
 # Needs root (mmdebstrap, dpkg --root, mkfs.ext4 -d); the guest image is cached in build/e2e-cache.
+# E2E_SCENARIOS (default: all) and E2E_RESET_SEEDS pick a part; see tests/e2e/README.md.
+E2E_RESET_SEEDS ?= 1 2 3 4
 e2e: deps-e2e deb
-	GPUBASE_DEB=$(CURDIR)/$(B)/gpubase_$(VERSION)_$(DEB_ARCH).deb tests/e2e/run.sh
+	GPUBASE_DEB=$(CURDIR)/$(B)/gpubase_$(VERSION)_$(DEB_ARCH).deb E2E_RESET_SEEDS="$(E2E_RESET_SEEDS)" tests/e2e/run.sh
 
 demo: deps $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase examples/demo/demo.sh

@@ -198,13 +198,18 @@ const CheckKind check_driver_origin = {
 
 static void held_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         DpkgPackage pkg = {0}, pin = {0};
+        _cleanup_free_ char *holder = NULL;
         if (dpkg_find_driver(ctx->host, &pkg) < 0) {
                 check_result_set(ret, CHECK_SKIP, xstrdup("no NVIDIA driver package is installed"), NULL);
                 return;
         }
         bool have_pin = dpkg_find_first(ctx->host, (const char *const[]){"nvidia-driver-pinning-*", NULL}, &pin) == 0;
-        if (!pkg.held || (have_pin && !pin.held)) {
-                const char *name = !pkg.held ? pkg.name : pin.name;
+        /* The package that carries the module is held itself, or a held package (the metapackage a plan
+         * installs and holds, e.g. nvidia-open) depends on exactly its installed version: apt cannot
+         * replace it then without breaking that hold either. */
+        bool locked = pkg.held || dpkg_held_lock(ctx->host, pkg.name, pkg.version, &holder) == 0;
+        if (!locked || (have_pin && !pin.held)) {
+                const char *name = !locked ? pkg.name : pin.name;
                 check_result_set(ret, CHECK_FAIL,
                                  xasprintf("%s is not held: an unattended upgrade can replace the driver under the loaded "
                                            "module (\"Driver/library version mismatch\")",
@@ -212,8 +217,10 @@ static void held_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
                                  xasprintf("apt-mark hold %s (an apt-install step with hold: true does it)", name));
         } else
                 check_result_set(ret, CHECK_OK,
-                                 xasprintf("%s %s is held%s%s", pkg.name, pkg.version, have_pin ? ", and " : "",
-                                           have_pin ? pin.name : ""),
+                                 xasprintf("%s %s is held%s%s%s%s%s", pkg.name, pkg.version,
+                                           holder ? " (through " : "", holder ? holder : "",
+                                           holder ? ", held, which depends on exactly that version)" : "",
+                                           have_pin ? ", and " : "", have_pin ? pin.name : ""),
                                  NULL);
         dpkg_package_done(&pkg);
         dpkg_package_done(&pin);

@@ -314,6 +314,77 @@ int dpkg_find_in(const char *status_text, const char *name, DpkgPackage *ret) {
         return 0;
 }
 
+typedef struct LockCtx {
+        const char *name, *version;
+        char *holder;
+} LockCtx;
+
+/* Does the Depends (or Pre-Depends) value name `name (= version)` as a requirement of its own, not
+ * as one of alternatives? "name:arch" counts as name. */
+static bool depends_exactly(const char *deps, const char *name, const char *version) {
+        for (const char *d = deps; *d;) {
+                size_t len = strcspn(d, ",");
+                _cleanup_free_ char *item = xstrndup(d, len);
+                d += len;
+                if (*d == ',')
+                        d++;
+                if (strchr(item, '|'))
+                        continue; /* an alternative locks nothing */
+                const char *p = item + strspn(item, " \t");
+                size_t n = strcspn(p, " \t(:");
+                if (n != strlen(name) || strncmp(p, name, n) != 0)
+                        continue;
+                const char *rel = strchr(p, '(');
+                if (!rel)
+                        continue;
+                rel++;
+                rel += strspn(rel, " \t");
+                if (rel[0] != '=')
+                        continue;
+                rel++;
+                rel += strspn(rel, " \t");
+                size_t vn = strcspn(rel, " \t)");
+                if (vn == strlen(version) && strncmp(rel, version, vn) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool lock_visitor(const char *stanza, size_t len, void *userdata) {
+        LockCtx *lc = userdata;
+        _cleanup_free_ char *status = field(stanza, len, "Status");
+        if (!status || !startswith(status, "hold ") || strlen(status) < 10 ||
+            !streq(status + strlen(status) - 10, " installed"))
+                return true;
+        static const char *const dep_fields[] = {"Pre-Depends", "Depends"};
+        for (size_t i = 0; i < ELEMENTSOF(dep_fields); i++) {
+                _cleanup_free_ char *deps = field(stanza, len, dep_fields[i]);
+                if (deps && depends_exactly(deps, lc->name, lc->version)) {
+                        lc->holder = field(stanza, len, "Package");
+                        return !lc->holder;
+                }
+        }
+        return true;
+}
+
+int dpkg_held_lock_in(const char *status_text, const char *name, const char *version, char **ret_holder) {
+        LockCtx lc = {.name = name, .version = version};
+        each_stanza(status_text, lock_visitor, &lc);
+        if (!lc.holder)
+                return -ENOENT;
+        *ret_holder = lc.holder;
+        return 0;
+}
+
+int dpkg_held_lock(const Host *h, const char *name, const char *version, char **ret_holder) {
+        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        return dpkg_held_lock_in(text, name, version, ret_holder);
+}
+
 int dpkg_find(const Host *h, const char *name, DpkgPackage *ret) {
         _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
         _cleanup_free_ char *text = NULL;

@@ -55,6 +55,11 @@ void dpkg_package_done(DpkgPackage *p);
 int dpkg_find(const Host *h, const char *name, DpkgPackage *ret);
 /* Same, on text already read (for tests). */
 int dpkg_find_in(const char *status_text, const char *name, DpkgPackage *ret);
+/* An installed package whose selection is hold and which depends on exactly name (= version), so that
+ * apt cannot replace that version without touching the held package: its name in *ret_holder.
+ * -ENOENT if none. */
+int dpkg_held_lock(const Host *h, const char *name, const char *version, char **ret_holder);
+int dpkg_held_lock_in(const char *status_text, const char *name, const char *version, char **ret_holder);
 /* The first installed package of names[] (NULL-terminated); -ENOENT if none. */
 int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret);
 /* The driver package that is installed, by the names the CUDA repository and the distributions use. */

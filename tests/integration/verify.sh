@@ -535,6 +535,28 @@ t_held_and_ctk_versions() {
         fix_has ctk.installed "install all four packages at 1.19.0-1"
 }
 
+# The CUDA repository's layout as a plan installs it: the module's package (nvidia-kernel-open-dkms)
+# is not held itself; the held metapackage nvidia-open depends on exactly its version, which locks it.
+t_held_through_metapackage() {
+        host healthy-h100
+        local st=$R/var/lib/dpkg/status
+        awk '{ print } /^Package: nvidia-open$/ { print "Depends: nvidia-kernel-open-dkms (= 595.45.01-1)" }' "$st" >"$T/status"
+        printf '\nPackage: nvidia-kernel-open-dkms\nStatus: install ok installed\nArchitecture: amd64\nVersion: 595.45.01-1\nDescription: module\n' >>"$T/status"
+        cp "$T/status" "$st"
+        # the repository's list offers the module's package too (driver.origin looks it up)
+        local l
+        l=$(grep -l '^Package: nvidia-open$' "$R"/var/lib/apt/lists/*_Packages | head -1)
+        printf '\nPackage: nvidia-kernel-open-dkms\nArchitecture: amd64\nVersion: 595.45.01-1\nFilename: ./k.deb\n\n' >>"$l"
+        vj 0
+        check_is driver.held ok "nvidia-kernel-open-dkms 595.45.01-1 is held (through nvidia-open" "nvidia-driver-pinning-595"
+        # a looser dependency does not lock the module's package
+        sed -i 's/^Depends: nvidia-kernel-open-dkms (= 595.45.01-1)$/Depends: nvidia-kernel-open-dkms (>= 595.45.01-1)/' "$st"
+        vj 1
+        eq "$(not_ok)" "driver.held=fail" "failing checks"
+        check_is driver.held fail "nvidia-kernel-open-dkms is not held"
+        fix_has driver.held "apt-mark hold nvidia-kernel-open-dkms"
+}
+
 # the DKMS module on disk was built for another kernel than the running one
 t_module_built_for_other_kernel() {
         host healthy-h100

@@ -515,6 +515,63 @@ START_TEST(test_dpkg_multiarch) {
 }
 END_TEST
 
+/* a held package that depends on exactly the installed version locks it; anything looser does not */
+static const char lock_status[] =
+        "Package: nvidia-open\n"
+        "Status: hold ok installed\n"
+        "Version: 595.45.01-1\n"
+        "Depends: nvidia-kernel-open-dkms (= 595.45.01-1), libnvidia-compute:amd64 (=595.45.01-1)\n"
+        "\n"
+        "Package: nvidia-kernel-open-dkms\n"
+        "Status: install ok installed\n"
+        "Version: 595.45.01-1\n"
+        "\n"
+        "Package: cuda-drivers\n"
+        "Status: install ok installed\n"
+        "Version: 595.45.01-1\n"
+        "Depends: nvidia-driver-cuda (= 595.45.01-1)\n"
+        "\n"
+        "Package: nvidia-driver-cuda\n"
+        "Status: install ok installed\n"
+        "Version: 595.45.01-1\n"
+        "\n"
+        "Package: nvidia-fabricmanager\n"
+        "Status: hold ok installed\n"
+        "Version: 595.45.01-1\n"
+        "Pre-Depends: nvidia-persistenced (= 595.45.01-1)\n"
+        "Depends: nvidia-settings (>= 595.45.01-1), nvidia-modprobe (= 595.45.01-1) | nvidia-modprobe-any\n"
+        "\n"
+        "Package: nvidia-old\n"
+        "Status: hold ok config-files\n"
+        "Version: 595.45.01-1\n"
+        "Depends: nvidia-smi (= 595.45.01-1)\n";
+
+static void expect_lock(const char *name, const char *version, const char *holder) {
+        _cleanup_free_ char *h = NULL;
+        int r = dpkg_held_lock_in(lock_status, name, version, &h);
+        if (!holder) {
+                ck_assert_msg(r == -ENOENT, "%s %s: locked by %s", name, version, r == 0 ? h : "?");
+                return;
+        }
+        ck_assert_msg(r == 0, "%s %s: not locked (%d)", name, version, r);
+        ck_assert_str_eq(h, holder);
+}
+
+START_TEST(test_dpkg_held_lock) {
+        expect_lock("nvidia-kernel-open-dkms", "595.45.01-1", "nvidia-open");
+        expect_lock("libnvidia-compute", "595.45.01-1", "nvidia-open"); /* ":amd64", "(=v" */
+        expect_lock("nvidia-kernel-open-dkms", "595.58.03-1", NULL);     /* another version */
+        expect_lock("nvidia-kernel-open", "595.45.01-1", NULL);          /* a prefix of the name */
+        expect_lock("nvidia-driver-cuda", "595.45.01-1", NULL);          /* its dependant is not held */
+        expect_lock("nvidia-persistenced", "595.45.01-1", "nvidia-fabricmanager"); /* Pre-Depends */
+        expect_lock("nvidia-settings", "595.45.01-1", NULL);             /* >= */
+        expect_lock("nvidia-modprobe", "595.45.01-1", NULL);             /* one of alternatives */
+        expect_lock("nvidia-smi", "595.45.01-1", NULL);                  /* the holder is not installed */
+        _cleanup_free_ char *h = NULL;
+        ck_assert_int_eq(dpkg_held_lock_in("", "nvidia-open", "1", &h), -ENOENT);
+}
+END_TEST
+
 /* ---- CUDA <-> driver table ---- */
 
 static const struct {
@@ -732,6 +789,7 @@ Suite *facts_suite(void) {
         tcase_add_test(tc, test_dpkg_states);
         tcase_add_test(tc, test_dpkg_names);
         tcase_add_test(tc, test_dpkg_multiarch);
+        tcase_add_test(tc, test_dpkg_held_lock);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("cuda-table");

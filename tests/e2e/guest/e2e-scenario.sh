@@ -28,12 +28,17 @@ say() {
 state_of() { [ -e /var/lib/gpubase/state.json ] && jq -r '.run_state' /var/lib/gpubase/state.json 2>/dev/null || echo none; }
 
 BOOT=$(cat /proc/sys/kernel/random/boot_id)
-N=$(($(cat "$SHARE/boots" 2>/dev/null | wc -l) + 1))
-# boot N: its id, what gpubase.service did in it (it ran before this unit), the run's state
-echo "$N $BOOT $(date +%s) gpubase.service=$(systemctl show -p ActiveState --value gpubase.service)/$(systemctl show -p Result --value gpubase.service)/$(systemctl show -p ExecMainStatus --value gpubase.service) enabled=$(systemctl is-enabled gpubase.service 2>&1) state=$(state_of)" >>"$SHARE/boots"
-systemctl show gpubase.service >"$SHARE/boot-$N-gpubase-unit.txt"
-[ -e /var/lib/gpubase/state.json ] && cp /var/lib/gpubase/state.json "$SHARE/boot-$N-state.json"
-say "boot $N ($BOOT), run state $(state_of)"
+if [ "${1:-}" = watch ]; then
+	# a watcher this script started in this boot (cloudinit): the boot is recorded already
+	N=$(wc -l <"$SHARE/boots")
+else
+	N=$(($(cat "$SHARE/boots" 2>/dev/null | wc -l) + 1))
+	# boot N: its id, what gpubase.service did in it (it ran before this unit), the run's state
+	echo "$N $BOOT $(date +%s) gpubase.service=$(systemctl show -p ActiveState --value gpubase.service)/$(systemctl show -p Result --value gpubase.service)/$(systemctl show -p ExecMainStatus --value gpubase.service) enabled=$(systemctl is-enabled gpubase.service 2>&1) state=$(state_of)" >>"$SHARE/boots"
+	systemctl show gpubase.service >"$SHARE/boot-$N-gpubase-unit.txt"
+	[ -e /var/lib/gpubase/state.json ] && cp /var/lib/gpubase/state.json "$SHARE/boot-$N-state.json"
+	say "boot $N ($BOOT), run state $(state_of)"
+fi
 
 # the reboot that gpubase asks logind for stops this unit: finish writing what was seen first
 trap '' TERM
@@ -169,24 +174,124 @@ happy)
 	finish
 	;;
 packer)
-	# --reboot=exit: exit 3, then the orchestrator reboots, resumes and waits
-	if [ ! -e "$SHARE/run.rc" ]; then
-		first_run --reboot=exit
-		rc=$RUN_RC
-		run status-pending status
-		run wait-pending wait --timeout 30
-		if [ "$rc" = 3 ]; then
-			say "the orchestrator reboots the machine (systemctl reboot)"
-			sync
-			systemctl reboot --no-block
-			exit 0
+	# examples/packer's template, replayed: its provisioners in order (/srv/e2e/packer/steps, read
+	# from gpu-image.pkr.hcl at test time by tests/e2e/packer-steps.sh), its scripts copied verbatim
+	# from examples/packer/scripts, run as its execute_command runs them (env VARS SCRIPT, as root).
+	# Where a provisioner expects the connection to drop (the reboot), the next boot carries on with
+	# the provisioner after it, as Packer does once it has reconnected. Between provisioners, only
+	# observations that change nothing (status, is-enabled).
+	P=/srv/e2e/packer
+	mapfile -t ENV <"$P/env"
+	next=$(cat "$SHARE/packer.next" 2>/dev/null || echo 1)
+	mapfile -t STEPS <"$P/steps"
+	i=0
+	for line in "${STEPS[@]}"; do
+		i=$((i + 1))
+		[ "$i" -ge "$next" ] || continue
+		IFS=$'\t' read -r kind a b c <<<"$line"
+		echo "$((i + 1))" >"$SHARE/packer.next"
+		sync
+		n=$(printf '%02d' "$i")
+		case "$kind" in
+		inline)
+			say "packer $n: inline: $a"
+			sh -c "$a" >"$SHARE/packer-$n.out" 2>&1
+			rc=$?
+			ok=0
+			;;
+		upload)
+			say "packer $n: file $a -> $b"
+			case "$a" in
+			local.binary) install -D -m 755 /usr/bin/gpubase "$b" ;;
+			'${local.plans}/') mkdir -p "$b" && cp -r "$P/plans/." "$b/" ;;
+			*) false ;;
+			esac
+			rc=$?
+			ok=0
+			;;
+		download)
+			say "packer $n: download $a"
+			cp "$a" "$SHARE/packer-download-$(basename "$a")"
+			rc=$?
+			ok=0
+			;;
+		script)
+			say "packer $n: script $a (valid exit codes $b)"
+			# the results, before the template's clean-up (`gb reset`) forgets the run and the journal
+			if grep -q '^gb reset' "$P/scripts/$a"; then collect; fi
+			[ "$c" = 1 ] && trap 'exit 0' TERM # the reboot it starts stops this unit: that is the disconnect
+			env "${ENV[@]}" "$P/scripts/$a" > >(tee "$SHARE/packer-$n-$a.out" >/dev/console) 2>&1
+			rc=$?
+			ok=$rc
+			[[ ",$b," == *",$rc,"* ]] && ok=0
+			# qemu has no NVIDIA device, so gpu.present fails in any verify: a verify script's exit 1
+			# counts as its Packer build would count it on a GPU machine only if nothing else fails
+			if [ "$ok" != 0 ] && [ "$rc" = 1 ] && grep -q '^gb verify' "$P/scripts/$a"; then
+				notok=$(gpubase verify --plan "$P/plans/$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$P/env")" "${VARS[@]}" --json 2>/dev/null |
+					jq -r '[.checks[] | select(.status == "fail" or .status == "warn") | .name] | join(" ")')
+				echo "$notok" >"$SHARE/packer-$n.not-ok"
+				[ "$notok" = gpu.present ] && ok=0
+			fi
+			;;
+		esac
+		echo "$rc" >"$SHARE/packer-$n.rc"
+		echo "$n $kind $a rc=$rc" >>"$SHARE/packer.log"
+		sync
+		if [ "$ok" != 0 ]; then
+			say "packer $n: exit $rc is not a valid exit code: the build stops here"
+			echo "$n" >"$SHARE/packer.failed"
+			finish
 		fi
-		finish
+		if [ "$kind" = script ]; then
+			gpubase status >/dev/null 2>&1
+			echo "$n $a status=$? enabled=$(systemctl is-enabled gpubase.service 2>&1)" >>"$SHARE/packer-observed"
+			if [ "$rc" = 3 ]; then
+				gpubase wait --timeout 30 >/dev/null 2>&1
+				echo "$?" >"$SHARE/packer-$n-wait.rc"
+			fi
+		fi
+		if [ "$c" = 1 ] && [ "$kind" = script ]; then
+			say "packer $n: waiting for the connection to drop (the reboot)"
+			sleep 120
+			say "packer $n: no reboot came; going on as Packer would"
+		fi
+	done
+	echo "done" >"$SHARE/packer.finished"
+	gpubase status >"$SHARE/status-after-cleanup.txt" 2>&1
+	echo $? >"$SHARE/status-after-cleanup.rc"
+	say "done; powering off"
+	echo "$N" >"$SHARE/finished"
+	sync
+	systemctl poweroff --no-block
+	exit 0
+	;;
+cloudinit)
+	# Debian's cloud-init with the NoCloud seed in /var/lib/cloud/seed/nocloud (examples/cloud-init/
+	# user-data, the fixture's values put in by run.sh): its runcmd starts gpubase, which reboots
+	# the machine; gpubase.service finishes the run in boot 2. This script starts nothing.
+	if [ "${1:-}" != watch ]; then
+		# This unit is part of multi-user.target, which cloud-final.service (the runcmd) is
+		# ordered after: it must end now, and a watcher ordered after cloud-final.service carries on.
+		systemd-run --quiet --no-block --unit="e2e-cloudinit-watch-$N" --property=After=cloud-final.service \
+			--property=RequiresMountsFor=/mnt/host /usr/local/lib/gpubase-e2e/e2e-scenario.sh watch
+		exit 0
 	fi
-	if [ ! -e "$SHARE/resume.rc" ]; then
-		run resume resume --reboot=exit
+	if [ "$N" = 1 ]; then
+		# cloud-init's final stage is over: the reboot gpubase asked for should be under way; if
+		# none comes within a minute, record what there is (the host then fails the scenario)
+		trap 'exit 0' TERM
+		sleep 60
+		say "no reboot within 60 s after cloud-init's final stage"
+	else
+		timeout 300 cloud-init status --wait --long >"$SHARE/cloud-init-status.txt" 2>&1
+		echo $? >"$SHARE/cloud-init-status.rc"
 		run wait wait --timeout 540
 	fi
+	cp /run/cloud-init/result.json "$SHARE/cloud-init-result.json" 2>/dev/null
+	cp /run/cloud-init/status.json "$SHARE/cloud-init-status.json" 2>/dev/null
+	cp /var/log/cloud-init-output.log "$SHARE/cloud-init-output.log" 2>/dev/null
+	cp /var/log/cloud-init.log "$SHARE/cloud-init.log" 2>/dev/null
+	timeout 60 systemd-analyze blame >"$SHARE/blame.txt" 2>&1
 	finish
 	;;
 failure)
