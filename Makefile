@@ -178,7 +178,7 @@ crash-apt: deps $(B)/gpubase $(B)/killer
 FUZZ_CC      ?= clang
 FUZZ_CXX     ?= clang++
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_plan fuzz_state fuzz_daemon_json fuzz_deb
+FUZZ_TARGETS := fuzz_plan fuzz_state fuzz_daemon_json fuzz_deb fuzz_bundle
 FUZZFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_HDRS    := tests/fuzz/fuzz.h
 
