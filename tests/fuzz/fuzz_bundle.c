@@ -8,7 +8,9 @@
  *   - what is accepted has a manifest that accounts for every extracted file, each at its listed
  *     size and sha256, manifest.json itself hashing to the manifest's recorded sum; bundle_verify_dir()
  *     (a resumed run) agrees, and the manifest written back as JSON parses to the same files;
- *   - extraction and inspection accept and refuse the same bundles. */
+ *   - extraction and inspection accept and refuse the same bundles (regressions/fuzz_bundle/
+ *     file-and-directory.tar: a manifest listing "keys" and "keys/a.key" passed inspection, and
+ *     extraction could only fail). */
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdlib.h>
