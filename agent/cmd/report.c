@@ -168,7 +168,9 @@ static void collect_command(Collector *c, Args *sub, const char *name, const cha
                 note(c, "missing", name, "%s could not run: %s", what, strerror(-r));
                 return;
         }
-        if (add(c, name, out, strlen(out), 0) == 0)
+        /* capture() fails only through negative_errno(), always < 0, and sets *ret_out when it succeeds;
+         * clang 14's analyser cannot tell that -errno is negative when errno > 0 */
+        if (add(c, name, out, strlen(out), 0) == 0) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
                 note(c, "generated", name, "%s (exit %d)", what, rc);
         if (!isempty(err)) {
                 _cleanup_free_ char *ename = xasprintf("%s.stderr", name);

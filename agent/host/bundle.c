@@ -80,6 +80,12 @@ static bool manifest_path_ok(const char *p) {
         return true;
 }
 
+/* Is path somewhere below the directory dir ("keys/a.key" is below "keys")? */
+static bool path_is_below(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+        return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
 int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, char **reterr) {
         _cleanup_(bundle_manifest_freep) BundleManifest *m = xcalloc(1, sizeof *m);
         json_tokener *tok = json_tokener_new();
@@ -159,11 +165,19 @@ int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, ch
                         goto out;
                 }
                 bf->size = (uint64_t) json_object_get_int64(sz);
-                for (size_t j = 0; j < i; j++)
-                        if (streq(m->files[j].path, bf->path)) {
+                for (size_t j = 0; j < i; j++) {
+                        const char *other = m->files[j].path;
+                        if (streq(other, bf->path)) {
                                 *reterr = xasprintf(BUNDLE_MANIFEST ": %s is listed twice", bf->path);
                                 goto out;
                         }
+                        /* "keys" and "keys/a.key": such a bundle could be inspected but never extracted */
+                        if (path_is_below(bf->path, other) || path_is_below(other, bf->path)) {
+                                *reterr = xasprintf(BUNDLE_MANIFEST ": %s and %s: a file cannot also be a directory",
+                                                    other, bf->path);
+                                goto out;
+                        }
+                }
         }
         if (!bundle_manifest_find(m, BUNDLE_PLAN)) {
                 *reterr = xstrdup(BUNDLE_MANIFEST ": the bundle has no " BUNDLE_PLAN);

@@ -172,7 +172,7 @@ fmt() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 row() { echo "| $1 | $(fmt "${MED[$1]}") | $(fmt "${MIN[$1]}") – $(fmt "${MAX[$1]}") | $(mb "${RSS[$1]}") | $2 |"; }
 report() {
-        echo "## $(date -u +%Y-%m-%d) — gpubase $("$GPUBASE" --version 2>/dev/null | head -n 1)"
+        echo "## $(date -u +%Y-%m-%d) — $("$GPUBASE" --version 2>/dev/null | head -n 1)"
         echo
         echo "Machine: $machine. $RUNS runs per figure (median; range), \`make bench\`."
         echo

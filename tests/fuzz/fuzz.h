@@ -14,3 +14,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *fuzz_scratch_dir(void);
 /* A property of the code under test does not hold: print why and abort (libFuzzer saves the input). */
 _Noreturn void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes size bytes to path (created or truncated, mode 0600); aborts on any error. */
+void fuzz_write_file(const char *path, const uint8_t *data, size_t size);

@@ -1,4 +1,5 @@
 /* Helpers for the fuzz targets (see fuzz.h). */
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,4 +46,22 @@ void fuzz_fail(const char *fmt, ...) {
         fputc('\n', stderr);
         va_end(ap);
         abort();
+}
+
+void fuzz_write_file(const char *path, const uint8_t *data, size_t size) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                perror(path);
+                abort();
+        }
+        while (size > 0) {
+                ssize_t n = write(fd, data, size);
+                if (n <= 0) {
+                        perror(path);
+                        abort();
+                }
+                data += n;
+                size -= (size_t) n;
+        }
+        close(fd);
 }

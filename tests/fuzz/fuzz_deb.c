@@ -1,11 +1,8 @@
 /* Fuzz target: the .deb reader (deb_inspect, agent/host/debfile.h) on arbitrary bytes written to a
  * scratch file, then what apt-keyring-deb does with a package it read: the path policy and reading
  * a member. Every refusal must come with a message. */
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../../agent/host/debfile.h"
 #include "fuzz.h"
@@ -19,26 +16,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
-static void write_input(const uint8_t *data, size_t size) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) {
-                perror(path);
-                abort();
-        }
-        while (size > 0) {
-                ssize_t n = write(fd, data, size);
-                if (n <= 0) {
-                        perror(path);
-                        abort();
-                }
-                data += n;
-                size -= (size_t) n;
-        }
-        close(fd);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        write_input(data, size);
+        fuzz_write_file(path, data, size);
         _cleanup_(deb_info_freep) DebInfo *d = NULL;
         _cleanup_free_ char *why = NULL;
         int r = deb_inspect(path, &d, &why);

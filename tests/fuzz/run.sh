@@ -5,14 +5,17 @@
 #              earlier runs; new inputs go there), artifacts/TARGET/ (crashes, leaks, timeouts)
 #   FUZZ_SECONDS  per target (default 60)
 #   FUZZ_ARGS  more libFuzzer flags (e.g. -jobs=2 -workers=2)
+#   TMPDIR     where the targets write their inputs and extract bundles (default /dev/shm when it
+#              is writable: fuzz_bundle fsyncs every file it extracts, which a disk makes slow)
 # Prints one line per target (executions, corpus size, coverage) and fails if any target crashed;
 # the crashing input is in artifacts/TARGET/. Add it to tests/fuzz/regressions/TARGET/ once fixed.
 set -euo pipefail
 : "${FUZZ_BIN:?}" "${FUZZ_DIR:?}"
 SECS=${FUZZ_SECONDS:-60}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-declare -A DICT=([fuzz_plan]=plan.dict [fuzz_state]=json.dict [fuzz_daemon_json]=json.dict)
-declare -A MAXLEN=([fuzz_plan]=65536 [fuzz_state]=65536 [fuzz_daemon_json]=16384 [fuzz_deb]=65536)
+declare -A DICT=([fuzz_plan]=plan.dict [fuzz_state]=json.dict [fuzz_daemon_json]=json.dict [fuzz_bundle]=bundle.dict)
+declare -A MAXLEN=([fuzz_plan]=65536 [fuzz_state]=65536 [fuzz_daemon_json]=16384 [fuzz_deb]=65536 [fuzz_bundle]=65536)
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 failed=0
 summary=()
 for t in "$@"; do

@@ -7,6 +7,11 @@
 #   fuzz_deb          small .debs built here with dpkg-deb: a keyring package in every compression
 #                     dpkg-deb offers, one with a symlink, one writing outside the keyring directories,
 #                     one without md5sums, and a few broken ones (truncated, not an ar archive)
+#   fuzz_bundle       bundles written by `gpubase bundle create` from integration fixture plans (tar,
+#                     gzip, zstd); one with keyrings, keys and a repository beside the plan; and that
+#                     one spoilt the ways tests/integration/craft-bundle.py spoils bundles (absolute
+#                     path, "..", escaping links, checksum mismatch, unlisted or missing file, manifest
+#                     not first), all uncompressed so that mutations reach the tar headers
 set -euo pipefail
 export LC_ALL=C TZ=UTC
 : "${GPUBASE:?set GPUBASE to the gpubase binary (the state seeds are written by it)}"
@@ -16,7 +21,7 @@ TESTS=$(dirname "$HERE")
 TOP=$(dirname "$TESTS")
 OUT=$1
 rm -rf "$OUT"
-mkdir -p "$OUT"/{fuzz_plan,fuzz_state,fuzz_daemon_json,fuzz_deb}
+mkdir -p "$OUT"/{fuzz_plan,fuzz_state,fuzz_daemon_json,fuzz_deb,fuzz_bundle}
 W=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-seeds.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
@@ -98,5 +103,54 @@ deb no-md5sums gzip plain
 head -c 300 "$OUT/fuzz_deb/keyring-none.deb" >"$OUT/fuzz_deb/truncated.deb"
 printf '!<arch>\n' >"$OUT/fuzz_deb/empty-ar.deb"
 printf 'this is not a package\n' >"$OUT/fuzz_deb/text.deb"
+
+# ---- bundles
+n=$((n + 1))
+r=$(root_for)
+for plan in basic vars commands; do
+	for ext in tar tar.gz tar.zst; do
+		[ "$ext" != tar.zst ] || command -v zstd >/dev/null || continue
+		timeout 20 "$GPUBASE" --root "$r" bundle create "$TESTS/fixtures/integration/$plan.yaml" \
+			-o "$OUT/fuzz_bundle/$plan.$ext" >/dev/null 2>&1 || true
+	done
+done
+[ -s "$OUT/fuzz_bundle/basic.tar" ] || { echo "seeds.sh: $GPUBASE bundle create wrote no bundle" >&2; exit 1; }
+# the basic bundle with what a real one carries beside the plan (directories included)
+python3 - "$OUT/fuzz_bundle/basic.tar" "$OUT/fuzz_deb/keyring-xz.deb" "$W/rich.tar.gz" <<'EOF'
+import hashlib, io, json, sys, tarfile
+basic, deb, out = sys.argv[1:4]
+with tarfile.open(basic) as src:
+    manifest = json.loads(src.extractfile("manifest.json").read())
+    plan = src.extractfile("plan.yaml").read()
+extra = [("keyrings/cuda-keyring_1.1-1_all.deb", open(deb, "rb").read(), "keyring-deb"),
+         ("keys/ctk-repo.key", b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n-----END PGP PUBLIC KEY BLOCK-----\n", "key"),
+         ("repo/local/Packages", b"Package: nvidia-open\nVersion: 595.45.01-1\nFilename: ./nvidia-open_595.45.01-1_amd64.deb\n", "index"),
+         ("repo/local/Release", b"Origin: NVIDIA\nLabel: NVIDIA\nSuite: ./\n", "index"),
+         ("repo/local/nvidia-open_595.45.01-1_amd64.deb", open(deb, "rb").read()[:600], "deb")]
+for path, data, kind in extra:
+    manifest["files"].append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "kind": kind})
+def add(t, name, data=None):
+    ti = tarfile.TarInfo(name)
+    ti.mtime = 1767225600
+    if data is None:
+        ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+        t.addfile(ti)
+    else:
+        ti.size, ti.mode = len(data), 0o644
+        t.addfile(ti, io.BytesIO(data))
+with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as t:
+    add(t, "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
+    add(t, "plan.yaml", plan)
+    for d in ("keyrings", "keys", "repo", "repo/local"):
+        add(t, d + "/")
+    for path, data, _ in extra:
+        add(t, path, data)
+EOF
+gzip -dc "$W/rich.tar.gz" >"$OUT/fuzz_bundle/rich.tar"
+for mode in absolute dotdot symlink-abs symlink-up hardlink-up checksum unlisted manifest-not-first missing; do
+	python3 "$TESTS/integration/craft-bundle.py" "$mode" "$W/rich.tar.gz" "$W/$mode.tar.gz" /tmp/gpubase-fuzz-escaped
+	gzip -dc "$W/$mode.tar.gz" >"$OUT/fuzz_bundle/bad-$mode.tar"
+done
+head -c 700 "$OUT/fuzz_bundle/rich.tar" >"$OUT/fuzz_bundle/bad-truncated.tar"
 
 for d in "$OUT"/*; do echo "seeds: $(basename "$d"): $(ls "$d" | wc -l) files"; done

@@ -29,12 +29,7 @@ export GPUBASE FAKE_NVML
 . "$APT_IT_DIR/lib.sh"
 
 PLANS=$SRC_DIR/plans
-for tool in dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc; do
-        command -v "$tool" >/dev/null || {
-                echo "apt.sh: missing tool $tool (make deps installs it)" >&2
-                exit 2
-        }
-done
+need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
 
 # ---------------------------------------------------------------- the fixture repositories (once)
 
@@ -42,15 +37,7 @@ APT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-aptit.XXXXXX")
 # shellcheck disable=SC2064
 trap "[ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
 
-T0=$(now_ms)
-if ! tests_repo_out=$("$TESTS_DIR/fixtures/repo/build-repo.sh" "$APT_WORK/repo" 2>&1); then
-        echo "$tests_repo_out" >&2
-        echo "FAIL apt: the fixture repository did not build" >&2
-        exit 1
-fi
-# shellcheck source=/dev/null
-. "$APT_WORK/repo/env.sh"
-echo "fixture repositories built in $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
+fixture_repos apt "$APT_WORK/repo"
 
 # the fixture's nvidia-ctk, for the container-runtime tests that do not install the toolkit
 CTK_X=$APT_WORK/ctk-x
@@ -65,10 +52,8 @@ for f in apt-get apt apt-cache apt-mark; do
         chmod 755 "$FAKEBIN/$f"
 done
 
-LIBDIR=usr/lib/x86_64-linux-gnu
-KREL=6.1.0-gpubase-test
 DAEMON_JSON_REL=etc/docker/daemon.json
-OLD_TIME="2025-01-01T00:00:00Z"
+OLD_TIME=$FIXTURE_OLD_TIME
 
 # ---------------------------------------------------------------- helpers
 
@@ -86,23 +71,6 @@ said() {
 # dpkg_r ARGS...: dpkg on the root, the way gpubase runs it.
 dpkg_r() {
         dpkg --root="$R" --force-script-chrootless --force-not-root --log="$R/var/log/dpkg.log" "$@"
-}
-
-# pkg_status NAME: "want ok installed version" from the root's dpkg status, empty if not there.
-pkg_status() {
-        local f=$R/var/lib/dpkg/status
-        [ -f "$f" ] || return 0
-        awk -v p="$1" '
-                /^Package: / { cur = ($2 == p); st = ""; v = "" }
-                cur && /^Status: / { st = substr($0, 9) }
-                cur && /^Version: / { v = $2 }
-                cur && /^$/ { if (st != "") print st " " v; cur = 0 }
-                END { if (cur && st != "") print st " " v }' "$f"
-}
-
-# installed NAME VERSION [hold|install]
-installed() {
-        eq "$(pkg_status "$1")" "${3:-install} ok installed $2" "dpkg status of $1"
 }
 
 not_installed() {
@@ -146,60 +114,6 @@ set_os() {
         *) pretty="Debian GNU/Linux $2" ;;
         esac
         printf 'PRETTY_NAME="%s"\nNAME="%s"\nID=%s\nVERSION_ID="%s"\n' "$pretty" "${pretty%% *}" "$1" "$2" >"$R/etc/os-release"
-}
-
-# gpu_root: the root is an H100 host (sysfs PCI function, pci.ids, kernel release) whose docker has
-# been running since 2025 (run/docker.pid's mtime is docker's start time under --root).
-gpu_root() {
-        local d=$R/sys/bus/pci/devices/0000:01:00.0 ids=/usr/share/misc/pci.ids
-        [ -f "$ids" ] || ids=/usr/share/hwdata/pci.ids
-        mkdir -p "$d" "$R/usr/share/misc" "$R/run"
-        printf '0x10de\n' >"$d/vendor"
-        printf '0x2330\n' >"$d/device"
-        printf '0x030200\n' >"$d/class"
-        printf '0x10de\n' >"$d/subsystem_vendor"
-        printf '0x16c1\n' >"$d/subsystem_device"
-        cp "$ids" "$R/usr/share/misc/pci.ids"
-        printf '%s\n' "$KREL" >"$R/proc/sys/kernel/osrelease"
-        docker_running "$OLD_TIME"
-}
-
-# docker_running TIME: docker (re)started at TIME.
-docker_running() {
-        mkdir -p "$R/run"
-        printf '4242\n' >"$R/run/docker.pid"
-        touch -d "$1" "$R/run/docker.pid"
-}
-
-# boot_root: a reboot into the driver that is installed: the module (the version the fixture's
-# nvidia-kernel-open-dkms ships) is built on disk and loaded, NVML answers at that version, and the
-# boot id changes. The package's libnvidia-ml.so.1 is diverted once so that the fake NVML stays in
-# place when dpkg reinstalls the library package.
-boot_root() {
-        local v src obj
-        v=$(cat "$R/usr/lib/gpubase-fixture/nvidia-module-version")
-        mkdir -p "$R/sys/module/nvidia" "$R/proc/driver/nvidia" "$R/lib/modules/$KREL/updates/dkms" "$R/$LIBDIR"
-        printf '%s\n' "$v" >"$R/sys/module/nvidia/version"
-        printf 'live\n' >"$R/sys/module/nvidia/initstate"
-        printf 'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  %s  Release Build  (dvs-builder@U16-I3-B03-4-3)  Thu Oct 30 2025\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n' \
-                "$v" >"$R/proc/driver/nvidia/version"
-        src=$T/modinfo.c
-        obj=$R/lib/modules/$KREL/updates/dkms/nvidia.ko
-        cat >"$src" <<EOF
-__attribute__((section(".modinfo"), used)) static const char m_version[] = "version=$v";
-__attribute__((section(".modinfo"), used)) static const char m_license[] = "license=Dual MIT/GPL";
-__attribute__((section(".modinfo"), used)) static const char m_name[] = "name=nvidia";
-__attribute__((section(".modinfo"), used)) static const char m_vermagic[] = "vermagic=$KREL SMP preempt mod_unload modversions ";
-EOF
-        gcc -c "$src" -o "$obj"
-        if ! grep -qx "/$LIBDIR/libnvidia-ml.so.1" "$R/var/lib/dpkg/diversions" 2>/dev/null; then
-                dpkg-divert --root="$R" --quiet --divert "/$LIBDIR/libnvidia-ml.so.1.gpubase-fixture" --rename \
-                        --add "/$LIBDIR/libnvidia-ml.so.1"
-        fi
-        rm -f "$R/$LIBDIR/libnvidia-ml.so.1"
-        cp "$FAKE_NVML" "$R/$LIBDIR/libnvidia-ml.so.1"
-        printf 'driver=%s\ncuda=13000\n' "$v" >"$R/$LIBDIR/fake-nvml.conf"
-        simulate_reboot
 }
 
 # shipped_vars [CTK_URI]: --var arguments that point a shipped plan at the fixture.

@@ -16,25 +16,13 @@ SRC_DIR=$(cd "$IT_DIR/../.." && pwd)
 PLANS=$SRC_DIR/plans
 FAKE_NVML=${FAKE_NVML:-$SRC_DIR/build/fixtures/libnvidia-ml.so.1}
 [ -f "$FAKE_NVML" ] || { echo "bundle.sh: $FAKE_NVML is not built (make build/fixtures/libnvidia-ml.so.1)" >&2; exit 2; }
-for tool in dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc python3 zstd; do
-        command -v "$tool" >/dev/null || { echo "bundle.sh: missing tool $tool (make deps installs it)" >&2; exit 2; }
-done
+need_tools bundle.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc python3 zstd
 
 BW=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-bundleit.XXXXXX")
 # shellcheck disable=SC2064
 trap "rm -rf '$BW' '$IT_LOGDIR'" EXIT
-T0=$(now_ms)
-if ! out=$("$TESTS_DIR/fixtures/repo/build-repo.sh" "$BW/repo" 2>&1); then
-        echo "$out" >&2
-        echo "FAIL bundle: the fixture repository did not build" >&2
-        exit 1
-fi
-# shellcheck source=/dev/null
-. "$BW/repo/env.sh"
-echo "fixture repositories built in $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
+fixture_repos bundle "$BW/repo"
 CRAFT=$IT_DIR/craft-bundle.py
-LIBDIR=usr/lib/x86_64-linux-gnu
-KREL=6.1.0-gpubase-test
 
 # the shipped Debian 12 plan pointed at the fixture; origin NVIDIA is the repositories' Origin field,
 # which the bundle's repositories keep
@@ -57,55 +45,6 @@ fill_root "$BW/mkroot"
 }
 
 # ---- helpers ----
-
-# gpu_root: an H100 host whose docker has been running since 2025 (run/docker.pid's mtime).
-gpu_root() {
-        local d=$R/sys/bus/pci/devices/0000:01:00.0 ids=/usr/share/misc/pci.ids
-        [ -f "$ids" ] || ids=/usr/share/hwdata/pci.ids
-        mkdir -p "$d" "$R/usr/share/misc" "$R/run"
-        printf '0x10de\n' >"$d/vendor"
-        printf '0x2330\n' >"$d/device"
-        printf '0x030200\n' >"$d/class"
-        printf '0x10de\n' >"$d/subsystem_vendor"
-        printf '0x16c1\n' >"$d/subsystem_device"
-        cp "$ids" "$R/usr/share/misc/pci.ids"
-        printf '%s\n' "$KREL" >"$R/proc/sys/kernel/osrelease"
-        printf '4242\n' >"$R/run/docker.pid"
-        touch -d "2025-01-01T00:00:00Z" "$R/run/docker.pid"
-}
-
-# boot_root: a reboot into the installed driver (module on disk and loaded, NVML at its version).
-boot_root() {
-        local v
-        v=$(cat "$R/usr/lib/gpubase-fixture/nvidia-module-version")
-        mkdir -p "$R/sys/module/nvidia" "$R/proc/driver/nvidia" "$R/lib/modules/$KREL/updates/dkms" "$R/$LIBDIR"
-        printf '%s\n' "$v" >"$R/sys/module/nvidia/version"
-        printf 'live\n' >"$R/sys/module/nvidia/initstate"
-        printf 'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  %s  Release Build  (dvs-builder@U16-I3-B03-4-3)  Thu Oct 30 2025\n' \
-                "$v" >"$R/proc/driver/nvidia/version"
-        cat >"$T/modinfo.c" <<EOF
-__attribute__((section(".modinfo"), used)) static const char m_version[] = "version=$v";
-__attribute__((section(".modinfo"), used)) static const char m_name[] = "name=nvidia";
-__attribute__((section(".modinfo"), used)) static const char m_vermagic[] = "vermagic=$KREL SMP preempt mod_unload modversions ";
-EOF
-        gcc -c "$T/modinfo.c" -o "$R/lib/modules/$KREL/updates/dkms/nvidia.ko"
-        if ! grep -qx "/$LIBDIR/libnvidia-ml.so.1" "$R/var/lib/dpkg/diversions" 2>/dev/null; then
-                dpkg-divert --root="$R" --quiet --divert "/$LIBDIR/libnvidia-ml.so.1.gpubase-fixture" --rename \
-                        --add "/$LIBDIR/libnvidia-ml.so.1"
-        fi
-        rm -f "$R/$LIBDIR/libnvidia-ml.so.1"
-        cp "$FAKE_NVML" "$R/$LIBDIR/libnvidia-ml.so.1"
-        printf 'driver=%s\ncuda=13000\n' "$v" >"$R/$LIBDIR/fake-nvml.conf"
-        simulate_reboot
-}
-
-# installed NAME VERSION [hold|install]: the root's dpkg status.
-installed() {
-        local got
-        got=$(awk -v p="$1" '/^Package: / { c = ($2 == p) } c && /^Status: / { s = substr($0, 9) } c && /^Version: / { v = $2 }
-                END { print s " " v }' "$R/var/lib/dpkg/status")
-        eq "$got" "${3:-install} ok installed $2" "dpkg status of $1"
-}
 
 # offline: the fixture repositories disappear for this test (restored when it ends).
 offline() {

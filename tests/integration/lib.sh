@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers for the integration tier (sourced by run.sh and crash.sh; bash, set -euo pipefail).
+# Shared helpers for the integration tier (sourced by every tests/integration/*.sh; bash, set -euo pipefail).
 #
 # Every test runs in a subshell of its own with a fresh work directory $W (removed by a trap):
 #   $R  the --root sandbox: only fixture files (boot id, os-release) and what gpubase creates
@@ -172,6 +172,110 @@ wait_for_agent() {
 }
 
 now_ms() { date +%s%3N; }
+
+# ---- fixture GPU hosts and the signed fixture repositories (apt.sh, bundle.sh) ----
+
+FIXTURE_LIBDIR=usr/lib/x86_64-linux-gnu
+FIXTURE_KREL=6.1.0-gpubase-test
+FIXTURE_OLD_TIME="2025-01-01T00:00:00Z"
+
+# need_tools TIER TOOL...: every TOOL is on PATH, or the tier cannot run (exit 2).
+need_tools() {
+        local tier=$1 tool
+        shift
+        for tool in "$@"; do
+                command -v "$tool" >/dev/null || {
+                        echo "$tier: missing tool $tool (make deps installs it)" >&2
+                        exit 2
+                }
+        done
+}
+
+# fixture_repos TIER DIR: builds the signed fixture repositories (tests/fixtures/repo/build-repo.sh)
+# in DIR and reads their env.sh (FIXTURE_REPO_DIR, CUDA_KEYRING_DEB, KEY_FPR, REPO_CTK_URI, ...).
+fixture_repos() {
+        local t0 out
+        t0=$(now_ms)
+        if ! out=$("$TESTS_DIR/fixtures/repo/build-repo.sh" "$2" 2>&1); then
+                echo "$out" >&2
+                echo "FAIL $1: the fixture repository did not build" >&2
+                exit 1
+        fi
+        # shellcheck source=/dev/null
+        . "$2/env.sh"
+        echo "fixture repositories built in $(awk -v a="$t0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
+}
+
+# pkg_status NAME: "want ok installed version" from the root's dpkg status, empty if not there.
+pkg_status() {
+        local f=$R/var/lib/dpkg/status
+        [ -f "$f" ] || return 0
+        awk -v p="$1" '
+                /^Package: / { cur = ($2 == p); st = ""; v = "" }
+                cur && /^Status: / { st = substr($0, 9) }
+                cur && /^Version: / { v = $2 }
+                cur && /^$/ { if (st != "") print st " " v; cur = 0 }
+                END { if (cur && st != "") print st " " v }' "$f"
+}
+
+# installed NAME VERSION [hold|install]
+installed() {
+        eq "$(pkg_status "$1")" "${3:-install} ok installed $2" "dpkg status of $1"
+}
+
+# gpu_root: the root is an H100 host (sysfs PCI function, pci.ids, kernel release) whose docker has
+# been running since 2025 (run/docker.pid's mtime is docker's start time under --root).
+gpu_root() {
+        local d=$R/sys/bus/pci/devices/0000:01:00.0 ids=/usr/share/misc/pci.ids
+        [ -f "$ids" ] || ids=/usr/share/hwdata/pci.ids
+        mkdir -p "$d" "$R/usr/share/misc" "$R/run"
+        printf '0x10de\n' >"$d/vendor"
+        printf '0x2330\n' >"$d/device"
+        printf '0x030200\n' >"$d/class"
+        printf '0x10de\n' >"$d/subsystem_vendor"
+        printf '0x16c1\n' >"$d/subsystem_device"
+        cp "$ids" "$R/usr/share/misc/pci.ids"
+        printf '%s\n' "$FIXTURE_KREL" >"$R/proc/sys/kernel/osrelease"
+        docker_running "$FIXTURE_OLD_TIME"
+}
+
+# docker_running TIME: docker (re)started at TIME.
+docker_running() {
+        mkdir -p "$R/run"
+        printf '4242\n' >"$R/run/docker.pid"
+        touch -d "$1" "$R/run/docker.pid"
+}
+
+# boot_root: a reboot into the driver that is installed: the module (the version the fixture's
+# nvidia-kernel-open-dkms ships) is built on disk and loaded, NVML ($FAKE_NVML) answers at that
+# version, and the boot id changes. The package's libnvidia-ml.so.1 is diverted once so that the
+# fake NVML stays in place when dpkg reinstalls the library package.
+boot_root() {
+        local v src obj lib=$FIXTURE_LIBDIR krel=$FIXTURE_KREL
+        v=$(cat "$R/usr/lib/gpubase-fixture/nvidia-module-version")
+        mkdir -p "$R/sys/module/nvidia" "$R/proc/driver/nvidia" "$R/lib/modules/$krel/updates/dkms" "$R/$lib"
+        printf '%s\n' "$v" >"$R/sys/module/nvidia/version"
+        printf 'live\n' >"$R/sys/module/nvidia/initstate"
+        printf 'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  %s  Release Build  (dvs-builder@U16-I3-B03-4-3)  Thu Oct 30 2025\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n' \
+                "$v" >"$R/proc/driver/nvidia/version"
+        src=$T/modinfo.c
+        obj=$R/lib/modules/$krel/updates/dkms/nvidia.ko
+        cat >"$src" <<EOF
+__attribute__((section(".modinfo"), used)) static const char m_version[] = "version=$v";
+__attribute__((section(".modinfo"), used)) static const char m_license[] = "license=Dual MIT/GPL";
+__attribute__((section(".modinfo"), used)) static const char m_name[] = "name=nvidia";
+__attribute__((section(".modinfo"), used)) static const char m_vermagic[] = "vermagic=$krel SMP preempt mod_unload modversions ";
+EOF
+        gcc -c "$src" -o "$obj"
+        if ! grep -qx "/$lib/libnvidia-ml.so.1" "$R/var/lib/dpkg/diversions" 2>/dev/null; then
+                dpkg-divert --root="$R" --quiet --divert "/$lib/libnvidia-ml.so.1.gpubase-fixture" --rename \
+                        --add "/$lib/libnvidia-ml.so.1"
+        fi
+        rm -f "$R/$lib/libnvidia-ml.so.1"
+        cp "$FAKE_NVML" "$R/$lib/libnvidia-ml.so.1"
+        printf 'driver=%s\ncuda=13000\n' "$v" >"$R/$lib/fake-nvml.conf"
+        simulate_reboot "$R"
+}
 
 # ---- test runner ----
 
