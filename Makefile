@@ -60,26 +60,24 @@ help:
 	@echo "make deps | all | check | unit | integration | crash | crash-long | crash-apt | e2e | demo | install | deb | clean"
 	@echo "     fuzz [FUZZ_SECONDS=60] | fuzz-regress | lint | valgrind | bench"
 
-deps:
-	@missing=""; for p in $(DEB_DEPS); do \
+# install_missing NAME,PACKAGES: apt-get install those of PACKAGES that dpkg does not have installed
+# (apt-get update first; nothing at all when every one is there)
+define install_missing
+	@missing=""; for p in $(2); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "deps: installing$$missing"; \
+	  echo "$(1): installing$$missing"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
-	else echo "deps: all installed"; fi
+	else echo "$(1): all installed"; fi
+endef
 
-# the same for E2E_DEPS
+deps:
+	$(call install_missing,deps,$(DEB_DEPS))
+
 deps-e2e: deps
-	@missing=""; for p in $(E2E_DEPS); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "deps-e2e: installing$$missing"; \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
-	else echo "deps-e2e: all installed"; fi
+	$(call install_missing,deps-e2e,$(E2E_DEPS))
 
 $(B)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)

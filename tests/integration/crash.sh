@@ -134,10 +134,7 @@ after_kill() {
                 return 1
         fi
         local where
-        where=$(jq -r 'if (.steps | length) == 0 then "(no state yet)" else
-                ([.steps[] | select(.state != "done" and .state != "skipped")] | first) as $s |
-                if $s == null then "(after the last step)" else
-                "\($s.id):\($s.state)\(if $s.applying then "+applying" else "" end)" end end' <<<"$out")
+        where=$(kill_landed "$out")
         LANDED[$where]=$((${LANDED[$where]:-0} + 1))
         return 0
 }

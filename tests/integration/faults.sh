@@ -648,10 +648,7 @@ crash_apt() {
                 out=$STATUS_JSON
                 if [ -n "$(dpkg_audit "$root")" ]; then kills_dpkg=$((kills_dpkg + 1)); fi
                 local where
-                where=$(jq -r 'if (.steps | length) == 0 then "(no state yet)" else
-                        ([.steps[] | select(.state != "done" and .state != "skipped")] | first) as $s |
-                        if $s == null then "(after the last step)" else
-                        "\($s.id):\($s.state)\(if $s.applying then "+applying" else "" end)" end end' <<<"$out")
+                where=$(kill_landed "$out")
                 LANDED[$where]=$((${LANDED[$where]:-0} + 1))
                 return 0
         }

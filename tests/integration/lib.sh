@@ -173,6 +173,15 @@ wait_for_agent() {
 
 now_ms() { date +%s%3N; }
 
+# kill_landed STATUS_JSON: where a kill landed, for the crash tests' tally: the first step not
+# done or skipped, with its state (and "+applying" when its apply had started)
+kill_landed() {
+        jq -r 'if (.steps | length) == 0 then "(no state yet)" else
+                ([.steps[] | select(.state != "done" and .state != "skipped")] | first) as $s |
+                if $s == null then "(after the last step)" else
+                "\($s.id):\($s.state)\(if $s.applying then "+applying" else "" end)" end end' <<<"$1"
+}
+
 # ---- fixture GPU hosts and the signed fixture repositories (apt.sh, bundle.sh) ----
 
 FIXTURE_LIBDIR=usr/lib/x86_64-linux-gnu
