@@ -14,7 +14,9 @@ CC         ?= gcc
 PKGS       := yaml-0.1 json-c libsystemd libcrypto libarchive libkmod libpci
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
               -Wstrict-prototypes -Wvla -Wno-missing-field-initializers
-BASEFLAGS  := -std=gnu17 -g -D_GNU_SOURCE -DGPUBASE_VERSION='"$(VERSION)"' $(WARN)
+# includes are written from agent/ ("base/util.h") or from the top ("shim/aptshim.h")
+INCFLAGS   := -Iagent -I.
+BASEFLAGS  := -std=gnu17 -g -D_GNU_SOURCE -DGPUBASE_VERSION='"$(VERSION)"' $(INCFLAGS) $(WARN)
 OPTFLAGS   ?= -O2
 SANFLAGS   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -32,7 +34,9 @@ DEB_DEPS   := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # installed by tests/e2e/run.sh once it has read that version from the guest image.
 E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat cpio
 
-AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
+# the layers, lowest first (includes only point down this list; `make layers` checks it)
+LAYERS     := base host plan checks steps engine cmd
+AGENT_SRCS := $(sort $(foreach l,$(LAYERS),$(wildcard agent/$(l)/*.c)))
 AGENT_HDRS := $(wildcard agent/*/*.h) shim/aptshim.h
 SHIM_SRCS  := shim/aptshim.cc
 CXX        ?= g++
@@ -244,7 +248,7 @@ fuzz-regress: $(FUZZ_TARGETS:%=$(S)/fuzz/%) $(F)/corpus/.stamp
 CPPCHECK_FLAGS := --enable=warning,performance,portability --std=c11 --language=c --inline-suppr \
                   --error-exitcode=1 --quiet --suppress=missingIncludeSystem --suppress=resourceLeak \
                   --suppress=memleak --suppress=readdirCalled --suppress=ctunullpointer --library=posix \
-                  -D_GNU_SOURCE -D__GNUC__ -DGPUBASE_VERSION='"$(VERSION)"' -I agent
+                  -D_GNU_SOURCE -D__GNUC__ -DGPUBASE_VERSION='"$(VERSION)"' -I agent -I .
 CPPCHECK_CXX_FLAGS := --enable=warning,performance,portability --std=c++17 --language=c++ --inline-suppr \
                   --error-exitcode=1 --quiet --suppress=missingIncludeSystem -D__GNUC__
 # clang-tidy: bugprone, cert, clang-analyzer (the static analyser), performance and portability, on
@@ -275,7 +279,7 @@ cppcheck:
 	cppcheck $(CPPCHECK_CXX_FLAGS) $(SHIM_SRCS)
 
 # one clang-tidy per file, as many at a time as there are CPUs (the analyser is slow)
-TIDY_CFLAGS := -std=gnu17 -D_GNU_SOURCE -DGPUBASE_VERSION=\"$(VERSION)\" $(WARN)
+TIDY_CFLAGS := -std=gnu17 -D_GNU_SOURCE -DGPUBASE_VERSION=\"$(VERSION)\" $(INCFLAGS) $(WARN)
 clang-tidy:
 	@printf '%s\n' $(AGENT_SRCS) agent/main.c | xargs -P $$(nproc) -I{} bash -c 'set -o pipefail; \
 	  $(TIDY) --quiet --warnings-as-errors="*" --checks="$(TIDY_CHECKS)" $(TIDY_HEADERS) {} -- $(TIDY_CFLAGS) $(PKG_CFLAGS) 2>&1 \

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "core/report.h"
+#include "engine/progress.h"
 
 #ifndef GPUBASE_VERSION
 #define GPUBASE_VERSION "0.1.0"

@@ -2,8 +2,8 @@
  * A check never changes the machine. */
 #pragma once
 
-#include "../core/ctx.h"
-#include "../core/plan.h"
+#include "plan/ctx.h"
+#include "plan/plan.h"
 
 typedef enum CheckStatus {
         CHECK_OK,

@@ -2,11 +2,11 @@
  * hosts (the format is in host/bundle.h; `gpubase run --bundle FILE` uses one). */
 #include <string.h>
 
-#include "../core/report.h"
-#include "../host/bundle.h"
-#include "../host/tarball.h"
-#include "../steps/steps.h"
-#include "cmd.h"
+#include "engine/progress.h"
+#include "host/bundle.h"
+#include "host/tarball.h"
+#include "steps/steps.h"
+#include "cmd/cmd.h"
 
 const char cmd_bundle_help[] =
         "  gpubase bundle create PLAN -o FILE.tar.zst [--var NAME=VALUE]... [--root DIR]\n"

@@ -1,4 +1,4 @@
-#include "bundle.h"
+#include "host/bundle.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "debfile.h"
-#include "tarball.h"
+#include "host/debfile.h"
+#include "host/tarball.h"
 
 /* ---- manifest ---- */
 

@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../shim/aptshim.h"
-#include "../core/plan.h"
-#include "host.h"
+#include "shim/aptshim.h"
+#include "plan/plan.h"
+#include "host/host.h"
 
 #define BUNDLE_FORMAT 1
 #define BUNDLE_MANIFEST "manifest.json"

@@ -3,8 +3,8 @@
  * this table; steps know the machine only through host/. */
 #pragma once
 
-#include "../core/ctx.h"
-#include "../core/plan.h"
+#include "plan/ctx.h"
+#include "plan/plan.h"
 
 typedef struct BundleBuilder BundleBuilder;
 

@@ -1,11 +1,11 @@
-#include "report.h"
+#include "engine/progress.h"
 
 #include <stdarg.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
-#include "../steps/steps.h"
+#include "steps/steps.h"
 
 #define ANSI_GREEN "\033[32m"
 #define ANSI_RED "\033[31m"

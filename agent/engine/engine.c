@@ -1,13 +1,13 @@
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <string.h>
 
-#include "../checks/checks.h"
-#include "../steps/steps.h"
-#include "exitcode.h"
-#include "plan.h"
-#include "state.h"
-#include "when.h"
+#include "checks/checks.h"
+#include "steps/steps.h"
+#include "engine/exitcode.h"
+#include "plan/plan.h"
+#include "plan/state.h"
+#include "engine/when.h"
 
 typedef struct Engine {
         Ctx *ctx;

@@ -1,8 +1,8 @@
 /* `when:` conditions: should a step run at all? The reboot step's default is `changed`. */
 #pragma once
 
-#include "ctx.h"
-#include "plan.h"
+#include "plan/ctx.h"
+#include "plan/plan.h"
 
 struct WhenKind {
         const char *name;

@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../checks/checks.h"
-#include "ctx.h"
-#include "state.h"
+#include "checks/checks.h"
+#include "plan/ctx.h"
+#include "plan/state.h"
 
 typedef struct Report {
         bool tty, color;
