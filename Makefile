@@ -56,12 +56,12 @@ S          := build/san
 F          := build/fuzz
 
 .PHONY: all deps deps-e2e check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
-        help fuzz fuzz-build fuzz-regress lint cppcheck clang-tidy valgrind bench
+        help fuzz fuzz-build fuzz-regress lint layers cppcheck clang-tidy valgrind bench
 
 all: $(B)/gpubase
 
 help:
-	@echo "make deps | all | check | unit | integration | crash | crash-long | crash-apt | e2e | demo | install | deb | clean"
+	@echo "make deps | all | check | layers | unit | integration | crash | crash-long | crash-apt | e2e | demo | install | deb | clean"
 	@echo "     fuzz [FUZZ_SECONDS=60] | fuzz-regress | lint | valgrind | bench"
 
 # install_missing NAME,PACKAGES: apt-get install those of PACKAGES that dpkg does not have installed
@@ -163,7 +163,7 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1 fuzz
 # E2E_CHECK_RESET_SEEDS (`make e2e` runs E2E_RESET_SEEDS, all four reset points). It needs root and
 # boots real guests: a machine where qemu cannot start one fails check, loudly.
 E2E_CHECK_RESET_SEEDS ?= 1 2
-check: deps
+check: deps layers
 	$(MAKE) unit integration crash san-check
 	$(MAKE) e2e E2E_RESET_SEEDS="$(E2E_CHECK_RESET_SEEDS)"
 	@echo "make check: all tiers passed"
@@ -234,7 +234,12 @@ fuzz-regress: $(FUZZ_TARGETS:%=$(S)/fuzz/%) $(F)/corpus/.stamp
 	  ASAN_OPTIONS=detect_leaks=1 $(S)/fuzz/$$t $(F)/corpus/$$t $$reg $$grown; \
 	done
 
-# ---- static analysis and valgrind ----
+# ---- layers, static analysis and valgrind ----
+# layers: no #include in agent/ or shim/ points up the order of LAYERS (shim/ ranks with host/,
+# main.c above cmd/); tests/layers.sh says which include and where.
+layers:
+	LAYERS="$(LAYERS)" tests/layers.sh
+
 # cppcheck: warning, performance and portability checks (style is left to review), every finding an
 # error. Suppressed, with why:
 #   missingIncludeSystem  system headers are not given to cppcheck (the compilers check them)
@@ -271,8 +276,8 @@ TIDY_CHECKS := -*,bugprone-*,cert-*,clang-analyzer-*,performance-*,portability-*
 TIDY_HEADERS := --header-filter="(agent|shim)/"
 TIDY        ?= clang-tidy
 
-lint: deps cppcheck clang-tidy
-	@echo "make lint: cppcheck and clang-tidy clean on agent/ and shim/"
+lint: deps layers cppcheck clang-tidy
+	@echo "make lint: layers, cppcheck and clang-tidy clean on agent/ and shim/"
 
 cppcheck:
 	cppcheck $(CPPCHECK_FLAGS) $(AGENT_SRCS) agent/main.c

@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "checks/preflight.h"
-#include "engine/progress.h"
+#include "base/log.h"
 #include "cmd/cmd.h"
 
 char *state_file_path(Args *a) {

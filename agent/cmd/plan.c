@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "checks/checks.h"
-#include "engine/when.h"
-#include "engine/progress.h"
+#include "plan/when_kind.h"
+#include "base/log.h"
 #include "steps/steps.h"
 #include "cmd/cmd.h"
 

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "engine/progress.h"
+#include "base/log.h"
 #include "host/journal.h"
 #include "host/tarball.h"
 #include "cmd/cmd.h"

@@ -1,7 +1,7 @@
 /* gpubase reset: forget the run. The machine is not touched; a later run re-probes every step. */
 #include <string.h>
 
-#include "engine/progress.h"
+#include "base/log.h"
 #include "cmd/cmd.h"
 
 int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
-#include "engine/progress.h"
+#include "base/log.h"
 #include "host/bundle.h"
 #include "host/tarball.h"
 #include "cmd/cmd.h"

@@ -2,7 +2,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "engine/progress.h"
+#include "base/log.h"
 #include "cmd/cmd.h"
 
 static int exit_for(const State *st) {

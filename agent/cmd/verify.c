@@ -7,7 +7,7 @@
 
 #include "checks/checks.h"
 #include "checks/stack.h"
-#include "engine/progress.h"
+#include "base/log.h"
 #include "cmd/cmd.h"
 
 const char cmd_verify_help[] =

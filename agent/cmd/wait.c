@@ -2,7 +2,7 @@
  * `cloud-init status --wait`. A reboot pending in this very boot cannot finish by waiting: 3. */
 #include <string.h>
 
-#include "engine/progress.h"
+#include "base/log.h"
 #include "cmd/cmd.h"
 
 static bool reboot_pending_here(Args *a, const State *st) {

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "plan/ctx.h"
-#include "engine/progress.h"
+#include "base/log.h"
 
 /* Runs (or continues) ctx->state against ctx->plan. Returns a process exit code. */
 int engine_run(Ctx *ctx, const char *state_path);

@@ -5,24 +5,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "checks/checks.h"
 #include "plan/ctx.h"
 #include "plan/state.h"
 
-typedef struct Report {
+typedef struct Progress {
         bool tty, color;
         bool journal; /* send structured entries (real machine only) */
         int verbose;
         const char *run_id, *plan_name;
-} Report;
+} Progress;
 
-void report_init(Report *r, const Ctx *ctx);
-void report_step_start(Report *r, size_t i, size_t n, const Step *s);
-void report_step_end(Report *r, size_t i, size_t n, const Step *s, const StepRecord *rec, uint64_t elapsed_usec);
-void report_check(Report *r, const Step *s, const CheckSpec *c, const CheckResult *res);
-void report_note(Report *r, const char *fmt, ...) _printf_(2, 3);
-
-/* Messages for the user: "gpubase: error: ..." on stderr. */
-void log_error(const char *fmt, ...) _printf_(1, 2);
-void log_warning(const char *fmt, ...) _printf_(1, 2);
-void log_info(const char *fmt, ...) _printf_(1, 2);
+void progress_init(Progress *r, const Ctx *ctx);
+void progress_step_start(Progress *r, size_t i, size_t n, const Step *s);
+void progress_step_end(Progress *r, size_t i, size_t n, const Step *s, const StepRecord *rec, uint64_t elapsed_usec);
+void progress_check(Progress *r, const Step *s, const CheckSpec *c, const CheckResult *res);
+void progress_note(Progress *r, const char *fmt, ...) _printf_(2, 3);

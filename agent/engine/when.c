@@ -1,4 +1,4 @@
-#include "engine/when.h"
+#include "plan/when_kind.h"
 
 #include "checks/checks.h"
 #include "plan/state.h"

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "host/host.h"
-#include "steps/steps.h"
+#include "plan/step_kind.h"
 
 static const char *const run_state_table[_RUN_STATE_MAX] = {
         [RUN_IDLE] = "idle",

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "checks/checks.h"
-#include "engine/when.h"
+#include "plan/when_kind.h"
 #include "steps/steps.h"
 #include "tests.h"
 

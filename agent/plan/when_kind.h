@@ -1,4 +1,5 @@
-/* `when:` conditions: should a step run at all? The reboot step's default is `changed`. */
+/* `when:` conditions: should a step run at all? The reboot step's default is `changed`. Declared
+ * here so that a plan can name them; the conditions and their registry are in engine/when.c. */
 #pragma once
 
 #include "plan/ctx.h"
