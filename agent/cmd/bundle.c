@@ -65,7 +65,7 @@ static int create(Args *a, const char *plan_path) {
         printf("bundle of plan '%s' (%s)\n", p->name, p->path);
         for (size_t i = 0; i < p->n_steps; i++) {
                 const Step *s = &p->steps[i];
-                _cleanup_free_ char *detail = NULL;
+                _cleanup_free_ char *detail = NULL, *serr = NULL;
                 if (!s->kind->bundle) {
                         if (s->kind == &step_command && a->verbose)
                                 printf("[%zu/%zu] %-24s %-16s not bundled: it runs as written on the target\n", i + 1,
@@ -73,12 +73,13 @@ static int create(Args *a, const char *plan_path) {
                         continue;
                 }
                 uint64_t t0 = mono_usec();
-                r = s->kind->bundle(s, &ctx, b, &detail);
+                r = s->kind->bundle(s, &ctx, b, &detail, &serr);
+                const char *said = r < 0 ? serr : detail;
                 printf("[%zu/%zu] %-24s %-16s %s %6.2fs  %s\n", i + 1, p->n_steps, s->id, s->kind->name,
-                       r < 0 ? "failed" : "bundled", (double) (mono_usec() - t0) / 1e6, detail ? detail : "");
+                       r < 0 ? "failed" : "bundled", (double) (mono_usec() - t0) / 1e6, said ? said : "");
                 fflush(stdout);
                 if (r < 0) {
-                        log_error("step '%s' cannot be bundled: %s", s->id, detail ? detail : strerror(-r));
+                        log_error("step '%s' cannot be bundled: %s", s->id, serr ? serr : strerror(-r));
                         return EXIT_FAILED;
                 }
         }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "base/error.h"
+
 #include "checks/checks.h"
 #include "steps/steps.h"
 #include "engine/exitcode.h"
@@ -17,8 +19,30 @@ typedef struct Engine {
         uint64_t step_t0;
 } Engine;
 
-/* A step returned without failing, but the run must stop here (reboot requested). */
-#define STOP_REBOOT 1000
+/* What a step, or the look at a reboot that was requested, comes to. Only engine_run() turns it
+ * into a process exit code: the internals never mix exit codes, sentinels and -errno. */
+typedef enum Outcome {
+        OUTCOME_NEXT,           /* finished (done, skipped, or described by a dry run): go on */
+        OUTCOME_FAILED,         /* a step failed, or the checkpoint could not be written; told */
+        OUTCOME_BUSY,           /* someone else holds the dpkg lock past the timeout: busy, not broken */
+        OUTCOME_REBOOT_PENDING, /* a reboot must happen before the run can go on */
+        OUTCOME_DRY_REBOOT,     /* a dry run reached a reboot: the later steps come after it */
+} Outcome;
+
+static int outcome_to_exit(Outcome o) {
+        switch (o) {
+        case OUTCOME_NEXT:
+        case OUTCOME_DRY_REBOOT:
+                return EXIT_OK;
+        case OUTCOME_BUSY:
+                return EXIT_BUSY;
+        case OUTCOME_REBOOT_PENDING:
+                return EXIT_REBOOT_PENDING;
+        case OUTCOME_FAILED:
+        default:
+                return EXIT_FAILED;
+        }
+}
 
 static int checkpoint(Engine *e) {
         if (e->ctx->dry_run)
@@ -42,7 +66,7 @@ static void progress_end(Engine *e, size_t i) {
                         mono_usec() - e->step_t0);
 }
 
-static int fail_step(Engine *e, size_t i, char *msg /* owned */) {
+static Outcome fail_step(Engine *e, size_t i, char *msg /* owned */) {
         State *st = e->ctx->state;
         StepRecord *rec = &st->steps[i];
         end_step(e, i, STEP_FAILED);
@@ -53,18 +77,18 @@ static int fail_step(Engine *e, size_t i, char *msg /* owned */) {
         st->error = xasprintf("step '%s' failed: %s", rec->id, msg);
         progress_end(e, i);
         if (checkpoint(e) < 0)
-                return EXIT_FAILED;
+                return OUTCOME_FAILED;
         if (!e->ctx->dry_run)
                 log_error("%s\n  The run stopped here; later steps did not run. Fix the cause, then run `gpubase resume`.",
                           st->error);
         else
                 log_error("%s", st->error);
-        return EXIT_FAILED;
+        return OUTCOME_FAILED;
 }
 
-/* 0: all checks passed (warnings allowed); -1: one failed, *ret_error says which and how to fix it.
- * Checks stop at the first failure: later checks may depend on it. */
-static int run_checks(Engine *e, const Step *s, char **ret_error) {
+/* true: all checks passed (warnings allowed); false: one failed, and *ret_why says which and how to
+ * fix it. Checks stop at the first failure: later checks may depend on it. */
+static bool checks_pass(Engine *e, const Step *s, char **ret_why) {
         for (size_t j = 0; j < s->n_checks; j++) {
                 const CheckSpec *c = &s->checks[j];
                 _cleanup_(check_result_done) CheckResult res = {0};
@@ -72,35 +96,83 @@ static int run_checks(Engine *e, const Step *s, char **ret_error) {
                 progress_check(&e->progress, s, c, &res);
                 if (res.status == CHECK_FAIL) {
                         _cleanup_free_ char *label = check_spec_label(c);
-                        *ret_error = xasprintf("check %s failed: %s%s%s", label, res.detail ? res.detail : "failed",
-                                               res.fix ? "; fix: " : "", res.fix ? res.fix : "");
-                        return -1;
+                        *ret_why = xasprintf("check %s failed: %s%s%s", label, res.detail ? res.detail : "failed",
+                                             res.fix ? "; fix: " : "", res.fix ? res.fix : "");
+                        return false;
                 }
+        }
+        return true;
+}
+
+/* The step's checks decide between `to` and failed. */
+static Outcome finish_with_checks(Engine *e, size_t i, StepState to, char *detail /* owned */) {
+        const Step *s = &e->ctx->plan->steps[i];
+        StepRecord *rec = &e->ctx->state->steps[i];
+        char *why = NULL;
+
+        free(rec->detail);
+        rec->detail = detail;
+        if (!e->ctx->dry_run && !checks_pass(e, s, &why))
+                return fail_step(e, i, why);
+        end_step(e, i, to);
+        progress_end(e, i);
+        return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
+}
+
+/* May this step reboot, and is there a boot id to prove the reboot by? 0 with *ret_boot, or -errno
+ * with the step's failure message in *reterr. */
+static int reboot_allowed(Engine *e, size_t i, const char *why, char **ret_boot, char **reterr) {
+        Ctx *ctx = e->ctx;
+        const StepRecord *rec = &ctx->state->steps[i];
+        const RebootParams *rp = ctx->plan->steps[i].params;
+        int r;
+
+        if (rec->reboots >= rp->max_reboots)
+                return errorf(reterr, -ELOOP,
+                              "a reboot is needed (%s) but this step already rebooted %u time%s (max_reboots: %u); "
+                              "not rebooting again",
+                              why, rec->reboots, rec->reboots == 1 ? "" : "s", rp->max_reboots);
+        if (ctx->reboot_mode == REBOOT_NEVER)
+                return errorf(reterr, -EPERM,
+                              "a reboot is needed (%s) but --reboot=never was given; run `gpubase resume "
+                              "--reboot=exit`, reboot, then `gpubase resume`",
+                              why);
+        r = host_boot_id(ctx->host, ret_boot);
+        if (r < 0) {
+                _cleanup_free_ char *p = host_path(ctx->host, BOOT_ID_FILE);
+                return errorf(reterr, r,
+                              "cannot read the boot id from %s (%s); without it a reboot cannot be proven, so none "
+                              "is requested",
+                              p, strerror(-r));
         }
         return 0;
 }
 
-/* The step's checks decide between `to` and failed. */
-static int finish_with_checks(Engine *e, size_t i, StepState to, char *detail /* owned */) {
-        const Step *s = &e->ctx->plan->steps[i];
-        StepRecord *rec = &e->ctx->state->steps[i];
-        char *err = NULL;
+/* --reboot=now: gpubase.service must be enabled so that something resumes the run after the
+ * reboot. -errno with the step's failure message in *reterr. */
+static int enable_unit_for_reboot(Engine *e, char **reterr) {
+        State *st = e->ctx->state;
+        _cleanup_free_ char *err = NULL;
+        int r;
 
-        free(rec->detail);
-        rec->detail = detail;
-        if (!e->ctx->dry_run && run_checks(e, s, &err) < 0)
-                return fail_step(e, i, err);
-        end_step(e, i, to);
-        progress_end(e, i);
-        return checkpoint(e) < 0 ? EXIT_FAILED : 0;
+        if (e->ctx->reboot_mode != REBOOT_NOW || st->unit_enabled)
+                return 0;
+        /* record the intent first: a crash after enabling still disables the unit at the end */
+        st->unit_enabled = true;
+        r = checkpoint(e);
+        if (r < 0)
+                return r; /* told */
+        r = host_unit_set_enabled(e->ctx->host, GPUBASE_UNIT, true, &err);
+        if (r < 0)
+                return errorf(reterr, r, "cannot enable %s, so nothing would resume the run after the reboot: %s",
+                              GPUBASE_UNIT, err ? err : strerror(-r));
+        return 0;
 }
 
-static int request_reboot(Engine *e, size_t i, const char *why) {
+static Outcome request_reboot(Engine *e, size_t i, const char *why) {
         Ctx *ctx = e->ctx;
         State *st = ctx->state;
         StepRecord *rec = &st->steps[i];
-        const Step *s = &ctx->plan->steps[i];
-        const RebootParams *rp = s->params;
         _cleanup_free_ char *boot = NULL;
         char *err = NULL;
         int r;
@@ -110,36 +182,14 @@ static int request_reboot(Engine *e, size_t i, const char *why) {
                 rec->detail = xasprintf("would reboot: %s", why);
                 end_step(e, i, STEP_REBOOT_REQUESTED);
                 progress_end(e, i);
-                return STOP_REBOOT;
+                return OUTCOME_DRY_REBOOT;
         }
-        if (rec->reboots >= rp->max_reboots)
-                return fail_step(e, i, xasprintf("a reboot is needed (%s) but this step already rebooted %u time%s "
-                                                 "(max_reboots: %u); not rebooting again",
-                                                 why, rec->reboots, rec->reboots == 1 ? "" : "s", rp->max_reboots));
-        if (ctx->reboot_mode == REBOOT_NEVER)
-                return fail_step(e, i, xasprintf("a reboot is needed (%s) but --reboot=never was given; run `gpubase "
-                                                 "resume --reboot=exit`, reboot, then `gpubase resume`",
-                                                 why));
-        r = host_boot_id(ctx->host, &boot);
-        if (r < 0) {
-                _cleanup_free_ char *p = host_path(ctx->host, BOOT_ID_FILE);
-                return fail_step(e, i, xasprintf("cannot read the boot id from %s (%s); without it a reboot cannot "
-                                                 "be proven, so none is requested",
-                                                 p, strerror(-r)));
-        }
-        if (ctx->reboot_mode == REBOOT_NOW && !st->unit_enabled) {
-                /* record the intent first: a crash after enabling still disables the unit at the end */
-                st->unit_enabled = true;
-                if (checkpoint(e) < 0)
-                        return EXIT_FAILED;
-                r = host_unit_set_enabled(ctx->host, GPUBASE_UNIT, true, &err);
-                if (r < 0) {
-                        _cleanup_free_ char *m = err;
-                        return fail_step(e, i, xasprintf("cannot enable %s, so nothing would resume the run after "
-                                                         "the reboot: %s",
-                                                         GPUBASE_UNIT, m ? m : strerror(-r)));
-                }
-        }
+        r = reboot_allowed(e, i, why, &boot, &err);
+        if (r >= 0)
+                r = enable_unit_for_reboot(e, &err);
+        if (r < 0)
+                return err ? fail_step(e, i, err) : OUTCOME_FAILED;
+
         rec->state = STEP_REBOOT_REQUESTED;
         rec->applying = false;
         rec->reboots++;
@@ -151,7 +201,7 @@ static int request_reboot(Engine *e, size_t i, const char *why) {
         st->run_state = RUN_REBOOT_PENDING;
         progress_end(e, i);
         if (checkpoint(e) < 0)
-                return EXIT_FAILED;
+                return OUTCOME_FAILED;
 
         if (ctx->reboot_mode == REBOOT_NOW) {
                 r = host_reboot(ctx->host, &err);
@@ -160,48 +210,105 @@ static int request_reboot(Engine *e, size_t i, const char *why) {
                         log_error("the reboot could not be requested: %s\n  The run is checkpointed as "
                                   "reboot-pending: reboot the machine, then run `gpubase resume`.",
                                   m ? m : strerror(-r));
-                        return EXIT_FAILED;
+                        return OUTCOME_FAILED;
                 }
                 log_info("rebooting (step '%s': %s); %s", rec->id, why,
                          host_is_rooted(ctx->host) ? "simulated under --root: change the boot id, then `gpubase resume`"
                                                    : "the run resumes through gpubase.service");
         } else
                 log_info("reboot needed (step '%s': %s): reboot the machine, then run `gpubase resume`", rec->id, why);
-        return EXIT_REBOOT_PENDING;
+        return OUTCOME_REBOOT_PENDING;
 }
 
 /* A step that asked for a reboot, seen again in a new boot: its checks decide. */
-static int after_reboot(Engine *e, size_t i) {
+static Outcome after_reboot(Engine *e, size_t i) {
         const Step *s = &e->ctx->plan->steps[i];
         StepRecord *rec = &e->ctx->state->steps[i];
         const RebootParams *rp = s->params;
-        char *err = NULL;
+        char *why = NULL;
 
         e->step_t0 = mono_usec();
         progress_step_start(&e->progress, i, e->ctx->plan->n_steps, s);
-        if (run_checks(e, s, &err) < 0) {
+        if (!checks_pass(e, s, &why)) {
+                _cleanup_free_ char *m = why;
                 if (rec->reboots < rp->max_reboots && e->ctx->reboot_mode != REBOOT_NEVER) {
-                        _cleanup_free_ char *m = err;
-                        _cleanup_free_ char *why = xasprintf("after reboot %u: %s", rec->reboots, m);
-                        return request_reboot(e, i, why);
+                        _cleanup_free_ char *again = xasprintf("after reboot %u: %s", rec->reboots, m);
+                        return request_reboot(e, i, again);
                 }
-                _cleanup_free_ char *m = err;
                 return fail_step(e, i, xasprintf("after the reboot: %s (not rebooting again: max_reboots is %u)", m,
                                                  rp->max_reboots));
         }
         end_step(e, i, STEP_DONE);
         progress_end(e, i);
-        return checkpoint(e) < 0 ? EXIT_FAILED : 0;
+        return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
 }
 
-static int run_step(Engine *e, size_t i) {
+/* A step whose `when:` holds and whose probe says it is needed, in a dry run: say what apply would do. */
+static Outcome describe_step(Engine *e, size_t i, char *probe_detail /* owned */) {
+        Ctx *ctx = e->ctx;
+        const Step *s = &ctx->plan->steps[i];
+        StepRecord *rec = &ctx->state->steps[i];
+        _cleanup_free_ char *d = probe_detail;
+        _cleanup_free_ char *what = s->kind->describe ? s->kind->describe(s) : xstrdup("apply");
+        _cleanup_free_ char *preview = NULL, *err = NULL;
+
+        if (s->kind->preview && s->kind->preview(s, ctx, &preview, &err) < 0)
+                preview = xasprintf("cannot tell yet: %s", err ? err : "?");
+        free(rec->detail);
+        rec->detail = xasprintf("would %s%s%s%s%s%s", what, d ? " (" : "", d ? d : "", d ? ")" : "",
+                                preview ? "; " : "", preview ? preview : "");
+        end_step(e, i, STEP_DONE);
+        if (!s->kind->changes_nothing)
+                ctx->state->changed = true;
+        progress_end(e, i);
+        return OUTCOME_NEXT;
+}
+
+/* A step that its `when:` lets run and that is not a gate or a reboot: probe, then apply. */
+static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
+        Ctx *ctx = e->ctx;
+        State *st = ctx->state;
+        const Step *s = &ctx->plan->steps[i];
+        char *detail = NULL, *err = NULL;
+        int r;
+
+        r = s->kind->probe ? s->kind->probe(s, ctx, &detail, &err) : PROBE_NEEDED;
+        if (r < 0)
+                return fail_step(e, i, err ? err : xasprintf("probe failed: %s", strerror(-r)));
+        if (r == PROBE_SATISFIED) {
+                if (!was_applying)
+                        return finish_with_checks(e, i, STEP_SKIPPED, detail);
+                /* cut off after apply had started: the change is ours, and counts as one */
+                st->changed = true;
+                _cleanup_free_ char *d = detail;
+                return finish_with_checks(e, i, STEP_DONE, xasprintf("%s (finished before an interruption)", d));
+        }
+        if (ctx->dry_run)
+                return describe_step(e, i, detail);
+        free(detail);
+        detail = NULL;
+
+        st->steps[i].applying = true;
+        if (checkpoint(e) < 0)
+                return OUTCOME_FAILED;
+        r = s->kind->apply(s, ctx, &detail, &err);
+        if (!s->kind->changes_nothing)
+                st->changed = true; /* even a failed apply may have changed something */
+        if (r < 0) {
+                Outcome o = fail_step(e, i, err ? err : xasprintf("apply failed: %s", strerror(-r)));
+                /* someone else holds the dpkg lock past the timeout: busy, not broken */
+                return r == -EBUSY && o == OUTCOME_FAILED ? OUTCOME_BUSY : o;
+        }
+        return finish_with_checks(e, i, STEP_DONE, detail);
+}
+
+static Outcome run_step(Engine *e, size_t i) {
         Ctx *ctx = e->ctx;
         State *st = ctx->state;
         const Step *s = &ctx->plan->steps[i];
         StepRecord *rec = &st->steps[i];
         bool was_applying = rec->state == STEP_RUNNING && rec->applying;
         _cleanup_free_ char *why = NULL;
-        char *detail = NULL;
         int r;
 
         e->step_t0 = mono_usec();
@@ -215,7 +322,7 @@ static int run_step(Engine *e, size_t i) {
         step_record_set(&rec->error, NULL);
         progress_step_start(&e->progress, i, ctx->plan->n_steps, s);
         if (checkpoint(e) < 0)
-                return EXIT_FAILED;
+                return OUTCOME_FAILED;
 
         r = s->when->eval(s, ctx, &why);
         if (r < 0)
@@ -237,51 +344,7 @@ static int run_step(Engine *e, size_t i) {
         if (!s->kind->probe && !s->kind->apply) /* gate */
                 return finish_with_checks(e, i, STEP_DONE, xasprintf("%zu check%s passed", s->n_checks,
                                                                      s->n_checks == 1 ? "" : "s"));
-
-        r = s->kind->probe ? s->kind->probe(s, ctx, &detail) : PROBE_NEEDED;
-        if (r < 0)
-                return fail_step(e, i, detail ? detail : xasprintf("probe failed: %s", strerror(-r)));
-        if (r == PROBE_SATISFIED) {
-                if (!was_applying)
-                        return finish_with_checks(e, i, STEP_SKIPPED, detail);
-                /* cut off after apply had started: the change is ours, and counts as one */
-                st->changed = true;
-                _cleanup_free_ char *d = detail;
-                return finish_with_checks(e, i, STEP_DONE, xasprintf("%s (finished before an interruption)", d));
-        }
-        if (ctx->dry_run) {
-                _cleanup_free_ char *d = detail;
-                _cleanup_free_ char *what = s->kind->describe ? s->kind->describe(s) : xstrdup("apply");
-                _cleanup_free_ char *preview = NULL;
-                if (s->kind->preview && s->kind->preview(s, ctx, &preview) < 0) {
-                        char *p = preview;
-                        preview = xasprintf("cannot tell yet: %s", p ? p : "?");
-                        free(p);
-                }
-                free(rec->detail);
-                rec->detail = xasprintf("would %s%s%s%s%s%s", what, d ? " (" : "", d ? d : "", d ? ")" : "",
-                                        preview ? "; " : "", preview ? preview : "");
-                end_step(e, i, STEP_DONE);
-                if (!s->kind->changes_nothing)
-                        st->changed = true;
-                progress_end(e, i);
-                return 0;
-        }
-        free(detail);
-        detail = NULL;
-
-        rec->applying = true;
-        if (checkpoint(e) < 0)
-                return EXIT_FAILED;
-        r = s->kind->apply(s, ctx, &detail);
-        if (!s->kind->changes_nothing)
-                st->changed = true; /* even a failed apply may have changed something */
-        if (r < 0) {
-                int code = fail_step(e, i, detail ? detail : xasprintf("apply failed: %s", strerror(-r)));
-                /* someone else holds the dpkg lock past the timeout: busy, not broken */
-                return r == -EBUSY && code == EXIT_FAILED ? EXIT_BUSY : code;
-        }
-        return finish_with_checks(e, i, STEP_DONE, detail);
+        return probe_and_apply(e, i, was_applying);
 }
 
 int engine_state_matches_plan(const State *st, const Plan *p, char **ret_why) {
@@ -298,16 +361,13 @@ int engine_state_matches_plan(const State *st, const Plan *p, char **ret_why) {
         return 1;
 }
 
-int engine_run(Ctx *ctx, const char *state_path) {
-        Engine e = {.ctx = ctx, .state_path = state_path};
+/* A reboot was requested: did it happen? OUTCOME_NEXT with *ret_rebooted the step that asked for
+ * it (-1: none asked), or the outcome that ends the run here. */
+static Outcome find_reboot(Engine *e, ssize_t *ret_rebooted) {
+        Ctx *ctx = e->ctx;
         State *st = ctx->state;
-        const Plan *p = ctx->plan;
-        ssize_t rebooted = -1;
         int r;
 
-        progress_init(&e.progress, ctx);
-
-        /* A reboot was requested: did it happen? */
         for (size_t i = 0; i < st->n_steps; i++) {
                 StepRecord *rec = &st->steps[i];
                 _cleanup_free_ char *boot = NULL;
@@ -319,73 +379,91 @@ int engine_run(Ctx *ctx, const char *state_path) {
                         log_error("cannot read the boot id from %s (%s), so whether the reboot requested by step '%s' "
                                   "happened cannot be told; nothing was changed",
                                   bp, strerror(-r), rec->id);
-                        return EXIT_FAILED;
+                        return OUTCOME_FAILED;
                 }
                 /* reboot_boot_id is cleared once the new boot has been seen and counted, so that a crash
                  * after that checkpoint does not count the same reboot twice */
-                if (!rec->reboot_boot_id) {
-                        rebooted = (ssize_t) i;
-                        break;
-                }
-                if (streq(boot, rec->reboot_boot_id)) {
+                if (rec->reboot_boot_id && streq(boot, rec->reboot_boot_id)) {
                         _cleanup_free_ char *when = rec->finished ? format_timestamp(rec->finished)
                                                                   : xstrdup("an earlier run");
                         log_error("reboot still pending: step '%s' asked for a reboot at %s (%s) and this is still "
                                   "the same boot (boot id %s); reboot the machine, then run `gpubase resume`",
                                   rec->id, when, rec->detail ? rec->detail : "", boot);
-                        return EXIT_REBOOT_PENDING;
+                        return OUTCOME_REBOOT_PENDING;
                 }
-                if (!ctx->dry_run) {
+                if (rec->reboot_boot_id && !ctx->dry_run) {
                         st->reboots++;
                         st->changed = false;
                         free(rec->detail);
                         rec->detail = xasprintf("rebooted (boot id %.8s… -> %.8s…)", rec->reboot_boot_id, boot);
                         step_record_set(&rec->reboot_boot_id, NULL);
                 }
-                rebooted = (ssize_t) i;
-                break;
+                *ret_rebooted = (ssize_t) i;
+                return OUTCOME_NEXT;
         }
+        *ret_rebooted = -1;
+        return OUTCOME_NEXT;
+}
 
-        if (!ctx->dry_run) {
-                st->run_state = RUN_RUNNING;
-                step_record_set(&st->error, NULL);
-                if (checkpoint(&e) < 0)
-                        return EXIT_FAILED;
+/* Every step is done or skipped: the run is done, and gpubase.service is disabled if the run enabled it. */
+static Outcome finish_run(Engine *e) {
+        State *st = e->ctx->state;
+        int r;
+
+        st->run_state = RUN_DONE;
+        if (st->unit_enabled) {
+                _cleanup_free_ char *err = NULL;
+                r = host_unit_set_enabled(e->ctx->host, GPUBASE_UNIT, false, &err);
+                if (r < 0)
+                        log_warning("the run is done but %s could not be disabled: %s; disable it by hand "
+                                    "(systemctl disable %s)",
+                                    GPUBASE_UNIT, err ? err : strerror(-r), GPUBASE_UNIT);
+                else
+                        st->unit_enabled = false;
         }
+        return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
+}
+
+static Outcome run_steps(Engine *e, ssize_t rebooted) {
+        const Plan *p = e->ctx->plan;
+        State *st = e->ctx->state;
 
         for (size_t i = 0; i < p->n_steps; i++) {
                 StepState s = st->steps[i].state;
                 if (s == STEP_DONE || s == STEP_SKIPPED)
                         continue;
-                if ((ssize_t) i == rebooted)
-                        r = after_reboot(&e, i);
-                else
-                        r = run_step(&e, i);
-                if (r == STOP_REBOOT) { /* dry run */
+                Outcome o = (ssize_t) i == rebooted ? after_reboot(e, i) : run_step(e, i);
+                if (o == OUTCOME_DRY_REBOOT) {
                         for (size_t j = i + 1; j < p->n_steps; j++)
-                                progress_note(&e.progress, "[%zu/%zu] %-24s %-9s after the reboot", j + 1, p->n_steps,
-                                            p->steps[j].id, p->steps[j].kind->name);
-                        return EXIT_OK;
+                                progress_note(&e->progress, "[%zu/%zu] %-24s %-9s after the reboot", j + 1, p->n_steps,
+                                              p->steps[j].id, p->steps[j].kind->name);
+                        return o;
                 }
-                if (r != 0)
-                        return r;
+                if (o != OUTCOME_NEXT)
+                        return o;
+        }
+        return OUTCOME_NEXT;
+}
+
+int engine_run(Ctx *ctx, const char *state_path) {
+        Engine e = {.ctx = ctx, .state_path = state_path};
+        ssize_t rebooted = -1;
+        Outcome o;
+
+        progress_init(&e.progress, ctx);
+        o = find_reboot(&e, &rebooted);
+        if (o != OUTCOME_NEXT)
+                return outcome_to_exit(o);
+
+        if (!ctx->dry_run) {
+                ctx->state->run_state = RUN_RUNNING;
+                step_record_set(&ctx->state->error, NULL);
+                if (checkpoint(&e) < 0)
+                        return EXIT_FAILED;
         }
 
-        if (ctx->dry_run)
-                return EXIT_OK;
-        st->run_state = RUN_DONE;
-        if (st->unit_enabled) {
-                char *err = NULL;
-                r = host_unit_set_enabled(ctx->host, GPUBASE_UNIT, false, &err);
-                if (r < 0) {
-                        _cleanup_free_ char *m = err;
-                        log_warning("the run is done but %s could not be disabled: %s; disable it by hand "
-                                    "(systemctl disable %s)",
-                                    GPUBASE_UNIT, m ? m : strerror(-r), GPUBASE_UNIT);
-                } else
-                        st->unit_enabled = false;
-        }
-        if (checkpoint(&e) < 0)
-                return EXIT_FAILED;
-        return EXIT_OK;
+        o = run_steps(&e, rebooted);
+        if (o != OUTCOME_NEXT || ctx->dry_run)
+                return outcome_to_exit(o);
+        return outcome_to_exit(finish_run(&e));
 }

@@ -22,22 +22,25 @@ struct StepKind {
         bool changes_nothing;          /* gate: never counts as a change */
         int (*parse)(Step *s, const YNode *map, ParseCtx *pc);
         void (*free_params)(void *params);
-        /* >= 0: a ProbeResult; < 0: the probe itself failed, *ret_detail says why. NULL: always needed. */
-        int (*probe)(const Step *s, Ctx *ctx, char **ret_detail);
-        /* 0: applied (optional detail); < 0: failed, *ret_detail says why and what to do. */
-        int (*apply)(const Step *s, Ctx *ctx, char **ret_detail);
+        /* The four below return 0 (probe: a ProbeResult) with an optional one-line *ret_detail, or
+         * -errno with *reterr saying why and what to do (docs/CODING_STYLE.md: each is written only
+         * in its case; reterr may be NULL). */
+        /* Is the desired state already there? *ret_detail says what was found. NULL: always needed. */
+        int (*probe)(const Step *s, Ctx *ctx, char **ret_detail, char **reterr);
+        /* Makes the change; *ret_detail says what was done. */
+        int (*apply)(const Step *s, Ctx *ctx, char **ret_detail, char **reterr);
         /* What apply would do, one line, for --dry-run and `plan show`. */
         char *(*describe)(const Step *s);
         /* Optional, for --dry-run: work out what apply would change without changing anything
-         * (e.g. resolve packages); 0 with *ret_detail, < 0 when it cannot tell (*ret_detail says why). */
-        int (*preview)(const Step *s, Ctx *ctx, char **ret_detail);
+         * (e.g. resolve packages); -errno when it cannot tell. */
+        int (*preview)(const Step *s, Ctx *ctx, char **ret_detail, char **reterr);
         /* Optional: what this step says about the GPU stack (driver branch, toolkit version...). */
         void (*declare)(const Step *s, PlanIntent *intent);
         /* Optional, for `gpubase bundle create`: put into the bundle what apply would download (keyring
          * packages, keys, packages at the versions they resolve to, with their dependencies), and make
          * ctx->host, the builder's scratch root, look as it will after this step (sources, keyrings,
-         * pins) so that later steps resolve as they will on the target. 0 with a one-line detail. */
-        int (*bundle)(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail);
+         * pins) so that later steps resolve as they will on the target. */
+        int (*bundle)(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr);
 };
 
 /* The registry (steps/steps.c): */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/error.h"
 #include "plan/state.h"
 #include "host/version.h"
 #include "host/apt.h"
@@ -163,13 +164,13 @@ static int check_origin(AptSession *as, const char *origin, const char *name, co
         _cleanup_free_ char *from = NULL;
         if (apt_origin_matches(as, name, version, origin, &from))
                 return 0;
-        *reterr = xasprintf("%s %s comes from %s, not from %s (a distribution-packaged driver instead of the CUDA "
-                            "repository's?)",
-                            name, version, from, origin);
-        return -EPERM;
+        return errorf(reterr, -EPERM,
+                      "%s %s comes from %s, not from %s (a distribution-packaged driver instead of the CUDA "
+                      "repository's?)",
+                      name, version, from, origin);
 }
 
-static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) {
+static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) { /* a ProbeResult */
         const AptInstallParams *a = s->params;
         for (size_t i = 0; i < a->n_pkgs; i++) {
                 const PkgSpec *p = &a->pkgs[i];
@@ -232,15 +233,13 @@ static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail
         return PROBE_SATISFIED;
 }
 
-static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         AptSession as;
         _cleanup_free_ char *err = NULL;
         AptSessionOptions o = {.readonly = true, .verbose = ctx->verbose};
         int r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot open apt: %s", err ? err : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
         r = probe_with(s, ctx, &as, ret_detail);
         apt_session_close(&as);
         return r;
@@ -288,11 +287,12 @@ static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, siz
                 if (apt_shim_package(as->shim, pkgs[i].name, &pk) == 0 && pk.held && pk.installed &&
                     !streq(pk.installed, versions[i]) && !download_only) {
                         if (!unhold) {
-                                *reterr = xasprintf("%s is held at %s and the plan would move it to %s; refusing. To move a "
-                                                    "pin on purpose, set `unhold: true` on the step (unhold, install, hold)",
-                                                    pkgs[i].name, pk.installed, versions[i]);
+                                r = errorf(reterr, -EPERM,
+                                           "%s is held at %s and the plan would move it to %s; refusing. To move a pin "
+                                           "on purpose, set `unhold: true` on the step (unhold, install, hold)",
+                                           pkgs[i].name, pk.installed, versions[i]);
                                 apt_package_done(&pk);
-                                return -EPERM;
+                                return r;
                         }
                         strv_push(&unholds, xstrdup(pkgs[i].name));
                 }
@@ -325,29 +325,130 @@ static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr
         const AptInstallParams *a = s->params;
         for (size_t i = 0; a->prefetch && a->prefetch[i]; i++) {
                 const Step *t = plan_find_step(ctx->plan, a->prefetch[i]);
-                if (!t || t->kind != &step_apt_install) {
-                        *reterr = xasprintf("prefetch: '%s' is not an apt-install step of this plan", a->prefetch[i]);
-                        return -EINVAL;
-                }
+                if (!t || t->kind != &step_apt_install)
+                        return errorf(reterr, -EINVAL, "prefetch: '%s' is not an apt-install step of this plan",
+                                      a->prefetch[i]);
                 const AptInstallParams *ta = t->params;
                 _cleanup_strv_free_ char **versions = NULL;
                 _cleanup_free_ char *err = NULL;
                 int r = pick_all(as, ta->pkgs, ta->n_pkgs, ta->origin, &versions, &err);
-                if (r < 0) {
-                        *reterr = xasprintf("prefetch of step '%s': %s (is its repository configured before this step?)",
-                                            t->id, err);
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "prefetch of step '%s': %s (is its repository configured before this "
+                                      "step?)",
+                                      t->id, err);
                 r = install_set(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, &err);
-                if (r < 0) {
-                        *reterr = xasprintf("prefetch of step '%s': %s", t->id, err);
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "prefetch of step '%s': %s", t->id, err);
         }
         return 0;
 }
 
-static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+/* apt-get update as `update:` says (auto: when the lists are stale); *updated says that it ran. A
+ * failed refresh fails only with `update: always`: offline after the reboot, what was prefetched
+ * may still be enough. */
+static int refresh_lists(AptSession *as, Ctx *ctx, const char *update, bool *updated, char **reterr) {
+        _cleanup_free_ char *err = NULL;
+        if (!streq(update, "always") && !(streq(update, "auto") && apt_lists_stale(ctx->host)))
+                return 0;
+        int r = apt_session_update(as, &err);
+        if (r < 0 && streq(update, "always"))
+                return err ? errorf(reterr, r, "%s", err) : r;
+        if (r < 0)
+                printf("      the package lists could not be refreshed (%s); going on with the ones on disk\n", err);
+        *updated = true;
+        return 0;
+}
+
+/* pick_all(); a package that is not found yet makes one refresh of the lists (unless they were
+ * refreshed already or `update: never`), then a second try. */
+static int pick_or_update(AptSession *as, const PkgSpec *pkgs, size_t n, const char *origin, const char *update,
+                          bool *updated, char ***ret_versions, char **reterr) {
+        _cleanup_free_ char *err = NULL;
+        int r = pick_all(as, pkgs, n, origin, ret_versions, &err);
+        if (r == -ENOENT && !*updated && !streq(update, "never")) {
+                free(err);
+                err = NULL;
+                r = apt_session_update(as, &err);
+                *updated = true;
+                if (r >= 0)
+                        r = pick_all(as, pkgs, n, origin, ret_versions, &err);
+        }
+        if (r < 0)
+                return err ? errorf(reterr, r, "%s", err) : r;
+        return 0;
+}
+
+/* The pinning package alone, then the preferences it ships re-read before the rest is resolved. */
+static int install_pinning_first(AptSession *as, const AptInstallParams *a, const char *update, bool *updated,
+                                 unsigned *ret_changed, char **reterr) {
+        _cleanup_strv_free_ char **pv = NULL;
+        int r = pick_or_update(as, a->pkgs, 1, NULL, update, updated, &pv, reterr);
+        if (r < 0)
+                return r;
+        r = install_set(as, a->pkgs, pv, 1, a->unhold, false, ret_changed, reterr);
+        if (r < 0)
+                return r;
+        return apt_session_reopen(as, reterr);
+}
+
+/* Nothing half-installed is reported as done. */
+static int verify_installed(AptSession *as, const AptInstallParams *a, char **reterr) {
+        for (size_t i = 0; i < a->n_pkgs; i++) {
+                AptPackage pk = {0};
+                if (apt_shim_package(as->shim, a->pkgs[i].name, &pk) < 0 || !pk.installed || !pk.installed_ok) {
+                        int r = errorf(reterr, -EIO, "%s is not fully installed after dpkg ran (state: %s)",
+                                       a->pkgs[i].name, pk.installed ? "not configured" : "not installed");
+                        apt_package_done(&pk);
+                        return r;
+                }
+                apt_package_done(&pk);
+        }
+        return 0;
+}
+
+/* After the install: the holds, the `pin:` preferences file, and where the packages came from. */
+static int hold_pin_origin(const Step *s, Ctx *ctx, AptSession *as, char **reterr) {
+        const AptInstallParams *a = s->params;
+        int r;
+        if (a->hold || a->unhold) {
+                _cleanup_strv_free_ char **names = NULL;
+                for (size_t i = 0; i < a->n_pkgs; i++)
+                        strv_push(&names, xstrdup(a->pkgs[i].name));
+                r = apt_shim_set_hold(as->shim, (const char *const *) names, true, reterr);
+                if (r < 0)
+                        return r;
+        }
+        if (a->pin) {
+                _cleanup_free_ char *rel = pin_path(s), *path = host_path(ctx->host, rel), *content = pin_content(s);
+                remove_stale_temp_files(path); /* from an earlier attempt that was killed mid-write */
+                r = write_file_atomic(path, content, strlen(content), 0644);
+                if (r < 0)
+                        return errorf(reterr, r, "cannot write %s: %s", rel, strerror(-r));
+        }
+        for (size_t i = 0; a->origin && i < a->n_pkgs; i++) {
+                AptPackage pk = {0};
+                (void) apt_shim_package(as->shim, a->pkgs[i].name, &pk);
+                r = pk.installed ? check_origin(as, a->origin, pk.name, pk.installed, reterr) : 0;
+                apt_package_done(&pk);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static char *applied_detail(const AptInstallParams *a, unsigned changed) {
+        Buf b = {0};
+        buf_printf(&b, "%u package%s changed;", changed, changed == 1 ? "" : "s");
+        for (size_t i = 0; i < a->n_pkgs; i++)
+                buf_printf(&b, " %s", a->pkgs[i].name);
+        if (a->hold)
+                buf_puts(&b, " (held)");
+        if (a->prefetch)
+                buf_puts(&b, "; later steps' archives prefetched");
+        return buf_steal(&b);
+}
+
+static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const AptInstallParams *a = s->params;
         AptSession as;
         _cleanup_free_ char *err = NULL;
@@ -360,139 +461,46 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         int r;
 
         r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r < 0) {
-                *ret_detail = r == -EBUSY ? xasprintf("the dpkg lock is still held after %us: %s", a->lock_timeout, err)
-                                          : xasprintf("cannot open apt: %s", err ? err : strerror(-r));
-                return r;
-        }
-        r = apt_configure_pending(&as, &err);
         if (r < 0)
-                goto fail;
-        if (streq(update, "always") || (streq(update, "auto") && apt_lists_stale(ctx->host))) {
-                r = apt_session_update(&as, &err);
-                if (r < 0 && streq(update, "always"))
-                        goto fail;
-                if (r < 0) {
-                        /* offline after the reboot: what was prefetched may still be enough */
-                        printf("      the package lists could not be refreshed (%s); going on with the ones on disk\n", err);
-                        free(err);
-                        err = NULL;
-                }
-                updated = true;
-        }
-
-        /* the pinning package first, then the preferences it ships decide the rest */
-        if (a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
-                _cleanup_strv_free_ char **pv = NULL;
-                r = pick_all(&as, a->pkgs, 1, NULL, &pv, &err);
-                if (r == -ENOENT && !updated && !streq(update, "never")) {
-                        free(err);
-                        err = NULL;
-                        r = apt_session_update(&as, &err);
-                        updated = true;
-                        if (r >= 0)
-                                r = pick_all(&as, a->pkgs, 1, NULL, &pv, &err);
-                }
-                if (r < 0)
-                        goto fail;
-                r = install_set(&as, a->pkgs, pv, 1, a->unhold, false, &changed, &err);
-                if (r < 0)
-                        goto fail;
-                r = apt_session_reopen(&as, &err);
-                if (r < 0)
-                        goto fail;
+                return r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held after %us: %s", a->lock_timeout, err)
+                                   : errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
+        r = apt_configure_pending(&as, &err);
+        if (r >= 0)
+                r = refresh_lists(&as, ctx, update, &updated, &err);
+        if (r >= 0 && a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
+                r = install_pinning_first(&as, a, update, &updated, &changed, &err);
                 first = 1;
         }
-        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, a->origin, &versions, &err);
-        if (r == -ENOENT && !updated && !streq(update, "never")) {
-                free(err);
-                err = NULL;
-                r = apt_session_update(&as, &err);
-                if (r >= 0)
-                        r = pick_all(&as, a->pkgs + first, a->n_pkgs - first, a->origin, &versions, &err);
-        }
-        if (r < 0)
-                goto fail;
-        r = install_set(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
-        if (r < 0)
-                goto fail;
-
-        /* nothing half-installed is reported as done */
-        for (size_t i = 0; i < a->n_pkgs; i++) {
-                AptPackage pk = {0};
-                if (apt_shim_package(as.shim, a->pkgs[i].name, &pk) < 0 || !pk.installed || !pk.installed_ok) {
-                        err = xasprintf("%s is not fully installed after dpkg ran (state: %s)", a->pkgs[i].name,
-                                        pk.installed ? "not configured" : "not installed");
-                        apt_package_done(&pk);
-                        r = -EIO;
-                        goto fail;
-                }
-                apt_package_done(&pk);
-        }
-        if (a->hold || a->unhold) {
-                _cleanup_strv_free_ char **names = NULL;
-                for (size_t i = 0; i < a->n_pkgs; i++)
-                        strv_push(&names, xstrdup(a->pkgs[i].name));
-                r = apt_shim_set_hold(as.shim, (const char *const *) names, true, &err);
-                if (r < 0)
-                        goto fail;
-        }
-        if (a->pin) {
-                _cleanup_free_ char *rel = pin_path(s), *path = host_path(ctx->host, rel), *content = pin_content(s);
-                remove_stale_temp_files(path); /* from an earlier attempt that was killed mid-write */
-                r = write_file_atomic(path, content, strlen(content), 0644);
-                if (r < 0) {
-                        err = xasprintf("cannot write %s: %s", rel, strerror(-r));
-                        goto fail;
-                }
-        }
-        if (a->origin)
-                for (size_t i = 0; i < a->n_pkgs; i++) {
-                        AptPackage pk = {0};
-                        (void) apt_shim_package(as.shim, a->pkgs[i].name, &pk);
-                        r = pk.installed ? check_origin(&as, a->origin, pk.name, pk.installed, &err) : 0;
-                        apt_package_done(&pk);
-                        if (r < 0)
-                                goto fail;
-                }
-        r = prefetch_steps(s, ctx, &as, &err);
-        if (r < 0)
-                goto fail;
-        if (a->prefetch)
+        if (r >= 0)
+                r = pick_or_update(&as, a->pkgs + first, a->n_pkgs - first, a->origin, update, &updated, &versions,
+                                   &err);
+        if (r >= 0)
+                r = install_set(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+        if (r >= 0)
+                r = verify_installed(&as, a, &err);
+        if (r >= 0)
+                r = hold_pin_origin(s, ctx, &as, &err);
+        if (r >= 0)
+                r = prefetch_steps(s, ctx, &as, &err);
+        if (r >= 0 && a->prefetch)
                 apt_session_sync(&as);
         apt_session_close(&as);
-        {
-                Buf b = {0};
-                buf_printf(&b, "%u package%s changed;", changed + changed2, changed + changed2 == 1 ? "" : "s");
-                for (size_t i = 0; i < a->n_pkgs; i++)
-                        buf_printf(&b, " %s", a->pkgs[i].name);
-                if (a->hold)
-                        buf_puts(&b, " (held)");
-                if (a->prefetch)
-                        buf_puts(&b, "; later steps' archives prefetched");
-                *ret_detail = buf_steal(&b);
-        }
+        if (r < 0)
+                return err ? errorf(reterr, r, "%s", err) : errorf(reterr, r, "apt failed: %s", strerror(-r));
+        *ret_detail = applied_detail(a, changed + changed2);
         return 0;
-fail:
-        apt_session_close(&as);
-        *ret_detail = TAKE_PTR(err);
-        if (!*ret_detail)
-                *ret_detail = xasprintf("apt failed: %s", strerror(-r));
-        return r;
 }
 
 /* --dry-run: resolve against fresh indexes in a scratch directory and list what would change. */
-static int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail) {
+static int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const AptInstallParams *a = s->params;
         AptSession as;
         _cleanup_free_ char *err = NULL;
         _cleanup_strv_free_ char **versions = NULL, **changes = NULL;
         AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose};
         int r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot open apt: %s", err ? err : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
         r = apt_shim_update(as.shim, NULL, &err);
         if (r >= 0)
                 r = pick_all(&as, a->pkgs, a->n_pkgs, a->origin, &versions, &err);
@@ -503,10 +511,8 @@ static int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail) {
         if (r >= 0)
                 r = apt_shim_resolve(as.shim, &changes, &err);
         apt_session_close(&as);
-        if (r < 0) {
-                *ret_detail = TAKE_PTR(err);
-                return r;
-        }
+        if (r < 0)
+                return err ? errorf(reterr, r, "%s", err) : r;
         /* the requested packages with their versions, then how many come with them */
         Buf b = {0};
         size_t mine = 0, n = strv_length(changes);
@@ -559,7 +565,7 @@ static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const Pkg
  * taking effect before the rest) against fresh indexes in a scratch directory, and put the
  * archives of everything that would be installed into the bundle. Nothing is installed: the
  * pinning package's files are unpacked into the scratch root, and a `pin:` written there. */
-static int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail) {
+static int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr) {
         const AptInstallParams *a = s->params;
         AptSession as;
         _cleanup_free_ char *err = NULL, *pinning_deb = NULL;
@@ -568,10 +574,8 @@ static int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
         unsigned added = 0;
         size_t first = 0;
         int r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot open apt: %s", err ? err : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
         r = apt_shim_update(as.shim, NULL, &err);
         if (r >= 0 && a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
                 _cleanup_strv_free_ char **pv = NULL;
@@ -607,10 +611,8 @@ static int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
                 if (r < 0)
                         err = xasprintf("cannot write %s in the scratch root: %s", rel, strerror(-r));
         }
-        if (r < 0) {
-                *ret_detail = err ? TAKE_PTR(err) : xasprintf("apt failed: %s", strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return err ? errorf(reterr, r, "%s", err) : errorf(reterr, r, "apt failed: %s", strerror(-r));
         Buf bd = {0};
         buf_printf(&bd, "%u archive%s added;", added, added == 1 ? "" : "s");
         for (size_t i = 0; i < a->n_pkgs; i++)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/error.h"
 #include "checks/facts.h"
 #include "host/apt.h"
 #include "host/bundle.h"
@@ -128,7 +129,7 @@ static bool keyring_has(const char *path, const char *fpr) {
         return pgp_keyring_has_fingerprint(data, len, fpr) == 1;
 }
 
-static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr _unused_) {
         const KeyringDebParams *k = s->params;
         DpkgPackage pkg = {0};
         if (dpkg_find(ctx->host, k->package, &pkg) < 0 || !pkg.installed || !streq(pkg.version, k->version)) {
@@ -178,36 +179,28 @@ static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         return PROBE_SATISFIED;
 }
 
-/* Everything is checked before dpkg sees the package; *ret_detail says why not. */
-static int vet(const KeyringDebParams *k, const char *deb, char **ret_detail) {
+/* Everything is checked before dpkg sees the package; *reterr says why not. */
+static int vet(const KeyringDebParams *k, const char *deb, char **reterr) {
         char sum[65];
         _cleanup_(deb_info_freep) DebInfo *info = NULL;
         _cleanup_free_ char *why = NULL, *bad = NULL;
         int r = sha256_file_hex(deb, sum);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot read %s: %s", k->file, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot read %s: %s", k->file, strerror(-r));
         if (!streq(sum, k->sha256)) {
-                *ret_detail = xasprintf("refusing %s: its sha256 is %s, the plan pins %s", k->file, sum, k->sha256);
-                return -EPERM;
+                return errorf(reterr, -EPERM, "refusing %s: its sha256 is %s, the plan pins %s", k->file, sum, k->sha256);
         }
         r = deb_inspect(deb, &info, &why);
-        if (r < 0) {
-                *ret_detail = xasprintf("refusing %s: %s", k->file, why ? why : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "refusing %s: %s", k->file, why ? why : strerror(-r));
         r = deb_check_paths(info, allowed_dirs, &bad, &why);
-        if (r < 0) {
-                *ret_detail = xasprintf("refusing %s: it would write %s (%s); a keyring package may only write "
-                                        "/usr/share/keyrings, /etc/apt/sources.list.d, /etc/apt/preferences.d and /usr/share/doc",
-                                        k->file, bad ? bad : "?", why ? why : "outside the allowed directories");
-                return -EPERM;
-        }
+        if (r < 0)
+                return errorf(reterr, -EPERM, "refusing %s: it would write %s (%s); a keyring package may only write "
+                              "/usr/share/keyrings, /etc/apt/sources.list.d, /etc/apt/preferences.d and /usr/share/doc",
+                              k->file, bad ? bad : "?", why ? why : "outside the allowed directories");
         if (!streq(info->package, k->package) || !streq(info->version, k->version)) {
-                *ret_detail = xasprintf("refusing %s: it holds %s %s, its file name says %s %s", k->file, info->package,
-                                        info->version, k->package, k->version);
-                return -EPERM;
+                return errorf(reterr, -EPERM, "refusing %s: it holds %s %s, its file name says %s %s", k->file, info->package,
+                              info->version, k->package, k->version);
         }
         if (!k->fingerprint)
                 return 0;
@@ -230,14 +223,13 @@ static int vet(const KeyringDebParams *k, const char *deb, char **ret_detail) {
                                 buf_printf(&found, "%s%s", found.len ? ", " : "", fprs[j]);
         }
         _cleanup_free_ char *f = buf_steal(&found);
-        *ret_detail = xasprintf("refusing %s: its keyring holds %s, the plan pins %s", k->file, *f ? f : "no key",
-                                k->fingerprint);
-        return -EPERM;
+        return errorf(reterr, -EPERM, "refusing %s: its keyring holds %s, the plan pins %s", k->file, *f ? f : "no key",
+                      k->fingerprint);
 }
 
 /* The package file, into deb: from an offline bundle (run --bundle), downloaded (url), or read
  * from src (path: under its root). */
-static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const char *deb, char **ret_detail) {
+static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const char *deb, char **reterr) {
         _cleanup_free_ char *err = NULL;
         int r;
         if (ctx->host->apt_bundle) {
@@ -247,9 +239,9 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
                 if (r >= 0)
                         r = write_file_atomic(deb, data, len, 0644);
                 if (r < 0)
-                        *ret_detail = xasprintf("the offline bundle has no keyrings/%s (%s): it was made for another "
-                                                "plan",
-                                                k->file, strerror(-r));
+                        return errorf(reterr, r, "the offline bundle has no keyrings/%s (%s): it was made for another "
+                                      "plan",
+                                      k->file, strerror(-r));
                 return r;
         }
         if (k->url) {
@@ -261,7 +253,7 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
                         apt_session_close(&as);
                 }
                 if (r < 0)
-                        *ret_detail = xasprintf("cannot download %s: %s", k->url, err ? err : strerror(-r));
+                        return errorf(reterr, r, "cannot download %s: %s", k->url, err ? err : strerror(-r));
                 return r;
         }
         _cleanup_free_ char *in = host_path(src, k->path), *data = NULL;
@@ -270,11 +262,11 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
         if (r >= 0)
                 r = write_file_atomic(deb, data, len, 0644);
         if (r < 0)
-                *ret_detail = xasprintf("cannot read %s: %s", k->path, strerror(-r));
+                return errorf(reterr, r, "cannot read %s: %s", k->path, strerror(-r));
         return r;
 }
 
-static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const KeyringDebParams *k = s->params;
         char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
         _cleanup_free_ char *err = NULL;
@@ -285,10 +277,10 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         if (!mkdtemp(tmpl))
                 return negative_errno();
         _cleanup_free_ char *deb = xasprintf("%s/%s", tmpl, k->file);
-        r = obtain(k, ctx, ctx->host, deb, ret_detail);
+        r = obtain(k, ctx, ctx->host, deb, reterr);
         if (r < 0)
                 goto out;
-        r = vet(k, deb, ret_detail);
+        r = vet(k, deb, reterr);
         if (r < 0)
                 goto out;
 
@@ -302,8 +294,8 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                                .force_confmiss = reinstall, .verbose = ctx->verbose};
         r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0) {
-                *ret_detail = r == -EBUSY ? xasprintf("the dpkg lock is still held: %s", err)
-                                          : xasprintf("cannot open apt: %s", err ? err : strerror(-r));
+                r = r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held: %s", err)
+                                : errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
                 goto out;
         }
         open = true;
@@ -318,7 +310,7 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         if (r > 0)
                 r = apt_shim_commit(as.shim, false, &as.progress, &err);
         if (r < 0) {
-                *ret_detail = xasprintf("installing %s failed: %s", k->file, err ? err : strerror(-r));
+                r = errorf(reterr, r, "installing %s failed: %s", k->file, err ? err : strerror(-r));
                 goto out;
         }
         {
@@ -326,9 +318,8 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 _cleanup_free_ char *why = NULL;
                 apt_session_close(&as);
                 open = false;
-                if (keyring_deb_probe(s, ctx, &why) != PROBE_SATISFIED) {
-                        *ret_detail = xasprintf("%s was installed but is still not right: %s", k->file, why);
-                        r = -EIO;
+                if (keyring_deb_probe(s, ctx, &why, NULL) != PROBE_SATISFIED) {
+                        r = errorf(reterr, -EIO, "%s was installed but is still not right: %s", k->file, why);
                         goto out;
                 }
         }
@@ -345,7 +336,7 @@ out:
 
 /* bundle create: the checked package into the bundle, and its files (keyring, source list, pin)
  * into the scratch root, where the later steps resolve their packages. */
-static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail) {
+static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr) {
         const KeyringDebParams *k = s->params;
         char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
         _cleanup_free_ char *err = NULL;
@@ -354,15 +345,15 @@ static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
         if (!mkdtemp(tmpl))
                 return negative_errno();
         _cleanup_free_ char *deb = xasprintf("%s/%s", tmpl, k->file), *name = xasprintf("keyrings/%s", k->file);
-        r = obtain(k, ctx, bundle_builder_source(b), deb, ret_detail);
+        r = obtain(k, ctx, bundle_builder_source(b), deb, reterr);
         if (r >= 0)
-                r = vet(k, deb, ret_detail);
+                r = vet(k, deb, reterr);
         if (r >= 0) {
                 r = bundle_builder_add_file(b, name, deb, "keyring-deb", s->id, k->package, k->version, &err);
                 if (r >= 0)
                         r = deb_unpack_files(ctx->host, deb, &err);
-                if (r < 0)
-                        *ret_detail = TAKE_PTR(err);
+                if (r < 0 && err)
+                        (void) errorf(reterr, r, "%s", err);
         }
         if (r >= 0)
                 *ret_detail = xasprintf("%s (sha256 and %s checked)", name, k->fingerprint ? "key fingerprint" : "file list");

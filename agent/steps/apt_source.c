@@ -4,6 +4,7 @@
  * /usr/share/keyrings/<name>-keyring.gpg, and the source as a deb822 file with Signed-By. */
 #include <string.h>
 
+#include "base/error.h"
 #include "host/apt.h"
 #include "host/bundle.h"
 #include "host/pgp.h"
@@ -103,7 +104,7 @@ static char *sources_content(const Step *s) {
         return buf_steal(&b);
 }
 
-static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr _unused_) {
         const AptSourceParams *a = s->params;
         _cleanup_free_ char *sp = sources_path(a), *kp = keyring_path(a);
         _cleanup_free_ char *spath = host_path(ctx->host, sp), *kpath = host_path(ctx->host, kp);
@@ -123,22 +124,22 @@ static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail) {
 
 /* The key as published: from an offline bundle (run --bundle), downloaded (key_url), or read from
  * src (key_file: under its root). */
-static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, size_t *ret_len, char **ret_detail) {
+static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, size_t *ret_len, char **reterr) {
         const AptSourceParams *a = s->params;
         int r;
         if (ctx->host->apt_bundle && a->key_url) {
                 _cleanup_free_ char *p = xasprintf("%s/keys/%s.key", ctx->host->apt_bundle, s->id);
                 r = read_file(p, PGP_KEYRING_MAX, ret_data, ret_len);
                 if (r < 0)
-                        *ret_detail = xasprintf("the offline bundle has no keys/%s.key (%s): it was made for another plan",
-                                                s->id, strerror(-r));
+                        return errorf(reterr, r, "the offline bundle has no keys/%s.key (%s): it was made for another plan",
+                                      s->id, strerror(-r));
                 return r;
         }
         if (a->key_file) {
                 _cleanup_free_ char *p = host_path(src, a->key_file);
                 r = read_file(p, PGP_KEYRING_MAX, ret_data, ret_len);
                 if (r < 0)
-                        *ret_detail = xasprintf("cannot read the key %s: %s", a->key_file, strerror(-r));
+                        return errorf(reterr, r, "cannot read the key %s: %s", a->key_file, strerror(-r));
                 return r;
         }
         AptSession as;
@@ -158,30 +159,29 @@ static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, si
         (void) unlink(dest);
         (void) rmdir(tmpl);
         if (r < 0)
-                *ret_detail = xasprintf("cannot fetch the key %s: %s", a->key_url, err ? err : strerror(-r));
+                return errorf(reterr, r, "cannot fetch the key %s: %s", a->key_url, err ? err : strerror(-r));
         return r;
 }
 
 /* The fingerprint checked before anything is written, then the keyring and the source under h. */
-static int install_key(const Step *s, const Host *h, const char *data, size_t len, char **ret_detail) {
+/* 0 with *ret_detail saying what was written, or -errno with *reterr. */
+static int install_key(const Step *s, const Host *h, const char *data, size_t len, char **ret_detail,
+                       char **reterr) {
         const AptSourceParams *a = s->params;
         _cleanup_free_ char *why = NULL;
         _cleanup_free_ void *bin = NULL;
         size_t blen = 0;
         int r = pgp_dearmor(data, len, &bin, &blen, &why);
-        if (r < 0) {
-                *ret_detail = xasprintf("the key from %s is not an OpenPGP public key: %s", a->key_url ? a->key_url : a->key_file,
-                                        why ? why : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "the key from %s is not an OpenPGP public key: %s", a->key_url ? a->key_url : a->key_file,
+                              why ? why : strerror(-r));
         if (pgp_keyring_has_fingerprint(bin, blen, a->fingerprint) != 1) {
                 _cleanup_strv_free_ char **fprs = NULL;
                 (void) pgp_keyring_fingerprints(bin, blen, &fprs, NULL, NULL);
                 _cleanup_free_ char *have = fprs ? strv_join(fprs, ", ") : xstrdup("none");
-                *ret_detail = xasprintf("refusing the key from %s: its fingerprint is %s, the plan pins %s; nothing was "
-                                        "written",
-                                        a->key_url ? a->key_url : a->key_file, have, a->fingerprint);
-                return -EPERM;
+                return errorf(reterr, -EPERM, "refusing the key from %s: its fingerprint is %s, the plan pins %s; nothing was "
+                              "written",
+                              a->key_url ? a->key_url : a->key_file, have, a->fingerprint);
         }
         _cleanup_free_ char *kp = keyring_path(a), *sp = sources_path(a);
         _cleanup_free_ char *kpath = host_path(h, kp), *spath = host_path(h, sp), *content = sources_content(s);
@@ -190,35 +190,32 @@ static int install_key(const Step *s, const Host *h, const char *data, size_t le
         remove_stale_temp_files(spath);
         if ((r = mkdir_parents(kpath, 0755)) < 0 || (r = write_file_atomic(kpath, bin, blen, 0644)) < 0 ||
             (r = mkdir_parents(spath, 0755)) < 0 || (r = write_file_atomic(spath, content, strlen(content), 0644)) < 0) {
-                *ret_detail = xasprintf("cannot write %s / %s: %s", kp, sp, strerror(-r));
-                return r;
+                return errorf(reterr, r, "cannot write %s / %s: %s", kp, sp, strerror(-r));
         }
         *ret_detail = xasprintf("wrote %s (key %s) and %s", kp, a->fingerprint, sp);
         return 0;
 }
 
-static int apt_source_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+static int apt_source_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         _cleanup_free_ char *data = NULL;
         size_t len = 0;
-        int r = get_key(s, ctx, ctx->host, &data, &len, ret_detail);
+        int r = get_key(s, ctx, ctx->host, &data, &len, reterr);
         if (r < 0)
                 return r;
-        return install_key(s, ctx->host, data, len, ret_detail);
+        return install_key(s, ctx->host, data, len, ret_detail, reterr);
 }
 
 /* bundle create: the key (as published) into the bundle once its fingerprint checked out, and the
  * source with its keyring into the scratch root. */
-static int apt_source_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail) {
-        _cleanup_free_ char *data = NULL, *err = NULL, *name = xasprintf("keys/%s.key", s->id);
+static int apt_source_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr) {
+        _cleanup_free_ char *data = NULL, *err = NULL, *written = NULL, *name = xasprintf("keys/%s.key", s->id);
         size_t len = 0;
-        int r = get_key(s, ctx, bundle_builder_source(b), &data, &len, ret_detail);
+        int r = get_key(s, ctx, bundle_builder_source(b), &data, &len, reterr);
         if (r < 0)
                 return r;
-        r = install_key(s, ctx->host, data, len, ret_detail);
+        r = install_key(s, ctx->host, data, len, &written, reterr);
         if (r < 0)
                 return r;
-        free(*ret_detail);
-        *ret_detail = NULL;
         char tmpl[] = "/tmp/gpubase-key.XXXXXX";
         if (!mkdtemp(tmpl))
                 return negative_errno();
@@ -228,10 +225,8 @@ static int apt_source_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **r
                 r = bundle_builder_add_file(b, name, tmp, "key", s->id, NULL, NULL, &err);
         (void) unlink(tmp);
         (void) rmdir(tmpl);
-        if (r < 0) {
-                *ret_detail = err ? TAKE_PTR(err) : xasprintf("cannot stage %s: %s", name, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return err ? errorf(reterr, r, "%s", err) : errorf(reterr, r, "cannot stage %s: %s", name, strerror(-r));
         *ret_detail = xasprintf("%s (fingerprint checked)", name);
         return 0;
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "plan/state.h"
+#include "base/error.h"
 #include "host/exec.h"
 #include "steps/steps.h"
 
@@ -54,7 +55,7 @@ static char **command_env(const Step *s, Ctx *ctx) {
         return env;
 }
 
-static int command_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const CommandParams *c = s->params;
         if (c->creates) {
                 _cleanup_free_ char *p = host_path(ctx->host, c->creates);
@@ -69,14 +70,11 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail) {
                 ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 1};
                 _cleanup_(exec_result_done) ExecResult res = {0};
                 int r = exec_run(&spec, &res);
-                if (r < 0) {
-                        *ret_detail = xasprintf("cannot run the unless command %s: %s", c->unless[0], strerror(-r));
-                        return r;
-                }
-                if (res.exec_errno) {
-                        *ret_detail = xasprintf("cannot run the unless command: %s", strerror(res.exec_errno));
-                        return -res.exec_errno;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot run the unless command %s: %s", c->unless[0], strerror(-r));
+                if (res.exec_errno)
+                        return errorf(reterr, -res.exec_errno, "cannot run the unless command: %s",
+                                      strerror(res.exec_errno));
                 if (res.status == 0 && !res.timed_out) {
                         *ret_detail = xasprintf("unless: %s exited 0", c->unless[0]);
                         return PROBE_SATISFIED;
@@ -85,32 +83,27 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         return PROBE_NEEDED;
 }
 
-static int command_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const CommandParams *c = s->params;
         _cleanup_strv_free_ char **env = command_env(s, ctx);
         ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 0};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot start %s: %s", c->argv[0], strerror(-r));
-                return r;
-        }
-        if (res.exec_errno) {
-                *ret_detail = xasprintf("cannot run %s: %s (is it installed and on PATH?)", c->argv[0],
-                                        strerror(res.exec_errno));
-                return -res.exec_errno;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot start %s: %s", c->argv[0], strerror(-r));
+        if (res.exec_errno)
+                return errorf(reterr, -res.exec_errno, "cannot run %s: %s (is it installed and on PATH?)", c->argv[0],
+                              strerror(res.exec_errno));
         if (res.timed_out || res.status != 0) {
-                *ret_detail = exec_failure_text(&spec, &res);
-                return -EIO;
+                _cleanup_free_ char *failure = exec_failure_text(&spec, &res);
+                return errorf(reterr, -EIO, "%s", failure);
         }
         if (c->creates) {
                 _cleanup_free_ char *p = host_path(ctx->host, c->creates);
                 struct stat st;
-                if (lstat(p, &st) < 0) {
-                        *ret_detail = xasprintf("%s exited 0 but did not create %s (creates:)", c->argv[0], c->creates);
-                        return -ENOENT;
-                }
+                if (lstat(p, &st) < 0)
+                        return errorf(reterr, -ENOENT, "%s exited 0 but did not create %s (creates:)", c->argv[0],
+                                      c->creates);
         }
         *ret_detail = xasprintf("%s exited 0", c->argv[0]);
         return 0;

@@ -4,6 +4,7 @@
  * kept as <file>.gpubase-backup. */
 #include <string.h>
 
+#include "base/error.h"
 #include "checks/checks.h"
 #include "checks/facts.h"
 #include "host/exec.h"
@@ -81,40 +82,34 @@ static int configured(const Step *s, Ctx *ctx, char **ret_detail) {
         return 1;
 }
 
-static int runtime_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+static int runtime_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr _unused_) {
         return configured(s, ctx, ret_detail) ? PROBE_SATISFIED : PROBE_NEEDED;
 }
 
-static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const RuntimeParams *rp = s->params;
         bool docker = streq(rp->runtime, "docker");
         _cleanup_free_ char *conf = host_path(ctx->host, docker ? DOCKER_JSON : CONTAINERD_TOML);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r = read_file(conf, 16 * 1024 * 1024, &text, &len);
-        if (r < 0 && r != -ENOENT) {
-                *ret_detail = xasprintf("cannot read %s: %s", docker ? DOCKER_JSON : CONTAINERD_TOML, strerror(-r));
-                return r;
-        }
+        if (r < 0 && r != -ENOENT)
+                return errorf(reterr, r, "cannot read %s: %s", docker ? DOCKER_JSON : CONTAINERD_TOML, strerror(-r));
         if (r >= 0) {
                 if (docker) {
                         DaemonJson d = {0};
                         _cleanup_free_ char *err = NULL;
-                        if (daemon_json_parse(text, len, &d, &err) < 0) {
-                                *ret_detail = xasprintf(DOCKER_JSON " is not valid JSON (%s); fix it by hand first: "
-                                                        "nothing was changed",
-                                                        err);
-                                return -EBADMSG;
-                        }
+                        if (daemon_json_parse(text, len, &d, &err) < 0)
+                                return errorf(reterr, -EBADMSG, DOCKER_JSON " is not valid JSON (%s); fix it by hand first: "
+                                              "nothing was changed",
+                                              err);
                         daemon_json_done(&d);
                 }
                 _cleanup_free_ char *bak = xasprintf("%s.gpubase-backup", conf);
                 remove_stale_temp_files(bak); /* from an earlier attempt that was killed mid-write */
                 r = write_file_atomic(bak, text, len, 0600);
-                if (r < 0) {
-                        *ret_detail = xasprintf("cannot keep a backup of %s: %s", conf, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot keep a backup of %s: %s", conf, strerror(-r));
         }
 
         char **argv = NULL;
@@ -140,18 +135,16 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         _cleanup_(exec_result_done) ExecResult res = {0};
         r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0 || res.timed_out)) {
-                *ret_detail = exec_failure_text(&spec, &res);
-                r = -EIO;
-        } else if (r < 0)
-                *ret_detail = xasprintf("cannot run nvidia-ctk: %s", strerror(-r));
+                _cleanup_free_ char *failure = exec_failure_text(&spec, &res);
+                strv_free(argv);
+                return errorf(reterr, -EIO, "%s", failure);
+        }
         strv_free(argv);
         if (r < 0)
-                return r;
+                return errorf(reterr, r, "cannot run nvidia-ctk: %s", strerror(-r));
         _cleanup_free_ char *why = NULL;
-        if (!configured(s, ctx, &why)) {
-                *ret_detail = xasprintf("nvidia-ctk ran but the result is not right: %s", why);
-                return -EIO;
-        }
+        if (!configured(s, ctx, &why))
+                return errorf(reterr, -EIO, "nvidia-ctk ran but the result is not right: %s", why);
         *ret_detail = xasprintf("configured %s: %s", rp->runtime, why);
         return 0;
 }

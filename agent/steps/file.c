@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/error.h"
 #include "steps/steps.h"
 
 typedef struct FileParams {
@@ -47,7 +48,7 @@ static int file_parse(Step *s, const YNode *map, ParseCtx *pc) {
         return 0;
 }
 
-static int file_probe(const Step *s, Ctx *ctx, char **ret_detail) {
+static int file_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const FileParams *f = s->params;
         _cleanup_free_ char *p = host_path(ctx->host, f->path);
         _cleanup_free_ char *data = NULL;
@@ -63,10 +64,8 @@ static int file_probe(const Step *s, Ctx *ctx, char **ret_detail) {
                 return PROBE_NEEDED;
         }
         int r = read_file(p, 64 * 1024 * 1024, &data, &len);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot read %s: %s", f->path, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot read %s: %s", f->path, strerror(-r));
         if (len != strlen(f->content) || memcmp(data, f->content, len) != 0) {
                 *ret_detail = xasprintf("%s has other content", f->path);
                 return PROBE_NEEDED;
@@ -79,20 +78,16 @@ static int file_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         return PROBE_SATISFIED;
 }
 
-static int file_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+static int file_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const FileParams *f = s->params;
         _cleanup_free_ char *p = host_path(ctx->host, f->path);
         int r = mkdir_parents(p, 0755);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot create the directory of %s: %s", f->path, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot create the directory of %s: %s", f->path, strerror(-r));
         remove_stale_temp_files(p); /* from an earlier attempt that was killed mid-write */
         r = write_file_atomic(p, f->content, strlen(f->content), f->mode);
-        if (r < 0) {
-                *ret_detail = xasprintf("cannot write %s: %s", f->path, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot write %s: %s", f->path, strerror(-r));
         *ret_detail = xasprintf("wrote %s (%zu bytes, mode %04o)", f->path, strlen(f->content), f->mode);
         return 0;
 }

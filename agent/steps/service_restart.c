@@ -3,6 +3,7 @@
  * the container runtime is restarted only when its configuration is newer than the running daemon. */
 #include <string.h>
 
+#include "base/error.h"
 #include "steps/steps.h"
 
 typedef struct RestartParams {
@@ -44,15 +45,13 @@ static const char *start_marker(const char *unit) {
         return NULL;
 }
 
-static int restart_apply(const Step *s, Ctx *ctx, char **ret_detail) {
+static int restart_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const RestartParams *rp = s->params;
-        char *err = NULL;
+        _cleanup_free_ char *err = NULL;
         int r = host_service_restart(ctx->host, rp->unit, start_marker(rp->unit), rp->timeout, &err);
-        if (r < 0) {
-                *ret_detail = err ? err : xasprintf("restarting %s failed: %s", rp->unit, strerror(-r));
-                return r;
-        }
-        free(err);
+        if (r < 0)
+                return err ? errorf(reterr, r, "%s", err)
+                           : errorf(reterr, r, "restarting %s failed: %s", rp->unit, strerror(-r));
         *ret_detail = xasprintf("%s restarted and active", rp->unit);
         return 0;
 }

@@ -336,13 +336,13 @@ START_TEST(test_good_block_scalars) {
                 const Step *s = &p->steps[i];
                 char *detail = NULL;
                 ck_assert_ptr_eq(s->kind, &step_file);
-                ck_assert_int_eq(s->kind->probe(s, &ctx, &detail), PROBE_NEEDED);
+                ck_assert_int_eq(s->kind->probe(s, &ctx, &detail, NULL), PROBE_NEEDED);
                 free(detail);
                 detail = NULL;
-                ck_assert_int_eq(s->kind->apply(s, &ctx, &detail), 0);
+                ck_assert_int_eq(s->kind->apply(s, &ctx, &detail, NULL), 0);
                 free(detail);
                 detail = NULL;
-                ck_assert_int_eq(s->kind->probe(s, &ctx, &detail), PROBE_SATISFIED);
+                ck_assert_int_eq(s->kind->probe(s, &ctx, &detail, NULL), PROBE_SATISFIED);
                 free(detail);
                 _cleanup_free_ char *got = test_root_read(&root, want[i].path);
                 ck_assert_ptr_nonnull(got);
