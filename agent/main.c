@@ -97,6 +97,97 @@ static const char *opt_name(unsigned bit) {
         }
 }
 
+/* One option of the command line (not --version). EXIT_OK, or EXIT_USAGE once told why. */
+static int parse_option(Args *a, int c, char **argv, const char **root, bool *want_help) {
+        switch (c) {
+        case 'R':
+                *root = optarg;
+                a->seen |= OPT_ROOT;
+                return EXIT_OK;
+        case 'b':
+                a->reboot = reboot_mode_from_string(optarg);
+                if (a->reboot < 0) {
+                        log_error("--reboot must be now, exit or never, not '%s'", optarg);
+                        return EXIT_USAGE;
+                }
+                a->seen |= OPT_REBOOT;
+                return EXIT_OK;
+        case 'n':
+                a->dry_run = true;
+                a->seen |= OPT_DRY_RUN;
+                return EXIT_OK;
+        case 'p':
+                a->replan = true;
+                a->seen |= OPT_REPLAN;
+                return EXIT_OK;
+        case 'j':
+                a->json = true;
+                a->seen |= OPT_JSON;
+                return EXIT_OK;
+        case 't':
+                if (parse_uint(optarg, &a->timeout) < 0) {
+                        log_error("--timeout needs a number of seconds, not '%s'", optarg);
+                        return EXIT_USAGE;
+                }
+                a->seen |= OPT_TIMEOUT;
+                return EXIT_OK;
+        case 'P':
+                a->plan = optarg;
+                a->seen |= OPT_PLAN;
+                return EXIT_OK;
+        case 'D':
+                if (!strchr(optarg, '=') || optarg[0] == '=') {
+                        log_error("--var needs NAME=VALUE, not '%s'", optarg);
+                        return EXIT_USAGE;
+                }
+                strv_push(&a->vars, xstrdup(optarg));
+                a->seen |= OPT_VAR;
+                return EXIT_OK;
+        case 'o':
+                a->output = optarg;
+                a->seen |= OPT_OUTPUT;
+                return EXIT_OK;
+        case 'B':
+                a->bundle = optarg;
+                a->seen |= OPT_BUNDLE;
+                return EXIT_OK;
+        case 'v':
+                a->verbose++;
+                a->seen |= OPT_VERBOSE;
+                return EXIT_OK;
+        case 'h':
+                *want_help = true;
+                return EXIT_OK;
+        case ':':
+                log_error("option %s needs a value", argv[optind - 1]);
+                return EXIT_USAGE;
+        default:
+                log_error("unknown option %s; see `gpubase --help`", argv[optind - 1]);
+                return EXIT_USAGE;
+        }
+}
+
+/* Do the options and the number of operands fit the command? EXIT_OK, or EXIT_USAGE once told why. */
+static int check_usage(const Args *a, const Command *cmd, int n_args) {
+        for (unsigned bit = 1; bit <= _OPT_LAST; bit <<= 1)
+                if ((a->seen & bit) && !(cmd->opts & bit)) {
+                        log_error("%s does not apply to `gpubase %s`", opt_name(bit), cmd->name);
+                        return EXIT_USAGE;
+                }
+        if (n_args < cmd->min_args || n_args > cmd->max_args) {
+                log_error("usage: gpubase %s %s", cmd->name, cmd->usage);
+                return EXIT_USAGE;
+        }
+        return EXIT_OK;
+}
+
+static const Command *find_command(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i].name, name))
+                        return &commands[i];
+        return NULL;
+}
+
 int main(int argc, char **argv) {
         Args a = {.reboot = REBOOT_NOW};
         const char *root = NULL;
@@ -106,75 +197,13 @@ int main(int argc, char **argv) {
         opterr = 0;
         /* GNU permutation: options may come before or after the command; operands end up last */
         while ((c = getopt_long(argc, argv, ":vho:", long_opts, NULL)) >= 0) {
-                switch (c) {
-                case 'R':
-                        root = optarg;
-                        a.seen |= OPT_ROOT;
-                        break;
-                case 'b':
-                        a.reboot = reboot_mode_from_string(optarg);
-                        if (a.reboot < 0) {
-                                log_error("--reboot must be now, exit or never, not '%s'", optarg);
-                                return EXIT_USAGE;
-                        }
-                        a.seen |= OPT_REBOOT;
-                        break;
-                case 'n':
-                        a.dry_run = true;
-                        a.seen |= OPT_DRY_RUN;
-                        break;
-                case 'p':
-                        a.replan = true;
-                        a.seen |= OPT_REPLAN;
-                        break;
-                case 'j':
-                        a.json = true;
-                        a.seen |= OPT_JSON;
-                        break;
-                case 't':
-                        if (parse_uint(optarg, &a.timeout) < 0) {
-                                log_error("--timeout needs a number of seconds, not '%s'", optarg);
-                                return EXIT_USAGE;
-                        }
-                        a.seen |= OPT_TIMEOUT;
-                        break;
-                case 'P':
-                        a.plan = optarg;
-                        a.seen |= OPT_PLAN;
-                        break;
-                case 'D':
-                        if (!strchr(optarg, '=') || optarg[0] == '=') {
-                                log_error("--var needs NAME=VALUE, not '%s'", optarg);
-                                return EXIT_USAGE;
-                        }
-                        strv_push(&a.vars, xstrdup(optarg));
-                        a.seen |= OPT_VAR;
-                        break;
-                case 'o':
-                        a.output = optarg;
-                        a.seen |= OPT_OUTPUT;
-                        break;
-                case 'B':
-                        a.bundle = optarg;
-                        a.seen |= OPT_BUNDLE;
-                        break;
-                case 'v':
-                        a.verbose++;
-                        a.seen |= OPT_VERBOSE;
-                        break;
-                case 'h':
-                        want_help = true;
-                        break;
-                case 'V':
+                if (c == 'V') {
                         printf("gpubase %s\n", GPUBASE_VERSION);
                         return EXIT_OK;
-                case ':':
-                        log_error("option %s needs a value", argv[optind - 1]);
-                        return EXIT_USAGE;
-                default:
-                        log_error("unknown option %s; see `gpubase --help`", argv[optind - 1]);
-                        return EXIT_USAGE;
                 }
+                r = parse_option(&a, c, argv, &root, &want_help);
+                if (r != EXIT_OK)
+                        return r;
         }
 
         char **ops = argv + optind;
@@ -187,10 +216,7 @@ int main(int argc, char **argv) {
                 help();
                 return EXIT_USAGE;
         }
-        const Command *cmd = NULL;
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (streq(commands[i].name, ops[0]))
-                        cmd = &commands[i];
+        const Command *cmd = find_command(ops[0]);
         if (!cmd) {
                 log_error("unknown command '%s'; see `gpubase --help`", ops[0]);
                 return EXIT_USAGE;
@@ -199,15 +225,9 @@ int main(int argc, char **argv) {
                 printf("Usage: gpubase [OPTIONS] %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help ? cmd->help : cmd->summary);
                 return EXIT_OK;
         }
-        for (unsigned bit = 1; bit <= _OPT_LAST; bit <<= 1)
-                if ((a.seen & bit) && !(cmd->opts & bit)) {
-                        log_error("%s does not apply to `gpubase %s`", opt_name(bit), cmd->name);
-                        return EXIT_USAGE;
-                }
-        if (n_ops - 1 < cmd->min_args || n_ops - 1 > cmd->max_args) {
-                log_error("usage: gpubase %s %s", cmd->name, cmd->usage);
-                return EXIT_USAGE;
-        }
+        r = check_usage(&a, cmd, n_ops - 1);
+        if (r != EXIT_OK)
+                return r;
         r = host_init(&a.host, root);
         if (r < 0) {
                 log_error("--root %s: %s", root, strerror(-r));

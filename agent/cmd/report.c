@@ -123,7 +123,7 @@ static void collect_dir(Collector *c, const char *dir, const char *suffix) {
 /* Runs one of gpubase's own commands in a child process with its stdout (and stderr) captured:
  * the same code as `gpubase verify --json`, kept apart from the report's own process. */
 static int capture(Args *a, int (*fn)(Args *a, int argc, char **argv), int argc, char **argv, char **ret_out,
-                   char **ret_err, int *ret_rc) {
+                   char **ret_stderr, int *ret_rc) {
         char out_t[] = "/tmp/gpubase-report-out.XXXXXX", err_t[] = "/tmp/gpubase-report-err.XXXXXX";
         _cleanup_close_ int ofd = mkostemp(out_t, O_CLOEXEC), efd = mkostemp(err_t, O_CLOEXEC);
         if (ofd < 0 || efd < 0)
@@ -154,7 +154,7 @@ static int capture(Args *a, int (*fn)(Args *a, int argc, char **argv), int argc,
                 char *text = NULL;
                 if (read_file(path, REPORT_FILE_MAX, &text, NULL) < 0)
                         text = xstrdup("");
-                *(k ? ret_err : ret_out) = text;
+                *(k ? ret_stderr : ret_out) = text;
         }
         return 0;
 }
@@ -200,6 +200,118 @@ static char *report_default_name(Args *a) {
         return xasprintf("gpubase-report-%s-%s.tar.gz", host, compact);
 }
 
+/* verify, with the run's plan when it is still there */
+static void collect_verify(Collector *c, const State *st, const char *plan) {
+        Args sub = *c->a;
+        sub.json = true;
+        sub.plan = NULL;
+        sub.vars = NULL;
+        sub.verbose = 0;
+        if (plan) {
+                sub.plan = plan;
+                sub.vars = st->vars;
+        }
+        _cleanup_free_ char *what = plan ? xasprintf("gpubase verify --json --plan %s", plan)
+                                         : xstrdup("gpubase verify --json (no plan: no run, or its plan is gone)");
+        collect_command(c, &sub, "verify.json", what, cmd_verify, 0, NULL);
+}
+
+/* the plan as written, and as gpubase reads it */
+static void collect_plan(Collector *c, const State *st, const char *plan) {
+        if (!plan) {
+                note(c, "missing", "plan/", "%s", st ? "the run's plan file is gone" : "no run: no state file");
+                return;
+        }
+        const char *base = strrchr(plan, '/') ? strrchr(plan, '/') + 1 : plan;
+        _cleanup_free_ char *data = NULL, *name = xasprintf("plan/%s", base);
+        size_t len = 0;
+        struct stat pst;
+        int r = read_file(plan, PLAN_MAX_SIZE, &data, &len);
+        if (r < 0)
+                note(c, "missing", name, "%s: %s", plan, strerror(-r));
+        else if (add(c, name, data, len, stat(plan, &pst) == 0 ? (uint64_t) pst.st_mtime : 0) == 0)
+                note(c, "collected", name, "%s, the run's plan (%zu bytes)", plan, len);
+        Args show = *c->a;
+        show.vars = st->vars;
+        char *pargv[] = {(char *) "show", (char *) plan, NULL};
+        collect_command(c, &show, "plan/plan-show.txt", "gpubase plan show (the plan as gpubase reads it)", cmd_plan, 2,
+                        pargv);
+}
+
+/* the journal: the real machine's only. Returns the README's line about it. */
+static char *collect_journal(Collector *c) {
+        if (host_is_rooted(&c->a->host)) {
+                note(c, "not-collected", "journal.txt", "not collected under --root (the journal is the machine's, not the root's)");
+                return xstrdup("journal.txt: not collected under --root (the journal belongs to the running machine, "
+                               "not to the root directory).");
+        }
+        _cleanup_free_ char *text = NULL, *jerr = NULL;
+        unsigned n = 0;
+        int r = host_journal_gpubase(REPORT_JOURNAL_ENTRIES, &text, &n, &jerr);
+        if (r < 0) {
+                note(c, "missing", "journal.txt", "%s", jerr);
+                return xasprintf("journal.txt: not collected: %s.", jerr);
+        }
+        if (add(c, "journal.txt", text, strlen(text), 0) == 0) {
+                note(c, "collected", "journal.txt", "%u entries of gpubase and gpubase.service (at most %u)", n,
+                     REPORT_JOURNAL_ENTRIES);
+                return xasprintf("journal.txt: the last %u journal entries of gpubase and gpubase.service.", n);
+        }
+        return xstrdup("journal.txt: not collected.");
+}
+
+/* the files of the machine: apt and dpkg, the container runtime, the driver and the system */
+static void collect_system(Collector *c) {
+        collect_file(c, "/var/log/dpkg.log");
+        collect_file(c, "/var/log/apt/term.log");
+        collect_file(c, "/var/log/apt/history.log");
+        collect_dir(c, "/etc/apt/preferences.d", "");
+
+        collect_file(c, "/etc/docker/daemon.json");
+        collect_dir(c, "/etc/containerd/conf.d", ".toml");
+
+        collect_file(c, "/proc/driver/nvidia/version");
+        collect_file(c, "/sys/module/nvidia/version");
+        collect_file(c, "/etc/os-release");
+        collect_file(c, "/proc/sys/kernel/osrelease");
+        collect_file(c, "/etc/modprobe.d/blacklist-nouveau.conf");
+}
+
+/* README and MANIFEST last: they describe everything above */
+static void add_readme_and_manifest(Collector *c, const char *stamp, const char *journal_note, bool with_plan) {
+        const Host *h = &c->a->host;
+        Buf readme = {0};
+        buf_printf(&readme,
+                   "gpubase support report\n\n"
+                   "Made by gpubase %s on %s, %s.\n"
+                   "Root: %s\n\n"
+                   "MANIFEST lists every item: collected (a file of the machine, under files/ at its own path),\n"
+                   "generated (the output of a gpubase command), missing (with the reason), not-collected.\n\n"
+                   "Notes:\n"
+                   "- %s\n"
+                   "- verify.json is `gpubase verify --json`%s.\n"
+                   "- Nothing secret is collected, so nothing was redacted: no credentials files, no apt sources,\n"
+                   "  not containerd's config.toml, no environment. The plan is included as written.\n",
+                   GPUBASE_VERSION, stamp, host_is_rooted(h) ? "under --root" : "on the running machine",
+                   host_is_rooted(h) ? h->root : "/", journal_note,
+                   with_plan ? ", run against the run's plan" : " without a plan");
+        _cleanup_free_ char *readme_text = buf_steal(&readme);
+        add(c, "README", readme_text, strlen(readme_text), 0);
+        note(c, "generated", "README", "this report's description");
+        _cleanup_free_ char *head = xasprintf("# gpubase report %s: %u collected or generated, %u missing or not collected\n",
+                                              stamp, c->collected + 1, c->missing);
+        Buf m = {0};
+        buf_puts(&m, head);
+        buf_append(&m, c->manifest.data, c->manifest.len);
+        _cleanup_free_ char *mtext = buf_steal(&m);
+        add(c, "MANIFEST", mtext, strlen(mtext), 0);
+}
+
+static bool is_tarball_name(const char *out) {
+        size_t n = strlen(out);
+        return (n > 7 && streq(out + n - 7, ".tar.gz")) || (n > 4 && streq(out + n - 4, ".tgz"));
+}
+
 int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_free_ char *out = a->output ? xstrdup(a->output) : report_default_name(a);
         _cleanup_(tar_writer_abortp) TarWriter *w = NULL;
@@ -207,12 +319,9 @@ int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_free_ char *err = NULL;
         int r;
 
-        if (!streq(out, "-")) {
-                size_t n = strlen(out);
-                if (!(n > 7 && streq(out + n - 7, ".tar.gz")) && !(n > 4 && streq(out + n - 4, ".tgz"))) {
-                        log_error("the report is a .tar.gz: name it FILE.tar.gz (or -o - for standard output)");
-                        return EXIT_USAGE;
-                }
+        if (!streq(out, "-") && !is_tarball_name(out)) {
+                log_error("the report is a .tar.gz: name it FILE.tar.gz (or -o - for standard output)");
+                return EXIT_USAGE;
         }
         r = tar_writer_open(out, &w, &err);
         if (r < 0) {
@@ -228,106 +337,13 @@ int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_free_ char *state_path = state_file_path(a), *why = NULL;
         if (state_load(state_path, &st, &why) < 0)
                 st = NULL;
-
-        /* verify, with the run's plan when it is still there */
-        Args sub = *a;
-        sub.json = true;
-        sub.plan = NULL;
-        sub.vars = NULL;
-        sub.verbose = 0;
         const char *plan = st && st->plan_path && access(st->plan_path, R_OK) == 0 ? st->plan_path : NULL;
-        if (plan) {
-                sub.plan = plan;
-                sub.vars = st->vars;
-        }
-        _cleanup_free_ char *vwhat = plan ? xasprintf("gpubase verify --json --plan %s", plan)
-                                          : xstrdup("gpubase verify --json (no plan: no run, or its plan is gone)");
-        collect_command(&c, &sub, "verify.json", vwhat, cmd_verify, 0, NULL);
 
-        /* the plan as written, and as gpubase reads it */
-        if (plan) {
-                const char *base = strrchr(plan, '/') ? strrchr(plan, '/') + 1 : plan;
-                _cleanup_free_ char *data = NULL, *name = xasprintf("plan/%s", base);
-                size_t len = 0;
-                struct stat pst;
-                r = read_file(plan, PLAN_MAX_SIZE, &data, &len);
-                if (r < 0)
-                        note(&c, "missing", name, "%s: %s", plan, strerror(-r));
-                else if (add(&c, name, data, len, stat(plan, &pst) == 0 ? (uint64_t) pst.st_mtime : 0) == 0)
-                        note(&c, "collected", name, "%s, the run's plan (%zu bytes)", plan, len);
-                Args show = *a;
-                show.vars = st->vars;
-                char *pargv[] = {(char *) "show", (char *) plan, NULL};
-                collect_command(&c, &show, "plan/plan-show.txt", "gpubase plan show (the plan as gpubase reads it)",
-                                cmd_plan, 2, pargv);
-        } else
-                note(&c, "missing", "plan/", "%s", st ? "the run's plan file is gone" : "no run: no state file");
-
-        /* the journal: the real machine's only */
-        const char *journal_note;
-        _cleanup_free_ char *jnote = NULL;
-        if (host_is_rooted(&a->host)) {
-                note(&c, "not-collected", "journal.txt", "not collected under --root (the journal is the machine's, not the root's)");
-                journal_note = "journal.txt: not collected under --root (the journal belongs to the running machine, "
-                               "not to the root directory).";
-        } else {
-                _cleanup_free_ char *text = NULL, *jerr = NULL;
-                unsigned n = 0;
-                r = host_journal_gpubase(REPORT_JOURNAL_ENTRIES, &text, &n, &jerr);
-                if (r < 0) {
-                        note(&c, "missing", "journal.txt", "%s", jerr);
-                        jnote = xasprintf("journal.txt: not collected: %s.", jerr);
-                } else if (add(&c, "journal.txt", text, strlen(text), 0) == 0) {
-                        note(&c, "collected", "journal.txt", "%u entries of gpubase and gpubase.service (at most %u)", n,
-                             REPORT_JOURNAL_ENTRIES);
-                        jnote = xasprintf("journal.txt: the last %u journal entries of gpubase and gpubase.service.", n);
-                }
-                journal_note = jnote ? jnote : "journal.txt: not collected.";
-        }
-
-        /* apt and dpkg */
-        collect_file(&c, "/var/log/dpkg.log");
-        collect_file(&c, "/var/log/apt/term.log");
-        collect_file(&c, "/var/log/apt/history.log");
-        collect_dir(&c, "/etc/apt/preferences.d", "");
-
-        /* the container runtime */
-        collect_file(&c, "/etc/docker/daemon.json");
-        collect_dir(&c, "/etc/containerd/conf.d", ".toml");
-
-        /* the driver and the system */
-        collect_file(&c, "/proc/driver/nvidia/version");
-        collect_file(&c, "/sys/module/nvidia/version");
-        collect_file(&c, "/etc/os-release");
-        collect_file(&c, "/proc/sys/kernel/osrelease");
-        collect_file(&c, "/etc/modprobe.d/blacklist-nouveau.conf");
-
-        /* README and MANIFEST last: they describe everything above */
-        Buf readme = {0};
-        buf_printf(&readme,
-                   "gpubase support report\n\n"
-                   "Made by gpubase %s on %s, %s.\n"
-                   "Root: %s\n\n"
-                   "MANIFEST lists every item: collected (a file of the machine, under files/ at its own path),\n"
-                   "generated (the output of a gpubase command), missing (with the reason), not-collected.\n\n"
-                   "Notes:\n"
-                   "- %s\n"
-                   "- verify.json is `gpubase verify --json`%s.\n"
-                   "- Nothing secret is collected, so nothing was redacted: no credentials files, no apt sources,\n"
-                   "  not containerd's config.toml, no environment. The plan is included as written.\n",
-                   GPUBASE_VERSION, stamp, host_is_rooted(&a->host) ? "under --root" : "on the running machine",
-                   host_is_rooted(&a->host) ? a->host.root : "/", journal_note,
-                   plan ? ", run against the run's plan" : " without a plan");
-        _cleanup_free_ char *readme_text = buf_steal(&readme);
-        add(&c, "README", readme_text, strlen(readme_text), 0);
-        note(&c, "generated", "README", "this report's description");
-        _cleanup_free_ char *head = xasprintf("# gpubase report %s: %u collected or generated, %u missing or not collected\n",
-                                              stamp, c.collected + 1, c.missing);
-        Buf m = {0};
-        buf_puts(&m, head);
-        buf_append(&m, c.manifest.data, c.manifest.len);
-        _cleanup_free_ char *mtext = buf_steal(&m);
-        add(&c, "MANIFEST", mtext, strlen(mtext), 0);
+        collect_verify(&c, st, plan);
+        collect_plan(&c, st, plan);
+        _cleanup_free_ char *journal_note = collect_journal(&c);
+        collect_system(&c);
+        add_readme_and_manifest(&c, stamp, journal_note, plan);
 
         int rc = EXIT_OK;
         if (c.error) {

@@ -153,6 +153,36 @@ static int bundle_plan_mismatch(const BundleManifest *m, const Plan *p) {
         return EXIT_INVALID_PLAN;
 }
 
+/* The last run is unfinished: continue it (onto a changed plan only with --replan). Otherwise a new
+ * run, which re-probes every step (drift repair). An exit code; the user has been told why. */
+static int continue_or_start(Args *a, const Plan *p, State **st) {
+        int r;
+        if (*st && run_unfinished(*st)) {
+                State *s = *st;
+                if (!streq(s->plan_path, p->path) && !a->replan) {
+                        log_error("run %.8s of plan %s is not finished (%s); finish it with `gpubase resume`, forget it "
+                                  "with `gpubase reset`, or pass --replan to continue it with %s",
+                                  s->run_id, s->plan_path, run_state_to_string(s->run_state), p->path);
+                        return EXIT_INVALID_PLAN;
+                }
+                r = reconcile_plan(a, s, p);
+                if (r != EXIT_OK)
+                        return r;
+                r = reattach_bundle(a, s);
+                if (r != EXIT_OK)
+                        return r;
+                log_info("continuing run %.8s (%s)", s->run_id, run_state_to_string(s->run_state));
+                return EXIT_OK;
+        }
+        *st = state_free(*st);
+        r = state_new(p, st);
+        if (r < 0) {
+                log_error("cannot create a run id: %s", strerror(-r));
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
+
 int cmd_run(Args *a, int argc, char **argv) {
         _cleanup_(plan_freep) Plan *p = NULL;
         _cleanup_(state_freep) State *st = NULL;
@@ -198,32 +228,9 @@ int cmd_run(Args *a, int argc, char **argv) {
         if (r != EXIT_OK)
                 goto out;
 
-        if (st && run_unfinished(st)) {
-                if (!streq(st->plan_path, p->path) && !a->replan) {
-                        log_error("run %.8s of plan %s is not finished (%s); finish it with `gpubase resume`, forget it "
-                                  "with `gpubase reset`, or pass --replan to continue it with %s",
-                                  st->run_id, st->plan_path, run_state_to_string(st->run_state), p->path);
-                        r = EXIT_INVALID_PLAN;
-                        goto out;
-                }
-                r = reconcile_plan(a, st, p);
-                if (r != EXIT_OK)
-                        goto out;
-                r = reattach_bundle(a, st);
-                if (r != EXIT_OK)
-                        goto out;
-                log_info("continuing run %.8s (%s)", st->run_id, run_state_to_string(st->run_state));
-        } else {
-                /* no run, or the last one is done: a new run re-probes every step (drift repair) */
-                state_free(st);
-                st = NULL;
-                r = state_new(p, &st);
-                if (r < 0) {
-                        log_error("cannot create a run id: %s", strerror(-r));
-                        r = EXIT_FAILED;
-                        goto out;
-                }
-        }
+        r = continue_or_start(a, p, &st);
+        if (r != EXIT_OK)
+                goto out;
         if (a->bundle && !a->dry_run) {
                 free(st->bundle);
                 st->bundle = xstrdup(GPUBASE_BUNDLE_DIR);

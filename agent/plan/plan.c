@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "plan/check_kind.h"
+#include "plan/step.h"
 #include "plan/step_kind.h"
 #include "plan/when_kind.h"
 
 static const char *const plan_keys[] = {"version", "name", "description", "match", "vars", "workloads", "steps", NULL};
 static const char *const match_keys[] = {"os", "arch", NULL};
 static const char *const workloads_keys[] = {"cuda", NULL};
-static const char *const step_common_keys[] = {"id", "kind", "checks", "when"};
 
 static void var_done(Var *v) {
         free(v->name);
@@ -251,109 +251,6 @@ static int parse_vars(ParseCtx *pc, Plan *p, YNode *vars) {
         return 0;
 }
 
-static bool step_id_ok(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > 64 || !(islower((unsigned char) s[0]) || isdigit((unsigned char) s[0])))
-                return false;
-        for (; *s; s++)
-                if (!islower((unsigned char) *s) && !isdigit((unsigned char) *s) && *s != '-' && *s != '_' && *s != '.')
-                        return false;
-        return true;
-}
-
-static int parse_step(ParseCtx *pc, Plan *p, const YNode *n, Step *s) {
-        const YNode *v;
-        _cleanup_free_ char *kind = NULL, *when = NULL;
-        int r;
-
-        s->line = n->line;
-        s->col = n->col;
-        if (schema_map(pc, n, "a step") < 0)
-                return -EINVAL;
-        if (schema_require(pc, n, "id", "a step", &v) < 0 || schema_string(pc, v, "a step's id", &s->id) < 0)
-                return -EINVAL;
-        if (!step_id_ok(s->id)) {
-                src_error_set(pc->err, pc->file, v,
-                              "step id '%s' must be 1-64 characters of a-z, 0-9, '-', '_', '.', starting with a letter or digit",
-                              s->id);
-                return -EINVAL;
-        }
-        for (size_t i = 0; i < p->n_steps; i++)
-                if (streq(p->steps[i].id, s->id)) {
-                        src_error_set(pc->err, pc->file, v, "duplicate step id '%s' (first used at line %u)", s->id,
-                                      p->steps[i].line);
-                        return -EINVAL;
-                }
-        _cleanup_free_ char *sname = xasprintf("step '%s'", s->id);
-        if (schema_require(pc, n, "kind", sname, &v) < 0 ||
-            schema_string(pc, v, "a step's kind", &kind) < 0)
-                return -EINVAL;
-        s->kind = step_kind_find(kind);
-        if (!s->kind) {
-                _cleanup_free_ char *names = strv_join((char *const *) step_kind_names(), ", ");
-                src_error_set(pc->err, pc->file, v, "unknown step kind '%s'; known kinds: %s", kind, names);
-                return -EINVAL;
-        }
-
-        /* keys: the common ones plus the kind's own */
-        {
-                _cleanup_free_ const char **allowed = NULL;
-                size_t k = 0, nk = 0;
-                while (s->kind->keys && s->kind->keys[nk])
-                        nk++;
-                allowed = xcalloc(ELEMENTSOF(step_common_keys) + nk + 1, sizeof(char *));
-                for (size_t i = 0; i < ELEMENTSOF(step_common_keys); i++)
-                        allowed[k++] = step_common_keys[i];
-                for (size_t i = 0; i < nk; i++)
-                        allowed[k++] = s->kind->keys[i];
-                _cleanup_free_ char *what = xasprintf("step '%s' (kind %s)", s->id, s->kind->name);
-                if (schema_keys(pc, n, what, allowed) < 0)
-                        return -EINVAL;
-        }
-
-        v = ynode_get(n, "when");
-        if (v) {
-                if (schema_string(pc, v, "when", &when) < 0)
-                        return -EINVAL;
-                s->when = when_find(when);
-                if (!s->when) {
-                        _cleanup_free_ char *names = strv_join((char *const *) when_names(), ", ");
-                        src_error_set(pc->err, pc->file, v, "unknown condition '%s' in when; known conditions: %s",
-                                      when, names);
-                        return -EINVAL;
-                }
-        } else
-                s->when = when_find(s->kind->default_when ? s->kind->default_when : "always");
-
-        v = ynode_get(n, "checks");
-        if (v) {
-                if (v->type != YNODE_SEQ) {
-                        src_error_set(pc->err, pc->file, v, "checks must be a list of check names or {name: parameters}, found a %s",
-                                      ynode_type_name(v));
-                        return -EINVAL;
-                }
-                s->checks = xcalloc(v->n, sizeof(CheckSpec));
-                for (size_t i = 0; i < v->n; i++) {
-                        r = check_spec_parse(&s->checks[i], v->items[i], pc);
-                        s->n_checks = i + 1;
-                        if (r < 0)
-                                return r;
-                }
-        }
-
-        if (s->kind->parse) {
-                r = s->kind->parse(s, n, pc);
-                if (r < 0)
-                        return r;
-        }
-
-        Buf b = {0};
-        ynode_dump(n, &b);
-        sha256_hex(b.data, b.len, s->digest);
-        buf_done(&b);
-        return 0;
-}
-
 static int parse_match(ParseCtx *pc, Plan *p, const YNode *m) {
         const YNode *v;
         if (schema_map(pc, m, "match") < 0 || schema_keys(pc, m, "match", match_keys) < 0)
@@ -476,7 +373,7 @@ static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host)
         }
         p->steps = xcalloc(v->n, sizeof(Step));
         for (size_t i = 0; i < v->n; i++) {
-                int r = parse_step(pc, p, v->items[i], &p->steps[i]);
+                int r = step_parse(pc, p, v->items[i], &p->steps[i]);
                 p->n_steps = i + 1;
                 if (r < 0)
                         return r;

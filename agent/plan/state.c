@@ -1,10 +1,12 @@
 #include "plan/state.h"
 
 #include <json-c/json.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/error.h"
 #include "host/host.h"
 #include "plan/step_kind.h"
 
@@ -283,119 +285,203 @@ static uint64_t get_time(Reader *rd, json_object *o, const char *key, const char
         return t > 0 ? (uint64_t) t * 1000000ULL : 0;
 }
 
-int state_parse(const char *text, size_t len, State **ret, char **ret_why) {
-        _cleanup_(state_freep) State *s = xcalloc(1, sizeof(State));
-        Reader rd = {0};
-        json_tokener *tok = json_tokener_new();
-        json_object *o;
-        _cleanup_free_ char *rs = NULL;
+/* The fields of the state and of its step records, read in table order: the first problem found
+ * is the one reported. */
+typedef enum FieldType {
+        FIELD_STRING,
+        FIELD_STRING_OR_NULL,
+        FIELD_UINT,
+        FIELD_BOOL,
+        FIELD_TIME,
+        FIELD_CUSTOM,
+} FieldType;
 
-        o = json_tokener_parse_ex(tok, text, (int) len);
+typedef struct Field {
+        const char *key;
+        FieldType type;
+        size_t offset;
+        void (*custom)(Reader *rd, json_object *o, void *record, const char *where);
+} Field;
+
+static void read_fields(Reader *rd, json_object *o, void *record, const Field *fields, size_t n, const char *where) {
+        for (size_t i = 0; i < n; i++) {
+                const Field *f = &fields[i];
+                void *at = (char *) record + f->offset;
+                switch (f->type) {
+                case FIELD_STRING:
+                case FIELD_STRING_OR_NULL:
+                        *(char **) at = get_str(rd, o, f->key, f->type == FIELD_STRING_OR_NULL, where);
+                        break;
+                case FIELD_UINT:
+                        *(unsigned *) at = get_uint(rd, o, f->key, where);
+                        break;
+                case FIELD_BOOL:
+                        *(bool *) at = get_bool(rd, o, f->key, where);
+                        break;
+                case FIELD_TIME:
+                        *(uint64_t *) at = get_time(rd, o, f->key, where);
+                        break;
+                case FIELD_CUSTOM:
+                        f->custom(rd, o, record, where);
+                        break;
+                }
+        }
+}
+
+static void read_format(Reader *rd, json_object *o, void *record _unused_, const char *where) {
+        if (get_uint(rd, o, "format", where) != 1 && !rd->why)
+                rd->why = xstrdup("unknown state format (this gpubase reads format 1)");
+}
+
+static void read_run_state(Reader *rd, json_object *o, void *record, const char *where) {
+        State *s = record;
+        _cleanup_free_ char *rs = get_str(rd, o, "run_state", false, where);
+        if (rs && (s->run_state = run_state_from_string(rs)) < 0 && !rd->why)
+                rd->why = xasprintf("unknown run_state \"%s\"", rs);
+}
+
+static void read_vars(Reader *rd, json_object *o, void *record, const char *where _unused_) {
+        State *s = record;
+        json_object *vars = NULL;
+        if (!json_object_object_get_ex(o, "vars", &vars) || !vars)
+                return;
+        if (!json_object_is_type(vars, json_type_array) && !rd->why)
+                rd->why = xstrdup("the state \"vars\" must be a list of strings");
+        for (size_t i = 0; !rd->why && i < json_object_array_length(vars); i++) {
+                json_object *e = json_object_array_get_idx(vars, i);
+                if (!json_object_is_type(e, json_type_string) || !strchr(json_object_get_string(e), '=')) {
+                        rd->why = xstrdup("the state \"vars\" must be a list of NAME=VALUE strings");
+                        break;
+                }
+                strv_push(&s->vars, xstrdup(json_object_get_string(e)));
+        }
+}
+
+static void read_bundle(Reader *rd, json_object *o, void *record, const char *where) {
+        State *s = record;
+        if (json_object_object_get_ex(o, "bundle", NULL))
+                s->bundle = get_str(rd, o, "bundle", true, where);
+}
+
+static void read_step_state(Reader *rd, json_object *o, void *record, const char *where) {
+        StepRecord *r = record;
+        _cleanup_free_ char *st = get_str(rd, o, "state", false, where);
+        if (st && (r->state = step_state_from_string(st)) < 0 && !rd->why)
+                rd->why = xasprintf("%s has unknown state \"%s\"", where, st);
+}
+
+static const Field step_fields[] = {
+        {"id", FIELD_STRING, offsetof(StepRecord, id), NULL},
+        {"kind", FIELD_STRING, offsetof(StepRecord, kind), NULL},
+        {"digest", FIELD_STRING_OR_NULL, offsetof(StepRecord, digest), NULL},
+        {"state", FIELD_CUSTOM, 0, read_step_state},
+        {"applying", FIELD_BOOL, offsetof(StepRecord, applying), NULL},
+        {"attempts", FIELD_UINT, offsetof(StepRecord, attempts), NULL},
+        {"started", FIELD_TIME, offsetof(StepRecord, started), NULL},
+        {"finished", FIELD_TIME, offsetof(StepRecord, finished), NULL},
+        {"detail", FIELD_STRING_OR_NULL, offsetof(StepRecord, detail), NULL},
+        {"error", FIELD_STRING_OR_NULL, offsetof(StepRecord, error), NULL},
+        {"reboot_boot_id", FIELD_STRING_OR_NULL, offsetof(StepRecord, reboot_boot_id), NULL},
+        {"reboots", FIELD_UINT, offsetof(StepRecord, reboots), NULL},
+};
+
+static void read_steps(Reader *rd, json_object *o, void *record, const char *where) {
+        State *s = record;
+        json_object *steps = get(rd, o, "steps", json_type_array, false, where);
+        if (!steps)
+                return;
+        size_t n = json_object_array_length(steps);
+        s->steps = xcalloc(n, sizeof(StepRecord));
+        for (size_t i = 0; i < n && !rd->why; i++) {
+                json_object *j = json_object_array_get_idx(steps, i);
+                StepRecord *r = &s->steps[i];
+                _cleanup_free_ char *swhere = xasprintf("step %zu", i + 1);
+                s->n_steps = i + 1;
+                if (json_object_get_type(j) != json_type_object) {
+                        rd->why = xasprintf("%s is not an object", swhere);
+                        break;
+                }
+                read_fields(rd, j, r, step_fields, ELEMENTSOF(step_fields), swhere);
+                for (size_t k = 0; k < i && !rd->why && r->id; k++)
+                        if (streq(s->steps[k].id, r->id))
+                                rd->why = xasprintf("%s repeats step id \"%s\"", swhere, r->id);
+        }
+}
+
+static const Field state_fields[] = {
+        {"format", FIELD_CUSTOM, 0, read_format},
+        {"run_id", FIELD_STRING, offsetof(State, run_id), NULL},
+        {"run_state", FIELD_CUSTOM, 0, read_run_state},
+        {"plan", FIELD_STRING, offsetof(State, plan_path), NULL},
+        {"plan_sha256", FIELD_STRING, offsetof(State, plan_sha256), NULL},
+        {"plan_name", FIELD_STRING_OR_NULL, offsetof(State, plan_name), NULL},
+        {"vars", FIELD_CUSTOM, 0, read_vars},
+        {"bundle", FIELD_CUSTOM, 0, read_bundle},
+        {"created", FIELD_TIME, offsetof(State, created), NULL},
+        {"updated", FIELD_TIME, offsetof(State, updated), NULL},
+        {"boot_id", FIELD_STRING_OR_NULL, offsetof(State, boot_id), NULL},
+        {"reboots", FIELD_UINT, offsetof(State, reboots), NULL},
+        {"changed_since_reboot", FIELD_BOOL, offsetof(State, changed), NULL},
+        {"unit_enabled", FIELD_BOOL, offsetof(State, unit_enabled), NULL},
+        {"error", FIELD_STRING_OR_NULL, offsetof(State, error), NULL},
+        {"steps", FIELD_CUSTOM, 0, read_steps},
+};
+
+/* One JSON object, and nothing after it but white space. */
+static int parse_json_object(const char *text, size_t len, json_object **ret, char **reterr) {
+        json_tokener *tok = json_tokener_new();
+        json_object *o = json_tokener_parse_ex(tok, text, (int) len);
         enum json_tokener_error jerr = json_tokener_get_error(tok);
-        if (!o || jerr != json_tokener_success || (size_t) json_tokener_get_parse_end(tok) < len) {
-                size_t end = json_tokener_get_parse_end(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+
+        if (!o || jerr != json_tokener_success || end < len) {
                 bool trailing = o && jerr == json_tokener_success;
                 for (size_t i = end; trailing && i < len; i++)
                         if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
-                                goto bad_trailing;
-                if (trailing)
-                        goto parsed;
-        bad_trailing:
-                *ret_why = xasprintf("not valid JSON at byte %zu: %s", end,
-                                     o ? "unexpected data after the document" : json_tokener_error_desc(jerr));
-                json_object_put(o);
-                json_tokener_free(tok);
-                return -EBADMSG;
+                                trailing = false;
+                if (!trailing) {
+                        int r = errorf(reterr, -EBADMSG, "not valid JSON at byte %zu: %s", end,
+                                       o ? "unexpected data after the document" : json_tokener_error_desc(jerr));
+                        json_object_put(o);
+                        return r;
+                }
         }
-parsed:
-        json_tokener_free(tok);
         if (json_object_get_type(o) != json_type_object) {
-                *ret_why = xstrdup("not a JSON object");
                 json_object_put(o);
-                return -EBADMSG;
+                return errorf(reterr, -EBADMSG, "not a JSON object");
         }
-        if (get_uint(&rd, o, "format", "the state") != 1 && !rd.why)
-                rd.why = xstrdup("unknown state format (this gpubase reads format 1)");
-        s->run_id = get_str(&rd, o, "run_id", false, "the state");
-        rs = get_str(&rd, o, "run_state", false, "the state");
-        if (rs && (s->run_state = run_state_from_string(rs)) < 0 && !rd.why)
-                rd.why = xasprintf("unknown run_state \"%s\"", rs);
-        s->plan_path = get_str(&rd, o, "plan", false, "the state");
-        s->plan_sha256 = get_str(&rd, o, "plan_sha256", false, "the state");
-        s->plan_name = get_str(&rd, o, "plan_name", true, "the state");
-        json_object *vars = NULL;
-        if (json_object_object_get_ex(o, "vars", &vars) && vars) {
-                if (!json_object_is_type(vars, json_type_array) && !rd.why)
-                        rd.why = xstrdup("the state \"vars\" must be a list of strings");
-                for (size_t i = 0; !rd.why && i < json_object_array_length(vars); i++) {
-                        json_object *e = json_object_array_get_idx(vars, i);
-                        if (!json_object_is_type(e, json_type_string) || !strchr(json_object_get_string(e), '=')) {
-                                rd.why = xstrdup("the state \"vars\" must be a list of NAME=VALUE strings");
-                                break;
-                        }
-                        strv_push(&s->vars, xstrdup(json_object_get_string(e)));
-                }
-        }
-        if (json_object_object_get_ex(o, "bundle", NULL))
-                s->bundle = get_str(&rd, o, "bundle", true, "the state");
-        s->created = get_time(&rd, o, "created", "the state");
-        s->updated = get_time(&rd, o, "updated", "the state");
-        s->boot_id = get_str(&rd, o, "boot_id", true, "the state");
-        s->reboots = get_uint(&rd, o, "reboots", "the state");
-        s->changed = get_bool(&rd, o, "changed_since_reboot", "the state");
-        s->unit_enabled = get_bool(&rd, o, "unit_enabled", "the state");
-        s->error = get_str(&rd, o, "error", true, "the state");
-        json_object *steps = get(&rd, o, "steps", json_type_array, false, "the state");
-        if (steps) {
-                size_t n = json_object_array_length(steps);
-                s->steps = xcalloc(n, sizeof(StepRecord));
-                for (size_t i = 0; i < n && !rd.why; i++) {
-                        json_object *j = json_object_array_get_idx(steps, i);
-                        StepRecord *r = &s->steps[i];
-                        _cleanup_free_ char *where = xasprintf("step %zu", i + 1);
-                        _cleanup_free_ char *st = NULL;
-                        s->n_steps = i + 1;
-                        if (json_object_get_type(j) != json_type_object) {
-                                rd.why = xasprintf("%s is not an object", where);
-                                break;
-                        }
-                        r->id = get_str(&rd, j, "id", false, where);
-                        r->kind = get_str(&rd, j, "kind", false, where);
-                        r->digest = get_str(&rd, j, "digest", true, where);
-                        st = get_str(&rd, j, "state", false, where);
-                        if (st && (r->state = step_state_from_string(st)) < 0 && !rd.why)
-                                rd.why = xasprintf("%s has unknown state \"%s\"", where, st);
-                        r->applying = get_bool(&rd, j, "applying", where);
-                        r->attempts = get_uint(&rd, j, "attempts", where);
-                        r->started = get_time(&rd, j, "started", where);
-                        r->finished = get_time(&rd, j, "finished", where);
-                        r->detail = get_str(&rd, j, "detail", true, where);
-                        r->error = get_str(&rd, j, "error", true, where);
-                        r->reboot_boot_id = get_str(&rd, j, "reboot_boot_id", true, where);
-                        r->reboots = get_uint(&rd, j, "reboots", where);
-                        for (size_t k = 0; k < i && !rd.why && r->id; k++)
-                                if (streq(s->steps[k].id, r->id))
-                                        rd.why = xasprintf("%s repeats step id \"%s\"", where, r->id);
-                }
-        }
+        *ret = o;
+        return 0;
+}
+
+int state_parse(const char *text, size_t len, State **ret, char **reterr) {
+        _cleanup_(state_freep) State *s = xcalloc(1, sizeof(State));
+        Reader rd = {0};
+        json_object *o = NULL;
+        int r;
+
+        r = parse_json_object(text, len, &o, reterr);
+        if (r < 0)
+                return r;
+        read_fields(&rd, o, s, state_fields, ELEMENTSOF(state_fields), "the state");
         json_object_put(o);
         if (rd.why) {
-                *ret_why = rd.why;
-                return -EBADMSG;
+                _cleanup_free_ char *why = rd.why;
+                return errorf(reterr, -EBADMSG, "%s", why);
         }
         *ret = TAKE_PTR(s);
         return 0;
 }
 
-int state_load(const char *path, State **ret, char **ret_why) {
+int state_load(const char *path, State **ret, char **reterr) {
         _cleanup_free_ char *text = NULL;
         size_t len;
         int r = read_file(path, STATE_MAX_SIZE, &text, &len);
         if (r == -ENOENT)
                 return r;
-        if (r < 0) {
-                *ret_why = xasprintf("cannot read it: %s", r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
-                return r == -EFBIG ? -EBADMSG : r;
-        }
-        return state_parse(text, len, ret, ret_why);
+        if (r < 0)
+                return errorf(reterr, r == -EFBIG ? -EBADMSG : r, "cannot read it: %s",
+                              r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
+        return state_parse(text, len, ret, reterr);
 }

@@ -67,9 +67,10 @@ int state_new(const Plan *p, State **ret);
 State *state_free(State *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(State *, state_free)
 
-/* -ENOENT: no state file. -EBADMSG: present but unreadable as a state (ret_why says why). */
-int state_load(const char *path, State **ret, char **ret_why);
-int state_parse(const char *text, size_t len, State **ret, char **ret_why);
+/* -ENOENT: no state file (reterr not set). -EBADMSG: present but unreadable as a state; other
+ * -errno: it cannot be read. *reterr says why, on failure only. */
+int state_load(const char *path, State **ret, char **reterr);
+int state_parse(const char *text, size_t len, State **ret, char **reterr);
 int state_save(const char *path, State *s);
 char *state_to_json(const State *s, bool pretty);
 
