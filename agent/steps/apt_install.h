@@ -1,0 +1,37 @@
+/* apt-install's parameters and what its two files share: apt_install.c (the kind: parameters,
+ * probe, apply) and apt_install_resolve.c (resolving without installing: the --dry-run preview and
+ * bundle create). */
+#pragma once
+
+#include "host/apt.h"
+#include "steps/steps.h"
+
+typedef struct PkgSpec {
+        char *name;
+        char *version; /* exact or glob, NULL: any */
+} PkgSpec;
+
+typedef struct AptInstallParams {
+        PkgSpec *pkgs;
+        size_t n_pkgs;
+        bool hold, unhold;
+        char *pin;
+        char *origin;
+        char **prefetch;
+        unsigned lock_timeout;
+        char *update; /* auto, always, never */
+} AptInstallParams;
+
+/* /etc/apt/preferences.d/gpubase-ID and its content (`pin:`). */
+char *apt_install_pin_path(const Step *s);
+char *apt_install_pin_content(const Step *s);
+/* Every spec resolved to one version (glob: the highest match; from origin when given), or -errno
+ * with *reterr. */
+int apt_install_pick(AptSession *as, const PkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
+                     char **reterr);
+/* Every requested version made the candidate, then each marked for installation. */
+int apt_install_mark(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, char **reterr);
+
+/* StepKind.preview and StepKind.bundle of apt-install (apt_install_resolve.c). */
+int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reterr);
+int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr);
