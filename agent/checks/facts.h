@@ -109,10 +109,10 @@ typedef struct DaemonJson {
         size_t other_keys;      /* top-level keys besides runtimes/default-runtime/features */
 } DaemonJson;
 void daemon_json_done(DaemonJson *d);
-/* Parses /etc/docker/daemon.json text. -EBADMSG with *ret_error (the parse error, with its byte
+/* Parses /etc/docker/daemon.json text. -EBADMSG with *reterr (the parse error, with its byte
  * offset) for invalid JSON or a top level that is not an object. An empty file is invalid too:
  * nvidia-ctk refuses it, only a missing file counts as {}. */
-int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error);
+int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **reterr);
 
 /* The container runtime on the machine: "docker" when /etc/docker or a docker package is there, else
  * "containerd" likewise, else NULL. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/error.h"
 #include "checks/facts.h"
 #include "checks/param.h"
 
@@ -168,23 +169,19 @@ static ssize_t json_strict_error(const char *text, size_t len, bool *ret_trailin
         return -1;
 }
 
-int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error) {
+int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **reterr) {
         DaemonJson d = {0};
         bool trailing = false, nul = false;
         ssize_t at = json_strict_error(text, len, &trailing, &nul);
-        if (at >= 0 && nul) {
-                *ret_error = xasprintf("unreadable JSON at byte %zd: \\u0000 (a NUL character) would cut a key or "
-                                       "value short here",
-                                       at);
-                return -EBADMSG;
-        }
-        if (at >= 0) {
-                *ret_error = xasprintf("invalid JSON at byte %zd: %s", at,
-                                       trailing ? "data after the object"
-                                       : (size_t) at >= len ? "unexpected end of file"
-                                                            : "unexpected character");
-                return -EBADMSG;
-        }
+        if (at >= 0 && nul)
+                return errorf(reterr, -EBADMSG,
+                              "unreadable JSON at byte %zd: \\u0000 (a NUL character) would cut a key or value short here",
+                              at);
+        if (at >= 0)
+                return errorf(reterr, -EBADMSG, "invalid JSON at byte %zd: %s", at,
+                              trailing               ? "data after the object"
+                              : (size_t) at >= len ? "unexpected end of file"
+                                                   : "unexpected character");
         json_tokener *tok = json_tokener_new();
         json_object *o = json_tokener_parse_ex(tok, text, (int) len);
         enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -192,22 +189,19 @@ int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_
         json_tokener_free(tok);
 
         if (!o || jerr != json_tokener_success) {
-                *ret_error = xasprintf("invalid JSON at byte %zu: %s", end,
-                                       len == 0 || (jerr == json_tokener_continue) ? "unexpected end of file"
-                                                                                   : json_tokener_error_desc(jerr));
                 json_object_put(o);
-                return -EBADMSG;
+                return errorf(reterr, -EBADMSG, "invalid JSON at byte %zu: %s", end,
+                              len == 0 || (jerr == json_tokener_continue) ? "unexpected end of file"
+                                                                          : json_tokener_error_desc(jerr));
         }
         for (size_t i = end; i < len; i++)
                 if (!strchr(" \t\r\n", text[i])) {
-                        *ret_error = xasprintf("invalid JSON at byte %zu: data after the object", i);
                         json_object_put(o);
-                        return -EBADMSG;
+                        return errorf(reterr, -EBADMSG, "invalid JSON at byte %zu: data after the object", i);
                 }
         if (!json_object_is_type(o, json_type_object)) {
-                *ret_error = xstrdup("the top level is not a JSON object");
                 json_object_put(o);
-                return -EBADMSG;
+                return errorf(reterr, -EBADMSG, "the top level is not a JSON object");
         }
         json_object_object_foreach(o, key, val) {
                 if (streq(key, "runtimes")) {
