@@ -355,8 +355,12 @@ static int pick_or_update(AptSession *as, const PkgSpec *pkgs, size_t n, const c
                 if (r >= 0)
                         r = apt_install_pick(as, pkgs, n, origin, ret_versions, &err);
         }
-        if (r < 0)
-                return err ? errorf(reterr, r, "%s", err) : r;
+        if (r < 0) {
+                /* r itself, not errorf()'s result: the analyser cannot see that errorf() returns r */
+                if (err)
+                        (void) errorf(reterr, r, "%s", err);
+                return r;
+        }
         return 0;
 }
 

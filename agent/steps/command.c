@@ -3,8 +3,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plan/state.h"
 #include "base/error.h"
+#include "plan/state.h"
 #include "host/exec.h"
 #include "steps/steps.h"
 
