@@ -427,7 +427,7 @@ static const Field state_fields[] = {
         {"steps", FIELD_CUSTOM, 0, read_steps},
 };
 
-/* One JSON object, and nothing after it but white space. */
+/* One JSON object, and nothing after it but white space; -EBADMSG with *reterr. */
 static int parse_json_object(const char *text, size_t len, json_object **ret, char **reterr) {
         json_tokener *tok = json_tokener_new();
         json_object *o = json_tokener_parse_ex(tok, text, (int) len);

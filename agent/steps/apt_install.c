@@ -141,7 +141,8 @@ static bool version_fits(const char *want, const char *have) {
         return is_glob(want) ? fnmatch(want, have, 0) == 0 : streq(want, have);
 }
 
-/* Does some index offering name=version come from origin (site, Origin field or URI)? */
+/* Does some index offering name=version come from origin (site, Origin field or URI)? 0, or -EPERM
+ * with *reterr naming where it comes from instead. */
 static int check_origin(AptSession *as, const char *origin, const char *name, const char *version, char **reterr) {
         _cleanup_free_ char *from = NULL;
         if (apt_origin_matches(as, name, version, origin, &from))
@@ -260,6 +261,9 @@ int apt_install_mark(AptSession *as, const PkgSpec *pkgs, char **versions, size_
         return 0;
 }
 
+/* Marks, resolves and commits (downloads only, for a prefetch) one set of packages at the picked
+ * versions; a held package is moved only with unhold. *ret_changed: how many packages changed.
+ * -errno with *reterr, when reterr is set at all (apt may fail without a message). */
 static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, bool unhold,
                        bool download_only, unsigned *ret_changed, char **reterr) {
         _cleanup_strv_free_ char **unholds = NULL, **changes = NULL;
@@ -291,18 +295,21 @@ static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, siz
         r = apt_shim_resolve(as->shim, &changes, reterr);
         if (r < 0)
                 return r;
-        if (ret_changed)
-                *ret_changed = (unsigned) r;
-        if (r == 0) {
+        unsigned changed = (unsigned) r;
+        if (changed > 0) {
+                r = apt_shim_commit(as->shim, download_only, &as->progress, reterr);
+                if (as->tty)
+                        printf("\r\033[K");
+                if (r < 0)
+                        return r;
+        } else
                 apt_shim_clear_marks(as->shim);
-                return 0;
-        }
-        r = apt_shim_commit(as->shim, download_only, &as->progress, reterr);
-        if (as->tty)
-                printf("\r\033[K");
+        if (ret_changed)
+                *ret_changed = changed;
         return r;
 }
 
+/* The archives of the later steps named by `prefetch:`, downloaded now. -errno with *reterr. */
 static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr) {
         const AptInstallParams *a = s->params;
         for (size_t i = 0; a->prefetch && a->prefetch[i]; i++) {
@@ -377,7 +384,7 @@ static int install_pinning_first(AptSession *as, const AptInstallParams *a, cons
         return apt_session_reopen(as, reterr);
 }
 
-/* Nothing half-installed is reported as done. */
+/* Nothing half-installed is reported as done: -EIO with *reterr naming the package. */
 static int verify_installed(AptSession *as, const AptInstallParams *a, char **reterr) {
         for (size_t i = 0; i < a->n_pkgs; i++) {
                 AptPackage pk = {0};
@@ -392,7 +399,8 @@ static int verify_installed(AptSession *as, const AptInstallParams *a, char **re
         return 0;
 }
 
-/* After the install: the holds, the `pin:` preferences file, and where the packages came from. */
+/* After the install: the holds, the `pin:` preferences file, and where the packages came from.
+ * -errno with *reterr when one of them fails (apt may fail without a message). */
 static int hold_pin_origin(const Step *s, Ctx *ctx, AptSession *as, char **reterr) {
         const AptInstallParams *a = s->params;
         int r;

@@ -47,7 +47,8 @@ int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reter
         return 0;
 }
 
-/* Resolve specs (already picked versions) and put every archive of the result into the bundle. */
+/* Resolve specs (already picked versions) and put every archive of the result into the bundle.
+ * *ret_added counts the archives added; -errno with *reterr. */
 static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const PkgSpec *pkgs, char **versions, size_t n,
                       unsigned *ret_added, char **ret_pinning_deb, char **reterr) {
         AptArchive *arch = NULL;

@@ -228,7 +228,7 @@ static int vet(const KeyringDebParams *k, const char *deb, char **reterr) {
 }
 
 /* The package file, into deb: from an offline bundle (run --bundle), downloaded (url), or read
- * from src (path: under its root). */
+ * from src (path: under its root). -errno with *reterr. */
 static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const char *deb, char **reterr) {
         _cleanup_free_ char *err = NULL;
         int r;

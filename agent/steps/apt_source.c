@@ -123,7 +123,7 @@ static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail, char **r
 }
 
 /* The key as published: from an offline bundle (run --bundle), downloaded (key_url), or read from
- * src (key_file: under its root). */
+ * src (key_file: under its root). -errno with *reterr. */
 static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, size_t *ret_len, char **reterr) {
         const AptSourceParams *a = s->params;
         int r;
