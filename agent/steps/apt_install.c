@@ -206,7 +206,8 @@ static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail
                 }
         }
         if (a->pin) {
-                _cleanup_free_ char *rel = apt_install_pin_path(s), *path = host_path(ctx->host, rel), *want = apt_install_pin_content(s), *have = NULL;
+                _cleanup_free_ char *rel = apt_install_pin_path(s), *path = host_path(ctx->host, rel);
+                _cleanup_free_ char *want = apt_install_pin_content(s), *have = NULL;
                 if (read_file(path, 1024 * 1024, &have, NULL) < 0 || !streq(have, want)) {
                         *ret_detail = xasprintf("%s is missing or changed", rel);
                         return PROBE_NEEDED;
@@ -413,7 +414,8 @@ static int hold_pin_origin(const Step *s, Ctx *ctx, AptSession *as, char **reter
                         return r;
         }
         if (a->pin) {
-                _cleanup_free_ char *rel = apt_install_pin_path(s), *path = host_path(ctx->host, rel), *content = apt_install_pin_content(s);
+                _cleanup_free_ char *rel = apt_install_pin_path(s), *path = host_path(ctx->host, rel);
+                _cleanup_free_ char *content = apt_install_pin_content(s);
                 remove_stale_temp_files(path); /* from an earlier attempt that was killed mid-write */
                 r = write_file_atomic(path, content, strlen(content), 0644);
                 if (r < 0)

@@ -121,7 +121,8 @@ int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_det
         }
         apt_session_close(&as);
         if (r >= 0 && a->pin) {
-                _cleanup_free_ char *rel = apt_install_pin_path(s), *path = host_path(ctx->host, rel), *content = apt_install_pin_content(s);
+                _cleanup_free_ char *rel = apt_install_pin_path(s), *path = host_path(ctx->host, rel);
+                _cleanup_free_ char *content = apt_install_pin_content(s);
                 r = mkdir_parents(path, 0755);
                 if (r >= 0)
                         r = write_file_atomic(path, content, strlen(content), 0644);
