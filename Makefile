@@ -21,10 +21,19 @@ PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
-# Debian packages the build and every test tier need (see README "Dependencies").
-DEB_DEPS   := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq \
-              libapt-pkg-dev libarchive-dev dpkg-dev apt-utils gnupg libkmod-dev libpci-dev pci.ids \
-              zstd python3 python3-yaml packer ansible-core cloud-init bash-completion
+# Debian packages, in two sets (README "Dependencies"). BUILD_DEPS is all that `make demo` installs:
+# the compiler and the libraries gpubase links — no test or proof tool, nothing that starts a
+# service or changes how the machine boots. `make check` installs DEB_DEPS, everything its tiers call,
+# and E2E_DEPS for the VM tier; tests/tools-check.py (part of check) fails when a test calls a
+# command that no package in these lists provides.
+BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev libapt-pkg-dev \
+              libarchive-dev libkmod-dev libpci-dev pci.ids
+# The tests: check (unit), jq (--json), dpkg-dev, apt-utils, gnupg (fixture repositories), zstd
+# (bundles), python3 and python3-yaml (helpers), packer, ansible-core, cloud-init (the examples),
+# bash-completion, groff-base, bsdextrautils and man-db (completion.sh renders the man pages: groff,
+# col, man), shfmt (tools-check), shellcheck (lint).
+DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
+              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
 # (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
 # --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio
@@ -51,7 +60,7 @@ B          := build
 S          := build/san
 F          := build/fuzz
 
-.PHONY: all deps deps-e2e check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
+.PHONY: all deps deps-build deps-e2e print-deps tools-check check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
         help fuzz fuzz-build fuzz-regress lint cppcheck clang-tidy valgrind bench
 
 all: $(B)/gpubase
@@ -73,11 +82,19 @@ define install_missing
 	else echo "$(1): all installed"; fi
 endef
 
+deps-build:
+	$(call install_missing,deps-build,$(BUILD_DEPS))
+
 deps:
 	$(call install_missing,deps,$(DEB_DEPS))
 
 deps-e2e: deps
 	$(call install_missing,deps-e2e,$(E2E_DEPS))
+
+# the package sets, one line each (tests/ci/inside.sh reads them)
+print-deps:
+	@echo "build: $(sort $(BUILD_DEPS))"
+	@echo "check: $(sort $(DEB_DEPS) $(E2E_DEPS))"
 
 $(B)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)
@@ -160,9 +177,18 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1 fuzz
 # boots real guests: a machine where qemu cannot start one fails check, loudly.
 E2E_CHECK_RESET_SEEDS ?= 1 2
 check: deps
-	$(MAKE) unit integration crash san-check
+	$(MAKE) tools-check unit integration crash san-check
 	$(MAKE) e2e E2E_RESET_SEEDS="$(E2E_CHECK_RESET_SEEDS)"
 	@echo "make check: all tiers passed"
+
+# tools-check: every command the test scripts, the examples the tests run and the Makefile's recipes
+# call is provided by a package in BUILD_DEPS, DEB_DEPS or E2E_DEPS (or by every minbase). The
+# guest-side scripts (tests/e2e/guest, examples/packer/scripts) run inside the VM image, whose
+# packages tests/e2e/build-image.sh lists, and are not read here.
+TOOLS_FILES = Makefile .ci/run $(wildcard tests/ci/*.sh) examples/demo/demo.sh packaging/debian/build-deb.sh \
+              $(filter-out tests/e2e/guest/%,$(wildcard tests/*/*.sh tests/*/*/*.sh))
+tools-check: deps deps-e2e
+	TOOLS_PACKAGES="$(sort $(DEB_DEPS) $(E2E_DEPS))" /usr/bin/python3 tests/tools-check.py $(TOOLS_FILES)
 
 # crash-apt: kill -9 at >= 1000 random instants across a plan with apt steps (fixture repository,
 # --root); every iteration must resume to the reference end state with dpkg's state consistent.
@@ -321,13 +347,13 @@ bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/fixtures/
 	  BENCH_OUT=$(CURDIR)/$(B)/bench/RESULTS.md tests/bench/bench.sh
 # e2e: a real Debian 12 VM under qemu (tests/e2e/README.md): gpubase installed from its .deb,
 # a real reboot through logind, resume through gpubase.service, docker restarted through sd-bus.
-# Needs root (mmdebstrap, dpkg --root, mkfs.ext4 -d); the guest image is cached in build/e2e-cache.
+# Needs root (mmdebstrap, chroot, mkfs.ext4 -d); the guest image is cached in build/e2e-cache.
 # E2E_SCENARIOS (default: all) and E2E_RESET_SEEDS pick a part; see tests/e2e/README.md.
 E2E_RESET_SEEDS ?= 1 2 3 4
 e2e: deps-e2e deb
 	GPUBASE_DEB=$(CURDIR)/$(B)/gpubase_$(VERSION)_$(DEB_ARCH).deb E2E_RESET_SEEDS="$(E2E_RESET_SEEDS)" tests/e2e/run.sh
 
-demo: deps $(B)/gpubase
+demo: deps-build $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase examples/demo/demo.sh
 
 install: $(B)/gpubase
