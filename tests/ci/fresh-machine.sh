@@ -50,6 +50,8 @@ mapfile -t sources < <("$SRC/tests/lib/debian-mirror.sh" --sources) || true
 [ "${#sources[@]}" -gt 0 ] || die "this machine's apt sources name no Debian archive for $codename"
 
 WORK=${FRESH_DIR:-$(mktemp -d /var/tmp/gpubase-fresh.XXXXXX)}
+mkdir -p "$WORK"
+[ -z "$(ls -A "$WORK")" ] || die "$WORK is not empty"
 R=$WORK/root
 cleanup() {
 	local rc=$?
