@@ -14,7 +14,9 @@ CC         ?= gcc
 PKGS       := yaml-0.1 json-c libsystemd libcrypto libarchive libkmod libpci
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
               -Wstrict-prototypes -Wvla -Wno-missing-field-initializers
-BASEFLAGS  := -std=gnu17 -g -D_GNU_SOURCE -DGPUBASE_VERSION='"$(VERSION)"' $(WARN)
+# includes are written from agent/ ("base/util.h") or from the top ("shim/aptshim.h")
+INCFLAGS   := -Iagent -I.
+BASEFLAGS  := -std=gnu17 -g -D_GNU_SOURCE -DGPUBASE_VERSION='"$(VERSION)"' $(INCFLAGS) $(WARN)
 OPTFLAGS   ?= -O2
 SANFLAGS   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -41,7 +43,9 @@ DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 pytho
 # installed by tests/e2e/run.sh once it has read that version from the guest image.
 E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat cpio
 
-AGENT_SRCS := $(sort $(wildcard agent/core/*.c agent/host/*.c agent/steps/*.c agent/checks/*.c agent/cmd/*.c))
+# the layers, lowest first (includes only point down this list; `make layers` checks it)
+LAYERS     := base host plan checks steps engine cmd
+AGENT_SRCS := $(sort $(foreach l,$(LAYERS),$(wildcard agent/$(l)/*.c)))
 AGENT_HDRS := $(wildcard agent/*/*.h) shim/aptshim.h
 SHIM_SRCS  := shim/aptshim.cc
 CXX        ?= g++
@@ -61,12 +65,12 @@ S          := build/san
 F          := build/fuzz
 
 .PHONY: all deps deps-build deps-e2e print-deps tools-check check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
-        help fuzz fuzz-build fuzz-regress lint cppcheck clang-tidy valgrind bench
+        help fuzz fuzz-build fuzz-regress lint layers cppcheck clang-tidy valgrind bench
 
 all: $(B)/gpubase
 
 help:
-	@echo "make deps | all | check | unit | integration | crash | crash-long | crash-apt | e2e | demo | install | deb | clean"
+	@echo "make deps | all | check | layers | unit | integration | crash | crash-long | crash-apt | e2e | demo | install | deb | clean"
 	@echo "     fuzz [FUZZ_SECONDS=60] | fuzz-regress | lint | valgrind | bench"
 
 # install_missing NAME,PACKAGES: apt-get install those of PACKAGES that dpkg does not have installed
@@ -176,7 +180,7 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1 fuzz
 # E2E_CHECK_RESET_SEEDS (`make e2e` runs E2E_RESET_SEEDS, all four reset points). It needs root and
 # boots real guests: a machine where qemu cannot start one fails check, loudly.
 E2E_CHECK_RESET_SEEDS ?= 1 2
-check: deps
+check: deps layers
 	$(MAKE) tools-check unit integration crash san-check
 	$(MAKE) e2e E2E_RESET_SEEDS="$(E2E_CHECK_RESET_SEEDS)"
 	@echo "make check: all tiers passed"
@@ -256,7 +260,12 @@ fuzz-regress: $(FUZZ_TARGETS:%=$(S)/fuzz/%) $(F)/corpus/.stamp
 	  ASAN_OPTIONS=detect_leaks=1 $(S)/fuzz/$$t $(F)/corpus/$$t $$reg $$grown; \
 	done
 
-# ---- static analysis and valgrind ----
+# ---- layers, static analysis and valgrind ----
+# layers: no #include in agent/ or shim/ points up the order of LAYERS (shim/ ranks with host/,
+# main.c above cmd/); tests/layers.sh says which include and where.
+layers:
+	LAYERS="$(LAYERS)" tests/layers.sh
+
 # cppcheck: warning, performance and portability checks (style is left to review), every finding an
 # error. Suppressed, with why:
 #   missingIncludeSystem  system headers are not given to cppcheck (the compilers check them)
@@ -270,7 +279,7 @@ fuzz-regress: $(FUZZ_TARGETS:%=$(S)/fuzz/%) $(F)/corpus/.stamp
 CPPCHECK_FLAGS := --enable=warning,performance,portability --std=c11 --language=c --inline-suppr \
                   --error-exitcode=1 --quiet --suppress=missingIncludeSystem --suppress=resourceLeak \
                   --suppress=memleak --suppress=readdirCalled --suppress=ctunullpointer --library=posix \
-                  -D_GNU_SOURCE -D__GNUC__ -DGPUBASE_VERSION='"$(VERSION)"' -I agent
+                  -D_GNU_SOURCE -D__GNUC__ -DGPUBASE_VERSION='"$(VERSION)"' -I agent -I .
 CPPCHECK_CXX_FLAGS := --enable=warning,performance,portability --std=c++17 --language=c++ --inline-suppr \
                   --error-exitcode=1 --quiet --suppress=missingIncludeSystem -D__GNUC__
 # clang-tidy: bugprone, cert, clang-analyzer (the static analyser), performance and portability, on
@@ -293,15 +302,15 @@ TIDY_CHECKS := -*,bugprone-*,cert-*,clang-analyzer-*,performance-*,portability-*
 TIDY_HEADERS := --header-filter="(agent|shim)/"
 TIDY        ?= clang-tidy
 
-lint: deps cppcheck clang-tidy
-	@echo "make lint: cppcheck and clang-tidy clean on agent/ and shim/"
+lint: deps layers cppcheck clang-tidy
+	@echo "make lint: layers, cppcheck and clang-tidy clean on agent/ and shim/"
 
 cppcheck:
 	cppcheck $(CPPCHECK_FLAGS) $(AGENT_SRCS) agent/main.c
 	cppcheck $(CPPCHECK_CXX_FLAGS) $(SHIM_SRCS)
 
 # one clang-tidy per file, as many at a time as there are CPUs (the analyser is slow)
-TIDY_CFLAGS := -std=gnu17 -D_GNU_SOURCE -DGPUBASE_VERSION=\"$(VERSION)\" $(WARN)
+TIDY_CFLAGS := -std=gnu17 -D_GNU_SOURCE -DGPUBASE_VERSION=\"$(VERSION)\" $(INCFLAGS) $(WARN)
 clang-tidy:
 	@printf '%s\n' $(AGENT_SRCS) agent/main.c | xargs -P $$(nproc) -I{} bash -c 'set -o pipefail; \
 	  $(TIDY) --quiet --warnings-as-errors="*" --checks="$(TIDY_CHECKS)" $(TIDY_HEADERS) {} -- $(TIDY_CFLAGS) $(PKG_CFLAGS) 2>&1 \

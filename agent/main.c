@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "core/report.h"
+#include "base/log.h"
 
 #ifndef GPUBASE_VERSION
 #define GPUBASE_VERSION "0.1.0"

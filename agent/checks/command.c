@@ -1,8 +1,8 @@
 /* command-succeeds: [argv] — the program exits 0. Runs on the host (argv, never a shell). */
 #include <string.h>
 
-#include "../host/exec.h"
-#include "checks.h"
+#include "host/exec.h"
+#include "checks/checks.h"
 
 static int command_succeeds_parse(CheckSpec *c, const YNode *param, ParseCtx *pc) {
         char **argv = NULL;

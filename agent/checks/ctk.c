@@ -1,9 +1,9 @@
 /* ctk.installed and ctk.held: the NVIDIA Container Toolkit's four packages, at one version. */
 #include <string.h>
 
-#include "../host/exec.h"
-#include "facts.h"
-#include "param.h"
+#include "host/exec.h"
+#include "checks/facts.h"
+#include "checks/param.h"
 
 const char *const ctk_packages[CTK_N_PACKAGES + 1] = {
         "nvidia-container-toolkit",

@@ -2,10 +2,10 @@
  * ceiling covers the CUDA versions the host must serve. */
 #include <string.h>
 
-#include "../host/exec.h"
-#include "facts.h"
-#include "nvml.h"
-#include "param.h"
+#include "host/exec.h"
+#include "checks/facts.h"
+#include "checks/nvml.h"
+#include "checks/param.h"
 
 /* NVML could not be loaded here: nvidia-smi may still answer (it finds its own library). */
 static bool smi_fallback(Ctx *ctx, NvmlInfo *n, CheckResult *ret) {

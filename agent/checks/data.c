@@ -1,6 +1,6 @@
 /* Data files from plans/data/, built into the binary so that a check never depends on where the
  * data was installed. The files stay data, with their sources named in them. */
-#include "data.h"
+#include "checks/data.h"
 
 #define EMBED(sym, file)                         \
         __asm__(".pushsection .rodata\n"         \

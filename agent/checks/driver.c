@@ -2,9 +2,9 @@
  * its packages, from sysfs, libkmod and dpkg's status file (no apt cache, no nvidia-smi). */
 #include <string.h>
 
-#include "../core/version.h"
-#include "facts.h"
-#include "param.h"
+#include "host/version.h"
+#include "checks/facts.h"
+#include "checks/param.h"
 
 static const PlanIntent *intent_of(Ctx *ctx) {
         return ctx->plan ? &ctx->plan->intent : NULL;

@@ -1,4 +1,4 @@
-#include "facts.h"
+#include "checks/facts.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/version.h"
-#include "data.h"
+#include "host/version.h"
+#include "checks/data.h"
 
 static const char *const flavor_table[_DRIVER_FLAVOR_MAX] = {
         [DRIVER_FLAVOR_OPEN] = "open",

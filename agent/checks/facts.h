@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "../host/host.h"
+#include "host/host.h"
 
 /* ---- the loaded kernel module ---- */
 

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "checks.h"
+#include "checks/checks.h"
 
 typedef struct FileContains {
         char *path, *text;

@@ -2,12 +2,12 @@
  * planned (or loaded) kernel module can drive them. */
 #include <string.h>
 
-#include "../core/version.h"
-#include "facts.h"
-#include "param.h"
-#include "nvml.h"
-#include "pci.h"
-#include "preflight.h"
+#include "host/version.h"
+#include "checks/facts.h"
+#include "checks/param.h"
+#include "checks/nvml.h"
+#include "checks/pci.h"
+#include "checks/preflight.h"
 
 static char *gpu_label(const Gpu *g) {
         if (g->name[0])

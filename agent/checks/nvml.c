@@ -1,12 +1,12 @@
 /* NVML through dlopen()/dlsym() only: no NVIDIA header, no link-time dependency. The few types
  * used are declared here with NVML's own numeric values and layouts. */
-#include "nvml.h"
+#include "checks/nvml.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 
-#include "../host/exec.h"
+#include "host/exec.h"
 
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;

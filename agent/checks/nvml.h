@@ -6,7 +6,7 @@
  * nvmlDeviceGetCudaComputeCapability, nvmlDeviceGetPciInfo_v3, nvmlErrorString, nvmlShutdown. */
 #pragma once
 
-#include "../host/host.h"
+#include "host/host.h"
 
 #define NVML_MAX_GPUS 64
 

@@ -1,7 +1,7 @@
 /* Parameter parsers shared by the GPU-stack checks. */
 #include <string.h>
 
-#include "param.h"
+#include "checks/param.h"
 
 int check_param_string(CheckSpec *c, const YNode *param, ParseCtx *pc) {
         if (!param)

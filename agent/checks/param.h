@@ -1,6 +1,6 @@
 #pragma once
 
-#include "checks.h"
+#include "checks/checks.h"
 
 /* An optional string parameter, stored as c->params (char *, freed with free). */
 int check_param_string(CheckSpec *c, const YNode *param, ParseCtx *pc);

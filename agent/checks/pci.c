@@ -1,4 +1,4 @@
-#include "pci.h"
+#include "checks/pci.h"
 
 #include <pci/pci.h>
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "data.h"
+#include "checks/data.h"
 
 static const char *const arch_table[_GPU_ARCH_MAX] = {
         [GPU_ARCH_UNKNOWN] = "unknown",

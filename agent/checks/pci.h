@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "../host/host.h"
+#include "host/host.h"
 
 typedef enum GpuArch {
         GPU_ARCH_UNKNOWN,

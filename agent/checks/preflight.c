@@ -1,8 +1,8 @@
 #include <string.h>
 
-#include "../core/version.h"
-#include "facts.h"
-#include "preflight.h"
+#include "host/version.h"
+#include "checks/facts.h"
+#include "checks/preflight.h"
 
 char **plan_refusals(const Plan *p, const Host *h) {
         const PlanIntent *in = &p->intent;

@@ -2,8 +2,8 @@
  * (exit 65, in `plan check` and at `run`). */
 #pragma once
 
-#include "../core/plan.h"
-#include "pci.h"
+#include "plan/plan.h"
+#include "checks/pci.h"
 
 /* Can the `flavor` module (a DriverFlavor, -1 unknown: open from branch 560) at `branch` (-1
  * unknown) drive this GPU? NULL if yes (or unknown), else why not, with *ret_fix. */

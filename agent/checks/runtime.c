@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "facts.h"
-#include "param.h"
+#include "checks/facts.h"
+#include "checks/param.h"
 
 #define CONTAINERD_TOML "/etc/containerd/config.toml"
 #define CONTAINERD_DROPIN "/etc/containerd/conf.d/99-nvidia.toml"

@@ -1,8 +1,8 @@
-#include "stack.h"
+#include "checks/stack.h"
 
 #include <string.h>
 
-#include "../core/version.h"
+#include "host/version.h"
 
 static void docker_facts(const Host *h, StackFacts *f) {
         _cleanup_free_ char *p = host_path(h, DOCKER_JSON);

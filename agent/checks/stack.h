@@ -6,9 +6,9 @@
 
 #include <json-c/json.h>
 
-#include "facts.h"
-#include "nvml.h"
-#include "pci.h"
+#include "checks/facts.h"
+#include "checks/nvml.h"
+#include "checks/pci.h"
 
 typedef struct StackFacts {
         bool gpus_known;           /* false: the PCI bus could not be read */

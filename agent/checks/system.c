@@ -1,6 +1,6 @@
 /* secureboot and nouveau: the two things that keep a correctly installed module from loading. */
-#include "facts.h"
-#include "checks.h"
+#include "checks/facts.h"
+#include "checks/checks.h"
 
 static void secureboot_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         SecureBoot sb = secureboot_state(ctx->host);

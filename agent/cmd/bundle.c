@@ -2,11 +2,11 @@
  * hosts (the format is in host/bundle.h; `gpubase run --bundle FILE` uses one). */
 #include <string.h>
 
-#include "../core/report.h"
-#include "../host/bundle.h"
-#include "../host/tarball.h"
-#include "../steps/steps.h"
-#include "cmd.h"
+#include "base/log.h"
+#include "host/bundle.h"
+#include "host/tarball.h"
+#include "steps/steps.h"
+#include "cmd/cmd.h"
 
 const char cmd_bundle_help[] =
         "  gpubase bundle create PLAN -o FILE.tar.zst [--var NAME=VALUE]... [--root DIR]\n"
@@ -82,7 +82,9 @@ static int create(Args *a, const char *plan_path) {
                         return EXIT_FAILED;
                 }
         }
-        r = bundle_builder_write(b, p, a->output, &m, &err);
+        BundlePlanRef ref = {.path = p->path, .name = p->name, .sha256 = p->sha256, .vars = p->overrides,
+                             .max_size = PLAN_MAX_SIZE};
+        r = bundle_builder_write(b, &ref, a->output, &m, &err);
         if (r < 0) {
                 log_error("%s", err);
                 return EXIT_FAILED;

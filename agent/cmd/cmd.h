@@ -3,10 +3,10 @@
 
 #include <stdbool.h>
 
-#include "../core/ctx.h"
-#include "../core/exitcode.h"
-#include "../core/plan.h"
-#include "../core/state.h"
+#include "plan/ctx.h"
+#include "engine/exitcode.h"
+#include "plan/plan.h"
+#include "plan/state.h"
 
 enum {
         OPT_ROOT = 1 << 0,

@@ -1,8 +1,8 @@
 #include <string.h>
 
-#include "../checks/preflight.h"
-#include "../core/report.h"
-#include "cmd.h"
+#include "checks/preflight.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
 
 char *state_file_path(Args *a) {
         return host_path(&a->host, GPUBASE_STATE_FILE);

@@ -1,11 +1,11 @@
 /* gpubase plan check PLAN / gpubase plan show PLAN */
 #include <string.h>
 
-#include "../checks/checks.h"
-#include "../core/when.h"
-#include "../core/report.h"
-#include "../steps/steps.h"
-#include "cmd.h"
+#include "checks/checks.h"
+#include "plan/when_kind.h"
+#include "base/log.h"
+#include "steps/steps.h"
+#include "cmd/cmd.h"
 
 static void show(const Plan *p) {
         printf("plan:    %s\n", p->name);

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "../core/report.h"
-#include "../host/journal.h"
-#include "../host/tarball.h"
-#include "cmd.h"
+#include "base/log.h"
+#include "host/journal.h"
+#include "host/tarball.h"
+#include "cmd/cmd.h"
 
 const char cmd_report_help[] =
         "Writes a support tarball (tar.gz) to FILE, or to ./gpubase-report-HOST-TIME.tar.gz; `-o -` writes it\n"

@@ -1,8 +1,8 @@
 /* gpubase reset: forget the run. The machine is not touched; a later run re-probes every step. */
 #include <string.h>
 
-#include "../core/report.h"
-#include "cmd.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
 
 int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_close_ int lock = -1;

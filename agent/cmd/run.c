@@ -2,11 +2,11 @@
  * and packages come from an offline bundle (host/bundle.h), extracted and checked first. */
 #include <string.h>
 
-#include "../core/engine.h"
-#include "../core/report.h"
-#include "../host/bundle.h"
-#include "../host/tarball.h"
-#include "cmd.h"
+#include "engine/engine.h"
+#include "base/log.h"
+#include "host/bundle.h"
+#include "host/tarball.h"
+#include "cmd/cmd.h"
 
 static bool run_unfinished(const State *st) {
         return st->run_state == RUN_RUNNING || st->run_state == RUN_REBOOT_PENDING || st->run_state == RUN_FAILED ||

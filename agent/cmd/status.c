@@ -2,8 +2,8 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "../core/report.h"
-#include "cmd.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
 
 static int exit_for(const State *st) {
         if (!st)

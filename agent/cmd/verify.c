@@ -5,10 +5,10 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "../checks/checks.h"
-#include "../checks/stack.h"
-#include "../core/report.h"
-#include "cmd.h"
+#include "checks/checks.h"
+#include "checks/stack.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
 
 const char cmd_verify_help[] =
         "Runs every GPU-stack check, read-only (exit 0 all ok, 2 warnings, 1 failures); with --plan PLAN,\n"

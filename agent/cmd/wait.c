@@ -2,8 +2,8 @@
  * `cloud-init status --wait`. A reboot pending in this very boot cannot finish by waiting: 3. */
 #include <string.h>
 
-#include "../core/report.h"
-#include "cmd.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
 
 static bool reboot_pending_here(Args *a, const State *st) {
         _cleanup_free_ char *boot = NULL;

@@ -1,4 +1,4 @@
-#include "apt.h"
+#include "host/apt.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bundle.h"
-#include "exec.h"
+#include "host/bundle.h"
+#include "host/exec.h"
 
 /* The directories apt and dpkg expect to exist in a root. */
 static int prepare_root(const Host *h) {

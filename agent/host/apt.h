@@ -7,8 +7,8 @@
 
 #include <stdbool.h>
 
-#include "../../shim/aptshim.h"
-#include "host.h"
+#include "shim/aptshim.h"
+#include "host/host.h"
 
 typedef struct AptSession {
         const Host *host;

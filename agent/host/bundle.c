@@ -1,4 +1,4 @@
-#include "bundle.h"
+#include "host/bundle.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "debfile.h"
-#include "tarball.h"
+#include "host/debfile.h"
+#include "host/tarball.h"
 
 /* ---- manifest ---- */
 
@@ -739,14 +739,15 @@ static int write_repos(BundleBuilder *b, char **reterr) {
         return 0;
 }
 
-int bundle_builder_write(BundleBuilder *b, const Plan *p, const char *out, BundleManifest **ret, char **reterr) {
+int bundle_builder_write(BundleBuilder *b, const BundlePlanRef *p, const char *out, BundleManifest **ret,
+                         char **reterr) {
         _cleanup_(bundle_manifest_freep) BundleManifest *m = xcalloc(1, sizeof *m);
         _cleanup_(tar_writer_abortp) TarWriter *w = NULL;
         _cleanup_free_ char *plan_text = NULL, *json = NULL;
         size_t plan_len = 0;
         int r;
 
-        r = read_file(p->path, PLAN_MAX_SIZE, &plan_text, &plan_len);
+        r = read_file(p->path, p->max_size, &plan_text, &plan_len);
         if (r < 0) {
                 *reterr = xasprintf("cannot read the plan %s: %s", p->path, strerror(-r));
                 return r;
@@ -769,7 +770,7 @@ int bundle_builder_write(BundleBuilder *b, const Plan *p, const char *out, Bundl
         m->plan_name = xstrdup(p->name);
         m->plan_sha256 = xstrdup(p->sha256);
         m->plan_source = xstrdup(p->path);
-        m->vars = p->overrides ? strv_copy(p->overrides) : NULL;
+        m->vars = p->vars ? strv_copy(p->vars) : NULL;
         /* the plan first, then keyrings, keys, and the repositories */
         m->files = xcalloc(b->n_files + 1, sizeof(BundleFile));
         static const char *const order[] = {"plan", "keyring-deb", "key", "index", "deb"};

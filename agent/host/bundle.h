@@ -19,9 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../shim/aptshim.h"
-#include "../core/plan.h"
-#include "host.h"
+#include "shim/aptshim.h"
+#include "host/host.h"
 
 #define BUNDLE_FORMAT 1
 #define BUNDLE_MANIFEST "manifest.json"
@@ -85,5 +84,13 @@ int bundle_builder_add_file(BundleBuilder *b, const char *name, const char *src_
                             const char *step, const char *package, const char *version, char **reterr);
 /* A package apt fetched: into repo/SITE/ with its index stanza. 1: it was there already. */
 int bundle_builder_add_archive(BundleBuilder *b, const AptArchive *a, const char *step, char **reterr);
+/* The plan a bundle is made for, as the manifest names it (host/ does not know the Plan type). */
+typedef struct BundlePlanRef {
+        const char *path, *name, *sha256;
+        char *const *vars;  /* the --var NAME=VALUE it was loaded with, or NULL */
+        size_t max_size;    /* the plan file is read with this bound */
+} BundlePlanRef;
+
 /* Writes the bundle: repository indexes, manifest (first), plan, files. */
-int bundle_builder_write(BundleBuilder *b, const Plan *p, const char *out, BundleManifest **ret, char **reterr);
+int bundle_builder_write(BundleBuilder *b, const BundlePlanRef *p, const char *out, BundleManifest **ret,
+                         char **reterr);

@@ -1,4 +1,4 @@
-#include "debfile.h"
+#include "host/debfile.h"
 
 #include <archive.h>
 #include <archive_entry.h>

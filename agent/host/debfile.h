@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/util.h"
+#include "base/util.h"
 
 /* Largest data member deb_read_data_file() returns when given max == 0. */
 #define DEB_MEMBER_MAX (16U * 1024U * 1024U)

@@ -1,4 +1,4 @@
-#include "exec.h"
+#include "host/exec.h"
 
 #include <fcntl.h>
 #include <poll.h>

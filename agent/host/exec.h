@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "../core/util.h"
+#include "base/util.h"
 
 typedef struct ExecSpec {
         char *const *argv;

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "../core/util.h"
+#include "base/util.h"
 
 typedef struct Host {
         char *root; /* "" for the real machine, else an absolute path without trailing slash */

@@ -1,5 +1,5 @@
 /* gpubase's own journal entries, for `gpubase report` (real machine only). */
-#include "journal.h"
+#include "host/journal.h"
 
 #include <systemd/sd-journal.h>
 #include <string.h>

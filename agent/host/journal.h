@@ -1,7 +1,7 @@
 /* Reading the journal (real machine only; libsystemd's sd-journal). */
 #pragma once
 
-#include "host.h"
+#include "host/host.h"
 
 /* The last max_entries entries gpubase wrote (SYSLOG_IDENTIFIER=gpubase) or its unit printed, oldest
  * first, one line each: "TIME IDENT[PID] <PRIORITY> MESSAGE GPUBASE_STEP=... GPUBASE_STATE=...". */

@@ -1,4 +1,4 @@
-#include "pgp.h"
+#include "host/pgp.h"
 
 #include <openssl/evp.h>
 #include <stdint.h>

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../core/util.h"
+#include "base/util.h"
 
 /* Largest keyring any of these functions accepts. */
 #define PGP_KEYRING_MAX (4U * 1024U * 1024U)

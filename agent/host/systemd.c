@@ -4,7 +4,7 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
-#include "host.h"
+#include "host/host.h"
 
 
 static int bus_fail(int r, sd_bus_error *e, const char *what, char **reterr) {

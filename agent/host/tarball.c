@@ -1,4 +1,4 @@
-#include "tarball.h"
+#include "host/tarball.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "host.h"
+#include "host/host.h"
 
 struct TarWriter {
         struct archive *a;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/util.h"
+#include "base/util.h"
 
 typedef struct TarWriter TarWriter;
 

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/state.h"
-#include "../core/version.h"
-#include "../host/apt.h"
-#include "../host/bundle.h"
-#include "steps.h"
+#include "plan/state.h"
+#include "host/version.h"
+#include "host/apt.h"
+#include "host/bundle.h"
+#include "steps/steps.h"
 
 typedef struct PkgSpec {
         char *name;

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../checks/facts.h"
-#include "../host/apt.h"
-#include "../host/bundle.h"
-#include "../host/debfile.h"
-#include "../host/pgp.h"
-#include "steps.h"
+#include "checks/facts.h"
+#include "host/apt.h"
+#include "host/bundle.h"
+#include "host/debfile.h"
+#include "host/pgp.h"
+#include "steps/steps.h"
 
 typedef struct KeyringDebParams {
         char *url, *path, *sha256, *fingerprint;

@@ -4,10 +4,10 @@
  * /usr/share/keyrings/<name>-keyring.gpg, and the source as a deb822 file with Signed-By. */
 #include <string.h>
 
-#include "../host/apt.h"
-#include "../host/bundle.h"
-#include "../host/pgp.h"
-#include "steps.h"
+#include "host/apt.h"
+#include "host/bundle.h"
+#include "host/pgp.h"
+#include "steps/steps.h"
 
 typedef struct AptSourceParams {
         char *key_url, *key_file, *fingerprint;

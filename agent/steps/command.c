@@ -3,9 +3,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/state.h"
-#include "../host/exec.h"
-#include "steps.h"
+#include "plan/state.h"
+#include "host/exec.h"
+#include "steps/steps.h"
 
 typedef struct CommandParams {
         char **argv;

@@ -4,10 +4,10 @@
  * kept as <file>.gpubase-backup. */
 #include <string.h>
 
-#include "../checks/checks.h"
-#include "../checks/facts.h"
-#include "../host/exec.h"
-#include "steps.h"
+#include "checks/checks.h"
+#include "checks/facts.h"
+#include "host/exec.h"
+#include "steps/steps.h"
 
 typedef struct RuntimeParams {
         char *runtime;

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "steps.h"
+#include "steps/steps.h"
 
 typedef struct FileParams {
         char *path, *content;

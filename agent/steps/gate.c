@@ -1,6 +1,6 @@
 /* gate: checks only. Changes nothing; its checks decide whether the run may go on
  * (e.g. a preflight that refuses an unsuitable host before anything is installed). */
-#include "steps.h"
+#include "steps/steps.h"
 
 static int gate_parse(Step *s, const YNode *map, ParseCtx *pc) {
         if (s->n_checks == 0) {

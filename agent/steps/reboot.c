@@ -1,8 +1,8 @@
 /* reboot: the engine runs the reboot protocol (engine.c); this file only parses the step. Its
  * `when:` defaults to `changed`, so a converged rerun never reboots, and `max_reboots` bounds how
  * often a failing post-reboot check may ask for another one. */
-#include "../core/when.h"
-#include "steps.h"
+#include "plan/when_kind.h"
+#include "steps/steps.h"
 
 static const char *const reboot_keys[] = {"max_reboots", NULL};
 

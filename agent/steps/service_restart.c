@@ -3,7 +3,7 @@
  * the container runtime is restarted only when its configuration is newer than the running daemon. */
 #include <string.h>
 
-#include "steps.h"
+#include "steps/steps.h"
 
 typedef struct RestartParams {
         char *unit;

@@ -1,4 +1,4 @@
-#include "steps.h"
+#include "steps/steps.h"
 
 static const StepKind *const step_kinds[] = {
         &step_gate,

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/core/state.h"
-#include "../../agent/host/host.h"
+#include "plan/state.h"
+#include "host/host.h"
 
 static int cmp_u64(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;

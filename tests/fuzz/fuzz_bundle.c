@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../agent/host/bundle.h"
-#include "../../agent/host/debfile.h"
+#include "host/bundle.h"
+#include "host/debfile.h"
 #include "fuzz.h"
 
 static char *input, *parent, *dest;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/host/debfile.h"
+#include "host/debfile.h"
 #include "fuzz.h"
 
 static char *path;

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/checks/checks.h"
-#include "../../agent/checks/preflight.h"
-#include "../../agent/core/engine.h"
-#include "../../agent/core/plan.h"
-#include "../../agent/core/state.h"
-#include "../../agent/steps/steps.h"
+#include "checks/checks.h"
+#include "checks/preflight.h"
+#include "engine/engine.h"
+#include "plan/plan.h"
+#include "plan/state.h"
+#include "steps/steps.h"
 #include "fuzz.h"
 
 static Host host;

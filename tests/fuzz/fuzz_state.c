@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/core/engine.h"
-#include "../../agent/core/state.h"
+#include "engine/engine.h"
+#include "plan/state.h"
 #include "fuzz.h"
 
 /* A plan to hold a state read from the fuzzer against, as `resume` and `run --replan` do. */

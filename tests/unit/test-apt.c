@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "../../agent/host/apt.h"
+#include "host/apt.h"
 #include "tests.h"
 
 START_TEST(test_version_cmp) {

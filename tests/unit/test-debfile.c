@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 
 #include "tests.h"
-#include "../../agent/host/debfile.h"
+#include "host/debfile.h"
 
 Suite *debfile_suite(void);
 

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../agent/core/engine.h"
-#include "../../agent/core/exitcode.h"
-#include "../../agent/core/state.h"
-#include "../../agent/steps/steps.h"
+#include "engine/engine.h"
+#include "engine/exitcode.h"
+#include "plan/state.h"
+#include "steps/steps.h"
 #include "tests.h"
 
 static TestRoot root;

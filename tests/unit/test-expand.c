@@ -2,7 +2,7 @@
  * built-ins and earlier variables, built-ins that are not available on this host). */
 #include <string.h>
 
-#include "../../agent/steps/steps.h"
+#include "steps/steps.h"
 #include "tests.h"
 
 static Var vars[] = {

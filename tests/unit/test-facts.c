@@ -1,5 +1,5 @@
 /* The pure parsers behind the GPU-stack checks (agent/checks/facts.h) and Debian version handling
- * (agent/core/version.h), on inputs in the formats real hosts produce: /proc/driver/nvidia/version
+ * (agent/host/version.h), on inputs in the formats real hosts produce: /proc/driver/nvidia/version
  * lines, `nvidia-ctk --version`, `nvcc --version`, /etc/docker/daemon.json as nvidia-ctk and older
  * tools write it, containerd's config.toml and drop-in, dpkg's status file; the CUDA <-> driver
  * table (plans/data/cuda-driver.tsv). No root directory, no files: everything here is in memory.
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/checks/facts.h"
-#include "../../agent/core/version.h"
+#include "checks/facts.h"
+#include "host/version.h"
 
 Suite *facts_suite(void);
 

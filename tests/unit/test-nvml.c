@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../agent/checks/nvml.h"
+#include "checks/nvml.h"
 
 Suite *nvml_suite(void);
 

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../agent/checks/data.h"
-#include "../../agent/checks/pci.h"
+#include "checks/data.h"
+#include "checks/pci.h"
 
 Suite *pci_suite(void);
 

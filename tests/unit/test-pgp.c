@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 
 #include "tests.h"
-#include "../../agent/host/pgp.h"
+#include "host/pgp.h"
 
 Suite *pgp_suite(void);
 

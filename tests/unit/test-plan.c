@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../agent/checks/checks.h"
-#include "../../agent/core/when.h"
-#include "../../agent/steps/steps.h"
+#include "checks/checks.h"
+#include "plan/when_kind.h"
+#include "steps/steps.h"
 #include "tests.h"
 
 #define CORPUS_MIN 35

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/checks/stack.h"
+#include "checks/stack.h"
 #include "tests.h"
 
 static char *facts_json(const StackFacts *f) {

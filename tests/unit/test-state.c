@@ -5,9 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../agent/core/ctx.h"
-#include "../../agent/core/state.h"
-#include "../../agent/steps/steps.h"
+#include "plan/ctx.h"
+#include "plan/state.h"
+#include "steps/steps.h"
 #include "tests.h"
 
 static TestRoot root;

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../../agent/core/plan.h"
-#include "../../agent/host/host.h"
+#include "plan/plan.h"
+#include "host/host.h"
 
 Suite *plan_suite(void);
 Suite *expand_suite(void);

@@ -1,17 +1,18 @@
-#include "engine.h"
+#include "engine/engine.h"
+#include "engine/progress.h"
 
 #include <string.h>
 
-#include "../checks/checks.h"
-#include "../steps/steps.h"
-#include "exitcode.h"
-#include "plan.h"
-#include "state.h"
-#include "when.h"
+#include "checks/checks.h"
+#include "steps/steps.h"
+#include "engine/exitcode.h"
+#include "plan/plan.h"
+#include "plan/state.h"
+#include "plan/when_kind.h"
 
 typedef struct Engine {
         Ctx *ctx;
-        Report rep;
+        Progress progress;
         const char *state_path;
         uint64_t step_t0;
 } Engine;
@@ -36,8 +37,8 @@ static void end_step(Engine *e, size_t i, StepState to) {
         rec->finished = now_usec();
 }
 
-static void report_end(Engine *e, size_t i) {
-        report_step_end(&e->rep, i, e->ctx->plan->n_steps, &e->ctx->plan->steps[i], &e->ctx->state->steps[i],
+static void progress_end(Engine *e, size_t i) {
+        progress_step_end(&e->progress, i, e->ctx->plan->n_steps, &e->ctx->plan->steps[i], &e->ctx->state->steps[i],
                         mono_usec() - e->step_t0);
 }
 
@@ -50,7 +51,7 @@ static int fail_step(Engine *e, size_t i, char *msg /* owned */) {
         st->run_state = RUN_FAILED;
         free(st->error);
         st->error = xasprintf("step '%s' failed: %s", rec->id, msg);
-        report_end(e, i);
+        progress_end(e, i);
         if (checkpoint(e) < 0)
                 return EXIT_FAILED;
         if (!e->ctx->dry_run)
@@ -68,7 +69,7 @@ static int run_checks(Engine *e, const Step *s, char **ret_error) {
                 const CheckSpec *c = &s->checks[j];
                 _cleanup_(check_result_done) CheckResult res = {0};
                 c->kind->run(c, e->ctx, &res);
-                report_check(&e->rep, s, c, &res);
+                progress_check(&e->progress, s, c, &res);
                 if (res.status == CHECK_FAIL) {
                         _cleanup_free_ char *label = check_spec_label(c);
                         *ret_error = xasprintf("check %s failed: %s%s%s", label, res.detail ? res.detail : "failed",
@@ -90,7 +91,7 @@ static int finish_with_checks(Engine *e, size_t i, StepState to, char *detail /*
         if (!e->ctx->dry_run && run_checks(e, s, &err) < 0)
                 return fail_step(e, i, err);
         end_step(e, i, to);
-        report_end(e, i);
+        progress_end(e, i);
         return checkpoint(e) < 0 ? EXIT_FAILED : 0;
 }
 
@@ -108,7 +109,7 @@ static int request_reboot(Engine *e, size_t i, const char *why) {
                 free(rec->detail);
                 rec->detail = xasprintf("would reboot: %s", why);
                 end_step(e, i, STEP_REBOOT_REQUESTED);
-                report_end(e, i);
+                progress_end(e, i);
                 return STOP_REBOOT;
         }
         if (rec->reboots >= rp->max_reboots)
@@ -148,7 +149,7 @@ static int request_reboot(Engine *e, size_t i, const char *why) {
         rec->detail = xasprintf("reboot requested: %s", why);
         step_record_set(&st->boot_id, boot);
         st->run_state = RUN_REBOOT_PENDING;
-        report_end(e, i);
+        progress_end(e, i);
         if (checkpoint(e) < 0)
                 return EXIT_FAILED;
 
@@ -177,7 +178,7 @@ static int after_reboot(Engine *e, size_t i) {
         char *err = NULL;
 
         e->step_t0 = mono_usec();
-        report_step_start(&e->rep, i, e->ctx->plan->n_steps, s);
+        progress_step_start(&e->progress, i, e->ctx->plan->n_steps, s);
         if (run_checks(e, s, &err) < 0) {
                 if (rec->reboots < rp->max_reboots && e->ctx->reboot_mode != REBOOT_NEVER) {
                         _cleanup_free_ char *m = err;
@@ -189,7 +190,7 @@ static int after_reboot(Engine *e, size_t i) {
                                                  rp->max_reboots));
         }
         end_step(e, i, STEP_DONE);
-        report_end(e, i);
+        progress_end(e, i);
         return checkpoint(e) < 0 ? EXIT_FAILED : 0;
 }
 
@@ -212,7 +213,7 @@ static int run_step(Engine *e, size_t i) {
         rec->started = now_usec();
         rec->finished = 0;
         step_record_set(&rec->error, NULL);
-        report_step_start(&e->rep, i, ctx->plan->n_steps, s);
+        progress_step_start(&e->progress, i, ctx->plan->n_steps, s);
         if (checkpoint(e) < 0)
                 return EXIT_FAILED;
 
@@ -263,7 +264,7 @@ static int run_step(Engine *e, size_t i) {
                 end_step(e, i, STEP_DONE);
                 if (!s->kind->changes_nothing)
                         st->changed = true;
-                report_end(e, i);
+                progress_end(e, i);
                 return 0;
         }
         free(detail);
@@ -304,7 +305,7 @@ int engine_run(Ctx *ctx, const char *state_path) {
         ssize_t rebooted = -1;
         int r;
 
-        report_init(&e.rep, ctx);
+        progress_init(&e.progress, ctx);
 
         /* A reboot was requested: did it happen? */
         for (size_t i = 0; i < st->n_steps; i++) {
@@ -362,7 +363,7 @@ int engine_run(Ctx *ctx, const char *state_path) {
                         r = run_step(&e, i);
                 if (r == STOP_REBOOT) { /* dry run */
                         for (size_t j = i + 1; j < p->n_steps; j++)
-                                report_note(&e.rep, "[%zu/%zu] %-24s %-9s after the reboot", j + 1, p->n_steps,
+                                progress_note(&e.progress, "[%zu/%zu] %-24s %-9s after the reboot", j + 1, p->n_steps,
                                             p->steps[j].id, p->steps[j].kind->name);
                         return EXIT_OK;
                 }

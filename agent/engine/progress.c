@@ -1,11 +1,11 @@
-#include "report.h"
+#include "engine/progress.h"
 
 #include <stdarg.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
-#include "../steps/steps.h"
+#include "steps/steps.h"
 
 #define ANSI_GREEN "\033[32m"
 #define ANSI_RED "\033[31m"
@@ -14,36 +14,8 @@
 #define ANSI_BOLD "\033[1m"
 #define ANSI_RESET "\033[0m"
 
-static void vlog(const char *level, const char *fmt, va_list ap) {
-        fflush(stdout);
-        fprintf(stderr, "gpubase: %s%s", level, level[0] ? ": " : "");
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-}
-
-void log_error(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vlog("error", fmt, ap);
-        va_end(ap);
-}
-
-void log_warning(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vlog("warning", fmt, ap);
-        va_end(ap);
-}
-
-void log_info(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vlog("", fmt, ap);
-        va_end(ap);
-}
-
-void report_init(Report *r, const Ctx *ctx) {
-        *r = (Report){0};
+void progress_init(Progress *r, const Ctx *ctx) {
+        *r = (Progress){0};
         r->tty = isatty(STDOUT_FILENO);
         const char *term = getenv("TERM");
         r->color = r->tty && !getenv("NO_COLOR") && !(term && streq(term, "dumb"));
@@ -70,7 +42,7 @@ static const char *state_color(StepState s) {
         }
 }
 
-void report_step_start(Report *r, size_t i, size_t n, const Step *s) {
+void progress_step_start(Progress *r, size_t i, size_t n, const Step *s) {
         (void) sd_notifyf(0, "STATUS=step %zu/%zu: %s (%s)", i + 1, n, s->id, s->kind->name);
         if (r->tty) {
                 printf("%s[%zu/%zu]%s %-24s %-9s %s...%s", r->color ? ANSI_BOLD : "", i + 1, n,
@@ -83,7 +55,7 @@ void report_step_start(Report *r, size_t i, size_t n, const Step *s) {
         }
 }
 
-void report_step_end(Report *r, size_t i, size_t n, const Step *s, const StepRecord *rec, uint64_t elapsed_usec) {
+void progress_step_end(Progress *r, size_t i, size_t n, const Step *s, const StepRecord *rec, uint64_t elapsed_usec) {
         const char *state = step_state_to_string(rec->state);
         const char *text = rec->state == STEP_FAILED ? rec->error : rec->detail;
         double secs = (double) elapsed_usec / 1e6;
@@ -102,7 +74,7 @@ void report_step_end(Report *r, size_t i, size_t n, const Step *s, const StepRec
                                        "GPUBASE_STATE=%s", state, NULL);
 }
 
-void report_check(Report *r, const Step *s, const CheckSpec *c, const CheckResult *res) {
+void progress_check(Progress *r, const Step *s, const CheckSpec *c, const CheckResult *res) {
         if (res->status == CHECK_OK && r->verbose == 0)
                 return;
         _cleanup_free_ char *label = check_spec_label(c);
@@ -116,7 +88,7 @@ void report_check(Report *r, const Step *s, const CheckSpec *c, const CheckResul
         (void) s;
 }
 
-void report_note(Report *r _unused_, const char *fmt, ...) {
+void progress_note(Progress *r _unused_, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         vprintf(fmt, ap);

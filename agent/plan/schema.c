@@ -1,4 +1,4 @@
-#include "schema.h"
+#include "plan/schema.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -1,11 +1,11 @@
-#include "version.h"
+#include "host/version.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* dpkg's character order: ~ sorts before everything, even the end; letters before non-letters. */
 static int order(int c) {

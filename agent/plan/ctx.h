@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-#include "../host/host.h"
+#include "host/host.h"
 
 typedef struct Plan Plan;
 typedef struct State State;

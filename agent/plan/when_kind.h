@@ -1,8 +1,9 @@
-/* `when:` conditions: should a step run at all? The reboot step's default is `changed`. */
+/* `when:` conditions: should a step run at all? The reboot step's default is `changed`. Declared
+ * here so that a plan can name them; the conditions and their registry are in engine/when.c. */
 #pragma once
 
-#include "ctx.h"
-#include "plan.h"
+#include "plan/ctx.h"
+#include "plan/plan.h"
 
 struct WhenKind {
         const char *name;

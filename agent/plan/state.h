@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "plan.h"
+#include "plan/plan.h"
 
 typedef enum RunState {
         RUN_IDLE,

@@ -1,4 +1,4 @@
-#include "ynode.h"
+#include "base/ynode.h"
 
 #include <string.h>
 #include <yaml.h>

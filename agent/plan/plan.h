@@ -5,8 +5,8 @@
 
 #include <stdbool.h>
 
-#include "../host/host.h"
-#include "schema.h"
+#include "host/host.h"
+#include "plan/schema.h"
 
 typedef struct StepKind StepKind;
 typedef struct CheckKind CheckKind;

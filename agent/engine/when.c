@@ -1,7 +1,7 @@
-#include "when.h"
+#include "plan/when_kind.h"
 
-#include "../checks/checks.h"
-#include "state.h"
+#include "checks/checks.h"
+#include "plan/state.h"
 
 static int when_always(const Step *s _unused_, Ctx *ctx _unused_, char **ret_why) {
         *ret_why = xstrdup("always");

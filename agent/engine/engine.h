@@ -4,8 +4,8 @@
  * done. The checkpoint is written before a step starts, before apply, and after it ends. */
 #pragma once
 
-#include "ctx.h"
-#include "report.h"
+#include "plan/ctx.h"
+#include "base/log.h"
 
 /* Runs (or continues) ctx->state against ctx->plan. Returns a process exit code. */
 int engine_run(Ctx *ctx, const char *state_path);

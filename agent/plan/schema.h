@@ -2,7 +2,7 @@
  * Every function returns 0 or -EINVAL with the error recorded in pc->err. */
 #pragma once
 
-#include "ynode.h"
+#include "base/ynode.h"
 
 typedef struct ParseCtx {
         const char *file;

@@ -1,13 +1,13 @@
-#include "plan.h"
+#include "plan/plan.h"
 
 #include <ctype.h>
 #include <libgen.h>
 #include <limits.h>
 #include <string.h>
 
-#include "../checks/checks.h"
-#include "../steps/steps.h"
-#include "when.h"
+#include "plan/check_kind.h"
+#include "plan/step_kind.h"
+#include "plan/when_kind.h"
 
 static const char *const plan_keys[] = {"version", "name", "description", "match", "vars", "workloads", "steps", NULL};
 static const char *const match_keys[] = {"os", "arch", NULL};

@@ -1,4 +1,4 @@
-#include "ctx.h"
+#include "plan/ctx.h"
 
 static const char *const reboot_mode_table[_REBOOT_MODE_MAX] = {
         [REBOOT_NOW] = "now",

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "macro.h"
+#include "base/macro.h"
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -1,12 +1,12 @@
-#include "state.h"
+#include "plan/state.h"
 
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../host/host.h"
-#include "../steps/steps.h"
+#include "host/host.h"
+#include "plan/step_kind.h"
 
 static const char *const run_state_table[_RUN_STATE_MAX] = {
         [RUN_IDLE] = "idle",

@@ -1,0 +1,9 @@
+/* Messages for the user on stderr, "gpubase: error: ..."; stdout is flushed first so that the two
+ * streams interleave in order. host/ never logs: it returns what went wrong, and its callers say it. */
+#pragma once
+
+#include "base/macro.h"
+
+void log_error(const char *fmt, ...) _printf_(1, 2);
+void log_warning(const char *fmt, ...) _printf_(1, 2);
+void log_info(const char *fmt, ...) _printf_(1, 2);
