@@ -141,6 +141,17 @@ EOF
 
 # ---------------------------------------------------------------- one scenario each
 
+# verify's table: colours on a terminal only; to a file or a pipe, plain text
+t_colour_only_on_a_tty() {
+        host healthy-h100
+        expect_rc 0 gb verify
+        ! grep -q $'\033' "$T/out" || fail "terminal escapes in verify's output to a file"
+        script -qec "$GPUBASE --root $R verify" /dev/null >"$T/tty" 2>&1 </dev/null || fail "verify failed on a tty"
+        grep -q $'\033\[32m' "$T/tty" || fail "no colour on a tty"
+        NO_COLOR=1 script -qec "$GPUBASE --root $R verify" /dev/null >"$T/tty" 2>&1 </dev/null || fail "verify failed on a tty"
+        ! grep -q $'\033' "$T/tty" || fail "terminal escapes under NO_COLOR"
+}
+
 t_healthy_h100_all_ok() {
         host healthy-h100
         snapshot "$R" >"$T/before"
