@@ -189,7 +189,7 @@ check: deps layers
 # call is provided by a package in BUILD_DEPS, DEB_DEPS or E2E_DEPS (or by every minbase). The
 # guest-side scripts (tests/e2e/guest, examples/packer/scripts) run inside the VM image, whose
 # packages tests/e2e/build-image.sh lists, and are not read here.
-TOOLS_FILES = Makefile .ci/run $(wildcard tests/ci/*.sh) examples/demo/demo.sh packaging/debian/build-deb.sh \
+TOOLS_FILES = Makefile .ci/run examples/demo/demo.sh packaging/debian/build-deb.sh \
               $(filter-out tests/e2e/guest/%,$(wildcard tests/*/*.sh tests/*/*/*.sh))
 tools-check: deps deps-e2e
 	TOOLS_PACKAGES="$(sort $(DEB_DEPS) $(E2E_DEPS))" /usr/bin/python3 tests/tools-check.py $(TOOLS_FILES)
