@@ -1,5 +1,5 @@
 // The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in this file;
-// see ../../shared/NOTES-apt.md for the facts it rests on (alternate root, locks, holds).
+// shim/README.md has the facts it rests on (alternate root, locks, holds).
 
 #include "aptshim.h"
 

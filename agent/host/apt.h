@@ -1,7 +1,7 @@
 /* apt for the steps: a session over the shim (shim/aptshim.h) for this Host. Under --root it
  * prepares the root's apt and dpkg directories and hands libapt a per-session copy of the root's
  * sources in which every signed-by path is prefixed with the root (apt would otherwise read the
- * host's keyrings, see NOTES-apt.md), leaving the files in the root as they must be for the real
+ * host's keyrings: shim/README.md), leaving the files in the root as they must be for the real
  * machine. Nothing here ever runs apt-get. */
 #pragma once
 
