@@ -284,17 +284,17 @@ CPPCHECK_CXX_FLAGS := --enable=warning,performance,portability --std=c++17 --lan
                   --error-exitcode=1 --quiet --suppress=missingIncludeSystem -D__GNUC__
 # clang-tidy: bugprone, cert, clang-analyzer (the static analyser), performance and portability, on
 # the .c files and the headers of agent/ and shim/, less the checks that fight this code base's
-# idioms (findings on this tree when they were last counted, November 2026, and why they are noise):
-#   bugprone-reserved-identifier, cert-dcl37-c, cert-dcl51-cpp  (22 in agent/) _cleanup_, _printf_,
-#                                         _FOO_MAX/_FOO_INVALID: the systemd idioms STYLE.md asks for
-#   bugprone-macro-parentheses            (1) DEFINE_TRIVIAL_CLEANUP_FUNC takes a type name, which
+# idioms (why they are noise below; how many findings each had: tests/RESULTS.md):
+#   bugprone-reserved-identifier, cert-dcl37-c, cert-dcl51-cpp  _cleanup_, _printf_,
+#                                         _FOO_MAX/_FOO_INVALID: systemd's idioms, which this code follows
+#   bugprone-macro-parentheses            DEFINE_TRIVIAL_CLEANUP_FUNC takes a type name, which
 #                                         cannot be parenthesised
-#   bugprone-easily-swappable-parameters  (50) (path, text) pairs everywhere; the names say which
-#   cert-err33-c                          (51) unchecked fprintf/fputs/snprintf to stderr or into
+#   bugprone-easily-swappable-parameters  (path, text) pairs everywhere; the names say which
+#   cert-err33-c                          unchecked fprintf/fputs/snprintf to stderr or into
 #                                         buffers sized for them: nothing to do if they fail
-#   bugprone-implicit-widening-of-multiplication-result  (52) size limits like 16 * 1024 * 1024
-#   cert-err34-c                          (1) sscanf("%u.%u%n") in nvml.c, whose result is checked
-#   clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling  (42) memcpy, snprintf:
+#   bugprone-implicit-widening-of-multiplication-result  size limits like 16 * 1024 * 1024
+#   cert-err34-c                          sscanf("%u.%u%n") in nvml.c, whose result is checked
+#   clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling  memcpy, snprintf:
 #                                         it asks for Annex K (memcpy_s), which glibc does not have
 # False positives of the analyser that a reader can check on the spot are marked NOLINT(check) in
 # the code, with the reason beside them (it does not see across files that strv_length(NULL) is 0).

@@ -497,3 +497,11 @@ int pgp_dearmor(const void *data, size_t len, void **ret, size_t *ret_len, char 
         *ret_len = n;
         return 0;
 }
+
+bool pgp_keyring_file_has(const char *path, const char *fingerprint) {
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (read_file(path, PGP_KEYRING_MAX, &data, &len) < 0)
+                return false;
+        return pgp_keyring_has_fingerprint(data, len, fingerprint) == 1;
+}

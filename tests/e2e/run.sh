@@ -43,8 +43,9 @@ done
 [ -n "$DEB" ] && [ -f "$DEB" ] || die "GPUBASE_DEB must name the gpubase .deb (\`make deb\`), got '$DEB'"
 ACCEL=${E2E_ACCEL:-}
 if [ -z "$ACCEL" ]; then
-	# /dev/kvm may exist without hardware virtualisation (see /work/shared/NOTES-vm.md): a stock
-	# kernel then hangs or dies under -accel kvm. Only vmx/svm makes KVM worth trying.
+	# /dev/kvm may exist without hardware virtualisation (a paravirtualised kvm module that wants
+	# a specially built guest kernel): a stock kernel then hangs in its decompressor or dies with
+	# a KVM emulation failure under -accel kvm. Only vmx/svm makes KVM worth trying.
 	if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then ACCEL=kvm; else ACCEL=tcg; fi
 fi
 case "$ACCEL" in
