@@ -150,6 +150,19 @@ static void parse_sources(const char *text, Repos *out) {
         }
 }
 
+char *keyring_chain_repositories(const char *text, bool deb822) {
+        _cleanup_(repos_done) Repos repos = {0};
+        Buf b = {0};
+        if (deb822)
+                parse_sources(text, &repos);
+        else
+                parse_list(text, &repos);
+        for (size_t i = 0; i < repos.n; i++)
+                buf_printf(&b, "%s %s%s%s\n", repos.v[i].uri, repos.v[i].suite, *repos.v[i].components ? " " : "",
+                           repos.v[i].components);
+        return buf_steal(&b);
+}
+
 static bool is_source_file(const char *path) {
         return startswith(path, "/etc/apt/sources.list.d/") && (ends_with(path, ".list") || ends_with(path, ".sources"));
 }
@@ -232,9 +245,9 @@ int keyring_chain_verify(const Host *h, const char *deb, const DebInfo *info, co
                 if (*rp->components)
                         buf_printf(&b, "Components: %s\n", rp->components);
                 buf_printf(&b, "Signed-By: %s\n\n", keyfile);
-                buf_printf(&shown, "%s%s%s%s", shown.len ? ", " : "", rp->uri,
-                           ends_with(rp->suite, "/") && !streq(rp->suite, "/") ? " " : "",
-                           ends_with(rp->suite, "/") && !streq(rp->suite, "/") ? rp->suite : "");
+                /* as the source names it: the URI, and the suite unless it is the flat "/" */
+                buf_printf(&shown, "%s%s%s%s", shown.len ? ", " : "", rp->uri, streq(rp->suite, "/") ? "" : " ",
+                           streq(rp->suite, "/") ? "" : rp->suite);
         }
         _cleanup_free_ char *text = buf_steal(&b), *where = buf_steal(&shown);
         r = write_file_atomic(keyfile, key, key_len, 0644);

@@ -8,6 +8,8 @@
  * A swapped .deb breaks 4, a repository signed by another key breaks 2. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "../host/debfile.h"
 #include "../host/host.h"
 
@@ -16,3 +18,9 @@
  * nothing under h's root: the repository's lists go to a temporary directory. */
 int keyring_chain_verify(const Host *h, const char *deb, const DebInfo *info, const char *file, const char *fingerprint,
                          int verbose, char **ret_detail);
+
+/* The repositories an apt source file names, one "URI SUITE [COMPONENT...]" line each: the
+ * one-line format (.list) or deb822 (.sources). Only "deb" entries count; options such as
+ * signed-by or trusted=yes are dropped (what vouches for the repository is decided here, never by
+ * the package), and so are deb822 stanzas with "Enabled: no". */
+char *keyring_chain_repositories(const char *text, bool deb822);
