@@ -52,8 +52,9 @@ with open(sys.argv[2] + ".tmp", "w") as f:
 os.rename(sys.argv[2] + ".tmp", sys.argv[2])
 s.serve_forever()' "$APT_WORK" "$APT_WORK/http.port" 2>"$APT_WORK/http.err" &
 HTTP_PID=$!
+# (errexit holds in the trap too: the killed server's status must not become the script's)
 # shellcheck disable=SC2064
-trap "kill $HTTP_PID 2>/dev/null; wait $HTTP_PID 2>/dev/null; [ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
+trap "kill $HTTP_PID 2>/dev/null || true; wait $HTTP_PID 2>/dev/null || true; [ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
 for _ in $(seq 1 200); do [ -s "$APT_WORK/http.port" ] && break; sleep 0.05; done
 [ -s "$APT_WORK/http.port" ] || { echo "apt.sh: the HTTP server did not start: $(cat "$APT_WORK/http.err")" >&2; exit 1; }
 FIXTURE_NVIDIA_URL=http://127.0.0.1:$(cat "$APT_WORK/http.port")/repo/nvidia
