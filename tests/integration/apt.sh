@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # APT tier: gpubase's apt steps (apt-keyring-deb, apt-source, apt-install), the container-runtime and
 # service-restart steps and the shipped plans, for real, under --root, against the local signed
-# repositories that tests/fixtures/repo/build-repo.sh builds (no network, no apt-get).
+# repositories that tests/fixtures/repo/build-repo.sh builds (no network but loopback, no apt-get);
+# its NVIDIA-like layout is served over HTTP on 127.0.0.1 for the keyring's chain of trust.
 #   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/apt.sh [TEST-NAME-REGEX]
 # One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed. About a
-# minute; needs dpkg-deb, apt-ftparchive, gpg and gcc (make deps) and perl, no network.
+# minute; needs dpkg-deb, apt-ftparchive, gpg and gcc (make deps), perl and python3 (the HTTP
+# server), no network.
 # APT_KEEP=1 keeps the fixture repositories (in $TMPDIR/gpubase-aptit.*) for a look afterwards.
 #
 # Every gpubase call goes through `ga`, whose PATH starts with fake apt-get, apt, apt-cache and
