@@ -494,6 +494,22 @@ t_keyring_chain_refuse_wrong_fingerprint() {
         no_repo_files
 }
 
+# a keyring package that names no repository: nothing can vouch for it but a pinned sha256
+t_keyring_chain_refuse_no_source() {
+        local plan
+        dpkg-deb -R "$FIXTURE_REPO_DIR/nvidia/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb" "$T/x"
+        rm -f "$T/x/etc/apt/sources.list.d/"* "$T/x/DEBIAN/conffiles"
+        mkdir -p "$T/nosrc"
+        dpkg-deb --root-owner-group -b "$T/x" "$T/nosrc/cuda-keyring_1.1-1_all.deb" >/dev/null
+        plan=$(chain_plan "file://$T/nosrc/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: it names no apt repository (no .list or .sources file), so none can vouch for it; pin its sha256 in the plan instead"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
 # neither sha256 nor fingerprint: nothing to trust the package by
 t_keyring_chain_needs_a_pin() {
         plan_file nopin >/dev/null <<EOF
@@ -979,6 +995,7 @@ ALL_TESTS=(
         keyring_chain_refuse_swapped
         keyring_chain_refuse_other_signer
         keyring_chain_refuse_wrong_fingerprint
+        keyring_chain_refuse_no_source
         keyring_chain_needs_a_pin
         plan_debian12_nvidia_layout
         refuse_source_wrong_fingerprint
