@@ -108,6 +108,12 @@ int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **re
 /* Download one file (URL, any scheme apt has a method for) to dest, checking its sha256 when given. */
 int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const char *dest, char **reterr);
 
+/* The SHA256 that a signed index (one apt verified against its Release file's signature) gives for
+ * name=version, and (ret_uri, optional) where that index says the file is. -ENOENT: no index lists
+ * that version; -EPERM: only unsigned indexes do. */
+int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, char **ret_sha256, char **ret_uri,
+                            char **reterr);
+
 /* Debian version comparison (works without opening anything). */
 int apt_shim_version_cmp(const char *a, const char *b);
 

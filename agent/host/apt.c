@@ -197,7 +197,11 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                                 return r;
                 }
         }
-        if (bundle) {
+        if (o && o->only_sources) {
+                /* the caller's sources alone (written with paths valid on this machine) */
+                list = xasprintf("%s/sources.list", o->only_sources);
+                parts = xasprintf("%s/sources.list.d/", o->only_sources);
+        } else if (bundle) {
                 int r = write_bundle_sources(s->host, s->tmpdir);
                 if (r < 0) {
                         *reterr = xasprintf("cannot prepare the sources of the bundle %s: %s", s->host->apt_bundle,

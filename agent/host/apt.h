@@ -34,6 +34,8 @@ typedef struct AptSessionOptions {
         bool scratch;            /* dry run: lists and archives in a temporary directory, nothing written */
         bool readonly;           /* probes: the root's lists, nothing written (no cache files) */
         bool force_confmiss;     /* dpkg puts back deleted conffiles of reinstalled packages */
+        const char *only_sources; /* a directory holding sources.list and sources.list.d/: these
+                                   * sources instead of the machine's (with scratch: lists apart) */
         int verbose;
 } AptSessionOptions;
 

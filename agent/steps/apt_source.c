@@ -177,8 +177,12 @@ static int install_key(const Step *s, const Host *h, const char *data, size_t le
                 _cleanup_strv_free_ char **fprs = NULL;
                 (void) pgp_keyring_fingerprints(bin, blen, &fprs, NULL, NULL);
                 _cleanup_free_ char *have = fprs ? strv_join(fprs, ", ") : xstrdup("none");
+                /* the key found is only what that URL served today: pinning it unchecked would make
+                 * the fingerprint check vouch for whoever answered */
                 *ret_detail = xasprintf("refusing the key from %s: its fingerprint is %s, the plan pins %s; nothing was "
-                                        "written",
+                                        "written. Do not paste the fingerprint found here into the plan without "
+                                        "checking it: confirm the repository's current key with its publisher "
+                                        "(their install guide, over a channel you trust) first",
                                         a->key_url ? a->key_url : a->key_file, have, a->fingerprint);
                 return -EPERM;
         }

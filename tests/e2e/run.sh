@@ -156,7 +156,6 @@ to='    checks: [gpu.open-module-supported, secureboot, nouveau]   # e2e: no NVI
 awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$shipped" >"$ROOT/srv/e2e/plan.yaml"
 cat >"$ROOT/srv/e2e/vars" <<EOF
 cuda_repo=file://$GUEST_REPO/cuda
-cuda_keyring_sha256=$CUDA_KEYRING_SHA256
 cuda_key_fpr=$KEY_FPR
 ctk_repo=file://$GUEST_REPO/ctk
 ctk_key_url=file://$GUEST_REPO/keys/ctk-key.asc

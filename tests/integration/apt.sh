@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # APT tier: gpubase's apt steps (apt-keyring-deb, apt-source, apt-install), the container-runtime and
 # service-restart steps and the shipped plans, for real, under --root, against the local signed
-# repositories that tests/fixtures/repo/build-repo.sh builds (no network, no apt-get).
+# repositories that tests/fixtures/repo/build-repo.sh builds (no network but loopback, no apt-get);
+# its NVIDIA-like layout is served over HTTP on 127.0.0.1 for the keyring's chain of trust.
 #   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/apt.sh [TEST-NAME-REGEX]
 # One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed. About a
-# minute; needs dpkg-deb, apt-ftparchive, gpg and gcc (make deps) and perl, no network.
+# minute; needs dpkg-deb, apt-ftparchive, gpg and gcc (make deps), perl and python3 (the HTTP
+# server), no network.
 # APT_KEEP=1 keeps the fixture repositories (in $TMPDIR/gpubase-aptit.*) for a look afterwards.
 #
 # Every gpubase call goes through `ga`, whose PATH starts with fake apt-get, apt, apt-cache and
@@ -29,6 +31,7 @@ export GPUBASE FAKE_NVML
 . "$APT_IT_DIR/lib.sh"
 
 PLANS=$SRC_DIR/plans
+T0=$(now_ms)
 need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
 
 # ---------------------------------------------------------------- the fixture repositories (once)
@@ -36,6 +39,28 @@ need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
 APT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-aptit.XXXXXX")
 # shellcheck disable=SC2064
 trap "[ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
+
+# One HTTP server on loopback for the whole script, serving $APT_WORK: the fixture's NVIDIA layout
+# (repo/nvidia/repos/<distro>/<arch>/) is reached at $FIXTURE_NVIDIA_URL, which its keyring
+# packages name as their repository.
+python3 -c 'import http.server, os, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+os.chdir(sys.argv[1])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()' "$APT_WORK" "$APT_WORK/http.port" 2>"$APT_WORK/http.err" &
+HTTP_PID=$!
+# (errexit holds in the trap too: the killed server's status must not become the script's)
+# shellcheck disable=SC2064
+trap "kill $HTTP_PID 2>/dev/null || true; wait $HTTP_PID 2>/dev/null || true; [ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
+for _ in $(seq 1 200); do [ -s "$APT_WORK/http.port" ] && break; sleep 0.05; done
+[ -s "$APT_WORK/http.port" ] || { echo "apt.sh: the HTTP server did not start: $(cat "$APT_WORK/http.err")" >&2; exit 1; }
+FIXTURE_NVIDIA_URL=http://127.0.0.1:$(cat "$APT_WORK/http.port")/repo/nvidia
+export FIXTURE_NVIDIA_URL
 
 fixture_repos apt "$APT_WORK/repo"
 
@@ -118,7 +143,7 @@ set_os() {
 
 # shipped_vars [CTK_URI]: --var arguments that point a shipped plan at the fixture.
 shipped_vars() {
-        SV=(--var "cuda_keyring_url=file://$CUDA_KEYRING_DEB" --var "cuda_keyring_sha256=$CUDA_KEYRING_SHA256"
+        SV=(--var "cuda_keyring_url=file://$CUDA_KEYRING_DEB"
                 --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=${1:-$REPO_CTK_URI}"
                 --var "ctk_key_url=file://$CTK_KEY_ASC" --var "ctk_key_fpr=$CTK_KEY_FPR"
                 --var "driver_origin=$FIXTURE_REPO_DIR/cuda/")
@@ -325,12 +350,12 @@ t_refuse_keyring_checksum() {
         eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
         no_packages
         no_repo_files
-        # the shipped plans' placeholder sum is refused the same way, naming the real sum
+        # the shipped plans pin no sum: a swapped package is refused by its repository's signed index
         expect_rc 0 gb reset
         gpu_root
         shipped_vars
-        expect_rc 1 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]:0:2}" "${SV[@]:4}"
-        said "its sha256 is $CUDA_KEYRING_SHA256, the plan pins 0000000000000000000000000000000000000000000000000000000000000000"
+        expect_rc 1 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]:2}" --var "cuda_keyring_url=file://$NV_SWAPPED_DEB"
+        said "its sha256 is $NV_SWAPPED_SHA256, but the repository it names ($NV_REPO_URL/), signed by key $KEY_FPR, lists $NV_KEYRING_SHA256 for cuda-keyring 1.1-1"
         no_packages
         no_repo_files
 }
@@ -375,6 +400,143 @@ t_keyring_full_layout_allowed() {
         cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the rerun changed dpkg's status"
 }
 
+# ---------------------------------------------------------------- the keyring's chain of trust
+# No sha256 in the plan: the key in the package has the pinned fingerprint, that key signs the
+# InRelease of the repository the package's source list names, and the Packages index listed there
+# gives the package's sha256. The fixture repositories are laid out like NVIDIA's and served over
+# loopback HTTP.
+
+chain_plan() { # DEB-URL FINGERPRINT
+        plan_file chain <<EOF
+version: 1
+name: chain
+steps:
+  - id: cuda-keyring
+    kind: apt-keyring-deb
+    url: $1
+    fingerprint: $2
+EOF
+}
+
+# root_snapshot / root_untouched: nothing under the root changed but gpubase's own state and lock.
+root_filter() {
+        grep -vE '^\.(|/var|/var/lib|/var/lib/gpubase|/var/lib/gpubase/.*|/run|/run/gpubase\.lock) ' || true
+}
+root_snapshot() {
+        snapshot "$R" | root_filter >"$T/root.before"
+}
+root_untouched() {
+        snapshot "$R" | root_filter >"$T/root.after"
+        diff "$T/root.before" "$T/root.after" >&2 || fail "files were written under the root"
+}
+
+t_keyring_chain_installs() {
+        local plan
+        plan=$(chain_plan "$NV_REPO_URL/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        expect_rc 0 ga plan check "$plan"
+        expect_rc 0 ga run "$plan"
+        said "installed cuda-keyring 1.1-1 (key fingerprint checked; its sha256 is the one"
+        said "in an index signed by key $KEY_FPR"
+        installed cuda-keyring 1.1-1
+        contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"
+        # the repository's lists were fetched apart: the root's lists are not
+        [ -z "$(find "$R/var/lib/apt/lists" -name '*InRelease' 2>/dev/null)" ] || fail "the check left lists in the root"
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state cuda-keyring)" skipped "cuda-keyring on the rerun"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the rerun changed dpkg's status"
+        frontends_untouched
+}
+
+# aarch64 hosts take NVIDIA's sbsa repository; its keyring package names that one
+t_keyring_chain_sbsa() {
+        local plan
+        plan=$(chain_plan "$NV_SBSA_REPO_URL/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        expect_rc 0 ga run "$plan"
+        installed cuda-keyring 1.1-1
+        contains "$R/etc/apt/sources.list.d/cuda-debian12-sbsa.list" "$NV_SBSA_REPO_URL/ /"
+}
+
+t_keyring_chain_refuse_swapped() {
+        local plan
+        plan=$(chain_plan "$FIXTURE_NVIDIA_URL/swapped/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: its sha256 is $NV_SWAPPED_SHA256, but the repository it names ($NV_REPO_URL/), signed by key $KEY_FPR, lists $NV_KEYRING_SHA256 for cuda-keyring 1.1-1"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+t_keyring_chain_refuse_other_signer() {
+        local plan
+        plan=$(chain_plan "$NV_RESIGNED_REPO_URL/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: the repository it names ($NV_RESIGNED_REPO_URL/) is not signed by key $KEY_FPR"
+        said "NO_PUBKEY ${WRONG_FPR:24}"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+t_keyring_chain_refuse_wrong_fingerprint() {
+        local plan
+        plan=$(chain_plan "$NV_REPO_URL/cuda-keyring_1.1-1_all.deb" "$WRONG_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: its keyring holds $KEY_FPR, the plan pins $WRONG_FPR"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+# a keyring package that names no repository: nothing can vouch for it but a pinned sha256
+t_keyring_chain_refuse_no_source() {
+        local plan
+        dpkg-deb -R "$FIXTURE_REPO_DIR/nvidia/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb" "$T/x"
+        rm -f "$T/x/etc/apt/sources.list.d/"* "$T/x/DEBIAN/conffiles"
+        mkdir -p "$T/nosrc"
+        dpkg-deb --root-owner-group -b "$T/x" "$T/nosrc/cuda-keyring_1.1-1_all.deb" >/dev/null
+        plan=$(chain_plan "file://$T/nosrc/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: it names no apt repository (no .list or .sources file), so none can vouch for it; pin its sha256 in the plan instead"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+# neither sha256 nor fingerprint: nothing to trust the package by
+t_keyring_chain_needs_a_pin() {
+        plan_file nopin >/dev/null <<EOF
+version: 1
+name: nopin
+steps:
+  - id: cuda-keyring
+    kind: apt-keyring-deb
+    url: $NV_REPO_URL/cuda-keyring_1.1-1_all.deb
+EOF
+        expect_rc 65 ga plan check "$T/nopin.yaml"
+        said "needs sha256 or fingerprint"
+}
+
+# A shipped plan as it ships, only its repository URLs (and the fixture's keys) overridden: the
+# keyring from the NVIDIA-like repository over HTTP, trusted through the chain, then the driver.
+t_plan_debian12_nvidia_layout() {
+        gpu_root
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit --var "cuda_repo=$NV_REPO_URL" \
+                --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=$REPO_CTK_URI" --var "ctk_key_url=file://$CTK_KEY_ASC" \
+                --var "ctk_key_fpr=$CTK_KEY_FPR" --var "driver_origin=$NV_REPO_URL/"
+        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        installed cuda-keyring 1.1-1
+        installed nvidia-open 595.45.01-1 hold
+        contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"
+}
+
 source_plan() { # KEY-URL FINGERPRINT URI [EXTRA-STEPS-FILE]
         {
                 cat <<EOF
@@ -396,6 +558,7 @@ t_refuse_source_wrong_fingerprint() {
         plan=$(source_plan "file://$CTK_KEY_ASC" "$WRONG_FPR" "$REPO_CTK_URI")
         expect_rc 1 ga run "$plan"
         said "refusing the key from file://$CTK_KEY_ASC: its fingerprint is $CTK_KEY_FPR, the plan pins $WRONG_FPR; nothing was written"
+        said "Do not paste the fingerprint found here into the plan without checking it"
         no_packages
         no_repo_files
         # a binary key that is not the pinned one
@@ -827,6 +990,14 @@ ALL_TESTS=(
         refuse_keyring_wrong_key
         refuse_keyring_outside_dirs
         keyring_full_layout_allowed
+        keyring_chain_installs
+        keyring_chain_sbsa
+        keyring_chain_refuse_swapped
+        keyring_chain_refuse_other_signer
+        keyring_chain_refuse_wrong_fingerprint
+        keyring_chain_refuse_no_source
+        keyring_chain_needs_a_pin
+        plan_debian12_nvidia_layout
         refuse_source_wrong_fingerprint
         refuse_unsigned_repository
         refuse_moving_held_package
