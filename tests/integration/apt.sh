@@ -29,6 +29,7 @@ export GPUBASE FAKE_NVML
 . "$APT_IT_DIR/lib.sh"
 
 PLANS=$SRC_DIR/plans
+T0=$(now_ms)
 need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
 
 # ---------------------------------------------------------------- the fixture repositories (once)
@@ -813,6 +814,49 @@ t_runtime_invalid_daemon_json() {
         eq "$(restarts)" 0 "docker restarts"
 }
 
+# nvidia-ctk is called with its real flags only: --config into the root (no environment variable
+# of our own), and the fixture's stand-in refuses a flag the real CLI does not define.
+t_runtime_ctk_real_flags() {
+        runtime_root
+        local f=$R/$DAEMON_JSON_REL
+        expect_rc 0 ga run "$(runtime_plan)"
+        eq "$(cat "$T/ctk-calls")" "runtime configure --runtime=docker --config=$f" "the nvidia-ctk call"
+        # the stand-in: an unknown flag fails and writes nothing, as urfave/cli does
+        expect_rc 1 "$CTK_X/usr/bin/nvidia-ctk" runtime configure --runtime=docker --config="$T/x.json" --root="$R"
+        err_has "flag provided but not defined: --root=$R"
+        absent "$T/x.json"
+        expect_rc 1 "$CTK_X/usr/bin/nvidia-ctk" runtime configure --runtime=docker --config="$T/x.json" --runtime-name=x
+        err_has "flag provided but not defined: --runtime-name=x"
+        absent "$T/x.json"
+        # without --config the stand-in uses the machine's own path, as the real tool does (a dry run
+        # here: it prints the result and writes nothing)
+        expect_rc 0 "$CTK_X/usr/bin/nvidia-ctk" runtime configure --runtime=docker --dry-run
+        out_has '"nvidia"'
+}
+
+# containerd under --root: --config and --drop-in-config point into the root; the imports line that
+# nvidia-ctk writes with the root's path names the machine's path once the step is done.
+t_runtime_containerd_root() {
+        mkdir -p "$R/usr/bin" "$R/etc/containerd" "$R/run/containerd"
+        printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$T/ctk-calls" "$CTK_X/usr/bin/nvidia-ctk" >"$R/usr/bin/nvidia-ctk"
+        chmod 755 "$R/usr/bin/nvidia-ctk"
+        printf 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n' \
+                >"$R/etc/containerd/config.toml"
+        local plan
+        plan=$(printf '%s\n' 'version: 1' 'name: containerd' 'steps:' '  - id: runtime' '    kind: container-runtime' \
+                '    runtime: containerd' '    checks: [{runtime.configured: containerd}]' | plan_file containerd)
+        expect_rc 0 ga run "$plan"
+        eq "$(cat "$T/ctk-calls")" "runtime configure --runtime=containerd --config=$R/etc/containerd/config.toml --drop-in-config=$R/etc/containerd/conf.d/99-nvidia.toml" "the nvidia-ctk call"
+        contains "$R/etc/containerd/conf.d/99-nvidia.toml" 'BinaryName = "/usr/bin/nvidia-container-runtime"'
+        eq "$(head -1 "$R/etc/containerd/config.toml")" 'imports = ["/etc/containerd/conf.d/*.toml"]' "the imports line"
+        not_contains "$R/etc/containerd/config.toml" "$R" "config.toml"
+        contains "$R/etc/containerd/config.toml" 'sandbox_image = "registry.k8s.io/pause:3.9"'
+        eq "$(step_state runtime)" done "runtime step"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state runtime)" skipped "runtime step of the rerun"
+        eq "$(wc -l <"$T/ctk-calls")" 1 "nvidia-ctk calls"
+}
+
 # ---------------------------------------------------------------- main
 
 ALL_TESTS=(
@@ -844,6 +888,8 @@ ALL_TESTS=(
         runtime_missing_daemon_json
         runtime_other_keys_kept
         runtime_invalid_daemon_json
+        runtime_ctk_real_flags
+        runtime_containerd_root
         distro_dry_run_real_archive
 )
 
