@@ -41,7 +41,7 @@ struct StepKind {
 };
 
 extern const StepKind step_gate, step_command, step_file, step_reboot, step_apt_install, step_apt_source,
-        step_apt_keyring_deb, step_container_runtime, step_service_restart;
+        step_apt_keyring_deb, step_container_runtime, step_service_restart, step_module_blacklist;
 
 const StepKind *step_kind_find(const char *name);
 /* NULL-terminated list of kind names (static storage). */
