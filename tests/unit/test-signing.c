@@ -185,7 +185,8 @@ START_TEST(test_refusal_dkms_mok) {
         /* in the firmware's db instead, and the certificate in PEM */
         _cleanup_free_ char *mok = test_root_path(&root, MOK_VAR);
         ck_assert_int_eq(unlink(mok), 0);
-        ck_assert_ptr_nonnull(secureboot_refusal(&p->intent, &root.host));
+        _cleanup_free_ char *gone = secureboot_refusal(&p->intent, &root.host);
+        ck_assert_ptr_nonnull(gone);
         write_bytes(DB_VAR, head, sizeof head, der, n);
         _cleanup_free_ char *pem = test_root_path(&root, "/var/lib/dkms/mok.pub");
         FILE *f = fopen(pem, "w");
