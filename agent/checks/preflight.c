@@ -3,6 +3,7 @@
 #include "host/version.h"
 #include "checks/facts.h"
 #include "checks/preflight.h"
+#include "checks/signing.h"
 
 char **plan_refusals(const Plan *p, const Host *h) {
         const PlanIntent *in = &p->intent;
@@ -38,5 +39,10 @@ char **plan_refusals(const Plan *p, const Host *h) {
                                 strv_push(&out, xasprintf("%s; %s", why, fix));
                 }
         gpu_list_done(&l);
+
+        /* with Secure Boot on, the module must have a way to be signed before the reboot that loads it */
+        char *sb = secureboot_refusal(in, h);
+        if (sb)
+                strv_push(&out, sb);
         return out;
 }

@@ -26,7 +26,9 @@ void plan_intent_done(PlanIntent *i) {
         free(i->ctk_version);
         free(i->runtime);
         free(i->origin);
-        *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
+        free(i->nouveau_blacklist_step);
+        free(i->nouveau_reboot_step);
+        *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
 }
 
 Plan *plan_free(Plan *p) {
@@ -490,7 +492,7 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
                           char *const *overrides, Plan **ret, SrcError *reterr) {
         _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof(Plan));
         _cleanup_(ynode_freep) YNode *root = NULL;
-        p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
+        p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
         ParseCtx pc = {.file = file, .err = reterr};
         int r;
 

@@ -10,6 +10,7 @@
 #include "host/version.h"
 #include "host/apt.h"
 #include "host/bundle.h"
+#include "checks/signing.h"
 #include "steps/steps.h"
 
 typedef struct AptInstallParams {
@@ -125,6 +126,16 @@ static void apt_install_declare(const Step *s, PlanIntent *in) {
                            !startswith(p->name, "nvidia-driver-pinning-"))) &&
                          in->driver_flavor < 0)
                         in->driver_flavor = 1; /* DRIVER_FLAVOR_PROPRIETARY */
+                switch (module_source_of_package(p->name)) { /* for Secure Boot, checks/signing.h */
+                case MODULE_SOURCE_DKMS:
+                        in->module_dkms = true;
+                        break;
+                case MODULE_SOURCE_SIGNED:
+                        in->module_signed = true;
+                        break;
+                default:
+                        break;
+                }
                 if (streq(p->name, "nvidia-container-toolkit") && p->version && !is_glob(p->version) && !in->ctk_version)
                         in->ctk_version = xstrdup(p->version);
         }

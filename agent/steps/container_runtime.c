@@ -1,7 +1,13 @@
 /* container-runtime: `nvidia-ctk runtime configure --runtime=docker|containerd` (argv, no shell),
  * then the result is parsed and checked. An invalid existing daemon.json is reported with its parse
  * error before nvidia-ctk runs (it would refuse it anyway, less clearly), and the previous file is
- * kept as <file>.gpubase-backup. */
+ * kept as <file>.gpubase-backup.
+ *
+ * nvidia-ctk is told which files to edit with its own flags (NVIDIA's cmd/nvidia-ctk/runtime/
+ * configure): --config for daemon.json or containerd's config.toml, and for containerd
+ * --drop-in-config (nvidia-ctk 1.18.0 and later); under --root both point into the root. nvidia-ctk
+ * knows nothing of a root, so the imports line it writes into config.toml names the root's path;
+ * that one path is turned back into the path the machine will see. */
 #include <string.h>
 
 #include "checks/checks.h"
@@ -67,6 +73,34 @@ static int configured(const Step *s, Ctx *ctx, char **ret_detail) {
         return 1;
 }
 
+/* Under --root, nvidia-ctk put the glob of the drop-in's directory into config.toml's imports as it
+ * was given, <root>/etc/containerd/conf.d/ then a star glob. On the machine the root is /, so that
+ * entry loses the root prefix; nothing else in the file is touched. */
+static int containerd_unroot_import(const Host *h, const char *conf, char **ret_detail) {
+        static const char want[] = "/etc/containerd/conf.d/*.toml";
+        _cleanup_free_ char *text = NULL, *rooted = host_path(h, want);
+        size_t len = 0, n = strlen(rooted);
+        int r = read_file(conf, 16 * 1024 * 1024, &text, &len);
+        if (r < 0) {
+                *ret_detail = xasprintf("nvidia-ctk ran but %s cannot be read: %s", CONTAINERD_TOML, strerror(-r));
+                return r;
+        }
+        if (!strstr(text, rooted))
+                return 0;
+        Buf b = {0};
+        const char *p = text;
+        for (const char *hit; (hit = strstr(p, rooted)); p = hit + n) {
+                buf_append(&b, p, (size_t) (hit - p));
+                buf_puts(&b, want);
+        }
+        buf_puts(&b, p);
+        r = write_file_atomic(conf, b.data, b.len, 0644);
+        buf_done(&b);
+        if (r < 0)
+                *ret_detail = xasprintf("cannot rewrite the imports line of %s: %s", CONTAINERD_TOML, strerror(-r));
+        return r;
+}
+
 static int runtime_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         return configured(s, ctx, ret_detail) ? PROBE_SATISFIED : PROBE_NEEDED;
 }
@@ -108,21 +142,15 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         strv_push(&argv, xstrdup("runtime"));
         strv_push(&argv, xstrdup("configure"));
         strv_push(&argv, xasprintf("--runtime=%s", rp->runtime));
-        if (host_is_rooted(ctx->host)) {
-                strv_push(&argv, xasprintf("--config=%s", conf));
-                if (!docker) {
-                        _cleanup_free_ char *dropin = host_path(ctx->host, CONTAINERD_DROPIN);
-                        strv_push(&argv, xasprintf("--drop-in-config=%s", dropin));
-                }
-        }
+        strv_push(&argv, xasprintf("--config=%s", conf));
+        _cleanup_free_ char *dropin = docker ? NULL : host_path(ctx->host, CONTAINERD_DROPIN);
+        if (dropin)
+                strv_push(&argv, xasprintf("--drop-in-config=%s", dropin));
         if (rp->set_as_default)
                 strv_push(&argv, xstrdup("--set-as-default"));
         if (rp->cdi)
                 strv_push(&argv, xstrdup("--cdi.enabled"));
-        _cleanup_free_ char *rootenv = xasprintf("NVIDIA_CTK_ROOT=%s", ctx->host->root);
-        char *env[] = {rootenv, NULL};
-        ExecSpec spec = {.argv = argv, .env = host_is_rooted(ctx->host) ? env : NULL, .timeout_sec = 120,
-                         .echo = ctx->verbose > 0};
+        ExecSpec spec = {.argv = argv, .timeout_sec = 120, .echo = ctx->verbose > 0};
         _cleanup_(exec_result_done) ExecResult res = {0};
         r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0 || res.timed_out)) {
@@ -133,6 +161,11 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         strv_free(argv);
         if (r < 0)
                 return r;
+        if (!docker && host_is_rooted(ctx->host)) {
+                r = containerd_unroot_import(ctx->host, conf, ret_detail);
+                if (r < 0)
+                        return r;
+        }
         _cleanup_free_ char *why = NULL;
         if (!configured(s, ctx, &why)) {
                 *ret_detail = xasprintf("nvidia-ctk ran but the result is not right: %s", why);
@@ -144,7 +177,9 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail) {
 
 static char *runtime_describe(const Step *s) {
         const RuntimeParams *rp = s->params;
-        return xasprintf("nvidia-ctk runtime configure --runtime=%s%s%s", rp->runtime,
+        bool docker = streq(rp->runtime, "docker");
+        return xasprintf("nvidia-ctk runtime configure --runtime=%s --config=%s%s%s%s", rp->runtime,
+                         docker ? DOCKER_JSON : CONTAINERD_TOML, docker ? "" : " --drop-in-config=" CONTAINERD_DROPIN,
                          rp->set_as_default ? " --set-as-default" : "", rp->cdi ? " --cdi.enabled" : "");
 }
 

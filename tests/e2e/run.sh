@@ -150,8 +150,8 @@ mkdir -p "$ROOT/srv/e2e"
 # (gpu.open-module-supported stays: with no GPU it skips.) The URLs, keys and checksum come in as
 # --var overrides, which the run keeps for resume.
 shipped=$ROOT/usr/share/gpubase/plans/debian-12.yaml
-from='    checks: [gpu.present, gpu.open-module-supported, secureboot, nouveau]'
-to='    checks: [gpu.open-module-supported, secureboot, nouveau]   # e2e: no NVIDIA device on qemu'"'"'s PCI bus'
+from='    checks: [gpu.present, gpu.open-module-supported, {secureboot: "${signing_route}"}, nouveau]'
+to='    checks: [gpu.open-module-supported, {secureboot: "${signing_route}"}, nouveau]   # e2e: no NVIDIA device on qemu'"'"'s PCI bus'
 [ "$(grep -cxF "$from" "$shipped")" = 1 ] || die "$shipped changed: its preflight line is not '$from' (update tests/e2e/run.sh)"
 awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$shipped" >"$ROOT/srv/e2e/plan.yaml"
 cat >"$ROOT/srv/e2e/vars" <<EOF
