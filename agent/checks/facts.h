@@ -20,7 +20,7 @@ const char *driver_flavor_to_string(DriverFlavor f);
 
 typedef struct ProcVersion {
         DriverFlavor flavor;
-        char *version; /* "595.45.01" */
+        char *version; /* "595.45.04" */
         char *arch;    /* "x86_64", "aarch64", or NULL when the line does not say */
 } ProcVersion;
 void proc_version_done(ProcVersion *p);
