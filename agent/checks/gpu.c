@@ -257,54 +257,44 @@ static void flavor_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
                 return;
         }
         bool unknown = false, all_pre_turing = true;
-        char *why = NULL, *fix = NULL;
+        _cleanup_free_ char *why = NULL, *fix = NULL;
         CheckStatus verdict = CHECK_OK;
         if (pci_find_gpus(ctx->host, &l) == 0)
                 for (size_t i = 0; i < l.n && verdict != CHECK_FAIL; i++) {
                         const Gpu *g = &l.gpus[i];
-                        char *w = NULL, *f = NULL;
+                        _cleanup_free_ char *w = NULL, *f = NULL;
                         /* the branch is gpu.open-module-supported's business; here only the flavour */
                         CheckStatus v = gpu_flavor_verdict(g, -1, (int) pv.flavor, &w, &f);
                         if (v > verdict) {
                                 free(why);
                                 free(fix);
-                                why = w, fix = f, verdict = v;
-                        } else {
-                                free(w);
-                                free(f);
+                                why = TAKE_PTR(w);
+                                fix = TAKE_PTR(f);
+                                verdict = v;
                         }
                         unknown = unknown || g->arch == GPU_ARCH_UNKNOWN;
                         all_pre_turing = all_pre_turing && g->arch != GPU_ARCH_UNKNOWN && !gpu_arch_open_capable(g->arch);
                 }
         Gpu from_nvml;
-        if (verdict == CHECK_OK && unknown && pv.flavor == DRIVER_FLAVOR_PROPRIETARY && gpu_from_nvml(ctx, &from_nvml)) {
-                free(why);
-                free(fix);
-                why = fix = NULL;
-                verdict = gpu_flavor_verdict(&from_nvml, -1, (int) pv.flavor, &why, &fix);
-        }
-        if (verdict == CHECK_FAIL && pv.flavor == DRIVER_FLAVOR_PROPRIETARY) {
+        if (verdict == CHECK_OK && unknown && pv.flavor == DRIVER_FLAVOR_PROPRIETARY && gpu_from_nvml(ctx, &from_nvml))
+                verdict = gpu_flavor_verdict(&from_nvml, -1, (int) pv.flavor, &why, &fix); /* both still NULL */
+        if (verdict == CHECK_FAIL && pv.flavor == DRIVER_FLAVOR_PROPRIETARY)
                 check_result_set(ret, CHECK_FAIL, xasprintf("the proprietary kernel module %s is loaded: %s", pv.version, why),
                                  xstrdup("remove the proprietary packages (cuda-drivers) and install nvidia-open at the "
                                          "same branch (nvidia-driver-pinning-<branch> first), then reboot"));
-                free(why);
-                free(fix);
-        } else if (verdict == CHECK_FAIL) {
-                check_result_set(ret, CHECK_FAIL, xasprintf("the open kernel module %s is loaded: %s", pv.version, why), fix);
-                free(why);
-        } else if (want >= 0 && (int) pv.flavor != want) {
+        else if (verdict == CHECK_FAIL)
+                check_result_set(ret, CHECK_FAIL, xasprintf("the open kernel module %s is loaded: %s", pv.version, why),
+                                 TAKE_PTR(fix));
+        else if (want >= 0 && (int) pv.flavor != want)
                 check_result_set(ret, CHECK_FAIL,
                                  xasprintf("the %s module %s is loaded, the plan wants the %s one",
                                            driver_flavor_to_string(pv.flavor), pv.version,
                                            driver_flavor_to_string((DriverFlavor) want)),
                                  xasprintf("install the %s driver packages and reboot", driver_flavor_to_string((DriverFlavor) want)));
-                free(why);
-                free(fix);
-        } else if (verdict == CHECK_WARN) {
+        else if (verdict == CHECK_WARN)
                 check_result_set(ret, CHECK_WARN, xasprintf("the proprietary kernel module %s is loaded: %s", pv.version, why),
-                                 fix);
-                free(why);
-        } else if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && want < 0 && l.n > 0 && all_pre_turing)
+                                 TAKE_PTR(fix));
+        else if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && want < 0 && l.n > 0 && all_pre_turing)
                 check_result_set(ret, CHECK_OK,
                                  xasprintf("proprietary module %s (the GPUs are older than Turing: the open module "
                                            "cannot drive them)",
@@ -318,10 +308,6 @@ static void flavor_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         else
                 check_result_set(ret, CHECK_OK, xasprintf("%s module %s", driver_flavor_to_string(pv.flavor), pv.version),
                                  NULL);
-        if (verdict == CHECK_OK) {
-                free(why);
-                free(fix);
-        }
         proc_version_done(&pv);
         gpu_list_done(&l);
 }

@@ -438,6 +438,7 @@ t_current_gpus_healthy() {
                 check_is driver.flavor ok "open module 595.45.04"
                 check_is driver.cuda-ceiling ok "13.2" "595.45.04"
                 facts_are ".gpus[0].name == \"$name\" and .gpus[0].arch == \"${arch#Grace }\""
+                case $arch in Grace*) facts_are '.gpus[0].grace == true' ;; *) facts_are '.gpus[0].grace == false' ;; esac
                 facts_are '.cuda_ceiling == "13.2"'
         done <<'HOSTS'
 b200:NVIDIA B200:Blackwell

@@ -50,7 +50,7 @@ START_TEST(test_stack_json_values) {
         f.gpus.gpus = xcalloc(2, sizeof(Gpu));
         f.gpus.gpus[0] = (Gpu){.slot = "0000:01:00.0", .vendor_id = 0x10de, .device_id = 0x2330,
                                .name = "GH100 [H100 SXM5 80GB]", .arch = GPU_ARCH_HOPPER};
-        /* a device pci.ids does not name: no name, no architecture, never a guess */
+        /* a device no list names: no name, no architecture, never a guess */
         f.gpus.gpus[1] = (Gpu){.slot = "0000:02:00.0", .vendor_id = 0x10de, .device_id = 0x2335};
         /* the toolkit at two versions: no common version */
         for (size_t i = 0; i < CTK_N_PACKAGES - 1; i++)
@@ -61,7 +61,8 @@ START_TEST(test_stack_json_values) {
 
         _cleanup_free_ char *s = facts_json(&f);
         ck_assert_str_eq(s, "{\"gpus\":[{\"pci\":\"0000:01:00.0\",\"id\":\"10de:2330\",\"name\":\"GH100 [H100 SXM5 80GB]\","
-                            "\"arch\":\"Hopper\"},{\"pci\":\"0000:02:00.0\",\"id\":\"10de:2335\",\"name\":null,\"arch\":null}],"
+                            "\"arch\":\"Hopper\",\"grace\":false},{\"pci\":\"0000:02:00.0\",\"id\":\"10de:2335\",\"name\":null,"
+                            "\"arch\":null,\"grace\":false}],"
                             "\"driver\":{\"loaded\":\"595.45.01\",\"flavor\":\"open\",\"on_disk\":\"595.58.02\","
                             "\"installed\":\"595.58.02\",\"package\":\"nvidia-open\",\"package_version\":\"595.58.02-1\"},"
                             "\"nvml\":{\"status\":\"ok\",\"driver\":\"595.45.01\"},"
