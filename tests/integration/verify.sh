@@ -841,6 +841,43 @@ t_cuda_local_table_ceiling() {
         facts_are '.cuda_ceiling == "13.3" and .cuda_ceiling_source == "table"'
 }
 
+# plans/data/gen-gpus.py: the GPU table from the open module's README, and what it refuses to guess
+t_gen_gpus_script() {
+        local gen=$REPO_DIR/plans/data/gen-gpus.py
+        cat >"$T/README.md" <<'MD'
+This is the source release of the NVIDIA Linux open GPU kernel modules,
+version 595.45.04.
+
+## Compatible GPUs
+
+| Product Name                                            | PCI ID         |
+| ------------------------------------------------------- | -------------- |
+| NVIDIA H100 80GB HBM3                                   | 2330 10DE 16C0 |
+| NVIDIA GH200 120GB                                      | 2342 10DE 16EB |
+| NVIDIA GH200 480GB                                      | 2342 10DE 1809 |
+| NVIDIA B200                                             | 2901 10DE 1999 |
+| NVIDIA TITAN RTX                                        | 1E02           |
+
+## Something else
+| Not a GPU                                               | 9999           |
+MD
+        "$gen" "$T/README.md" 2026-03-05 >"$T/gpus.tsv" 2>"$T/err" || fail "gen-gpus.py failed: $(cat "$T/err")"
+        eq "$(grep -vc '^#' "$T/gpus.tsv")" 4 "generated rows (one per device ID, sorted)"
+        eq "$(grep -v '^#' "$T/gpus.tsv" | cut -f1 | tr '\n' ' ')" "1E02 2330 2342 2901 " "device IDs"
+        grep -q $'^2901\tBlackwell\tyes\t-\tno\tNVIDIA B200$' "$T/gpus.tsv" || fail "B200 row"
+        grep -q $'^2342\tHopper\tyes\t-\tyes\tNVIDIA GH200 120GB$' "$T/gpus.tsv" || fail "GH200 row"
+        contains "$T/gpus.tsv" "# release: 595.45.04" "generated header"
+        contains "$T/gpus.tsv" "# date: 2026-03-05" "generated header"
+        # an ID in a block with no architecture decided: refused, not guessed
+        sed 's/| 2901 10DE 1999 |/| 3A01 10DE 1999 |/' "$T/README.md" >"$T/README-new.md"
+        if "$gen" "$T/README-new.md" 2026-03-05 >/dev/null 2>"$T/err"; then fail "an unknown block was accepted"; fi
+        contains "$T/err" "3A01" "gen-gpus.py's refusal"
+        # a pci.ids that disagrees with the blocks stops it
+        printf '10de  NVIDIA Corporation\n\t2901  AD102 [made up]\n' >"$T/pci.ids"
+        if "$gen" "$T/README.md" 2026-03-05 "$T/pci.ids" >/dev/null 2>"$T/err"; then fail "a disagreement was accepted"; fi
+        contains "$T/err" "pci.ids says" "gen-gpus.py's refusal"
+}
+
 # ---------------------------------------------------------------- when: driver-stale / config-changed
 
 # shellcheck disable=SC2016 # ${root} is the plan's variable
