@@ -1,5 +1,5 @@
 // The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in this file;
-// see ../../shared/NOTES-apt.md for the facts it rests on (alternate root, locks, holds).
+// shim/README.md has the facts it rests on (alternate root, locks, holds).
 
 #include "aptshim.h"
 
@@ -27,7 +27,6 @@
 #include <apt-pkg/update.h>
 
 #include <cerrno>
-#include <fcntl.h>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -54,17 +53,26 @@ char *dup(const std::string &s) {
         return p;
 }
 
-// libapt's pending messages as one line; errors first, warnings only if there is no error.
-std::string pop_errors() {
-        std::string errors, warnings;
+// libapt's pending messages as one line; errors first, warnings only if there is no error. With
+// gpg_too, the "GPG error" warnings beside the errors as well: a repository signed by another key is
+// a "not signed" error, and only the warning names the key that did sign it.
+std::string pop_errors(bool gpg_too = false) {
+        std::string errors, warnings, gpg;
         while (!_error->empty()) {
                 std::string m;
                 bool is_error = _error->PopMessage(m);
+                if (!is_error && m.find("GPG error") != std::string::npos) {
+                        gpg += (gpg.empty() ? "" : "; ") + m;
+                        if (gpg_too)
+                                continue;
+                }
                 std::string &to = is_error ? errors : warnings;
                 if (!to.empty())
                         to += "; ";
                 to += m;
         }
+        if (gpg_too && !errors.empty() && !gpg.empty())
+                return errors + " (" + gpg + ")";
         return errors.empty() ? warnings : errors;
 }
 
@@ -257,28 +265,6 @@ int apt_shim_lock(AptShim *s, char **reterr) {
         OpProgress quiet; // DPkg::Lock::Timeout is honoured only with a progress object
         if (!_system->Lock(&quiet)) {
                 std::string m = pop_errors();
-                // name the holder: apt says so only through its progress object
-                std::string lockfile = flNotFile(_config->FindFile("Dir::State::status")) + "lock-frontend";
-                int fd = open(lockfile.c_str(), O_RDONLY | O_CLOEXEC);
-                if (fd >= 0) {
-                        struct flock fl;
-                        memset(&fl, 0, sizeof fl);
-                        fl.l_type = F_WRLCK;
-                        fl.l_whence = SEEK_SET;
-                        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0) {
-                                std::string comm;
-                                FILE *f = fopen(("/proc/" + std::to_string(fl.l_pid) + "/comm").c_str(), "r");
-                                if (f) {
-                                        char buf[64] = {0};
-                                        if (fgets(buf, sizeof buf, f))
-                                                comm = std::string(buf, strcspn(buf, "\n"));
-                                        fclose(f);
-                                }
-                                m += " (" + lockfile + " is held by process " + std::to_string(fl.l_pid) +
-                                     (comm.empty() ? "" : " (" + comm + ")") + ")";
-                        }
-                        close(fd);
-                }
                 if (reterr)
                         *reterr = dup(m);
                 return lock_error(m) ? -EBUSY : -EIO;
@@ -320,8 +306,11 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
         pkgSourceList *list = s->cache->GetSourceList();
         if (!list)
                 return fail(reterr, -EIO, "cannot read the sources");
-        if (!ListUpdate(status, *list))
-                return fail(reterr, -EIO, "updating the package lists failed");
+        if (!ListUpdate(status, *list)) {
+                if (reterr)
+                        *reterr = dup("updating the package lists failed: " + pop_errors(true));
+                return -EIO;
+        }
         std::string warn = pop_errors(); // warnings of a successful update are not failures
         (void) warn;
         return apt_shim_reopen(s, reterr);
@@ -725,6 +714,45 @@ int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const c
                 if ((*it)->Status != pkgAcquire::Item::StatDone)
                         return fail(reterr, -EIO, std::string("cannot download ") + url + ": " + (*it)->ErrorText);
         return 0;
+}
+
+int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, char **ret_sha256, char **ret_uri,
+                            char **reterr) {
+        pkgCache::PkgIterator pkg = find_pkg(s, name);
+        pkgCache::VerIterator ver;
+        if (!pkg.end())
+                ver = find_ver(pkg, version);
+        if (pkg.end() || ver.end()) {
+                if (reterr)
+                        *reterr = dup(std::string("no index lists ") + name + " " + version +
+                                      (pkg.end() ? "" : " (it lists " + versions_of(pkg) + ")"));
+                return -ENOENT;
+        }
+        pkgSourceList *list = s->cache->GetSourceList();
+        pkgRecords recs(*s->cache->GetDepCache());
+        std::string untrusted;
+        for (pkgCache::VerFileIterator vf = ver.FileList(); !vf.end(); ++vf) {
+                pkgIndexFile *idx = nullptr;
+                if (!list->FindIndex(vf.File(), idx) || !idx)
+                        continue; // the dpkg status or a local .deb: not a repository's word
+                pkgRecords::Parser &rec = recs.Lookup(vf);
+                if (!idx->IsTrusted()) {
+                        untrusted = idx->ArchiveURI(rec.FileName());
+                        continue;
+                }
+                HashStringList const hashes = rec.Hashes(); // find() points into it
+                HashString const *h = hashes.find("SHA256");
+                if (!h)
+                        continue;
+                *ret_sha256 = dup(h->HashValue());
+                if (ret_uri)
+                        *ret_uri = dup(idx->ArchiveURI(rec.FileName()));
+                return 0;
+        }
+        if (reterr)
+                *reterr = dup(untrusted.empty() ? std::string("no signed index gives a SHA256 for ") + name + " " + version
+                                                : "the index listing " + untrusted + " is not signed by a trusted key");
+        return -EPERM;
 }
 
 int apt_shim_version_cmp(const char *a, const char *b) {

@@ -3,7 +3,8 @@
  * libapt's state is process-global: one AptShim at a time, one thread. Every function returns 0
  * (or a positive count) on success and a negative errno on failure, with *reterr (when given) set
  * to a malloc'ed message made of libapt's own error texts. -EBUSY means a lock held by another
- * process (the message names it); -ENOENT an unknown package or version. */
+ * process (host/apt.c names it: one lookup, for both dpkg locks); -ENOENT an unknown package or
+ * version. */
 #pragma once
 
 #include <stdbool.h>
@@ -106,6 +107,12 @@ int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **re
 
 /* Download one file (URL, any scheme apt has a method for) to dest, checking its sha256 when given. */
 int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const char *dest, char **reterr);
+
+/* The SHA256 that a signed index (one apt verified against its Release file's signature) gives for
+ * name=version, and (ret_uri, optional) where that index says the file is. -ENOENT: no index lists
+ * that version; -EPERM: only unsigned indexes do. */
+int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, char **ret_sha256, char **ret_uri,
+                            char **reterr);
 
 /* Debian version comparison (works without opening anything). */
 int apt_shim_version_cmp(const char *a, const char *b);

@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -195,15 +194,6 @@ int read_line_file(const char *path, char **ret) {
         s[strcspn(s, "\n")] = 0; /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         *ret = xstrdup(strip(s));
         return 0;
-}
-
-void sha256_hex(const void *data, size_t len, char ret[65]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-                abort();
-        for (unsigned i = 0; i < 32; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
 }
 
 static uint64_t clock_usec(clockid_t c) {

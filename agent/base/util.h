@@ -47,8 +47,6 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* First line of a file, newline stripped. */
 int read_line_file(const char *path, char **ret);
 
-void sha256_hex(const void *data, size_t len, char ret[65]);
-
 /* Wall clock helpers. */
 uint64_t now_usec(void);            /* CLOCK_REALTIME */
 uint64_t mono_usec(void);           /* CLOCK_MONOTONIC */

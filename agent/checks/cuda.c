@@ -92,12 +92,16 @@ char *driver_cuda_ceiling(const Host *h, const NvmlInfo *n, bool *ret_from_nvml,
                 *ret_driver = n->driver_version ? xstrdup(n->driver_version) : NULL;
                 return cuda_version_from_int(n->cuda_version);
         }
-        _cleanup_free_ char *lv = NULL;
-        if (driver_loaded_version(h, &lv) < 0 || !cuda_ceiling_for_driver(lv))
+        _cleanup_free_ char *lv = NULL, *ceil = NULL;
+        _cleanup_(cuda_table_done) CudaTable t = {0};
+        if (driver_loaded_version(h, &lv) < 0 || cuda_table_load(h, &t, NULL) < 0)
+                return NULL;
+        ceil = cuda_table_ceiling(&t, lv);
+        if (!ceil)
                 return NULL;
         *ret_from_nvml = false;
         *ret_driver = TAKE_PTR(lv);
-        return xstrdup(cuda_ceiling_for_driver(*ret_driver));
+        return TAKE_PTR(ceil);
 }
 
 /* The ceiling and, for messages, where it came from. NULL: unknown. */
@@ -122,9 +126,17 @@ static void ceiling_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret)
                 check_result_set(ret, CHECK_SKIP, xstrdup("no loaded driver to take the CUDA ceiling from"), NULL);
                 return;
         }
+        _cleanup_(cuda_table_done) CudaTable t = {0};
+        _cleanup_free_ char *terr = NULL;
+        if (work && cuda_table_load(ctx->host, &t, &terr) < 0) {
+                check_result_set(ret, CHECK_FAIL, xasprintf("the local CUDA/driver table is not valid: %s", terr),
+                                 xstrdup("fix or remove " CUDA_LOCAL_TABLE));
+                return;
+        }
         for (size_t i = 0; work && work[i]; i++)
-                if (cuda_version_cmp(work[i], ceil) > 0) {
-                        const char *min = cuda_min_driver(work[i]);
+                if (cuda_minor_cmp(work[i], ceil) > 0) {
+                        const CudaRow *row = cuda_table_find(&t, work[i]);
+                        const char *min = row ? row->driver : NULL;
                         check_result_set(ret, CHECK_FAIL,
                                          xasprintf("workload CUDA %s is above the driver's ceiling %s (%s): its containers "
                                                    "start but every CUDA call fails (\"CUDA driver version is "
@@ -182,7 +194,7 @@ static void nvcc_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         if (!ceil)
                 check_result_set(ret, CHECK_OK, xasprintf("host CUDA toolkit %s (no loaded driver to compare with)", v),
                                  NULL);
-        else if (cuda_version_cmp(v, ceil) > 0)
+        else if (cuda_minor_cmp(v, ceil) > 0)
                 check_result_set(ret, CHECK_FAIL,
                                  xasprintf("host CUDA toolkit %s is above the driver's ceiling %s (%s)", v, ceil, src),
                                  xasprintf("install a toolkit <= %s or a driver that serves CUDA %s", ceil, v));

@@ -12,4 +12,4 @@
                 ".popsection\n")
 
 EMBED(gpubase_data_cuda_driver, "plans/data/cuda-driver.tsv");
-EMBED(gpubase_data_open_gpu_ids, "plans/data/open-gpu-ids.tsv");
+EMBED(gpubase_data_gpus, "plans/data/gpus.tsv");

@@ -2,5 +2,5 @@
 
 /* plans/data/cuda-driver.tsv, NUL-terminated. */
 extern const char gpubase_data_cuda_driver[];
-/* plans/data/open-gpu-ids.tsv, NUL-terminated. */
-extern const char gpubase_data_open_gpu_ids[];
+/* plans/data/gpus.tsv, NUL-terminated. */
+extern const char gpubase_data_gpus[];

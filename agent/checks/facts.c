@@ -7,17 +7,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/string_table.h"
 #include "host/version.h"
 #include "checks/data.h"
 
-static const char *const flavor_table[_DRIVER_FLAVOR_MAX] = {
+static const char *const driver_flavor_table[_DRIVER_FLAVOR_MAX] = {
         [DRIVER_FLAVOR_OPEN] = "open",
         [DRIVER_FLAVOR_PROPRIETARY] = "proprietary",
 };
 
-const char *driver_flavor_to_string(DriverFlavor f) {
-        return f >= 0 && f < _DRIVER_FLAVOR_MAX ? flavor_table[f] : "unknown";
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(driver_flavor, DriverFlavor, "unknown")
 
 void proc_version_done(ProcVersion *p) {
         free(p->version);
@@ -485,64 +484,4 @@ SecureBoot secureboot_state(const Host *h) {
         if (read_file(var, 64, &data, &len) < 0 || len < 5)
                 return SECUREBOOT_UNKNOWN;
         return data[4] == 1 ? SECUREBOOT_ENABLED : SECUREBOOT_DISABLED;
-}
-
-/* ---- CUDA table ---- */
-
-int cuda_version_cmp(const char *a, const char *b) {
-        long amaj = strtol(a, NULL, 10), bmaj = strtol(b, NULL, 10);
-        const char *ad = strchr(a, '.'), *bd = strchr(b, '.');
-        long amin = ad ? strtol(ad + 1, NULL, 10) : 0, bmin = bd ? strtol(bd + 1, NULL, 10) : 0;
-        if (amaj != bmaj)
-                return amaj < bmaj ? -1 : 1;
-        return amin < bmin ? -1 : amin > bmin ? 1 : 0;
-}
-
-char *cuda_version_from_int(int v) {
-        return xasprintf("%d.%d", v / 1000, (v % 1000) / 10);
-}
-
-typedef struct CudaRow {
-        char cuda[16], driver[32];
-} CudaRow;
-
-static size_t cuda_rows(CudaRow *rows, size_t max) {
-        size_t n = 0;
-        const char *s = gpubase_data_cuda_driver;
-        while (*s && n < max) {
-                const char *e = strchr(s, '\n');
-                size_t len = e ? (size_t) (e - s) : strlen(s);
-                if (len > 0 && s[0] != '#') {
-                        const char *tab = memchr(s, '\t', len);
-                        if (tab && (size_t) (tab - s) < sizeof rows[n].cuda &&
-                            (size_t) (s + len - tab - 1) < sizeof rows[n].driver) {
-                                snprintf(rows[n].cuda, sizeof rows[n].cuda, "%.*s", (int) (tab - s), s);
-                                snprintf(rows[n].driver, sizeof rows[n].driver, "%.*s", (int) (s + len - tab - 1),
-                                         tab + 1);
-                                n++;
-                        }
-                }
-                s += len + (e ? 1 : 0);
-        }
-        return n;
-}
-
-const char *cuda_min_driver(const char *cuda) {
-        static CudaRow rows[64];
-        size_t n = cuda_rows(rows, ELEMENTSOF(rows));
-        for (size_t i = 0; i < n; i++)
-                if (cuda_version_cmp(rows[i].cuda, cuda) == 0)
-                        return rows[i].driver;
-        return NULL;
-}
-
-const char *cuda_ceiling_for_driver(const char *driver_version) {
-        static CudaRow rows[64];
-        size_t n = cuda_rows(rows, ELEMENTSOF(rows));
-        const char *best = NULL;
-        for (size_t i = 0; i < n; i++)
-                if (version_cmp(driver_version, rows[i].driver) >= 0 &&
-                    (!best || cuda_version_cmp(rows[i].cuda, best) > 0))
-                        best = rows[i].cuda;
-        return best;
 }

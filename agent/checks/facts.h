@@ -20,7 +20,7 @@ const char *driver_flavor_to_string(DriverFlavor f);
 
 typedef struct ProcVersion {
         DriverFlavor flavor;
-        char *version; /* "595.45.01" */
+        char *version; /* "595.45.04" */
         char *arch;    /* "x86_64", "aarch64", or NULL when the line does not say */
 } ProcVersion;
 void proc_version_done(ProcVersion *p);
@@ -113,6 +113,10 @@ void daemon_json_done(DaemonJson *d);
  * offset) for invalid JSON or a top level that is not an object. An empty file is invalid too:
  * nvidia-ctk refuses it, only a missing file counts as {}. */
 int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **reterr);
+/* The options `nvidia-ctk runtime configure` was asked for, in h's daemon.json: nvidia as the
+ * default runtime (set_as_default), CDI on (cdi). false with *ret_why when one is missing or the
+ * file cannot be read. */
+bool docker_runtime_options_ok(const Host *h, bool set_as_default, bool cdi, char **ret_why);
 
 /* The container runtime on the machine: "docker" when /etc/docker or a docker package is there, else
  * "containerd" likewise, else NULL. */
@@ -131,14 +135,41 @@ void containerd_inspect(const char *config_toml, const char *dropin_text, const 
 /* "Cuda compilation tools, release 12.8, V12.8.93" (nvcc --version) -> "12.8" */
 int parse_nvcc_version(const char *text, char **ret);
 
-/* ---- CUDA <-> driver table (plans/data/cuda-driver.tsv, built in) ---- */
+/* ---- CUDA <-> driver table (plans/data/cuda-driver.tsv, built in, and a local one) ---- */
 
-/* Minimum driver for a CUDA version ("12.8" -> "570.26"); NULL if the table does not know it. */
-const char *cuda_min_driver(const char *cuda);
-/* The highest CUDA version a driver version serves, per the table ("570.26" -> "12.8"); NULL if
- * below every entry. The result is static. */
-const char *cuda_ceiling_for_driver(const char *driver_version);
-/* "12.8" vs "13.0" numerically. */
+/* Rows a site adds or overrides, in the same format (read under --root). */
+#define CUDA_LOCAL_TABLE "/etc/gpubase/cuda-driver.tsv"
+
+typedef struct CudaRow {
+        char *cuda;   /* "12.8" (GA) or "12.8.1" (12.8 Update 1) */
+        char *driver; /* the minimum driver, "570.124.06" */
+        char *source; /* the built-in row's source, or "/etc/gpubase/cuda-driver.tsv:LINE" */
+        bool local;   /* from the local table */
+} CudaRow;
+
+typedef struct CudaTable {
+        CudaRow *rows;
+        size_t n;
+} CudaTable;
+void cuda_table_done(CudaTable *t);
+/* Adds the rows of `text` ("CUDA<TAB>driver[<TAB>source]", # comments) to *t; a CUDA version
+ * already there is replaced. origin names the text in errors and, for local rows, their source.
+ * -EBADMSG with *reterr (may be NULL) naming origin:line for a malformed row. */
+int cuda_table_add(CudaTable *t, const char *text, const char *origin, bool local, char **reterr);
+/* The built-in table, plus <root>/etc/gpubase/cuda-driver.tsv when it exists. */
+int cuda_table_load(const Host *h, CudaTable *ret, char **reterr);
+/* The row of a CUDA version ("12.8" is 12.8 GA, "12.8.1" Update 1); NULL if none. */
+const CudaRow *cuda_table_find(const CudaTable *t, const char *cuda);
+/* The newest CUDA release in the table. */
+const CudaRow *cuda_table_newest(const CudaTable *t);
+/* The highest CUDA version (major.minor, as NVML reports it) a driver serves, newly allocated;
+ * NULL if it is below every row. */
+char *cuda_table_ceiling(const CudaTable *t, const char *driver_version);
+/* "12.8.1" vs "13.0", numerically (missing parts are 0). */
 int cuda_version_cmp(const char *a, const char *b);
+/* The same on major.minor only: "12.8.1" and "12.8" are equal (what a driver's ceiling covers). */
+int cuda_minor_cmp(const char *a, const char *b);
+/* "13.2.1" -> "13.2 Update 1", "13.2" -> "13.2" (newly allocated). */
+char *cuda_release_name(const char *cuda);
 /* 12080 -> "12.8" (caller frees). */
 char *cuda_version_from_int(int v);

@@ -10,12 +10,11 @@
 #include "checks/preflight.h"
 
 static char *gpu_label(const Gpu *g) {
+        if (g->name[0] && g->arch != GPU_ARCH_UNKNOWN)
+                return xasprintf("%s (%s)", g->name, gpu_family(g));
         if (g->name[0])
-                return xasprintf("%s (%s)", g->name, gpu_arch_to_string(g->arch));
-        _cleanup_free_ char *listed = open_module_device_name(g->device_id);
-        if (listed)
-                return xasprintf("%s (10de:%04x, not in pci.ids)", listed, g->device_id);
-        return xasprintf("10de:%04x (not in pci.ids)", g->device_id);
+                return xasprintf("%s (10de:%04x)", g->name, g->device_id);
+        return xasprintf("10de:%04x", g->device_id);
 }
 
 /* "8x GH100 [H100 SXM5 80GB] (Hopper)" or a list of the distinct models. */
@@ -58,10 +57,12 @@ static void present_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret)
         _cleanup_free_ char *unk = buf_steal(&unknown);
         if (*unk)
                 check_result_set(ret, CHECK_WARN,
-                                 xasprintf("%s; architecture unknown for %s: not named in %s%s", sum, unk,
-                                           l.ids_file ? l.ids_file : "pci.ids",
-                                           "; checks that depend on the GPU generation cannot judge it"),
-                                 xstrdup("update pci.ids (update-pciids) or check the GPU model by hand"));
+                                 xasprintf("%s; architecture unknown for %s: not in NVIDIA's list (driver %s) and not "
+                                           "named by %s; checks that depend on the GPU generation cannot judge it",
+                                           sum, unk, gpu_table_release(), l.ids_file ? l.ids_file : "pci.ids"),
+                                 xasprintf("check the GPU model by hand: a gpubase whose GPU list is newer than driver "
+                                           "%s, or a newer pci.ids (update-pciids), may know it",
+                                           gpu_table_release()));
         else
                 check_result_set(ret, CHECK_OK, xasprintf("%s", sum), NULL);
         gpu_list_done(&l);
@@ -85,28 +86,54 @@ static int branch_of(Ctx *ctx) {
         return -1;
 }
 
-/* Does `flavor` at `branch` drive this GPU? NULL if yes, else why not (and *ret_fix). */
-char *gpu_refusal(const Gpu *g, int branch, int flavor, char **ret_fix) {
+CheckStatus gpu_flavor_verdict(const Gpu *g, int branch, int flavor, char **ret_why, char **ret_fix) {
+        OpenRule rule = gpu_open_rule(g);
+        int last = gpu_arch_last_branch(g->arch);
+        if (rule == OPEN_RULE_UNKNOWN)
+                return CHECK_OK; /* nothing to judge by: gpu.present warns */
         _cleanup_free_ char *label = gpu_label(g);
-        bool open = flavor == DRIVER_FLAVOR_OPEN; /* unknown: the plan may well mean the proprietary one */
-        if (g->arch == GPU_ARCH_UNKNOWN)
-                return NULL;
-        if (open && !gpu_arch_open_capable(g->arch)) {
-                *ret_fix = xstrdup("use the proprietary driver at branch 580 or lower (cuda-drivers-580), the last "
-                                   "branch for Maxwell, Pascal and Volta");
-                return xasprintf("%s at %s: the open kernel module drives Turing and newer only", label, g->slot);
+        if (flavor == DRIVER_FLAVOR_OPEN && rule == OPEN_RULE_UNSUPPORTED) {
+                *ret_why = xasprintf("%s at %s: the open kernel module drives Turing and newer only", label, g->slot);
+                *ret_fix = xasprintf("plan the proprietary module at branch %d or lower (nvidia-driver-pinning-%d first, "
+                                     "then cuda-drivers): the last branch for Maxwell, Pascal and Volta",
+                                     last > 0 ? last : 580, last > 0 ? last : 580);
+                return CHECK_FAIL;
         }
-        if (branch > 580 && g->arch >= GPU_ARCH_MAXWELL && g->arch <= GPU_ARCH_VOLTA) {
-                *ret_fix = xstrdup("plan branch 580 (the last branch for Maxwell, Pascal and Volta)");
-                return xasprintf("%s at %s: branch %d no longer supports %s (580 was the last)", label, g->slot, branch,
-                                 gpu_arch_to_string(g->arch));
+        if (branch > 0 && last > 0 && branch > last) {
+                *ret_why = xasprintf("%s at %s: branch %d no longer supports %s (%d was the last)", label, g->slot, branch,
+                                     gpu_arch_to_string(g->arch), last);
+                *ret_fix = xasprintf("plan branch %d (nvidia-driver-pinning-%d), the last branch for Maxwell, Pascal and "
+                                     "Volta, with the proprietary module",
+                                     last, last);
+                return CHECK_FAIL;
         }
-        if (flavor == DRIVER_FLAVOR_PROPRIETARY && (g->arch == GPU_ARCH_HOPPER || g->arch == GPU_ARCH_BLACKWELL)) {
-                *ret_fix = xstrdup("install the open module (nvidia-open); it is required on Hopper and Blackwell");
-                return xasprintf("%s at %s: the proprietary module loads partly on %s and then fails at NVML/container "
-                                 "time",
-                                 label, g->slot, gpu_arch_to_string(g->arch));
+        if (flavor == DRIVER_FLAVOR_PROPRIETARY && rule == OPEN_RULE_REQUIRED) {
+                *ret_why = xasprintf("%s at %s: NVIDIA requires the open kernel module on %s; the proprietary one loads "
+                                     "partly and then fails at NVML/container time",
+                                     label, g->slot, gpu_family(g));
+                *ret_fix = xstrdup("plan the open module (nvidia-open, after nvidia-driver-pinning-<branch>) instead of "
+                                   "the proprietary packages");
+                return CHECK_FAIL;
         }
+        if (flavor == DRIVER_FLAVOR_PROPRIETARY && rule == OPEN_RULE_RECOMMENDED) {
+                *ret_why = xasprintf("%s at %s: NVIDIA recommends the open kernel module on %s (the default from branch "
+                                     "560); the proprietary one still works there",
+                                     label, g->slot, gpu_family(g));
+                *ret_fix = xstrdup("plan the open module (nvidia-open, after nvidia-driver-pinning-<branch>) unless "
+                                   "this host needs the proprietary one");
+                return CHECK_WARN;
+        }
+        return CHECK_OK;
+}
+
+char *gpu_refusal(const Gpu *g, int branch, int flavor, char **ret_fix) {
+        char *why = NULL, *fix = NULL;
+        if (gpu_flavor_verdict(g, branch, flavor, &why, &fix) == CHECK_FAIL) {
+                *ret_fix = fix;
+                return why;
+        }
+        free(why);
+        free(fix);
         return NULL;
 }
 
@@ -125,26 +152,50 @@ static void open_supported_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResul
                         flavor = pv.flavor;
                 proc_version_done(&pv);
         }
+        if (flavor < 0)
+                flavor = DRIVER_FLAVOR_OPEN; /* the default from 560 */
+        /* the first failure wins; else the first warning */
+        char *warn = NULL, *warn_fix = NULL;
         for (size_t i = 0; i < l.n; i++) {
-                char *fix = NULL;
-                char *why = gpu_refusal(&l.gpus[i], branch, flavor < 0 ? DRIVER_FLAVOR_OPEN : flavor, &fix);
-                if (why) {
+                char *why = NULL, *fix = NULL;
+                CheckStatus v = gpu_flavor_verdict(&l.gpus[i], branch, flavor, &why, &fix);
+                if (v == CHECK_FAIL) {
+                        free(warn);
+                        free(warn_fix);
                         check_result_set(ret, CHECK_FAIL, why, fix);
                         gpu_list_done(&l);
                         return;
                 }
+                if (v == CHECK_WARN && !warn) {
+                        warn = why;
+                        warn_fix = fix;
+                } else {
+                        free(why);
+                        free(fix);
+                }
         }
+        if (warn) {
+                check_result_set(ret, CHECK_WARN, warn, warn_fix);
+                gpu_list_done(&l);
+                return;
+        }
+        /* unknown GPUs, and Turing-or-newer ones NVIDIA's list does not name */
         Buf unknown = {0};
-        for (size_t i = 0; i < l.n; i++)
-                if (l.gpus[i].arch == GPU_ARCH_UNKNOWN && !open_module_lists_device(l.gpus[i].device_id))
-                        buf_printf(&unknown, "%s10de:%04x", unknown.len ? ", " : "", l.gpus[i].device_id);
+        for (size_t i = 0; i < l.n; i++) {
+                const Gpu *g = &l.gpus[i];
+                bool unsure = g->arch == GPU_ARCH_UNKNOWN ||
+                              (flavor == DRIVER_FLAVOR_OPEN && gpu_arch_open_capable(g->arch) && !g->open_listed);
+                _cleanup_free_ char *id = xasprintf("10de:%04x", g->device_id);
+                if (unsure && !strstr(unknown.data ? unknown.data : "", id))
+                        buf_printf(&unknown, "%s%s", unknown.len ? ", " : "", id);
+        }
         _cleanup_free_ char *unk = buf_steal(&unknown);
         _cleanup_free_ char *br = branch > 0 ? xasprintf(" at branch %d", branch) : xstrdup("");
         if (*unk)
                 check_result_set(ret, CHECK_WARN,
-                                 xasprintf("cannot tell whether the open module supports %s: neither pci.ids nor the open "
-                                           "module's list (release %s) names it",
-                                           unk, open_module_list_release()),
+                                 xasprintf("cannot tell whether the open module supports %s: NVIDIA's list of GPUs the "
+                                           "open module drives (driver %s) does not name it",
+                                           unk, gpu_table_release()),
                                  xstrdup("check NVIDIA's list of GPUs supported by the open kernel module for this driver"));
         else
                 check_result_set(ret, CHECK_OK, xasprintf("the %s module%s supports every GPU found",
@@ -155,7 +206,7 @@ static void open_supported_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResul
 
 const CheckKind check_gpu_open_module_supported = {
         .name = "gpu.open-module-supported",
-        .summary = "the GPUs can use the open module (Turing or newer) and the planned branch still supports them",
+        .summary = "the planned (or loaded) module suits the GPUs: open only from Turing, required on Blackwell and Grace Hopper; the branch still supports them",
         .param = CHECK_PARAM_NONE,
         .run = open_supported_run,
         .verify = true,
@@ -172,6 +223,25 @@ static int flavor_parse(CheckSpec *c, const YNode *param, ParseCtx *pc) {
         return check_param_choice(c, param, pc, flavors);
 }
 
+/* A GPU that neither list knows, as NVML sees it: compute capability 9.x is Hopper (GH200 by its
+ * name), 10.x and 12.x Blackwell. false if NVML does not answer or says nothing useful. */
+static bool gpu_from_nvml(Ctx *ctx, Gpu *ret) {
+        NvmlInfo n = {0};
+        bool found = false;
+        (void) nvml_query(ctx->host, &n);
+        for (unsigned i = 0; n.status == NVML_STATUS_OK && i < n.n_gpus && !found; i++)
+                if (n.gpus[i].cc_major == 9 || n.gpus[i].cc_major >= 10) {
+                        Gpu g = {.device_id = 0, .arch = n.gpus[i].cc_major == 9 ? GPU_ARCH_HOPPER : GPU_ARCH_BLACKWELL};
+                        snprintf(g.name, sizeof g.name, "%s", n.gpus[i].name);
+                        snprintf(g.slot, sizeof g.slot, "%s", n.gpus[i].bus_id);
+                        g.grace = strstr(g.name, "GH200") || strstr(g.name, "GB200") || strstr(g.name, "GB300");
+                        *ret = g;
+                        found = true;
+                }
+        nvml_info_done(&n);
+        return found;
+}
+
 static void flavor_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         ProcVersion pv = {0};
         GpuList l = {0};
@@ -186,52 +256,51 @@ static void flavor_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
                 check_result_set(ret, CHECK_FAIL, xasprintf("cannot read " PROC_DRIVER_VERSION ": %s", strerror(-r)), NULL);
                 return;
         }
-        const Gpu *hopper = NULL;
         bool unknown = false, all_pre_turing = true;
+        _cleanup_free_ char *why = NULL, *fix = NULL;
+        CheckStatus verdict = CHECK_OK;
         if (pci_find_gpus(ctx->host, &l) == 0)
-                for (size_t i = 0; i < l.n; i++) {
-                        GpuArch a = l.gpus[i].arch;
-                        if (!hopper && (a == GPU_ARCH_HOPPER || a == GPU_ARCH_BLACKWELL))
-                                hopper = &l.gpus[i];
-                        unknown = unknown || a == GPU_ARCH_UNKNOWN;
-                        all_pre_turing = all_pre_turing && a != GPU_ARCH_UNKNOWN && !gpu_arch_open_capable(a);
-                }
-        Gpu from_nvml = {0};
-        if (!hopper && unknown) {
-                /* a GPU newer than pci.ids (H200, Blackwell): NVML's compute capability tells
-                 * Hopper (9.x) and Blackwell (10.x, 12.x) */
-                NvmlInfo n = {0};
-                (void) nvml_query(ctx->host, &n);
-                for (unsigned i = 0; n.status == NVML_STATUS_OK && i < n.n_gpus && !hopper; i++)
-                        if (n.gpus[i].cc_major == 9 || n.gpus[i].cc_major >= 10) {
-                                from_nvml.arch = n.gpus[i].cc_major == 9 ? GPU_ARCH_HOPPER : GPU_ARCH_BLACKWELL;
-                                snprintf(from_nvml.name, sizeof from_nvml.name, "%s", n.gpus[i].name);
-                                snprintf(from_nvml.slot, sizeof from_nvml.slot, "%s", n.gpus[i].bus_id);
-                                hopper = &from_nvml;
+                for (size_t i = 0; i < l.n && verdict != CHECK_FAIL; i++) {
+                        const Gpu *g = &l.gpus[i];
+                        _cleanup_free_ char *w = NULL, *f = NULL;
+                        /* the branch is gpu.open-module-supported's business; here only the flavour */
+                        CheckStatus v = gpu_flavor_verdict(g, -1, (int) pv.flavor, &w, &f);
+                        if (v > verdict) {
+                                free(why);
+                                free(fix);
+                                why = TAKE_PTR(w);
+                                fix = TAKE_PTR(f);
+                                verdict = v;
                         }
-                nvml_info_done(&n);
-        }
-        if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && hopper) {
-                _cleanup_free_ char *label = gpu_label(hopper);
-                check_result_set(ret, CHECK_FAIL,
-                                 xasprintf("the proprietary kernel module %s is loaded on %s: it loads partly and fails at "
-                                           "NVML/container time; %s needs the open module",
-                                           pv.version, label, gpu_arch_to_string(hopper->arch)),
-                                 xstrdup("remove the proprietary packages (cuda-drivers, nvidia-driver-<branch>) and "
-                                         "install nvidia-open, then reboot"));
-        } else if (want >= 0 && (int) pv.flavor != want)
+                        unknown = unknown || g->arch == GPU_ARCH_UNKNOWN;
+                        all_pre_turing = all_pre_turing && g->arch != GPU_ARCH_UNKNOWN && !gpu_arch_open_capable(g->arch);
+                }
+        Gpu from_nvml;
+        if (verdict == CHECK_OK && unknown && pv.flavor == DRIVER_FLAVOR_PROPRIETARY && gpu_from_nvml(ctx, &from_nvml))
+                verdict = gpu_flavor_verdict(&from_nvml, -1, (int) pv.flavor, &why, &fix); /* both still NULL */
+        if (verdict == CHECK_FAIL && pv.flavor == DRIVER_FLAVOR_PROPRIETARY)
+                check_result_set(ret, CHECK_FAIL, xasprintf("the proprietary kernel module %s is loaded: %s", pv.version, why),
+                                 xstrdup("remove the proprietary packages (cuda-drivers) and install nvidia-open at the "
+                                         "same branch (nvidia-driver-pinning-<branch> first), then reboot"));
+        else if (verdict == CHECK_FAIL)
+                check_result_set(ret, CHECK_FAIL, xasprintf("the open kernel module %s is loaded: %s", pv.version, why),
+                                 TAKE_PTR(fix));
+        else if (want >= 0 && (int) pv.flavor != want)
                 check_result_set(ret, CHECK_FAIL,
                                  xasprintf("the %s module %s is loaded, the plan wants the %s one",
                                            driver_flavor_to_string(pv.flavor), pv.version,
                                            driver_flavor_to_string((DriverFlavor) want)),
                                  xasprintf("install the %s driver packages and reboot", driver_flavor_to_string((DriverFlavor) want)));
+        else if (verdict == CHECK_WARN)
+                check_result_set(ret, CHECK_WARN, xasprintf("the proprietary kernel module %s is loaded: %s", pv.version, why),
+                                 TAKE_PTR(fix));
         else if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && want < 0 && l.n > 0 && all_pre_turing)
                 check_result_set(ret, CHECK_OK,
                                  xasprintf("proprietary module %s (the GPUs are older than Turing: the open module "
                                            "cannot drive them)",
                                            pv.version),
                                  NULL);
-        else if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && want < 0)
+        else if (pv.flavor == DRIVER_FLAVOR_PROPRIETARY && want < 0 && (unknown || l.n == 0))
                 check_result_set(ret, CHECK_WARN,
                                  xasprintf("the proprietary module %s is loaded; the open module is the default from 560",
                                            pv.version),
@@ -245,7 +314,7 @@ static void flavor_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
 
 const CheckKind check_driver_flavor = {
         .name = "driver.flavor",
-        .summary = "open vs proprietary module, from /proc/driver/nvidia/version (proprietary on Hopper/Blackwell fails)",
+        .summary = "open vs proprietary module, from /proc/driver/nvidia/version (proprietary: fails on Blackwell and Grace Hopper, warns on Turing to Hopper)",
         .param = CHECK_PARAM_OPTIONAL,
         .parse = flavor_parse,
         .free_params = free,

@@ -1,7 +1,7 @@
 /* NVML, loaded at run time with dlopen("libnvidia-ml.so.1") — never linked. Under --root the
  * library is looked up only inside the root (<root>/usr/lib/<multiarch>/, <root>/usr/lib64/,
- * <root>/usr/lib/), so that a fixture tree can carry a test library. Only the calls FACTS.md
- * lists are used: nvmlInit_v2, nvmlSystemGetDriverVersion, nvmlSystemGetCudaDriverVersion_v2,
+ * <root>/usr/lib/), so that a fixture tree can carry a test library. Only these calls are
+ * used: nvmlInit_v2, nvmlSystemGetDriverVersion, nvmlSystemGetCudaDriverVersion_v2,
  * nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetName,
  * nvmlDeviceGetCudaComputeCapability, nvmlDeviceGetPciInfo_v3, nvmlErrorString, nvmlShutdown. */
 #pragma once
@@ -30,8 +30,8 @@ typedef struct NvmlInfo {
         char *library;        /* the path or name that was loaded / tried */
         char *error;          /* nvmlErrorString or dlerror text when status != OK */
         int nvml_code;        /* the raw nvmlReturn_t of the failing call */
-        char *driver_version; /* "595.45.01" */
-        int cuda_version;     /* 13000 = 13.0; 0 if unknown */
+        char *driver_version; /* "595.45.04" */
+        int cuda_version;     /* 13020 = 13.2; 0 if unknown */
         unsigned n_gpus;
         NvmlGpu gpus[NVML_MAX_GPUS];
 } NvmlInfo;
@@ -41,7 +41,7 @@ int nvml_query(const Host *h, NvmlInfo *ret);
 void nvml_info_done(NvmlInfo *i);
 
 /* `nvidia-smi --query-gpu=driver_version,name,compute_cap,pci.bus_id --format=csv,noheader`:
- * one line per GPU, e.g. "595.45.01, NVIDIA H100 80GB HBM3, 9.0, 00000000:01:00.0". Fills
+ * one line per GPU, e.g. "595.45.04, NVIDIA H100 80GB HBM3, 9.0, 00000000:01:00.0". Fills
  * driver_version and gpus; -EBADMSG if a line does not have four fields. */
 int parse_nvidia_smi_csv(const char *text, NvmlInfo *ret);
 /* Runs nvidia-smi (from <root>/usr/bin under --root, else PATH) with that query. Returns its exit
@@ -64,7 +64,7 @@ int nvidia_smi_query(const Host *h, NvmlInfo *ret, int *ret_exit);
  *   exit is returned through *ret_exit with 0 and nothing parsed; exit 0 parses the output. */
 const char *nvml_status_to_string(NvmlStatus s);
 
-/* The driver's CUDA ceiling ("13.0"): NVML's answer in n (already queried), else what the CUDA/driver
+/* The driver's CUDA ceiling ("13.2"): NVML's answer in n (already queried), else what the CUDA/driver
  * table says of the loaded module. NULL when neither knows, and then nothing else is written;
  * otherwise *ret_from_nvml says which, and *ret_driver is the driver version it is for (NULL when
  * NVML did not say). Shared by driver.cuda-ceiling, toolkit.nvcc and verify's facts. */

@@ -7,9 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/string_table.h"
 #include "checks/data.h"
 
-static const char *const arch_table[_GPU_ARCH_MAX] = {
+static const char *const gpu_arch_table[_GPU_ARCH_MAX] = {
         [GPU_ARCH_UNKNOWN] = "unknown",
         [GPU_ARCH_KEPLER] = "Kepler",
         [GPU_ARCH_MAXWELL] = "Maxwell",
@@ -22,9 +23,7 @@ static const char *const arch_table[_GPU_ARCH_MAX] = {
         [GPU_ARCH_BLACKWELL] = "Blackwell",
 };
 
-const char *gpu_arch_to_string(GpuArch a) {
-        return a >= 0 && a < _GPU_ARCH_MAX ? arch_table[a] : "unknown";
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(gpu_arch, GpuArch, "unknown")
 
 static bool is_alnum(char c) {
         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -60,80 +59,6 @@ GpuArch gpu_arch_from_name(const char *pci_name) {
 
 bool gpu_arch_open_capable(GpuArch a) {
         return a >= GPU_ARCH_TURING && a < _GPU_ARCH_MAX;
-}
-
-/* ---- the open module's device list (plans/data/open-gpu-ids.tsv) ---- */
-
-/* Calls f for each data row "ID<TAB>NAME" of the embedded list; stops when f returns true. */
-static bool open_ids_foreach(bool (*f)(unsigned id, const char *name, size_t name_len, void *userdata),
-                             void *userdata) {
-        const char *s = gpubase_data_open_gpu_ids;
-        while (*s) {
-                const char *e = strchr(s, '\n');
-                size_t len = e ? (size_t) (e - s) : strlen(s);
-                if (len > 0 && s[0] != '#') {
-                        const char *tab = memchr(s, '\t', len);
-                        if (tab && tab > s && tab - s <= 4) {
-                                char idbuf[5] = {0};
-                                memcpy(idbuf, s, (size_t) (tab - s));
-                                char *end;
-                                unsigned long id = strtoul(idbuf, &end, 16);
-                                if (*end == '\0' && f((unsigned) id, tab + 1, (size_t) (s + len - tab - 1), userdata))
-                                        return true;
-                        }
-                }
-                s += len + (e ? 1 : 0);
-        }
-        return false;
-}
-
-typedef struct IdMatch {
-        unsigned id;
-        char *name;
-} IdMatch;
-
-static bool match_id(unsigned id, const char *name, size_t name_len, void *userdata) {
-        IdMatch *m = userdata;
-        if (id != m->id)
-                return false;
-        m->name = xstrndup(name, name_len);
-        return true;
-}
-
-bool open_module_lists_device(unsigned device_id) {
-        _cleanup_free_ char *name = open_module_device_name(device_id);
-        return name != NULL;
-}
-
-char *open_module_device_name(unsigned device_id) {
-        IdMatch m = {.id = device_id};
-        open_ids_foreach(match_id, &m);
-        return m.name;
-}
-
-const char *open_module_list_release(void) {
-        static const char key[] = "# release:";
-        static char release[32];
-        const char *s = gpubase_data_open_gpu_ids;
-        while (*s) {
-                const char *e = strchr(s, '\n');
-                size_t len = e ? (size_t) (e - s) : strlen(s);
-                if (len > sizeof key - 1 && strncmp(s, key, sizeof key - 1) == 0) {
-                        const char *v = s + sizeof key - 1;
-                        size_t vlen = len - (sizeof key - 1);
-                        while (vlen > 0 && (*v == ' ' || *v == '\t'))
-                                v++, vlen--;
-                        while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t' || v[vlen - 1] == '\r'))
-                                vlen--;
-                        if (vlen > 0 && vlen < sizeof release) {
-                                memcpy(release, v, vlen);
-                                release[vlen] = '\0';
-                                return release;
-                        }
-                }
-                s += len + (e ? 1 : 0);
-        }
-        return "unknown";
 }
 
 /* ---- libpci ---- */
@@ -222,9 +147,18 @@ static void scan_devices(struct pci_access *acc, Scan *s) {
                 const char *name = pci_lookup_name(acc, buf, sizeof buf,
                                                    PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
                                                    d->vendor_id, d->device_id);
-                if (name)
+                GpuInfo info;
+                if (gpu_table_find(g->device_id, &info) == 0) {
+                        snprintf(g->name, sizeof g->name, "%s", info.name);
+                        g->arch = info.arch;
+                        g->source = GPU_NAME_NVIDIA;
+                        g->grace = info.grace;
+                        g->open_listed = info.open;
+                } else if (name) {
                         snprintf(g->name, sizeof g->name, "%s", name);
-                g->arch = gpu_arch_from_name(g->name);
+                        g->arch = gpu_arch_from_name(g->name);
+                        g->source = GPU_NAME_PCI_IDS;
+                }
         }
 }
 

@@ -1,7 +1,8 @@
-/* GPUs found on the PCI bus before any driver exists: libpci over <root>/sys/bus/pci, names from
- * pci.ids (<root>/usr/share/misc/pci.ids or <root>/usr/share/hwdata/pci.ids, else the host's),
- * architecture from the chip name in that name, and the open kernel module's list of supported
- * device IDs (plans/data/open-gpu-ids.tsv, built in) for devices pci.ids does not know. */
+/* GPUs found on the PCI bus before any driver exists: libpci over <root>/sys/bus/pci. Name and
+ * architecture come from NVIDIA's own list (plans/data/gpus.tsv, built in: the open module's
+ * "Compatible GPUs" of the release it names); for a device that list does not have, from pci.ids
+ * (<root>/usr/share/misc/pci.ids or <root>/usr/share/hwdata/pci.ids, else the host's) and the chip
+ * code in its name. A device in neither stays unknown. */
 #pragma once
 
 #include <stdbool.h>
@@ -29,20 +30,50 @@ const char *gpu_arch_to_string(GpuArch a); /* "Hopper" */
 GpuArch gpu_arch_from_name(const char *pci_name);
 /* Turing or newer: what the open kernel module drives. */
 bool gpu_arch_open_capable(GpuArch a);
-/* Is the device ID in the open module's supported list (plans/data/open-gpu-ids.tsv)? */
-bool open_module_lists_device(unsigned device_id);
-/* The release that list was taken from, e.g. "550.40.82". */
-const char *open_module_list_release(void);
-/* The product name the open module's list gives the device ID ("NVIDIA H200" for 0x2335), newly
- * allocated; NULL when the list does not know it. For naming a device pci.ids does not know. */
-char *open_module_device_name(unsigned device_id);
+/* The last driver branch for the architecture: 580 for Maxwell, Pascal and Volta; -1 none known. */
+int gpu_arch_last_branch(GpuArch a);
+
+/* One row of NVIDIA's list (plans/data/gpus.tsv). */
+typedef struct GpuInfo {
+        unsigned device_id;
+        GpuArch arch;
+        bool open;       /* the open kernel module drives it */
+        int last_branch; /* the last branch that supports it; -1: the list's release does */
+        bool grace;      /* a Grace superchip: GH200, GB200, GB300, GB10 */
+        char name[128];  /* "NVIDIA GH200 120GB" */
+} GpuInfo;
+/* 0 with *ret when the list has the device ID, else -ENOENT. */
+int gpu_table_find(unsigned device_id, GpuInfo *ret);
+/* The driver release the list was taken from ("595.45.04") and that release's date. */
+const char *gpu_table_release(void);
+const char *gpu_table_date(void);
+
+typedef enum GpuNameSource {
+        GPU_NAME_NONE,    /* in neither list: name "" and arch unknown */
+        GPU_NAME_NVIDIA,  /* NVIDIA's list (gpus.tsv) */
+        GPU_NAME_PCI_IDS, /* pci.ids, the fallback */
+} GpuNameSource;
 
 typedef struct Gpu {
         char slot[16];        /* "0000:01:00.0" */
         unsigned vendor_id, device_id, class_id; /* class 0x0300 / 0x0302 */
-        char name[128];       /* from pci.ids; "" when unknown */
+        char name[128];       /* NVIDIA's name, else pci.ids'; "" when unknown */
         GpuArch arch;
+        GpuNameSource source;
+        bool grace;           /* a Grace superchip (GH200: Grace Hopper) */
+        bool open_listed;     /* NVIDIA's list says the open module drives it */
 } Gpu;
+
+/* NVIDIA's rule for the open kernel module on a GPU (the July 2024 announcement, the driver README). */
+typedef enum OpenRule {
+        OPEN_RULE_UNKNOWN,     /* the architecture is not known */
+        OPEN_RULE_UNSUPPORTED, /* before Turing: the open module does not drive it */
+        OPEN_RULE_RECOMMENDED, /* Turing, Ampere, Ada, Hopper: the proprietary one still works */
+        OPEN_RULE_REQUIRED,    /* Blackwell and Grace Hopper: the proprietary one does not */
+} OpenRule;
+OpenRule gpu_open_rule(const Gpu *g);
+/* "Grace Hopper", "Grace Blackwell", else the architecture's name. */
+const char *gpu_family(const Gpu *g);
 
 typedef struct GpuList {
         size_t n;

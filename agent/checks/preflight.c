@@ -3,6 +3,7 @@
 #include "host/version.h"
 #include "checks/facts.h"
 #include "checks/preflight.h"
+#include "checks/signing.h"
 
 char **plan_refusals(const Plan *p, const Host *h) {
         const PlanIntent *in = &p->intent;
@@ -10,24 +11,40 @@ char **plan_refusals(const Plan *p, const Host *h) {
         GpuList l = {0};
 
         /* the driver ceiling must cover every CUDA version the host has to serve */
-        for (size_t i = 0; p->workloads_cuda && p->workloads_cuda[i]; i++) {
+        CudaTable t = {0};
+        _cleanup_free_ char *terr = NULL;
+        if (p->workloads_cuda && cuda_table_load(h, &t, &terr) < 0)
+                strv_push(&out, xasprintf("the local CUDA/driver table is not valid: %s; fix or remove " CUDA_LOCAL_TABLE,
+                                          terr));
+        for (size_t i = 0; t.n > 0 && p->workloads_cuda && p->workloads_cuda[i]; i++) {
                 const char *cuda = p->workloads_cuda[i];
-                const char *min = cuda_min_driver(cuda);
-                if (!min) {
-                        strv_push(&out, xasprintf("workloads.cuda %s is not in the CUDA/driver table; known CUDA "
-                                                  "versions are listed in plans/data/cuda-driver.tsv",
-                                                  cuda));
+                const CudaRow *row = cuda_table_find(&t, cuda);
+                if (!row) {
+                        const CudaRow *newest = cuda_table_newest(&t);
+                        _cleanup_free_ char *nn = cuda_release_name(newest->cuda);
+                        if (cuda_version_cmp(cuda, newest->cuda) > 0)
+                                strv_push(&out, xasprintf("workloads.cuda %s is newer than the newest CUDA release in the "
+                                                          "CUDA/driver table, %s (driver %s or newer); if NVIDIA has "
+                                                          "released it, add its row (CUDA, a tab, its minimum driver) "
+                                                          "to " CUDA_LOCAL_TABLE,
+                                                          cuda, nn, newest->driver));
+                        else
+                                strv_push(&out, xasprintf("workloads.cuda %s is not a CUDA release in the CUDA/driver "
+                                                          "table (11.8 to %s; an update is written X.Y.U, e.g. 12.8.1)",
+                                                          cuda, nn));
                         continue;
                 }
-                if (in->driver_branch > 0 && in->driver_branch < version_major(min)) {
+                if (in->driver_branch > 0 && in->driver_branch < version_major(row->driver)) {
                         _cleanup_free_ char *ceiling_of = xasprintf("%d.999.999", in->driver_branch);
-                        const char *ceiling = cuda_ceiling_for_driver(ceiling_of);
+                        _cleanup_free_ char *ceiling = cuda_table_ceiling(&t, ceiling_of);
+                        _cleanup_free_ char *name = cuda_release_name(row->cuda);
                         strv_push(&out, xasprintf("driver branch %d serves CUDA up to %s, but workload CUDA %s needs "
                                                   "driver %s or newer; plan branch %d or later",
-                                                  in->driver_branch, ceiling ? ceiling : "(none in the table)", cuda, min,
-                                                  version_major(min)));
+                                                  in->driver_branch, ceiling ? ceiling : "(none in the table)", name,
+                                                  row->driver, version_major(row->driver)));
                 }
         }
+        cuda_table_done(&t);
 
         /* the planned module must drive the GPUs that are here */
         if (pci_find_gpus(h, &l) == 0)
@@ -38,5 +55,10 @@ char **plan_refusals(const Plan *p, const Host *h) {
                                 strv_push(&out, xasprintf("%s; %s", why, fix));
                 }
         gpu_list_done(&l);
+
+        /* with Secure Boot on, the module must have a way to be signed before the reboot that loads it */
+        char *sb = secureboot_refusal(in, h);
+        if (sb)
+                strv_push(&out, sb);
         return out;
 }

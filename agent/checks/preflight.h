@@ -3,10 +3,17 @@
 #pragma once
 
 #include "plan/plan.h"
+#include "checks/checks.h"
 #include "checks/pci.h"
 
-/* Can the `flavor` module (a DriverFlavor, -1 unknown: open from branch 560) at `branch` (-1
- * unknown) drive this GPU? NULL if yes (or unknown), else why not, with *ret_fix. */
+/* NVIDIA's rule for driving this GPU with the `flavor` module (a DriverFlavor, -1 unknown) at
+ * `branch` (-1 unknown): CHECK_FAIL for the open module before Turing, a branch past the GPU's last
+ * (580 for Maxwell, Pascal, Volta) and the proprietary module on Blackwell or Grace Hopper;
+ * CHECK_WARN for the proprietary module on Turing, Ampere, Ada and Hopper (H100/H200), where the open
+ * one is recommended; else CHECK_OK (an unknown GPU included). For WARN and FAIL, *ret_why and
+ * *ret_fix are set (newly allocated). */
+CheckStatus gpu_flavor_verdict(const Gpu *g, int branch, int flavor, char **ret_why, char **ret_fix);
+/* The CHECK_FAIL cases of gpu_flavor_verdict(): why (with *ret_fix), or NULL. */
 char *gpu_refusal(const Gpu *g, int branch, int flavor, char **ret_fix);
 
 /* Every reason to refuse the plan on this host, one message each (with its fix); NULL if none. */

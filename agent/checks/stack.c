@@ -81,6 +81,7 @@ static json_object *gpus_json(const StackFacts *f) {
                 json_object_object_add(o, "id", json_object_new_string(id));
                 json_object_object_add(o, "name", str_or_null(g->name[0] ? g->name : NULL));
                 json_object_object_add(o, "arch", str_or_null(g->arch != GPU_ARCH_UNKNOWN ? gpu_arch_to_string(g->arch) : NULL));
+                json_object_object_add(o, "grace", json_object_new_boolean(g->grace));
                 json_object_array_add(arr, o);
         }
         return arr;

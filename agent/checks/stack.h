@@ -17,11 +17,11 @@ typedef struct StackFacts {
         DriverFlavor driver_flavor; /* /proc/driver/nvidia/version; _DRIVER_FLAVOR_INVALID: unknown */
         char *driver_on_disk;      /* the module for the running kernel (libkmod) */
         char *driver_package;      /* the installed driver package's name ("nvidia-open") */
-        char *driver_package_version; /* its Debian version ("595.45.01-1") */
-        char *driver_installed;    /* its upstream version ("595.45.01") */
+        char *driver_package_version; /* its Debian version ("595.45.04-1") */
+        char *driver_installed;    /* its upstream version ("595.45.04") */
         NvmlStatus nvml_status;
         char *nvml_driver;         /* the user-space driver version NVML reports */
-        char *cuda_ceiling;        /* "13.0" */
+        char *cuda_ceiling;        /* "13.2" */
         bool cuda_ceiling_from_nvml; /* else from the CUDA/driver table, for the loaded module */
         CtkVersions ctk;
         const char *runtime;       /* "docker", "containerd", NULL (static) */

@@ -24,7 +24,7 @@ const char cmd_verify_help[] =
         "  driver.on_disk       the module for the running kernel\n"
         "  driver.installed     the driver package's upstream version; driver.package, driver.package_version\n"
         "  nvml.status          ok, no-library, driver-not-loaded, version-mismatch, error; nvml.driver\n"
-        "  cuda_ceiling         the highest CUDA version the driver serves (\"13.0\"); cuda_ceiling_source\n"
+        "  cuda_ceiling         the highest CUDA version the driver serves (\"13.2\"); cuda_ceiling_source\n"
         "                       \"nvml\", or \"table\" (the CUDA/driver table, for the loaded module)\n"
         "  ctk.version          the version all four Container Toolkit packages share; ctk.packages\n"
         "                       {name: version or null}\n"

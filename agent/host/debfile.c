@@ -3,9 +3,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include "base/string_table.h"
 
 #define DEB_CONTROL_MAX (1024U * 1024U)     /* the control file of a real package is a few KiB */
 #define DEB_ENTRIES_MAX 100000U             /* a keyring package has a dozen */
@@ -19,11 +20,7 @@ static const char *const deb_entry_type_table[_DEB_ENTRY_TYPE_MAX] = {
         [DEB_ENTRY_OTHER] = "special file",
 };
 
-const char *deb_entry_type_to_string(DebEntryType t) {
-        if (t < 0 || t >= _DEB_ENTRY_TYPE_MAX)
-                return NULL;
-        return deb_entry_type_table[t];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(deb_entry_type, DebEntryType, NULL)
 
 static int fail(char **ret_why, int r, const char *fmt, ...) _printf_(3, 4);
 static int fail(char **ret_why, int r, const char *fmt, ...) {
@@ -676,40 +673,5 @@ int deb_read_data_file(const char *path, const char *member, size_t max, char **
         if (ret_len)
                 *ret_len = m.len;
         *ret = m.data;
-        return 0;
-}
-
-static void evp_md_ctx_freep(EVP_MD_CTX **c) {
-        EVP_MD_CTX_free(*c);
-}
-
-int sha256_file_hex(const char *path, char ret[65]) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
-        unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
-        unsigned mdlen = 0;
-
-        if (fd < 0)
-                return negative_errno();
-
-        ctx = EVP_MD_CTX_new();
-        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-                abort();
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof buf);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
-                        abort();
-        }
-        if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
-                abort();
-        for (unsigned i = 0; i < 32; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
         return 0;
 }

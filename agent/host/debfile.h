@@ -74,5 +74,3 @@ int deb_check_paths(const DebInfo *d, char *const *allowed, char **ret_offending
  * caller decides what to make of them). */
 char *deb_path_normalize(const char *path);
 
-/* sha256 of a file's content, 64 lowercase hex digits. */
-int sha256_file_hex(const char *path, char ret[65]);

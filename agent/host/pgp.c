@@ -107,6 +107,8 @@ static bool strv_contains(char *const *l, const char *s) {
 typedef struct Keys {
         char **primary, **subkeys;
         size_t n_packets;
+        const char *want; /* pgp_keyring_extract(): the primary key whose packets are copied */
+        bool in_want;     /* the packets seen now belong to it */
 } Keys;
 
 static void keys_done(Keys *k) {
@@ -137,8 +139,12 @@ static int handle_packet(Keys *k, unsigned tag, const uint8_t *body, size_t len,
                  * that its subkeys are not taken for orphans, but list nothing. */
                 if (tag == TAG_PUBLIC_KEY && !k->primary)
                         k->primary = xcalloc(1, sizeof(char *));
+                if (tag == TAG_PUBLIC_KEY)
+                        k->in_want = false;
                 return 0;
         }
+        if (tag == TAG_PUBLIC_KEY)
+                k->in_want = k->want && streq(fpr, k->want);
         char ***l = tag == TAG_PUBLIC_KEY ? &k->primary : &k->subkeys;
         if (strv_contains(*l, fpr))
                 free(fpr);
@@ -153,7 +159,7 @@ static uint32_t be32(const uint8_t *p) {
 
 /* RFC 9580 4.2: walks the packets, old and new format, one-, two-, five-octet and partial body
  * lengths. Anything that runs past the end is -EBADMSG. */
-static int parse_packets(const uint8_t *p, size_t len, Keys *k, char **ret_why) {
+static int parse_packets(const uint8_t *p, size_t len, Keys *k, Buf *extract, char **ret_why) {
         size_t off = 0;
         int r;
 
@@ -238,6 +244,8 @@ static int parse_packets(const uint8_t *p, size_t len, Keys *k, char **ret_why) 
                 buf_done(&gathered);
                 if (r < 0)
                         return r;
+                if (extract && k->in_want)
+                        buf_append(extract, (const char *) p + at, off - at);
                 continue;
 
         truncated:
@@ -453,7 +461,7 @@ int pgp_keyring_fingerprints(const void *data, size_t len, char ***ret_primary, 
         r = to_binary(data, len, &bin, &p, &n, ret_why);
         if (r < 0)
                 return r;
-        r = parse_packets(p, n, &k, ret_why);
+        r = parse_packets(p, n, &k, NULL, ret_why);
         if (r < 0)
                 return r;
         if (ret_primary)
@@ -487,7 +495,7 @@ int pgp_dearmor(const void *data, size_t len, void **ret, size_t *ret_len, char 
         r = to_binary(data, len, &bin, &p, &n, ret_why);
         if (r < 0)
                 return r;
-        r = parse_packets(p, n, &k, ret_why);
+        r = parse_packets(p, n, &k, NULL, ret_why);
         if (r < 0)
                 return r;
         void *copy = xmalloc(n);
@@ -495,5 +503,38 @@ int pgp_dearmor(const void *data, size_t len, void **ret, size_t *ret_len, char 
                 memcpy(copy, p, n);
         *ret = copy;
         *ret_len = n;
+        return 0;
+}
+
+bool pgp_keyring_file_has(const char *path, const char *fingerprint) {
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (read_file(path, PGP_KEYRING_MAX, &data, &len) < 0)
+                return false;
+        return pgp_keyring_has_fingerprint(data, len, fingerprint) == 1;
+}
+
+int pgp_keyring_extract(const void *data, size_t len, const char *fingerprint, void **ret, size_t *ret_len,
+                        char **ret_why) {
+        _cleanup_(buf_done) Buf bin = {0}, out = {0};
+        _cleanup_(keys_done) Keys k = {0};
+        _cleanup_free_ char *want = NULL;
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        int r;
+
+        if (pgp_fingerprint_normalize(fingerprint, &want) < 0)
+                return fail(ret_why, -EINVAL, "'%s' is not a fingerprint", fingerprint);
+        r = to_binary(data, len, &bin, &p, &n, ret_why);
+        if (r < 0)
+                return r;
+        k.want = want;
+        r = parse_packets(p, n, &k, &out, ret_why);
+        if (r < 0)
+                return r;
+        if (out.len == 0)
+                return fail(ret_why, -ENOENT, "no primary key %s in the keyring", want);
+        *ret_len = out.len;
+        *ret = buf_steal(&out);
         return 0;
 }

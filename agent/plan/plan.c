@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "plan/check_kind.h"
 #include "plan/step.h"
 #include "plan/step_kind.h"
@@ -25,7 +26,9 @@ void plan_intent_done(PlanIntent *i) {
         free(i->ctk_version);
         free(i->runtime);
         free(i->origin);
-        *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
+        free(i->nouveau_blacklist_step);
+        free(i->nouveau_reboot_step);
+        *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
 }
 
 Plan *plan_free(Plan *p) {
@@ -280,14 +283,18 @@ static int parse_match(ParseCtx *pc, Plan *p, const YNode *m) {
 }
 
 static bool cuda_version_ok(const char *s) {
-        /* MAJOR.MINOR */
-        const char *dot = strchr(s, '.');
-        if (!dot || dot == s || !dot[1] || strchr(dot + 1, '.'))
-                return false;
-        for (const char *c = s; *c; c++)
-                if (c != dot && !isdigit((unsigned char) *c))
+        /* MAJOR.MINOR, or MAJOR.MINOR.UPDATE (12.8.1: CUDA 12.8 Update 1) */
+        int parts = 0;
+        for (const char *c = s;; c++) {
+                const char *start = c;
+                while (isdigit((unsigned char) *c))
+                        c++;
+                if (c == start)
                         return false;
-        return true;
+                parts++;
+                if (*c != '.')
+                        return !*c && parts >= 2 && parts <= 3;
+        }
 }
 
 static int parse_workloads(ParseCtx *pc, Plan *p, const YNode *w) {
@@ -300,7 +307,7 @@ static int parse_workloads(ParseCtx *pc, Plan *p, const YNode *w) {
                 for (size_t i = 0; p->workloads_cuda[i]; i++)
                         if (!cuda_version_ok(p->workloads_cuda[i])) {
                                 src_error_set(pc->err, pc->file, v->type == YNODE_SEQ ? v->items[i] : v,
-                                              "workloads.cuda entry '%s' must be a CUDA version like 12.8 (quote it: \"12.8\")",
+                                              "workloads.cuda entry '%s' must be a CUDA version like 12.8 or 12.8.1 (quote it: \"12.8\")",
                                               p->workloads_cuda[i]);
                                 return -EINVAL;
                         }
@@ -386,7 +393,7 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
                           char *const *overrides, Plan **ret, SrcError *reterr) {
         _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof(Plan));
         _cleanup_(ynode_freep) YNode *root = NULL;
-        p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1};
+        p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
         ParseCtx pc = {.file = file, .err = reterr};
         int r;
 

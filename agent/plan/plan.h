@@ -44,6 +44,15 @@ typedef struct PlanIntent {
         char *ctk_version;   /* "1.19.0-1" */
         char *runtime;       /* "docker", "containerd" */
         char *origin;        /* repository host the driver must come from */
+        /* nouveau: the step that blacklists it (and updates the initramfs) and the first reboot step
+         * after that one, which boots without it; NULL when the plan has none */
+        char *nouveau_blacklist_step;
+        char *nouveau_reboot_step;
+        /* Secure Boot (checks/signing.h): does a step install a kernel module that DKMS builds, or one
+         * the distribution ships signed; and the signing route the plan declares (a SigningRoute, -1
+         * none declared) */
+        bool module_dkms, module_signed;
+        int signing_route;
 } PlanIntent;
 
 void plan_intent_done(PlanIntent *i);

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "plan/state.h"
 #include "host/version.h"
+#include "checks/signing.h"
 #include "steps/apt_install.h"
 
 static const char *const apt_install_keys[] = {"packages", "hold", "unhold", "pin", "origin", "prefetch",
@@ -50,10 +51,10 @@ static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
         _cleanup_free_ char *what = xasprintf("step '%s' (kind apt-install)", s->id);
         if (schema_require(pc, map, "packages", what, &v) < 0 || schema_strv(pc, v, "packages", false, &pkgs) < 0)
                 return -EINVAL;
-        a->pkgs = xcalloc(strv_length(pkgs), sizeof(PkgSpec));
+        a->pkgs = xcalloc(strv_length(pkgs), sizeof(AptPkgSpec));
         for (size_t i = 0; pkgs[i]; i++) {
                 char *eq = strchr(pkgs[i], '=');
-                PkgSpec *p = &a->pkgs[a->n_pkgs++];
+                AptPkgSpec *p = &a->pkgs[a->n_pkgs++];
                 p->name = eq ? xstrndup(pkgs[i], (size_t) (eq - pkgs[i])) : xstrdup(pkgs[i]);
                 p->version = eq ? xstrdup(eq + 1) : NULL;
                 if (!pkg_name_ok(p->name) || (p->version && !*p->version)) {
@@ -91,7 +92,7 @@ static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
 static void apt_install_declare(const Step *s, PlanIntent *in) {
         const AptInstallParams *a = s->params;
         for (size_t i = 0; i < a->n_pkgs; i++) {
-                const PkgSpec *p = &a->pkgs[i];
+                const AptPkgSpec *p = &a->pkgs[i];
                 int branch = -1;
                 if (startswith(p->name, "nvidia-driver-pinning-"))
                         branch = version_major(p->name + strlen("nvidia-driver-pinning-"));
@@ -113,6 +114,16 @@ static void apt_install_declare(const Step *s, PlanIntent *in) {
                            !startswith(p->name, "nvidia-driver-pinning-"))) &&
                          in->driver_flavor < 0)
                         in->driver_flavor = 1; /* DRIVER_FLAVOR_PROPRIETARY */
+                switch (module_source_of_package(p->name)) { /* for Secure Boot, checks/signing.h */
+                case MODULE_SOURCE_DKMS:
+                        in->module_dkms = true;
+                        break;
+                case MODULE_SOURCE_SIGNED:
+                        in->module_signed = true;
+                        break;
+                default:
+                        break;
+                }
                 if (streq(p->name, "nvidia-container-toolkit") && p->version && !is_glob(p->version) && !in->ctk_version)
                         in->ctk_version = xstrdup(p->version);
         }
@@ -156,7 +167,7 @@ static int check_origin(AptSession *as, const char *origin, const char *name, co
 static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) { /* a ProbeResult */
         const AptInstallParams *a = s->params;
         for (size_t i = 0; i < a->n_pkgs; i++) {
-                const PkgSpec *p = &a->pkgs[i];
+                const AptPkgSpec *p = &a->pkgs[i];
                 AptPackage pk = {0};
                 if (apt_shim_package(as->shim, p->name, &pk) < 0 || !pk.installed) {
                         *ret_detail = xasprintf("%s is not installed", p->name);
@@ -230,7 +241,7 @@ static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **
 }
 
 /* Resolve every spec to one version (glob -> the highest match; from origin when given). */
-int apt_install_pick(AptSession *as, const PkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
+int apt_install_pick(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
                     char **reterr) {
         char **v = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
@@ -244,70 +255,6 @@ int apt_install_pick(AptSession *as, const PkgSpec *pkgs, size_t n, const char *
         }
         *ret_versions = v;
         return 0;
-}
-
-/* Every requested version first, then the marks: requested packages that depend on each other's
- * exact versions (the toolkit's four) resolve against the requested versions. */
-int apt_install_mark(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, char **reterr) {
-        for (size_t i = 0; i < n; i++) {
-                int r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < n; i++) {
-                int r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* Marks, resolves and commits (downloads only, for a prefetch) one set of packages at the picked
- * versions; a held package is moved only with unhold. *ret_changed: how many packages changed.
- * -errno with *reterr, when reterr is set at all (apt may fail without a message). */
-static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, bool unhold,
-                       bool download_only, unsigned *ret_changed, char **reterr) {
-        _cleanup_strv_free_ char **unholds = NULL, **changes = NULL;
-        int r;
-        for (size_t i = 0; i < n; i++) {
-                AptPackage pk = {0};
-                if (apt_shim_package(as->shim, pkgs[i].name, &pk) == 0 && pk.held && pk.installed &&
-                    !streq(pk.installed, versions[i]) && !download_only) {
-                        if (!unhold) {
-                                r = errorf(reterr, -EPERM,
-                                           "%s is held at %s and the plan would move it to %s; refusing. To move a pin "
-                                           "on purpose, set `unhold: true` on the step (unhold, install, hold)",
-                                           pkgs[i].name, pk.installed, versions[i]);
-                                apt_package_done(&pk);
-                                return r;
-                        }
-                        strv_push(&unholds, xstrdup(pkgs[i].name));
-                }
-                apt_package_done(&pk);
-        }
-        if (unholds) {
-                r = apt_shim_set_hold(as->shim, (const char *const *) unholds, false, reterr);
-                if (r < 0)
-                        return r;
-        }
-        r = apt_install_mark(as, pkgs, versions, n, reterr);
-        if (r < 0)
-                return r;
-        r = apt_shim_resolve(as->shim, &changes, reterr);
-        if (r < 0)
-                return r;
-        unsigned changed = (unsigned) r;
-        if (changed > 0) {
-                r = apt_shim_commit(as->shim, download_only, &as->progress, reterr);
-                if (as->tty)
-                        printf("\r\033[K");
-                if (r < 0)
-                        return r;
-        } else
-                apt_shim_clear_marks(as->shim);
-        if (ret_changed)
-                *ret_changed = changed;
-        return r;
 }
 
 /* The archives of the later steps named by `prefetch:`, downloaded now. -errno with *reterr. */
@@ -326,7 +273,7 @@ static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr
                         return errorf(reterr, r, "prefetch of step '%s': %s (is its repository configured before this "
                                       "step?)",
                                       t->id, err);
-                r = install_set(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, &err);
+                r = apt_install_versions(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, &err);
                 if (r < 0)
                         return errorf(reterr, r, "prefetch of step '%s': %s", t->id, err);
         }
@@ -351,7 +298,7 @@ static int refresh_lists(AptSession *as, Ctx *ctx, const char *update, bool *upd
 
 /* apt_install_pick(); a package that is not found yet makes one refresh of the lists (unless they were
  * refreshed already or `update: never`), then a second try. */
-static int pick_or_update(AptSession *as, const PkgSpec *pkgs, size_t n, const char *origin, const char *update,
+static int pick_or_update(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, const char *update,
                           bool *updated, char ***ret_versions, char **reterr) {
         _cleanup_free_ char *err = NULL;
         int r = apt_install_pick(as, pkgs, n, origin, ret_versions, &err);
@@ -379,7 +326,7 @@ static int install_pinning_first(AptSession *as, const AptInstallParams *a, cons
         int r = pick_or_update(as, a->pkgs, 1, NULL, update, updated, &pv, reterr);
         if (r < 0)
                 return r;
-        r = install_set(as, a->pkgs, pv, 1, a->unhold, false, ret_changed, reterr);
+        r = apt_install_versions(as, a->pkgs, pv, 1, a->unhold, false, ret_changed, reterr);
         if (r < 0)
                 return r;
         return apt_session_reopen(as, reterr);
@@ -471,7 +418,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                 r = pick_or_update(&as, a->pkgs + first, a->n_pkgs - first, a->origin, update, &updated, &versions,
                                    &err);
         if (r >= 0)
-                r = install_set(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+                r = apt_install_versions(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
         if (r >= 0)
                 r = verify_installed(&as, a, &err);
         if (r >= 0)

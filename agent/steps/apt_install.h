@@ -6,13 +6,8 @@
 #include "host/apt.h"
 #include "steps/steps.h"
 
-typedef struct PkgSpec {
-        char *name;
-        char *version; /* exact or glob, NULL: any */
-} PkgSpec;
-
 typedef struct AptInstallParams {
-        PkgSpec *pkgs;
+        AptPkgSpec *pkgs;
         size_t n_pkgs;
         bool hold, unhold;
         char *pin;
@@ -27,10 +22,8 @@ char *apt_install_pin_path(const Step *s);
 char *apt_install_pin_content(const Step *s);
 /* Every spec resolved to one version (glob: the highest match; from origin when given), or -errno
  * with *reterr. */
-int apt_install_pick(AptSession *as, const PkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
+int apt_install_pick(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
                      char **reterr);
-/* Every requested version made the candidate, then each marked for installation. */
-int apt_install_mark(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, char **reterr);
 
 /* StepKind.preview and StepKind.bundle of apt-install (apt_install_resolve.c). */
 int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reterr);

@@ -49,12 +49,12 @@ int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reter
 
 /* Resolve specs (already picked versions) and put every archive of the result into the bundle.
  * *ret_added counts the archives added; -errno with *reterr. */
-static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const PkgSpec *pkgs, char **versions, size_t n,
+static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const AptPkgSpec *pkgs, char **versions, size_t n,
                       unsigned *ret_added, char **ret_pinning_deb, char **reterr) {
         AptArchive *arch = NULL;
         size_t n_arch = 0;
         int r;
-        r = apt_install_mark(as, pkgs, versions, n, reterr);
+        r = apt_mark_versions(as, pkgs, versions, n, reterr);
         if (r < 0)
                 return r;
         r = apt_shim_resolve(as->shim, NULL, reterr);

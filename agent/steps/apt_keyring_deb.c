@@ -1,17 +1,21 @@
 /* apt-keyring-deb: a repository keyring shipped as a .deb (NVIDIA's cuda-keyring_1.1-1_all.deb).
- * Before anything is installed the package is checked: its sha256 against the plan, its files
- * (only /usr/share/keyrings and /etc/apt/sources.list.d), and the keyring inside against the pinned
- * fingerprint. Then libapt installs it (as a local file offered to the depcache). */
+ * Before anything is installed the package is checked: its files (only /usr/share/keyrings,
+ * /etc/apt/sources.list.d and the like), the keyring inside against the pinned fingerprint, and its
+ * sha256: against the plan's when it pins one, else against the one the package's own repository
+ * lists in an index signed by the pinned key (keyring_chain.h). Then libapt installs it (as a local
+ * file offered to the depcache). */
 #include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/hash.h"
 #include "checks/facts.h"
 #include "host/apt.h"
 #include "host/bundle.h"
 #include "host/debfile.h"
 #include "host/pgp.h"
+#include "steps/keyring_chain.h"
 #include "steps/steps.h"
 
 typedef struct KeyringDebParams {
@@ -82,17 +86,27 @@ static int keyring_deb_parse(Step *s, const YNode *map, ParseCtx *pc) {
                 src_error_set(pc->err, pc->file, src, "'%s' is not a Debian package file name (name_version_arch.deb)", k->file);
                 return -EINVAL;
         }
-        if (schema_require(pc, map, "sha256", what, &v) < 0 || schema_string(pc, v, "sha256", &k->sha256) < 0)
+        /* with a pinned fingerprint the sha256 may come from the repository's signed index instead */
+        if (!ynode_get(map, "fingerprint") && !ynode_get(map, "sha256")) {
+                src_error_set(pc->err, pc->file, map,
+                              "%s needs sha256 or fingerprint (with fingerprint alone, the sha256 is taken from the "
+                              "package's repository, from an index signed by that key)",
+                              what);
                 return -EINVAL;
-        bool hex = strlen(k->sha256) == 64;
-        for (char *c = k->sha256; hex && *c; c++) {
-                if (*c >= 'A' && *c <= 'F')
-                        *c = (char) (*c - 'A' + 'a');
-                hex = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f');
         }
-        if (!hex) {
-                src_error_set(pc->err, pc->file, v, "sha256 must be 64 hex digits, found '%s'", k->sha256);
-                return -EINVAL;
+        if ((v = ynode_get(map, "sha256"))) {
+                if (schema_string(pc, v, "sha256", &k->sha256) < 0)
+                        return -EINVAL;
+                bool hex = strlen(k->sha256) == 64;
+                for (char *c = k->sha256; hex && *c; c++) {
+                        if (*c >= 'A' && *c <= 'F')
+                                *c = (char) (*c - 'A' + 'a');
+                        hex = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f');
+                }
+                if (!hex) {
+                        src_error_set(pc->err, pc->file, v, "sha256 must be 64 hex digits, found '%s'", k->sha256);
+                        return -EINVAL;
+                }
         }
         if ((v = ynode_get(map, "fingerprint"))) {
                 if (schema_string(pc, v, "fingerprint", &fpr) < 0)
@@ -103,30 +117,6 @@ static int keyring_deb_parse(Step *s, const YNode *map, ParseCtx *pc) {
                 }
         }
         return 0;
-}
-
-static int md5_file_hex(const char *path, char ret[33]) {
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        int r = read_file(path, 256 * 1024 * 1024, &data, &len);
-        if (r < 0)
-                return r;
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-        if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL) != 1 || n != 16)
-                return -EIO;
-        for (unsigned i = 0; i < 16; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
-        return 0;
-}
-
-/* Does a keyring file carry the pinned key? */
-static bool keyring_has(const char *path, const char *fpr) {
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        if (read_file(path, PGP_KEYRING_MAX, &data, &len) < 0)
-                return false;
-        return pgp_keyring_has_fingerprint(data, len, fpr) == 1;
 }
 
 static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr _unused_) {
@@ -169,7 +159,7 @@ static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail, char **
                                 return PROBE_NEEDED;
                         }
                         if (!have_key && S_ISREG(st.st_mode) && startswith(l, "/usr/share/keyrings/"))
-                                have_key = keyring_has(p, k->fingerprint);
+                                have_key = pgp_keyring_file_has(p, k->fingerprint);
                 }
         if (!have_key) {
                 *ret_detail = xasprintf("no keyring of %s holds key %s", k->package, k->fingerprint);
@@ -179,16 +169,23 @@ static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail, char **
         return PROBE_SATISFIED;
 }
 
-/* Everything is checked before dpkg sees the package; *reterr says why not. */
-static int vet(const KeyringDebParams *k, const char *deb, char **reterr) {
+static int vouch(const KeyringDebParams *k, const Ctx *ctx, const char *deb, const DebInfo *info, char **ret_how,
+                 char **reterr);
+
+/* Everything is checked before dpkg sees the package; *reterr says why not, *ret_how (on success)
+ * how its content was vouched for. */
+static int vet(const KeyringDebParams *k, const Ctx *ctx, const char *deb, char **ret_how, char **reterr) {
         char sum[65];
         _cleanup_(deb_info_freep) DebInfo *info = NULL;
         _cleanup_free_ char *why = NULL, *bad = NULL;
-        int r = sha256_file_hex(deb, sum);
-        if (r < 0)
-                return errorf(reterr, r, "cannot read %s: %s", k->file, strerror(-r));
-        if (!streq(sum, k->sha256)) {
-                return errorf(reterr, -EPERM, "refusing %s: its sha256 is %s, the plan pins %s", k->file, sum, k->sha256);
+        int r;
+        if (k->sha256) {
+                r = sha256_file_hex(deb, sum);
+                if (r < 0)
+                        return errorf(reterr, r, "cannot read %s: %s", k->file, strerror(-r));
+                if (!streq(sum, k->sha256))
+                        return errorf(reterr, -EPERM, "refusing %s: its sha256 is %s, the plan pins %s", k->file, sum,
+                                      k->sha256);
         }
         r = deb_inspect(deb, &info, &why);
         if (r < 0)
@@ -202,8 +199,10 @@ static int vet(const KeyringDebParams *k, const char *deb, char **reterr) {
                 return errorf(reterr, -EPERM, "refusing %s: it holds %s %s, its file name says %s %s", k->file, info->package,
                               info->version, k->package, k->version);
         }
-        if (!k->fingerprint)
+        if (!k->fingerprint) {
+                *ret_how = xstrdup("sha256 and file list checked");
                 return 0;
+        }
         Buf found = {0};
         for (size_t i = 0; i < info->n_entries; i++) {
                 const DebEntry *e = &info->entries[i];
@@ -215,7 +214,7 @@ static int vet(const KeyringDebParams *k, const char *deb, char **reterr) {
                         continue;
                 if (pgp_keyring_has_fingerprint(data, len, k->fingerprint) == 1) {
                         buf_done(&found);
-                        return 0;
+                        return vouch(k, ctx, deb, info, ret_how, reterr);
                 }
                 _cleanup_strv_free_ char **fprs = NULL;
                 if (pgp_keyring_fingerprints(data, len, &fprs, NULL, NULL) == 0)
@@ -225,6 +224,29 @@ static int vet(const KeyringDebParams *k, const char *deb, char **reterr) {
         _cleanup_free_ char *f = buf_steal(&found);
         return errorf(reterr, -EPERM, "refusing %s: its keyring holds %s, the plan pins %s", k->file, *f ? f : "no key",
                       k->fingerprint);
+}
+
+/* The key is the pinned one; now the content: the plan's sha256 when it pins one. Without it, the
+ * package's own repository, signed by that key, must list this very file. From an offline bundle
+ * (run --bundle) there is no repository to ask: the file is the one the bundle's manifest accounts
+ * for, checked this way when the bundle was made, and the bundle's packages are trusted as a whole
+ * (bundle.h). */
+static int vouch(const KeyringDebParams *k, const Ctx *ctx, const char *deb, const DebInfo *info, char **ret_how,
+                 char **reterr) {
+        if (k->sha256) {
+                *ret_how = xstrdup("sha256 and key fingerprint checked");
+                return 0;
+        }
+        if (ctx->host->apt_bundle) {
+                *ret_how = xstrdup("key fingerprint checked; the bundle's manifest vouches for the file");
+                return 0;
+        }
+        _cleanup_free_ char *how = NULL;
+        int r = keyring_chain_verify(ctx->host, deb, info, k->file, k->fingerprint, ctx->verbose, &how, reterr);
+        if (r < 0)
+                return r;
+        *ret_how = xasprintf("key fingerprint checked; %s", how);
+        return 0;
 }
 
 /* The package file, into deb: from an offline bundle (run --bundle), downloaded (url), or read
@@ -246,7 +268,8 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
         }
         if (k->url) {
                 AptSession as = {0};
-                AptSessionOptions o = {.verbose = ctx->verbose};
+                /* scratch: a download needs no lists, and a refused file leaves the root as it was */
+                AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose};
                 r = apt_session_open(&as, ctx->host, &o, &err);
                 if (r >= 0) {
                         r = apt_shim_fetch_file(as.shim, k->url, NULL, deb, &err);
@@ -269,7 +292,7 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
 static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const KeyringDebParams *k = s->params;
         char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
-        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *err = NULL, *how = NULL;
         AptSession as = {0};
         bool open = false;
         int r;
@@ -280,7 +303,7 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         r = obtain(k, ctx, ctx->host, deb, reterr);
         if (r < 0)
                 goto out;
-        r = vet(k, deb, reterr);
+        r = vet(k, ctx, deb, &how, reterr);
         if (r < 0)
                 goto out;
 
@@ -323,8 +346,7 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                         goto out;
                 }
         }
-        *ret_detail = xasprintf("%s %s %s (sha256 and %s checked)", reinstall ? "reinstalled" : "installed", k->package,
-                                k->version, k->fingerprint ? "key fingerprint" : "file list");
+        *ret_detail = xasprintf("%s %s %s (%s)", reinstall ? "reinstalled" : "installed", k->package, k->version, how);
         r = 0;
 out:
         if (open)
@@ -339,7 +361,7 @@ out:
 static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr) {
         const KeyringDebParams *k = s->params;
         char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
-        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *err = NULL, *how = NULL;
         int r;
 
         if (!mkdtemp(tmpl))
@@ -347,7 +369,7 @@ static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
         _cleanup_free_ char *deb = xasprintf("%s/%s", tmpl, k->file), *name = xasprintf("keyrings/%s", k->file);
         r = obtain(k, ctx, bundle_builder_source(b), deb, reterr);
         if (r >= 0)
-                r = vet(k, deb, reterr);
+                r = vet(k, ctx, deb, &how, reterr);
         if (r >= 0) {
                 r = bundle_builder_add_file(b, name, deb, "keyring-deb", s->id, k->package, k->version, &err);
                 if (r >= 0)
@@ -356,7 +378,7 @@ static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
                         (void) errorf(reterr, r, "%s", err);
         }
         if (r >= 0)
-                *ret_detail = xasprintf("%s (sha256 and %s checked)", name, k->fingerprint ? "key fingerprint" : "file list");
+                *ret_detail = xasprintf("%s (%s)", name, how);
         (void) unlink(deb);
         (void) rmdir(tmpl);
         return r;
@@ -364,13 +386,16 @@ static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
 
 static char *keyring_deb_describe(const Step *s) {
         const KeyringDebParams *k = s->params;
+        if (!k->sha256)
+                return xasprintf("install %s %s from %s (key %s; sha256 from its repository's index signed by that key)",
+                                 k->package, k->version, k->url ? k->url : k->path, k->fingerprint);
         return xasprintf("install %s %s from %s (sha256 %.12s…%s%s)", k->package, k->version, k->url ? k->url : k->path,
                          k->sha256, k->fingerprint ? ", key " : "", k->fingerprint ? k->fingerprint : "");
 }
 
 const StepKind step_apt_keyring_deb = {
         .name = "apt-keyring-deb",
-        .summary = "a repository keyring shipped as a .deb, checked (sha256, files, key) before it is installed",
+        .summary = "a repository keyring shipped as a .deb, checked (files, key, sha256 pinned or from its signed repository) before it is installed",
         .keys = keyring_deb_keys,
         .parse = keyring_deb_parse,
         .free_params = params_free,

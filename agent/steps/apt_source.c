@@ -108,13 +108,12 @@ static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail, char **r
         const AptSourceParams *a = s->params;
         _cleanup_free_ char *sp = sources_path(a), *kp = keyring_path(a);
         _cleanup_free_ char *spath = host_path(ctx->host, sp), *kpath = host_path(ctx->host, kp);
-        _cleanup_free_ char *have = NULL, *want = sources_content(s), *key = NULL;
-        size_t klen = 0;
+        _cleanup_free_ char *have = NULL, *want = sources_content(s);
         if (read_file(spath, 1024 * 1024, &have, NULL) < 0 || !streq(have, want)) {
                 *ret_detail = xasprintf("%s is missing or changed", sp);
                 return PROBE_NEEDED;
         }
-        if (read_file(kpath, PGP_KEYRING_MAX, &key, &klen) < 0 || pgp_keyring_has_fingerprint(key, klen, a->fingerprint) != 1) {
+        if (!pgp_keyring_file_has(kpath, a->fingerprint)) {
                 *ret_detail = xasprintf("%s is missing or does not hold key %s", kp, a->fingerprint);
                 return PROBE_NEEDED;
         }
@@ -179,8 +178,12 @@ static int install_key(const Step *s, const Host *h, const char *data, size_t le
                 _cleanup_strv_free_ char **fprs = NULL;
                 (void) pgp_keyring_fingerprints(bin, blen, &fprs, NULL, NULL);
                 _cleanup_free_ char *have = fprs ? strv_join(fprs, ", ") : xstrdup("none");
+                /* the key found is only what that URL served today: pinning it unchecked would make
+                 * the fingerprint check vouch for whoever answered */
                 return errorf(reterr, -EPERM, "refusing the key from %s: its fingerprint is %s, the plan pins %s; nothing was "
-                              "written",
+                              "written. Do not paste the fingerprint found here into the plan without "
+                              "checking it: confirm the repository's current key with its publisher "
+                              "(their install guide, over a channel you trust) first",
                               a->key_url ? a->key_url : a->key_file, have, a->fingerprint);
         }
         _cleanup_free_ char *kp = keyring_path(a), *sp = sources_path(a);

@@ -1,7 +1,13 @@
 /* container-runtime: `nvidia-ctk runtime configure --runtime=docker|containerd` (argv, no shell),
  * then the result is parsed and checked. An invalid existing daemon.json is reported with its parse
  * error before nvidia-ctk runs (it would refuse it anyway, less clearly), and the previous file is
- * kept as <file>.gpubase-backup. */
+ * kept as <file>.gpubase-backup.
+ *
+ * nvidia-ctk is told which files to edit with its own flags (NVIDIA's cmd/nvidia-ctk/runtime/
+ * configure): --config for daemon.json or containerd's config.toml, and for containerd
+ * --drop-in-config (nvidia-ctk 1.18.0 and later); under --root both point into the root. nvidia-ctk
+ * knows nothing of a root, so the imports line it writes into config.toml names the root's path;
+ * that one path is turned back into the path the machine will see. */
 #include <string.h>
 
 #include "base/error.h"
@@ -61,25 +67,37 @@ static int configured(const Step *s, Ctx *ctx, char **ret_detail) {
                 *ret_detail = xstrdup(res.detail ? res.detail : "not configured");
                 return 0;
         }
-        if (streq(rp->runtime, "docker") && (rp->set_as_default || rp->cdi)) {
-                _cleanup_free_ char *p = host_path(ctx->host, DOCKER_JSON), *text = NULL, *err = NULL;
-                size_t len = 0;
-                DaemonJson d = {0};
-                if (read_file(p, 16 * 1024 * 1024, &text, &len) < 0 || daemon_json_parse(text, len, &d, &err) < 0) {
-                        *ret_detail = xstrdup(DOCKER_JSON " cannot be read");
-                        return 0;
-                }
-                bool ok = (!rp->set_as_default || (d.default_runtime && streq(d.default_runtime, "nvidia"))) &&
-                          (!rp->cdi || d.cdi);
-                daemon_json_done(&d);
-                if (!ok) {
-                        *ret_detail = xstrdup(rp->set_as_default ? "nvidia is not the default runtime (or CDI is off)"
-                                                                 : "CDI is not enabled");
-                        return 0;
-                }
-        }
+        if (streq(rp->runtime, "docker") &&
+            !docker_runtime_options_ok(ctx->host, rp->set_as_default, rp->cdi, ret_detail))
+                return 0;
         *ret_detail = xstrdup(res.detail);
         return 1;
+}
+
+/* Under --root, nvidia-ctk put the glob of the drop-in's directory into config.toml's imports as it
+ * was given, <root>/etc/containerd/conf.d/ then a star glob. On the machine the root is /, so that
+ * entry loses the root prefix; nothing else in the file is touched. Sets *reterr on failure. */
+static int containerd_unroot_import(const Host *h, const char *conf, char **reterr) {
+        static const char want[] = "/etc/containerd/conf.d/*.toml";
+        _cleanup_free_ char *text = NULL, *rooted = host_path(h, want);
+        size_t len = 0, n = strlen(rooted);
+        int r = read_file(conf, 16 * 1024 * 1024, &text, &len);
+        if (r < 0)
+                return errorf(reterr, r, "nvidia-ctk ran but %s cannot be read: %s", CONTAINERD_TOML, strerror(-r));
+        if (!strstr(text, rooted))
+                return 0;
+        Buf b = {0};
+        const char *p = text;
+        for (const char *hit; (hit = strstr(p, rooted)); p = hit + n) {
+                buf_append(&b, p, (size_t) (hit - p));
+                buf_puts(&b, want);
+        }
+        buf_puts(&b, p);
+        r = write_file_atomic(conf, b.data, b.len, 0644);
+        buf_done(&b);
+        if (r < 0)
+                return errorf(reterr, r, "cannot rewrite the imports line of %s: %s", CONTAINERD_TOML, strerror(-r));
+        return 0;
 }
 
 static int runtime_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr _unused_) {
@@ -117,21 +135,15 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         strv_push(&argv, xstrdup("runtime"));
         strv_push(&argv, xstrdup("configure"));
         strv_push(&argv, xasprintf("--runtime=%s", rp->runtime));
-        if (host_is_rooted(ctx->host)) {
-                strv_push(&argv, xasprintf("--config=%s", conf));
-                if (!docker) {
-                        _cleanup_free_ char *dropin = host_path(ctx->host, CONTAINERD_DROPIN);
-                        strv_push(&argv, xasprintf("--drop-in-config=%s", dropin));
-                }
-        }
+        strv_push(&argv, xasprintf("--config=%s", conf));
+        _cleanup_free_ char *dropin = docker ? NULL : host_path(ctx->host, CONTAINERD_DROPIN);
+        if (dropin)
+                strv_push(&argv, xasprintf("--drop-in-config=%s", dropin));
         if (rp->set_as_default)
                 strv_push(&argv, xstrdup("--set-as-default"));
         if (rp->cdi)
                 strv_push(&argv, xstrdup("--cdi.enabled"));
-        _cleanup_free_ char *rootenv = xasprintf("NVIDIA_CTK_ROOT=%s", ctx->host->root);
-        char *env[] = {rootenv, NULL};
-        ExecSpec spec = {.argv = argv, .env = host_is_rooted(ctx->host) ? env : NULL, .timeout_sec = 120,
-                         .echo = ctx->verbose > 0};
+        ExecSpec spec = {.argv = argv, .timeout_sec = 120, .echo = ctx->verbose > 0};
         _cleanup_(exec_result_done) ExecResult res = {0};
         r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0 || res.timed_out)) {
@@ -142,6 +154,11 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         strv_free(argv);
         if (r < 0)
                 return errorf(reterr, r, "cannot run nvidia-ctk: %s", strerror(-r));
+        if (!docker && host_is_rooted(ctx->host)) {
+                r = containerd_unroot_import(ctx->host, conf, reterr);
+                if (r < 0)
+                        return r;
+        }
         _cleanup_free_ char *why = NULL;
         if (!configured(s, ctx, &why))
                 return errorf(reterr, -EIO, "nvidia-ctk ran but the result is not right: %s", why);
@@ -151,7 +168,9 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
 
 static char *runtime_describe(const Step *s) {
         const RuntimeParams *rp = s->params;
-        return xasprintf("nvidia-ctk runtime configure --runtime=%s%s%s", rp->runtime,
+        bool docker = streq(rp->runtime, "docker");
+        return xasprintf("nvidia-ctk runtime configure --runtime=%s --config=%s%s%s%s", rp->runtime,
+                         docker ? DOCKER_JSON : CONTAINERD_TOML, docker ? "" : " --drop-in-config=" CONTAINERD_DROPIN,
                          rp->set_as_default ? " --set-as-default" : "", rp->cdi ? " --cdi.enabled" : "");
 }
 

@@ -1,4 +1,4 @@
-/* reboot: the engine runs the reboot protocol (engine.c); this file only parses the step. Its
+/* reboot: the engine runs the reboot protocol (engine/engine.c); this file only parses the step. Its
  * `when:` defaults to `changed`, so a converged rerun never reboots, and `max_reboots` bounds how
  * often a failing post-reboot check may ask for another one. */
 #include "plan/when_kind.h"
@@ -16,6 +16,12 @@ static int reboot_parse(Step *s, const YNode *map, ParseCtx *pc) {
         return 0;
 }
 
+/* The first reboot after the step that blacklists nouveau is the one that boots without it. */
+static void reboot_declare(const Step *s, PlanIntent *in) {
+        if (in->nouveau_blacklist_step && !in->nouveau_reboot_step)
+                in->nouveau_reboot_step = xstrdup(s->id);
+}
+
 static char *reboot_describe(const Step *s) {
         const RebootParams *p = s->params;
         return xasprintf("reboot when %s (at most %u time%s), then run the checks", s->when->name, p->max_reboots,
@@ -31,4 +37,5 @@ const StepKind step_reboot = {
         .parse = reboot_parse,
         .free_params = free,
         .describe = reboot_describe,
+        .declare = reboot_declare,
 };

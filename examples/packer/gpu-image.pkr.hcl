@@ -40,7 +40,7 @@ variable "plan_file" {
 variable "plan_vars" {
   type        = list(string)
   default     = []
-  description = "NAME=VALUE overrides of the plan's vars (gpubase --var), e.g. the keyring's sha256."
+  description = "NAME=VALUE overrides of the plan's vars (gpubase --var), e.g. branch=580."
 }
 
 variable "run_timeout" {

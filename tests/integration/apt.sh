@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # APT tier: gpubase's apt steps (apt-keyring-deb, apt-source, apt-install), the container-runtime and
 # service-restart steps and the shipped plans, for real, under --root, against the local signed
-# repositories that tests/fixtures/repo/build-repo.sh builds (no network, no apt-get).
+# repositories that tests/fixtures/repo/build-repo.sh builds (no network but loopback, no apt-get);
+# its NVIDIA-like layout is served over HTTP on 127.0.0.1 for the keyring's chain of trust.
 #   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/apt.sh [TEST-NAME-REGEX]
 # One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed. About a
-# minute; needs dpkg-deb, apt-ftparchive, gpg and gcc (make deps) and perl, no network.
+# minute; needs dpkg-deb, apt-ftparchive, gpg and gcc (make deps), perl and python3 (the HTTP
+# server), no network.
 # APT_KEEP=1 keeps the fixture repositories (in $TMPDIR/gpubase-aptit.*) for a look afterwards.
 #
 # Every gpubase call goes through `ga`, whose PATH starts with fake apt-get, apt, apt-cache and
@@ -29,6 +31,7 @@ export GPUBASE FAKE_NVML
 . "$APT_IT_DIR/lib.sh"
 
 PLANS=$SRC_DIR/plans
+T0=$(now_ms)
 need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
 
 # ---------------------------------------------------------------- the fixture repositories (once)
@@ -36,6 +39,28 @@ need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
 APT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-aptit.XXXXXX")
 # shellcheck disable=SC2064
 trap "[ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
+
+# One HTTP server on loopback for the whole script, serving $APT_WORK: the fixture's NVIDIA layout
+# (repo/nvidia/repos/<distro>/<arch>/) is reached at $FIXTURE_NVIDIA_URL, which its keyring
+# packages name as their repository.
+python3 -c 'import http.server, os, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+os.chdir(sys.argv[1])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()' "$APT_WORK" "$APT_WORK/http.port" 2>"$APT_WORK/http.err" &
+HTTP_PID=$!
+# (errexit holds in the trap too: the killed server's status must not become the script's)
+# shellcheck disable=SC2064
+trap "kill $HTTP_PID 2>/dev/null || true; wait $HTTP_PID 2>/dev/null || true; [ -n '${APT_KEEP:-}' ] || rm -rf '$APT_WORK'; rm -rf '$IT_LOGDIR'" EXIT
+for _ in $(seq 1 200); do [ -s "$APT_WORK/http.port" ] && break; sleep 0.05; done
+[ -s "$APT_WORK/http.port" ] || { echo "apt.sh: the HTTP server did not start: $(cat "$APT_WORK/http.err")" >&2; exit 1; }
+FIXTURE_NVIDIA_URL=http://127.0.0.1:$(cat "$APT_WORK/http.port")/repo/nvidia
+export FIXTURE_NVIDIA_URL
 
 fixture_repos apt "$APT_WORK/repo"
 
@@ -118,7 +143,7 @@ set_os() {
 
 # shipped_vars [CTK_URI]: --var arguments that point a shipped plan at the fixture.
 shipped_vars() {
-        SV=(--var "cuda_keyring_url=file://$CUDA_KEYRING_DEB" --var "cuda_keyring_sha256=$CUDA_KEYRING_SHA256"
+        SV=(--var "cuda_keyring_url=file://$CUDA_KEYRING_DEB"
                 --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=${1:-$REPO_CTK_URI}"
                 --var "ctk_key_url=file://$CTK_KEY_ASC" --var "ctk_key_fpr=$CTK_KEY_FPR"
                 --var "driver_origin=$FIXTURE_REPO_DIR/cuda/")
@@ -287,6 +312,169 @@ t_power_cut_empty_lists() {
         eq "$empty" "" "empty InRelease files left after the resume"
 }
 
+# ---------------------------------------------------------------- nouveau, Secure Boot
+
+# nouveau_loaded: the root's kernel has nouveau loaded (as /sys/module shows a loaded module).
+nouveau_loaded() {
+        mkdir -p "$R/sys/module/nouveau"
+        printf 'live\n' >"$R/sys/module/nouveau/initstate"
+}
+
+# initramfs_image: the root's /boot has the running kernel's initramfs, built in 2025.
+initramfs_image() {
+        mkdir -p "$R/boot"
+        printf 'initramfs\n' >"$R/boot/initrd.img-$FIXTURE_KREL"
+        touch -d "$FIXTURE_OLD_TIME" "$R/boot/initrd.img-$FIXTURE_KREL"
+}
+
+# secureboot_on: an EFI machine with Secure Boot enabled (attributes, then the value 1).
+secureboot_on() {
+        mkdir -p "$R/sys/firmware/efi/efivars"
+        printf '\006\000\000\000\001' >"$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+}
+
+# dkms_key [enrolled]: a DKMS signing certificate (DER) at /var/lib/dkms/mok.pub; with "enrolled",
+# also in shim's MOK list as the kernel shows it (an EFI_SIGNATURE_LIST holding the certificate).
+dkms_key() {
+        mkdir -p "$R/var/lib/dkms"
+        openssl req -new -x509 -newkey rsa:2048 -nodes -keyout "$T/mok.key" -outform DER -out "$R/var/lib/dkms/mok.pub" \
+                -days 3650 -subj "/CN=gpubase fixture DKMS signing key/" 2>/dev/null
+        if [ "${1:-}" = enrolled ]; then
+                mkdir -p "$R/sys/firmware/efi/efivars"
+                { printf '\007\000\000\000'; head -c 44 /dev/zero; cat "$R/var/lib/dkms/mok.pub"; } \
+                        >"$R/sys/firmware/efi/efivars/MokListRT-605dab50-e046-4300-abb6-3dd810dd8b23"
+        fi
+}
+
+# A shipped plan, unmodified (only its repositories and their keys overridden), on a host with nouveau
+# loaded: the preflight reports it as the plan's to fix, the blacklist step writes the modprobe.d
+# file and rebuilds the initramfs (a recorded host action under --root), and the one reboot clears
+# it; the run ends done, and a rerun changes nothing.
+t_plan_nouveau_loaded() {
+        gpu_root
+        initramfs_image
+        nouveau_loaded
+        local conf=$R/etc/modprobe.d/blacklist-nouveau.conf
+        shipped_vars
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        said "nouveau is loaded; this plan clears it: step 'nouveau-blacklist' blacklists it and rebuilds the initramfs, and step 'driver-reboot' reboots without it"
+        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        file_is "$conf" $'blacklist nouveau\noptions nouveau modeset=0'
+        eq "$(grep -c '^update-initramfs -u -k all$' "$R/$ACTIONS_REL")" 1 "initramfs rebuilds in host-actions.log"
+        [ "$R/boot/initrd.img-$FIXTURE_KREL" -nt "$conf" ] || [ "$(stat -c %Y "$R/boot/initrd.img-$FIXTURE_KREL")" -ge "$(stat -c %Y "$conf")" ] ||
+                fail "the initramfs is older than the blacklist"
+        # the reboot: the driver loads, nouveau does not
+        boot_root
+        rm -rf "$R/sys/module/nouveau"
+        expect_rc 0 ga resume --reboot=exit
+        eq "$(sj .run_state)" "done" "run_state after the reboot"
+        shipped_installed
+        rerun_converged "$PLANS/debian-12.yaml"
+        eq "$(grep -c '^update-initramfs' "$R/$ACTIONS_REL")" 1 "initramfs rebuilds after the rerun"
+        # drift: an initramfs rebuilt from an older state (the blacklist newer than it) is rebuilt again
+        touch -d "$FIXTURE_OLD_TIME" "$R/boot/initrd.img-$FIXTURE_KREL"
+        expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state nouveau-blacklist)" done "nouveau-blacklist with a stale initramfs"
+        eq "$(grep -c '^update-initramfs' "$R/$ACTIONS_REL")" 2 "initramfs rebuilds after the drift"
+        frontends_untouched
+}
+
+# The reboot did not clear nouveau: the reboot step's checks fail (no second reboot), and nothing
+# after it runs.
+t_plan_nouveau_after_reboot() {
+        gpu_root
+        initramfs_image
+        nouveau_loaded
+        shipped_vars
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        boot_root # nouveau is still there
+        expect_rc 1 ga resume --reboot=exit
+        said "check nouveau failed: nouveau is still loaded after the reboot of step 'driver-reboot', although step 'nouveau-blacklist' blacklisted it"
+        said "lsinitramfs"
+        eq "$(step_state driver-reboot)" failed "driver-reboot"
+        eq "$(step_state ctk)" pending "ctk (after the failed step)"
+        eq "$(sj .reboots)" 1 "reboots"
+        not_installed nvidia-container-toolkit
+        # without a plan that blacklists it, a loaded nouveau fails the preflight as before
+        expect_rc 0 gb reset
+        plan=$(printf '%s\n' 'version: 1' 'name: gate' 'steps:' '  - {id: preflight, kind: gate, checks: [nouveau]}' | plan_file gate)
+        expect_rc 1 ga run "$plan"
+        said "the nouveau module is loaded and holds the GPU"
+}
+
+# Secure Boot on and a plan with no signing route: refused before anything changes (exit 65), naming
+# both routes; `plan check` says the same.
+t_secureboot_refused_at_plan_time() {
+        gpu_root
+        secureboot_on
+        shipped_vars
+        snapshot "$R" >"$T/before"
+        expect_rc 65 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        said "Secure Boot is on and the plan installs a kernel module that DKMS builds, with no signing route"
+        said "mokutil --import /var/lib/dkms/mok.pub"
+        said "--var signing_route=dkms-mok"
+        said "linux-modules-nvidia-<branch>-server-open"
+        snapshot "$R" >"$T/after"
+        cmp -s "$T/before" "$T/after" || { diff "$T/before" "$T/after" >&2; fail "the refused run changed the root"; }
+        expect_rc 65 ga plan check "$PLANS/debian-12.yaml" "${SV[@]}"
+        said "with no signing route"
+        # the dkms-mok route, but no key yet / a key that is not enrolled
+        expect_rc 65 ga plan check "$PLANS/debian-12.yaml" "${SV[@]}" --var signing_route=dkms-mok
+        said "there is no DKMS signing key yet"
+        dkms_key
+        expect_rc 65 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}" --var signing_route=dkms-mok
+        said "the DKMS key /var/lib/dkms/mok.pub is not enrolled"
+        absent "$R/$STATE_REL"
+        no_packages
+}
+
+# The accepted signing routes: an enrolled DKMS key runs the shipped plan through to the reboot; a
+# plan that installs Ubuntu's signed modules passes the plan-time check as it is.
+t_secureboot_signing_routes() {
+        gpu_root
+        secureboot_on
+        dkms_key enrolled
+        shipped_vars
+        expect_rc 0 ga plan check "$PLANS/debian-12.yaml" "${SV[@]}" --var signing_route=dkms-mok
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}" --var signing_route=dkms-mok -v
+        said "the DKMS signing key /var/lib/dkms/mok.pub is enrolled"
+        eq "$(step_state driver-reboot)" reboot-requested "driver-reboot"
+        # signed-modules: recognised from the packages
+        set_os ubuntu 24.04
+        local plan
+        plan=$(printf '%s\n' 'version: 1' 'name: signed' 'steps:' '  - id: preflight' '    kind: gate' '    checks: [secureboot]' \
+                '  - id: driver' '    kind: apt-install' \
+                '    packages: [nvidia-driver-595-server-open, linux-modules-nvidia-595-server-open-generic]' | plan_file signed)
+        expect_rc 0 ga plan check "$plan"
+        # declared, but the packages are not there
+        sed -i 's/checks: \[secureboot\]/checks: [{secureboot: signed-modules}]/; s/, linux-modules-nvidia-595-server-open-generic//' "$plan"
+        expect_rc 65 ga plan check "$plan"
+        said "declares the signing route signed-modules but installs no linux-modules-nvidia-* package"
+        # a route that does not exist
+        sed -i 's/signed-modules}/mok}/' "$plan"
+        expect_rc 65 ga plan check "$plan"
+        said "secureboot's parameter is the plan's signing route: none, dkms-mok or signed-modules"
+}
+
+# `plan check` of every shipped plan on the host it is for (an H100 host, Secure Boot off).
+t_plan_check_shipped() {
+        gpu_root
+        local spec f os ver
+        for spec in ubuntu-22.04:ubuntu:22.04 ubuntu-24.04:ubuntu:24.04 debian-12:debian:12 debian-12-distro:debian:12 \
+                debian-13:debian:13; do
+                IFS=: read -r f os ver <<<"$spec"
+                set_os "$os" "$ver"
+                expect_rc 0 ga plan check "$PLANS/$f.yaml"
+                out_has "is valid"
+        done
+        expect_rc 0 ga plan show "$PLANS/debian-13.yaml"
+        out_has "distro       debian13"
+        out_has "cuda_repo    https://developer.download.nvidia.com/compute/cuda/repos/debian13/x86_64"
+        out_has "0218 2E60 104F CDC2 6EAE 1B85 97A5 D4CB 8793 F200"
+        # every shipped plan is accounted for here
+        eq "$(cd "$PLANS" && ls ./*.yaml | grep -vc demo)" 5 "shipped plans"
+}
+
 # ---------------------------------------------------------------- apt front ends
 
 t_apt_frontends_never_executed() {
@@ -325,12 +513,12 @@ t_refuse_keyring_checksum() {
         eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
         no_packages
         no_repo_files
-        # the shipped plans' placeholder sum is refused the same way, naming the real sum
+        # the shipped plans pin no sum: a swapped package is refused by its repository's signed index
         expect_rc 0 gb reset
         gpu_root
         shipped_vars
-        expect_rc 1 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]:0:2}" "${SV[@]:4}"
-        said "its sha256 is $CUDA_KEYRING_SHA256, the plan pins 0000000000000000000000000000000000000000000000000000000000000000"
+        expect_rc 1 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]:2}" --var "cuda_keyring_url=file://$NV_SWAPPED_DEB"
+        said "its sha256 is $NV_SWAPPED_SHA256, but the repository it names ($NV_REPO_URL/), signed by key $KEY_FPR, lists $NV_KEYRING_SHA256 for cuda-keyring 1.1-1"
         no_packages
         no_repo_files
 }
@@ -375,6 +563,143 @@ t_keyring_full_layout_allowed() {
         cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the rerun changed dpkg's status"
 }
 
+# ---------------------------------------------------------------- the keyring's chain of trust
+# No sha256 in the plan: the key in the package has the pinned fingerprint, that key signs the
+# InRelease of the repository the package's source list names, and the Packages index listed there
+# gives the package's sha256. The fixture repositories are laid out like NVIDIA's and served over
+# loopback HTTP.
+
+chain_plan() { # DEB-URL FINGERPRINT
+        plan_file chain <<EOF
+version: 1
+name: chain
+steps:
+  - id: cuda-keyring
+    kind: apt-keyring-deb
+    url: $1
+    fingerprint: $2
+EOF
+}
+
+# root_snapshot / root_untouched: nothing under the root changed but gpubase's own state and lock.
+root_filter() {
+        grep -vE '^\.(|/var|/var/lib|/var/lib/gpubase|/var/lib/gpubase/.*|/run|/run/gpubase\.lock) ' || true
+}
+root_snapshot() {
+        snapshot "$R" | root_filter >"$T/root.before"
+}
+root_untouched() {
+        snapshot "$R" | root_filter >"$T/root.after"
+        diff "$T/root.before" "$T/root.after" >&2 || fail "files were written under the root"
+}
+
+t_keyring_chain_installs() {
+        local plan
+        plan=$(chain_plan "$NV_REPO_URL/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        expect_rc 0 ga plan check "$plan"
+        expect_rc 0 ga run "$plan"
+        said "installed cuda-keyring 1.1-1 (key fingerprint checked; its sha256 is the one"
+        said "in an index signed by key $KEY_FPR"
+        installed cuda-keyring 1.1-1
+        contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"
+        # the repository's lists were fetched apart: the root's lists are not
+        [ -z "$(find "$R/var/lib/apt/lists" -name '*InRelease' 2>/dev/null)" ] || fail "the check left lists in the root"
+        cp "$R/var/lib/dpkg/status" "$T/status.before"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state cuda-keyring)" skipped "cuda-keyring on the rerun"
+        cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the rerun changed dpkg's status"
+        frontends_untouched
+}
+
+# aarch64 hosts take NVIDIA's sbsa repository; its keyring package names that one
+t_keyring_chain_sbsa() {
+        local plan
+        plan=$(chain_plan "$NV_SBSA_REPO_URL/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        expect_rc 0 ga run "$plan"
+        installed cuda-keyring 1.1-1
+        contains "$R/etc/apt/sources.list.d/cuda-debian12-sbsa.list" "$NV_SBSA_REPO_URL/ /"
+}
+
+t_keyring_chain_refuse_swapped() {
+        local plan
+        plan=$(chain_plan "$FIXTURE_NVIDIA_URL/swapped/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: its sha256 is $NV_SWAPPED_SHA256, but the repository it names ($NV_REPO_URL/), signed by key $KEY_FPR, lists $NV_KEYRING_SHA256 for cuda-keyring 1.1-1"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+t_keyring_chain_refuse_other_signer() {
+        local plan
+        plan=$(chain_plan "$NV_RESIGNED_REPO_URL/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: the repository it names ($NV_RESIGNED_REPO_URL/) is not signed by key $KEY_FPR"
+        said "NO_PUBKEY ${WRONG_FPR:24}"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+t_keyring_chain_refuse_wrong_fingerprint() {
+        local plan
+        plan=$(chain_plan "$NV_REPO_URL/cuda-keyring_1.1-1_all.deb" "$WRONG_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: its keyring holds $KEY_FPR, the plan pins $WRONG_FPR"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+# a keyring package that names no repository: nothing can vouch for it but a pinned sha256
+t_keyring_chain_refuse_no_source() {
+        local plan
+        dpkg-deb -R "$FIXTURE_REPO_DIR/nvidia/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb" "$T/x"
+        rm -f "$T/x/etc/apt/sources.list.d/"* "$T/x/DEBIAN/conffiles"
+        mkdir -p "$T/nosrc"
+        dpkg-deb --root-owner-group -b "$T/x" "$T/nosrc/cuda-keyring_1.1-1_all.deb" >/dev/null
+        plan=$(chain_plan "file://$T/nosrc/cuda-keyring_1.1-1_all.deb" "$KEY_FPR")
+        root_snapshot
+        expect_rc 1 ga run "$plan"
+        said "refusing cuda-keyring_1.1-1_all.deb: it names no apt repository (no .list or .sources file), so none can vouch for it; pin its sha256 in the plan instead"
+        root_untouched
+        no_packages
+        no_repo_files
+}
+
+# neither sha256 nor fingerprint: nothing to trust the package by
+t_keyring_chain_needs_a_pin() {
+        plan_file nopin >/dev/null <<EOF
+version: 1
+name: nopin
+steps:
+  - id: cuda-keyring
+    kind: apt-keyring-deb
+    url: $NV_REPO_URL/cuda-keyring_1.1-1_all.deb
+EOF
+        expect_rc 65 ga plan check "$T/nopin.yaml"
+        said "needs sha256 or fingerprint"
+}
+
+# A shipped plan as it ships, only its repository URLs (and the fixture's keys) overridden: the
+# keyring from the NVIDIA-like repository over HTTP, trusted through the chain, then the driver.
+t_plan_debian12_nvidia_layout() {
+        gpu_root
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit --var "cuda_repo=$NV_REPO_URL" \
+                --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=$REPO_CTK_URI" --var "ctk_key_url=file://$CTK_KEY_ASC" \
+                --var "ctk_key_fpr=$CTK_KEY_FPR" --var "driver_origin=$NV_REPO_URL/"
+        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        installed cuda-keyring 1.1-1
+        installed nvidia-open 595.45.01-1 hold
+        contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"
+}
+
 source_plan() { # KEY-URL FINGERPRINT URI [EXTRA-STEPS-FILE]
         {
                 cat <<EOF
@@ -396,6 +721,7 @@ t_refuse_source_wrong_fingerprint() {
         plan=$(source_plan "file://$CTK_KEY_ASC" "$WRONG_FPR" "$REPO_CTK_URI")
         expect_rc 1 ga run "$plan"
         said "refusing the key from file://$CTK_KEY_ASC: its fingerprint is $CTK_KEY_FPR, the plan pins $WRONG_FPR; nothing was written"
+        said "Do not paste the fingerprint found here into the plan without checking it"
         no_packages
         no_repo_files
         # a binary key that is not the pinned one
@@ -813,6 +1139,49 @@ t_runtime_invalid_daemon_json() {
         eq "$(restarts)" 0 "docker restarts"
 }
 
+# nvidia-ctk is called with its real flags only: --config into the root (no environment variable
+# of our own), and the fixture's stand-in refuses a flag the real CLI does not define.
+t_runtime_ctk_real_flags() {
+        runtime_root
+        local f=$R/$DAEMON_JSON_REL
+        expect_rc 0 ga run "$(runtime_plan)"
+        eq "$(cat "$T/ctk-calls")" "runtime configure --runtime=docker --config=$f" "the nvidia-ctk call"
+        # the stand-in: an unknown flag fails and writes nothing, as urfave/cli does
+        expect_rc 1 "$CTK_X/usr/bin/nvidia-ctk" runtime configure --runtime=docker --config="$T/x.json" --root="$R"
+        err_has "flag provided but not defined: --root=$R"
+        absent "$T/x.json"
+        expect_rc 1 "$CTK_X/usr/bin/nvidia-ctk" runtime configure --runtime=docker --config="$T/x.json" --runtime-name=x
+        err_has "flag provided but not defined: --runtime-name=x"
+        absent "$T/x.json"
+        # without --config the stand-in uses the machine's own path, as the real tool does (a dry run
+        # here: it prints the result and writes nothing)
+        expect_rc 0 "$CTK_X/usr/bin/nvidia-ctk" runtime configure --runtime=docker --dry-run
+        out_has '"nvidia"'
+}
+
+# containerd under --root: --config and --drop-in-config point into the root; the imports line that
+# nvidia-ctk writes with the root's path names the machine's path once the step is done.
+t_runtime_containerd_root() {
+        mkdir -p "$R/usr/bin" "$R/etc/containerd" "$R/run/containerd"
+        printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$T/ctk-calls" "$CTK_X/usr/bin/nvidia-ctk" >"$R/usr/bin/nvidia-ctk"
+        chmod 755 "$R/usr/bin/nvidia-ctk"
+        printf 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n' \
+                >"$R/etc/containerd/config.toml"
+        local plan
+        plan=$(printf '%s\n' 'version: 1' 'name: containerd' 'steps:' '  - id: runtime' '    kind: container-runtime' \
+                '    runtime: containerd' '    checks: [{runtime.configured: containerd}]' | plan_file containerd)
+        expect_rc 0 ga run "$plan"
+        eq "$(cat "$T/ctk-calls")" "runtime configure --runtime=containerd --config=$R/etc/containerd/config.toml --drop-in-config=$R/etc/containerd/conf.d/99-nvidia.toml" "the nvidia-ctk call"
+        contains "$R/etc/containerd/conf.d/99-nvidia.toml" 'BinaryName = "/usr/bin/nvidia-container-runtime"'
+        eq "$(head -1 "$R/etc/containerd/config.toml")" 'imports = ["/etc/containerd/conf.d/*.toml"]' "the imports line"
+        not_contains "$R/etc/containerd/config.toml" "$R" "config.toml"
+        contains "$R/etc/containerd/config.toml" 'sandbox_image = "registry.k8s.io/pause:3.9"'
+        eq "$(step_state runtime)" done "runtime step"
+        expect_rc 0 ga run "$plan"
+        eq "$(step_state runtime)" skipped "runtime step of the rerun"
+        eq "$(wc -l <"$T/ctk-calls")" 1 "nvidia-ctk calls"
+}
+
 # ---------------------------------------------------------------- main
 
 ALL_TESTS=(
@@ -820,6 +1189,11 @@ ALL_TESTS=(
         plan_ubuntu2204
         plan_ubuntu2404
         plan_refused_on_other_os
+        plan_nouveau_loaded
+        plan_nouveau_after_reboot
+        secureboot_refused_at_plan_time
+        secureboot_signing_routes
+        plan_check_shipped
         prefetch_offline_after_reboot
         power_cut_empty_lists
         apt_frontends_never_executed
@@ -827,6 +1201,14 @@ ALL_TESTS=(
         refuse_keyring_wrong_key
         refuse_keyring_outside_dirs
         keyring_full_layout_allowed
+        keyring_chain_installs
+        keyring_chain_sbsa
+        keyring_chain_refuse_swapped
+        keyring_chain_refuse_other_signer
+        keyring_chain_refuse_wrong_fingerprint
+        keyring_chain_refuse_no_source
+        keyring_chain_needs_a_pin
+        plan_debian12_nvidia_layout
         refuse_source_wrong_fingerprint
         refuse_unsigned_repository
         refuse_moving_held_package
@@ -844,18 +1226,23 @@ ALL_TESTS=(
         runtime_missing_daemon_json
         runtime_other_keys_kept
         runtime_invalid_daemon_json
+        runtime_ctk_real_flags
+        runtime_containerd_root
         distro_dry_run_real_archive
 )
 
 # The distribution plan against Debian's real archive (reachable from this project's machines):
 # plan check passes and a dry run resolves the real nvidia packages and their dependencies, in an
-# alternate root where it writes nothing.
+# alternate root where it writes nothing. The plan is headless: the open module (contrib), its GSP
+# firmware (firmware-nvidia-gsp), nvidia-smi and libcuda1, not the nvidia-driver metapackage.
 t_distro_dry_run_real_archive() {
         mkdir -p "$R/etc/apt/sources.list.d" "$R/usr/share/keyrings"
         cp /usr/share/keyrings/debian-archive-keyring.gpg "$R/usr/share/keyrings/"
-        cat >"$R/etc/apt/sources.list.d/debian.sources" <<'EOS'
+        local mirror
+        mirror=$("$IT_DIR/../lib/debian-mirror.sh" --uri) || fail "this machine's apt sources name no Debian archive"
+        cat >"$R/etc/apt/sources.list.d/debian.sources" <<EOS
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: bookworm bookworm-updates
 Components: main contrib non-free non-free-firmware
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -864,8 +1251,9 @@ EOS
         snapshot "$R" >"$T/before"
         expect_rc 0 ga run --dry-run "$PLANS/debian-12-distro.yaml"
         said "resolves to nvidia-open-kernel-dkms 535."
-        said "nvidia-driver 535."
-        said "firmware-misc-nonfree"
+        said "firmware-nvidia-gsp 535."
+        said "nvidia-smi 535."
+        said "libcuda1 535."
         said "more packages"
         snapshot "$R" >"$T/after"
         cmp -s "$T/before" "$T/after" || { diff "$T/before" "$T/after" | sed 's/^/    | /' >&2; fail "the dry run wrote into the root"; }
@@ -876,6 +1264,7 @@ t_no_apt_frontend_in_any_test() {
 }
 
 pattern=${1:-}
+T0=$(now_ms)
 for t in "${ALL_TESTS[@]}"; do
         if [ -n "$pattern" ] && ! [[ $t =~ $pattern ]]; then
                 continue

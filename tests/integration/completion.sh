@@ -72,11 +72,11 @@ t_completion_files() {
 }
 
 t_completion_plan_variables() {
-        offers "ctk= ctk_key_fpr= ctk_key_url= ctk_repo= cuda_key_fpr= cuda_keyring_sha256= cuda_keyring_url= cuda_repo=" gpubase run "$SRC_DIR/plans/debian-12.yaml" --var c
+        offers "ctk= ctk_key_fpr= ctk_key_url= ctk_repo= cuda_key_fpr= cuda_keyring_url= cuda_repo=" gpubase run "$SRC_DIR/plans/debian-12.yaml" --var c
         offers "branch=" gpubase run "$SRC_DIR/plans/debian-12.yaml" --var=b
         # built-ins cannot be overridden: not offered
         comp gpubase verify --plan "$SRC_DIR/plans/debian-12.yaml" --var "" >"$T/o"
-        contains "$T/o" "cuda_keyring_sha256="
+        contains "$T/o" "cuda_keyring_url="
         not_contains "$T/o" "deb_arch="
 }
 

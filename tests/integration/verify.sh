@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU-stack checks, `gpubase verify`, the plan-time refusals and the driver-stale / config-changed
 # conditions, against fixture hosts built by tests/fixtures/hosts/mkhost.sh (one per failure mode
-# of FACTS.md). Everything is read under --root: no GPU, no root privileges, no network.
+# the checks must tell apart). Everything is read under --root: no GPU, no root privileges, no network.
 #   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/verify.sh [TEST-NAME-REGEX]
 # One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed.
 # Tests named bug_* describe agent bugs that are known and not fixed yet: they are reported as
@@ -141,6 +141,17 @@ EOF
 
 # ---------------------------------------------------------------- one scenario each
 
+# verify's table: colours on a terminal only; to a file or a pipe, plain text
+t_colour_only_on_a_tty() {
+        host healthy-h100
+        expect_rc 0 gb verify
+        ! grep -q $'\033' "$T/out" || fail "terminal escapes in verify's output to a file"
+        script -qec "$GPUBASE --root $R verify" /dev/null >"$T/tty" 2>&1 </dev/null || fail "verify failed on a tty"
+        grep -q $'\033\[32m' "$T/tty" || fail "no colour on a tty"
+        NO_COLOR=1 script -qec "$GPUBASE --root $R verify" /dev/null >"$T/tty" 2>&1 </dev/null || fail "verify failed on a tty"
+        ! grep -q $'\033' "$T/tty" || fail "terminal escapes under NO_COLOR"
+}
+
 t_healthy_h100_all_ok() {
         host healthy-h100
         snapshot "$R" >"$T/before"
@@ -174,14 +185,17 @@ t_healthy_h100_all_ok() {
         absent "$R/var/lib/gpubase"
 }
 
+# NVIDIA recommends the open module on Hopper (H100/H200), and the proprietary one still works there:
+# a warning with the reason, not a failure
 t_proprietary_h100() {
         host proprietary-h100
-        vj 1
-        eq "$(not_ok)" "gpu.open-module-supported=fail driver.flavor=fail" "failing checks"
-        check_is driver.flavor fail "proprietary kernel module 535.104.05" "H100" "Hopper needs the open module"
-        fix_has driver.flavor "cuda-drivers" "install nvidia-open" "reboot"
-        check_is gpu.open-module-supported fail "proprietary module" "Hopper" "0000:01:00.0"
-        fix_has gpu.open-module-supported "open module (nvidia-open)"
+        vj 2
+        eq "$(not_ok)" "gpu.open-module-supported=warn driver.flavor=warn" "checks not ok"
+        check_is driver.flavor warn "proprietary kernel module 535.104.05" "H100" "recommends the open kernel module on Hopper" \
+                "still works"
+        fix_has driver.flavor "open module (nvidia-open" "nvidia-driver-pinning-<branch>"
+        check_is gpu.open-module-supported warn "NVIDIA recommends" "Hopper" "0000:01:00.0"
+        fix_has gpu.open-module-supported "open module (nvidia-open"
         check_is driver.loaded ok "535.104.05"
 }
 
@@ -194,8 +208,9 @@ t_stale_module() {
         fix_has driver.stale "reboot" "hold the driver packages"
         check_is driver.nvml fail "Failed to initialize NVML: Driver/library version mismatch" "loaded module 595.45.01"
         fix_has driver.nvml "reboot"
-        # the ceiling still comes from somewhere: the table, for the loaded driver
-        check_is driver.cuda-ceiling ok "13.0" "CUDA/driver table" "595.45.01"
+        # the ceiling still comes from somewhere: the table, for the loaded driver (595.45.01 is past
+        # 13.1 Update 1's 590.48.01, short of 13.2's 595.45.04)
+        check_is driver.cuda-ceiling ok "13.1" "CUDA/driver table" "595.45.01"
 
         # the reboot: the new module is loaded and NVML answers again
         simulate_reboot
@@ -386,12 +401,21 @@ t_containerd_no_import() {
         check_is runtime.configured fail "does not cover it"
 }
 
+# the host name of the Debian archive this machine's apt sources use (the fixture's list is named
+# after it: mkhost.sh)
+debian_archive_host() {
+        local uri
+        uri=$("$IT_DIR/../lib/debian-mirror.sh" --uri) || fail "this machine's apt sources name no Debian archive"
+        uri=${uri#*://}
+        echo "${uri%%/*}"
+}
+
 t_distro_origin() {
         host distro-origin
         vj 1
         eq "$(not_ok)" "driver.origin=fail" "failing checks"
         check_is driver.origin fail "nvidia-open-kernel-dkms 525.147.05-4~deb12u1" "distribution's package" \
-                "deb.debian.org" "not developer.download.nvidia.com's"
+                "$(debian_archive_host)" "not developer.download.nvidia.com's"
         fix_has driver.origin "developer.download.nvidia.com"
         check_is driver.stale ok "525.147.05"
         # no list offers that version: cannot tell
@@ -400,13 +424,69 @@ t_distro_origin() {
         check_is driver.origin warn "cannot tell where" "525.147.05-4~deb12u1"
 }
 
+# An H200 that Debian 12's pci.ids does not know: named and placed by NVIDIA's list
 t_h200_unknown() {
         host h200-unknown
-        vj 2
-        eq "$(not_ok)" "gpu.present=warn" "checks not ok"
-        check_is gpu.present warn "NVIDIA H200" "10de:2335" "not in pci.ids" "architecture unknown"
-        fix_has gpu.present "pci.ids"
+        vj 0
+        check_is gpu.present ok "1x NVIDIA H200 (Hopper)"
         check_is gpu.open-module-supported ok
+        facts_are '.gpus[0].name == "NVIDIA H200" and .gpus[0].arch == "Hopper"'
+}
+
+# A device neither NVIDIA's list nor pci.ids names: unknown, a warning that says what, never a guess
+t_unlisted_gpu() {
+        host unlisted-gpu
+        vj 2
+        eq "$(not_ok)" "gpu.present=warn gpu.open-module-supported=warn" "checks not ok"
+        check_is gpu.present warn "10de:2ffe" "architecture unknown" "not in NVIDIA's list (driver 595.45.04)" "pci.ids"
+        fix_has gpu.present "by hand" "update-pciids"
+        check_is gpu.open-module-supported warn "cannot tell" "10de:2ffe"
+        facts_are '.gpus[0].id == "10de:2ffe" and .gpus[0].name == null and .gpus[0].arch == null'
+}
+
+# Today's GPUs, none of which Debian 12's pci.ids names, on a healthy R595 GA stack: the right name
+# and architecture from NVIDIA's list, no warning
+t_current_gpus_healthy() {
+        local s name arch
+        while IFS=: read -r s name arch; do
+                rehost "$s"
+                vj 0
+                eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
+                        "toolkit.nvcc=skip" "$s: rows that are not ok"
+                check_is gpu.present ok "1x $name ($arch)"
+                check_is gpu.open-module-supported ok "open module" "supports every GPU"
+                check_is driver.flavor ok "open module 595.45.04"
+                check_is driver.cuda-ceiling ok "13.2" "595.45.04"
+                facts_are ".gpus[0].name == \"$name\" and .gpus[0].arch == \"${arch#Grace }\""
+                case $arch in Grace*) facts_are '.gpus[0].grace == true' ;; *) facts_are '.gpus[0].grace == false' ;; esac
+                facts_are '.cuda_ceiling == "13.2"'
+        done <<'HOSTS'
+b200:NVIDIA B200:Blackwell
+gb200:NVIDIA GB200:Grace Blackwell
+h200-nvl:NVIDIA H200 NVL:Hopper
+rtx-pro-6000-blackwell:NVIDIA RTX PRO 6000 Blackwell Workstation Edition:Blackwell
+gh200:NVIDIA GH200 120GB:Grace Hopper
+HOSTS
+}
+
+# The proprietary module on Blackwell or Grace Hopper: NVIDIA requires the open one there
+t_proprietary_on_blackwell_and_grace_hopper_fails() {
+        local s
+        for s in b200 gb200 rtx-pro-6000-blackwell gh200; do
+                rehost "$s"
+                printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  595.45.04  Thu Feb 26 2026\n' \
+                        >"$R/proc/driver/nvidia/version"
+                vj 1
+                eq "$(not_ok)" "gpu.open-module-supported=fail driver.flavor=fail" "$s: failing checks"
+                check_is driver.flavor fail "proprietary kernel module 595.45.04" "requires the open kernel module"
+                fix_has driver.flavor "install nvidia-open" "nvidia-driver-pinning-<branch>" "reboot"
+                check_is gpu.open-module-supported fail "requires the open kernel module"
+        done
+        # H200 NVL is Hopper without Grace: recommended, a warning
+        rehost h200-nvl
+        printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  595.45.04  Thu Feb 26 2026\n' >"$R/proc/driver/nvidia/version"
+        vj 2
+        check_is driver.flavor warn "recommends the open kernel module on Hopper"
 }
 
 t_nvml_library_missing() {
@@ -415,7 +495,7 @@ t_nvml_library_missing() {
         vj 1
         eq "$(not_ok)" "driver.nvml=fail" "failing checks"
         check_is driver.nvml fail "libnvidia-ml.so.1" "missing"
-        check_is driver.cuda-ceiling ok "13.0" "CUDA/driver table, loaded driver 595.45.01"
+        check_is driver.cuda-ceiling ok "13.1" "CUDA/driver table, loaded driver 595.45.01"
 }
 
 # ---------------------------------------------------------------- verify --json's facts
@@ -456,7 +536,7 @@ t_facts_converged() {
         rehost healthy-h100
         rm -f "$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"
         vj 1
-        facts_are '.nvml == {"status": "no-library", "driver": null} and .cuda_ceiling == "13.0"
+        facts_are '.nvml == {"status": "no-library", "driver": null} and .cuda_ceiling == "13.1"
                    and .cuda_ceiling_source == "table" and .driver.loaded == "595.45.01"'
 }
 
@@ -625,10 +705,10 @@ t_text_output_fix_lines() {
         eq "$(grep -c 'fix:' "$T/out")" 2 "fix lines (one per failing check)"
         out_has "14 ok, 0 warn, 2 fail, 1 skip"
         # warnings get their fix too, and exit 2
-        rehost h200-unknown
+        rehost unlisted-gpu
         expect_rc 2 gb verify
-        out_has "fix: update pci.ids"
-        eq "$(grep -c 'fix:' "$T/out")" 1 "fix lines (one per warning)"
+        out_has "fix: check the GPU model by hand"
+        eq "$(grep -c 'fix:' "$T/out")" 2 "fix lines (one per warning)"
 }
 
 # ---------------------------------------------------------------- plan-time refusals
@@ -677,6 +757,145 @@ t_refusal_cuda13_on_570() {
         # the 570 plan is wrong whatever the host
         expect_rc 65 gb plan check "$p"
         err_has "580.65.06"
+}
+
+# plan_flavor NAME FLAVOR GLOB: a gate with {driver.flavor: FLAVOR} and {driver.version: GLOB}
+plan_flavor() {
+        plan "$1" <<EOF
+version: 1
+name: $1
+steps:
+  - id: driver-check
+    kind: gate
+    checks: [{driver.flavor: $2}, {driver.version: "$3"}]
+EOF
+}
+
+t_refusal_proprietary_on_blackwell_and_grace_hopper() {
+        local p s
+        p=$(plan_flavor proprietary-595 proprietary "595.*")
+        for s in b200 gb200 rtx-pro-6000-blackwell gh200; do
+                rehost "$s"
+                snapshot "$R" >"$T/before"
+                expect_rc 65 gb plan check "$p"
+                err_has "plan refused"
+                err_has "requires the open kernel module"
+                err_has "nvidia-open"
+                expect_rc 65 gb run "$p"
+                absent "$R/$STATE_REL"
+                snapshot "$R" >"$T/after"
+                diff "$T/before" "$T/after" >&2 || fail "a refused run changed the root"
+        done
+        # the proprietary module on an H100 or H200 NVL is recommended against, not refused
+        for s in healthy-h100 h200-nvl; do
+                rehost "$s"
+                expect_rc 0 gb plan check "$p"
+        done
+        # the open module on Blackwell is what NVIDIA asks for
+        rehost b200
+        expect_rc 0 gb plan check "$(plan_flavor open-595 open "595.*")"
+}
+
+t_refusal_open_before_turing() {
+        host volta-595
+        expect_rc 65 gb plan check "$(plan_flavor open-580 open "580.*")"
+        err_has "Tesla V100"
+        err_has "Turing and newer only"
+        err_has "nvidia-driver-pinning-580"
+        not_contains "$T/err" "cuda-drivers-580" "the refusal's advice"
+        expect_rc 0 gb plan check "$(plan_flavor proprietary-580 proprietary "580.*")"
+}
+
+# The CUDA/driver table through 13.2 Update 1, a release newer than the table, and the local table
+t_cuda_table_current() {
+        host b200
+        # 13.1 and 13.2, GA and Update 1: served by 595, not by 580; 13.1 Update 1 by 590
+        expect_rc 0 gb plan check "$(plan_driver cuda132-595 "595.*" 13.1 13.1.1 13.2 13.2.1 12.9.1)"
+        expect_rc 0 gb plan check "$(plan_driver cuda131-590 "590.*" 13.1.1 13.0.2)"
+        expect_rc 65 gb plan check "$(plan_driver cuda132-590 "590.*" 13.2)"
+        err_has "driver branch 590 serves CUDA up to 13.1, but workload CUDA 13.2 needs driver 595.45.04"
+        expect_rc 65 gb plan check "$(plan_driver cuda131-580 "580.*" 13.1)"
+        err_has "590.44.01"
+        vj 0 --plan "$(plan_driver cuda132-595b "595.*" 13.2 13.2.1)"
+        check_is driver.cuda-ceiling ok "CUDA ceiling 13.2" "covers workloads 13.2, 13.2.1"
+        # newer than the table: refused, naming the newest known row and the local table
+        local p
+        p=$(plan_driver cuda133-595 "595.*" 13.3)
+        expect_rc 65 gb plan check "$p"
+        err_has "workloads.cuda 13.3 is newer than the newest CUDA release in the CUDA/driver table, 13.2 Update 1 (driver 595.58.03"
+        err_has "/etc/gpubase/cuda-driver.tsv"
+        # not a release at all
+        expect_rc 65 gb plan check "$(plan_driver cuda127 "595.*" 12.7)"
+        err_has "12.7 is not a CUDA release in the CUDA/driver table"
+        # the site's table adds 13.3 ...
+        mkdir -p "$R/etc/gpubase"
+        printf '# our rows\n13.3\t600.20.01\n' >"$R/etc/gpubase/cuda-driver.tsv"
+        expect_rc 65 gb plan check "$p"
+        err_has "driver branch 595 serves CUDA up to 13.2, but workload CUDA 13.3 needs driver 600.20.01"
+        expect_rc 0 gb plan check "$(plan_driver cuda133-600 "600.*" 13.3)"
+        # ... and overrides a built-in row
+        printf '13.3\t600.20.01\n13.0\t590.10.00\n' >"$R/etc/gpubase/cuda-driver.tsv"
+        expect_rc 65 gb plan check "$(plan_driver cuda13-580 "580.*" 13.0)"
+        err_has "workload CUDA 13.0 needs driver 590.10.00"
+        # a malformed row is refused with its line
+        printf '13.3 600.20.01\n' >"$R/etc/gpubase/cuda-driver.tsv"
+        expect_rc 65 gb plan check "$p"
+        err_has "/etc/gpubase/cuda-driver.tsv:1"
+        vj 1 --plan "$p"
+        check_is driver.cuda-ceiling fail "local CUDA/driver table is not valid"
+        # without the local file, the built-in table again
+        rm -f "$R/etc/gpubase/cuda-driver.tsv"
+        expect_rc 0 gb plan check "$(plan_driver cuda13-580b "580.*" 13.0)"
+}
+
+# The local table also gives the ceiling when NVML cannot: a driver newer than the built-in table
+t_cuda_local_table_ceiling() {
+        host b200
+        rm -f "$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"
+        printf '600.20.01\n' >"$R/sys/module/nvidia/version"
+        gb verify --json >"$T/verify.json" || true
+        facts_are '.cuda_ceiling == "13.2" and .cuda_ceiling_source == "table"'
+        mkdir -p "$R/etc/gpubase"
+        printf '13.3\t600.20.01\n' >"$R/etc/gpubase/cuda-driver.tsv"
+        gb verify --json >"$T/verify.json" || true
+        facts_are '.cuda_ceiling == "13.3" and .cuda_ceiling_source == "table"'
+}
+
+# plans/data/gen-gpus.py: the GPU table from the open module's README, and what it refuses to guess
+t_gen_gpus_script() {
+        local gen=$REPO_DIR/plans/data/gen-gpus.py
+        cat >"$T/README.md" <<'MD'
+This is the source release of the NVIDIA Linux open GPU kernel modules,
+version 595.45.04.
+
+## Compatible GPUs
+
+| Product Name                                            | PCI ID         |
+| ------------------------------------------------------- | -------------- |
+| NVIDIA H100 80GB HBM3                                   | 2330 10DE 16C0 |
+| NVIDIA GH200 120GB                                      | 2342 10DE 16EB |
+| NVIDIA GH200 480GB                                      | 2342 10DE 1809 |
+| NVIDIA B200                                             | 2901 10DE 1999 |
+| NVIDIA TITAN RTX                                        | 1E02           |
+
+## Something else
+| Not a GPU                                               | 9999           |
+MD
+        "$gen" "$T/README.md" 2026-03-05 >"$T/gpus.tsv" 2>"$T/err" || fail "gen-gpus.py failed: $(cat "$T/err")"
+        eq "$(grep -vc '^#' "$T/gpus.tsv")" 4 "generated rows (one per device ID, sorted)"
+        eq "$(grep -v '^#' "$T/gpus.tsv" | cut -f1 | tr '\n' ' ')" "1E02 2330 2342 2901 " "device IDs"
+        grep -q $'^2901\tBlackwell\tyes\t-\tno\tNVIDIA B200$' "$T/gpus.tsv" || fail "B200 row"
+        grep -q $'^2342\tHopper\tyes\t-\tyes\tNVIDIA GH200 120GB$' "$T/gpus.tsv" || fail "GH200 row"
+        contains "$T/gpus.tsv" "# release: 595.45.04" "generated header"
+        contains "$T/gpus.tsv" "# date: 2026-03-05" "generated header"
+        # an ID in a block with no architecture decided: refused, not guessed
+        sed 's/| 2901 10DE 1999 |/| 3A01 10DE 1999 |/' "$T/README.md" >"$T/README-new.md"
+        if "$gen" "$T/README-new.md" 2026-03-05 >/dev/null 2>"$T/err"; then fail "an unknown block was accepted"; fi
+        contains "$T/err" "3A01" "gen-gpus.py's refusal"
+        # a pci.ids that disagrees with the blocks stops it
+        printf '10de  NVIDIA Corporation\n\t2901  AD102 [made up]\n' >"$T/pci.ids"
+        if "$gen" "$T/README.md" 2026-03-05 "$T/pci.ids" >/dev/null 2>"$T/err"; then fail "a disagreement was accepted"; fi
+        contains "$T/err" "pci.ids says" "gen-gpus.py's refusal"
 }
 
 # ---------------------------------------------------------------- when: driver-stale / config-changed
@@ -784,14 +1003,15 @@ t_verify_plan_rows_once() {
                 "driver.version rows"
 }
 
-# An H200 that pci.ids does not know (the open module's list and NVML both name it) running the
-# proprietary module: driver.flavor only warns, where it fails for an H100.
-t_h200_proprietary_fails() {
+# An H200 that pci.ids does not know running the proprietary module was judged differently from an
+# H100. Both are now judged by NVIDIA's rule for Hopper (H100/H200: the open module recommended, the
+# proprietary one warned about with the reason).
+t_h200_proprietary_judged_as_hopper() {
         host h200-unknown
         printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  595.45.01  Thu Oct 30 2025\n' \
                 >"$R/proc/driver/nvidia/version"
-        vj 1
-        check_is driver.flavor fail "proprietary"
+        vj 2
+        check_is driver.flavor warn "proprietary" "NVIDIA H200 (Hopper)" "recommends the open kernel module"
 }
 
 # daemon.json that dockerd (Go's encoding/json) and nvidia-ctk refuse is accepted, because json-c's

@@ -1,9 +1,12 @@
 /* The shim's Debian version comparison and apt_pick_version()'s glob matching, against a small
- * flat repository index written by hand (no .deb files are needed to resolve versions). */
+ * flat repository index written by hand (no .deb files are needed to resolve versions); and which
+ * repositories a keyring package's apt source names (the keyring chain asks those, and only those,
+ * with a Signed-By of its own). */
 #include <check.h>
 #include <string.h>
 
 #include "host/apt.h"
+#include "steps/keyring_chain.h"
 #include "tests.h"
 
 START_TEST(test_version_cmp) {
@@ -99,10 +102,43 @@ START_TEST(test_pick_version_globs) {
 }
 END_TEST
 
+START_TEST(test_keyring_sources) {
+        static const struct {
+                const char *text;
+                bool deb822;
+                const char *want;
+        } cases[] = {
+                /* NVIDIA's cuda-<distro>-<arch>.list: flat, signed-by dropped */
+                {"deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] "
+                 "https://example.invalid/compute/cuda/repos/debian12/x86_64/ /\n",
+                 false, "https://example.invalid/compute/cuda/repos/debian12/x86_64/ /\n"},
+                /* trusted=yes must not carry over; deb-src, comments and blank lines are not repositories */
+                {"# a comment\n\ndeb-src http://a.invalid/ stable main\n"
+                 "deb [ arch=amd64 trusted=yes ] http://a.invalid/debian stable main contrib  # tail\n"
+                 "deb\thttp://b.invalid/ ./\n",
+                 false, "http://a.invalid/debian stable main contrib\nhttp://b.invalid/ ./\n"},
+                {"deb [signed-by=/x.gpg\n", false, ""},
+                /* deb822: every URI x suite, inline key skipped, Enabled: no left out */
+                {"Types: deb deb-src\nURIs: http://a.invalid/ http://b.invalid/\nSuites: stable\n"
+                 "Components: main\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n Suites: evil\n"
+                 " -----END PGP PUBLIC KEY BLOCK-----\n\n"
+                 "Types: deb\nURIs: http://c.invalid/\nSuites: /\nTrusted: yes\n\n"
+                 "Types: deb\nURIs: http://d.invalid/\nSuites: /\nEnabled: no\n",
+                 true, "http://a.invalid/ stable main\nhttp://b.invalid/ stable main\nhttp://c.invalid/ /\n"},
+                {"Types: deb-src\nURIs: http://a.invalid/\nSuites: stable\n", true, ""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *got = keyring_chain_repositories(cases[i].text, cases[i].deb822);
+                ck_assert_msg(streq(got, cases[i].want), "case %zu: got '%s', want '%s'", i, got, cases[i].want);
+        }
+}
+END_TEST
+
 Suite *apt_suite(void) {
         Suite *s = suite_create("apt");
         TCase *tc = tcase_create("version");
         tcase_add_test(tc, test_version_cmp);
+        tcase_add_test(tc, test_keyring_sources);
         suite_add_tcase(s, tc);
         tc = tcase_create("pick");
         tcase_add_checked_fixture(tc, setup, teardown);

@@ -574,46 +574,124 @@ END_TEST
 
 /* ---- CUDA <-> driver table ---- */
 
+/* Every row of the built-in table, as NVIDIA's release notes and installers give it. */
 static const struct {
-        const char *cuda, *driver;
+        const char *cuda, *driver, *name;
 } cuda_table[] = {
-        {"11.8", "520.61.05"}, {"12.0", "525.60.13"}, {"12.1", "530.30.02"}, {"12.2", "535.54.03"},
-        {"12.3", "545.23.06"}, {"12.4", "550.54.14"}, {"12.5", "555.42.02"}, {"12.6", "560.28.03"},
-        {"12.8", "570.26"},    {"12.9", "575.51.03"}, {"13.0", "580.65.06"},
+        {"11.8", "520.61.05", "11.8"},
+        {"12.0", "525.60.13", "12.0"},           {"12.0.1", "525.85.12", "12.0 Update 1"},
+        {"12.1", "530.30.02", "12.1"},           {"12.1.1", "530.30.02", "12.1 Update 1"},
+        {"12.2", "535.54.03", "12.2"},           {"12.2.1", "535.86.10", "12.2 Update 1"},
+        {"12.2.2", "535.104.05", "12.2 Update 2"},
+        {"12.3", "545.23.06", "12.3"},           {"12.3.1", "545.23.08", "12.3 Update 1"},
+        {"12.3.2", "545.23.08", "12.3 Update 2"},
+        {"12.4", "550.54.14", "12.4"},           {"12.4.1", "550.54.15", "12.4 Update 1"},
+        {"12.5", "555.42.02", "12.5"},           {"12.5.1", "555.42.06", "12.5 Update 1"},
+        {"12.6", "560.28.03", "12.6"},           {"12.6.1", "560.35.03", "12.6 Update 1"},
+        {"12.6.2", "560.35.03", "12.6 Update 2"}, {"12.6.3", "560.35.05", "12.6 Update 3"},
+        {"12.8", "570.26", "12.8"},              {"12.8.1", "570.124.06", "12.8 Update 1"},
+        {"12.9", "575.51.03", "12.9"},           {"12.9.1", "575.57.08", "12.9 Update 1"},
+        {"13.0", "580.65.06", "13.0"},           {"13.0.1", "580.82.07", "13.0 Update 1"},
+        {"13.0.2", "580.95.05", "13.0 Update 2"},
+        {"13.1", "590.44.01", "13.1"},           {"13.1.1", "590.48.01", "13.1 Update 1"},
+        {"13.2", "595.45.04", "13.2"},           {"13.2.1", "595.58.03", "13.2 Update 1"},
 };
 
-START_TEST(test_cuda_min_driver) {
+START_TEST(test_cuda_table_rows) {
+        _cleanup_(cuda_table_done) CudaTable t = {0};
+        ck_assert_int_eq(cuda_table_load(NULL, &t, NULL), 0);
+        ck_assert_uint_eq(t.n, ELEMENTSOF(cuda_table));
         for (size_t i = 0; i < ELEMENTSOF(cuda_table); i++) {
-                const char *d = cuda_min_driver(cuda_table[i].cuda);
-                ck_assert_msg(d, "cuda_min_driver(%s) = NULL", cuda_table[i].cuda);
-                ck_assert_str_eq(d, cuda_table[i].driver);
-                /* the minimum driver of a release serves exactly that release */
-                ck_assert_pstr_eq(cuda_ceiling_for_driver(cuda_table[i].driver), cuda_table[i].cuda);
+                const CudaRow *row = cuda_table_find(&t, cuda_table[i].cuda);
+                ck_assert_msg(row, "no row for CUDA %s", cuda_table[i].cuda);
+                ck_assert_str_eq(row->driver, cuda_table[i].driver);
+                ck_assert_msg(row->source && (startswith(row->source, "notes: ") || startswith(row->source, "installer: ")),
+                              "CUDA %s: source \"%s\"", cuda_table[i].cuda, row->source);
+                ck_assert(!row->local);
+                _cleanup_free_ char *name = cuda_release_name(row->cuda);
+                ck_assert_str_eq(name, cuda_table[i].name);
+                ck_assert_msg(strstr(row->source, cuda_table[i].name), "CUDA %s: source \"%s\" names another release",
+                              cuda_table[i].cuda, row->source);
+                /* the minimum driver of a release serves at least that release's major.minor */
+                _cleanup_free_ char *ceil = cuda_table_ceiling(&t, cuda_table[i].driver);
+                ck_assert_msg(ceil && cuda_minor_cmp(ceil, cuda_table[i].cuda) >= 0, "CUDA %s: ceiling of %s is %s",
+                              cuda_table[i].cuda, cuda_table[i].driver, ceil ? ceil : "none");
+                /* newer CUDA never needs an older driver */
+                if (i > 0)
+                        ck_assert_msg(version_cmp(cuda_table[i].driver, cuda_table[i - 1].driver) >= 0, "CUDA %s",
+                                      cuda_table[i].cuda);
         }
-        ck_assert_ptr_null(cuda_min_driver("12.7"));
-        ck_assert_ptr_null(cuda_min_driver("11.7"));
-        ck_assert_ptr_null(cuda_min_driver("10.2"));
-        ck_assert_ptr_null(cuda_min_driver("14.0"));
-        ck_assert_pstr_eq(cuda_min_driver("13"), "580.65.06");
+        ck_assert_str_eq(cuda_table_newest(&t)->cuda, "13.2.1");
+        ck_assert_str_eq(cuda_table_newest(&t)->driver, "595.58.03");
+        ck_assert_ptr_null(cuda_table_find(&t, "12.7"));
+        ck_assert_ptr_null(cuda_table_find(&t, "11.7"));
+        ck_assert_ptr_null(cuda_table_find(&t, "10.2"));
+        ck_assert_ptr_null(cuda_table_find(&t, "13.3"));
+        ck_assert_ptr_null(cuda_table_find(&t, "13.2.2"));
+        ck_assert_ptr_null(cuda_table_find(&t, "14.0"));
+        ck_assert_str_eq(cuda_table_find(&t, "13")->driver, "580.65.06");
+        ck_assert_str_eq(cuda_table_find(&t, "12.8.0")->driver, "570.26");
 }
 END_TEST
 
-START_TEST(test_cuda_ceiling_for_driver) {
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("570.86.15"), "12.8");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("570.26"), "12.8");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("570.25"), "12.6");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("580.65.06"), "13.0");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("580.65.05"), "12.9");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("580.95.05"), "13.0");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("595.45.01"), "13.0");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("535.104.05"), "12.2");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("525.147.05"), "12.0");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("560.35.03"), "12.6");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("520.61.05"), "11.8");
-        ck_assert_pstr_eq(cuda_ceiling_for_driver("999.999.999"), "13.0");
-        ck_assert_ptr_null(cuda_ceiling_for_driver("520.0"));
-        ck_assert_ptr_null(cuda_ceiling_for_driver("520.61.04"));
-        ck_assert_ptr_null(cuda_ceiling_for_driver("470.256.02"));
+START_TEST(test_cuda_table_ceiling) {
+        static const struct {
+                const char *driver, *ceiling;
+        } t_[] = {
+                {"570.86.15", "12.8"}, {"570.26", "12.8"},    {"570.25", "12.6"},     {"580.65.06", "13.0"},
+                {"580.65.05", "12.9"}, {"580.95.05", "13.0"}, {"590.44.01", "13.1"},  {"590.48.01", "13.1"},
+                {"595.45.04", "13.2"}, {"595.58.03", "13.2"}, {"590.44.00", "13.0"},  {"535.104.05", "12.2"},
+                {"525.147.05", "12.0"}, {"560.35.03", "12.6"}, {"520.61.05", "11.8"}, {"999.999.999", "13.2"},
+        };
+        _cleanup_(cuda_table_done) CudaTable t = {0};
+        ck_assert_int_eq(cuda_table_load(NULL, &t, NULL), 0);
+        for (size_t i = 0; i < ELEMENTSOF(t_); i++) {
+                _cleanup_free_ char *c = cuda_table_ceiling(&t, t_[i].driver);
+                ck_assert_msg(c && streq(c, t_[i].ceiling), "driver %s: ceiling %s, want %s", t_[i].driver,
+                              c ? c : "none", t_[i].ceiling);
+        }
+        ck_assert_ptr_null(cuda_table_ceiling(&t, "520.0"));
+        ck_assert_ptr_null(cuda_table_ceiling(&t, "520.61.04"));
+        ck_assert_ptr_null(cuda_table_ceiling(&t, "470.256.02"));
+}
+END_TEST
+
+/* The local table adds rows and overrides built-in ones; a malformed row is refused with its line. */
+START_TEST(test_cuda_table_local) {
+        _cleanup_(cuda_table_done) CudaTable t = {0};
+        ck_assert_int_eq(cuda_table_load(NULL, &t, NULL), 0);
+        size_t n = t.n;
+        _cleanup_free_ char *err = NULL;
+        ck_assert_int_eq(cuda_table_add(&t,
+                                        "# a site's rows\n"
+                                        "13.3\t600.20.01\n"
+                                        "\n"
+                                        "12.8\t570.30\tour own note\r\n",
+                                        CUDA_LOCAL_TABLE, true, &err),
+                         0);
+        ck_assert_ptr_null(err);
+        ck_assert_uint_eq(t.n, n + 1);
+        const CudaRow *r = cuda_table_find(&t, "13.3");
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(r->driver, "600.20.01");
+        ck_assert(r->local);
+        ck_assert_str_eq(r->source, CUDA_LOCAL_TABLE ":2");
+        r = cuda_table_find(&t, "12.8");
+        ck_assert_str_eq(r->driver, "570.30");
+        ck_assert_str_eq(r->source, CUDA_LOCAL_TABLE ":4");
+        ck_assert_str_eq(cuda_table_newest(&t)->cuda, "13.3");
+        _cleanup_free_ char *c = cuda_table_ceiling(&t, "600.20.01");
+        ck_assert_str_eq(c, "13.3");
+        _cleanup_free_ char *c2 = cuda_table_ceiling(&t, "570.26");
+        ck_assert_str_eq(c2, "12.6"); /* 12.8 now needs 570.30 */
+
+        static const char *const bad[] = {"13.3 600.20.01\n", "13.3\t\n", "x\t600.20.01\n", "13.3\tsix\n",
+                                          "13.3.1.2\t600.20.01\n", "13\t600.20.01\n", "13.3\t600.\n"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *e = NULL;
+                ck_assert_msg(cuda_table_add(&t, bad[i], CUDA_LOCAL_TABLE, true, &e) == -EBADMSG, "accepted \"%s\"", bad[i]);
+                ck_assert_msg(e && strstr(e, CUDA_LOCAL_TABLE ":1:"), "error \"%s\"", e ? e : "");
+        }
 }
 END_TEST
 
@@ -622,6 +700,11 @@ START_TEST(test_cuda_version_cmp) {
         ck_assert_int_gt(cuda_version_cmp("13.0", "12.8"), 0);
         ck_assert_int_eq(cuda_version_cmp("12.8", "12.8"), 0);
         ck_assert_int_eq(cuda_version_cmp("13", "13.0"), 0);
+        ck_assert_int_eq(cuda_version_cmp("13.2", "13.2.0"), 0);
+        ck_assert_int_gt(cuda_version_cmp("13.2.1", "13.2"), 0);
+        ck_assert_int_lt(cuda_version_cmp("13.2.1", "13.3"), 0);
+        ck_assert_int_eq(cuda_minor_cmp("13.2.1", "13.2"), 0);
+        ck_assert_int_gt(cuda_minor_cmp("13.3", "13.2.9"), 0);
         ck_assert_int_gt(cuda_version_cmp("12.10", "12.9"), 0); /* numeric, not string order */
         ck_assert_int_lt(cuda_version_cmp("11.8", "12.0"), 0);
         ck_assert_int_lt(cuda_version_cmp("9.2", "10.0"), 0);
@@ -793,8 +876,9 @@ Suite *facts_suite(void) {
         suite_add_tcase(s, tc);
 
         tc = tcase_create("cuda-table");
-        tcase_add_test(tc, test_cuda_min_driver);
-        tcase_add_test(tc, test_cuda_ceiling_for_driver);
+        tcase_add_test(tc, test_cuda_table_rows);
+        tcase_add_test(tc, test_cuda_table_ceiling);
+        tcase_add_test(tc, test_cuda_table_local);
         tcase_add_test(tc, test_cuda_version_cmp);
         tcase_add_test(tc, test_cuda_version_from_int);
         suite_add_tcase(s, tc);

@@ -1,5 +1,6 @@
-/* GPUs on the PCI bus (agent/checks/pci.c): libpci over fixture sysfs trees, names from pci.ids,
- * the architecture from the chip name, and the open kernel module's device list. Each test builds
+/* GPUs on the PCI bus (agent/checks/pci.c): libpci over fixture sysfs trees, names and architectures
+ * from NVIDIA's list (gpus.tsv) and else from pci.ids, and NVIDIA's open/proprietary module rule
+ * (agent/checks/gpu.c), row by row. Each test builds
  * its own root: <root>/sys/bus/pci/devices/<slot>/{vendor,device,class,subsystem_*}, the files
  * libpci's sysfs method reads, plus a pci.ids (the host's, or a small one written here). */
 #include <check.h>
@@ -13,7 +14,9 @@
 #include <unistd.h>
 
 #include "checks/data.h"
+#include "checks/facts.h"
 #include "checks/pci.h"
+#include "checks/preflight.h"
 
 Suite *pci_suite(void);
 
@@ -91,27 +94,6 @@ static void pci_root_copy_host_ids(const PciRoot *t, const char *rel) {
         pci_root_write(t, rel, data);
 }
 
-/* Does the host's pci.ids name NVIDIA device `id`? (Debian 12's, 2023.04.10, does not know 2335.) */
-static bool host_ids_know_nvidia(unsigned id) {
-        _cleanup_free_ char *data = NULL;
-        if (read_file(HOST_PCI_IDS, 64 * 1024 * 1024, &data, NULL) < 0)
-                return false;
-        const char *v = strstr(data, "\n10de  ");
-        if (!v)
-                return false;
-        const char *end = v + 1;
-        /* the vendor's block ends at the next line that does not start with a tab or '#' */
-        for (const char *p = strchr(v + 1, '\n'); p; p = strchr(p + 1, '\n'))
-                if (p[1] != '\t' && p[1] != '#') {
-                        end = p;
-                        break;
-                }
-        char needle[16];
-        snprintf(needle, sizeof needle, "\n\t%04x  ", id);
-        const char *hit = strstr(v, needle);
-        return hit && hit < end;
-}
-
 /* A small pci.ids in the real file's format, entries as Debian 12's pci.ids has them. */
 static const char small_ids[] = "# test pci.ids\n"
                                 "10de  NVIDIA Corporation\n"
@@ -186,51 +168,90 @@ START_TEST(test_arch_strings_and_open_capable) {
 }
 END_TEST
 
-/* ---- the open module's list ---- */
+/* ---- NVIDIA's list (plans/data/gpus.tsv) ---- */
 
-START_TEST(test_open_list) {
-        ck_assert_str_eq(open_module_list_release(), "550.40.82");
-        ck_assert(open_module_lists_device(0x2330)); /* H100 SXM5 */
-        ck_assert(open_module_lists_device(0x2335)); /* H200 */
-        ck_assert(open_module_lists_device(0x2331)); /* H100 PCIe */
-        ck_assert(open_module_lists_device(0x20b2)); /* A100 80GB, listed only with subsystem IDs */
-        /* Not asserted either way: 1EB8 (Tesla T4, Turing) is missing from the 550.40.82 table, so a
-         * device absent from the list is not proof that the open module cannot drive it. */
-        ck_assert(open_module_lists_device(0x1e02));  /* TITAN RTX, the table's first row */
-        ck_assert(open_module_lists_device(0x28f8));  /* the table's last row */
-        ck_assert(!open_module_lists_device(0x1db4)); /* V100: Volta, not driven by the open module */
-        ck_assert(!open_module_lists_device(0x15f8)); /* P100 */
-        ck_assert(!open_module_lists_device(0));
-        ck_assert(!open_module_lists_device(0xffff));
-        ck_assert(!open_module_lists_device(0x12330));
-
-        _cleanup_free_ char *h200 = open_module_device_name(0x2335);
-        ck_assert_str_eq(h200, "NVIDIA H200");
-        _cleanup_free_ char *h100 = open_module_device_name(0x2330);
-        ck_assert_str_eq(h100, "NVIDIA H100 80GB HBM3");
-        ck_assert_ptr_null(open_module_device_name(0x1db4));
+START_TEST(test_gpu_table) {
+        static const struct {
+                unsigned id;
+                const char *name;
+                GpuArch arch;
+                bool grace;
+        } rows[] = {
+                {0x1e02, "NVIDIA TITAN RTX", GPU_ARCH_TURING, false}, /* the table's first row */
+                {0x1eb8, "Tesla T4", GPU_ARCH_TURING, false},
+                {0x20b2, "NVIDIA A100-SXM4-80GB", GPU_ARCH_AMPERE, false}, /* listed only with subsystem IDs */
+                {0x2684, "NVIDIA GeForce RTX 4090", GPU_ARCH_ADA, false},
+                {0x2330, "NVIDIA H100 80GB HBM3", GPU_ARCH_HOPPER, false},
+                {0x2335, "NVIDIA H200", GPU_ARCH_HOPPER, false},
+                {0x233b, "NVIDIA H200 NVL", GPU_ARCH_HOPPER, false},
+                {0x2342, "NVIDIA GH200 120GB", GPU_ARCH_HOPPER, true}, /* Grace Hopper */
+                {0x2348, "NVIDIA GH200 144G HBM3e", GPU_ARCH_HOPPER, true},
+                {0x2901, "NVIDIA B200", GPU_ARCH_BLACKWELL, false},
+                {0x2941, "NVIDIA GB200", GPU_ARCH_BLACKWELL, true},
+                {0x2bb1, "NVIDIA RTX PRO 6000 Blackwell Workstation Edition", GPU_ARCH_BLACKWELL, false},
+                {0x3182, "NVIDIA B300 SXM6 AC", GPU_ARCH_BLACKWELL, false},
+                {0x31c2, "NVIDIA GB300", GPU_ARCH_BLACKWELL, true},
+        };
+        ck_assert_str_eq(gpu_table_release(), "595.45.04");
+        ck_assert_str_eq(gpu_table_date(), "2026-03-05");
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                GpuInfo g;
+                ck_assert_msg(gpu_table_find(rows[i].id, &g) == 0, "10de:%04x not listed", rows[i].id);
+                ck_assert_uint_eq(g.device_id, rows[i].id);
+                ck_assert_str_eq(g.name, rows[i].name);
+                ck_assert_msg(g.arch == rows[i].arch, "10de:%04x: %s", rows[i].id, gpu_arch_to_string(g.arch));
+                ck_assert(g.grace == rows[i].grace);
+                ck_assert(g.open);
+                ck_assert_int_eq(g.last_branch, -1);
+        }
+        /* not listed: pre-Turing (not driven by the open module, and no NVIDIA source for them here),
+         * and IDs that do not exist */
+        static const unsigned unlisted[] = {0x1db4, 0x15f8, 0x13f2, 0x2ffe, 0, 0xffff, 0x12330};
+        for (size_t i = 0; i < ELEMENTSOF(unlisted); i++) {
+                GpuInfo g;
+                ck_assert_msg(gpu_table_find(unlisted[i], &g) == -ENOENT, "10de:%04x listed", unlisted[i]);
+        }
+        ck_assert_int_eq(gpu_arch_last_branch(GPU_ARCH_MAXWELL), 580);
+        ck_assert_int_eq(gpu_arch_last_branch(GPU_ARCH_PASCAL), 580);
+        ck_assert_int_eq(gpu_arch_last_branch(GPU_ARCH_VOLTA), 580);
+        ck_assert_int_eq(gpu_arch_last_branch(GPU_ARCH_TURING), -1);
+        ck_assert_int_eq(gpu_arch_last_branch(GPU_ARCH_BLACKWELL), -1);
 }
 END_TEST
 
-/* The embedded file itself: sorted, unique, 4 uppercase hex digits, a name on every row. */
-START_TEST(test_open_list_file_shape) {
-        const char *s = gpubase_data_open_gpu_ids;
+/* The embedded file itself: sorted, unique, 4 uppercase hex digits, six fields, a known
+ * architecture on every row, 289 device IDs (595.45.04's "Compatible GPUs"). */
+START_TEST(test_gpu_table_file_shape) {
+        const char *s = gpubase_data_gpus;
         long prev = -1;
         size_t rows = 0;
-        bool release = false;
+        bool release = false, date = false;
         while (*s) {
                 const char *e = strchr(s, '\n');
                 size_t len = e ? (size_t) (e - s) : strlen(s);
                 _cleanup_free_ char *line = xstrndup(s, len);
                 if (line[0] == '#') {
-                        if (startswith(line, "# release: "))
-                                release = true;
+                        release = release || streq(line, "# release: 595.45.04");
+                        date = date || streq(line, "# date: 2026-03-05");
                 } else if (line[0]) {
-                        char *tab = strchr(line, '\t');
-                        ck_assert_msg(tab && tab - line == 4, "bad row \"%s\"", line);
-                        for (int i = 0; i < 4; i++)
-                                ck_assert_msg(strchr("0123456789ABCDEF", line[i]), "bad ID in \"%s\"", line);
-                        ck_assert_msg(tab[1] && !strchr(tab + 1, '\t'), "bad name in \"%s\"", line);
+                        char *f[7] = {0};
+                        size_t nf = 0;
+                        for (char *p = line; p && nf < ELEMENTSOF(f);) {
+                                f[nf++] = p;
+                                p = strchr(p, '\t');
+                                if (p)
+                                        *p++ = '\0';
+                        }
+                        ck_assert_msg(nf == 6, "bad row \"%s\"", line);
+                        ck_assert_msg(strlen(f[0]) == 4 && strspn(f[0], "0123456789ABCDEF") == 4, "bad ID in \"%s\"", line);
+                        bool arch = false;
+                        for (GpuArch a = GPU_ARCH_MAXWELL; a < _GPU_ARCH_MAX; a++)
+                                arch = arch || streq(f[1], gpu_arch_to_string(a));
+                        ck_assert_msg(arch, "bad architecture in \"%s\"", line);
+                        ck_assert_msg(streq(f[2], "yes") || streq(f[2], "no"), "bad open in \"%s\"", line);
+                        ck_assert_msg(streq(f[3], "-") || atoi(f[3]) >= 470, "bad last branch in \"%s\"", line);
+                        ck_assert_msg(streq(f[4], "yes") || streq(f[4], "no"), "bad grace in \"%s\"", line);
+                        ck_assert_msg(f[5][0], "no name in \"%s\"", line);
                         long id = strtol(line, NULL, 16);
                         ck_assert_msg(id > prev, "not sorted or duplicate at \"%s\"", line);
                         prev = id;
@@ -239,7 +260,95 @@ START_TEST(test_open_list_file_shape) {
                 s += len + (e ? 1 : 0);
         }
         ck_assert(release);
-        ck_assert_uint_eq(rows, 233);
+        ck_assert(date);
+        ck_assert_uint_eq(rows, 289);
+}
+END_TEST
+
+/* ---- NVIDIA's open/proprietary rule, row by row ---- */
+
+static Gpu gpu_of(GpuArch arch, bool grace) {
+        Gpu g = {.vendor_id = 0x10de, .device_id = 0x1234, .arch = arch, .grace = grace, .source = GPU_NAME_NVIDIA};
+        snprintf(g.slot, sizeof g.slot, "0000:01:00.0");
+        snprintf(g.name, sizeof g.name, "test GPU");
+        return g;
+}
+
+START_TEST(test_flavor_matrix) {
+        enum { O = DRIVER_FLAVOR_OPEN, P = DRIVER_FLAVOR_PROPRIETARY, U = -1 };
+        static const struct {
+                GpuArch arch;
+                bool grace;
+                int flavor, branch;
+                CheckStatus want;
+                OpenRule rule;
+                const char *why; /* a word of the reason, for WARN and FAIL */
+        } m[] = {
+                /* Blackwell: the open module is required */
+                {GPU_ARCH_BLACKWELL, false, O, 595, CHECK_OK, OPEN_RULE_REQUIRED, NULL},
+                {GPU_ARCH_BLACKWELL, false, P, 595, CHECK_FAIL, OPEN_RULE_REQUIRED, "requires the open"},
+                {GPU_ARCH_BLACKWELL, true, P, 595, CHECK_FAIL, OPEN_RULE_REQUIRED, "Grace Blackwell"},
+                {GPU_ARCH_BLACKWELL, false, U, 595, CHECK_OK, OPEN_RULE_REQUIRED, NULL},
+                /* Grace Hopper (GH200): required */
+                {GPU_ARCH_HOPPER, true, O, 595, CHECK_OK, OPEN_RULE_REQUIRED, NULL},
+                {GPU_ARCH_HOPPER, true, P, 595, CHECK_FAIL, OPEN_RULE_REQUIRED, "Grace Hopper"},
+                {GPU_ARCH_HOPPER, true, P, -1, CHECK_FAIL, OPEN_RULE_REQUIRED, "requires the open"},
+                /* Hopper (H100/H200), Ada, Ampere, Turing: recommended */
+                {GPU_ARCH_HOPPER, false, O, 595, CHECK_OK, OPEN_RULE_RECOMMENDED, NULL},
+                {GPU_ARCH_HOPPER, false, P, 595, CHECK_WARN, OPEN_RULE_RECOMMENDED, "recommends the open"},
+                {GPU_ARCH_HOPPER, false, P, 535, CHECK_WARN, OPEN_RULE_RECOMMENDED, "still works"},
+                {GPU_ARCH_ADA, false, O, 595, CHECK_OK, OPEN_RULE_RECOMMENDED, NULL},
+                {GPU_ARCH_ADA, false, P, 595, CHECK_WARN, OPEN_RULE_RECOMMENDED, "on Ada"},
+                {GPU_ARCH_AMPERE, false, O, 580, CHECK_OK, OPEN_RULE_RECOMMENDED, NULL},
+                {GPU_ARCH_AMPERE, false, P, 580, CHECK_WARN, OPEN_RULE_RECOMMENDED, "on Ampere"},
+                {GPU_ARCH_TURING, false, O, 595, CHECK_OK, OPEN_RULE_RECOMMENDED, NULL},
+                {GPU_ARCH_TURING, false, P, 595, CHECK_WARN, OPEN_RULE_RECOMMENDED, "on Turing"},
+                {GPU_ARCH_TURING, false, U, -1, CHECK_OK, OPEN_RULE_RECOMMENDED, NULL},
+                /* before Turing: the open module is unsupported, and 580 is the last branch */
+                {GPU_ARCH_VOLTA, false, O, 580, CHECK_FAIL, OPEN_RULE_UNSUPPORTED, "Turing and newer only"},
+                {GPU_ARCH_VOLTA, false, P, 580, CHECK_OK, OPEN_RULE_UNSUPPORTED, NULL},
+                {GPU_ARCH_VOLTA, false, P, 595, CHECK_FAIL, OPEN_RULE_UNSUPPORTED, "580 was the last"},
+                {GPU_ARCH_VOLTA, false, U, 595, CHECK_FAIL, OPEN_RULE_UNSUPPORTED, "branch 595 no longer supports Volta"},
+                {GPU_ARCH_VOLTA, false, U, -1, CHECK_OK, OPEN_RULE_UNSUPPORTED, NULL},
+                {GPU_ARCH_PASCAL, false, O, 575, CHECK_FAIL, OPEN_RULE_UNSUPPORTED, "Turing and newer only"},
+                {GPU_ARCH_PASCAL, false, P, 575, CHECK_OK, OPEN_RULE_UNSUPPORTED, NULL},
+                {GPU_ARCH_PASCAL, false, P, 590, CHECK_FAIL, OPEN_RULE_UNSUPPORTED, "Pascal"},
+                {GPU_ARCH_MAXWELL, false, O, 535, CHECK_FAIL, OPEN_RULE_UNSUPPORTED, "Turing and newer only"},
+                {GPU_ARCH_MAXWELL, false, P, 580, CHECK_OK, OPEN_RULE_UNSUPPORTED, NULL},
+                {GPU_ARCH_MAXWELL, false, P, 595, CHECK_FAIL, OPEN_RULE_UNSUPPORTED, "Maxwell"},
+                /* unknown: nothing to judge (gpu.present warns) */
+                {GPU_ARCH_UNKNOWN, false, O, 595, CHECK_OK, OPEN_RULE_UNKNOWN, NULL},
+                {GPU_ARCH_UNKNOWN, false, P, 595, CHECK_OK, OPEN_RULE_UNKNOWN, NULL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(m); i++) {
+                Gpu g = gpu_of(m[i].arch, m[i].grace);
+                char *why = NULL, *fix = NULL;
+                CheckStatus v = gpu_flavor_verdict(&g, m[i].branch, m[i].flavor, &why, &fix);
+                ck_assert_msg(v == m[i].want, "row %zu (%s%s, flavor %d, branch %d): %s, want %s", i,
+                              m[i].grace ? "Grace " : "", gpu_arch_to_string(m[i].arch), m[i].flavor, m[i].branch,
+                              check_status_to_string(v), check_status_to_string(m[i].want));
+                ck_assert_int_eq(gpu_open_rule(&g), m[i].rule);
+                if (v == CHECK_OK) {
+                        ck_assert_ptr_null(why);
+                        ck_assert_ptr_null(fix);
+                } else {
+                        ck_assert_msg(why && strstr(why, m[i].why), "row %zu: why \"%s\"", i, why ? why : "");
+                        ck_assert_msg(fix && *fix, "row %zu: no fix", i);
+                        ck_assert_msg(!strstr(fix, "cuda-drivers-580") && !strstr(fix, "nvidia-open-580"),
+                                      "row %zu: old package advice \"%s\"", i, fix);
+                }
+                /* the plan-time refusal is exactly the FAIL rows */
+                char *rfix = NULL;
+                _cleanup_free_ char *refusal = gpu_refusal(&g, m[i].branch, m[i].flavor, &rfix);
+                ck_assert((refusal != NULL) == (v == CHECK_FAIL));
+                free(rfix);
+                free(why);
+                free(fix);
+        }
+        Gpu gh = gpu_of(GPU_ARCH_HOPPER, true), h = gpu_of(GPU_ARCH_HOPPER, false), gb = gpu_of(GPU_ARCH_BLACKWELL, true);
+        ck_assert_str_eq(gpu_family(&gh), "Grace Hopper");
+        ck_assert_str_eq(gpu_family(&h), "Hopper");
+        ck_assert_str_eq(gpu_family(&gb), "Grace Blackwell");
 }
 END_TEST
 
@@ -276,7 +385,8 @@ START_TEST(test_find_hgx_h100) {
                 ck_assert_msg(strstr(g->name, "H100"), "name \"%s\"", g->name);
                 ck_assert_int_eq(g->arch, GPU_ARCH_HOPPER);
                 ck_assert(gpu_arch_open_capable(g->arch));
-                ck_assert(open_module_lists_device(g->device_id));
+                ck_assert(g->open_listed);
+                ck_assert_int_eq(g->source, GPU_NAME_NVIDIA);
         }
         gpu_list_done(&l);
         ck_assert_ptr_null(l.gpus);
@@ -300,19 +410,53 @@ START_TEST(test_find_h200_unknown_to_pci_ids) {
         for (size_t i = 0; i < l.n; i++) {
                 const Gpu *g = &l.gpus[i];
                 ck_assert_uint_eq(g->device_id, 0x2335);
-                if (host_ids_know_nvidia(0x2335)) {
-                        /* a pci.ids newer than Debian 12's */
-                        ck_assert_msg(strstr(g->name, "H200") || strstr(g->name, "GH100"), "name \"%s\"", g->name);
-                } else {
-                        /* not libpci's made-up "Device 2335" */
-                        ck_assert_str_eq(g->name, "");
-                        ck_assert_int_eq(g->arch, GPU_ARCH_UNKNOWN);
-                }
+                /* named and placed by NVIDIA's list, whatever the host's pci.ids knows */
+                ck_assert_str_eq(g->name, "NVIDIA H200");
+                ck_assert_int_eq(g->arch, GPU_ARCH_HOPPER);
+                ck_assert_int_eq(g->source, GPU_NAME_NVIDIA);
+                ck_assert(!g->grace);
         }
-        /* what the checks fall back on: the open module's list knows it */
-        ck_assert(open_module_lists_device(0x2335));
-        _cleanup_free_ char *name = open_module_device_name(0x2335);
-        ck_assert_str_eq(name, "NVIDIA H200");
+        gpu_list_done(&l);
+        pci_root_done(&t);
+}
+END_TEST
+
+/* Today's GPUs that Debian 12's pci.ids (2023-04) does not name, on one bus. */
+START_TEST(test_find_current_gpus) {
+        static const struct {
+                unsigned id;
+                const char *name;
+                GpuArch arch;
+                bool grace;
+        } want[] = {
+                {0x2901, "NVIDIA B200", GPU_ARCH_BLACKWELL, false},
+                {0x2941, "NVIDIA GB200", GPU_ARCH_BLACKWELL, true},
+                {0x233b, "NVIDIA H200 NVL", GPU_ARCH_HOPPER, false},
+                {0x2bb1, "NVIDIA RTX PRO 6000 Blackwell Workstation Edition", GPU_ARCH_BLACKWELL, false},
+                {0x2342, "NVIDIA GH200 120GB", GPU_ARCH_HOPPER, true},
+        };
+        PciRoot t;
+        pci_root_init(&t, true);
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                _cleanup_free_ char *slot = xasprintf("0000:%02zx:00.0", 0x10 + i);
+                pci_root_add(&t, slot, 0x10de, want[i].id, 0x030200, 0x10de, 0x1999);
+        }
+        pci_root_copy_host_ids(&t, "/usr/share/misc/pci.ids");
+        GpuList l = {0};
+        ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
+        ck_assert_uint_eq(l.n, ELEMENTSOF(want));
+        for (size_t i = 0; i < l.n; i++) {
+                const Gpu *g = &l.gpus[i];
+                ck_assert_uint_eq(g->device_id, want[i].id);
+                ck_assert_str_eq(g->name, want[i].name);
+                ck_assert_int_eq(g->arch, want[i].arch);
+                ck_assert(g->grace == want[i].grace);
+                ck_assert_int_eq(g->source, GPU_NAME_NVIDIA);
+                ck_assert(g->open_listed);
+        }
+        ck_assert_int_eq(gpu_open_rule(&l.gpus[0]), OPEN_RULE_REQUIRED); /* B200 */
+        ck_assert_int_eq(gpu_open_rule(&l.gpus[2]), OPEN_RULE_RECOMMENDED); /* H200 NVL */
+        ck_assert_int_eq(gpu_open_rule(&l.gpus[4]), OPEN_RULE_REQUIRED); /* GH200 */
         gpu_list_done(&l);
         pci_root_done(&t);
 }
@@ -331,7 +475,9 @@ START_TEST(test_find_volta_v100) {
         ck_assert_msg(strstr(l.gpus[0].name, "V100"), "name \"%s\"", l.gpus[0].name);
         ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_VOLTA);
         ck_assert(!gpu_arch_open_capable(l.gpus[0].arch));
-        ck_assert(!open_module_lists_device(l.gpus[0].device_id));
+        ck_assert(!l.gpus[0].open_listed);
+        ck_assert_int_eq(l.gpus[0].source, GPU_NAME_PCI_IDS); /* not in NVIDIA's list: named by pci.ids */
+        ck_assert_int_eq(gpu_open_rule(&l.gpus[0]), OPEN_RULE_UNSUPPORTED);
         gpu_list_done(&l);
         pci_root_done(&t);
 }
@@ -412,7 +558,7 @@ END_TEST
 START_TEST(test_ids_file_choice) {
         PciRoot t;
         pci_root_init(&t, true);
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db4, 0x030200, 0x10de, 0x1214);
 
         pci_root_write(&t, "/usr/share/hwdata/pci.ids", small_ids);
         GpuList l = {0};
@@ -420,27 +566,27 @@ START_TEST(test_ids_file_choice) {
         _cleanup_free_ char *hwdata = xasprintf("%s/usr/share/hwdata/pci.ids", t.dir);
         ck_assert_str_eq(l.ids_file, hwdata);
         ck_assert_uint_eq(l.n, 1);
-        ck_assert_str_eq(l.gpus[0].name, "GH100[H100 SXM5 80GB]");
-        ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_HOPPER);
+        ck_assert_str_eq(l.gpus[0].name, "GV100GL [Tesla V100 PCIe 16GB]");
+        ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_VOLTA);
         gpu_list_done(&l);
 
         /* misc wins over hwdata */
-        pci_root_write(&t, "/usr/share/misc/pci.ids", "10de  NVIDIA Corporation\n\t2330  GH100 [from misc]\n");
+        pci_root_write(&t, "/usr/share/misc/pci.ids", "10de  NVIDIA Corporation\n\t1db4  GV100 [from misc]\n");
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         _cleanup_free_ char *misc = xasprintf("%s/usr/share/misc/pci.ids", t.dir);
         ck_assert_str_eq(l.ids_file, misc);
-        ck_assert_str_eq(l.gpus[0].name, "GH100 [from misc]");
+        ck_assert_str_eq(l.gpus[0].name, "GV100 [from misc]");
         gpu_list_done(&l);
         pci_root_done(&t);
 
         /* neither in the root: the host's */
         pci_root_init(&t, true);
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db4, 0x030200, 0x10de, 0x1214);
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         ck_assert_uint_eq(l.n, 1);
         if (access(HOST_PCI_IDS, R_OK) == 0) {
                 ck_assert_str_eq(l.ids_file, HOST_PCI_IDS);
-                ck_assert_msg(strstr(l.gpus[0].name, "H100"), "name \"%s\"", l.gpus[0].name);
+                ck_assert_msg(strstr(l.gpus[0].name, "V100"), "name \"%s\"", l.gpus[0].name);
         } else {
                 ck_assert_ptr_null(l.ids_file);
                 ck_assert_str_eq(l.gpus[0].name, "");
@@ -450,23 +596,29 @@ START_TEST(test_ids_file_choice) {
 }
 END_TEST
 
-/* A device pci.ids does not know at all, vendor included: still found, no name. */
+/* A device neither NVIDIA's list nor pci.ids knows: still found, no name, architecture unknown;
+ * one pci.ids does not know but NVIDIA's list does: NVIDIA's name. */
 START_TEST(test_unknown_device_small_ids) {
         PciRoot t;
         pci_root_init(&t, true);
         pci_root_write(&t, "/usr/share/misc/pci.ids", small_ids);
-        pci_root_add(&t, "0000:02:00.0", 0x10de, 0x2335, 0x030200, 0x10de, 0x18be);
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1eb8, 0x030200, 0x10de, 0x12a2);
+        pci_root_add(&t, "0000:02:00.0", 0x10de, 0x2ffe, 0x030200, 0x10de, 0x18be);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db4, 0x030200, 0x10de, 0x1214);
+        pci_root_add(&t, "0000:03:00.0", 0x10de, 0x2335, 0x030200, 0x10de, 0x18be);
 
         GpuList l = {0};
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
-        ck_assert_uint_eq(l.n, 2);
+        ck_assert_uint_eq(l.n, 3);
         ck_assert_str_eq(l.gpus[0].slot, "0000:01:00.0");
-        ck_assert_str_eq(l.gpus[0].name, "TU104GL [Tesla T4]");
-        ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_TURING);
+        ck_assert_str_eq(l.gpus[0].name, "GV100GL [Tesla V100 PCIe 16GB]");
+        ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_VOLTA);
         ck_assert_str_eq(l.gpus[1].slot, "0000:02:00.0");
         ck_assert_str_eq(l.gpus[1].name, "");
         ck_assert_int_eq(l.gpus[1].arch, GPU_ARCH_UNKNOWN);
+        ck_assert_int_eq(l.gpus[1].source, GPU_NAME_NONE);
+        ck_assert_int_eq(gpu_open_rule(&l.gpus[1]), OPEN_RULE_UNKNOWN);
+        ck_assert_str_eq(l.gpus[2].name, "NVIDIA H200");
+        ck_assert_int_eq(l.gpus[2].arch, GPU_ARCH_HOPPER);
         gpu_list_done(&l);
         pci_root_done(&t);
 }
@@ -510,14 +662,16 @@ Suite *pci_suite(void) {
         suite_add_tcase(s, tc);
 
         tc = tcase_create("open-list");
-        tcase_add_test(tc, test_open_list);
-        tcase_add_test(tc, test_open_list_file_shape);
+        tcase_add_test(tc, test_gpu_table);
+        tcase_add_test(tc, test_gpu_table_file_shape);
+        tcase_add_test(tc, test_flavor_matrix);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("find");
         tcase_set_timeout(tc, 30);
         tcase_add_test(tc, test_find_hgx_h100);
         tcase_add_test(tc, test_find_h200_unknown_to_pci_ids);
+        tcase_add_test(tc, test_find_current_gpus);
         tcase_add_test(tc, test_find_volta_v100);
         tcase_add_test(tc, test_find_turing_t4);
         tcase_add_test(tc, test_find_mixed);

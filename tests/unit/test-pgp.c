@@ -451,6 +451,45 @@ START_TEST(test_has_fingerprint) {
 }
 END_TEST
 
+/* One key out of a keyring of two (what apt-keyring-deb hands apt to verify a repository with): the
+ * same packets gpg exports for that key alone, from binary and armored input; a subkey or an absent
+ * key is not found. */
+START_TEST(test_extract) {
+        size_t blen, alen, rlen, elen;
+        _cleanup_free_ char *both = slurp("both.gpg", &blen), *asc = slurp("both.asc", &alen);
+        _cleanup_free_ char *rsa = slurp("rsa.gpg", &rlen), *ed = slurp("ed.gpg", &elen);
+        _cleanup_strv_free_ char **p = NULL, **s = NULL, **ed_p = NULL, **ed_s = NULL;
+        void *out = NULL;
+        size_t n = 0;
+        char *why = NULL;
+
+        gpg_show_keys("rsa.gpg", &p, &s);
+        gpg_show_keys("ed.gpg", &ed_p, &ed_s);
+
+        ck_assert_int_eq(pgp_keyring_extract(both, blen, p[0], &out, &n, &why), 0);
+        ck_assert_uint_eq(n, rlen);
+        ck_assert(memcmp(out, rsa, n) == 0);
+        out = mfree(out);
+        ck_assert_int_eq(pgp_keyring_extract(asc, alen, ed_p[0], &out, &n, &why), 0);
+        ck_assert_uint_eq(n, elen);
+        ck_assert(memcmp(out, ed, n) == 0);
+        _cleanup_strv_free_ char **only = NULL;
+        ck_assert_int_eq(pgp_keyring_fingerprints(out, n, &only, NULL, NULL), 0);
+        ck_assert_uint_eq(strv_length(only), 1);
+        ck_assert_str_eq(only[0], ed_p[0]);
+        out = mfree(out);
+
+        ck_assert_int_eq(pgp_keyring_extract(both, blen, s[0], &out, &n, &why), -ENOENT);
+        ck_assert_ptr_nonnull(why);
+        why = mfree(why);
+        ck_assert_int_eq(pgp_keyring_extract(both, blen, NVIDIA_FPR, &out, &n, &why), -ENOENT);
+        why = mfree(why);
+        ck_assert_int_eq(pgp_keyring_extract(both, blen, "3BF863CC", &out, &n, &why), -EINVAL);
+        why = mfree(why);
+        ck_assert_ptr_null(out);
+}
+END_TEST
+
 START_TEST(test_fingerprint_normalize) {
         static const struct {
                 const char *in, *out;
@@ -560,6 +599,7 @@ Suite *pgp_suite(void) {
         tcase_add_test(tc, test_header_forms);
         tcase_add_test(tc, test_rfc9580_samples);
         tcase_add_test(tc, test_has_fingerprint);
+        tcase_add_test(tc, test_extract);
         tcase_add_test(tc, test_fingerprint_normalize);
         tcase_add_test(tc, test_refused);
         suite_add_tcase(s, tc);

@@ -22,6 +22,7 @@ Suite *nvml_suite(void);
 Suite *pci_suite(void);
 Suite *facts_suite(void);
 Suite *stack_suite(void);
+Suite *signing_suite(void);
 
 /* One directory for the whole run (<tmp>/gpubase-unit.XXXXXX), removed at the end even when a
  * failing test (in a forked child) never reached its teardown. */

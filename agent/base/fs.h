@@ -1,0 +1,18 @@
+/* Files and directories: create, write atomically, remove. Base layer: plain paths, no --root
+ * (a caller working under --root resolves the path first). */
+#pragma once
+
+#include <stddef.h>
+
+int mkdir_parents(const char *path, unsigned mode); /* creates every parent directory of path */
+int mkdir_p(const char *dir, unsigned mode);
+/* Temp file in the same directory, fsync, rename, fsync the directory: after a crash the file is
+ * either the old one or the new one, never a mix. */
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+int fsync_parent_dir(const char *path);
+/* Removes a directory tree (no symlink is followed); errors are ignored. */
+void rm_rf_tree(const char *path);
+/* Removes the temp files write_file_atomic() left beside path when a process was killed between
+ * creating and renaming them. Only safe while no other process writes path (gpubase: under
+ * its agent lock). */
+void remove_stale_temp_files(const char *path);
