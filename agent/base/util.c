@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -197,15 +196,6 @@ int read_line_file(const char *path, char **ret) {
         return 0;
 }
 
-void sha256_hex(const void *data, size_t len, char ret[65]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-                abort();
-        for (unsigned i = 0; i < 32; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
-}
-
 static uint64_t clock_usec(clockid_t c) {
         struct timespec ts;
         clock_gettime(c, &ts);
@@ -241,8 +231,7 @@ int random_id(char ret[33]) {
                 }
                 got += (size_t) n;
         }
-        for (unsigned i = 0; i < 16; i++)
-                snprintf(ret + 2 * i, 3, "%02x", b[i]);
+        hex_encode(b, sizeof b, false, ret);
         return 0;
 }
 

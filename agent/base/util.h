@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hash.h" /* sha256_hex(), which used to live here */
 #include "base/macro.h"
 
 void *xmalloc(size_t n);
@@ -46,8 +47,6 @@ void buf_done(Buf *b);
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* First line of a file, newline stripped. */
 int read_line_file(const char *path, char **ret);
-
-void sha256_hex(const void *data, size_t len, char ret[65]);
 
 /* Wall clock helpers. */
 uint64_t now_usec(void);            /* CLOCK_REALTIME */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/error.h"
 #include "host/bundle.h"
 #include "host/exec.h"
 
@@ -199,19 +200,15 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
         }
         if (bundle) {
                 int r = write_bundle_sources(s->host, s->tmpdir);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare the sources of the bundle %s: %s", s->host->apt_bundle,
-                                            strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare the sources of the bundle %s: %s", s->host->apt_bundle,
+                                      strerror(-r));
                 list = xasprintf("%s/sources.list", s->tmpdir);
                 parts = xasprintf("%s/sources.list.d/", s->tmpdir);
         } else if (host_is_rooted(s->host)) {
                 int r = copy_sources(s->host, s->tmpdir);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
                 list = xasprintf("%s/sources.list", s->tmpdir);
                 parts = xasprintf("%s/sources.list.d/", s->tmpdir);
         }
@@ -307,10 +304,8 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
         s->progress = (AptProgress){.download = progress_download, .install = progress_install, .userdata = s};
         if (host_is_rooted(h) && !(o && (o->scratch || o->readonly))) {
                 r = prepare_root(h);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare apt's directories under %s: %s", h->root, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare apt's directories under %s: %s", h->root, strerror(-r));
         }
         r = open_shim(s, o, reterr);
         if (r < 0 && !h->apt_bundle && !(o && o->scratch) && lists_are_broken(h, *reterr)) {
@@ -385,10 +380,8 @@ int apt_session_reopen(AptSession *s, char **reterr) {
                 _cleanup_free_ char *parts = xasprintf("%s/sources.list.d", s->tmpdir);
                 rm_rf_tree(parts);
                 int r = copy_sources(s->host, s->tmpdir);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare the sources: %s", strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare the sources: %s", strerror(-r));
         }
         return apt_shim_reopen(s->shim, reterr);
 }
@@ -505,10 +498,8 @@ int apt_configure_pending(AptSession *s, char **reterr) {
         int r2 = apt_shim_retake_inner(s->shim, NULL);
         if (r < 0)
                 return r;
-        if (r2 < 0) {
-                *reterr = xstrdup("cannot take the dpkg lock back after configuring pending packages");
-                return r2;
-        }
+        if (r2 < 0)
+                return errorf(reterr, r2, "cannot take the dpkg lock back after configuring pending packages");
         r = apt_shim_reopen(s->shim, reterr);
         return r < 0 ? r : 1;
 }
@@ -516,10 +507,8 @@ int apt_configure_pending(AptSession *s, char **reterr) {
 int apt_pick_version(AptSession *s, const char *name, const char *pattern, char **ret_version, char **reterr) {
         AptPackage p = {0};
         int r = apt_shim_package(s->shim, name, &p);
-        if (r < 0) {
-                *reterr = xasprintf("package %s is not known to apt (is its repository configured?)", name);
-                return -ENOENT;
-        }
+        if (r < 0)
+                return errorf(reterr, -ENOENT, "package %s is not known to apt (is its repository configured?)", name);
         if (!pattern) {
                 if (!p.candidate) {
                         *reterr = xasprintf("package %s has no installable version", name);
@@ -603,10 +592,8 @@ int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, 
         if (apt_origin_matches(s, name, first, origin, NULL))
                 goto done;
         AptPackage p = {0};
-        if (apt_shim_package(s->shim, name, &p) < 0) {
-                *reterr = xasprintf("package %s is not known to apt", name);
-                return -ENOENT;
-        }
+        if (apt_shim_package(s->shim, name, &p) < 0)
+                return errorf(reterr, -ENOENT, "package %s is not known to apt", name);
         int prio = -1000000;
         for (size_t i = 0; p.versions[i]; i++)
                 if (streq(p.versions[i], first))

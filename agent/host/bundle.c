@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/error.h"
 #include "host/debfile.h"
 #include "host/tarball.h"
 
@@ -94,8 +95,7 @@ int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, ch
         json_tokener_free(tok);
         if (!ok || !json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
-                *reterr = xstrdup(BUNDLE_MANIFEST " is not a JSON object");
-                return -EBADMSG;
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " is not a JSON object");
         }
         int r = -EBADMSG;
         json_object *v = NULL, *files = NULL, *plan = NULL;
@@ -252,41 +252,32 @@ static int open_cb(const TarEntry *e, void *userdata, char **reterr) {
         if (e->directory)
                 return 0;
         if (first) {
-                if (!streq(e->name, BUNDLE_MANIFEST) || !e->data) {
-                        *reterr = xasprintf("%s is not a gpubase bundle: its first file must be " BUNDLE_MANIFEST
-                                            " (found '%s')",
-                                            c->file, e->name);
-                        return -EBADMSG;
-                }
+                if (!streq(e->name, BUNDLE_MANIFEST) || !e->data)
+                        return errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: its first file must be " BUNDLE_MANIFEST
+                                      " (found '%s')",
+                                      c->file, e->name);
                 _cleanup_free_ char *why = NULL;
                 int r = bundle_manifest_parse(e->data, e->size, &c->m, &why);
-                if (r < 0) {
-                        *reterr = xasprintf("%s: %s", c->file, why);
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "%s: %s", c->file, why);
                 c->seen = xcalloc(c->m->n_files + 1, sizeof(bool));
                 return 0;
         }
-        if (!c->m) {
-                *reterr = xasprintf("%s is not a gpubase bundle: it does not start with " BUNDLE_MANIFEST, c->file);
-                return -EBADMSG;
-        }
+        if (!c->m)
+                return errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: it does not start with " BUNDLE_MANIFEST, c->file);
         for (size_t i = 0; i < c->m->n_files; i++) {
                 const BundleFile *f = &c->m->files[i];
                 if (!streq(f->path, e->name))
                         continue;
-                if (!streq(f->sha256, e->sha256) || f->size != e->size) {
-                        *reterr = xasprintf("%s: checksum mismatch for %s: its sha256 is %s (%llu bytes), the manifest "
-                                            "says %s (%llu bytes); refusing the bundle",
-                                            c->file, e->name, e->sha256, (unsigned long long) e->size, f->sha256,
-                                            (unsigned long long) f->size);
-                        return -EPERM;
-                }
+                if (!streq(f->sha256, e->sha256) || f->size != e->size)
+                        return errorf(reterr, -EPERM, "%s: checksum mismatch for %s: its sha256 is %s (%llu bytes), the manifest "
+                                      "says %s (%llu bytes); refusing the bundle",
+                                      c->file, e->name, e->sha256, (unsigned long long) e->size, f->sha256,
+                                      (unsigned long long) f->size);
                 c->seen[i] = true;
                 return 0;
         }
-        *reterr = xasprintf("%s: refusing '%s': it is not in the bundle's manifest", c->file, e->name);
-        return -EPERM;
+        return errorf(reterr, -EPERM, "%s: refusing '%s': it is not in the bundle's manifest", c->file, e->name);
 }
 
 int bundle_open(const char *file, const char *dest, BundleManifest **ret, char **reterr) {
@@ -295,15 +286,12 @@ int bundle_open(const char *file, const char *dest, BundleManifest **ret, char *
         int r;
         if (dest) {
                 r = mkdir_parents(dest, 0755);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot create the parent directory of %s: %s", dest, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot create the parent directory of %s: %s", dest, strerror(-r));
                 tmp = xasprintf("%s.new.XXXXXX", dest);
                 if (!mkdtemp(tmp)) {
                         r = negative_errno();
-                        *reterr = xasprintf("cannot create a directory beside %s: %s", dest, strerror(-r));
-                        return r;
+                        return errorf(reterr, r, "cannot create a directory beside %s: %s", dest, strerror(-r));
                 }
         }
         r = tar_scan(file, tmp, 16 * 1024 * 1024, BUNDLE_MAX_BYTES, open_cb, &c, reterr);
@@ -340,30 +328,22 @@ int bundle_verify_dir(const char *dir, BundleManifest **ret, char **reterr) {
         _cleanup_(bundle_manifest_freep) BundleManifest *m = NULL;
         size_t len = 0;
         int r = read_file(mp, 16 * 1024 * 1024, &text, &len);
-        if (r < 0) {
-                *reterr = xasprintf("cannot read %s: %s", mp, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot read %s: %s", mp, strerror(-r));
         r = bundle_manifest_parse(text, len, &m, &why);
-        if (r < 0) {
-                *reterr = xasprintf("%s: %s", mp, why);
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "%s: %s", mp, why);
         for (size_t i = 0; i < m->n_files; i++) {
                 _cleanup_free_ char *p = xasprintf("%s/%s", dir, m->files[i].path);
                 char sum[65];
                 struct stat st;
-                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || sha256_file_hex(p, sum) < 0) {
-                        *reterr = xasprintf("the extracted bundle %s lacks %s; run again with --bundle FILE", dir,
-                                            m->files[i].path);
-                        return -ENOENT;
-                }
-                if (!streq(sum, m->files[i].sha256)) {
-                        *reterr = xasprintf("checksum mismatch for %s in the extracted bundle %s (sha256 %s, the manifest "
-                                            "says %s); run again with --bundle FILE",
-                                            m->files[i].path, dir, sum, m->files[i].sha256);
-                        return -EPERM;
-                }
+                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || sha256_file_hex(p, sum) < 0)
+                        return errorf(reterr, -ENOENT, "the extracted bundle %s lacks %s; run again with --bundle FILE", dir,
+                                      m->files[i].path);
+                if (!streq(sum, m->files[i].sha256))
+                        return errorf(reterr, -EPERM, "checksum mismatch for %s in the extracted bundle %s (sha256 %s, the manifest "
+                                      "says %s); run again with --bundle FILE",
+                                      m->files[i].path, dir, sum, m->files[i].sha256);
         }
         *ret = TAKE_PTR(m);
         return 0;
@@ -403,10 +383,8 @@ int deb_unpack_files(const Host *h, const char *deb, char **reterr) {
         _cleanup_(deb_info_freep) DebInfo *info = NULL;
         _cleanup_free_ char *why = NULL;
         int r = deb_inspect(deb, &info, &why);
-        if (r < 0) {
-                *reterr = xasprintf("cannot read %s: %s", deb, why ? why : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot read %s: %s", deb, why ? why : strerror(-r));
         for (size_t i = 0; i < info->n_entries; i++) {
                 const DebEntry *e = &info->entries[i];
                 if (e->type != DEB_ENTRY_FILE)
@@ -418,10 +396,8 @@ int deb_unpack_files(const Host *h, const char *deb, char **reterr) {
                         r = mkdir_parents(p, 0755);
                 if (r >= 0)
                         r = write_file_atomic(p, data, len, e->mode & 0777);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot unpack %s from %s: %s", e->path, deb, w2 ? w2 : strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot unpack %s from %s: %s", e->path, deb, w2 ? w2 : strerror(-r));
         }
         return 0;
 }
@@ -500,8 +476,7 @@ int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr) {
         char tmpl[] = "/tmp/gpubase-bundle.XXXXXX";
         if (!mkdtemp(tmpl)) {
                 int r = negative_errno();
-                *reterr = xasprintf("cannot create a work directory: %s", strerror(-r));
-                return r;
+                return errorf(reterr, r, "cannot create a work directory: %s", strerror(-r));
         }
         b->work = xstrdup(tmpl);
         b->stage = xasprintf("%s/stage", b->work);
@@ -514,16 +489,12 @@ int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr) {
         for (size_t i = 0; i < ELEMENTSOF(copy); i++) {
                 _cleanup_free_ char *f = host_path(src, copy[i]), *t = host_path(&b->scratch, copy[i]);
                 int r = copy_tree(f, t);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot copy %s into the work directory: %s", f, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot copy %s into the work directory: %s", f, strerror(-r));
         }
         int r = mkdir_p(b->stage, 0755);
-        if (r < 0) {
-                *reterr = xasprintf("cannot create %s: %s", b->stage, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot create %s: %s", b->stage, strerror(-r));
         *ret = TAKE_PTR(b);
         return 0;
 }
@@ -591,10 +562,8 @@ static int stage_copy(BundleBuilder *b, const char *name, const char *src_path, 
         (void) unlink(to);
         if (r >= 0 && link(src_path, to) < 0)
                 r = copy_file(src_path, to);
-        if (r < 0) {
-                *reterr = xasprintf("cannot copy %s into the bundle: %s", src_path, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot copy %s into the bundle: %s", src_path, strerror(-r));
         return 0;
 }
 
@@ -696,10 +665,8 @@ static int stage_data(BundleBuilder *b, const char *name, const char *data, size
         int r = mkdir_parents(to, 0755);
         if (r >= 0)
                 r = write_file_atomic(to, data, len, 0644);
-        if (r < 0) {
-                *reterr = xasprintf("cannot write %s: %s", to, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot write %s: %s", to, strerror(-r));
         Staged *s = stage_entry(b, name);
         free(s->kind);
         s->kind = xstrdup(kind);
@@ -748,10 +715,8 @@ int bundle_builder_write(BundleBuilder *b, const BundlePlanRef *p, const char *o
         int r;
 
         r = read_file(p->path, p->max_size, &plan_text, &plan_len);
-        if (r < 0) {
-                *reterr = xasprintf("cannot read the plan %s: %s", p->path, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot read the plan %s: %s", p->path, strerror(-r));
         r = stage_data(b, BUNDLE_PLAN, plan_text, plan_len, "plan", reterr);
         if (r < 0)
                 return r;
@@ -784,10 +749,8 @@ int bundle_builder_write(BundleBuilder *b, const BundlePlanRef *p, const char *o
                         char sum[65];
                         struct stat st;
                         r = sha256_file_hex(path, sum);
-                        if (r < 0 || stat(path, &st) < 0) {
-                                *reterr = xasprintf("cannot read %s: %s", path, strerror(r < 0 ? -r : errno));
-                                return r < 0 ? r : -EIO;
-                        }
+                        if (r < 0 || stat(path, &st) < 0)
+                                return errorf(reterr, r < 0 ? r : -EIO, "cannot read %s: %s", path, strerror(r < 0 ? -r : errno));
                         *f = (BundleFile){.path = xstrdup(s->name), .sha256 = xstrdup(sum), .kind = xstrdup(s->kind),
                                           .step = xstrdup_or_null(s->step), .package = xstrdup_or_null(s->package),
                                           .version = xstrdup_or_null(s->version), .arch = xstrdup_or_null(s->arch),

@@ -1,5 +1,7 @@
 #include "host/host.h"
 
+#include "base/error.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -348,28 +350,24 @@ fail:
         return r;
 }
 
-static int check_one(const char *p, bool target, char **ret_why) {
+static int check_one(const char *p, bool target, char **reterr) {
         struct stat st;
         if (stat(p, &st) < 0)
                 return negative_errno();
         uid_t me = geteuid();
-        if (st.st_uid != 0 && st.st_uid != me) {
-                *ret_why = xasprintf("%s is owned by uid %u, not by root%s; only root may own what gpubase runs "
-                                     "or writes its state in (chown root %s)",
-                                     p, (unsigned) st.st_uid, me == 0 ? "" : " or the user running gpubase", p);
-                return -EPERM;
-        }
+        if (st.st_uid != 0 && st.st_uid != me)
+                return errorf(reterr, -EPERM, "%s is owned by uid %u, not by root%s; only root may own what gpubase runs "
+                              "or writes its state in (chown root %s)",
+                              p, (unsigned) st.st_uid, me == 0 ? "" : " or the user running gpubase", p);
         bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) && !target;
-        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_dir) {
-                *ret_why = xasprintf("%s is writable by %s (mode %04o): whoever can write there can make gpubase "
-                                     "run what they want (chmod go-w %s)",
-                                     p, (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned) (st.st_mode & 07777), p);
-                return -EPERM;
-        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_dir)
+                return errorf(reterr, -EPERM, "%s is writable by %s (mode %04o): whoever can write there can make gpubase "
+                              "run what they want (chmod go-w %s)",
+                              p, (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned) (st.st_mode & 07777), p);
         return 0;
 }
 
-int path_check_private(const char *path, char **ret_why) {
+int path_check_private(const char *path, char **reterr) {
         _cleanup_free_ char *p = xstrdup(path);
         bool target = true;
         char *real;
@@ -388,7 +386,7 @@ int path_check_private(const char *path, char **ret_why) {
         free(p);
         p = real;
         for (;;) {
-                r = check_one(p, target, ret_why);
+                r = check_one(p, target, reterr);
                 if (r < 0)
                         return r;
                 target = false;

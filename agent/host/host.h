@@ -81,8 +81,8 @@ void remove_stale_temp_files(const char *path);
  * and not writable by group or others; a directory above it may be world-writable when it is
  * sticky (/tmp: others cannot replace what they do not own). Symlinks are resolved first; parts
  * of path that do not exist yet are skipped (their parents are checked). Returns 0, or -EPERM
- * with *ret_why naming the offending path, its owner and mode, and the fix. */
-int path_check_private(const char *path, char **ret_why);
+ * with *reterr naming the offending path, its owner and mode, and the fix. */
+int path_check_private(const char *path, char **reterr);
 
 /* systemd over sd-bus (real machine only). */
 int sd_reboot(char **reterr);

@@ -6,6 +6,8 @@
 
 #include "host/host.h"
 
+#include "base/error.h"
+
 
 static int bus_fail(int r, sd_bus_error *e, const char *what, char **reterr) {
         if (reterr)
@@ -165,8 +167,7 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
                         break; /* job finished */
                 if (mono_usec() > deadline) {
                         if (reterr)
-                                *reterr = xasprintf("%s did not finish restarting within %us", unit, timeout_sec);
-                        return -ETIMEDOUT;
+                                return errorf(reterr, -ETIMEDOUT, "%s did not finish restarting within %us", unit, timeout_sec);
                 }
                 usleep(100 * 1000);
         }
@@ -185,9 +186,8 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
                         sd_bus_error_free(&e);
                         _cleanup_free_ char *tail = journal_tail(unit, 10);
                         if (reterr)
-                                *reterr = xasprintf("%s is %s (%s) after the restart; its last log lines:%s", unit, active,
-                                                    sub ? sub : "?", *tail ? tail : " (none)");
-                        return -EIO;
+                                return errorf(reterr, -EIO, "%s is %s (%s) after the restart; its last log lines:%s", unit, active,
+                                              sub ? sub : "?", *tail ? tail : " (none)");
                 }
                 usleep(100 * 1000);
         }
