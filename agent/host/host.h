@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "base/fs.h" /* the file helpers that used to be declared here */
 #include "base/util.h"
 
 typedef struct Host {
@@ -61,19 +62,6 @@ int host_service_restart(const Host *h, const char *unit, const char *marker, un
 int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder);
 /* The pid of the current holder, 0 if nobody holds the lock. */
 pid_t host_lock_holder(const Host *h);
-
-/* Files. */
-int mkdir_parents(const char *path, unsigned mode); /* creates every parent directory of path */
-int mkdir_p(const char *dir, unsigned mode);
-/* Temp file in the same directory, fsync, rename, fsync the directory: after a crash the file is
- * either the old one or the new one, never a mix. */
-int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
-int fsync_parent_dir(const char *path);
-/* Removes a directory tree (no symlink is followed); errors are ignored. */
-void rm_rf_tree(const char *path);
-/* Removes the temp files write_file_atomic() left beside path when a process was killed between
- * creating and renaming them. Only safe while holding the agent lock. */
-void remove_stale_temp_files(const char *path);
 
 /* Like sshd's StrictModes: refuses a path that someone other than root or us could change, which
  * would let them choose what gpubase runs (a plan) or where it thinks it is (a state directory).

@@ -1,10 +1,10 @@
 /* gpubase's own journal entries, for `gpubase report` (real machine only). */
 #include "host/journal.h"
 
-#include "base/error.h"
-
-#include <systemd/sd-journal.h>
 #include <string.h>
+#include <systemd/sd-journal.h>
+
+#include "base/error.h"
 
 static char *field(sd_journal *j, const char *name) {
         const void *d;

@@ -144,8 +144,7 @@ int tar_writer_add_file(TarWriter *w, const char *name, const char *path, unsign
 int tar_writer_finish(TarWriter *w, char **reterr) {
         int r = 0;
         if (archive_write_close(w->a) != ARCHIVE_OK) {
-                *reterr = xasprintf("cannot finish %s: %s", w->path ? w->path : "the archive", archive_error_string(w->a));
-                r = -EIO;
+                r = errorf(reterr, -EIO, "cannot finish %s: %s", w->path ? w->path : "the archive", archive_error_string(w->a));
         }
         archive_write_free(w->a);
         w->a = NULL;

@@ -1,0 +1,23 @@
+/* Layer: base. Files and directories: create, write atomically, copy, remove. Every function
+ * returns 0 or -errno (those that cannot fail usefully return nothing); none logs. */
+#pragma once
+
+#include <stddef.h>
+
+int mkdir_parents(const char *path, unsigned mode); /* creates every parent directory of path */
+int mkdir_p(const char *dir, unsigned mode);
+/* Temp file in the same directory, fsync, rename, fsync the directory: after a crash the file is
+ * either the old one or the new one, never a mix. */
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+int fsync_parent_dir(const char *path);
+/* Removes a directory tree (no symlink is followed); errors are ignored. */
+void rm_rf_tree(const char *path);
+/* Removes the temp files write_file_atomic() left beside path when a process was killed between
+ * creating and renaming them. Only safe while holding the agent lock. */
+void remove_stale_temp_files(const char *path);
+/* Copies the regular file from to to (created or truncated, from's permission bits, parents
+ * created). */
+int copy_regular_file(const char *from, const char *to);
+/* from/ into to/: regular files and directories, following symlinks (a keyring linked from
+ * /etc/apt/trusted.gpg.d is copied as a file); a from that does not exist copies nothing. */
+int copy_tree(const char *from, const char *to);
