@@ -191,7 +191,7 @@ static pid_t read_pid_fd(int fd) {
         return 0;
 }
 
-int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder) {
+int host_lock(const Host *h, int *ret_fd, pid_t *reterr_holder) {
         _cleanup_free_ char *p = host_path(h, GPUBASE_LOCK_FILE);
         int r = mkdir_parents(p, 0755);
         if (r < 0)
@@ -208,8 +208,8 @@ int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder) {
         }
         if (r < 0) {
                 if (r == -EWOULDBLOCK) {
-                        if (ret_holder)
-                                *ret_holder = read_pid_fd(fd);
+                        if (reterr_holder)
+                                *reterr_holder = read_pid_fd(fd);
                         return -EBUSY;
                 }
                 return r;

@@ -460,6 +460,25 @@ static int to_binary(const void *data, size_t len, Buf *gathered, const uint8_t 
         return 0;
 }
 
+/* The keyring in binary (in *ret, pointing into data or into *gathered) with its keys parsed
+ * into k. */
+static int read_keyring(const void *data, size_t len, Buf *gathered, Keys *k, const uint8_t **ret, size_t *ret_len,
+                        char **reterr) {
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        int r;
+
+        r = to_binary(data, len, gathered, &p, &n, reterr);
+        if (r < 0)
+                return r;
+        r = parse_packets(p, n, k, reterr);
+        if (r < 0)
+                return r;
+        *ret = p;
+        *ret_len = n;
+        return 0;
+}
+
 int pgp_keyring_fingerprints(const void *data, size_t len, char ***ret_primary, char ***ret_subkeys,
                              char **reterr) {
         _cleanup_(buf_done) Buf bin = {0};
@@ -468,10 +487,7 @@ int pgp_keyring_fingerprints(const void *data, size_t len, char ***ret_primary, 
         size_t n = 0;
         int r;
 
-        r = to_binary(data, len, &bin, &p, &n, reterr);
-        if (r < 0)
-                return r;
-        r = parse_packets(p, n, &k, reterr);
+        r = read_keyring(data, len, &bin, &k, &p, &n, reterr);
         if (r < 0)
                 return r;
         if (ret_primary)
@@ -502,10 +518,7 @@ int pgp_dearmor(const void *data, size_t len, void **ret, size_t *ret_len, char 
         size_t n = 0;
         int r;
 
-        r = to_binary(data, len, &bin, &p, &n, reterr);
-        if (r < 0)
-                return r;
-        r = parse_packets(p, n, &k, reterr);
+        r = read_keyring(data, len, &bin, &k, &p, &n, reterr);
         if (r < 0)
                 return r;
         void *copy = xmalloc(n);
