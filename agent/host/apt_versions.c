@@ -109,7 +109,8 @@ int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, 
                 return errorf(reterr, -ENOENT, "package %s is not known to apt", name);
         int prio = -1000000;
         for (size_t i = 0; p.versions[i]; i++)
-                if (streq(p.versions[i], first))
+                /* apt_pick_version() set first: errorf() returns the negative r it is given */
+                if (streq(p.versions[i], first)) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
                         prio = p.priorities[i];
         const char *best = best_from_origin(s, &p, pattern, origin, prio);
         if (!best)

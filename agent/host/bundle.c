@@ -355,7 +355,8 @@ int bundle_verify_dir(const char *dir, BundleManifest **ret, char **reterr) {
         r = bundle_manifest_parse(text, len, &m, &why);
         if (r < 0)
                 return errorf(reterr, r, "%s: %s", mp, why);
-        for (size_t i = 0; i < m->n_files; i++) {
+        /* bundle_manifest_parse() set m: errorf() returns the negative r it is given */
+        for (size_t i = 0; i < m->n_files; i++) { /* NOLINT(clang-analyzer-core.NullDereference) */
                 _cleanup_free_ char *p = xasprintf("%s/%s", dir, m->files[i].path);
                 char sum[65];
                 struct stat st;

@@ -145,8 +145,8 @@ static void reap(pid_t pid, int err_fd, ExecResult *res) {
 int exec_run(const ExecSpec *spec, ExecResult *ret) {
         ExecResult res = {0};
         Buf tail = {0};
-        int out_fd, err_fd;
-        pid_t pid;
+        int out_fd = -EBADF, err_fd = -EBADF;
+        pid_t pid = 0;
         int r;
 
         if (!spec->argv || !spec->argv[0])
