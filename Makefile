@@ -23,10 +23,19 @@ PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
-# Debian packages the build and every test tier need (see README "Dependencies").
-DEB_DEPS   := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev check jq \
-              libapt-pkg-dev libarchive-dev dpkg-dev apt-utils gnupg libkmod-dev libpci-dev pci.ids \
-              zstd python3 python3-yaml packer ansible-core cloud-init bash-completion
+# Debian packages, in two sets (README "Dependencies"). BUILD_DEPS is all that `make demo` installs:
+# the compiler and the libraries gpubase links — no test or proof tool, nothing that starts a
+# service or changes how the machine boots. `make check` installs DEB_DEPS, everything its tiers call,
+# and E2E_DEPS for the VM tier; tests/tools-check.py (part of check) fails when a test calls a
+# command that no package in these lists provides.
+BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev libssl-dev libapt-pkg-dev \
+              libarchive-dev libkmod-dev libpci-dev pci.ids
+# The tests: check (unit), jq (--json), dpkg-dev, apt-utils, gnupg (fixture repositories), zstd
+# (bundles), python3 and python3-yaml (helpers), packer, ansible-core, cloud-init (the examples),
+# bash-completion, groff-base, bsdextrautils and man-db (completion.sh renders the man pages: groff,
+# col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root).
+DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
+              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
 # (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
 # --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio
@@ -48,7 +57,7 @@ DATA_FILES := $(wildcard plans/data/*.tsv)
 
 # Proof tools (make fuzz, lint, valgrind, bench): clang + libFuzzer, cppcheck, clang-tidy, valgrind,
 # GNU time; util-linux (mount) and python3 (an fcntl lock holder, an HTTP server) for faults.sh.
-DEB_DEPS   += clang libclang-rt-14-dev cppcheck clang-tidy valgrind time util-linux python3
+DEB_DEPS   += clang libclang-rt-14-dev cppcheck clang-tidy valgrind time util-linux
 
 # Three builds from the same sources: build/ (normal), build/san/ (ASan+UBSan) and build/fuzz/
 # (clang, ASan+UBSan+libFuzzer coverage; only for `make fuzz`).
@@ -56,7 +65,7 @@ B          := build
 S          := build/san
 F          := build/fuzz
 
-.PHONY: all deps deps-e2e check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
+.PHONY: all deps deps-build deps-e2e print-deps tools-check check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
         help fuzz fuzz-build fuzz-regress lint layers cppcheck clang-tidy valgrind bench
 
 all: $(B)/gpubase
@@ -78,11 +87,19 @@ define install_missing
 	else echo "$(1): all installed"; fi
 endef
 
+deps-build:
+	$(call install_missing,deps-build,$(BUILD_DEPS))
+
 deps:
 	$(call install_missing,deps,$(DEB_DEPS))
 
 deps-e2e: deps
 	$(call install_missing,deps-e2e,$(E2E_DEPS))
+
+# the package sets, one line each (tests/ci/inside.sh reads them)
+print-deps:
+	@echo "build: $(sort $(BUILD_DEPS))"
+	@echo "check: $(sort $(DEB_DEPS) $(E2E_DEPS))"
 
 $(B)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)
@@ -165,9 +182,18 @@ san-check: deps $(S)/test-unit $(S)/gpubase $(B)/fixtures/libnvidia-ml.so.1 fuzz
 # boots real guests: a machine where qemu cannot start one fails check, loudly.
 E2E_CHECK_RESET_SEEDS ?= 1 2
 check: deps layers
-	$(MAKE) unit integration crash san-check
+	$(MAKE) tools-check unit integration crash san-check
 	$(MAKE) e2e E2E_RESET_SEEDS="$(E2E_CHECK_RESET_SEEDS)"
 	@echo "make check: all tiers passed"
+
+# tools-check: every command the test scripts, the examples the tests run and the Makefile's recipes
+# call is provided by a package in BUILD_DEPS, DEB_DEPS or E2E_DEPS (or by every minbase). The
+# guest-side scripts (tests/e2e/guest, examples/packer/scripts) run inside the VM image, whose
+# packages tests/e2e/build-image.sh lists, and are not read here.
+TOOLS_FILES = Makefile .ci/run examples/demo/demo.sh packaging/debian/build-deb.sh \
+              $(filter-out tests/e2e/guest/%,$(wildcard tests/*/*.sh tests/*/*/*.sh))
+tools-check: deps deps-e2e
+	TOOLS_PACKAGES="$(sort $(DEB_DEPS) $(E2E_DEPS))" /usr/bin/python3 tests/tools-check.py $(TOOLS_FILES)
 
 # crash-apt: kill -9 at >= 1000 random instants across a plan with apt steps (fixture repository,
 # --root); every iteration must resume to the reference end state with dpkg's state consistent.
@@ -259,17 +285,17 @@ CPPCHECK_CXX_FLAGS := --enable=warning,performance,portability --std=c++17 --lan
                   --error-exitcode=1 --quiet --suppress=missingIncludeSystem -D__GNUC__
 # clang-tidy: bugprone, cert, clang-analyzer (the static analyser), performance and portability, on
 # the .c files and the headers of agent/ and shim/, less the checks that fight this code base's
-# idioms (findings on this tree when they were last counted, November 2026, and why they are noise):
-#   bugprone-reserved-identifier, cert-dcl37-c, cert-dcl51-cpp  (22 in agent/) _cleanup_, _printf_,
-#                                         _FOO_MAX/_FOO_INVALID: the systemd idioms STYLE.md asks for
-#   bugprone-macro-parentheses            (1) DEFINE_TRIVIAL_CLEANUP_FUNC takes a type name, which
+# idioms (why they are noise below; how many findings each had: tests/RESULTS.md):
+#   bugprone-reserved-identifier, cert-dcl37-c, cert-dcl51-cpp  _cleanup_, _printf_,
+#                                         _FOO_MAX/_FOO_INVALID: systemd's idioms, which this code follows
+#   bugprone-macro-parentheses            DEFINE_TRIVIAL_CLEANUP_FUNC takes a type name, which
 #                                         cannot be parenthesised
-#   bugprone-easily-swappable-parameters  (50) (path, text) pairs everywhere; the names say which
-#   cert-err33-c                          (51) unchecked fprintf/fputs/snprintf to stderr or into
+#   bugprone-easily-swappable-parameters  (path, text) pairs everywhere; the names say which
+#   cert-err33-c                          unchecked fprintf/fputs/snprintf to stderr or into
 #                                         buffers sized for them: nothing to do if they fail
-#   bugprone-implicit-widening-of-multiplication-result  (52) size limits like 16 * 1024 * 1024
-#   cert-err34-c                          (1) sscanf("%u.%u%n") in nvml.c, whose result is checked
-#   clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling  (42) memcpy, snprintf:
+#   bugprone-implicit-widening-of-multiplication-result  size limits like 16 * 1024 * 1024
+#   cert-err34-c                          sscanf("%u.%u%n") in nvml.c, whose result is checked
+#   clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling  memcpy, snprintf:
 #                                         it asks for Annex K (memcpy_s), which glibc does not have
 # False positives of the analyser that a reader can check on the spot are marked NOLINT(check) in
 # the code, with the reason beside them (it does not see across files that strv_length(NULL) is 0).
@@ -331,13 +357,13 @@ bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/fixtures/
 	  BENCH_OUT=$(CURDIR)/$(B)/bench/RESULTS.md tests/bench/bench.sh
 # e2e: a real Debian 12 VM under qemu (tests/e2e/README.md): gpubase installed from its .deb,
 # a real reboot through logind, resume through gpubase.service, docker restarted through sd-bus.
-# Needs root (mmdebstrap, dpkg --root, mkfs.ext4 -d); the guest image is cached in build/e2e-cache.
+# Needs root (mmdebstrap, chroot, mkfs.ext4 -d); the guest image is cached in build/e2e-cache.
 # E2E_SCENARIOS (default: all) and E2E_RESET_SEEDS pick a part; see tests/e2e/README.md.
 E2E_RESET_SEEDS ?= 1 2 3 4
 e2e: deps-e2e deb
 	GPUBASE_DEB=$(CURDIR)/$(B)/gpubase_$(VERSION)_$(DEB_ARCH).deb E2E_RESET_SEEDS="$(E2E_RESET_SEEDS)" tests/e2e/run.sh
 
-demo: deps $(B)/gpubase
+demo: deps-build $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase examples/demo/demo.sh
 
 install: $(B)/gpubase

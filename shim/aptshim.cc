@@ -1,5 +1,5 @@
 // The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in this file;
-// see ../../shared/NOTES-apt.md for the facts it rests on (alternate root, locks, holds).
+// shim/README.md has the facts it rests on (alternate root, locks, holds).
 
 #include "aptshim_internal.h"
 
@@ -27,7 +27,6 @@
 #include <apt-pkg/update.h>
 
 #include <cerrno>
-#include <fcntl.h>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -193,28 +192,6 @@ int apt_shim_lock(AptShim *s, char **reterr) {
         OpProgress quiet; // DPkg::Lock::Timeout is honoured only with a progress object
         if (!_system->Lock(&quiet)) {
                 std::string m = pop_errors();
-                // name the holder: apt says so only through its progress object
-                std::string lockfile = flNotFile(_config->FindFile("Dir::State::status")) + "lock-frontend";
-                int fd = open(lockfile.c_str(), O_RDONLY | O_CLOEXEC);
-                if (fd >= 0) {
-                        struct flock fl;
-                        memset(&fl, 0, sizeof fl);
-                        fl.l_type = F_WRLCK;
-                        fl.l_whence = SEEK_SET;
-                        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0) {
-                                std::string comm;
-                                FILE *f = fopen(("/proc/" + std::to_string(fl.l_pid) + "/comm").c_str(), "r");
-                                if (f) {
-                                        char buf[64] = {0};
-                                        if (fgets(buf, sizeof buf, f))
-                                                comm = std::string(buf, strcspn(buf, "\n"));
-                                        fclose(f);
-                                }
-                                m += " (" + lockfile + " is held by process " + std::to_string(fl.l_pid) +
-                                     (comm.empty() ? "" : " (" + comm + ")") + ")";
-                        }
-                        close(fd);
-                }
                 if (reterr)
                         *reterr = dup(m);
                 return lock_error(m) ? -EBUSY : -EIO;

@@ -1,5 +1,5 @@
-/* Layer: base. Files and directories: create, write atomically, copy, remove. Every function
- * returns 0 or -errno (those that cannot fail usefully return nothing); none logs. */
+/* Files and directories: create, write atomically, remove. Base layer: plain paths, no --root
+ * (a caller working under --root resolves the path first). */
 #pragma once
 
 #include <stddef.h>
@@ -13,7 +13,8 @@ int fsync_parent_dir(const char *path);
 /* Removes a directory tree (no symlink is followed); errors are ignored. */
 void rm_rf_tree(const char *path);
 /* Removes the temp files write_file_atomic() left beside path when a process was killed between
- * creating and renaming them. Only safe while holding the agent lock. */
+ * creating and renaming them. Only safe while no other process writes path (gpubase: under
+ * its agent lock). */
 void remove_stale_temp_files(const char *path);
 /* Copies the regular file from to to (created or truncated, from's permission bits, parents
  * created). */

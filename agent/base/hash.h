@@ -1,28 +1,24 @@
-/* Layer: base. Digests as hex text (SHA-256, MD5, SHA-1 through OpenSSL's EVP), in one call or
- * streamed. Memory exhaustion and a digest OpenSSL refuses abort: neither can happen on a working
- * system, and a caller could do nothing useful with either. */
+/* Digests as lowercase hex: SHA-256 (plans, bundles, checkpoints) and MD5 (dpkg's md5sums).
+ * Files are read in blocks, never whole. Base layer: knows nothing of gpubase. */
 #pragma once
 
-#include <stdbool.h>
 #include <stddef.h>
 
-#define SHA256_HEX_SIZE 65 /* 64 hex digits and the NUL */
-#define MD5_HEX_SIZE 33
+/* n bytes -> 2n lowercase hex digits and a NUL in ret. */
+void hex_encode(const unsigned char *data, size_t n, char *ret);
 
-/* len bytes as 2*len hex digits (lowercase, or uppercase with upper) and a NUL in ret. */
-void hex_encode(const void *data, size_t len, bool upper, char *ret);
+void sha256_hex(const void *data, size_t len, char ret[65]);
+/* Of a file's content; a negative errno when it cannot be read. */
+int sha256_file_hex(const char *path, char ret[65]);
+int md5_file_hex(const char *path, char ret[33]);
 
-void sha256_hex(const void *data, size_t len, char ret[SHA256_HEX_SIZE]);
-void md5_hex(const void *data, size_t len, char ret[MD5_HEX_SIZE]);
-/* sha256 of a file's content. -errno when it cannot be read. */
-int sha256_file_hex(const char *path, char ret[SHA256_HEX_SIZE]);
-
-/* Streaming: sha256_init(), sha256_update() as the data comes, sha256_final_hex() (which frees
- * the context; sha256_done() frees one that is dropped half-way, and does nothing after final). */
+/* Streaming SHA-256: sha256_init(), sha256_update() as the data comes, sha256_final_hex() (which
+ * frees the context; sha256_done() frees one dropped half-way, and does nothing after final).
+ * OpenSSL refusing a digest aborts: that cannot happen on a working system. */
 typedef struct Sha256 {
         void *ctx; /* EVP_MD_CTX */
 } Sha256;
 void sha256_init(Sha256 *s);
 void sha256_update(Sha256 *s, const void *data, size_t len);
-void sha256_final_hex(Sha256 *s, char ret[SHA256_HEX_SIZE]);
+void sha256_final_hex(Sha256 *s, char ret[65]);
 void sha256_done(Sha256 *s);

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/hash.h"
+
 static _noreturn_ void oom(void) {
         fputs("gpubase: out of memory\n", stderr);
         abort();
@@ -231,7 +233,7 @@ int random_id(char ret[33]) {
                 }
                 got += (size_t) n;
         }
-        hex_encode(b, sizeof b, false, ret);
+        hex_encode(b, sizeof b, ret);
         return 0;
 }
 

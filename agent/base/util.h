@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/hash.h" /* sha256_hex(), which used to live here */
 #include "base/macro.h"
 
 void *xmalloc(size_t n);

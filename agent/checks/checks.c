@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "base/string_table.h"
+
 /* The GPU-stack checks first, in the order `gpubase verify` reports them. */
 static const CheckKind *const check_kinds[] = {
         &check_gpu_present,
@@ -26,16 +28,14 @@ static const CheckKind *const check_kinds[] = {
         &check_command_succeeds,
 };
 
-static const char *const status_table[_CHECK_STATUS_MAX] = {
+static const char *const check_status_table[_CHECK_STATUS_MAX] = {
         [CHECK_OK] = "ok",
         [CHECK_WARN] = "warn",
         [CHECK_FAIL] = "fail",
         [CHECK_SKIP] = "skip",
 };
 
-const char *check_status_to_string(CheckStatus s) {
-        return s >= 0 && s < _CHECK_STATUS_MAX ? status_table[s] : "?";
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(check_status, CheckStatus, "?")
 
 void check_result_set(CheckResult *r, CheckStatus s, char *detail, char *fix) {
         check_result_done(r);

@@ -7,17 +7,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/string_table.h"
 #include "host/version.h"
 #include "checks/data.h"
 
-static const char *const flavor_table[_DRIVER_FLAVOR_MAX] = {
+static const char *const driver_flavor_table[_DRIVER_FLAVOR_MAX] = {
         [DRIVER_FLAVOR_OPEN] = "open",
         [DRIVER_FLAVOR_PROPRIETARY] = "proprietary",
 };
 
-const char *driver_flavor_to_string(DriverFlavor f) {
-        return f >= 0 && f < _DRIVER_FLAVOR_MAX ? flavor_table[f] : "unknown";
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(driver_flavor, DriverFlavor, "unknown")
 
 void proc_version_done(ProcVersion *p) {
         free(p->version);

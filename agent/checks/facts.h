@@ -113,6 +113,10 @@ void daemon_json_done(DaemonJson *d);
  * offset) for invalid JSON or a top level that is not an object. An empty file is invalid too:
  * nvidia-ctk refuses it, only a missing file counts as {}. */
 int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_error);
+/* The options `nvidia-ctk runtime configure` was asked for, in h's daemon.json: nvidia as the
+ * default runtime (set_as_default), CDI on (cdi). false with *ret_why when one is missing or the
+ * file cannot be read. */
+bool docker_runtime_options_ok(const Host *h, bool set_as_default, bool cdi, char **ret_why);
 
 /* The container runtime on the machine: "docker" when /etc/docker or a docker package is there, else
  * "containerd" likewise, else NULL. */

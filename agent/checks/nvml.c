@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/string_table.h"
 #include "host/exec.h"
 
 typedef int nvmlReturn_t;
@@ -55,7 +56,7 @@ typedef struct Nvml {
         nvmlReturn_t (*DeviceGetPciInfo_v3)(nvmlDevice_t, nvmlPciInfo_t *);
 } Nvml;
 
-static const char *const status_table[] = {
+static const char *const nvml_status_table[] = {
         [NVML_STATUS_OK] = "ok",
         [NVML_STATUS_NO_LIBRARY] = "no-library",
         [NVML_STATUS_DRIVER_NOT_LOADED] = "driver-not-loaded",
@@ -63,9 +64,7 @@ static const char *const status_table[] = {
         [NVML_STATUS_ERROR] = "error",
 };
 
-const char *nvml_status_to_string(NvmlStatus s) {
-        return (unsigned) s < ELEMENTSOF(status_table) && status_table[s] ? status_table[s] : "unknown";
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(nvml_status, NvmlStatus, "unknown")
 
 void nvml_info_done(NvmlInfo *i) {
         if (!i)

@@ -1,7 +1,7 @@
 /* NVML, loaded at run time with dlopen("libnvidia-ml.so.1") — never linked. Under --root the
  * library is looked up only inside the root (<root>/usr/lib/<multiarch>/, <root>/usr/lib64/,
- * <root>/usr/lib/), so that a fixture tree can carry a test library. Only the calls FACTS.md
- * lists are used: nvmlInit_v2, nvmlSystemGetDriverVersion, nvmlSystemGetCudaDriverVersion_v2,
+ * <root>/usr/lib/), so that a fixture tree can carry a test library. Only these calls are
+ * used: nvmlInit_v2, nvmlSystemGetDriverVersion, nvmlSystemGetCudaDriverVersion_v2,
  * nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetName,
  * nvmlDeviceGetCudaComputeCapability, nvmlDeviceGetPciInfo_v3, nvmlErrorString, nvmlShutdown. */
 #pragma once

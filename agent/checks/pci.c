@@ -7,9 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/string_table.h"
 #include "checks/data.h"
 
-static const char *const arch_table[_GPU_ARCH_MAX] = {
+static const char *const gpu_arch_table[_GPU_ARCH_MAX] = {
         [GPU_ARCH_UNKNOWN] = "unknown",
         [GPU_ARCH_KEPLER] = "Kepler",
         [GPU_ARCH_MAXWELL] = "Maxwell",
@@ -22,9 +23,7 @@ static const char *const arch_table[_GPU_ARCH_MAX] = {
         [GPU_ARCH_BLACKWELL] = "Blackwell",
 };
 
-const char *gpu_arch_to_string(GpuArch a) {
-        return a >= 0 && a < _GPU_ARCH_MAX ? arch_table[a] : "unknown";
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(gpu_arch, GpuArch, "unknown")
 
 static bool is_alnum(char c) {
         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');

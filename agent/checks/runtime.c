@@ -234,6 +234,23 @@ int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **ret_
         return 0;
 }
 
+bool docker_runtime_options_ok(const Host *h, bool set_as_default, bool cdi, char **ret_why) {
+        if (!set_as_default && !cdi)
+                return true;
+        _cleanup_free_ char *p = host_path(h, DOCKER_JSON), *text = NULL, *err = NULL;
+        size_t len = 0;
+        DaemonJson d = {0};
+        if (read_file(p, 16 * 1024 * 1024, &text, &len) < 0 || daemon_json_parse(text, len, &d, &err) < 0) {
+                *ret_why = xstrdup(DOCKER_JSON " cannot be read");
+                return false;
+        }
+        bool ok = (!set_as_default || (d.default_runtime && streq(d.default_runtime, "nvidia"))) && (!cdi || d.cdi);
+        daemon_json_done(&d);
+        if (!ok)
+                *ret_why = xstrdup(set_as_default ? "nvidia is not the default runtime (or CDI is off)" : "CDI is not enabled");
+        return ok;
+}
+
 void containerd_config_done(ContainerdConfig *c) {
         free(c->imports);
         *c = (ContainerdConfig){0};

@@ -502,3 +502,62 @@ int apt_configure_pending(AptSession *s, char **reterr) {
         r = apt_shim_reopen(s->shim, reterr);
         return r < 0 ? r : 1;
 }
+
+/* Every requested version first, then the marks: requested packages that depend on each other's
+ * exact versions (the toolkit's four) resolve against the requested versions. */
+int apt_mark_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions, size_t n, char **reterr) {
+        for (size_t i = 0; i < n; i++) {
+                int r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions, size_t n, bool unhold,
+                         bool download_only, unsigned *ret_changed, char **reterr) {
+        _cleanup_strv_free_ char **unholds = NULL, **changes = NULL;
+        int r;
+        for (size_t i = 0; i < n; i++) {
+                AptPackage pk = {0};
+                if (apt_shim_package(as->shim, pkgs[i].name, &pk) == 0 && pk.held && pk.installed &&
+                    !streq(pk.installed, versions[i]) && !download_only) {
+                        if (!unhold) {
+                                r = errorf(reterr, -EPERM,
+                                           "%s is held at %s and the plan would move it to %s; refusing. To move a pin "
+                                           "on purpose, set `unhold: true` on the step (unhold, install, hold)",
+                                           pkgs[i].name, pk.installed, versions[i]);
+                                apt_package_done(&pk);
+                                return r;
+                        }
+                        strv_push(&unholds, xstrdup(pkgs[i].name));
+                }
+                apt_package_done(&pk);
+        }
+        if (unholds) {
+                r = apt_shim_set_hold(as->shim, (const char *const *) unholds, false, reterr);
+                if (r < 0)
+                        return r;
+        }
+        r = apt_mark_versions(as, pkgs, versions, n, reterr);
+        if (r < 0)
+                return r;
+        r = apt_shim_resolve(as->shim, &changes, reterr);
+        if (r < 0)
+                return r;
+        if (ret_changed)
+                *ret_changed = (unsigned) r;
+        if (r == 0) {
+                apt_shim_clear_marks(as->shim);
+                return 0;
+        }
+        r = apt_shim_commit(as->shim, download_only, &as->progress, reterr);
+        if (as->tty)
+                printf("\r\033[K");
+        return r;
+}

@@ -1,7 +1,7 @@
 /* apt for the steps: a session over the shim (shim/aptshim.h) for this Host. Under --root it
  * prepares the root's apt and dpkg directories and hands libapt a per-session copy of the root's
  * sources in which every signed-by path is prefixed with the root (apt would otherwise read the
- * host's keyrings, see NOTES-apt.md), leaving the files in the root as they must be for the real
+ * host's keyrings: shim/README.md), leaving the files in the root as they must be for the real
  * machine. Nothing here ever runs apt-get. Functions return 0 or -errno and write *reterr only on
  * failure, ret_ outputs only on success (base/error.h). */
 #pragma once
@@ -10,6 +10,12 @@
 
 #include "shim/aptshim.h"
 #include "host/host.h"
+
+/* A package a plan asks for: a name, and an exact version or a glob ("595.*"); NULL: any. */
+typedef struct AptPkgSpec {
+        char *name;
+        char *version;
+} AptPkgSpec;
 
 typedef struct AptSession {
         const Host *host;
@@ -66,3 +72,14 @@ int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, 
 /* Does name=version come from origin: a repository site, a Release "Origin:" field, or a URI
  * prefix (ending at a '/')? *ret_from (optional) describes where it comes from. */
 bool apt_origin_matches(AptSession *s, const char *name, const char *version, const char *origin, char **ret_from);
+
+/* Marks pkgs[i] for install at versions[i]: every version is made the candidate first, then the
+ * marks, so that requested packages that depend on each other's exact versions (the toolkit's
+ * four) resolve against the requested versions. */
+int apt_mark_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions, size_t n, char **reterr);
+/* Installs (or with download_only only downloads) pkgs[i] at versions[i]: every requested version
+ * is marked (apt_mark_versions()), then apt's resolver and package manager run.
+ * A held package that would move is refused (-EPERM) unless unhold, which lifts its hold first.
+ * *ret_changed (optional): how many packages the resolver changed; 0 changes nothing. */
+int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions, size_t n, bool unhold,
+                         bool download_only, unsigned *ret_changed, char **reterr);

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/path.h"
+#include "base/hash.h"
 #include "host/debfile.h"
 #include "host/tarball.h"
 

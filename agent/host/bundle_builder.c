@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "base/hash.h"
 #include "host/tarball.h"
 
 typedef struct Repo {

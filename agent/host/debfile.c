@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/string_table.h"
 
 #define DEB_CONTROL_MAX (1024U * 1024U)     /* the control file of a real package is a few KiB */
 #define DEB_ENTRIES_MAX 100000U             /* a keyring package has a dozen */
@@ -20,11 +21,7 @@ static const char *const deb_entry_type_table[_DEB_ENTRY_TYPE_MAX] = {
         [DEB_ENTRY_OTHER] = "special file",
 };
 
-const char *deb_entry_type_to_string(DebEntryType t) {
-        if (t < 0 || t >= _DEB_ENTRY_TYPE_MAX)
-                return NULL;
-        return deb_entry_type_table[t];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(deb_entry_type, DebEntryType, NULL)
 
 static void archive_freep(struct archive **a) {
         if (*a)

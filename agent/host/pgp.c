@@ -80,7 +80,9 @@ static char *key_fingerprint(const uint8_t *body, size_t len) {
                 abort();
         EVP_MD_CTX_free(ctx);
         char *hex = xmalloc(2 * (size_t) mdlen + 1);
-        hex_encode(md, mdlen, true, hex);
+        hex_encode(md, mdlen, hex);
+        for (char *c = hex; *c; c++) /* fingerprints are written in uppercase */
+                *c = (char) (*c >= 'a' ? *c - 'a' + 'A' : *c);
         return hex;
 }
 
@@ -527,4 +529,12 @@ int pgp_dearmor(const void *data, size_t len, void **ret, size_t *ret_len, char 
         *ret = copy;
         *ret_len = n;
         return 0;
+}
+
+bool pgp_keyring_file_has(const char *path, const char *fingerprint) {
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (read_file(path, PGP_KEYRING_MAX, &data, &len) < 0)
+                return false;
+        return pgp_keyring_has_fingerprint(data, len, fingerprint) == 1;
 }

@@ -36,6 +36,8 @@ int pgp_keyring_fingerprints(const void *data, size_t len, char ***ret_primary, 
  * accepts it), 0 if not, -EINVAL for a malformed fingerprint, -EBADMSG for a malformed keyring.
  * Subkey fingerprints do not count: a pin names the key that certifies the others. */
 int pgp_keyring_has_fingerprint(const void *data, size_t len, const char *fingerprint);
+/* Same, for a keyring file: true only when it can be read and carries the key. */
+bool pgp_keyring_file_has(const char *path, const char *fingerprint);
 
 /* A fingerprint as users write it ("eb69 3b30 35cd ..."): spaces and tabs are dropped, the rest
  * must be 40 (v4) or 64 (v5/v6) hex digits; returns them uppercase, else -EINVAL. */

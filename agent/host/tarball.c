@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/hash.h"
 #include "base/path.h"
 #include "host/host.h"
 
@@ -134,7 +135,7 @@ int tar_writer_add_file(TarWriter *w, const char *name, const char *path, unsign
                         return errorf(reterr, -EIO, "cannot add %s to the archive: %s", name, archive_error_string(w->a));
                 left -= (uint64_t) n;
         }
-        char sum[SHA256_HEX_SIZE];
+        char sum[65];
         sha256_final_hex(&md, sum);
         if (ret_sha256)
                 memcpy(ret_sha256, sum, sizeof sum);

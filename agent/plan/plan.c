@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "plan/check_kind.h"
 #include "plan/step_kind.h"
 #include "plan/when_kind.h"

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/string_table.h"
 #include "host/host.h"
 #include "plan/step_kind.h"
 
@@ -25,27 +26,8 @@ static const char *const step_state_table[_STEP_STATE_MAX] = {
         [STEP_REBOOT_REQUESTED] = "reboot-requested",
 };
 
-const char *run_state_to_string(RunState s) {
-        return s >= 0 && s < _RUN_STATE_MAX ? run_state_table[s] : NULL;
-}
-
-RunState run_state_from_string(const char *s) {
-        for (int i = 0; s && i < _RUN_STATE_MAX; i++)
-                if (streq(run_state_table[i], s))
-                        return (RunState) i;
-        return _RUN_STATE_INVALID;
-}
-
-const char *step_state_to_string(StepState s) {
-        return s >= 0 && s < _STEP_STATE_MAX ? step_state_table[s] : NULL;
-}
-
-StepState step_state_from_string(const char *s) {
-        for (int i = 0; s && i < _STEP_STATE_MAX; i++)
-                if (streq(step_state_table[i], s))
-                        return (StepState) i;
-        return _STEP_STATE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(run_state, RunState, NULL)
+DEFINE_STRING_TABLE_LOOKUP(step_state, StepState, NULL)
 
 void step_record_set(char **field, const char *value) {
         free(*field);

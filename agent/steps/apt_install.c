@@ -12,13 +12,8 @@
 #include "host/bundle.h"
 #include "steps/steps.h"
 
-typedef struct PkgSpec {
-        char *name;
-        char *version; /* exact or glob, NULL: any */
-} PkgSpec;
-
 typedef struct AptInstallParams {
-        PkgSpec *pkgs;
+        AptPkgSpec *pkgs;
         size_t n_pkgs;
         bool hold, unhold;
         char *pin;
@@ -67,10 +62,10 @@ static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
         _cleanup_free_ char *what = xasprintf("step '%s' (kind apt-install)", s->id);
         if (schema_require(pc, map, "packages", what, &v) < 0 || schema_strv(pc, v, "packages", false, &pkgs) < 0)
                 return -EINVAL;
-        a->pkgs = xcalloc(strv_length(pkgs), sizeof(PkgSpec));
+        a->pkgs = xcalloc(strv_length(pkgs), sizeof(AptPkgSpec));
         for (size_t i = 0; pkgs[i]; i++) {
                 char *eq = strchr(pkgs[i], '=');
-                PkgSpec *p = &a->pkgs[a->n_pkgs++];
+                AptPkgSpec *p = &a->pkgs[a->n_pkgs++];
                 p->name = eq ? xstrndup(pkgs[i], (size_t) (eq - pkgs[i])) : xstrdup(pkgs[i]);
                 p->version = eq ? xstrdup(eq + 1) : NULL;
                 if (!pkg_name_ok(p->name) || (p->version && !*p->version)) {
@@ -108,7 +103,7 @@ static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
 static void apt_install_declare(const Step *s, PlanIntent *in) {
         const AptInstallParams *a = s->params;
         for (size_t i = 0; i < a->n_pkgs; i++) {
-                const PkgSpec *p = &a->pkgs[i];
+                const AptPkgSpec *p = &a->pkgs[i];
                 int branch = -1;
                 if (startswith(p->name, "nvidia-driver-pinning-"))
                         branch = version_major(p->name + strlen("nvidia-driver-pinning-"));
@@ -172,7 +167,7 @@ static int check_origin(AptSession *as, const char *origin, const char *name, co
 static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) {
         const AptInstallParams *a = s->params;
         for (size_t i = 0; i < a->n_pkgs; i++) {
-                const PkgSpec *p = &a->pkgs[i];
+                const AptPkgSpec *p = &a->pkgs[i];
                 AptPackage pk = {0};
                 if (apt_shim_package(as->shim, p->name, &pk) < 0 || !pk.installed) {
                         *ret_detail = xasprintf("%s is not installed", p->name);
@@ -247,7 +242,7 @@ static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail) {
 }
 
 /* Resolve every spec to one version (glob -> the highest match; from origin when given). */
-static int pick_all(AptSession *as, const PkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
+static int pick_all(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
                     char **reterr) {
         char **v = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
@@ -261,64 +256,6 @@ static int pick_all(AptSession *as, const PkgSpec *pkgs, size_t n, const char *o
         }
         *ret_versions = v;
         return 0;
-}
-
-/* Every requested version first, then the marks: requested packages that depend on each other's
- * exact versions (the toolkit's four) resolve against the requested versions. */
-static int mark_versions(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, char **reterr) {
-        for (size_t i = 0; i < n; i++) {
-                int r = apt_shim_set_candidate(as->shim, pkgs[i].name, versions[i], reterr);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < n; i++) {
-                int r = apt_shim_mark_install(as->shim, pkgs[i].name, NULL, reterr);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int install_set(AptSession *as, const PkgSpec *pkgs, char **versions, size_t n, bool unhold,
-                       bool download_only, unsigned *ret_changed, char **reterr) {
-        _cleanup_strv_free_ char **unholds = NULL, **changes = NULL;
-        int r;
-        for (size_t i = 0; i < n; i++) {
-                AptPackage pk = {0};
-                if (apt_shim_package(as->shim, pkgs[i].name, &pk) == 0 && pk.held && pk.installed &&
-                    !streq(pk.installed, versions[i]) && !download_only) {
-                        if (!unhold) {
-                                *reterr = xasprintf("%s is held at %s and the plan would move it to %s; refusing. To move a "
-                                                    "pin on purpose, set `unhold: true` on the step (unhold, install, hold)",
-                                                    pkgs[i].name, pk.installed, versions[i]);
-                                apt_package_done(&pk);
-                                return -EPERM;
-                        }
-                        strv_push(&unholds, xstrdup(pkgs[i].name));
-                }
-                apt_package_done(&pk);
-        }
-        if (unholds) {
-                r = apt_shim_set_hold(as->shim, (const char *const *) unholds, false, reterr);
-                if (r < 0)
-                        return r;
-        }
-        r = mark_versions(as, pkgs, versions, n, reterr);
-        if (r < 0)
-                return r;
-        r = apt_shim_resolve(as->shim, &changes, reterr);
-        if (r < 0)
-                return r;
-        if (ret_changed)
-                *ret_changed = (unsigned) r;
-        if (r == 0) {
-                apt_shim_clear_marks(as->shim);
-                return 0;
-        }
-        r = apt_shim_commit(as->shim, download_only, &as->progress, reterr);
-        if (as->tty)
-                printf("\r\033[K");
-        return r;
 }
 
 static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr) {
@@ -338,7 +275,7 @@ static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr
                                             t->id, err);
                         return r;
                 }
-                r = install_set(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, &err);
+                r = apt_install_versions(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, &err);
                 if (r < 0) {
                         *reterr = xasprintf("prefetch of step '%s': %s", t->id, err);
                         return r;
@@ -395,7 +332,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
                 }
                 if (r < 0)
                         goto fail;
-                r = install_set(&as, a->pkgs, pv, 1, a->unhold, false, &changed, &err);
+                r = apt_install_versions(&as, a->pkgs, pv, 1, a->unhold, false, &changed, &err);
                 if (r < 0)
                         goto fail;
                 r = apt_session_reopen(&as, &err);
@@ -413,7 +350,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail) {
         }
         if (r < 0)
                 goto fail;
-        r = install_set(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+        r = apt_install_versions(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
         if (r < 0)
                 goto fail;
 
@@ -526,12 +463,12 @@ static int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail) {
 }
 
 /* Resolve specs (already picked versions) and put every archive of the result into the bundle. */
-static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const PkgSpec *pkgs, char **versions, size_t n,
+static int bundle_set(AptSession *as, const Step *s, BundleBuilder *b, const AptPkgSpec *pkgs, char **versions, size_t n,
                       unsigned *ret_added, char **ret_pinning_deb, char **reterr) {
         AptArchive *arch = NULL;
         size_t n_arch = 0;
         int r;
-        r = mark_versions(as, pkgs, versions, n, reterr);
+        r = apt_mark_versions(as, pkgs, versions, n, reterr);
         if (r < 0)
                 return r;
         r = apt_shim_resolve(as->shim, NULL, reterr);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/hash.h"
 #include "checks/facts.h"
 #include "host/apt.h"
 #include "host/bundle.h"
@@ -104,30 +105,6 @@ static int keyring_deb_parse(Step *s, const YNode *map, ParseCtx *pc) {
         return 0;
 }
 
-static int md5_file_hex(const char *path, char ret[33]) {
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        int r = read_file(path, 256 * 1024 * 1024, &data, &len);
-        if (r < 0)
-                return r;
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-        if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL) != 1 || n != 16)
-                return -EIO;
-        for (unsigned i = 0; i < 16; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
-        return 0;
-}
-
-/* Does a keyring file carry the pinned key? */
-static bool keyring_has(const char *path, const char *fpr) {
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        if (read_file(path, PGP_KEYRING_MAX, &data, &len) < 0)
-                return false;
-        return pgp_keyring_has_fingerprint(data, len, fpr) == 1;
-}
-
 static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         const KeyringDebParams *k = s->params;
         DpkgPackage pkg = {0};
@@ -168,7 +145,7 @@ static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail) {
                                 return PROBE_NEEDED;
                         }
                         if (!have_key && S_ISREG(st.st_mode) && startswith(l, "/usr/share/keyrings/"))
-                                have_key = keyring_has(p, k->fingerprint);
+                                have_key = pgp_keyring_file_has(p, k->fingerprint);
                 }
         if (!have_key) {
                 *ret_detail = xasprintf("no keyring of %s holds key %s", k->package, k->fingerprint);

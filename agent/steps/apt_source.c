@@ -107,13 +107,12 @@ static int apt_source_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         const AptSourceParams *a = s->params;
         _cleanup_free_ char *sp = sources_path(a), *kp = keyring_path(a);
         _cleanup_free_ char *spath = host_path(ctx->host, sp), *kpath = host_path(ctx->host, kp);
-        _cleanup_free_ char *have = NULL, *want = sources_content(s), *key = NULL;
-        size_t klen = 0;
+        _cleanup_free_ char *have = NULL, *want = sources_content(s);
         if (read_file(spath, 1024 * 1024, &have, NULL) < 0 || !streq(have, want)) {
                 *ret_detail = xasprintf("%s is missing or changed", sp);
                 return PROBE_NEEDED;
         }
-        if (read_file(kpath, PGP_KEYRING_MAX, &key, &klen) < 0 || pgp_keyring_has_fingerprint(key, klen, a->fingerprint) != 1) {
+        if (!pgp_keyring_file_has(kpath, a->fingerprint)) {
                 *ret_detail = xasprintf("%s is missing or does not hold key %s", kp, a->fingerprint);
                 return PROBE_NEEDED;
         }

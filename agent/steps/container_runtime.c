@@ -60,23 +60,9 @@ static int configured(const Step *s, Ctx *ctx, char **ret_detail) {
                 *ret_detail = xstrdup(res.detail ? res.detail : "not configured");
                 return 0;
         }
-        if (streq(rp->runtime, "docker") && (rp->set_as_default || rp->cdi)) {
-                _cleanup_free_ char *p = host_path(ctx->host, DOCKER_JSON), *text = NULL, *err = NULL;
-                size_t len = 0;
-                DaemonJson d = {0};
-                if (read_file(p, 16 * 1024 * 1024, &text, &len) < 0 || daemon_json_parse(text, len, &d, &err) < 0) {
-                        *ret_detail = xstrdup(DOCKER_JSON " cannot be read");
-                        return 0;
-                }
-                bool ok = (!rp->set_as_default || (d.default_runtime && streq(d.default_runtime, "nvidia"))) &&
-                          (!rp->cdi || d.cdi);
-                daemon_json_done(&d);
-                if (!ok) {
-                        *ret_detail = xstrdup(rp->set_as_default ? "nvidia is not the default runtime (or CDI is off)"
-                                                                 : "CDI is not enabled");
-                        return 0;
-                }
-        }
+        if (streq(rp->runtime, "docker") &&
+            !docker_runtime_options_ok(ctx->host, rp->set_as_default, rp->cdi, ret_detail))
+                return 0;
         *ret_detail = xstrdup(res.detail);
         return 1;
 }

@@ -1,4 +1,4 @@
-/* reboot: the engine runs the reboot protocol (engine.c); this file only parses the step. Its
+/* reboot: the engine runs the reboot protocol (engine/engine.c); this file only parses the step. Its
  * `when:` defaults to `changed`, so a converged rerun never reboots, and `max_reboots` bounds how
  * often a failing post-reboot check may ask for another one. */
 #include "plan/when_kind.h"

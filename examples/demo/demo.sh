@@ -7,7 +7,9 @@ G=${GPUBASE:-$here/../../build/gpubase}
 root=$(mktemp -d /tmp/gpubase-demo.XXXXXX)
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$root"' EXIT
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# bold headings on a terminal only (and not under NO_COLOR): a log or a pipe gets plain text
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 run() { printf '$ %s\n' "$*"; set +e; "$@" 2>&1; rc=$?; set -e; printf '(exit %d)\n' "$rc"; }
 
 # A minimal machine: os-release and a boot id, as the kernel would provide them.

@@ -36,15 +36,16 @@ die() {
 }
 
 # ------------------------------------------------------------------ preconditions
-[ "$(id -u)" = 0 ] || die "the e2e tier needs root (mmdebstrap --mode=root, dpkg --root, mkfs.ext4 -d)"
+[ "$(id -u)" = 0 ] || die "the e2e tier needs root (mmdebstrap --mode=root, chroot, mkfs.ext4 -d)"
 for t in qemu-system-x86_64 qemu-img mmdebstrap mkfs.ext4 zstd socat jq modinfo modprobe cpio dpkg-deb apt-ftparchive gpg make gcc; do
 	command -v "$t" >/dev/null || die "missing $t: run \`make deps-e2e\`"
 done
 [ -n "$DEB" ] && [ -f "$DEB" ] || die "GPUBASE_DEB must name the gpubase .deb (\`make deb\`), got '$DEB'"
 ACCEL=${E2E_ACCEL:-}
 if [ -z "$ACCEL" ]; then
-	# /dev/kvm may exist without hardware virtualisation (see /work/shared/NOTES-vm.md): a stock
-	# kernel then hangs or dies under -accel kvm. Only vmx/svm makes KVM worth trying.
+	# /dev/kvm may exist without hardware virtualisation (a paravirtualised kvm module that wants
+	# a specially built guest kernel): a stock kernel then hangs in its decompressor or dies with
+	# a KVM emulation failure under -accel kvm. Only vmx/svm makes KVM worth trying.
 	if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then ACCEL=kvm; else ACCEL=tcg; fi
 fi
 case "$ACCEL" in
@@ -131,10 +132,15 @@ t=$(date +%s)
 log "repository built in $(($(date +%s) - t))s (module for $KVER, key $KEY_FPR)"
 
 # ------------------------------------------------------------------ payload
-dpkg --root="$ROOT" --log=/dev/null -i "$DEB" >"$W/dpkg-gpubase.log" 2>&1 || {
+# dpkg inside the image (chroot), not `dpkg --root` from here: dpkg resolves the users and groups
+# of the image's statoverride file (dbus's messagebus) in the running system's databases, and a
+# build machine without dbus has no such group
+cp "$DEB" "$ROOT/tmp/gpubase.deb"
+chroot "$ROOT" dpkg --log=/dev/null -i /tmp/gpubase.deb >"$W/dpkg-gpubase.log" 2>&1 || {
 	cat "$W/dpkg-gpubase.log" >&2
-	die "dpkg --root -i $DEB failed"
+	die "dpkg -i $DEB inside the guest image failed"
 }
+rm -f "$ROOT/tmp/gpubase.deb"
 [ -x "$ROOT/usr/bin/gpubase" ] && [ -f "$ROOT/lib/systemd/system/gpubase.service" ] || die "the .deb did not install gpubase and its unit"
 [ ! -e "$ROOT/etc/systemd/system/multi-user.target.wants/gpubase.service" ] || die "installing the .deb enabled gpubase.service"
 cp -a "$W/repo/srv" "$ROOT/srv/repo"

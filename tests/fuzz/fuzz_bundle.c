@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/hash.h"
 #include "host/bundle.h"
 #include "host/debfile.h"
 #include "fuzz.h"

@@ -853,9 +853,11 @@ ALL_TESTS=(
 t_distro_dry_run_real_archive() {
         mkdir -p "$R/etc/apt/sources.list.d" "$R/usr/share/keyrings"
         cp /usr/share/keyrings/debian-archive-keyring.gpg "$R/usr/share/keyrings/"
-        cat >"$R/etc/apt/sources.list.d/debian.sources" <<'EOS'
+        local mirror
+        mirror=$("$IT_DIR/../lib/debian-mirror.sh" --uri) || fail "this machine's apt sources name no Debian archive"
+        cat >"$R/etc/apt/sources.list.d/debian.sources" <<EOS
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: bookworm bookworm-updates
 Components: main contrib non-free non-free-firmware
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -876,6 +878,7 @@ t_no_apt_frontend_in_any_test() {
 }
 
 pattern=${1:-}
+T0=$(now_ms)
 for t in "${ALL_TESTS[@]}"; do
         if [ -n "$pattern" ] && ! [[ $t =~ $pattern ]]; then
                 continue

@@ -249,6 +249,17 @@ t_ansible_fleet_agrees() {
         eq "$(jq -r .reboots "$T/node-a/$STATE_REL")" 0 "reboots of the converged rerun"
 }
 
+# make demo's script: to a pipe or a log it writes plain text (no terminal escapes, from the
+# script or from gpubase); on a terminal its headings are bold
+t_demo_plain_when_not_a_tty() {
+        GPUBASE=$GPUBASE KEEP=0 "$EX/demo/demo.sh" >"$T/demo.out" 2>&1 || { cat "$T/demo.out" >&2; fail "demo.sh failed"; }
+        contains "$T/demo.out" "demo finished: run done"
+        ! grep -q $'\033' "$T/demo.out" || { grep -n $'\033' "$T/demo.out" | cat -v >&2; fail "terminal escapes in the demo's output to a file"; }
+        # under a pseudo-terminal (script(1)) the headings are bold
+        script -qec "GPUBASE=$GPUBASE $EX/demo/demo.sh" /dev/null >"$T/demo.tty" 2>&1 </dev/null || fail "demo.sh failed on a tty"
+        grep -q $'\033\[1m== demo finished: run done' "$T/demo.tty" || fail "no bold heading on a tty"
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
         if [ -z "${1:-}" ] || [[ $t =~ $1 ]]; then
                 run_test "${t#t_}" "$t"

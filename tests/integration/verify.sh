@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU-stack checks, `gpubase verify`, the plan-time refusals and the driver-stale / config-changed
 # conditions, against fixture hosts built by tests/fixtures/hosts/mkhost.sh (one per failure mode
-# of FACTS.md). Everything is read under --root: no GPU, no root privileges, no network.
+# the checks must tell apart). Everything is read under --root: no GPU, no root privileges, no network.
 #   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/verify.sh [TEST-NAME-REGEX]
 # One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed.
 # Tests named bug_* describe agent bugs that are known and not fixed yet: they are reported as
@@ -140,6 +140,17 @@ EOF
 }
 
 # ---------------------------------------------------------------- one scenario each
+
+# verify's table: colours on a terminal only; to a file or a pipe, plain text
+t_colour_only_on_a_tty() {
+        host healthy-h100
+        expect_rc 0 gb verify
+        ! grep -q $'\033' "$T/out" || fail "terminal escapes in verify's output to a file"
+        script -qec "$GPUBASE --root $R verify" /dev/null >"$T/tty" 2>&1 </dev/null || fail "verify failed on a tty"
+        grep -q $'\033\[32m' "$T/tty" || fail "no colour on a tty"
+        NO_COLOR=1 script -qec "$GPUBASE --root $R verify" /dev/null >"$T/tty" 2>&1 </dev/null || fail "verify failed on a tty"
+        ! grep -q $'\033' "$T/tty" || fail "terminal escapes under NO_COLOR"
+}
 
 t_healthy_h100_all_ok() {
         host healthy-h100
@@ -386,12 +397,21 @@ t_containerd_no_import() {
         check_is runtime.configured fail "does not cover it"
 }
 
+# the host name of the Debian archive this machine's apt sources use (the fixture's list is named
+# after it: mkhost.sh)
+debian_archive_host() {
+        local uri
+        uri=$("$IT_DIR/../lib/debian-mirror.sh" --uri) || fail "this machine's apt sources name no Debian archive"
+        uri=${uri#*://}
+        echo "${uri%%/*}"
+}
+
 t_distro_origin() {
         host distro-origin
         vj 1
         eq "$(not_ok)" "driver.origin=fail" "failing checks"
         check_is driver.origin fail "nvidia-open-kernel-dkms 525.147.05-4~deb12u1" "distribution's package" \
-                "deb.debian.org" "not developer.download.nvidia.com's"
+                "$(debian_archive_host)" "not developer.download.nvidia.com's"
         fix_has driver.origin "developer.download.nvidia.com"
         check_is driver.stale ok "525.147.05"
         # no list offers that version: cannot tell

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "checks/checks.h"
 #include "plan/when_kind.h"
 #include "steps/steps.h"
