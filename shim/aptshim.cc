@@ -1,5 +1,6 @@
-// The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in this file;
-// shim/README.md has the facts it rests on (alternate root, locks, holds).
+// The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in shim/: this
+// file has the session, the cache, the queries and the marks; aptshim_fetch.cc the downloads and
+// the installation. shim/README.md has the facts it rests on (alternate root, locks, holds).
 
 #include "aptshim_internal.h"
 
