@@ -47,7 +47,8 @@ E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat cp
 LAYERS     := base host plan checks steps engine cmd
 AGENT_SRCS := $(sort $(foreach l,$(LAYERS),$(wildcard agent/$(l)/*.c)))
 AGENT_HDRS := $(wildcard agent/*/*.h) shim/aptshim.h
-SHIM_SRCS  := shim/aptshim.cc
+SHIM_SRCS  := $(wildcard shim/*.cc)
+SHIM_HDRS  := $(wildcard shim/*.h)
 CXX        ?= g++
 CXXFLAGS_SHIM := -std=c++17 -g -fPIC -Wall -Wextra -Werror
 APT_LIBS   := -lapt-pkg -pthread -lstdc++
@@ -108,11 +109,11 @@ $(S)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/obj/%.o: %.cc shim/aptshim.h
+$(B)/obj/%.o: %.cc $(SHIM_HDRS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_SHIM) $(OPTFLAGS) -c $< -o $@
 
-$(S)/obj/%.o: %.cc shim/aptshim.h
+$(S)/obj/%.o: %.cc $(SHIM_HDRS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_SHIM) $(SANFLAGS) -c $< -o $@
 
@@ -219,7 +220,7 @@ $(F)/obj/%.o: %.c $(AGENT_HDRS) $(DATA_FILES) $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASEFLAGS) $(FUZZFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(F)/obj/%.o: %.cc shim/aptshim.h
+$(F)/obj/%.o: %.cc $(SHIM_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(CXXFLAGS_SHIM) $(FUZZFLAGS) -c $< -o $@
 
