@@ -53,6 +53,7 @@ WORK=${FRESH_DIR:-$(mktemp -d /var/tmp/gpubase-fresh.XXXXXX)}
 mkdir -p "$WORK"
 [ -z "$(ls -A "$WORK")" ] || die "$WORK is not empty"
 R=$WORK/root
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	local rc=$?
 	if [ "${FRESH_KEEP:-0}" = 1 ]; then
@@ -69,6 +70,7 @@ trap 'exit 143' TERM
 
 t0=$(date +%s)
 say "minbase root of $codename in $R, from: ${sources[*]}"
+# shellcheck disable=SC2016 # the hooks are run by mmdebstrap, which gives them the root as $1
 mmdebstrap --variant=minbase --include=git,make,ca-certificates --quiet \
 	--customize-hook='printf "#!/bin/sh\n# a chroot: no service starts here (they would run beside this machine'"'"'s own)\nexit 101\n" > "$1/usr/sbin/policy-rc.d"; chmod 0755 "$1/usr/sbin/policy-rc.d"' \
 	"$codename" "$R" "${sources[@]}" >"$WORK/mmdebstrap.log" 2>&1 || {

@@ -26,7 +26,7 @@ say "make demo installed $(wc -l </tmp/pkgs.demo) packages, $(($(size_mb) - mb0)
 # no package of the check set that is not also in the build set
 build=$(make -s --no-print-directory print-deps | sed -n 's/^build: //p')
 check=$(make -s --no-print-directory print-deps | sed -n 's/^check: //p')
-[ -n "$build" ] && [ -n "$check" ] || die "make print-deps printed no package sets"
+{ [ -n "$build" ] && [ -n "$check" ]; } || die "make print-deps printed no package sets"
 bad=""
 for p in $check; do
 	case " $build " in *" $p "*) continue ;; esac

@@ -59,6 +59,7 @@ for d in $TRIM; do EXCL+=("--dpkgopt=path-exclude=/lib/modules/*/kernel/$d/*"); 
 
 tmp=$OUT.tmp
 rm -f "$tmp"
+# shellcheck disable=SC2016 # the hooks are run by mmdebstrap, which gives them the root as $1
 mmdebstrap --mode=root --variant=apt --format=tar \
 	--include="$PKGS" \
 	--dpkgopt='path-exclude=/usr/share/man/*' \

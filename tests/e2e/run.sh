@@ -40,7 +40,7 @@ die() {
 for t in qemu-system-x86_64 qemu-img mmdebstrap mkfs.ext4 zstd socat jq modinfo modprobe cpio dpkg-deb apt-ftparchive gpg make gcc; do
 	command -v "$t" >/dev/null || die "missing $t: run \`make deps-e2e\`"
 done
-[ -n "$DEB" ] && [ -f "$DEB" ] || die "GPUBASE_DEB must name the gpubase .deb (\`make deb\`), got '$DEB'"
+{ [ -n "$DEB" ] && [ -f "$DEB" ]; } || die "GPUBASE_DEB must name the gpubase .deb (\`make deb\`), got '$DEB'"
 ACCEL=${E2E_ACCEL:-}
 if [ -z "$ACCEL" ]; then
 	# /dev/kvm may exist without hardware virtualisation (see /work/shared/NOTES-vm.md): a stock
@@ -140,7 +140,7 @@ chroot "$ROOT" dpkg --log=/dev/null -i /tmp/gpubase.deb >"$W/dpkg-gpubase.log" 2
 	die "dpkg -i $DEB inside the guest image failed"
 }
 rm -f "$ROOT/tmp/gpubase.deb"
-[ -x "$ROOT/usr/bin/gpubase" ] && [ -f "$ROOT/lib/systemd/system/gpubase.service" ] || die "the .deb did not install gpubase and its unit"
+{ [ -x "$ROOT/usr/bin/gpubase" ] && [ -f "$ROOT/lib/systemd/system/gpubase.service" ]; } || die "the .deb did not install gpubase and its unit"
 [ ! -e "$ROOT/etc/systemd/system/multi-user.target.wants/gpubase.service" ] || die "installing the .deb enabled gpubase.service"
 cp -a "$W/repo/srv" "$ROOT/srv/repo"
 mkdir -p "$ROOT/srv/e2e"
@@ -299,7 +299,7 @@ boot_vm() {
 # ------------------------------------------------------------------ assertions
 # S_DIR: the scenario's report (failures, observed, result); VM: the guest's directory (serial.log,
 # share/boots); SH: where the guest put this scenario's results (VM/share, or VM/share/drift).
-S_DIR= VM= SH=
+S_DIR='' VM='' SH=''
 bad() { echo "$*" >>"$S_DIR/failures"; }
 obs() { echo "$*" >>"$S_DIR/observed"; }
 sh_() { cat "$SH/$1" 2>/dev/null || true; }
@@ -329,7 +329,7 @@ guest_started() { # MARKER
 
 # the run ended done, the unit is disabled again, the driver and docker as the plan wants
 assert_converged() { # MODULE-VERSION
-	expect "run state" "$(status_field .run_state)" done
+	expect "run state" "$(status_field .run_state)" "done"
 	expect "gpubase.service enabled at the end" "$(sh_ unit-enabled.txt)" disabled
 	expect "loaded module (/sys/module/nvidia/version)" "$(sh_ module-loaded.txt)" "$1"
 	expect "module on disk (modinfo -F version nvidia)" "$(sh_ module-disk.txt)" "$1"
@@ -382,13 +382,13 @@ assert_done_after_one_reboot() { # B1 B2
 	expect "reboots" "$(status_field .reboots)" 1
 	expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id ${1:0:8}… -> ${2:0:8}…\)"
 	for st in driver driver-reboot ctk runtime docker-restart; do
-		expect "step $st" "$(step_field $st .state)" done
+		expect "step $st" "$(step_field $st .state)" "done"
 	done
 	assert_converged 595.45.01
 	assert_docker_restarted_by_unit
 	assert_journal_fields "$1" driver-reboot reboot-requested
-	assert_journal_fields "$2" driver-reboot done
-	assert_journal_fields "$2" docker-restart done
+	assert_journal_fields "$2" driver-reboot "done"
+	assert_journal_fields "$2" docker-restart "done"
 }
 
 # ------------------------------------------------------------------ scenarios
@@ -419,7 +419,7 @@ scenario_happy() { # DRIFT(0|1)
 		b1=$(boot_id 1) b2=$(boot_id 2)
 		expect "boots until done (scenario unit)" "$(sh_ happy.done)" 2
 		[ "$drift" = 1 ] || expect "boots (kernel, serial log)" "$(kernel_boots)" 2
-		[ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ] && obs "boot ids: $b1 -> $b2" || bad "boot ids not two distinct ones: '$b1' '$b2'"
+		if [ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ]; then obs "boot ids: $b1 -> $b2"; else bad "boot ids not two distinct ones: '$b1' '$b2'"; fi
 		expect "gpubase.service enabled before the run" "$(sh_ enabled-before-run.txt)" disabled
 		expect "gpubase run --reboot=now exit" "$(sh_ run.rc)" 3
 		expect "gpubase.service enabled when the reboot was requested" "$(sh_ enabled-after-run.txt)" enabled
@@ -428,9 +428,11 @@ scenario_happy() { # DRIFT(0|1)
 		for f in GPUBASE_RUN GPUBASE_PLAN GPUBASE_STEP GPUBASE_STATE; do
 			grep -q "^    $f=" "$SH/journal-unit-verbose.txt" || bad "journalctl -u gpubase -o verbose has no $f"
 		done
-		grep -q '^    GPUBASE_STEP=docker-restart$' "$SH/journal-unit-verbose.txt" &&
-			obs "journalctl -u gpubase -o verbose: GPUBASE_RUN/PLAN/STEP/STATE, e.g. GPUBASE_STEP=docker-restart" ||
+		if grep -q '^    GPUBASE_STEP=docker-restart$' "$SH/journal-unit-verbose.txt"; then
+			obs "journalctl -u gpubase -o verbose: GPUBASE_RUN/PLAN/STEP/STATE, e.g. GPUBASE_STEP=docker-restart"
+		else
 			bad "journalctl -u gpubase -o verbose has no GPUBASE_STEP=docker-restart"
+		fi
 	fi
 	finish_scenario happy
 	[ "$drift" = 1 ] || return 0
@@ -467,14 +469,14 @@ scenario_happy() { # DRIFT(0|1)
 # number is its place in the template's build block
 packer_step() { awk -F '\t' -v f="$1" '$1 == "script" && $2 == f { printf "%02d\n", NR; exit }' "$W/packer-steps"; }
 scenario_packer() {
-	local n kind a codes disc i=0 run_n reboot_n resume_n verify_n clean_n
+	local n kind a codes _ i=0 run_n reboot_n resume_n verify_n clean_n
 	VM=$(new_vm packer raw "$W/base.raw" SCENARIO=packer)
 	S_DIR=$(report_dir packer) SH=$VM/share
 	BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $((BOOT_BUDGET * 2))s)"
 	if guest_started; then
-		expect "template provisioners replayed to the end" "$(sh_ packer.finished)" done
+		expect "template provisioners replayed to the end" "$(sh_ packer.finished)" "done"
 		[ ! -e "$SH/packer.failed" ] || bad "the build stopped at provisioner $(sh_ packer.failed): an exit code the template does not allow"
-		while IFS=$'\t' read -r kind a codes disc; do
+		while IFS=$'\t' read -r kind a codes _; do
 			i=$((i + 1))
 			n=$(printf '%02d' "$i")
 			[ -e "$SH/packer-$n.rc" ] || { bad "provisioner $n ($kind $a) did not run"; continue; }
@@ -523,7 +525,7 @@ scenario_cloudinit() {
 		b1=$(boot_id 1) b2=$(boot_id 2)
 		expect "boots (scenario unit)" "$(boots)" 2
 		expect "boots (kernel, serial log)" "$(kernel_boots)" 2
-		[ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ] && obs "boot ids: $b1 -> $b2" || bad "boot ids not two distinct ones: '$b1' '$b2'"
+		if [ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ]; then obs "boot ids: $b1 -> $b2"; else bad "boot ids not two distinct ones: '$b1' '$b2'"; fi
 		# cloud-init's runcmd started the run: gpubase's entries of boot 1 came from cloud-final.service
 		n1=$(jq -r --arg b "${b1//-/}" 'select(._BOOT_ID == $b and ._SYSTEMD_UNIT == "cloud-final.service" and .GPUBASE_STEP == "driver-reboot" and .GPUBASE_STATE == "reboot-requested") | .GPUBASE_RUN' \
 			"$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
@@ -568,8 +570,11 @@ scenario_failure() {
 		jn=$(jq -r --arg b "${b2//-/}" 'select(._BOOT_ID == $b and .GPUBASE_STEP == "driver-reboot" and .GPUBASE_STATE == "failed") | .MESSAGE' \
 			"$SH/journal-gpubase.json" 2>/dev/null | head -1)
 		expect_match "journal (boot 2) GPUBASE_STATE=failed message" "$jn" 'the nvidia kernel module is not loaded'
-		grep -q '^    GPUBASE_STATE=failed$' "$SH/journal-unit-verbose.txt" &&
-			obs "journalctl -u gpubase -o verbose: GPUBASE_STATE=failed" || bad "journalctl -u gpubase -o verbose: no GPUBASE_STATE=failed"
+		if grep -q '^    GPUBASE_STATE=failed$' "$SH/journal-unit-verbose.txt"; then
+			obs "journalctl -u gpubase -o verbose: GPUBASE_STATE=failed"
+		else
+			bad "journalctl -u gpubase -o verbose: no GPUBASE_STATE=failed"
+		fi
 		obs "gpubase.service after the failure: $(sh_ unit-enabled.txt) (the run is not done, so the unit stays enabled)"
 	fi
 	finish_scenario failure

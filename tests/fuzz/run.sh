@@ -26,9 +26,9 @@ for t in "$@"; do
 	[ -z "${DICT[$t]:-}" ] || args+=(-dict="$HERE/${DICT[$t]}")
 	echo "fuzz: $t for ${SECS}s (log: $log)"
 	rc=0
-	# shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
 	dirs=("$work" "$FUZZ_DIR/corpus/$t")
 	[ ! -d "$HERE/regressions/$t" ] || dirs+=("$HERE/regressions/$t")
+	# shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
 	"$FUZZ_BIN/$t" "${args[@]}" ${FUZZ_ARGS:-} "${dirs[@]}" >"$log" 2>&1 || rc=$?
 	execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -n 1)
 	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)

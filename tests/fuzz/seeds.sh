@@ -153,4 +153,4 @@ for mode in absolute dotdot symlink-abs symlink-up hardlink-up checksum unlisted
 done
 head -c 700 "$OUT/fuzz_bundle/rich.tar" >"$OUT/fuzz_bundle/bad-truncated.tar"
 
-for d in "$OUT"/*; do echo "seeds: $(basename "$d"): $(ls "$d" | wc -l) files"; done
+for d in "$OUT"/*; do echo "seeds: $(basename "$d"): $(find "$d" -mindepth 1 -maxdepth 1 | wc -l) files"; done

@@ -271,7 +271,7 @@ t_power_cut_empty_lists() {
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
         local f n=0
         for f in "$R"/var/lib/apt/lists/*; do
-                [ "${f##*/}" != lock ] && [ ! -d "$f" ] || continue
+                { [ "${f##*/}" != lock ] && [ ! -d "$f" ]; } || continue
                 rm -f "$f"
                 : >"$f"
                 n=$((n + 1))

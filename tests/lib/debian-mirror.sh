@@ -15,6 +15,7 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || { echo "debian-mirror.sh: /etc/os-release has no VERSION_CODENAME" >&2; exit 1; }
 
 # "URI RELEASE COMPONENT" for every Packages index the sources describe (binary ones only)
+# shellcheck disable=SC2016 # apt-get's format
 targets=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT) $(IDENTIFIER)' 2>/dev/null |
 	awk '$4 == "Packages" { print $1, $2, $3 }' | sort -u)
 main=$(awk -v c="$codename" '$2 == c && $3 == "main" { print $1; exit }' <<<"$targets")

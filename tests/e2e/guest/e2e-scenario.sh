@@ -32,7 +32,8 @@ if [ "${1:-}" = watch ]; then
 	# a watcher this script started in this boot (cloudinit): the boot is recorded already
 	N=$(wc -l <"$SHARE/boots")
 else
-	N=$(($(cat "$SHARE/boots" 2>/dev/null | wc -l) + 1))
+	N=1
+	[ ! -f "$SHARE/boots" ] || N=$(($(wc -l <"$SHARE/boots") + 1))
 	# boot N: its id, what gpubase.service did in it (it ran before this unit), the run's state
 	echo "$N $BOOT $(date +%s) gpubase.service=$(systemctl show -p ActiveState --value gpubase.service)/$(systemctl show -p Result --value gpubase.service)/$(systemctl show -p ExecMainStatus --value gpubase.service) enabled=$(systemctl is-enabled gpubase.service 2>&1) state=$(state_of)" >>"$SHARE/boots"
 	systemctl show gpubase.service >"$SHARE/boot-$N-gpubase-unit.txt"
@@ -83,6 +84,7 @@ collect() {
 	T module-loaded.txt cat /sys/module/nvidia/version
 	T proc-version.txt head -1 /proc/driver/nvidia/version
 	T module-disk.txt modinfo -F version nvidia
+	# shellcheck disable=SC2016 # dpkg-query's format
 	T dpkg.txt dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'nvidia-*' 'libnvidia-*' cuda-keyring
 	T holds.txt apt-mark showhold
 	timeout 60 gpubase verify --plan "$PLAN" "${VARS[@]}" --json >"$d/verify.json" 2>"$d/verify.err"
@@ -201,6 +203,7 @@ packer)
 			;;
 		upload)
 			say "packer $n: file $a -> $b"
+			# shellcheck disable=SC2016 # the template's words, literally
 			case "$a" in
 			local.binary) install -D -m 755 /usr/bin/gpubase "$b" ;;
 			'${local.plans}/') mkdir -p "$b" && cp -r "$P/plans/." "$b/" ;;
