@@ -239,11 +239,7 @@ fuzz: deps fuzz-build $(F)/corpus/.stamp
 	FUZZ_BIN=$(CURDIR)/$(F)/bin FUZZ_DIR=$(CURDIR)/$(F) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 fuzz-regress: $(FUZZ_TARGETS:%=$(S)/fuzz/%) $(F)/corpus/.stamp
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  reg=tests/fuzz/regressions/$$t; [ -d $$reg ] || reg=; \
-	  grown=$(F)/work/$$t; [ -d $$grown ] || grown=; \
-	  ASAN_OPTIONS=detect_leaks=1 $(S)/fuzz/$$t $(F)/corpus/$$t $$reg $$grown; \
-	done
+	REGRESS_BIN=$(CURDIR)/$(S)/fuzz FUZZ_DIR=$(CURDIR)/$(F) tests/fuzz/regress.sh $(FUZZ_TARGETS)
 
 # ---- layers, static analysis and valgrind ----
 # layers: no #include in agent/ or shim/ points up the order of LAYERS (shim/ ranks with host/,
