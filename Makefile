@@ -57,6 +57,16 @@ DATA_FILES := $(wildcard plans/data/*.tsv)
 # GNU time; util-linux (mount) and python3 (an fcntl lock holder, an HTTP server) for faults.sh.
 DEB_DEPS   += clang libclang-rt-14-dev cppcheck clang-tidy valgrind time util-linux python3
 
+# Three builds from the same sources: build/ (normal), build/san/ (ASan+UBSan) and build/fuzz/
+# (clang, ASan+UBSan+libFuzzer coverage; only for `make fuzz`), each one call of the template
+# `variant` below. Header dependencies come from the compiler (-MMD -MP, the .d files beside the
+# objects); agent/checks/data.c embeds plans/data/*.tsv with .incbin, which the compiler does not
+# report, so that object names them itself.
+B          := build
+S          := build/san
+F          := build/fuzz
+DEPFLAGS   := -MMD -MP
+
 .PHONY: all deps deps-build deps-e2e print-deps tools-check check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
         help fuzz fuzz-build fuzz-regress lint layers shellcheck cppcheck clang-tidy valgrind bench
 
@@ -92,16 +102,6 @@ deps-e2e: deps
 print-deps:
 	@echo "build: $(sort $(BUILD_DEPS))"
 	@echo "check: $(sort $(DEB_DEPS) $(E2E_DEPS))"
-
-# Three builds from the same sources: build/ (normal), build/san/ (ASan+UBSan) and build/fuzz/
-# (clang, ASan+UBSan+libFuzzer coverage; only for `make fuzz`). Each is one call of the variant
-# template below. Header dependencies come from the compiler (-MMD -MP, the .d files beside the
-# objects); agent/checks/data.c embeds plans/data/*.tsv with .incbin, which the compiler does not
-# report, so that object names them itself.
-B          := build
-S          := build/san
-F          := build/fuzz
-DEPFLAGS   := -MMD -MP
 
 # variant DIR,CC,CXX,FLAGS: the pattern rules for DIR/obj/ and DIR's libgpubase.a, gpubase and
 # test-unit, all built with FLAGS (optimisation and instrumentation).
