@@ -1,7 +1,8 @@
-// The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in this file;
-// shim/README.md has the facts it rests on (alternate root, locks, holds).
+// The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in shim/: this
+// file has the session, the cache, the queries and the marks; aptshim_fetch.cc the downloads and
+// the installation. shim/README.md has the facts it rests on (alternate root, locks, holds).
 
-#include "aptshim.h"
+#include "aptshim_internal.h"
 
 #include <apt-pkg/acquire-item.h>
 #include <apt-pkg/acquire.h>
@@ -34,94 +35,14 @@
 #include <unistd.h>
 #include <vector>
 
-struct AptShim {
-        std::string root;
-        bool locked = false;
-        std::unique_ptr<pkgCacheFile> cache;
-        std::vector<std::string> dpkg_opts;
-        std::vector<const char *> dpkg_opts_c;
-        std::vector<std::string> protect; // packages the user asked for: the resolver must not drop them
-        std::vector<std::string> debs; // local .deb files offered beside the repositories
-};
+using namespace aptshim;
 
 namespace {
-
-char *dup(const std::string &s) {
-        char *p = strdup(s.c_str());
-        if (!p)
-                abort();
-        return p;
-}
-
-// libapt's pending messages as one line; errors first, warnings only if there is no error. With
-// gpg_too, the "GPG error" warnings beside the errors as well: a repository signed by another key is
-// a "not signed" error, and only the warning names the key that did sign it.
-std::string pop_errors(bool gpg_too = false) {
-        std::string errors, warnings, gpg;
-        while (!_error->empty()) {
-                std::string m;
-                bool is_error = _error->PopMessage(m);
-                if (!is_error && m.find("GPG error") != std::string::npos) {
-                        gpg += (gpg.empty() ? "" : "; ") + m;
-                        if (gpg_too)
-                                continue;
-                }
-                std::string &to = is_error ? errors : warnings;
-                if (!to.empty())
-                        to += "; ";
-                to += m;
-        }
-        if (gpg_too && !errors.empty() && !gpg.empty())
-                return errors + " (" + gpg + ")";
-        return errors.empty() ? warnings : errors;
-}
-
-int fail(char **reterr, int r, const std::string &what) {
-        std::string detail = pop_errors();
-        if (reterr) {
-                std::string m = what;
-                if (!detail.empty())
-                        m += m.empty() ? detail : ": " + detail;
-                *reterr = dup(m);
-        }
-        return r;
-}
 
 bool lock_error(const std::string &m) {
         return m.find("Could not get lock") != std::string::npos || m.find("Unable to acquire") != std::string::npos ||
                m.find("is held by process") != std::string::npos;
 }
-
-class AcqStatus : public pkgAcquireStatus {
-        const AptProgress *p;
-
-      public:
-        explicit AcqStatus(const AptProgress *prog) : p(prog) {}
-        bool MediaChange(std::string, std::string) override { return false; }
-        bool Pulse(pkgAcquire *Owner) override {
-                pkgAcquireStatus::Pulse(Owner);
-                if (p && p->download)
-                        p->download(p->userdata, "", CurrentBytes, TotalBytes);
-                return true;
-        }
-        void Fetch(pkgAcquire::ItemDesc &Itm) override {
-                if (p && p->download)
-                        p->download(p->userdata, Itm.ShortDesc.c_str(), CurrentBytes, TotalBytes);
-        }
-};
-
-class InstallStatus : public APT::Progress::PackageManager {
-        const AptProgress *p;
-
-      public:
-        explicit InstallStatus(const AptProgress *prog) : p(prog) {}
-        bool StatusChanged(std::string PackageName, unsigned int StepsDone, unsigned int TotalSteps,
-                           std::string HumanReadableAction) override {
-                if (p && p->install)
-                        p->install(p->userdata, PackageName.c_str(), HumanReadableAction.c_str(), StepsDone, TotalSteps);
-                return true;
-        }
-};
 
 bool open_cache(AptShim *s) {
         s->cache.reset(new pkgCacheFile());
@@ -131,11 +52,6 @@ bool open_cache(AptShim *s) {
                         return false;
         // building the cache does not need the lock: read-only users (probes) can run beside apt
         return s->cache->BuildCaches(&quiet, false) && s->cache->BuildDepCache(&quiet);
-}
-
-pkgCache::PkgIterator find_pkg(AptShim *s, const char *name) {
-        pkgCache *c = s->cache->GetPkgCache();
-        return c->FindPkg(name);
 }
 
 pkgCache::VerIterator find_ver(pkgCache::PkgIterator &pkg, const char *version) {
@@ -177,6 +93,18 @@ std::string versions_of(pkgCache::PkgIterator &pkg) {
                 out += v.VerStr();
         }
         return out.empty() ? "none" : out;
+}
+
+int unknown_package(const char *name, char **reterr) {
+        if (reterr)
+                *reterr = dup(std::string("package ") + name + " is not known to apt (is its repository configured and updated?)");
+        return -ENOENT;
+}
+
+int unknown_version(pkgCache::PkgIterator &pkg, const char *name, const char *version, char **reterr) {
+        if (reterr)
+                *reterr = dup(std::string(name) + " has no version " + version + " (known: " + versions_of(pkg) + ")");
+        return -ENOENT;
 }
 
 } // namespace
@@ -392,17 +320,11 @@ int apt_shim_version_origins(AptShim *s, const char *name, const char *version, 
 int apt_shim_set_candidate(AptShim *s, const char *name, const char *version, char **reterr) {
         pkgDepCache *dc = s->cache->GetDepCache();
         pkgCache::PkgIterator pkg = find_pkg(s, name);
-        if (pkg.end()) {
-                if (reterr)
-                        *reterr = dup(std::string("package ") + name + " is not known to apt (is its repository configured and updated?)");
-                return -ENOENT;
-        }
+        if (pkg.end())
+                return unknown_package(name, reterr);
         pkgCache::VerIterator v = find_ver(pkg, version);
-        if (v.end()) {
-                if (reterr)
-                        *reterr = dup(std::string(name) + " has no version " + version + " (known: " + versions_of(pkg) + ")");
-                return -ENOENT;
-        }
+        if (v.end())
+                return unknown_version(pkg, name, version, reterr);
         dc->SetCandidateVersion(v);
         return 0;
 }
@@ -423,18 +345,12 @@ int apt_shim_mark_reinstall(AptShim *s, const char *name, char **reterr) {
 int apt_shim_mark_install(AptShim *s, const char *name, const char *version, char **reterr) {
         pkgDepCache *dc = s->cache->GetDepCache();
         pkgCache::PkgIterator pkg = find_pkg(s, name);
-        if (pkg.end() || (pkg.VersionList().end() && pkg->ProvidesList == 0)) {
-                if (reterr)
-                        *reterr = dup(std::string("package ") + name + " is not known to apt (is its repository configured and updated?)");
-                return -ENOENT;
-        }
+        if (pkg.end() || (pkg.VersionList().end() && pkg->ProvidesList == 0))
+                return unknown_package(name, reterr);
         if (version) {
                 pkgCache::VerIterator v = find_ver(pkg, version);
-                if (v.end()) {
-                        if (reterr)
-                                *reterr = dup(std::string(name) + " has no version " + version + " (known: " + versions_of(pkg) + ")");
-                        return -ENOENT;
-                }
+                if (v.end())
+                        return unknown_version(pkg, name, version, reterr);
                 dc->SetCandidateVersion(v);
         }
         pkgCache::VerIterator target = dc->GetCandidateVersion(pkg);
@@ -531,147 +447,6 @@ int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr) {
         return (int) changes.size();
 }
 
-int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char **reterr) {
-        if (!download_only && !s->locked) {
-                if (reterr)
-                        *reterr = dup("internal error: installing without the dpkg lock");
-                return -ENOLCK;
-        }
-        pkgDepCache *dc = s->cache->GetDepCache();
-        AcqStatus status(p);
-        pkgAcquire fetcher(&status);
-        if (fetcher.GetLock(_config->FindDir("Dir::Cache::Archives")) == false)
-                return fail(reterr, -EBUSY, "cannot lock the archive directory");
-        pkgRecords recs(*dc);
-        std::unique_ptr<pkgPackageManager> pm(_system->CreatePM(dc));
-        if (!pm->GetArchives(&fetcher, s->cache->GetSourceList(), &recs))
-                return fail(reterr, -EIO, "cannot find the archives to download");
-        if (fetcher.Run() != pkgAcquire::Continue)
-                return fail(reterr, -EIO, "downloading failed");
-        std::string failed, untrusted;
-        for (auto it = fetcher.ItemsBegin(); it != fetcher.ItemsEnd(); ++it) {
-                pkgAcquire::Item *item = *it;
-                if (item->Status != pkgAcquire::Item::StatDone)
-                        failed += (failed.empty() ? "" : "; ") + item->DescURI() + ": " + item->ErrorText;
-                else if (!item->IsTrusted())
-                        untrusted += (untrusted.empty() ? "" : ", ") + item->DescURI();
-        }
-        if (!failed.empty())
-                return fail(reterr, -EIO, "cannot download " + failed);
-        if (!untrusted.empty())
-                return fail(reterr, -EPERM, "refusing unauthenticated archives (the repository is not signed by a trusted key): " + untrusted);
-        if (download_only) {
-                apt_shim_clear_marks(s);
-                return 0;
-        }
-        InstallStatus inst(p);
-        _system->UnLockInner(); // dpkg takes its own lock; we keep the frontend lock
-        pkgPackageManager::OrderResult res = pm->DoInstall(&inst);
-        bool relocked = _system->LockInner();
-        if (res != pkgPackageManager::Completed)
-                return fail(reterr, -EIO, "dpkg did not complete the installation");
-        if (!relocked)
-                return fail(reterr, -EIO, "cannot take the dpkg lock back after installing");
-        return apt_shim_reopen(s, reterr);
-}
-
-void apt_archives_free(AptArchive *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++) {
-                free(a[i].name);
-                free(a[i].version);
-                free(a[i].arch);
-                free(a[i].path);
-                free(a[i].uri);
-                free(a[i].site);
-                free(a[i].origin);
-                free(a[i].label);
-                free(a[i].suite);
-                free(a[i].codename);
-                free(a[i].record);
-        }
-        free(a);
-}
-
-int apt_shim_fetch_archives(AptShim *s, const AptProgress *p, AptArchive **ret, size_t *ret_n, char **reterr) {
-        pkgDepCache *dc = s->cache->GetDepCache();
-        pkgCache *c = s->cache->GetPkgCache();
-        pkgSourceList *list = s->cache->GetSourceList();
-        std::vector<pkgCache::VerIterator> vers;
-        for (pkgCache::PkgIterator pkg = c->PkgBegin(); !pkg.end(); ++pkg) {
-                pkgDepCache::StateCache &st = (*dc)[pkg];
-                if (st.Delete() || !(st.NewInstall() || st.Upgrade() || st.Downgrade() || st.ReInstall()))
-                        continue;
-                pkgCache::VerIterator v = st.CandidateVerIter(*dc);
-                if (!v.end())
-                        vers.push_back(v);
-        }
-        // the items write the final file names here: these must outlive the fetcher
-        std::vector<std::unique_ptr<std::string>> names;
-        pkgRecords recs(*dc);
-        AcqStatus status(p);
-        pkgAcquire fetcher(&status);
-        if (fetcher.GetLock(_config->FindDir("Dir::Cache::Archives")) == false)
-                return fail(reterr, -EBUSY, "cannot lock the archive directory");
-        for (auto &v : vers) {
-                names.emplace_back(new std::string());
-                new pkgAcqArchive(&fetcher, list, &recs, v, *names.back());
-                if (_error->PendingError())
-                        return fail(reterr, -EIO, std::string("cannot find the archive of ") + v.ParentPkg().FullName(true) + " " + v.VerStr());
-        }
-        if (fetcher.Run() != pkgAcquire::Continue)
-                return fail(reterr, -EIO, "downloading failed");
-        std::string failed, untrusted;
-        for (auto it = fetcher.ItemsBegin(); it != fetcher.ItemsEnd(); ++it) {
-                pkgAcquire::Item *item = *it;
-                if (item->Status != pkgAcquire::Item::StatDone)
-                        failed += (failed.empty() ? "" : "; ") + item->DescURI() + ": " + item->ErrorText;
-                else if (!item->IsTrusted())
-                        untrusted += (untrusted.empty() ? "" : ", ") + item->DescURI();
-        }
-        if (!failed.empty())
-                return fail(reterr, -EIO, "cannot download " + failed);
-        if (!untrusted.empty())
-                return fail(reterr, -EPERM, "refusing unauthenticated archives (the repository is not signed by a trusted key): " + untrusted);
-        AptArchive *out = static_cast<AptArchive *>(calloc(vers.size() + 1, sizeof(AptArchive)));
-        if (!out)
-                abort();
-        for (size_t i = 0; i < vers.size(); i++) {
-                pkgCache::VerIterator &v = vers[i];
-                AptArchive &a = out[i];
-                a.name = dup(v.ParentPkg().Name());
-                a.version = dup(v.VerStr());
-                a.arch = dup(v.Arch() ? v.Arch() : "");
-                a.path = dup(*names[i]);
-                for (pkgCache::VerFileIterator vf = v.FileList(); !vf.end(); ++vf) {
-                        pkgCache::PkgFileIterator pf = vf.File();
-                        pkgIndexFile *idx = nullptr;
-                        if (!list->FindIndex(pf, idx) || !idx)
-                                continue;
-                        pkgRecords::Parser &rec = recs.Lookup(vf);
-                        const char *start = nullptr, *stop = nullptr;
-                        rec.GetRec(start, stop);
-                        a.record = dup(start && stop > start ? std::string(start, stop - start) : std::string());
-                        a.uri = dup(idx->ArchiveURI(rec.FileName()));
-                        a.site = dup(pf.Site() ? pf.Site() : "");
-                        a.origin = dup(pf.Origin() ? pf.Origin() : "");
-                        a.label = dup(pf.Label() ? pf.Label() : "");
-                        a.suite = dup(pf.Archive() ? pf.Archive() : "");
-                        a.codename = dup(pf.Codename() ? pf.Codename() : "");
-                        break;
-                }
-                if (!a.record) {
-                        apt_archives_free(out, vers.size());
-                        if (reterr)
-                                *reterr = dup(std::string("no repository offers ") + v.ParentPkg().FullName(true) + " " + v.VerStr());
-                        return -ENOENT;
-                }
-        }
-        apt_shim_clear_marks(s);
-        *ret = out;
-        *ret_n = vers.size();
-        return 0;
-}
-
 int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr) {
         APT::StateChanges marks;
         for (size_t i = 0; names[i]; i++) {
@@ -698,22 +473,6 @@ int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **re
         if (!ok)
                 return fail(reterr, -EIO, hold ? "setting the hold failed" : "removing the hold failed");
         return apt_shim_reopen(s, reterr);
-}
-
-int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const char *dest, char **reterr) {
-        (void) s;
-        AcqStatus status(nullptr);
-        pkgAcquire fetcher(&status);
-        HashStringList hashes;
-        if (sha256 && *sha256)
-                hashes.push_back(HashString("SHA256", sha256));
-        new pkgAcqFile(&fetcher, url, hashes, 0, url, flNotDir(url), "", dest);
-        if (fetcher.Run() != pkgAcquire::Continue)
-                return fail(reterr, -EIO, std::string("downloading ") + url + " failed");
-        for (auto it = fetcher.ItemsBegin(); it != fetcher.ItemsEnd(); ++it)
-                if ((*it)->Status != pkgAcquire::Item::StatDone)
-                        return fail(reterr, -EIO, std::string("cannot download ") + url + ": " + (*it)->ErrorText);
-        return 0;
 }
 
 int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, char **ret_sha256, char **ret_uri,

@@ -2,9 +2,9 @@
  *
  * libapt's state is process-global: one AptShim at a time, one thread. Every function returns 0
  * (or a positive count) on success and a negative errno on failure, with *reterr (when given) set
- * to a malloc'ed message made of libapt's own error texts. -EBUSY means a lock held by another
- * process (host/apt.c names it: one lookup, for both dpkg locks); -ENOENT an unknown package or
- * version. */
+ * to a malloc'ed message made of libapt's own error texts, only on failure. -EBUSY means a lock held
+ * by another process (host/apt.c names it: one lookup, for both dpkg locks); -ENOENT an unknown
+ * package or version. */
 #pragma once
 
 #include <stdbool.h>

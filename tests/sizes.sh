@@ -1,50 +1,62 @@
 #!/bin/bash
-# make sizes: no source file in agent/ or shim/ over MAX_FILE_LINES (600) lines and no function over
-# MAX_FUNC_LINES (80) lines, counted from the line that names the function to its closing brace.
-# Prints one line per unit over its limit and exits 1 if there is any (docs/CODING_STYLE.md says why).
-# A function is recognised by the layout the code is written in: its name at column 0, its body
-# closed by a "}" at column 0; prototypes, typedefs and initialised tables are not functions.
+# Prints the source files of agent/ and shim/ longer than MAX_FILE lines (default 600) and the
+# functions longer than MAX_FUNC lines (default 80), one line each; exit 1 when there is any.
+# A function is counted from the line that names it to its closing brace, both included. It is
+# found by the layout this tree keeps: the definition starts in column 0 ("int foo(...) {",
+# parameters possibly continued on indented lines) and its closing brace is a "}" in column 0.
+# Usage: tests/sizes.sh [FILE...]   (default: every .c, .h and .cc under agent/ and shim/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-max_file=${MAX_FILE_LINES:-600}
-max_func=${MAX_FUNC_LINES:-80}
-files=$(find agent shim -type f \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) | sort)
+max_file=${MAX_FILE:-600}
+max_func=${MAX_FUNC:-80}
+if [ "$#" -gt 0 ]; then
+        files=("$@")
+else
+        mapfile -t files < <(find agent shim -type f \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) | sort)
+fi
 
-# shellcheck disable=SC2086 # one word per file: the paths have no spaces
-awk -v max_file="$max_file" -v max_func="$max_func" '
-function report_file() {
-        if (FNR_last > max_file) { printf "sizes: %s: %d lines (limit %d)\n", file, FNR_last, max_file; bad = 1 }
-}
-FNR == 1 {
-        if (file != "") report_file()
-        file = FILENAME; state = 0
-}
-{ FNR_last = FNR }
-# outside a function: a line at column 0 that names a function and is not a declaration
-state == 0 && /^[A-Za-z_].*\(/ && !/^(typedef|extern|enum|struct [A-Za-z_]+ *\{|union)/ && !/=/ && !/;[[:space:]]*$/ {
-        name = $0; sub(/[[:space:]]*\(.*/, "", name); sub(/.*[[:space:]*&]/, "", name)
-        start = FNR; state = 1
-}
-# its parameter list may run over several lines; a ";" first makes it a prototype
-state == 1 {
-        if ($0 ~ /;[[:space:]]*$/ && $0 !~ /\{/) { state = 0; next }
-        if ($0 ~ /\{.*\}[[:space:]]*$/) { state = 0; next }   # a whole function on one line
-        if ($0 ~ /\{[[:space:]]*$/ || $0 ~ /^\{/) { state = 2; next }
+bad=0
+for f in "${files[@]}"; do
+        n=$(wc -l <"$f")
+        if [ "$n" -gt "$max_file" ]; then
+                echo "sizes: $f: $n lines (at most $max_file)"
+                bad=1
+        fi
+done
+
+# state: 0 outside, 1 in a signature (waiting for its "{"), 2 in a body
+awk -v max="$max_func" '
+FNR == 1 { state = 0 }
+state == 2 {
+        if ($0 ~ /^}/) {
+                len = FNR - start + 1
+                if (len > max) { printf "sizes: %s:%d: %s() is %d lines (at most %d)\n", FILENAME, start, name, len, max; bad = 1 }
+                state = 0
+        }
         next
 }
-state == 2 && /^}/ {
-        n = FNR - start + 1
-        if (n > max_func) { printf "sizes: %s:%d: %s() is %d lines (limit %d)\n", file, start, name, n, max_func; bad = 1 }
-        state = 0
+state == 1 && /^[ \t]/ {
+        if ($0 ~ /;[ \t]*$/) state = 0
+        else if ($0 ~ /\{[ \t]*$/) state = 2
+        next
 }
-END {
-        if (file != "") report_file()
-        exit bad
-}' $files && rc=0 || rc=$?
+{ state = 0 }
+/^[A-Za-z_][^=;]*\(/ && !/^(typedef|struct|enum|union|extern|namespace|#)/ {
+        sig = $0
+        sub(/\(.*/, "", sig)
+        k = split(sig, w, /[^A-Za-z0-9_:~]+/)
+        name = w[k]
+        start = FNR
+        if ($0 ~ /\{[ \t]*$/) state = 2
+        else if ($0 ~ /;[ \t]*$/) state = 0
+        else state = 1
+}
+END { exit bad }
+' "${files[@]}" || bad=1
 
-if [ "$rc" != 0 ]; then
-        echo "sizes: units over the limits above; split them along their seams (docs/CODING_STYLE.md)"
+if [ "$bad" != 0 ]; then
+        echo "sizes: split what is above along its seams (docs/CODING_STYLE.md)"
         exit 1
 fi
-echo "sizes: $(echo "$files" | wc -l) files in agent/ and shim/: none over $max_file lines, no function over $max_func"
+echo "sizes: ${#files[@]} files in agent/ and shim/: none over $max_file lines, no function over $max_func"

@@ -1,22 +1,21 @@
-/* SPDX-License-Identifier: MIT */
 #include "base/error.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 
 int errorf(char **reterr, int r, const char *fmt, ...) {
+        va_list ap;
+        char *m;
+
         if (!reterr)
                 return r;
-
-        va_list ap;
         va_start(ap, fmt);
-        char *msg;
-        int n = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
+        if (vasprintf(&m, fmt, ap) < 0) {
                 /* as xasprintf(): an agent that cannot allocate a message cannot do anything useful */
                 fputs("gpubase: out of memory\n", stderr);
                 abort();
         }
-        *reterr = msg;
+        va_end(ap);
+        *reterr = m;
         return r;
 }

@@ -129,3 +129,50 @@ fail:
         (void) unlink(tmp);
         return r;
 }
+
+int copy_regular_file(const char *from, const char *to) {
+        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (in < 0 || fstat(in, &st) < 0)
+                return negative_errno();
+        int r = mkdir_parents(to, 0755);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 0777);
+        if (out < 0)
+                return negative_errno();
+        static char buf[1024 * 1024];
+        ssize_t n;
+        while ((n = read(in, buf, sizeof buf)) > 0)
+                for (ssize_t off = 0; off < n;) {
+                        ssize_t w = write(out, buf + off, (size_t) (n - off));
+                        if (w < 0)
+                                return negative_errno();
+                        off += w;
+                }
+        return n < 0 ? negative_errno() : 0;
+}
+
+int copy_tree(const char *from, const char *to) {
+        struct stat st;
+        if (stat(from, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (S_ISREG(st.st_mode))
+                return copy_regular_file(from, to);
+        if (!S_ISDIR(st.st_mode))
+                return 0;
+        int r = mkdir_p(to, 0755);
+        if (r < 0)
+                return r;
+        _cleanup_(closedirp) DIR *d = opendir(from);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *f = xasprintf("%s/%s", from, de->d_name), *t = xasprintf("%s/%s", to, de->d_name);
+                r = copy_tree(f, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -68,3 +68,30 @@ int sha256_file_hex(const char *path, char ret[65]) {
 int md5_file_hex(const char *path, char ret[33]) {
         return digest_file_hex(path, EVP_md5(), 16, ret);
 }
+
+void sha256_init(Sha256 *s) {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                abort();
+        s->ctx = ctx;
+}
+
+void sha256_update(Sha256 *s, const void *data, size_t len) {
+        if (EVP_DigestUpdate(s->ctx, data, len) != 1)
+                abort();
+}
+
+void sha256_final_hex(Sha256 *s, char ret[65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+
+        if (EVP_DigestFinal_ex(s->ctx, md, &mdlen) != 1 || mdlen != 32)
+                abort();
+        hex_encode(md, mdlen, ret);
+        sha256_done(s);
+}
+
+void sha256_done(Sha256 *s) {
+        EVP_MD_CTX_free(s->ctx);
+        s->ctx = NULL;
+}

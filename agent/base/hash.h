@@ -11,3 +11,14 @@ void sha256_hex(const void *data, size_t len, char ret[65]);
 /* Of a file's content; a negative errno when it cannot be read. */
 int sha256_file_hex(const char *path, char ret[65]);
 int md5_file_hex(const char *path, char ret[33]);
+
+/* Streaming SHA-256: sha256_init(), sha256_update() as the data comes, sha256_final_hex() (which
+ * frees the context; sha256_done() frees one dropped half-way, and does nothing after final).
+ * OpenSSL refusing a digest aborts: that cannot happen on a working system. */
+typedef struct Sha256 {
+        void *ctx; /* EVP_MD_CTX */
+} Sha256;
+void sha256_init(Sha256 *s);
+void sha256_update(Sha256 *s, const void *data, size_t len);
+void sha256_final_hex(Sha256 *s, char ret[65]);
+void sha256_done(Sha256 *s);

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/hash.h"
+
 static _noreturn_ void oom(void) {
         fputs("gpubase: out of memory\n", stderr);
         abort();
@@ -231,8 +233,7 @@ int random_id(char ret[33]) {
                 }
                 got += (size_t) n;
         }
-        for (unsigned i = 0; i < 16; i++)
-                snprintf(ret + 2 * i, 3, "%02x", b[i]);
+        hex_encode(b, sizeof b, ret);
         return 0;
 }
 

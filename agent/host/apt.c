@@ -204,19 +204,15 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 parts = xasprintf("%s/sources.list.d/", o->only_sources);
         } else if (bundle) {
                 int r = write_bundle_sources(s->host, s->tmpdir);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare the sources of the bundle %s: %s", s->host->apt_bundle,
-                                            strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare the sources of the bundle %s: %s", s->host->apt_bundle,
+                                      strerror(-r));
                 list = xasprintf("%s/sources.list", s->tmpdir);
                 parts = xasprintf("%s/sources.list.d/", s->tmpdir);
         } else if (host_is_rooted(s->host)) {
                 int r = copy_sources(s->host, s->tmpdir);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
                 list = xasprintf("%s/sources.list", s->tmpdir);
                 parts = xasprintf("%s/sources.list.d/", s->tmpdir);
         }
@@ -312,10 +308,8 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
         s->progress = (AptProgress){.download = progress_download, .install = progress_install, .userdata = s};
         if (host_is_rooted(h) && !(o && (o->scratch || o->readonly))) {
                 r = prepare_root(h);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare apt's directories under %s: %s", h->root, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare apt's directories under %s: %s", h->root, strerror(-r));
         }
         r = open_shim(s, o, reterr);
         if (r < 0 && !h->apt_bundle && !(o && o->scratch) && lists_are_broken(h, *reterr)) {
@@ -390,10 +384,8 @@ int apt_session_reopen(AptSession *s, char **reterr) {
                 _cleanup_free_ char *parts = xasprintf("%s/sources.list.d", s->tmpdir);
                 rm_rf_tree(parts);
                 int r = copy_sources(s->host, s->tmpdir);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot prepare the sources: %s", strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare the sources: %s", strerror(-r));
         }
         return apt_shim_reopen(s->shim, reterr);
 }
@@ -471,8 +463,7 @@ static int dpkg_configure_pending(AptSession *s, bool frontend_locked, char **re
         int r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0) && !(res.status == 1 && dpkg_reinstall_required(s->host))) {
                 _cleanup_free_ char *how = exec_failure_text(&spec, &res);
-                *reterr = xasprintf("finishing the interrupted dpkg run failed: %s", how);
-                r = -EIO;
+                r = errorf(reterr, -EIO, "finishing the interrupted dpkg run failed: %s", how);
         }
         /* else: what dpkg could not configure must be reinstalled; the install that follows does it */
         strv_free(argv);
@@ -510,139 +501,10 @@ int apt_configure_pending(AptSession *s, char **reterr) {
         int r2 = apt_shim_retake_inner(s->shim, NULL);
         if (r < 0)
                 return r;
-        if (r2 < 0) {
-                *reterr = xstrdup("cannot take the dpkg lock back after configuring pending packages");
-                return r2;
-        }
+        if (r2 < 0)
+                return errorf(reterr, r2, "cannot take the dpkg lock back after configuring pending packages");
         r = apt_shim_reopen(s->shim, reterr);
         return r < 0 ? r : 1;
-}
-
-int apt_pick_version(AptSession *s, const char *name, const char *pattern, char **ret_version, char **reterr) {
-        AptPackage p = {0};
-        int r = apt_shim_package(s->shim, name, &p);
-        if (r < 0) {
-                *reterr = xasprintf("package %s is not known to apt (is its repository configured?)", name);
-                return -ENOENT;
-        }
-        if (!pattern) {
-                if (!p.candidate) {
-                        *reterr = xasprintf("package %s has no installable version", name);
-                        apt_package_done(&p);
-                        return -ENOENT;
-                }
-                *ret_version = xstrdup(p.candidate);
-                apt_package_done(&p);
-                return 0;
-        }
-        const char *best = NULL;
-        for (size_t i = 0; p.versions && p.versions[i]; i++)
-                if (fnmatch(pattern, p.versions[i], 0) == 0 &&
-                    (!best || apt_shim_version_cmp(p.versions[i], best) > 0))
-                        best = p.versions[i];
-        if (!best) {
-                _cleanup_free_ char *all = p.versions && p.versions[0] ? strv_join(p.versions, ", ") : xstrdup("none");
-                *reterr = xasprintf("no version of %s matches %s (available: %s)", name, pattern, all);
-                apt_package_done(&p);
-                return -ENOENT;
-        }
-        *ret_version = xstrdup(best);
-        apt_package_done(&p);
-        return 0;
-}
-
-bool apt_archive_cached(const Host *h, const char *name, const char *version) {
-        _cleanup_free_ char *dir = host_path(h, "/var/cache/apt/archives");
-        Buf b = {0};
-        /* apt quotes the epoch's colon in archive names */
-        for (const char *c = version; *c; c++)
-                if (*c == ':')
-                        buf_puts(&b, "%3a");
-                else
-                        buf_append(&b, c, 1);
-        _cleanup_free_ char *v = buf_steal(&b);
-        _cleanup_free_ char *prefix = xasprintf("%s_%s_", name, v);
-        _cleanup_(closedirp) DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (startswith(de->d_name, prefix) && strlen(de->d_name) > 4 &&
-                    streq(de->d_name + strlen(de->d_name) - 4, ".deb"))
-                        return true;
-        return false;
-}
-
-bool apt_origin_matches(AptSession *s, const char *name, const char *version, const char *origin, char **ret_from) {
-        _cleanup_strv_free_ char **from = NULL;
-        bool ok = false;
-        Buf b = {0};
-        if (apt_shim_version_origins(s->shim, name, version, &from) < 0 || !from)
-                from = xcalloc(1, sizeof(char *));
-        for (size_t i = 0; from[i]; i++) {
-                /* site|archive|origin|uri, any field may be empty */
-                const char *site = from[i], *p1 = strchr(site, '|'), *p2 = p1 ? strchr(p1 + 1, '|') : NULL,
-                           *p3 = p2 ? strchr(p2 + 1, '|') : NULL;
-                _cleanup_free_ char *sitev = p1 ? xstrndup(site, (size_t) (p1 - site)) : xstrdup(site);
-                _cleanup_free_ char *originv = p2 && p3 ? xstrndup(p2 + 1, (size_t) (p3 - p2 - 1)) : xstrdup("");
-                const char *uri = p3 ? p3 + 1 : "";
-                const char *at = strstr(uri, origin);
-                size_t n = strlen(origin);
-                if (streq(sitev, origin) || streq(originv, origin) ||
-                    (at && (at[n] == '/' || at[n] == 0 || origin[n - 1] == '/')))
-                        ok = true;
-                buf_printf(&b, "%s%s%s%s%s", b.len ? "; " : "", uri, *originv ? " (Origin: " : "", originv,
-                           *originv ? ")" : "");
-        }
-        if (ret_from)
-                *ret_from = b.len ? buf_steal(&b) : (buf_done(&b), xstrdup("no configured repository"));
-        else
-                buf_done(&b);
-        return ok;
-}
-
-int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, const char *origin, char **ret_version,
-                          char **reterr) {
-        _cleanup_free_ char *first = NULL;
-        int r = apt_pick_version(s, name, pattern, &first, reterr);
-        if (r < 0 || !origin)
-                goto done;
-        if (apt_origin_matches(s, name, first, origin, NULL))
-                goto done;
-        AptPackage p = {0};
-        if (apt_shim_package(s->shim, name, &p) < 0) {
-                *reterr = xasprintf("package %s is not known to apt", name);
-                return -ENOENT;
-        }
-        int prio = -1000000;
-        for (size_t i = 0; p.versions[i]; i++)
-                if (streq(p.versions[i], first))
-                        prio = p.priorities[i];
-        const char *best = NULL;
-        for (size_t i = 0; p.versions[i]; i++)
-                if ((!pattern || fnmatch(pattern, p.versions[i], 0) == 0) && p.priorities[i] >= prio &&
-                    apt_origin_matches(s, name, p.versions[i], origin, NULL) &&
-                    (!best || apt_shim_version_cmp(p.versions[i], best) > 0))
-                        best = p.versions[i];
-        if (!best)
-                for (size_t i = 0; p.versions[i]; i++)
-                        if ((!pattern || fnmatch(pattern, p.versions[i], 0) == 0) &&
-                            apt_origin_matches(s, name, p.versions[i], origin, NULL) &&
-                            (!best || apt_shim_version_cmp(p.versions[i], best) > 0))
-                                best = p.versions[i];
-        if (!best) {
-                _cleanup_free_ char *from = NULL;
-                (void) apt_origin_matches(s, name, first, origin, &from);
-                *reterr = xasprintf("no version of %s%s%s comes from %s (%s %s comes from %s)", name, pattern ? " matching " : "",
-                                    pattern ? pattern : "", origin, name, first, from);
-                apt_package_done(&p);
-                return -ENOENT;
-        }
-        free(first);
-        first = xstrdup(best);
-        apt_package_done(&p);
-done:
-        if (r >= 0)
-                *ret_version = TAKE_PTR(first);
-        return r;
 }
 
 /* Every requested version first, then the marks: requested packages that depend on each other's

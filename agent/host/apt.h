@@ -2,7 +2,8 @@
  * prepares the root's apt and dpkg directories and hands libapt a per-session copy of the root's
  * sources in which every signed-by path is prefixed with the root (apt would otherwise read the
  * host's keyrings: shim/README.md), leaving the files in the root as they must be for the real
- * machine. Nothing here ever runs apt-get. */
+ * machine. Nothing here ever runs apt-get. Functions return 0 or -errno and write *reterr only on
+ * failure, ret_ outputs only on success (base/error.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -39,32 +40,35 @@ typedef struct AptSessionOptions {
         int verbose;
 } AptSessionOptions;
 
-/* -EBUSY: the dpkg lock is held by someone else past the timeout (*reterr names the holder). */
+/* Opens a session (*s is written in every case; apt_session_close() it). On failure *reterr says
+ * why; -EBUSY: the dpkg lock is held by someone else past the timeout (*reterr names the holder). */
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr);
 void apt_session_close(AptSession *s);
-/* Reopen after the sources or preferences changed (re-rewrites the sources). */
+/* Reopen after the sources or preferences changed (re-rewrites the sources). *reterr on failure. */
 int apt_session_reopen(AptSession *s, char **reterr);
 
 /* The sources changed since gpubase last refreshed the lists (or it never did): an update is due.
  * apt gives downloaded lists the server's mtime, so a stamp of our own refresh is what counts. */
 bool apt_lists_stale(const Host *h);
-/* apt update, and the stamp apt_lists_stale() compares with. */
+/* apt update, and the stamp apt_lists_stale() compares with. *reterr on failure. */
 int apt_session_update(AptSession *s, char **reterr);
 /* Make the lists and archives apt downloaded durable (called after an update and a prefetch). */
 void apt_session_sync(AptSession *s);
 
 /* dpkg left packages unpacked or half-configured (a cut-off run): finish them the way
- * `dpkg --configure -a` does. Returns 1 if something was configured, 0 if nothing was pending. */
+ * `dpkg --configure -a` does. Returns 1 if something was configured, 0 if nothing was pending, -errno
+ * with *reterr on failure. */
 int apt_configure_pending(AptSession *s, char **reterr);
 
 /* Is name_version_*.deb in the root's archive cache (/var/cache/apt/archives)? */
 bool apt_archive_cached(const Host *h, const char *name, const char *version);
 
 /* The highest version of name matching a glob ("595.*") or equal to an exact version; NULL pattern:
- * the candidate. -ENOENT with *reterr listing what exists. */
+ * the candidate. -ENOENT with *reterr listing what exists (written only on failure). */
 int apt_pick_version(AptSession *s, const char *name, const char *pattern, char **ret_version, char **reterr);
 /* Same, but only among versions an index from `origin` offers (see apt_origin_matches()): with the
- * candidate when it qualifies, else the highest such version of the candidate's pin priority. */
+ * candidate when it qualifies, else the highest such version of the candidate's pin priority. -ENOENT with *reterr
+ * saying where the versions come from. */
 int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, const char *origin, char **ret_version,
                           char **reterr);
 /* Does name=version come from origin: a repository site, a Release "Origin:" field, or a URI

@@ -1,11 +1,14 @@
 #include "host/bundle.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/error.h"
+#include "base/path.h"
 #include "base/hash.h"
 #include "host/debfile.h"
 #include "host/tarball.h"
@@ -66,17 +69,16 @@ static bool is_sha256(const char *s) {
 
 /* A manifest path: relative, no "..", no empty or "." components, nothing odd. */
 static bool manifest_path_ok(const char *p) {
-        if (isempty(p) || p[0] == '/' || strlen(p) > 1024)
-                return false;
-        for (const char *s = p; *s;) {
-                const char *e = strchrnul(s, '/');
-                size_t n = (size_t) (e - s);
-                if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        if (isempty(p) || p[0] == '/' || strlen(p) > 1024 || strstr(p, "//"))
+                return false; /* "//": an empty component */
+        const char *c;
+        size_t n;
+        for (const char *s = p; (n = path_next_component(&s, &c)) > 0;) {
+                if (component_is_dot(c, n) || component_is_dotdot(c, n))
                         return false;
-                for (const char *c = s; c < e; c++)
-                        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                for (size_t i = 0; i < n; i++)
+                        if ((unsigned char) c[i] < 0x20 || c[i] == 0x7f)
                                 return false;
-                s = *e ? e + 1 : e;
         }
         return true;
 }
@@ -87,6 +89,114 @@ static bool path_is_below(const char *path, const char *dir) {
         return strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
+/* The string members of a JSON object that a struct keeps, by name and place. */
+typedef struct JsonField {
+        const char *key;
+        size_t offset; /* of a char * in the struct */
+} JsonField;
+
+static const JsonField manifest_fields[] = {
+        {"created", offsetof(BundleManifest, created)},
+        {"gpubase_version", offsetof(BundleManifest, gpubase_version)},
+        {"os", offsetof(BundleManifest, os)},
+        {"arch", offsetof(BundleManifest, arch)},
+};
+
+static const JsonField plan_fields[] = {
+        {"name", offsetof(BundleManifest, plan_name)},
+        {"sha256", offsetof(BundleManifest, plan_sha256)},
+        {"source", offsetof(BundleManifest, plan_source)},
+};
+
+static const JsonField file_fields[] = {
+        {"path", offsetof(BundleFile, path)},       {"sha256", offsetof(BundleFile, sha256)},
+        {"kind", offsetof(BundleFile, kind)},       {"step", offsetof(BundleFile, step)},
+        {"package", offsetof(BundleFile, package)}, {"version", offsetof(BundleFile, version)},
+        {"architecture", offsetof(BundleFile, arch)}, {"from", offsetof(BundleFile, from)},
+};
+
+/* Each field's string (a copy; NULL when missing or not a string) into its place in dest. */
+static void json_fields(json_object *o, const JsonField *fields, size_t n, void *dest) {
+        for (size_t i = 0; i < n; i++)
+                *(char **) ((char *) dest + fields[i].offset) = jstr(o, fields[i].key);
+}
+
+/* "plan": name, sha256, source and the NAME=VALUE vars it was loaded with. */
+static int manifest_parse_plan(json_object *o, BundleManifest *m, char **reterr) {
+        json_object *plan = NULL, *v = NULL;
+
+        if (!json_object_object_get_ex(o, "plan", &plan) || !json_object_is_type(plan, json_type_object))
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " has no \"plan\"");
+        json_fields(plan, plan_fields, ELEMENTSOF(plan_fields), m);
+        if (!m->plan_name || !is_sha256(m->plan_sha256))
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": the plan needs a name and a sha256");
+        if (!json_object_object_get_ex(plan, "vars", &v) || !v)
+                return 0;
+        if (!json_object_is_type(v, json_type_array))
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": plan.vars must be a list");
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(e, json_type_string) || !strchr(json_object_get_string(e), '='))
+                        return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": plan.vars must hold NAME=VALUE strings");
+                strv_push(&m->vars, xstrdup(json_object_get_string(e)));
+        }
+        return 0;
+}
+
+/* files[i], checked against the files before it. */
+static int manifest_parse_file(json_object *f, size_t i, BundleManifest *m, char **reterr) {
+        BundleFile *bf = &m->files[i];
+        json_object *sz = NULL;
+
+        if (!json_object_is_type(f, json_type_object))
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": files[%zu] is not an object", i);
+        json_fields(f, file_fields, ELEMENTSOF(file_fields), bf);
+        if (!manifest_path_ok(bf->path) || streq(bf->path, BUNDLE_MANIFEST))
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": files[%zu] has a bad path '%s'", i,
+                              bf->path ? bf->path : "");
+        if (!is_sha256(bf->sha256) || !bf->kind || !json_object_object_get_ex(f, "size", &sz) ||
+            !json_object_is_type(sz, json_type_int) || json_object_get_int64(sz) < 0)
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": %s needs a sha256, a size and a kind", bf->path);
+        bf->size = (uint64_t) json_object_get_int64(sz);
+        for (size_t j = 0; j < i; j++) {
+                const char *other = m->files[j].path;
+                if (streq(other, bf->path))
+                        return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": %s is listed twice", bf->path);
+                /* "keys" and "keys/a.key": such a bundle could be inspected but never extracted */
+                if (path_is_below(bf->path, other) || path_is_below(other, bf->path))
+                        return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": %s and %s: a file cannot also be a directory",
+                                      other, bf->path);
+        }
+        return 0;
+}
+
+static int manifest_parse_object(json_object *o, BundleManifest *m, char **reterr) {
+        json_object *v = NULL, *files = NULL;
+        int r;
+
+        if (!json_object_object_get_ex(o, "format", &v) || !json_object_is_type(v, json_type_int) ||
+            json_object_get_int(v) != BUNDLE_FORMAT)
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": unknown bundle format (this gpubase reads format %d)",
+                              BUNDLE_FORMAT);
+        m->format = BUNDLE_FORMAT;
+        json_fields(o, manifest_fields, ELEMENTSOF(manifest_fields), m);
+        r = manifest_parse_plan(o, m, reterr);
+        if (r < 0)
+                return r;
+        if (!json_object_object_get_ex(o, "files", &files) || !json_object_is_type(files, json_type_array))
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " has no \"files\" list");
+        m->n_files = json_object_array_length(files);
+        m->files = xcalloc(m->n_files + 1, sizeof(BundleFile));
+        for (size_t i = 0; i < m->n_files; i++) {
+                r = manifest_parse_file(json_object_array_get_idx(files, i), i, m, reterr);
+                if (r < 0)
+                        return r;
+        }
+        if (!bundle_manifest_find(m, BUNDLE_PLAN))
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": the bundle has no " BUNDLE_PLAN);
+        return 0;
+}
+
 int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, char **reterr) {
         _cleanup_(bundle_manifest_freep) BundleManifest *m = xcalloc(1, sizeof *m);
         json_tokener *tok = json_tokener_new();
@@ -95,101 +205,15 @@ int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, ch
         json_tokener_free(tok);
         if (!ok || !json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
-                *reterr = xstrdup(BUNDLE_MANIFEST " is not a JSON object");
-                return -EBADMSG;
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " is not a JSON object");
         }
-        int r = -EBADMSG;
-        json_object *v = NULL, *files = NULL, *plan = NULL;
-        if (!json_object_object_get_ex(o, "format", &v) || !json_object_is_type(v, json_type_int) ||
-            json_object_get_int(v) != BUNDLE_FORMAT) {
-                *reterr = xasprintf(BUNDLE_MANIFEST ": unknown bundle format (this gpubase reads format %d)", BUNDLE_FORMAT);
-                goto out;
-        }
-        m->format = BUNDLE_FORMAT;
-        m->created = jstr(o, "created");
-        m->gpubase_version = jstr(o, "gpubase_version");
-        m->os = jstr(o, "os");
-        m->arch = jstr(o, "arch");
-        if (!json_object_object_get_ex(o, "plan", &plan) || !json_object_is_type(plan, json_type_object)) {
-                *reterr = xstrdup(BUNDLE_MANIFEST " has no \"plan\"");
-                goto out;
-        }
-        m->plan_name = jstr(plan, "name");
-        m->plan_sha256 = jstr(plan, "sha256");
-        m->plan_source = jstr(plan, "source");
-        if (!m->plan_name || !is_sha256(m->plan_sha256)) {
-                *reterr = xstrdup(BUNDLE_MANIFEST ": the plan needs a name and a sha256");
-                goto out;
-        }
-        if (json_object_object_get_ex(plan, "vars", &v) && v) {
-                if (!json_object_is_type(v, json_type_array)) {
-                        *reterr = xstrdup(BUNDLE_MANIFEST ": plan.vars must be a list");
-                        goto out;
-                }
-                for (size_t i = 0; i < json_object_array_length(v); i++) {
-                        json_object *e = json_object_array_get_idx(v, i);
-                        if (!json_object_is_type(e, json_type_string) || !strchr(json_object_get_string(e), '=')) {
-                                *reterr = xstrdup(BUNDLE_MANIFEST ": plan.vars must hold NAME=VALUE strings");
-                                goto out;
-                        }
-                        strv_push(&m->vars, xstrdup(json_object_get_string(e)));
-                }
-        }
-        if (!json_object_object_get_ex(o, "files", &files) || !json_object_is_type(files, json_type_array)) {
-                *reterr = xstrdup(BUNDLE_MANIFEST " has no \"files\" list");
-                goto out;
-        }
-        m->n_files = json_object_array_length(files);
-        m->files = xcalloc(m->n_files + 1, sizeof(BundleFile));
-        for (size_t i = 0; i < m->n_files; i++) {
-                json_object *f = json_object_array_get_idx(files, i), *sz = NULL;
-                BundleFile *bf = &m->files[i];
-                if (!json_object_is_type(f, json_type_object)) {
-                        *reterr = xasprintf(BUNDLE_MANIFEST ": files[%zu] is not an object", i);
-                        goto out;
-                }
-                bf->path = jstr(f, "path");
-                bf->sha256 = jstr(f, "sha256");
-                bf->kind = jstr(f, "kind");
-                bf->step = jstr(f, "step");
-                bf->package = jstr(f, "package");
-                bf->version = jstr(f, "version");
-                bf->arch = jstr(f, "architecture");
-                bf->from = jstr(f, "from");
-                if (!manifest_path_ok(bf->path) || streq(bf->path, BUNDLE_MANIFEST)) {
-                        *reterr = xasprintf(BUNDLE_MANIFEST ": files[%zu] has a bad path '%s'", i, bf->path ? bf->path : "");
-                        goto out;
-                }
-                if (!is_sha256(bf->sha256) || !bf->kind || !json_object_object_get_ex(f, "size", &sz) ||
-                    !json_object_is_type(sz, json_type_int) || json_object_get_int64(sz) < 0) {
-                        *reterr = xasprintf(BUNDLE_MANIFEST ": %s needs a sha256, a size and a kind", bf->path);
-                        goto out;
-                }
-                bf->size = (uint64_t) json_object_get_int64(sz);
-                for (size_t j = 0; j < i; j++) {
-                        const char *other = m->files[j].path;
-                        if (streq(other, bf->path)) {
-                                *reterr = xasprintf(BUNDLE_MANIFEST ": %s is listed twice", bf->path);
-                                goto out;
-                        }
-                        /* "keys" and "keys/a.key": such a bundle could be inspected but never extracted */
-                        if (path_is_below(bf->path, other) || path_is_below(other, bf->path)) {
-                                *reterr = xasprintf(BUNDLE_MANIFEST ": %s and %s: a file cannot also be a directory",
-                                                    other, bf->path);
-                                goto out;
-                        }
-                }
-        }
-        if (!bundle_manifest_find(m, BUNDLE_PLAN)) {
-                *reterr = xstrdup(BUNDLE_MANIFEST ": the bundle has no " BUNDLE_PLAN);
-                goto out;
-        }
+        int r = manifest_parse_object(o, m, reterr);
+        json_object_put(o);
+        if (r < 0)
+                return r;
         sha256_hex(text, len, m->sha256);
         *ret = TAKE_PTR(m);
-        r = 0;
-out:
-        json_object_put(o);
-        return r;
+        return 0;
 }
 
 static json_object *jnew(const char *s) {
@@ -253,41 +277,32 @@ static int open_cb(const TarEntry *e, void *userdata, char **reterr) {
         if (e->directory)
                 return 0;
         if (first) {
-                if (!streq(e->name, BUNDLE_MANIFEST) || !e->data) {
-                        *reterr = xasprintf("%s is not a gpubase bundle: its first file must be " BUNDLE_MANIFEST
-                                            " (found '%s')",
-                                            c->file, e->name);
-                        return -EBADMSG;
-                }
+                if (!streq(e->name, BUNDLE_MANIFEST) || !e->data)
+                        return errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: its first file must be " BUNDLE_MANIFEST
+                                      " (found '%s')",
+                                      c->file, e->name);
                 _cleanup_free_ char *why = NULL;
                 int r = bundle_manifest_parse(e->data, e->size, &c->m, &why);
-                if (r < 0) {
-                        *reterr = xasprintf("%s: %s", c->file, why);
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "%s: %s", c->file, why);
                 c->seen = xcalloc(c->m->n_files + 1, sizeof(bool));
                 return 0;
         }
-        if (!c->m) {
-                *reterr = xasprintf("%s is not a gpubase bundle: it does not start with " BUNDLE_MANIFEST, c->file);
-                return -EBADMSG;
-        }
+        if (!c->m)
+                return errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: it does not start with " BUNDLE_MANIFEST, c->file);
         for (size_t i = 0; i < c->m->n_files; i++) {
                 const BundleFile *f = &c->m->files[i];
                 if (!streq(f->path, e->name))
                         continue;
-                if (!streq(f->sha256, e->sha256) || f->size != e->size) {
-                        *reterr = xasprintf("%s: checksum mismatch for %s: its sha256 is %s (%llu bytes), the manifest "
-                                            "says %s (%llu bytes); refusing the bundle",
-                                            c->file, e->name, e->sha256, (unsigned long long) e->size, f->sha256,
-                                            (unsigned long long) f->size);
-                        return -EPERM;
-                }
+                if (!streq(f->sha256, e->sha256) || f->size != e->size)
+                        return errorf(reterr, -EPERM, "%s: checksum mismatch for %s: its sha256 is %s (%llu bytes), the manifest "
+                                      "says %s (%llu bytes); refusing the bundle",
+                                      c->file, e->name, e->sha256, (unsigned long long) e->size, f->sha256,
+                                      (unsigned long long) f->size);
                 c->seen[i] = true;
                 return 0;
         }
-        *reterr = xasprintf("%s: refusing '%s': it is not in the bundle's manifest", c->file, e->name);
-        return -EPERM;
+        return errorf(reterr, -EPERM, "%s: refusing '%s': it is not in the bundle's manifest", c->file, e->name);
 }
 
 int bundle_open(const char *file, const char *dest, BundleManifest **ret, char **reterr) {
@@ -296,26 +311,21 @@ int bundle_open(const char *file, const char *dest, BundleManifest **ret, char *
         int r;
         if (dest) {
                 r = mkdir_parents(dest, 0755);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot create the parent directory of %s: %s", dest, strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot create the parent directory of %s: %s", dest, strerror(-r));
                 tmp = xasprintf("%s.new.XXXXXX", dest);
                 if (!mkdtemp(tmp)) {
                         r = negative_errno();
-                        *reterr = xasprintf("cannot create a directory beside %s: %s", dest, strerror(-r));
-                        return r;
+                        return errorf(reterr, r, "cannot create a directory beside %s: %s", dest, strerror(-r));
                 }
         }
         r = tar_scan(file, tmp, 16 * 1024 * 1024, BUNDLE_MAX_BYTES, open_cb, &c, reterr);
         for (size_t i = 0; r >= 0 && c.m && i < c.m->n_files; i++)
                 if (!c.seen[i]) {
-                        *reterr = xasprintf("%s: %s is in the manifest but not in the bundle", file, c.m->files[i].path);
-                        r = -EBADMSG;
+                        r = errorf(reterr, -EBADMSG, "%s: %s is in the manifest but not in the bundle", file, c.m->files[i].path);
                 }
         if (r >= 0 && !c.m) {
-                *reterr = xasprintf("%s is not a gpubase bundle: it holds no " BUNDLE_MANIFEST, file);
-                r = -EBADMSG;
+                r = errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: it holds no " BUNDLE_MANIFEST, file);
         }
         if (r >= 0 && dest) {
                 rm_rf_tree(dest);
@@ -341,30 +351,23 @@ int bundle_verify_dir(const char *dir, BundleManifest **ret, char **reterr) {
         _cleanup_(bundle_manifest_freep) BundleManifest *m = NULL;
         size_t len = 0;
         int r = read_file(mp, 16 * 1024 * 1024, &text, &len);
-        if (r < 0) {
-                *reterr = xasprintf("cannot read %s: %s", mp, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot read %s: %s", mp, strerror(-r));
         r = bundle_manifest_parse(text, len, &m, &why);
-        if (r < 0) {
-                *reterr = xasprintf("%s: %s", mp, why);
-                return r;
-        }
-        for (size_t i = 0; i < m->n_files; i++) {
+        if (r < 0)
+                return errorf(reterr, r, "%s: %s", mp, why);
+        /* bundle_manifest_parse() set m: errorf() returns the negative r it is given */
+        for (size_t i = 0; i < m->n_files; i++) { /* NOLINT(clang-analyzer-core.NullDereference) */
                 _cleanup_free_ char *p = xasprintf("%s/%s", dir, m->files[i].path);
                 char sum[65];
                 struct stat st;
-                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || sha256_file_hex(p, sum) < 0) {
-                        *reterr = xasprintf("the extracted bundle %s lacks %s; run again with --bundle FILE", dir,
-                                            m->files[i].path);
-                        return -ENOENT;
-                }
-                if (!streq(sum, m->files[i].sha256)) {
-                        *reterr = xasprintf("checksum mismatch for %s in the extracted bundle %s (sha256 %s, the manifest "
-                                            "says %s); run again with --bundle FILE",
-                                            m->files[i].path, dir, sum, m->files[i].sha256);
-                        return -EPERM;
-                }
+                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || sha256_file_hex(p, sum) < 0)
+                        return errorf(reterr, -ENOENT, "the extracted bundle %s lacks %s; run again with --bundle FILE", dir,
+                                      m->files[i].path);
+                if (!streq(sum, m->files[i].sha256))
+                        return errorf(reterr, -EPERM, "checksum mismatch for %s in the extracted bundle %s (sha256 %s, the manifest "
+                                      "says %s); run again with --bundle FILE",
+                                      m->files[i].path, dir, sum, m->files[i].sha256);
         }
         *ret = TAKE_PTR(m);
         return 0;
@@ -404,10 +407,8 @@ int deb_unpack_files(const Host *h, const char *deb, char **reterr) {
         _cleanup_(deb_info_freep) DebInfo *info = NULL;
         _cleanup_free_ char *why = NULL;
         int r = deb_inspect(deb, &info, &why);
-        if (r < 0) {
-                *reterr = xasprintf("cannot read %s: %s", deb, why ? why : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot read %s: %s", deb, why ? why : strerror(-r));
         for (size_t i = 0; i < info->n_entries; i++) {
                 const DebEntry *e = &info->entries[i];
                 if (e->type != DEB_ENTRY_FILE)
@@ -419,402 +420,8 @@ int deb_unpack_files(const Host *h, const char *deb, char **reterr) {
                         r = mkdir_parents(p, 0755);
                 if (r >= 0)
                         r = write_file_atomic(p, data, len, e->mode & 0777);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot unpack %s from %s: %s", e->path, deb, w2 ? w2 : strerror(-r));
-                        return r;
-                }
-        }
-        return 0;
-}
-
-/* ---- making a bundle ---- */
-
-typedef struct Repo {
-        char *dir, *site, *origin, *label, *suite, *codename;
-        Buf packages;
-} Repo;
-
-typedef struct Staged {
-        char *name, *kind, *step, *package, *version, *arch, *from;
-} Staged;
-
-struct BundleBuilder {
-        Host src, scratch;
-        char *work, *stage;
-        Repo *repos;
-        size_t n_repos;
-        Staged *files;
-        size_t n_files;
-};
-
-static int copy_file(const char *from, const char *to) {
-        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (in < 0 || fstat(in, &st) < 0)
-                return negative_errno();
-        int r = mkdir_parents(to, 0755);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 0777);
-        if (out < 0)
-                return negative_errno();
-        static char buf[1024 * 1024];
-        ssize_t n;
-        while ((n = read(in, buf, sizeof buf)) > 0)
-                for (ssize_t off = 0; off < n;) {
-                        ssize_t w = write(out, buf + off, (size_t) (n - off));
-                        if (w < 0)
-                                return negative_errno();
-                        off += w;
-                }
-        return n < 0 ? negative_errno() : 0;
-}
-
-/* from/ into to/: regular files and directories, following symlinks (a keyring linked from
- * /etc/apt/trusted.gpg.d is copied as a file). */
-static int copy_tree(const char *from, const char *to) {
-        struct stat st;
-        if (stat(from, &st) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (S_ISREG(st.st_mode))
-                return copy_file(from, to);
-        if (!S_ISDIR(st.st_mode))
-                return 0;
-        int r = mkdir_p(to, 0755);
-        if (r < 0)
-                return r;
-        _cleanup_(closedirp) DIR *d = opendir(from);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *f = xasprintf("%s/%s", from, de->d_name), *t = xasprintf("%s/%s", to, de->d_name);
-                r = copy_tree(f, t);
                 if (r < 0)
-                        return r;
+                        return errorf(reterr, r, "cannot unpack %s from %s: %s", e->path, deb, w2 ? w2 : strerror(-r));
         }
-        return 0;
-}
-
-int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr) {
-        _cleanup_(bundle_builder_freep) BundleBuilder *b = xcalloc(1, sizeof *b);
-        char tmpl[] = "/tmp/gpubase-bundle.XXXXXX";
-        if (!mkdtemp(tmpl)) {
-                int r = negative_errno();
-                *reterr = xasprintf("cannot create a work directory: %s", strerror(-r));
-                return r;
-        }
-        b->work = xstrdup(tmpl);
-        b->stage = xasprintf("%s/stage", b->work);
-        _cleanup_free_ char *sroot = xasprintf("%s/root", b->work);
-        b->src.root = xstrdup(src->root);
-        b->scratch.root = xstrdup(sroot);
-        /* what apt reads of the machine: its configuration, keyrings, dpkg's database, the OS */
-        static const char *const copy[] = {"/etc/os-release", "/usr/lib/os-release", "/etc/apt", "/usr/share/keyrings",
-                                           "/var/lib/dpkg/status", "/var/lib/dpkg/arch"};
-        for (size_t i = 0; i < ELEMENTSOF(copy); i++) {
-                _cleanup_free_ char *f = host_path(src, copy[i]), *t = host_path(&b->scratch, copy[i]);
-                int r = copy_tree(f, t);
-                if (r < 0) {
-                        *reterr = xasprintf("cannot copy %s into the work directory: %s", f, strerror(-r));
-                        return r;
-                }
-        }
-        int r = mkdir_p(b->stage, 0755);
-        if (r < 0) {
-                *reterr = xasprintf("cannot create %s: %s", b->stage, strerror(-r));
-                return r;
-        }
-        *ret = TAKE_PTR(b);
-        return 0;
-}
-
-BundleBuilder *bundle_builder_free(BundleBuilder *b) {
-        if (!b)
-                return NULL;
-        if (b->work)
-                rm_rf_tree(b->work);
-        free(b->work);
-        free(b->stage);
-        host_done(&b->src);
-        host_done(&b->scratch);
-        for (size_t i = 0; i < b->n_repos; i++) {
-                Repo *r = &b->repos[i];
-                free(r->dir);
-                free(r->site);
-                free(r->origin);
-                free(r->label);
-                free(r->suite);
-                free(r->codename);
-                buf_done(&r->packages);
-        }
-        free(b->repos);
-        for (size_t i = 0; i < b->n_files; i++) {
-                Staged *s = &b->files[i];
-                free(s->name);
-                free(s->kind);
-                free(s->step);
-                free(s->package);
-                free(s->version);
-                free(s->arch);
-                free(s->from);
-        }
-        free(b->files);
-        free(b);
-        return NULL;
-}
-
-const Host *bundle_builder_scratch(const BundleBuilder *b) {
-        return &b->scratch;
-}
-
-const Host *bundle_builder_source(const BundleBuilder *b) {
-        return &b->src;
-}
-
-static char *xstrdup_or_null(const char *s) {
-        return s ? xstrdup(s) : NULL;
-}
-
-static Staged *stage_entry(BundleBuilder *b, const char *name) {
-        for (size_t i = 0; i < b->n_files; i++)
-                if (streq(b->files[i].name, name))
-                        return &b->files[i];
-        b->files = xrealloc(b->files, (b->n_files + 1) * sizeof(Staged));
-        Staged *s = &b->files[b->n_files++];
-        *s = (Staged){.name = xstrdup(name)};
-        return s;
-}
-
-static int stage_copy(BundleBuilder *b, const char *name, const char *src_path, char **reterr) {
-        _cleanup_free_ char *to = xasprintf("%s/%s", b->stage, name);
-        int r = mkdir_parents(to, 0755);
-        (void) unlink(to);
-        if (r >= 0 && link(src_path, to) < 0)
-                r = copy_file(src_path, to);
-        if (r < 0) {
-                *reterr = xasprintf("cannot copy %s into the bundle: %s", src_path, strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
-int bundle_builder_add_file(BundleBuilder *b, const char *name, const char *src_path, const char *kind,
-                            const char *step, const char *package, const char *version, char **reterr) {
-        int r = stage_copy(b, name, src_path, reterr);
-        if (r < 0)
-                return r;
-        Staged *s = stage_entry(b, name);
-        free(s->kind);
-        free(s->step);
-        free(s->package);
-        free(s->version);
-        s->kind = xstrdup(kind);
-        s->step = xstrdup_or_null(step);
-        s->package = xstrdup_or_null(package);
-        s->version = xstrdup_or_null(version);
-        return 0;
-}
-
-static char *sanitize(const char *s) {
-        if (isempty(s))
-                return xstrdup("local");
-        char *d = xstrdup(s);
-        for (char *c = d; *c; c++)
-                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
-                      *c == '-' || *c == '_'))
-                        *c = '_';
-        if (d[0] == '.')
-                d[0] = '_';
-        return d;
-}
-
-static Repo *repo_for(BundleBuilder *b, const AptArchive *a) {
-        for (size_t i = 0; i < b->n_repos; i++) {
-                Repo *r = &b->repos[i];
-                if (streq(r->site, a->site) && streq(r->origin, a->origin) && streq(r->label, a->label) &&
-                    streq(r->suite, a->suite) && streq(r->codename, a->codename))
-                        return r;
-        }
-        _cleanup_free_ char *base = sanitize(a->site);
-        char *dir = xstrdup(base);
-        for (unsigned n = 2;; n++) {
-                bool taken = false;
-                for (size_t i = 0; i < b->n_repos; i++)
-                        taken = taken || streq(b->repos[i].dir, dir);
-                if (!taken)
-                        break;
-                free(dir);
-                dir = xasprintf("%s-%u", base, n);
-        }
-        b->repos = xrealloc(b->repos, (b->n_repos + 1) * sizeof(Repo));
-        Repo *r = &b->repos[b->n_repos++];
-        *r = (Repo){.dir = dir, .site = xstrdup(a->site), .origin = xstrdup(a->origin), .label = xstrdup(a->label),
-                    .suite = xstrdup(a->suite), .codename = xstrdup(a->codename)};
-        return r;
-}
-
-int bundle_builder_add_archive(BundleBuilder *b, const AptArchive *a, const char *step, char **reterr) {
-        for (size_t i = 0; i < b->n_files; i++) {
-                const Staged *s = &b->files[i];
-                if (streq(s->kind, "deb") && streq(s->package, a->name) && streq(s->version, a->version) &&
-                    streq(s->arch, a->arch))
-                        return 1;
-        }
-        Repo *repo = repo_for(b, a);
-        const char *base = strrchr(a->path, '/') ? strrchr(a->path, '/') + 1 : a->path;
-        _cleanup_free_ char *name = xasprintf("repo/%s/%s", repo->dir, base);
-        int r = stage_copy(b, name, a->path, reterr);
-        if (r < 0)
-                return r;
-        Staged *s = stage_entry(b, name);
-        s->kind = xstrdup("deb");
-        s->step = xstrdup(step);
-        s->package = xstrdup(a->name);
-        s->version = xstrdup(a->version);
-        s->arch = xstrdup(a->arch);
-        s->from = xstrdup(a->uri);
-        /* the index's own stanza, pointing at the file beside it */
-        for (const char *l = a->record; *l;) {
-                const char *e = strchrnul(l, '\n');
-                size_t n = (size_t) (e - l);
-                if (n == 0)
-                        break; /* the end of the stanza */
-                if (strncasecmp(l, "Filename:", 9) == 0)
-                        buf_printf(&repo->packages, "Filename: ./%s\n", base);
-                else {
-                        buf_append(&repo->packages, l, n);
-                        buf_puts(&repo->packages, "\n");
-                }
-                l = *e ? e + 1 : e;
-        }
-        buf_puts(&repo->packages, "\n");
-        return 0;
-}
-
-static int stage_data(BundleBuilder *b, const char *name, const char *data, size_t len, const char *kind, char **reterr) {
-        _cleanup_free_ char *to = xasprintf("%s/%s", b->stage, name);
-        int r = mkdir_parents(to, 0755);
-        if (r >= 0)
-                r = write_file_atomic(to, data, len, 0644);
-        if (r < 0) {
-                *reterr = xasprintf("cannot write %s: %s", to, strerror(-r));
-                return r;
-        }
-        Staged *s = stage_entry(b, name);
-        free(s->kind);
-        s->kind = xstrdup(kind);
-        return 0;
-}
-
-static int write_repos(BundleBuilder *b, char **reterr) {
-        for (size_t i = 0; i < b->n_repos; i++) {
-                Repo *repo = &b->repos[i];
-                _cleanup_free_ char *pk = xasprintf("repo/%s/Packages", repo->dir);
-                _cleanup_free_ char *rel = xasprintf("repo/%s/Release", repo->dir);
-                const char *text = repo->packages.data ? repo->packages.data : "";
-                int r = stage_data(b, pk, text, repo->packages.len, "index", reterr);
-                if (r < 0)
-                        return r;
-                char sum[65], date[64];
-                sha256_hex(text, repo->packages.len, sum);
-                time_t now = time(NULL);
-                struct tm tm;
-                strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S UTC", gmtime_r(&now, &tm));
-                Buf rb = {0};
-                if (*repo->origin)
-                        buf_printf(&rb, "Origin: %s\n", repo->origin);
-                if (*repo->label)
-                        buf_printf(&rb, "Label: %s\n", repo->label);
-                if (*repo->suite)
-                        buf_printf(&rb, "Suite: %s\n", repo->suite);
-                if (*repo->codename)
-                        buf_printf(&rb, "Codename: %s\n", repo->codename);
-                buf_printf(&rb, "Date: %s\nDescription: gpubase offline bundle: packages from %s\nSHA256:\n %s %zu Packages\n",
-                           date, *repo->site ? repo->site : "a local repository", sum, repo->packages.len);
-                _cleanup_free_ char *rtext = buf_steal(&rb);
-                r = stage_data(b, rel, rtext, strlen(rtext), "index", reterr);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-int bundle_builder_write(BundleBuilder *b, const BundlePlanRef *p, const char *out, BundleManifest **ret,
-                         char **reterr) {
-        _cleanup_(bundle_manifest_freep) BundleManifest *m = xcalloc(1, sizeof *m);
-        _cleanup_(tar_writer_abortp) TarWriter *w = NULL;
-        _cleanup_free_ char *plan_text = NULL, *json = NULL;
-        size_t plan_len = 0;
-        int r;
-
-        r = read_file(p->path, p->max_size, &plan_text, &plan_len);
-        if (r < 0) {
-                *reterr = xasprintf("cannot read the plan %s: %s", p->path, strerror(-r));
-                return r;
-        }
-        r = stage_data(b, BUNDLE_PLAN, plan_text, plan_len, "plan", reterr);
-        if (r < 0)
-                return r;
-        r = write_repos(b, reterr);
-        if (r < 0)
-                return r;
-
-        OsInfo os = {0};
-        if (host_os_info(&b->src, &os) == 0)
-                m->os = xasprintf("%s-%s", os.id, os.version_id);
-        os_info_done(&os);
-        m->format = BUNDLE_FORMAT;
-        m->created = format_timestamp(now_usec());
-        m->gpubase_version = xstrdup(GPUBASE_VERSION);
-        m->arch = xstrdup(host_arch());
-        m->plan_name = xstrdup(p->name);
-        m->plan_sha256 = xstrdup(p->sha256);
-        m->plan_source = xstrdup(p->path);
-        m->vars = p->vars ? strv_copy(p->vars) : NULL;
-        /* the plan first, then keyrings, keys, and the repositories */
-        m->files = xcalloc(b->n_files + 1, sizeof(BundleFile));
-        static const char *const order[] = {"plan", "keyring-deb", "key", "index", "deb"};
-        for (size_t k = 0; k < ELEMENTSOF(order); k++)
-                for (size_t i = 0; i < b->n_files; i++) {
-                        const Staged *s = &b->files[i];
-                        if (!streq(s->kind, order[k]))
-                                continue;
-                        BundleFile *f = &m->files[m->n_files++];
-                        _cleanup_free_ char *path = xasprintf("%s/%s", b->stage, s->name);
-                        char sum[65];
-                        struct stat st;
-                        r = sha256_file_hex(path, sum);
-                        if (r < 0 || stat(path, &st) < 0) {
-                                *reterr = xasprintf("cannot read %s: %s", path, strerror(r < 0 ? -r : errno));
-                                return r < 0 ? r : -EIO;
-                        }
-                        *f = (BundleFile){.path = xstrdup(s->name), .sha256 = xstrdup(sum), .kind = xstrdup(s->kind),
-                                          .step = xstrdup_or_null(s->step), .package = xstrdup_or_null(s->package),
-                                          .version = xstrdup_or_null(s->version), .arch = xstrdup_or_null(s->arch),
-                                          .from = xstrdup_or_null(s->from), .size = (uint64_t) st.st_size};
-                }
-        json = bundle_manifest_to_json(m);
-        sha256_hex(json, strlen(json), m->sha256);
-
-        r = tar_writer_open(out, &w, reterr);
-        if (r < 0)
-                return r;
-        r = tar_writer_add_data(w, BUNDLE_MANIFEST, json, strlen(json), 0644, 0, reterr);
-        for (size_t i = 0; r >= 0 && i < m->n_files; i++) {
-                _cleanup_free_ char *path = xasprintf("%s/%s", b->stage, m->files[i].path);
-                char sum[65];
-                r = tar_writer_add_file(w, m->files[i].path, path, 0644, sum, reterr);
-                if (r >= 0 && !streq(sum, m->files[i].sha256)) {
-                        *reterr = xasprintf("%s changed while the bundle was written", path);
-                        r = -EIO;
-                }
-        }
-        if (r < 0)
-                return r;
-        r = tar_writer_finish(TAKE_PTR(w), reterr);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(m);
         return 0;
 }

@@ -13,7 +13,8 @@
  * A bundle is extracted to /var/lib/gpubase/bundle only after its manifest accounts for every entry
  * with the right sha256 (tar_scan() refuses absolute paths, "..", links and special files); then,
  * and only then, its repositories are given to apt as [trusted=yes] file: sources, in place of the
- * machine's own sources, for that run. */
+ * machine's own sources, for that run. Functions return 0 or -errno and write *reterr only on
+ * failure, ret_ outputs only on success (base/error.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -47,15 +48,17 @@ typedef struct BundleManifest {
 
 BundleManifest *bundle_manifest_free(BundleManifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BundleManifest *, bundle_manifest_free)
+/* -EBADMSG with *reterr naming what is wrong in manifest.json. */
 int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, char **reterr);
 const BundleFile *bundle_manifest_find(const BundleManifest *m, const char *path);
 char *bundle_manifest_to_json(const BundleManifest *m);
 
 /* Reads a bundle and checks every entry against its manifest (the first entry). With dest (a path
  * that must not exist yet) it is extracted there: into a temp directory beside it, renamed into
- * place only when everything checked out. */
+ * place only when everything checked out. On failure *reterr names the entry and why, and
+ * nothing is left behind. */
 int bundle_open(const char *file, const char *dest, BundleManifest **ret, char **reterr);
-/* Checks an extracted bundle against its manifest again (a resumed run). */
+/* Checks an extracted bundle against its manifest again (a resumed run); *reterr on failure. */
 int bundle_verify_dir(const char *dir, BundleManifest **ret, char **reterr);
 /* apt sources for an extracted bundle: "deb [trusted=yes] file:DIR/repo/SITE/ ./", one per line. */
 char *bundle_sources_list(const char *dir);
@@ -63,7 +66,7 @@ char *bundle_sources_list(const char *dir);
 void bundle_prune(const char *dir);
 
 /* Writes the regular files of a .deb (whose paths were checked by the caller) under h's root, the
- * way dpkg would unpack them, without dpkg and without running any maintainer script. */
+ * way dpkg would unpack them, without dpkg and without running any maintainer script. *reterr on failure. */
 int deb_unpack_files(const Host *h, const char *deb, char **reterr);
 
 /* ---- making a bundle ---- */
@@ -73,7 +76,8 @@ typedef struct BundleBuilder BundleBuilder;
 /* A builder for a plan on the machine src (its dpkg status and apt configuration are the baseline
  * the packages are resolved against). It works in a scratch root: a copy of src's apt
  * configuration, keyrings and dpkg status, into which the plan's keyrings, sources and pins are put
- * as the steps would put them, so that later steps resolve as they will on the target. */
+ * as the steps would put them, so that later steps resolve as they will on the target. *reterr on failure, as in every
+ * bundle_builder_*() that has one. */
 int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr);
 BundleBuilder *bundle_builder_free(BundleBuilder *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BundleBuilder *, bundle_builder_free)

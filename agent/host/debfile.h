@@ -5,9 +5,10 @@
  *
  * Only the compressors dpkg itself uses are accepted, all through linked libraries: libarchive never
  * starts an external decompressor on our behalf. Every function that reads a package returns
- * -EBADMSG, with a message in *ret_why, for a file that is not a valid .deb (bad ar, missing or
+ * -EBADMSG, with a message in *reterr, for a file that is not a valid .deb (bad ar, missing or
  * misplaced member, broken or truncated tar, control file without Package/Version/Architecture).
- * Other errors (-ENOENT...) come with a message too; ret_why may be NULL and is only set on failure. */
+ * Other errors (-ENOENT...) come with a message too; reterr may be NULL and is written only on
+ * failure. */
 #pragma once
 
 #include <stddef.h>
@@ -47,7 +48,7 @@ typedef struct DebInfo {
 } DebInfo;
 
 /* Reads the whole package: control fields and the list of data.tar members. */
-int deb_inspect(const char *path, DebInfo **ret, char **ret_why);
+int deb_inspect(const char *path, DebInfo **ret, char **reterr);
 DebInfo *deb_info_free(DebInfo *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DebInfo *, deb_info_free)
 /* The entry with that (normalised or not) path, NULL if none. */
@@ -57,7 +58,7 @@ const DebEntry *deb_info_find(const DebInfo *d, const char *path);
  * is not counted in *ret_len). max == 0 means DEB_MEMBER_MAX. -ENOENT: no such member; -EISDIR:
  * a directory; -EINVAL: a symlink, hardlink or special file; -EFBIG: larger than max. */
 int deb_read_data_file(const char *path, const char *member, size_t max, char **ret, size_t *ret_len,
-                       char **ret_why);
+                       char **reterr);
 
 /* Checks that installing the package writes only below the given directories (absolute, e.g.
  * "/usr/share/keyrings", "/etc/apt/sources.list.d"; NULL-terminated). Allowed: directories that are
@@ -65,12 +66,12 @@ int deb_read_data_file(const char *path, const char *member, size_t max, char **
  * below one; symlinks whose target, resolved from the link's directory, is below one. Refused:
  * any ".." component in a member path, targets that leave the allowed directories, anything below
  * a symlink of the package (it would be written through the link), hardlinks and special files.
- * Returns 0 when all is well, else -EPERM with the first offending path in *ret_offending (files
+ * Returns 0 when all is well, else -EPERM with the first offending path in *reterr_offending (files
  * and symlinks are checked before directories, so a package carrying /etc/cron.d/evil reports that
- * file, not /etc/cron.d) and a sentence in *ret_why. Either may be NULL. */
-int deb_check_paths(const DebInfo *d, char *const *allowed, char **ret_offending, char **ret_why);
+ * file, not /etc/cron.d) and a sentence in *reterr. Either may be NULL; both are written only on
+ * failure. */
+int deb_check_paths(const DebInfo *d, char *const *allowed, char **reterr_offending, char **reterr);
 
 /* "./usr//share/./keyrings/" → "/usr/share/keyrings", "./" → "/". ".." components are kept (the
  * caller decides what to make of them). */
 char *deb_path_normalize(const char *path);
-

@@ -41,13 +41,11 @@ static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid
         _exit(127);
 }
 
-int exec_run(const ExecSpec *spec, ExecResult *ret) {
+/* Starts the child with its output on a pipe (*ret_out) and a close-on-exec pipe on which it
+ * reports a failed exec (*ret_err). */
+static int spawn(const ExecSpec *spec, pid_t *ret_pid, int *ret_out, int *ret_err) {
         int out[2], errp[2];
-        ExecResult res = {0};
-        Buf tail = {0};
 
-        if (!spec->argv || !spec->argv[0])
-                return -EINVAL;
         if (pipe2(out, O_CLOEXEC) < 0)
                 return negative_errno();
         if (pipe2(errp, O_CLOEXEC) < 0) {
@@ -73,52 +71,59 @@ int exec_run(const ExecSpec *spec, ExecResult *ret) {
         (void) setpgid(pid, pid); /* also from the parent, so the group exists before any kill */
         close(out[1]);
         close(errp[1]);
+        *ret_pid = pid;
+        *ret_out = out[0];
+        *ret_err = errp[0];
+        return 0;
+}
 
+/* Reads the child's output into tail (echoing it with spec->echo) until it closes its end or the
+ * timeout passes. Returns whether it timed out. */
+static bool collect_output(const ExecSpec *spec, int fd, Buf *tail) {
         uint64_t deadline = spec->timeout_sec ? mono_usec() + (uint64_t) spec->timeout_sec * 1000000ULL : 0;
-        bool open_out = true;
-        while (open_out) {
+
+        for (;;) {
                 int wait_ms = -1;
                 if (deadline) {
                         uint64_t now = mono_usec();
-                        if (now >= deadline) {
-                                res.timed_out = true;
-                                break;
-                        }
+                        if (now >= deadline)
+                                return true;
                         wait_ms = (int) ((deadline - now) / 1000ULL) + 1;
                 }
-                struct pollfd p = {.fd = out[0], .events = POLLIN};
+                struct pollfd p = {.fd = fd, .events = POLLIN};
                 int k = poll(&p, 1, wait_ms);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        break;
+                        return false;
                 }
                 if (k == 0)
                         continue;
                 char chunk[4096];
-                ssize_t n = read(out[0], chunk, sizeof chunk);
+                ssize_t n = read(fd, chunk, sizeof chunk);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0) {
-                        open_out = false; /* EOF or an error: the loop ends */
-                        continue;
-                }
+                if (n <= 0)
+                        return false; /* EOF or an error: the output is over */
                 if (spec->echo)
                         (void) !write(STDERR_FILENO, chunk, (size_t) n);
-                keep_tail(&tail, chunk, (size_t) n);
+                keep_tail(tail, chunk, (size_t) n);
         }
-        if (res.timed_out) {
-                (void) kill(-pid, SIGTERM);
-                /* a grace period, then the whole group goes */
-                for (int i = 0; i < 50; i++) {
-                        if (waitpid(pid, NULL, WNOHANG) != 0)
-                                break;
-                        usleep(20000);
-                }
-                (void) kill(-pid, SIGKILL);
-        }
-        close(out[0]);
+}
 
+/* SIGTERM to the child's process group, a grace period, then SIGKILL to what is left. */
+static void kill_group(pid_t pid) {
+        (void) kill(-pid, SIGTERM);
+        for (int i = 0; i < 50; i++) {
+                if (waitpid(pid, NULL, WNOHANG) != 0)
+                        break;
+                usleep(20000);
+        }
+        (void) kill(-pid, SIGKILL);
+}
+
+/* Waits for the child; its exit status (128+N for signal N) and a failed exec into res. */
+static void reap(pid_t pid, int err_fd, ExecResult *res) {
         int status = 0;
         while (waitpid(pid, &status, 0) < 0) {
                 if (errno != EINTR) {
@@ -126,17 +131,36 @@ int exec_run(const ExecSpec *spec, ExecResult *ret) {
                         break;
                 }
         }
-        if (res.timed_out)
+        if (res->timed_out)
                 (void) kill(-pid, SIGKILL);
         int e = 0;
-        if (read(errp[0], &e, sizeof e) == (ssize_t) sizeof e)
-                res.exec_errno = e;
-        close(errp[0]);
-
+        if (read(err_fd, &e, sizeof e) == (ssize_t) sizeof e)
+                res->exec_errno = e;
         if (WIFEXITED(status))
-                res.status = WEXITSTATUS(status);
+                res->status = WEXITSTATUS(status);
         else if (WIFSIGNALED(status))
-                res.status = 128 + WTERMSIG(status);
+                res->status = 128 + WTERMSIG(status);
+}
+
+int exec_run(const ExecSpec *spec, ExecResult *ret) {
+        ExecResult res = {0};
+        Buf tail = {0};
+        int out_fd = -EBADF, err_fd = -EBADF;
+        pid_t pid = 0;
+        int r;
+
+        if (!spec->argv || !spec->argv[0])
+                return -EINVAL;
+        r = spawn(spec, &pid, &out_fd, &err_fd);
+        if (r < 0)
+                return r;
+        res.timed_out = collect_output(spec, out_fd, &tail);
+        if (res.timed_out)
+                kill_group(pid);
+        close(out_fd);
+        reap(pid, err_fd, &res);
+        close(err_fd);
+
         res.output = buf_steal(&tail);
         if (strlen(res.output) > EXEC_OUTPUT_KEEP)
                 memmove(res.output, res.output + strlen(res.output) - EXEC_OUTPUT_KEEP, EXEC_OUTPUT_KEEP + 1);

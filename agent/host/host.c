@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include "base/error.h"
+
 int host_init(Host *h, const char *root) {
         *h = (Host){0};
         if (isempty(root) || streq(root, "/")) {
@@ -189,7 +191,7 @@ static pid_t read_pid_fd(int fd) {
         return 0;
 }
 
-int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder) {
+int host_lock(const Host *h, int *ret_fd, pid_t *reterr_holder) {
         _cleanup_free_ char *p = host_path(h, GPUBASE_LOCK_FILE);
         int r = mkdir_parents(p, 0755);
         if (r < 0)
@@ -206,8 +208,8 @@ int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder) {
         }
         if (r < 0) {
                 if (r == -EWOULDBLOCK) {
-                        if (ret_holder)
-                                *ret_holder = read_pid_fd(fd);
+                        if (reterr_holder)
+                                *reterr_holder = read_pid_fd(fd);
                         return -EBUSY;
                 }
                 return r;
@@ -231,28 +233,24 @@ pid_t host_lock_holder(const Host *h) {
         return pid > 0 ? pid : 1;
 }
 
-static int check_one(const char *p, bool target, char **ret_why) {
+static int check_one(const char *p, bool target, char **reterr) {
         struct stat st;
         if (stat(p, &st) < 0)
                 return negative_errno();
         uid_t me = geteuid();
-        if (st.st_uid != 0 && st.st_uid != me) {
-                *ret_why = xasprintf("%s is owned by uid %u, not by root%s; only root may own what gpubase runs "
-                                     "or writes its state in (chown root %s)",
-                                     p, (unsigned) st.st_uid, me == 0 ? "" : " or the user running gpubase", p);
-                return -EPERM;
-        }
+        if (st.st_uid != 0 && st.st_uid != me)
+                return errorf(reterr, -EPERM, "%s is owned by uid %u, not by root%s; only root may own what gpubase runs "
+                              "or writes its state in (chown root %s)",
+                              p, (unsigned) st.st_uid, me == 0 ? "" : " or the user running gpubase", p);
         bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) && !target;
-        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_dir) {
-                *ret_why = xasprintf("%s is writable by %s (mode %04o): whoever can write there can make gpubase "
-                                     "run what they want (chmod go-w %s)",
-                                     p, (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned) (st.st_mode & 07777), p);
-                return -EPERM;
-        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_dir)
+                return errorf(reterr, -EPERM, "%s is writable by %s (mode %04o): whoever can write there can make gpubase "
+                              "run what they want (chmod go-w %s)",
+                              p, (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned) (st.st_mode & 07777), p);
         return 0;
 }
 
-int path_check_private(const char *path, char **ret_why) {
+int path_check_private(const char *path, char **reterr) {
         _cleanup_free_ char *p = xstrdup(path);
         bool target = true;
         char *real;
@@ -271,7 +269,7 @@ int path_check_private(const char *path, char **ret_why) {
         free(p);
         p = real;
         for (;;) {
-                r = check_one(p, target, ret_why);
+                r = check_one(p, target, reterr);
                 if (r < 0)
                         return r;
                 target = false;

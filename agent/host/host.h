@@ -1,13 +1,15 @@
 /* Everything that touches the machine goes through here. A Host has an optional root directory
  * (--root): every absolute path is taken under it, and actions on the running system (reboot,
  * unit enable/disable, service restart) are not performed but appended, one line each, to
- * <root>/var/lib/gpubase/host-actions.log so that tests can see what would have happened. */
+ * <root>/var/lib/gpubase/host-actions.log so that tests can see what would have happened.
+ * Functions return 0 or -errno; those with a `reterr` write the message there only on failure,
+ * `ret_` outputs only on success (base/error.h). */
 #pragma once
 
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "base/fs.h"
+#include "base/fs.h" /* the file helpers that used to be declared here */
 #include "base/util.h"
 
 typedef struct Host {
@@ -43,7 +45,7 @@ void os_info_done(OsInfo *o);
 /* "x86_64" or "aarch64" (uname's machine). */
 const char *host_arch(void);
 
-/* Actions on the running system. */
+/* Actions on the running system (under --root: logged, see above). *reterr: why not, on failure only. */
 int host_reboot(const Host *h, char **reterr);
 int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **reterr);
 int host_log_action(const Host *h, const char *fmt, ...) _printf_(2, 3);
@@ -52,14 +54,14 @@ int host_log_action(const Host *h, const char *fmt, ...) _printf_(2, 3);
  * daemon creates when it starts (dockerd's /run/docker.pid), -ESRCH when it is absent. */
 int host_service_active_since(const Host *h, const char *unit, const char *marker, uint64_t *ret_usec);
 /* Restart a service and wait (up to timeout_sec) until it is active again. On the machine: sd-bus
- * RestartUnit, then the job and the unit's ActiveState; on failure *reterr carries the unit's
+ * RestartUnit, then the job and the unit's ActiveState; on failure (only) *reterr carries the unit's
  * state and its last journal lines. Under --root: logged as "restart UNIT", and marker (the file
  * the daemon writes when it starts) is touched, as the restarted daemon would. */
 int host_service_restart(const Host *h, const char *unit, const char *marker, unsigned timeout_sec, char **reterr);
 
 /* One agent at a time: an exclusive flock on <root>/run/gpubase.lock holding the owner's pid.
- * Returns -EBUSY with *ret_holder set when another process holds it. */
-int host_lock(const Host *h, int *ret_fd, pid_t *ret_holder);
+ * Returns -EBUSY with *reterr_holder set when another process holds it. */
+int host_lock(const Host *h, int *ret_fd, pid_t *reterr_holder);
 /* The pid of the current holder, 0 if nobody holds the lock. */
 pid_t host_lock_holder(const Host *h);
 
@@ -69,10 +71,10 @@ pid_t host_lock_holder(const Host *h);
  * and not writable by group or others; a directory above it may be world-writable when it is
  * sticky (/tmp: others cannot replace what they do not own). Symlinks are resolved first; parts
  * of path that do not exist yet are skipped (their parents are checked). Returns 0, or -EPERM
- * with *ret_why naming the offending path, its owner and mode, and the fix. */
-int path_check_private(const char *path, char **ret_why);
+ * with *reterr naming the offending path, its owner and mode, and the fix (written only on failure). */
+int path_check_private(const char *path, char **reterr);
 
-/* systemd over sd-bus (real machine only). */
+/* systemd over sd-bus (real machine only); *reterr is written only on failure. */
 int sd_reboot(char **reterr);
 int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec);

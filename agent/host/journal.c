@@ -1,8 +1,10 @@
 /* gpubase's own journal entries, for `gpubase report` (real machine only). */
 #include "host/journal.h"
 
-#include <systemd/sd-journal.h>
 #include <string.h>
+#include <systemd/sd-journal.h>
+
+#include "base/error.h"
 
 static char *field(sd_journal *j, const char *name) {
         const void *d;
@@ -15,10 +17,8 @@ static char *field(sd_journal *j, const char *name) {
 int host_journal_gpubase(unsigned max_entries, char **ret_text, unsigned *ret_n, char **reterr) {
         sd_journal *j = NULL;
         int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-        if (r < 0) {
-                *reterr = xasprintf("cannot open the journal: %s", strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(reterr, r, "cannot open the journal: %s", strerror(-r));
         /* what the agent logs itself, and what the unit printed */
         (void) sd_journal_add_match(j, "SYSLOG_IDENTIFIER=gpubase", 0);
         (void) sd_journal_add_disjunction(j);

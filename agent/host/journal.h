@@ -1,4 +1,5 @@
-/* Reading the journal (real machine only; libsystemd's sd-journal). */
+/* Reading the journal (real machine only; libsystemd's sd-journal). *reterr is written only on
+ * failure, the ret_ outputs only on success. */
 #pragma once
 
 #include "host/host.h"

@@ -4,12 +4,11 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#include "base/error.h"
 #include "host/host.h"
 
-
 static int bus_fail(int r, sd_bus_error *e, const char *what, char **reterr) {
-        if (reterr)
-                *reterr = xasprintf("%s: %s", what, e && sd_bus_error_is_set(e) ? e->message : strerror(-r));
+        r = errorf(reterr, r, "%s: %s", what, e && sd_bus_error_is_set(e) ? e->message : strerror(-r));
         sd_bus_error_free(e);
         return r;
 }
@@ -163,11 +162,8 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
                 sd_bus_error_free(&je);
                 if (r < 0)
                         break; /* job finished */
-                if (mono_usec() > deadline) {
-                        if (reterr)
-                                *reterr = xasprintf("%s did not finish restarting within %us", unit, timeout_sec);
-                        return -ETIMEDOUT;
-                }
+                if (mono_usec() > deadline)
+                        return errorf(reterr, -ETIMEDOUT, "%s did not finish restarting within %us", unit, timeout_sec);
                 usleep(100 * 1000);
         }
         for (;;) {
@@ -184,10 +180,8 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
                                                           "org.freedesktop.systemd1.Unit", "SubState", &e, &sub);
                         sd_bus_error_free(&e);
                         _cleanup_free_ char *tail = journal_tail(unit, 10);
-                        if (reterr)
-                                *reterr = xasprintf("%s is %s (%s) after the restart; its last log lines:%s", unit, active,
-                                                    sub ? sub : "?", *tail ? tail : " (none)");
-                        return -EIO;
+                        return errorf(reterr, -EIO, "%s is %s (%s) after the restart; its last log lines:%s", unit, active,
+                                      sub ? sub : "?", *tail ? tail : " (none)");
                 }
                 usleep(100 * 1000);
         }

@@ -3,10 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/error.h"
+#include "base/hash.h"
+#include "base/path.h"
 #include "host/host.h"
 
 struct TarWriter {
@@ -39,15 +41,11 @@ static int set_filter(struct archive *a, const char *name, char **reterr) {
                 r = archive_write_add_filter_xz(a);
         else if (ends_with(name, ".tar"))
                 r = ARCHIVE_OK;
-        else {
-                *reterr = xasprintf("%s: the name must end in .tar.zst, .tar.gz, .tgz, .tar.xz or .tar", name);
-                return -EINVAL;
-        }
-        if (r != ARCHIVE_OK) {
-                *reterr = xasprintf("%s: this libarchive cannot write that compression (%s); use .tar.gz", name,
-                                    archive_error_string(a) ? archive_error_string(a) : "not built in");
-                return -EOPNOTSUPP;
-        }
+        else
+                return errorf(reterr, -EINVAL, "%s: the name must end in .tar.zst, .tar.gz, .tgz, .tar.xz or .tar", name);
+        if (r != ARCHIVE_OK)
+                return errorf(reterr, -EOPNOTSUPP, "%s: this libarchive cannot write that compression (%s); use .tar.gz", name,
+                              archive_error_string(a) ? archive_error_string(a) : "not built in");
         return 0;
 }
 
@@ -106,10 +104,8 @@ int tar_writer_add_data(TarWriter *w, const char *name, const void *data, size_t
         struct archive_entry *e = new_entry(name, len, mode, mtime_sec ? mtime_sec : now_usec() / 1000000);
         int r = archive_write_header(w->a, e);
         archive_entry_free(e);
-        if (r != ARCHIVE_OK || (len > 0 && archive_write_data(w->a, data, len) != (la_ssize_t) len)) {
-                *reterr = xasprintf("cannot add %s to the archive: %s", name, archive_error_string(w->a));
-                return -EIO;
-        }
+        if (r != ARCHIVE_OK || (len > 0 && archive_write_data(w->a, data, len) != (la_ssize_t) len))
+                return errorf(reterr, -EIO, "cannot add %s to the archive: %s", name, archive_error_string(w->a));
         return 0;
 }
 
@@ -119,50 +115,37 @@ int tar_writer_add_file(TarWriter *w, const char *name, const char *path, unsign
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0) {
                 int r = negative_errno();
-                *reterr = xasprintf("cannot read %s: %s", path, strerror(-r));
-                return r;
+                return errorf(reterr, r, "cannot read %s: %s", path, strerror(-r));
         }
         struct archive_entry *e = new_entry(name, (uint64_t) st.st_size, mode, (uint64_t) st.st_mtime);
         int r = archive_write_header(w->a, e);
         archive_entry_free(e);
-        if (r != ARCHIVE_OK) {
-                *reterr = xasprintf("cannot add %s to the archive: %s", name, archive_error_string(w->a));
-                return -EIO;
-        }
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+        if (r != ARCHIVE_OK)
+                return errorf(reterr, -EIO, "cannot add %s to the archive: %s", name, archive_error_string(w->a));
+        _cleanup_(sha256_done) Sha256 md = {0};
+        sha256_init(&md);
         static char buf[256 * 1024];
         uint64_t left = (uint64_t) st.st_size;
         while (left > 0) {
                 ssize_t n = read(fd, buf, left < sizeof buf ? (size_t) left : sizeof buf);
-                if (n <= 0) {
-                        EVP_MD_CTX_free(md);
-                        *reterr = xasprintf("%s changed while it was added to the archive", path);
-                        return -EIO;
-                }
-                EVP_DigestUpdate(md, buf, (size_t) n);
-                if (archive_write_data(w->a, buf, (size_t) n) != n) {
-                        EVP_MD_CTX_free(md);
-                        *reterr = xasprintf("cannot add %s to the archive: %s", name, archive_error_string(w->a));
-                        return -EIO;
-                }
+                if (n <= 0)
+                        return errorf(reterr, -EIO, "%s changed while it was added to the archive", path);
+                sha256_update(&md, buf, (size_t) n);
+                if (archive_write_data(w->a, buf, (size_t) n) != n)
+                        return errorf(reterr, -EIO, "cannot add %s to the archive: %s", name, archive_error_string(w->a));
                 left -= (uint64_t) n;
         }
-        unsigned char d[EVP_MAX_MD_SIZE];
-        unsigned dn = 0;
-        EVP_DigestFinal_ex(md, d, &dn);
-        EVP_MD_CTX_free(md);
+        char sum[65];
+        sha256_final_hex(&md, sum);
         if (ret_sha256)
-                for (unsigned i = 0; i < 32; i++)
-                        snprintf(ret_sha256 + 2 * i, 3, "%02x", d[i]);
+                memcpy(ret_sha256, sum, sizeof sum);
         return 0;
 }
 
 int tar_writer_finish(TarWriter *w, char **reterr) {
         int r = 0;
         if (archive_write_close(w->a) != ARCHIVE_OK) {
-                *reterr = xasprintf("cannot finish %s: %s", w->path ? w->path : "the archive", archive_error_string(w->a));
-                r = -EIO;
+                r = errorf(reterr, -EIO, "cannot finish %s: %s", w->path ? w->path : "the archive", archive_error_string(w->a));
         }
         archive_write_free(w->a);
         w->a = NULL;
@@ -203,22 +186,19 @@ static char *normalize_name(const char *name, const char **why) {
                 return NULL;
         }
         Buf b = {0};
-        for (const char *p = name; *p;) {
-                while (*p == '/')
-                        p++;
-                const char *e = strchrnul(p, '/');
-                size_t n = (size_t) (e - p);
-                if (n == 2 && p[0] == '.' && p[1] == '.') {
+        const char *c;
+        size_t n;
+        for (const char *p = name; (n = path_next_component(&p, &c)) > 0;) {
+                if (component_is_dotdot(c, n)) {
                         buf_done(&b);
                         *why = "a \"..\" component";
                         return NULL;
                 }
-                if (n > 0 && !(n == 1 && p[0] == '.')) {
+                if (!component_is_dot(c, n)) {
                         if (b.len)
                                 buf_puts(&b, "/");
-                        buf_append(&b, p, n);
+                        buf_append(&b, c, n);
                 }
-                p = e;
         }
         if (b.len == 0) {
                 buf_done(&b);
@@ -235,17 +215,14 @@ static bool link_escapes(const char *name, const char *target, bool hardlink) {
         if (!hardlink) /* a symlink resolves from its own directory; a hardlink names a path from the top */
                 for (const char *c = name; *c; c++)
                         depth += *c == '/';
-        for (const char *p = target; *p;) {
-                while (*p == '/')
-                        p++;
-                const char *e = strchrnul(p, '/');
-                size_t n = (size_t) (e - p);
-                if (n == 2 && p[0] == '.' && p[1] == '.') {
+        const char *c;
+        size_t n;
+        for (const char *p = target; (n = path_next_component(&p, &c)) > 0;) {
+                if (component_is_dotdot(c, n)) {
                         if (--depth < 0)
                                 return true;
-                } else if (n > 0 && !(n == 1 && p[0] == '.'))
+                } else if (!component_is_dot(c, n))
                         depth++;
-                p = e;
         }
         return false;
 }
@@ -292,14 +269,149 @@ static void seen_done(Seen *s) {
         free(s->names);
 }
 
+/* What tar_scan() refuses (see tarball.h): -EPERM with *reterr naming the entry, else 0 with
+ * *ret_name (normalised) and *ret_type. 1: an entry to skip silently (the top directory, a
+ * directory seen before). */
+static int refuse_entry(const char *path, struct archive_entry *ae, Seen *seen, char **ret_name, mode_t *ret_type,
+                        char **reterr) {
+        const char *raw = archive_entry_pathname(ae), *why = NULL;
+        _cleanup_free_ char *name = raw ? normalize_name(raw, &why) : NULL;
+        if (!raw || !name)
+                return errorf(reterr, -EPERM, "%s: refusing the entry '%s': %s", path, raw ? raw : "(no name)",
+                              why ? why : "no name");
+        const char *hl = archive_entry_hardlink(ae);
+        mode_t type = archive_entry_filetype(ae);
+        if (hl || type == AE_IFLNK) {
+                const char *target = hl ? hl : archive_entry_symlink(ae);
+                if (!target || link_escapes(name, target, hl != NULL))
+                        return errorf(reterr, -EPERM, "%s: refusing the %s '%s' -> '%s': it escapes the target directory",
+                                      path, hl ? "hardlink" : "symlink", name, target ? target : "");
+                return errorf(reterr, -EPERM,
+                              "%s: refusing the %s '%s' -> '%s': bundles hold only regular files and directories", path,
+                              hl ? "hardlink" : "symlink", name, target);
+        }
+        if (type != AE_IFREG && type != AE_IFDIR)
+                return errorf(reterr, -EPERM, "%s: refusing '%s': not a regular file or directory", path, name);
+        if (streq(name, ".") && type == AE_IFDIR)
+                return 1;
+        if (!seen_add(seen, name)) {
+                if (type == AE_IFDIR)
+                        return 1;
+                return errorf(reterr, -EPERM, "%s: refusing '%s': it is in the archive twice", path, name);
+        }
+        *ret_name = TAKE_PTR(name);
+        *ret_type = type;
+        return 0;
+}
+
+typedef struct TarScan {
+        struct archive *a;
+        const char *path, *dest;
+        size_t keep_max;
+        uint64_t max_bytes, total;
+} TarScan;
+
+static int write_all(int fd, const char *data, size_t n) {
+        for (size_t off = 0; off < n;) {
+                ssize_t w = write(fd, data + off, n - off);
+                if (w < 0)
+                        return negative_errno();
+                off += (size_t) w;
+        }
+        return 0;
+}
+
+/* The content of the current entry, a regular file: its size and sha256 into te, the data itself
+ * into *ret_kept when keeping (NULL when it turned out larger than keep_max), and, with fd >= 0,
+ * into that file (out: its name). */
+static int read_regular(TarScan *t, TarEntry *te, bool keeping, int fd, const char *out, char **ret_kept,
+                        char **reterr) {
+        static char buf[256 * 1024];
+        _cleanup_(buf_done) Buf keep = {0};
+        _cleanup_(sha256_done) Sha256 md = {0};
+        la_ssize_t n;
+        int r;
+
+        sha256_init(&md);
+        while ((n = archive_read_data(t->a, buf, sizeof buf)) > 0) {
+                t->total += (uint64_t) n;
+                te->size += (uint64_t) n;
+                if (t->total > t->max_bytes)
+                        return errorf(reterr, -EFBIG, "%s: more than %llu bytes of content; refusing", t->path,
+                                      (unsigned long long) t->max_bytes);
+                sha256_update(&md, buf, (size_t) n);
+                if (keeping && keep.len + (size_t) n <= t->keep_max)
+                        buf_append(&keep, buf, (size_t) n);
+                else if (keeping) {
+                        keeping = false;
+                        buf_done(&keep);
+                }
+                if (fd >= 0) {
+                        r = write_all(fd, buf, (size_t) n);
+                        if (r < 0)
+                                return errorf(reterr, r, "cannot write %s: %s", out, strerror(-r));
+                }
+        }
+        if (n < 0)
+                return errorf(reterr, -EBADMSG, "%s: cannot read '%s': %s", t->path, te->name, archive_error_string(t->a));
+        sha256_final_hex(&md, te->sha256);
+        *ret_kept = keeping ? buf_steal(&keep) : NULL;
+        return 0;
+}
+
+/* A regular file: read (see read_regular()) and, with a destination, created below it with
+ * O_EXCL|O_NOFOLLOW and synced. */
+static int extract_regular(TarScan *t, struct archive_entry *ae, TarEntry *te, char **ret_kept, char **reterr) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *out = NULL;
+        int64_t declared = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
+        bool keeping = declared >= 0 && (uint64_t) declared <= t->keep_max;
+        int r;
+
+        if (t->dest) {
+                r = make_parents(t->dest, te->name);
+                out = xasprintf("%s/%s", t->dest, te->name);
+                if (r >= 0) {
+                        fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        if (fd < 0)
+                                r = negative_errno();
+                }
+                if (r < 0)
+                        return errorf(reterr, r, "cannot create %s: %s", out, strerror(-r));
+        }
+        r = read_regular(t, te, keeping, fd, out, ret_kept, reterr);
+        if (r < 0)
+                return r;
+        if (fd >= 0 && fsync(fd) < 0) {
+                r = negative_errno();
+                free(TAKE_PTR(*ret_kept));
+                return errorf(reterr, r, "cannot write %s: %s", out, strerror(-r));
+        }
+        return 0;
+}
+
+static int extract_directory(TarScan *t, const char *name, char **reterr) {
+        if (!t->dest)
+                return 0;
+        _cleanup_free_ char *sub = xasprintf("%s/x", name);
+        int r = make_parents(t->dest, sub);
+        if (r < 0)
+                return errorf(reterr, r, "cannot create %s/%s: %s", t->dest, name, strerror(-r));
+        return 0;
+}
+
+static void archive_read_freep(struct archive **a) {
+        if (*a)
+                archive_read_free(*a);
+}
+
 int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_bytes,
              int (*cb)(const TarEntry *e, void *userdata, char **reterr), void *userdata, char **reterr) {
-        struct archive *a = archive_read_new();
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        _cleanup_(seen_done) Seen seen = {0};
+        TarScan t = {.a = a, .path = path, .dest = dest, .keep_max = keep_max, .max_bytes = max_bytes};
         struct archive_entry *ae;
-        Seen seen = {0};
-        uint64_t total = 0;
         int r = 0, ar;
-        static char buf[256 * 1024];
 
         archive_read_support_format_tar(a);
         archive_read_support_format_gnutar(a);
@@ -307,146 +419,30 @@ int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_b
         archive_read_support_filter_zstd(a);
         archive_read_support_filter_xz(a);
         archive_read_support_filter_bzip2(a);
-        if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
-                *reterr = xasprintf("cannot open %s: %s", path, archive_error_string(a));
-                archive_read_free(a);
-                return -EBADMSG;
-        }
+        if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK)
+                return errorf(reterr, -EBADMSG, "cannot open %s: %s", path, archive_error_string(a));
         while ((ar = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
-                const char *raw = archive_entry_pathname(ae), *why = NULL;
-                _cleanup_free_ char *name = raw ? normalize_name(raw, &why) : NULL;
-                if (!raw || !name) {
-                        *reterr = xasprintf("%s: refusing the entry '%s': %s", path, raw ? raw : "(no name)",
-                                            why ? why : "no name");
-                        r = -EPERM;
-                        break;
-                }
-                const char *hl = archive_entry_hardlink(ae);
-                mode_t type = archive_entry_filetype(ae);
-                if (hl || type == AE_IFLNK) {
-                        const char *target = hl ? hl : archive_entry_symlink(ae);
-                        bool esc = !target || link_escapes(name, target, hl != NULL);
-                        *reterr = esc ? xasprintf("%s: refusing the %s '%s' -> '%s': it escapes the target directory",
-                                                  path, hl ? "hardlink" : "symlink", name, target ? target : "")
-                                      : xasprintf("%s: refusing the %s '%s' -> '%s': bundles hold only regular files "
-                                                  "and directories",
-                                                  path, hl ? "hardlink" : "symlink", name, target);
-                        r = -EPERM;
-                        break;
-                }
-                if (type != AE_IFREG && type != AE_IFDIR) {
-                        *reterr = xasprintf("%s: refusing '%s': not a regular file or directory", path, name);
-                        r = -EPERM;
-                        break;
-                }
-                if (streq(name, ".") && type == AE_IFDIR)
+                _cleanup_free_ char *name = NULL, *kept = NULL;
+                mode_t type = 0;
+                r = refuse_entry(path, ae, &seen, &name, &type, reterr);
+                if (r > 0) {
+                        r = 0;
                         continue;
-                if (!seen_add(&seen, name)) {
-                        if (type == AE_IFDIR)
-                                continue;
-                        *reterr = xasprintf("%s: refusing '%s': it is in the archive twice", path, name);
-                        r = -EPERM;
-                        break;
                 }
+                if (r < 0)
+                        break;
                 TarEntry te = {.name = name, .directory = type == AE_IFDIR};
-                if (te.directory) {
-                        if (dest) {
-                                _cleanup_free_ char *sub = xasprintf("%s/x", name);
-                                r = make_parents(dest, sub);
-                                if (r < 0) {
-                                        *reterr = xasprintf("cannot create %s/%s: %s", dest, name, strerror(-r));
-                                        break;
-                                }
-                        }
-                } else {
-                        _cleanup_close_ int fd = -1;
-                        _cleanup_free_ char *out = NULL;
-                        Buf keep = {0};
-                        int64_t declared = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
-                        bool keeping = declared >= 0 && (uint64_t) declared <= keep_max;
-                        if (dest) {
-                                r = make_parents(dest, name);
-                                out = xasprintf("%s/%s", dest, name);
-                                if (r >= 0) {
-                                        fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                                        if (fd < 0)
-                                                r = negative_errno();
-                                }
-                                if (r < 0) {
-                                        *reterr = xasprintf("cannot create %s: %s", out, strerror(-r));
-                                        break;
-                                }
-                        }
-                        EVP_MD_CTX *md = EVP_MD_CTX_new();
-                        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-                        la_ssize_t n;
-                        while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
-                                total += (uint64_t) n;
-                                te.size += (uint64_t) n;
-                                if (total > max_bytes) {
-                                        r = -EFBIG;
-                                        *reterr = xasprintf("%s: more than %llu bytes of content; refusing", path,
-                                                            (unsigned long long) max_bytes);
-                                        break;
-                                }
-                                EVP_DigestUpdate(md, buf, (size_t) n);
-                                if (keeping && keep.len + (size_t) n <= keep_max)
-                                        buf_append(&keep, buf, (size_t) n);
-                                else if (keeping) {
-                                        keeping = false;
-                                        buf_done(&keep);
-                                }
-                                if (fd >= 0) {
-                                        for (la_ssize_t off = 0; off < n;) {
-                                                ssize_t w = write(fd, buf + off, (size_t) (n - off));
-                                                if (w < 0) {
-                                                        r = negative_errno();
-                                                        *reterr = xasprintf("cannot write %s: %s", out, strerror(-r));
-                                                        break;
-                                                }
-                                                off += w;
-                                        }
-                                        if (r < 0)
-                                                break;
-                                }
-                        }
-                        if (r == 0 && n < 0) {
-                                *reterr = xasprintf("%s: cannot read '%s': %s", path, name, archive_error_string(a));
-                                r = -EBADMSG;
-                        }
-                        unsigned char d[EVP_MAX_MD_SIZE];
-                        unsigned dn = 0;
-                        EVP_DigestFinal_ex(md, d, &dn);
-                        EVP_MD_CTX_free(md);
-                        for (unsigned i = 0; i < 32; i++)
-                                snprintf(te.sha256 + 2 * i, 3, "%02x", d[i]);
-                        if (r == 0 && fd >= 0 && fsync(fd) < 0) {
-                                r = negative_errno();
-                                *reterr = xasprintf("cannot write %s: %s", out, strerror(-r));
-                        }
-                        if (r < 0) {
-                                buf_done(&keep);
-                                break;
-                        }
-                        _cleanup_free_ char *kept = keeping ? buf_steal(&keep) : NULL;
-                        te.data = kept;
-                        if (cb)
-                                r = cb(&te, userdata, reterr);
-                        if (r < 0)
-                                break;
-                        continue;
-                }
-                if (cb)
+                if (te.directory)
+                        r = extract_directory(&t, name, reterr);
+                else
+                        r = extract_regular(&t, ae, &te, &kept, reterr);
+                te.data = kept;
+                if (r >= 0 && cb)
                         r = cb(&te, userdata, reterr);
                 if (r < 0)
                         break;
         }
-        if (r == 0 && ar != ARCHIVE_EOF) {
-                *reterr = xasprintf("%s: not a readable tar archive: %s", path, archive_error_string(a));
-                r = -EBADMSG;
-        }
-        archive_read_free(a);
-        seen_done(&seen);
+        if (r == 0 && ar != ARCHIVE_EOF)
+                return errorf(reterr, -EBADMSG, "%s: not a readable tar archive: %s", path, archive_error_string(a));
         return r;
 }
-

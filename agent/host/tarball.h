@@ -4,7 +4,8 @@
  * directories with relative names, and refuses an absolute name, a ".." component, a symlink or a
  * hardlink (saying whether it would escape the target directory), a device, fifo or socket, and a
  * name seen twice. With a destination directory it extracts as it reads, creating every file with
- * O_EXCL|O_NOFOLLOW below directories it created itself, so nothing is ever written outside it. */
+ * O_EXCL|O_NOFOLLOW below directories it created itself, so nothing is ever written outside it.
+ * Functions return 0 or -errno and write *reterr only on failure (base/error.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -17,7 +18,8 @@ typedef struct TarWriter TarWriter;
 
 /* Opens path for writing ("-": standard output). The compression follows the name: .tar.zst or
  * .tzst (zstd), .tar.gz or .tgz (gzip), .tar.xz (xz), .tar (none). Anything else is -EINVAL.
- * A file is written as a temp file beside it and renamed into place by tar_writer_finish(). */
+ * A file is written as a temp file beside it and renamed into place by tar_writer_finish(). Every tar_writer_*() with a reterr
+ * writes it on failure only. */
 int tar_writer_open(const char *path, TarWriter **ret, char **reterr);
 /* A regular file from memory. */
 int tar_writer_add_data(TarWriter *w, const char *name, const void *data, size_t len, unsigned mode,

@@ -17,7 +17,7 @@ VERSION=$3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 
 for tool in dpkg-deb dpkg-shlibdeps dpkg-gencontrol dpkg-architecture gzip md5sum; do
-	command -v "$tool" >/dev/null || { echo "build-deb.sh: missing $tool (dpkg-dev)" >&2; exit 1; }
+        command -v "$tool" >/dev/null || { echo "build-deb.sh: missing $tool (dpkg-dev)" >&2; exit 1; }
 done
 [ -x "$STAGE/usr/bin/gpubase" ] || { echo "build-deb.sh: $STAGE/usr/bin/gpubase missing (make install first)" >&2; exit 1; }
 # the changelog's version is what dpkg-gencontrol would take without -v: keep them in step
@@ -47,9 +47,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/debian"
 cp "$HERE/control" "$HERE/changelog" "$work/debian/"
 (
-	cd "$work"
-	dpkg-shlibdeps -Tdebian/substvars -e"$STAGE/usr/bin/gpubase" 2> >(grep -v 'binaries to analyze should already be installed' >&2)
-	dpkg-gencontrol -pgpubase -v"$VERSION" -Tdebian/substvars -P"$STAGE" -fdebian/files
+        cd "$work"
+        dpkg-shlibdeps -Tdebian/substvars -e"$STAGE/usr/bin/gpubase" 2> >(grep -v 'binaries to analyze should already be installed' >&2)
+        dpkg-gencontrol -pgpubase -v"$VERSION" -Tdebian/substvars -P"$STAGE" -fdebian/files
 )
 (cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' md5sum) >"$STAGE/DEBIAN/md5sums"
 chmod 644 "$STAGE/DEBIAN/md5sums" "$STAGE/DEBIAN/control"

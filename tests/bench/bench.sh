@@ -150,8 +150,10 @@ m "status --json" "$GPUBASE" --root "$R" status --json
 m "verify (healthy H100)" "$GPUBASE" --root "$W/h100" verify
 m "verify (sandbox)" "$GPUBASE" --root "$R" verify
 m "plan check" "$GPUBASE" --root "$R" plan check "$PLAN"
-[ "${RC[no-op rerun]}" = 0 ] && [ "${RC[shell no-op]}" = 0 ] && [ "${RC[status]}" = 0 ] && [ "${RC[plan check]}" = 0 ] ||
-        { echo "bench: a command failed"; exit 1; }
+if [ "${RC[no-op rerun]}" != 0 ] || [ "${RC[shell no-op]}" != 0 ] || [ "${RC[status]}" != 0 ] || [ "${RC[plan check]}" != 0 ]; then
+        echo "bench: a command failed"
+        exit 1
+fi
 mkdir -p "$R/var/lib/gpubase-bench-ckpt"
 read -r CK_MED CK_MIN CK_MAX CK_BYTES <<<"$("$BENCH_CHECKPOINT" "$R/var/lib/gpubase/state.json" "$R/var/lib/gpubase-bench-ckpt" 101)"
 printf '  %-22s median %8.3f ms  (min %.3f, max %.3f)  %s bytes, 101 writes\n' "checkpoint write" \

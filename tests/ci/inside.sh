@@ -26,21 +26,21 @@ say "make demo installed $(wc -l </tmp/pkgs.demo) packages, $(($(size_mb) - mb0)
 # no package of the check set that is not also in the build set
 build=$(make -s --no-print-directory print-deps | sed -n 's/^build: //p')
 check=$(make -s --no-print-directory print-deps | sed -n 's/^check: //p')
-[ -n "$build" ] && [ -n "$check" ] || die "make print-deps printed no package sets"
+{ [ -n "$build" ] && [ -n "$check" ]; } || die "make print-deps printed no package sets"
 bad=""
 for p in $check; do
-	case " $build " in *" $p "*) continue ;; esac
-	grep -qx "$p" /tmp/pkgs.demo && bad="$bad $p"
+        case " $build " in *" $p "*) continue ;; esac
+        grep -qx "$p" /tmp/pkgs.demo && bad="$bad $p"
 done
 [ -z "$bad" ] || die "make demo installed test tools:$bad"
 # the tools the issue names, by name, whatever the lists say
 for p in cloud-init qemu-system-x86 packer ansible-core clang valgrind; do
-	! grep -qx "$p" /tmp/pkgs.after || die "make demo installed $p"
+        ! grep -qx "$p" /tmp/pkgs.after || die "make demo installed $p"
 done
 boot_links >/tmp/boot.after
 if ! cmp -s /tmp/boot.before /tmp/boot.after; then
-	diff /tmp/boot.before /tmp/boot.after >&2 || true
-	die "make demo changed what starts at boot (above)"
+        diff /tmp/boot.before /tmp/boot.after >&2 || true
+        die "make demo changed what starts at boot (above)"
 fi
 git status --porcelain --ignored | grep -v '^!! build/$' >/tmp/dirt || true
 [ ! -s /tmp/dirt ] || { cat /tmp/dirt >&2; die "make demo left files in the checkout outside build/"; }

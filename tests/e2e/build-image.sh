@@ -59,35 +59,36 @@ for d in $TRIM; do EXCL+=("--dpkgopt=path-exclude=/lib/modules/*/kernel/$d/*"); 
 
 tmp=$OUT.tmp
 rm -f "$tmp"
+# shellcheck disable=SC2016 # the hooks are run by mmdebstrap, which gives them the root as $1
 mmdebstrap --mode=root --variant=apt --format=tar \
-	--include="$PKGS" \
-	--dpkgopt='path-exclude=/usr/share/man/*' \
-	--dpkgopt='path-exclude=/usr/share/locale/*' \
-	--dpkgopt='path-include=/usr/share/locale/locale.alias' \
-	--dpkgopt='path-exclude=/usr/share/doc/*' \
-	--dpkgopt='path-include=/usr/share/doc/*/copyright' \
-	--dpkgopt='path-exclude=/usr/share/info/*' \
-	"${EXCL[@]}" \
-	--dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/block/floppy.ko' \
-	--setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && echo MODULES=list > "$1/etc/initramfs-tools/conf.d/e2e.conf"' \
-	--customize-hook='printf "%s\n" virtio_pci virtio_blk ext4 9p 9pnet_virtio virtio_rng >> "$1/etc/initramfs-tools/modules"' \
-	--customize-hook='echo COMPRESS=lz4 >> "$1/etc/initramfs-tools/conf.d/e2e.conf"' \
-	--customize-hook='chroot "$1" update-initramfs -u -k all >/dev/null' \
-	--customize-hook='echo gpubase-e2e > "$1/etc/hostname"' \
-	--customize-hook='printf "127.0.0.1 localhost\n127.0.1.1 gpubase-e2e\n" > "$1/etc/hosts"' \
-	--customize-hook=': > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id"' \
-	--customize-hook='rm -f "$1"/etc/systemd/system/timers.target.wants/*' \
-	--customize-hook='mkdir -p "$1/var/log/journal"' \
-	--customize-hook='mkdir -p "$1/etc/docker" && printf "{\n    \"bridge\": \"none\",\n    \"iptables\": false\n}\n" > "$1/etc/docker/daemon.json"' \
-	--customize-hook='printf "/dev/vda / ext4 rw,errors=remount-ro 0 0\nhostshare /mnt/host 9p trans=virtio,version=9p2000.L,msize=262144,nofail 0 0\n" > "$1/etc/fstab"; mkdir -p "$1/mnt/host"' \
-	--customize-hook='chroot "$1" passwd -d root >/dev/null' \
-	--customize-hook='echo "version = 2" > "$1/etc/containerd/config.toml"; echo "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]" >> "$1/etc/containerd/config.toml"' \
-	--customize-hook='chroot "$1" systemctl mask -q e2scrub_reap.service getty@tty1.service serial-getty@ttyS0.service \
+        --include="$PKGS" \
+        --dpkgopt='path-exclude=/usr/share/man/*' \
+        --dpkgopt='path-exclude=/usr/share/locale/*' \
+        --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+        --dpkgopt='path-exclude=/usr/share/doc/*' \
+        --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+        --dpkgopt='path-exclude=/usr/share/info/*' \
+        "${EXCL[@]}" \
+        --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/block/floppy.ko' \
+        --setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && echo MODULES=list > "$1/etc/initramfs-tools/conf.d/e2e.conf"' \
+        --customize-hook='printf "%s\n" virtio_pci virtio_blk ext4 9p 9pnet_virtio virtio_rng >> "$1/etc/initramfs-tools/modules"' \
+        --customize-hook='echo COMPRESS=lz4 >> "$1/etc/initramfs-tools/conf.d/e2e.conf"' \
+        --customize-hook='chroot "$1" update-initramfs -u -k all >/dev/null' \
+        --customize-hook='echo gpubase-e2e > "$1/etc/hostname"' \
+        --customize-hook='printf "127.0.0.1 localhost\n127.0.1.1 gpubase-e2e\n" > "$1/etc/hosts"' \
+        --customize-hook=': > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id"' \
+        --customize-hook='rm -f "$1"/etc/systemd/system/timers.target.wants/*' \
+        --customize-hook='mkdir -p "$1/var/log/journal"' \
+        --customize-hook='mkdir -p "$1/etc/docker" && printf "{\n    \"bridge\": \"none\",\n    \"iptables\": false\n}\n" > "$1/etc/docker/daemon.json"' \
+        --customize-hook='printf "/dev/vda / ext4 rw,errors=remount-ro 0 0\nhostshare /mnt/host 9p trans=virtio,version=9p2000.L,msize=262144,nofail 0 0\n" > "$1/etc/fstab"; mkdir -p "$1/mnt/host"' \
+        --customize-hook='chroot "$1" passwd -d root >/dev/null' \
+        --customize-hook='echo "version = 2" > "$1/etc/containerd/config.toml"; echo "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]" >> "$1/etc/containerd/config.toml"' \
+        --customize-hook='chroot "$1" systemctl mask -q e2scrub_reap.service getty@tty1.service serial-getty@ttyS0.service \
 		modprobe@dm_mod.service modprobe@fuse.service modprobe@loop.service modprobe@efi_pstore.service \
 		modprobe@configfs.service modprobe@drm.service systemd-binfmt.service dev-hugepages.mount \
 		sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount' \
-	--customize-hook='rm -rf "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_*' \
-	--customize-hook=': > "$1/etc/apt/sources.list"' \
-	--customize-hook='printf "%s\n" "Acquire::Languages \"none\";" "APT::Architectures { \"amd64\"; };" > "$1/etc/apt/apt.conf.d/90e2e"' \
-	bookworm "$tmp" "deb $MIRROR bookworm main"
+        --customize-hook='rm -rf "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_*' \
+        --customize-hook=': > "$1/etc/apt/sources.list"' \
+        --customize-hook='printf "%s\n" "Acquire::Languages \"none\";" "APT::Architectures { \"amd64\"; };" > "$1/etc/apt/apt.conf.d/90e2e"' \
+        bookworm "$tmp" "deb $MIRROR bookworm main"
 zstd -q -T0 -6 --rm -f "$tmp" -o "$OUT"

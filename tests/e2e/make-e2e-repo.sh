@@ -64,30 +64,30 @@ trap 'GNUPGHOME=$FIXTURE_GNUPGHOME gpgconf --kill gpg-agent 2>/dev/null || true'
 S=$W/stage
 stage() { rm -rf "$S"; mkdir -p "$S/DEBIAN"; }
 put() { # PATH MODE CONTENT
-	mkdir -p "$(dirname "$S$1")"
-	printf '%s' "$3" >"$S$1"
-	chmod "$2" "$S$1"
+        mkdir -p "$(dirname "$S$1")"
+        printf '%s' "$3" >"$S$1"
+        chmod "$2" "$S$1"
 }
 build() { # OUTFILE NAME VERSION ARCH DESCRIPTION [CONTROL-LINE...]
-	local file=$1 name=$2 ver=$3 arch=$4 desc=$5 line
-	shift 5
-	(cd "$S" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | sort |
-		while read -r f; do md5sum "$f"; done) >"$S/DEBIAN/md5sums"
-	{
-		echo "Package: $name"
-		echo "Version: $ver"
-		echo "Architecture: $arch"
-		echo "Maintainer: $MAINT"
-		echo "Installed-Size: $(du -sk --exclude=DEBIAN "$S" | cut -f1)"
-		for line in "$@"; do echo "$line"; done
-		echo "Section: ${SECTION:-utils}"
-		echo "Priority: optional"
-		echo "Description: $desc"
-		echo " Test fixture built by gpubase's tests/e2e/make-e2e-repo.sh for the e2e guest."
-	} >"$S/DEBIAN/control"
-	chmod 755 "$S" "$S/DEBIAN"
-	find "$S" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-	dpkg-deb --root-owner-group -Zxz --build "$S" "$file" >/dev/null
+        local file=$1 name=$2 ver=$3 arch=$4 desc=$5 line
+        shift 5
+        (cd "$S" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | sort |
+                while read -r f; do md5sum "$f"; done) >"$S/DEBIAN/md5sums"
+        {
+                echo "Package: $name"
+                echo "Version: $ver"
+                echo "Architecture: $arch"
+                echo "Maintainer: $MAINT"
+                echo "Installed-Size: $(du -sk --exclude=DEBIAN "$S" | cut -f1)"
+                for line in "$@"; do echo "$line"; done
+                echo "Section: ${SECTION:-utils}"
+                echo "Priority: optional"
+                echo "Description: $desc"
+                echo " Test fixture built by gpubase's tests/e2e/make-e2e-repo.sh for the e2e guest."
+        } >"$S/DEBIAN/control"
+        chmod 755 "$S" "$S/DEBIAN"
+        find "$S" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+        dpkg-deb --root-owner-group -Zxz --build "$S" "$file" >/dev/null
 }
 
 # ---------------------------------------------------------------- cuda-keyring for /srv/repo
@@ -102,113 +102,113 @@ build "$KEYRING" cuda-keyring 1.1-1 all "GPG keyring for the CUDA repository"
 # ---------------------------------------------------------------- the module, per version
 [ -f "$KDIR/Makefile" ] || die "$KDIR is not a kernel build tree"
 for v in "${VERSIONS[@]}"; do
-	d=$W/module-$v
-	rm -rf "$d"
-	cp -r "$TOP/tests/fixtures/module" "$d"
-	make -s -C "$d" KDIR="$KDIR" NV_VERSION="$v" >"$W/module-$v.log" 2>&1 || { cat "$W/module-$v.log" >&2; die "building the module $v for $KVER failed"; }
-	strip --strip-debug "$d/nvidia.ko"
-	magic=$(modinfo -F vermagic "$d/nvidia.ko")
-	case "$magic" in
-	"$KVER "*) ;;
-	*) die "nvidia.ko $v: vermagic '$magic' does not match the guest kernel $KVER" ;;
-	esac
-	[ "$(modinfo -F version "$d/nvidia.ko")" = "$v" ] || die "nvidia.ko $v: modinfo -F version says '$(modinfo -F version "$d/nvidia.ko")'"
+        d=$W/module-$v
+        rm -rf "$d"
+        cp -r "$TOP/tests/fixtures/module" "$d"
+        make -s -C "$d" KDIR="$KDIR" NV_VERSION="$v" >"$W/module-$v.log" 2>&1 || { cat "$W/module-$v.log" >&2; die "building the module $v for $KVER failed"; }
+        strip --strip-debug "$d/nvidia.ko"
+        magic=$(modinfo -F vermagic "$d/nvidia.ko")
+        case "$magic" in
+        "$KVER "*) ;;
+        *) die "nvidia.ko $v: vermagic '$magic' does not match the guest kernel $KVER" ;;
+        esac
+        [ "$(modinfo -F version "$d/nvidia.ko")" = "$v" ] || die "nvidia.ko $v: modinfo -F version says '$(modinfo -F version "$d/nvidia.ko")'"
 done
 
 # the fake NVML, once (it reads its version from fake-nvml.conf beside itself)
 gcc -std=gnu17 -O2 -Wall -Wextra -Werror -fPIC -shared -Wl,-soname,libnvidia-ml.so.1 \
-	-o "$W/libnvidia-ml.so" "$TOP/tests/fixtures/nvml/fake-nvml.c"
+        -o "$W/libnvidia-ml.so" "$TOP/tests/fixtures/nvml/fake-nvml.c"
 
 # ---------------------------------------------------------------- driver packages
 # driver_pkgs UPSTREAM OUTDIR VARIANT(""|enodev)
 driver_pkgs() {
-	local up=$1 dir=$2 variant=$3 ver="$1-1" postinst
-	stage
-	install -D -m 644 "$W/module-$up/nvidia.ko" "$S/lib/modules/$KVER/updates/dkms/nvidia.ko"
-	put /etc/modules-load.d/nvidia.conf 644 "nvidia
+        local up=$1 dir=$2 variant=$3 ver="$1-1" postinst
+        stage
+        install -D -m 644 "$W/module-$up/nvidia.ko" "$S/lib/modules/$KVER/updates/dkms/nvidia.ko"
+        put /etc/modules-load.d/nvidia.conf 644 "nvidia
 "
-	echo /etc/modules-load.d/nvidia.conf >"$S/DEBIAN/conffiles"
-	if [ "$variant" = enodev ]; then
-		put /etc/modprobe.d/nvidia-e2e.conf 644 "# gpubase e2e: the stand-in module's init fails with -ENODEV (no usable GPU)
+        echo /etc/modules-load.d/nvidia.conf >"$S/DEBIAN/conffiles"
+        if [ "$variant" = enodev ]; then
+                put /etc/modprobe.d/nvidia-e2e.conf 644 "# gpubase e2e: the stand-in module's init fails with -ENODEV (no usable GPU)
 options nvidia fail=1
 "
-		echo /etc/modprobe.d/nvidia-e2e.conf >>"$S/DEBIAN/conffiles"
-	fi
-	put "/usr/src/nvidia-$up/dkms.conf" 644 "PACKAGE_NAME=\"nvidia\"
+                echo /etc/modprobe.d/nvidia-e2e.conf >>"$S/DEBIAN/conffiles"
+        fi
+        put "/usr/src/nvidia-$up/dkms.conf" 644 "PACKAGE_NAME=\"nvidia\"
 PACKAGE_VERSION=\"$up\"
 AUTOINSTALL=\"yes\"
 BUILT_MODULE_NAME[0]=\"nvidia\"
 DEST_MODULE_LOCATION[0]=\"/updates/dkms\"
 # gpubase e2e fixture: the module is shipped prebuilt for $KVER in /lib/modules/$KVER/updates/dkms
 "
-	put /usr/lib/gpubase-fixture/nvidia-module-version 644 "$up
+        put /usr/lib/gpubase-fixture/nvidia-module-version 644 "$up
 "
-	postinst="#!/bin/sh
+        postinst="#!/bin/sh
 set -e
 # the prebuilt module for $KVER: let modprobe find it
 if [ -d /lib/modules/$KVER ]; then depmod -a $KVER; fi
 "
-	put /DEBIAN/postinst 755 "$postinst"
-	put /DEBIAN/postrm 755 "$postinst"
-	SECTION=kernel build "$dir/nvidia-kernel-open-dkms_${ver}_amd64.deb" nvidia-kernel-open-dkms "$ver" amd64 \
-		"NVIDIA open GPU kernel module (prebuilt stand-in for $KVER)" \
-		"Conflicts: nvidia-kernel-open-580" "Replaces: nvidia-kernel-open-580"
+        put /DEBIAN/postinst 755 "$postinst"
+        put /DEBIAN/postrm 755 "$postinst"
+        SECTION=kernel build "$dir/nvidia-kernel-open-dkms_${ver}_amd64.deb" nvidia-kernel-open-dkms "$ver" amd64 \
+                "NVIDIA open GPU kernel module (prebuilt stand-in for $KVER)" \
+                "Conflicts: nvidia-kernel-open-580" "Replaces: nvidia-kernel-open-580"
 
-	stage
-	install -D -m 644 "$W/libnvidia-ml.so" "$S$LIBDIR/libnvidia-ml.so.$up"
-	ln -s "libnvidia-ml.so.$up" "$S$LIBDIR/libnvidia-ml.so.1"
-	put "$LIBDIR/fake-nvml.conf" 644 "# gpubase e2e: what the fake NVML answers
+        stage
+        install -D -m 644 "$W/libnvidia-ml.so" "$S$LIBDIR/libnvidia-ml.so.$up"
+        ln -s "libnvidia-ml.so.$up" "$S$LIBDIR/libnvidia-ml.so.1"
+        put "$LIBDIR/fake-nvml.conf" 644 "# gpubase e2e: what the fake NVML answers
 driver=$up
 "
-	echo "activate-noawait ldconfig" >"$S/DEBIAN/triggers"
-	SECTION=libs build "$dir/libnvidia-compute_${ver}_amd64.deb" libnvidia-compute "$ver" amd64 \
-		"NVIDIA compute libraries (fake NVML for the e2e tier)" \
-		"Multi-Arch: same" "Conflicts: libnvidia-compute-580" "Replaces: libnvidia-compute-580"
+        echo "activate-noawait ldconfig" >"$S/DEBIAN/triggers"
+        SECTION=libs build "$dir/libnvidia-compute_${ver}_amd64.deb" libnvidia-compute "$ver" amd64 \
+                "NVIDIA compute libraries (fake NVML for the e2e tier)" \
+                "Multi-Arch: same" "Conflicts: libnvidia-compute-580" "Replaces: libnvidia-compute-580"
 
-	stage
-	mkdir -p "$S/usr/share/doc/nvidia-open"
-	build "$dir/nvidia-open_${ver}_amd64.deb" nvidia-open "$ver" amd64 \
-		"NVIDIA driver with the open kernel module (meta package)" \
-		"Depends: nvidia-kernel-open-dkms (= $ver), libnvidia-compute (= $ver)"
+        stage
+        mkdir -p "$S/usr/share/doc/nvidia-open"
+        build "$dir/nvidia-open_${ver}_amd64.deb" nvidia-open "$ver" amd64 \
+                "NVIDIA driver with the open kernel module (meta package)" \
+                "Depends: nvidia-kernel-open-dkms (= $ver), libnvidia-compute (= $ver)"
 }
 driver_pkgs 595.45.01 "$SRV/cuda" ""
 driver_pkgs 595.45.01 "$SRV/cuda-enodev" enodev
 driver_pkgs 595.58.03 "$SRV/next" ""
 for d in cuda cuda-enodev; do
-	cp "$KEYRING" "$OUT/base/debs/nvidia-driver-pinning-595_595-1_all.deb" "$SRV/$d/"
+        cp "$KEYRING" "$OUT/base/debs/nvidia-driver-pinning-595_595-1_all.deb" "$SRV/$d/"
 done
 cp "$SRV/cuda/"*.deb "$SRV/next/"*.deb "$SRV/cuda-later/"
 
 # ---------------------------------------------------------------- index and sign (as build-repo.sh)
 index() { # DIR
-	(
-		cd "$1"
-		apt-ftparchive packages . >Packages
-		gzip -9n <Packages >Packages.gz
-		apt-ftparchive \
-			-o APT::FTPArchive::Release::Origin=NVIDIA \
-			-o APT::FTPArchive::Release::Label="NVIDIA CUDA" \
-			-o APT::FTPArchive::Release::Suite=stable \
-			-o APT::FTPArchive::Release::Codename=debian12 \
-			-o APT::FTPArchive::Release::Architectures="amd64 all" \
-			-o APT::FTPArchive::Release::Date="$(date -u -d "@$SOURCE_DATE_EPOCH" '+%a, %d %b %Y %H:%M:%S UTC')" \
-			-o APT::FTPArchive::Release::Description="gpubase e2e fixture: NVIDIA CUDA" \
-			release . >"$W/Release"
-		mv "$W/Release" Release
-		g --digest-algo SHA512 --local-user "$KEY_FPR!" --clearsign -o InRelease Release
-		g --digest-algo SHA512 --local-user "$KEY_FPR!" --detach-sign --armor -o Release.gpg Release
-	)
+        (
+                cd "$1"
+                apt-ftparchive packages . >Packages
+                gzip -9n <Packages >Packages.gz
+                apt-ftparchive \
+                        -o APT::FTPArchive::Release::Origin=NVIDIA \
+                        -o APT::FTPArchive::Release::Label="NVIDIA CUDA" \
+                        -o APT::FTPArchive::Release::Suite=stable \
+                        -o APT::FTPArchive::Release::Codename=debian12 \
+                        -o APT::FTPArchive::Release::Architectures="amd64 all" \
+                        -o APT::FTPArchive::Release::Date="$(date -u -d "@$SOURCE_DATE_EPOCH" '+%a, %d %b %Y %H:%M:%S UTC')" \
+                        -o APT::FTPArchive::Release::Description="gpubase e2e fixture: NVIDIA CUDA" \
+                        release . >"$W/Release"
+                mv "$W/Release" Release
+                g --digest-algo SHA512 --local-user "$KEY_FPR!" --clearsign -o InRelease Release
+                g --digest-algo SHA512 --local-user "$KEY_FPR!" --detach-sign --armor -o Release.gpg Release
+        )
 }
 index "$SRV/cuda"
 index "$SRV/cuda-enodev"
 index "$SRV/cuda-later"
 
 {
-	printf 'KVER=%q\n' "$KVER"
-	printf 'KEY_FPR=%q\n' "$KEY_FPR"
-	printf 'CTK_KEY_FPR=%q\n' "$CTK_KEY_FPR"
-	printf 'CUDA_KEYRING_SHA256=%q\n' "$(sha256sum "$KEYRING" | cut -d' ' -f1)"
-	printf 'GUEST_REPO=%q\n' "$GUEST_REPO"
+        printf 'KVER=%q\n' "$KVER"
+        printf 'KEY_FPR=%q\n' "$KEY_FPR"
+        printf 'CTK_KEY_FPR=%q\n' "$CTK_KEY_FPR"
+        printf 'CUDA_KEYRING_SHA256=%q\n' "$(sha256sum "$KEYRING" | cut -d' ' -f1)"
+        printf 'GUEST_REPO=%q\n' "$GUEST_REPO"
 } >"$OUT/e2e.env"
 rm -rf "$W"
 echo "make-e2e-repo.sh: $SRV for $KVER (module ${VERSIONS[*]})" >&2

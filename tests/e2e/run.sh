@@ -31,22 +31,22 @@ T0=$(date +%s)
 elapsed() { echo "$(($(date +%s) - T0))s"; }
 log() { echo "e2e [$(elapsed)]: $*"; }
 die() {
-	echo "e2e: FAIL: $*" >&2
-	exit 1
+        echo "e2e: FAIL: $*" >&2
+        exit 1
 }
 
 # ------------------------------------------------------------------ preconditions
 [ "$(id -u)" = 0 ] || die "the e2e tier needs root (mmdebstrap --mode=root, chroot, mkfs.ext4 -d)"
 for t in qemu-system-x86_64 qemu-img mmdebstrap mkfs.ext4 zstd socat jq modinfo modprobe cpio dpkg-deb apt-ftparchive gpg make gcc; do
-	command -v "$t" >/dev/null || die "missing $t: run \`make deps-e2e\`"
+        command -v "$t" >/dev/null || die "missing $t: run \`make deps-e2e\`"
 done
-[ -n "$DEB" ] && [ -f "$DEB" ] || die "GPUBASE_DEB must name the gpubase .deb (\`make deb\`), got '$DEB'"
+{ [ -n "$DEB" ] && [ -f "$DEB" ]; } || die "GPUBASE_DEB must name the gpubase .deb (\`make deb\`), got '$DEB'"
 ACCEL=${E2E_ACCEL:-}
 if [ -z "$ACCEL" ]; then
-	# /dev/kvm may exist without hardware virtualisation (a paravirtualised kvm module that wants
-	# a specially built guest kernel): a stock kernel then hangs in its decompressor or dies with
-	# a KVM emulation failure under -accel kvm. Only vmx/svm makes KVM worth trying.
-	if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then ACCEL=kvm; else ACCEL=tcg; fi
+        # /dev/kvm may exist without hardware virtualisation (a paravirtualised kvm module that wants
+        # a specially built guest kernel): a stock kernel then hangs in its decompressor or dies with
+        # a KVM emulation failure under -accel kvm. Only vmx/svm makes KVM worth trying.
+        if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then ACCEL=kvm; else ACCEL=tcg; fi
 fi
 case "$ACCEL" in
 kvm) CPU=host ;;
@@ -66,19 +66,19 @@ IMG=$CACHE/debian12-$key.tar.zst
 exec 9>"$CACHE/.lock"
 flock 9
 if [ -s "$IMG" ]; then
-	log "guest image: $IMG (cached)"
-	IMAGE_STATE=cached
+        log "guest image: $IMG (cached)"
+        IMAGE_STATE=cached
 else
-	log "guest image: building $IMG (mmdebstrap, about 3-5 min)"
-	t=$(date +%s)
-	"$HERE/build-image.sh" "$IMG" >"$CACHE/build-$key.log" 2>&1 || {
-		tail -30 "$CACHE/build-$key.log" >&2
-		die "building the guest image failed (log: $CACHE/build-$key.log)"
-	}
-	find "$CACHE" -maxdepth 1 \( \( -name 'debian12-*.tar.zst' ! -name "debian12-$key.tar.zst" \) -o \
-		\( -name 'build-*.log' ! -name "build-$key.log" \) \) -delete
-	log "guest image built in $(($(date +%s) - t))s"
-	IMAGE_STATE="built now"
+        log "guest image: building $IMG (mmdebstrap, about 3-5 min)"
+        t=$(date +%s)
+        "$HERE/build-image.sh" "$IMG" >"$CACHE/build-$key.log" 2>&1 || {
+                tail -30 "$CACHE/build-$key.log" >&2
+                die "building the guest image failed (log: $CACHE/build-$key.log)"
+        }
+        find "$CACHE" -maxdepth 1 \( \( -name 'debian12-*.tar.zst' ! -name "debian12-$key.tar.zst" \) -o \
+                \( -name 'build-*.log' ! -name "build-$key.log" \) \) -delete
+        log "guest image built in $(($(date +%s) - t))s"
+        IMAGE_STATE="built now"
 fi
 flock -u 9
 
@@ -100,10 +100,10 @@ cp "$ROOT/boot/vmlinuz-$KVER" "$W/vmlinuz"
 mkdir -p "$W/initramfs/m"
 gcc -static -Os -o "$W/initramfs/init" "$HERE/guest/e2e-init.c" || die "cannot build the guest's /init (gcc -static: libc6-dev)"
 for m in virtio_pci virtio_blk crc32c_generic ext4 virtio_rng; do
-	modprobe -d "$ROOT" -S "$KVER" --show-depends "$m" || die "the guest kernel has no module $m"
+        modprobe -d "$ROOT" -S "$KVER" --show-depends "$m" || die "the guest kernel has no module $m"
 done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r ko; do
-	[[ $ko == *.ko ]] || die "module $ko: only uncompressed modules are handled"
-	cp "$ko" "$W/initramfs/m/" && echo "/m/$(basename "$ko")"
+        [[ $ko == *.ko ]] || die "module $ko: only uncompressed modules are handled"
+        cp "$ko" "$W/initramfs/m/" && echo "/m/$(basename "$ko")"
 done >"$W/initramfs/modules"
 [ "$(wc -l <"$W/initramfs/modules")" -ge 5 ] || die "too few modules for the initramfs"
 (cd "$W/initramfs" && find . | cpio -o -H newc --quiet) >"$W/initrd.img" || die "cannot pack the initramfs (cpio)"
@@ -112,20 +112,20 @@ log "guest kernel $KVER; initramfs: /init and $(wc -l <"$W/initramfs/modules") m
 # the stand-in module is built against the guest kernel's headers, on this host
 KDIR=/usr/src/linux-headers-$KVER
 if [ ! -f "$KDIR/Makefile" ]; then
-	log "installing linux-headers-$KVER (the guest kernel's headers)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "linux-headers-$KVER" >"$W/headers.log" 2>&1 ||
-		{ apt-get update -q >>"$W/headers.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "linux-headers-$KVER" >>"$W/headers.log" 2>&1; } ||
-		{
-			tail -20 "$W/headers.log" >&2
-			die "cannot install linux-headers-$KVER: the module cannot be built for the guest kernel"
-		}
+        log "installing linux-headers-$KVER (the guest kernel's headers)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "linux-headers-$KVER" >"$W/headers.log" 2>&1 ||
+                { apt-get update -q >>"$W/headers.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "linux-headers-$KVER" >>"$W/headers.log" 2>&1; } ||
+                {
+                        tail -20 "$W/headers.log" >&2
+                        die "cannot install linux-headers-$KVER: the module cannot be built for the guest kernel"
+                }
 fi
 
 # ------------------------------------------------------------------ the repository
 t=$(date +%s)
 "$HERE/make-e2e-repo.sh" "$W/repo" "$KVER" "$KDIR" 2>"$W/repo.log" || {
-	cat "$W/repo.log" >&2
-	die "building the e2e repository failed"
+        cat "$W/repo.log" >&2
+        die "building the e2e repository failed"
 }
 # shellcheck source=/dev/null
 . "$W/repo/e2e.env"
@@ -137,20 +137,22 @@ log "repository built in $(($(date +%s) - t))s (module for $KVER, key $KEY_FPR)"
 # build machine without dbus has no such group
 cp "$DEB" "$ROOT/tmp/gpubase.deb"
 chroot "$ROOT" dpkg --log=/dev/null -i /tmp/gpubase.deb >"$W/dpkg-gpubase.log" 2>&1 || {
-	cat "$W/dpkg-gpubase.log" >&2
-	die "dpkg -i $DEB inside the guest image failed"
+        cat "$W/dpkg-gpubase.log" >&2
+        die "dpkg -i $DEB inside the guest image failed"
 }
 rm -f "$ROOT/tmp/gpubase.deb"
-[ -x "$ROOT/usr/bin/gpubase" ] && [ -f "$ROOT/lib/systemd/system/gpubase.service" ] || die "the .deb did not install gpubase and its unit"
+{ [ -x "$ROOT/usr/bin/gpubase" ] && [ -f "$ROOT/lib/systemd/system/gpubase.service" ]; } || die "the .deb did not install gpubase and its unit"
 [ ! -e "$ROOT/etc/systemd/system/multi-user.target.wants/gpubase.service" ] || die "installing the .deb enabled gpubase.service"
 cp -a "$W/repo/srv" "$ROOT/srv/repo"
 mkdir -p "$ROOT/srv/e2e"
 # The shipped Debian 12 plan, as the package installed it, with one change: the preflight gate
 # cannot ask for gpu.present, because qemu has no NVIDIA device to put on the guest's PCI bus.
-# (gpu.open-module-supported stays: with no GPU it skips.) The URLs, keys and checksum come in as
-# --var overrides, which the run keeps for resume.
+# (gpu.open-module-supported stays: with no GPU it skips.) The URLs and keys come in as --var
+# overrides, which the run keeps for resume.
 shipped=$ROOT/usr/share/gpubase/plans/debian-12.yaml
+# shellcheck disable=SC2016 # the plan's own ${signing_route}, matched literally
 from='    checks: [gpu.present, gpu.open-module-supported, {secureboot: "${signing_route}"}, nouveau]'
+# shellcheck disable=SC2016 # as above
 to='    checks: [gpu.open-module-supported, {secureboot: "${signing_route}"}, nouveau]   # e2e: no NVIDIA device on qemu'"'"'s PCI bus'
 [ "$(grep -cxF "$from" "$shipped")" = 1 ] || die "$shipped changed: its preflight line is not '$from' (update tests/e2e/run.sh)"
 awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$shipped" >"$ROOT/srv/e2e/plan.yaml"
@@ -167,16 +169,16 @@ EOF
 # directory it uploads (the e2e plan under the template's default plan_file name). The harness
 # supplies what -var-file would: plan_vars, the fixture's repository values.
 "$HERE/packer-steps.sh" "$TOP/examples/packer/gpu-image.pkr.hcl" "$ROOT/srv/e2e/packer" ||
-	die "cannot read the provisioners of examples/packer/gpu-image.pkr.hcl"
+        die "cannot read the provisioners of examples/packer/gpu-image.pkr.hcl"
 mkdir -p "$ROOT/srv/e2e/packer/scripts" "$ROOT/srv/e2e/packer/plans"
 while IFS=$'\t' read -r kind a _; do
-	[ "$kind" != script ] || install -m 755 "$TOP/examples/packer/scripts/$a" "$ROOT/srv/e2e/packer/scripts/$a" ||
-		die "the template runs scripts/$a, which examples/packer/scripts does not have"
-	# shellcheck disable=SC2016 # the template's own expression, literally
-	case "$kind:$a" in
-	inline:* | script:* | upload:local.binary | 'upload:${local.plans}/' | download:/var/tmp/*) ;;
-	*) die "examples/packer/gpu-image.pkr.hcl: the harness does not know the provisioner '$kind $a' (teach tests/e2e/guest/e2e-scenario.sh)" ;;
-	esac
+        [ "$kind" != script ] || install -m 755 "$TOP/examples/packer/scripts/$a" "$ROOT/srv/e2e/packer/scripts/$a" ||
+                die "the template runs scripts/$a, which examples/packer/scripts does not have"
+        # shellcheck disable=SC2016 # the template's own expression, literally
+        case "$kind:$a" in
+        inline:* | script:* | upload:local.binary | 'upload:${local.plans}/' | download:/var/tmp/*) ;;
+        *) die "examples/packer/gpu-image.pkr.hcl: the harness does not know the provisioner '$kind $a' (teach tests/e2e/guest/e2e-scenario.sh)" ;;
+        esac
 done <"$ROOT/srv/e2e/packer/steps"
 plan_file=$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$ROOT/srv/e2e/packer/env")
 [ -n "$plan_file" ] || die "the template's environment has no GPUBASE_PLAN_FILE"
@@ -188,27 +190,27 @@ sed -i "s|^GPUBASE_PLAN_VARS=.*|GPUBASE_PLAN_VARS=$(tr '\n' ' ' <"$ROOT/srv/e2e/
 # above, and each var of /srv/e2e/vars set in the embedded plan's vars. Nothing else changes: the
 # runcmd is the example's.
 cloudinit_user_data() { # USER-DATA VARS-FILE
-	local name val n
-	awk -v from="${from#    }" -v to="${to#    }" '
+        local name val n
+        awk -v from="${from#    }" -v to="${to#    }" '
 		{ line = $0; ind = line; sub(/[^ ].*$/, "", ind) }
 		substr(line, length(ind) + 1) == from { print ind to; hits++; next }
 		{ print }
 		END { if (hits != 1) { print "preflight line found " hits + 0 " times" > "/dev/stderr"; exit 1 } }' "$1" >"$W/user-data.tmp" || return 1
-	while IFS= read -r v; do
-		name=${v%%=*} val=${v#*=}
-		n=$(grep -cE "^ +$name: \".*\"$" "$W/user-data.tmp" || true)
-		[ "$n" = 1 ] || { echo "var $name found $n times in the embedded plan's vars" >&2; return 1; }
-		awk -v name="$name" -v val="$val" '
+        while IFS= read -r v; do
+                name=${v%%=*} val=${v#*=}
+                n=$(grep -cE "^ +$name: \".*\"$" "$W/user-data.tmp" || true)
+                [ "$n" = 1 ] || { echo "var $name found $n times in the embedded plan's vars" >&2; return 1; }
+                awk -v name="$name" -v val="$val" '
 			match($0, "^ +" name ": \"") && /"$/ { ind = $0; sub(/[^ ].*$/, "", ind); print ind name ": \"" val "\""; next }
 			{ print }' "$W/user-data.tmp" >"$W/user-data.tmp2" && mv "$W/user-data.tmp2" "$W/user-data.tmp"
-	done <"$2"
-	cat "$W/user-data.tmp"
-	rm -f "$W/user-data.tmp"
+        done <"$2"
+        cat "$W/user-data.tmp"
+        rm -f "$W/user-data.tmp"
 }
 seed=$ROOT/var/lib/cloud/seed/nocloud
 mkdir -p "$seed" "$ROOT/etc/cloud/cloud.cfg.d"
 cloudinit_user_data "$TOP/examples/cloud-init/user-data" "$ROOT/srv/e2e/vars" >"$seed/user-data" ||
-	die "examples/cloud-init/user-data changed: the e2e changes no longer apply (update tests/e2e/run.sh)"
+        die "examples/cloud-init/user-data changed: the e2e changes no longer apply (update tests/e2e/run.sh)"
 printf 'instance-id: gpubase-e2e-1\nlocal-hostname: gpubase-e2e\n' >"$seed/meta-data"
 # The image's cloud-init configuration (not the user-data's): the seed is on the disk, so no other
 # datasource is probed. This machine has no partition table to grow, no sshd to make host keys
@@ -241,73 +243,73 @@ log "guest disk ready ($(du -sh "$W/base.raw" | cut -f1) used)"
 # powers off (exit 0) or VM_TIMEOUT passes (124). With RESET_AT, `system_reset` goes to the
 # monitor JITTER seconds after that text first shows on the guest's serial console.
 boot_vm() {
-	local dir=$1 reset_at=${2:-} jitter=${3:-0} rc pid deadline
-	local VM_TIMEOUT=$((BOOT_BUDGET * ${BOOTS:-2}))
-	local mon=$dir/monitor.sock
-	[ ${#mon} -lt 100 ] || die "monitor socket path too long: $mon"
-	timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
-		-name "gpubase-e2e-$(basename "$dir")" -accel "$ACCEL" -cpu "$CPU" -m 1024 -smp "$SMP" \
-		-nodefaults -no-user-config -display none \
-		-serial "file:$dir/serial.log" \
-		-kernel "$W/vmlinuz" -initrd "$W/initrd.img" \
-		-append "root=/dev/vda rw console=ttyS0 loglevel=4 panic=10 $KERNEL_ARGS ${CLOUD_INIT_ARG-cloud-init=disabled}" \
-		-drive "file=$dir/disk.qcow2,format=qcow2,if=virtio,cache=unsafe" \
-		-device virtio-rng-pci \
-		-virtfs "local,path=$dir/share,mount_tag=hostshare,security_model=none,multidevs=remap" \
-		-monitor "unix:$mon,server=on,wait=off" \
-		>"$dir/qemu.log" 2>&1 &
-	pid=$!
-	# watchdog: a kernel that panics or a guest that never reaches its scenario fails now, loudly,
-	# instead of at VM_TIMEOUT
-	(
-		local t0=$SECONDS
-		while kill -0 "$pid" 2>/dev/null; do
-			if grep -qE 'Kernel panic|No init found|Unable to mount root' "$dir/serial.log" 2>/dev/null; then
-				echo "the guest kernel panicked or found no root/init (serial log)" >"$dir/watchdog.txt"
-				kill "$pid" 2>/dev/null
-				break
-			fi
-			if [ ! -e "$dir/share/boots" ] && [ $((SECONDS - t0)) -gt "$FIRST_BOOT_TIMEOUT" ]; then
-				echo "the guest did not reach its scenario unit within ${FIRST_BOOT_TIMEOUT}s" >"$dir/watchdog.txt"
-				kill "$pid" 2>/dev/null
-				break
-			fi
-			sleep 2
-		done
-	) &
-	if [ -n "$reset_at" ]; then
-		# hard reset: wait for the serial console to show the moment (an ERE), add the jitter, reset
-		deadline=$(($(date +%s) + VM_TIMEOUT))
-		while ! grep -qE -- "$reset_at" "$dir/serial.log" 2>/dev/null && kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
-			sleep 0.2
-		done
-		if grep -qE -- "$reset_at" "$dir/serial.log" 2>/dev/null; then
-			sleep "$jitter"
-			if kill -0 "$pid" 2>/dev/null; then
-				echo "system_reset" | socat - "UNIX-CONNECT:$mon" >"$dir/monitor.log" 2>&1 &&
-					echo "system_reset ${jitter}s after the console showed '$reset_at'; last console line then: $(tail -1 "$dir/serial.log" | tr -d '\r' | cut -c1-100)" >"$dir/reset.txt"
-			fi
-		fi
-	fi
-	rc=0
-	wait "$pid" || rc=$?
-	wait
-	[ ! -s "$dir/watchdog.txt" ] || bad "$(cat "$dir/watchdog.txt"); serial log tail: $(tail -5 "$dir/serial.log" | tr '\n' '|')"
-	return "$rc"
+        local dir=$1 reset_at=${2:-} jitter=${3:-0} rc pid deadline
+        local VM_TIMEOUT=$((BOOT_BUDGET * ${BOOTS:-2}))
+        local mon=$dir/monitor.sock
+        [ ${#mon} -lt 100 ] || die "monitor socket path too long: $mon"
+        timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
+                -name "gpubase-e2e-$(basename "$dir")" -accel "$ACCEL" -cpu "$CPU" -m 1024 -smp "$SMP" \
+                -nodefaults -no-user-config -display none \
+                -serial "file:$dir/serial.log" \
+                -kernel "$W/vmlinuz" -initrd "$W/initrd.img" \
+                -append "root=/dev/vda rw console=ttyS0 loglevel=4 panic=10 $KERNEL_ARGS ${CLOUD_INIT_ARG-cloud-init=disabled}" \
+                -drive "file=$dir/disk.qcow2,format=qcow2,if=virtio,cache=unsafe" \
+                -device virtio-rng-pci \
+                -virtfs "local,path=$dir/share,mount_tag=hostshare,security_model=none,multidevs=remap" \
+                -monitor "unix:$mon,server=on,wait=off" \
+                >"$dir/qemu.log" 2>&1 &
+        pid=$!
+        # watchdog: a kernel that panics or a guest that never reaches its scenario fails now, loudly,
+        # instead of at VM_TIMEOUT
+        (
+                local t0=$SECONDS
+                while kill -0 "$pid" 2>/dev/null; do
+                        if grep -qE 'Kernel panic|No init found|Unable to mount root' "$dir/serial.log" 2>/dev/null; then
+                                echo "the guest kernel panicked or found no root/init (serial log)" >"$dir/watchdog.txt"
+                                kill "$pid" 2>/dev/null
+                                break
+                        fi
+                        if [ ! -e "$dir/share/boots" ] && [ $((SECONDS - t0)) -gt "$FIRST_BOOT_TIMEOUT" ]; then
+                                echo "the guest did not reach its scenario unit within ${FIRST_BOOT_TIMEOUT}s" >"$dir/watchdog.txt"
+                                kill "$pid" 2>/dev/null
+                                break
+                        fi
+                        sleep 2
+                done
+        ) &
+        if [ -n "$reset_at" ]; then
+                # hard reset: wait for the serial console to show the moment (an ERE), add the jitter, reset
+                deadline=$(($(date +%s) + VM_TIMEOUT))
+                while ! grep -qE -- "$reset_at" "$dir/serial.log" 2>/dev/null && kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+                        sleep 0.2
+                done
+                if grep -qE -- "$reset_at" "$dir/serial.log" 2>/dev/null; then
+                        sleep "$jitter"
+                        if kill -0 "$pid" 2>/dev/null; then
+                                echo "system_reset" | socat - "UNIX-CONNECT:$mon" >"$dir/monitor.log" 2>&1 &&
+                                        echo "system_reset ${jitter}s after the console showed '$reset_at'; last console line then: $(tail -1 "$dir/serial.log" | tr -d '\r' | cut -c1-100)" >"$dir/reset.txt"
+                        fi
+                fi
+        fi
+        rc=0
+        wait "$pid" || rc=$?
+        wait
+        [ ! -s "$dir/watchdog.txt" ] || bad "$(cat "$dir/watchdog.txt"); serial log tail: $(tail -5 "$dir/serial.log" | tr '\n' '|')"
+        return "$rc"
 }
 
 # ------------------------------------------------------------------ assertions
 # S_DIR: the scenario's report (failures, observed, result); VM: the guest's directory (serial.log,
 # share/boots); SH: where the guest put this scenario's results (VM/share, or VM/share/drift).
-S_DIR= VM= SH=
+S_DIR='' VM='' SH=''
 bad() { echo "$*" >>"$S_DIR/failures"; }
 obs() { echo "$*" >>"$S_DIR/observed"; }
 sh_() { cat "$SH/$1" 2>/dev/null || true; }
 expect() { # WHAT GOT WANT
-	if [ "$2" = "$3" ]; then obs "$1: $2"; else bad "$1: got '$2', want '$3'"; fi
+        if [ "$2" = "$3" ]; then obs "$1: $2"; else bad "$1: got '$2', want '$3'"; fi
 }
 expect_match() { # WHAT GOT ERE
-	if [[ $2 =~ $3 ]]; then obs "$1: $2"; else bad "$1: got '$2', want /$3/"; fi
+        if [[ $2 =~ $3 ]]; then obs "$1: $2"; else bad "$1: got '$2', want /$3/"; fi
 }
 status_field() { jq -r "$1" "$SH/status.json" 2>/dev/null || echo "?"; }
 step_field() { jq -r --arg id "$1" ".steps[] | select(.id == \$id) | $2" "$SH/status.json" 2>/dev/null || echo "?"; }
@@ -320,292 +322,297 @@ kernel_boots() { grep -c 'e2e-init: boot' "$VM/serial.log" 2>/dev/null || true; 
 
 # the guest ran at all: boots recorded, and the phase finished
 guest_started() { # MARKER
-	if [ "$(boots)" -eq 0 ]; then
-		bad "the guest never reached the scenario unit (no boots recorded): the VM did not start; serial log tail: $(tail -5 "$VM/serial.log" 2>/dev/null | tr '\n' '|')"
-		return 1
-	fi
-	[ -e "$SH/${1:-finished}" ] || bad "the guest did not finish this scenario (no '${1:-finished}' marker); last guest log: $(tail -2 "$VM/share/guest.log" | tr '\n' '|')"
+        if [ "$(boots)" -eq 0 ]; then
+                bad "the guest never reached the scenario unit (no boots recorded): the VM did not start; serial log tail: $(tail -5 "$VM/serial.log" 2>/dev/null | tr '\n' '|')"
+                return 1
+        fi
+        [ -e "$SH/${1:-finished}" ] || bad "the guest did not finish this scenario (no '${1:-finished}' marker); last guest log: $(tail -2 "$VM/share/guest.log" | tr '\n' '|')"
 }
 
 # the run ended done, the unit is disabled again, the driver and docker as the plan wants
 assert_converged() { # MODULE-VERSION
-	expect "run state" "$(status_field .run_state)" done
-	expect "gpubase.service enabled at the end" "$(sh_ unit-enabled.txt)" disabled
-	expect "loaded module (/sys/module/nvidia/version)" "$(sh_ module-loaded.txt)" "$1"
-	expect "module on disk (modinfo -F version nvidia)" "$(sh_ module-disk.txt)" "$1"
-	expect_match "/proc/driver/nvidia/version" "$(sh_ proc-version.txt)" "^NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  $1  Release Build  \(gpubase-fixture\)  "
-	expect_match "docker runtimes" "$(sh_ docker-runtimes.json)" '"nvidia":\{[^}]*"path":"nvidia-container-runtime"'
-	expect "daemon.json runtimes.nvidia.path" "$(jq -r '.runtimes.nvidia.path' "$SH/daemon.json" 2>/dev/null)" nvidia-container-runtime
-	for c in driver.loaded driver.flavor driver.version driver.stale driver.nvml ctk.installed ctk.held runtime.configured runtime.restarted; do
-		expect "verify $c" "$(verify_status "$c")" ok
-	done
-	# the plan's driver step holds nvidia-open and the pinning package; nvidia-open depends on exactly
-	# the installed nvidia-kernel-open-dkms, which that locks
-	expect_match "verify driver.held" "$(verify_status driver.held):$(jq -r '.checks[] | select(.name == "driver.held") | .detail' "$SH/verify.json" 2>/dev/null)" \
-		'^ok:nvidia-kernel-open-dkms .* is held \(through nvidia-open, .*nvidia-driver-pinning-595$'
-	# every other check passes or skips: only gpu.present fails (qemu has no NVIDIA device)
-	expect "verify --plan: the checks not ok" "$(jq -r '[.checks[] | select(.status == "fail" or .status == "warn") | .name] | join(" ")' "$SH/verify.json" 2>/dev/null)" gpu.present
+        expect "run state" "$(status_field .run_state)" "done"
+        expect "gpubase.service enabled at the end" "$(sh_ unit-enabled.txt)" disabled
+        expect "loaded module (/sys/module/nvidia/version)" "$(sh_ module-loaded.txt)" "$1"
+        expect "module on disk (modinfo -F version nvidia)" "$(sh_ module-disk.txt)" "$1"
+        expect_match "/proc/driver/nvidia/version" "$(sh_ proc-version.txt)" "^NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  $1  Release Build  \(gpubase-fixture\)  "
+        expect_match "docker runtimes" "$(sh_ docker-runtimes.json)" '"nvidia":\{[^}]*"path":"nvidia-container-runtime"'
+        expect "daemon.json runtimes.nvidia.path" "$(jq -r '.runtimes.nvidia.path' "$SH/daemon.json" 2>/dev/null)" nvidia-container-runtime
+        for c in driver.loaded driver.flavor driver.version driver.stale driver.nvml ctk.installed ctk.held runtime.configured runtime.restarted; do
+                expect "verify $c" "$(verify_status "$c")" ok
+        done
+        # the plan's driver step holds nvidia-open and the pinning package; nvidia-open depends on exactly
+        # the installed nvidia-kernel-open-dkms, which that locks
+        expect_match "verify driver.held" "$(verify_status driver.held):$(jq -r '.checks[] | select(.name == "driver.held") | .detail' "$SH/verify.json" 2>/dev/null)" \
+                '^ok:nvidia-kernel-open-dkms .* is held \(through nvidia-open, .*nvidia-driver-pinning-595$'
+        # every other check passes or skips: only gpu.present fails (qemu has no NVIDIA device)
+        expect "verify --plan: the checks not ok" "$(jq -r '[.checks[] | select(.status == "fail" or .status == "warn") | .name] | join(" ")' "$SH/verify.json" 2>/dev/null)" gpu.present
 }
 
 # docker was restarted in the last boot while gpubase.service ran (RestartUnit over D-Bus)
 assert_docker_restarted_by_unit() {
-	local gs ds ge stops
-	gs=$(sed -n 's/^ExecMainStartTimestampMonotonic=//p' "$SH/gpubase-unit.txt" 2>/dev/null)
-	ge=$(sed -n 's/^ExecMainExitTimestampMonotonic=//p' "$SH/gpubase-unit.txt" 2>/dev/null)
-	ds=$(sed -n 's/^ActiveEnterTimestampMonotonic=//p' "$SH/docker-unit.txt" 2>/dev/null)
-	if [ -n "$gs" ] && [ -n "$ds" ] && [ -n "$ge" ] && [ "$gs" -gt 0 ] && [ "$ds" -gt "$gs" ] && [ "$ds" -le "$ge" ]; then
-		obs "docker.service became active at ${ds}us, inside gpubase.service's run ${gs}..${ge}us (monotonic)"
-	else
-		bad "docker.service ActiveEnter ${ds:-?}us is not inside gpubase.service's run ${gs:-?}..${ge:-?}us"
-	fi
-	stops=$(grep -c 'Stopping docker.service\|Stopping Docker Application Container Engine' "$SH/journal-docker.txt" 2>/dev/null || true)
-	if [ "${stops:-0}" -ge 1 ]; then obs "docker stopped and started again in that boot (journal: $stops stop)"; else bad "no docker restart in the last boot's journal"; fi
+        local gs ds ge stops
+        gs=$(sed -n 's/^ExecMainStartTimestampMonotonic=//p' "$SH/gpubase-unit.txt" 2>/dev/null)
+        ge=$(sed -n 's/^ExecMainExitTimestampMonotonic=//p' "$SH/gpubase-unit.txt" 2>/dev/null)
+        ds=$(sed -n 's/^ActiveEnterTimestampMonotonic=//p' "$SH/docker-unit.txt" 2>/dev/null)
+        if [ -n "$gs" ] && [ -n "$ds" ] && [ -n "$ge" ] && [ "$gs" -gt 0 ] && [ "$ds" -gt "$gs" ] && [ "$ds" -le "$ge" ]; then
+                obs "docker.service became active at ${ds}us, inside gpubase.service's run ${gs}..${ge}us (monotonic)"
+        else
+                bad "docker.service ActiveEnter ${ds:-?}us is not inside gpubase.service's run ${gs:-?}..${ge:-?}us"
+        fi
+        stops=$(grep -c 'Stopping docker.service\|Stopping Docker Application Container Engine' "$SH/journal-docker.txt" 2>/dev/null || true)
+        if [ "${stops:-0}" -ge 1 ]; then obs "docker stopped and started again in that boot (journal: $stops stop)"; else bad "no docker restart in the last boot's journal"; fi
 }
 
 # a GPUBASE_* journal entry of a step, in the given boot
 assert_journal_fields() { # BOOT_ID STEP STATE
-	local n
-	n=$(jq -r --arg b "${1//-/}" --arg s "$2" --arg st "$3" 'select(._BOOT_ID == $b and .GPUBASE_STEP == $s and .GPUBASE_STATE == $st) | .GPUBASE_RUN' \
-		"$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
-	if [ "${n:-0}" -ge 1 ]; then
-		obs "journal: GPUBASE_STEP=$2 GPUBASE_STATE=$3 in boot ${1:0:8}"
-	else
-		bad "journal: no GPUBASE_STEP=$2 GPUBASE_STATE=$3 entry in boot ${1:0:8}"
-	fi
+        local n
+        n=$(jq -r --arg b "${1//-/}" --arg s "$2" --arg st "$3" 'select(._BOOT_ID == $b and .GPUBASE_STEP == $s and .GPUBASE_STATE == $st) | .GPUBASE_RUN' \
+                "$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
+        if [ "${n:-0}" -ge 1 ]; then
+                obs "journal: GPUBASE_STEP=$2 GPUBASE_STATE=$3 in boot ${1:0:8}"
+        else
+                bad "journal: no GPUBASE_STEP=$2 GPUBASE_STATE=$3 entry in boot ${1:0:8}"
+        fi
 }
 
 # a run that rebooted once (boot B1 -> B2) through logind and gpubase.service finished: wait,
 # the reboot step's record, every step, the machine converged, docker restarted by the unit, journal
 assert_done_after_one_reboot() { # B1 B2
-	local st
-	expect "gpubase wait exit" "$(sh_ wait.rc)" 0
-	expect "reboots" "$(status_field .reboots)" 1
-	expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id ${1:0:8}… -> ${2:0:8}…\)"
-	for st in driver driver-reboot ctk runtime docker-restart; do
-		expect "step $st" "$(step_field $st .state)" done
-	done
-	assert_converged 595.45.01
-	assert_docker_restarted_by_unit
-	assert_journal_fields "$1" driver-reboot reboot-requested
-	assert_journal_fields "$2" driver-reboot done
-	assert_journal_fields "$2" docker-restart done
+        local st
+        expect "gpubase wait exit" "$(sh_ wait.rc)" 0
+        expect "reboots" "$(status_field .reboots)" 1
+        expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id ${1:0:8}… -> ${2:0:8}…\)"
+        for st in driver driver-reboot ctk runtime docker-restart; do
+                expect "step $st" "$(step_field $st .state)" "done"
+        done
+        assert_converged 595.45.01
+        assert_docker_restarted_by_unit
+        assert_journal_fields "$1" driver-reboot reboot-requested
+        assert_journal_fields "$2" driver-reboot "done"
+        assert_journal_fields "$2" docker-restart "done"
 }
 
 # ------------------------------------------------------------------ scenarios
 # new_vm NAME BACKING-DISK-FORMAT BACKING-DISK CONF...: a guest directory with an overlay disk and
 # a share whose scenario.conf holds CONF lines
 new_vm() {
-	local dir=$W/s/$1 fmt=$2 backing=$3
-	shift 3
-	rm -rf "$dir"
-	mkdir -p "$dir/share"
-	qemu-img create -q -f qcow2 -F "$fmt" -b "$backing" "$dir/disk.qcow2"
-	printf '%s\n' "$@" >"$dir/share/scenario.conf"
-	echo "$dir"
+        local dir=$W/s/$1 fmt=$2 backing=$3
+        shift 3
+        rm -rf "$dir"
+        mkdir -p "$dir/share"
+        qemu-img create -q -f qcow2 -F "$fmt" -b "$backing" "$dir/disk.qcow2"
+        printf '%s\n' "$@" >"$dir/share/scenario.conf"
+        echo "$dir"
 }
 report_dir() { # NAME
-	rm -rf "$W/s/$1.report"
-	mkdir -p "$W/s/$1.report"
-	echo "$W/s/$1.report"
+        rm -rf "$W/s/$1.report"
+        mkdir -p "$W/s/$1.report"
+        echo "$W/s/$1.report"
 }
 
 # happy path, and (DRIFT=1) the drift path continuing on the same machine
 scenario_happy() { # DRIFT(0|1)
-	local drift=$1 b1 b2 b3 rc
-	VM=$(new_vm happy raw "$W/base.raw" SCENARIO=happy "DRIFT=$drift")
-	S_DIR=$(report_dir happy) SH=$VM/share
-	BOOTS=$((2 + drift)) boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * (2 + drift)))s)"
-	if guest_started happy.done; then
-		b1=$(boot_id 1) b2=$(boot_id 2)
-		expect "boots until done (scenario unit)" "$(sh_ happy.done)" 2
-		[ "$drift" = 1 ] || expect "boots (kernel, serial log)" "$(kernel_boots)" 2
-		[ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ] && obs "boot ids: $b1 -> $b2" || bad "boot ids not two distinct ones: '$b1' '$b2'"
-		expect "gpubase.service enabled before the run" "$(sh_ enabled-before-run.txt)" disabled
-		expect "gpubase run --reboot=now exit" "$(sh_ run.rc)" 3
-		expect "gpubase.service enabled when the reboot was requested" "$(sh_ enabled-after-run.txt)" enabled
-		expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
-		assert_done_after_one_reboot "$b1" "$b2"
-		for f in GPUBASE_RUN GPUBASE_PLAN GPUBASE_STEP GPUBASE_STATE; do
-			grep -q "^    $f=" "$SH/journal-unit-verbose.txt" || bad "journalctl -u gpubase -o verbose has no $f"
-		done
-		grep -q '^    GPUBASE_STEP=docker-restart$' "$SH/journal-unit-verbose.txt" &&
-			obs "journalctl -u gpubase -o verbose: GPUBASE_RUN/PLAN/STEP/STATE, e.g. GPUBASE_STEP=docker-restart" ||
-			bad "journalctl -u gpubase -o verbose has no GPUBASE_STEP=docker-restart"
-	fi
-	finish_scenario happy
-	[ "$drift" = 1 ] || return 0
+        local drift=$1 b1 b2 b3 rc
+        VM=$(new_vm happy raw "$W/base.raw" SCENARIO=happy "DRIFT=$drift")
+        S_DIR=$(report_dir happy) SH=$VM/share
+        BOOTS=$((2 + drift)) boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * (2 + drift)))s)"
+        if guest_started happy.done; then
+                b1=$(boot_id 1) b2=$(boot_id 2)
+                expect "boots until done (scenario unit)" "$(sh_ happy.done)" 2
+                [ "$drift" = 1 ] || expect "boots (kernel, serial log)" "$(kernel_boots)" 2
+                if [ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ]; then obs "boot ids: $b1 -> $b2"; else bad "boot ids not two distinct ones: '$b1' '$b2'"; fi
+                expect "gpubase.service enabled before the run" "$(sh_ enabled-before-run.txt)" disabled
+                expect "gpubase run --reboot=now exit" "$(sh_ run.rc)" 3
+                expect "gpubase.service enabled when the reboot was requested" "$(sh_ enabled-after-run.txt)" enabled
+                expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
+                assert_done_after_one_reboot "$b1" "$b2"
+                for f in GPUBASE_RUN GPUBASE_PLAN GPUBASE_STEP GPUBASE_STATE; do
+                        grep -q "^    $f=" "$SH/journal-unit-verbose.txt" || bad "journalctl -u gpubase -o verbose has no $f"
+                done
+                if grep -q '^    GPUBASE_STEP=docker-restart$' "$SH/journal-unit-verbose.txt"; then
+                        obs "journalctl -u gpubase -o verbose: GPUBASE_RUN/PLAN/STEP/STATE, e.g. GPUBASE_STEP=docker-restart"
+                else
+                        bad "journalctl -u gpubase -o verbose has no GPUBASE_STEP=docker-restart"
+                fi
+        fi
+        finish_scenario happy
+        [ "$drift" = 1 ] || return 0
 
-	S_DIR=$(report_dir drift) SH=$VM/share/drift
-	guest_started finished || { finish_scenario drift; return 0; }
-	expect "apt-get upgrade of the driver to 595.58.03, outside the plan" "$(sh_ apt-upgrade.rc)" 0
-	expect "module on disk after the upgrade" "$(sh_ drift-module-disk.txt)" 595.58.03
-	expect "module loaded after the upgrade" "$(sh_ drift-module-loaded.txt)" 595.45.01
-	expect "verify driver.stale after the drift" "$(verify_status driver.stale verify-drift.json)" fail
-	obs "verify driver.stale said: $(jq -r '.checks[] | select(.name == "driver.stale") | .detail' "$SH/verify-drift.json" 2>/dev/null)"
-	rc=$(sh_ run.rc)
-	b3=$(boot_id 3)
-	if [ "$rc" = 3 ]; then
-		obs "rerun (boot 2, a new run): driver.stale -> reboot requested by the plan's driver-reboot step"
-		expect "boots in all (scenario unit)" "$(boots)" 3
-		expect "boots in all (kernel, serial log)" "$(kernel_boots)" 3
-		expect_match "boot 3: gpubase.service ran and succeeded" "$(boot_line 3)" 'gpubase.service=(inactive|active)/success/0 '
-		expect "gpubase wait exit" "$(sh_ wait.rc)" 0
-		expect "reboots of the rerun" "$(status_field .reboots)" 1
-		expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id ${b2:0:8}… -> ${b3:0:8}…\)"
-		assert_converged 595.58.03
-	else
-		obs "rerun exit $rc: no reboot (the pinned version restored?)"
-		expect "rerun exit" "$rc" 0
-		expect "boots in all" "$(boots)" 2
-		assert_converged 595.45.01
-	fi
-	obs "driver packages at the end: $(grep -E '^(nvidia-open|nvidia-kernel-open-dkms|libnvidia-compute:?[a-z0-9]*) ' "$SH/dpkg.txt" | tr '\n' ';')"
-	finish_scenario drift
+        S_DIR=$(report_dir drift) SH=$VM/share/drift
+        guest_started finished || { finish_scenario drift; return 0; }
+        expect "apt-get upgrade of the driver to 595.58.03, outside the plan" "$(sh_ apt-upgrade.rc)" 0
+        expect "module on disk after the upgrade" "$(sh_ drift-module-disk.txt)" 595.58.03
+        expect "module loaded after the upgrade" "$(sh_ drift-module-loaded.txt)" 595.45.01
+        expect "verify driver.stale after the drift" "$(verify_status driver.stale verify-drift.json)" fail
+        obs "verify driver.stale said: $(jq -r '.checks[] | select(.name == "driver.stale") | .detail' "$SH/verify-drift.json" 2>/dev/null)"
+        rc=$(sh_ run.rc)
+        b3=$(boot_id 3)
+        if [ "$rc" = 3 ]; then
+                obs "rerun (boot 2, a new run): driver.stale -> reboot requested by the plan's driver-reboot step"
+                expect "boots in all (scenario unit)" "$(boots)" 3
+                expect "boots in all (kernel, serial log)" "$(kernel_boots)" 3
+                expect_match "boot 3: gpubase.service ran and succeeded" "$(boot_line 3)" 'gpubase.service=(inactive|active)/success/0 '
+                expect "gpubase wait exit" "$(sh_ wait.rc)" 0
+                expect "reboots of the rerun" "$(status_field .reboots)" 1
+                expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id ${b2:0:8}… -> ${b3:0:8}…\)"
+                assert_converged 595.58.03
+        else
+                obs "rerun exit $rc: no reboot (the pinned version restored?)"
+                expect "rerun exit" "$rc" 0
+                expect "boots in all" "$(boots)" 2
+                assert_converged 595.45.01
+        fi
+        obs "driver packages at the end: $(grep -E '^(nvidia-open|nvidia-kernel-open-dkms|libnvidia-compute:?[a-z0-9]*) ' "$SH/dpkg.txt" | tr '\n' ';')"
+        finish_scenario drift
 }
 
 # packer: examples/packer's provisioners replayed in the guest (see packer-steps.sh); a step's
 # number is its place in the template's build block
 packer_step() { awk -F '\t' -v f="$1" '$1 == "script" && $2 == f { printf "%02d\n", NR; exit }' "$W/packer-steps"; }
 scenario_packer() {
-	local n kind a codes disc i=0 run_n reboot_n resume_n verify_n clean_n
-	VM=$(new_vm packer raw "$W/base.raw" SCENARIO=packer)
-	S_DIR=$(report_dir packer) SH=$VM/share
-	BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $((BOOT_BUDGET * 2))s)"
-	if guest_started; then
-		expect "template provisioners replayed to the end" "$(sh_ packer.finished)" done
-		[ ! -e "$SH/packer.failed" ] || bad "the build stopped at provisioner $(sh_ packer.failed): an exit code the template does not allow"
-		while IFS=$'\t' read -r kind a codes disc; do
-			i=$((i + 1))
-			n=$(printf '%02d' "$i")
-			[ -e "$SH/packer-$n.rc" ] || { bad "provisioner $n ($kind $a) did not run"; continue; }
-			if [ "$kind" = script ] && [[ ",$codes," != *",$(sh_ "packer-$n.rc"),"* ]]; then
-				if [ "$(sh_ "packer-$n.rc")" = 1 ] && [ "$(sh_ "packer-$n.not-ok")" = gpu.present ]; then
-					obs "provisioner $n ($a): exit 1 only because gpu.present fails (no NVIDIA device in qemu); every other check ok"
-				else
-					bad "provisioner $n ($a): exit $(sh_ "packer-$n.rc"), the template allows $codes (checks not ok: $(sh_ "packer-$n.not-ok"))"
-				fi
-			fi
-			[ "$kind" != script ] && [ "$(sh_ "packer-$n.rc")" != 0 ] && bad "provisioner $n ($kind $a) failed"
-		done <"$W/packer-steps"
-		obs "provisioners (from the template): $(tr '\n' ';' <"$SH/packer.log")"
-		run_n=$(packer_step 20-run.sh) reboot_n=$(packer_step 30-reboot-if-pending.sh) resume_n=$(packer_step 40-resume.sh)
-		verify_n=$(packer_step 50-verify.sh) clean_n=$(packer_step 60-cleanup.sh)
-		expect "boots (scenario unit)" "$(boots)" 2
-		expect "boots (kernel, serial log)" "$(kernel_boots)" 2
-		obs "boot ids: $(boot_id 1) -> $(boot_id 2)"
-		expect "20-run.sh (gpubase run --reboot=exit) exit" "$(sh_ "packer-$run_n.rc")" 3
-		expect_match "after 20-run.sh: gpubase status exit, gpubase.service" "$(grep "^$run_n " "$SH/packer-observed")" " status=3 enabled=disabled$"
-		expect "after 20-run.sh: gpubase wait exit" "$(sh_ "packer-$run_n-wait.rc")" 3
-		expect_match "30-reboot-if-pending.sh output" "$(sh_ "packer-$reboot_n-30-reboot-if-pending.sh.out")" "gpubase asked for a reboot: rebooting"
-		expect_match "boot 2: gpubase.service did not run" "$(boot_line 2)" 'gpubase.service=inactive/success/0 enabled=disabled state=reboot-pending'
-		expect "40-resume.sh (resume, wait) exit" "$(sh_ "packer-$resume_n.rc")" 0
-		expect_match "50-verify.sh (verify --plan, report) exit" "$(sh_ "packer-$verify_n.rc")" '^[012]$'
-		if tar -tzf "$SH/packer-download-gpubase-report.tar.gz" >/dev/null 2>&1; then
-			obs "support report downloaded: $(tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | wc -l) entries"
-		else bad "the support report (/var/tmp/gpubase-report.tar.gz) was not downloaded or is not a tar.gz"; fi
-		expect "60-cleanup.sh exit" "$(sh_ "packer-$clean_n.rc")" 0
-		expect "gpubase status after the clean-up" "$(sh_ status-after-cleanup.txt)" "no run (idle)"
-		expect "reboots" "$(status_field .reboots)" 1
-		expect "plan the run used" "$(status_field .plan)" "/etc/gpubase/plans/$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$W/packer-env")"
-		expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id $(boot_id 1 | cut -c1-8)… -> $(boot_id 2 | cut -c1-8)…\)"
-		assert_converged 595.45.01
-	fi
-	finish_scenario packer
+        local n kind a codes _ i=0 run_n reboot_n resume_n verify_n clean_n
+        VM=$(new_vm packer raw "$W/base.raw" SCENARIO=packer)
+        S_DIR=$(report_dir packer) SH=$VM/share
+        BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $((BOOT_BUDGET * 2))s)"
+        if guest_started; then
+                expect "template provisioners replayed to the end" "$(sh_ packer.finished)" "done"
+                [ ! -e "$SH/packer.failed" ] || bad "the build stopped at provisioner $(sh_ packer.failed): an exit code the template does not allow"
+                while IFS=$'\t' read -r kind a codes _; do
+                        i=$((i + 1))
+                        n=$(printf '%02d' "$i")
+                        [ -e "$SH/packer-$n.rc" ] || { bad "provisioner $n ($kind $a) did not run"; continue; }
+                        if [ "$kind" = script ] && [[ ",$codes," != *",$(sh_ "packer-$n.rc"),"* ]]; then
+                                if [ "$(sh_ "packer-$n.rc")" = 1 ] && [ "$(sh_ "packer-$n.not-ok")" = gpu.present ]; then
+                                        obs "provisioner $n ($a): exit 1 only because gpu.present fails (no NVIDIA device in qemu); every other check ok"
+                                else
+                                        bad "provisioner $n ($a): exit $(sh_ "packer-$n.rc"), the template allows $codes (checks not ok: $(sh_ "packer-$n.not-ok"))"
+                                fi
+                        fi
+                        [ "$kind" != script ] && [ "$(sh_ "packer-$n.rc")" != 0 ] && bad "provisioner $n ($kind $a) failed"
+                done <"$W/packer-steps"
+                obs "provisioners (from the template): $(tr '\n' ';' <"$SH/packer.log")"
+                run_n=$(packer_step 20-run.sh) reboot_n=$(packer_step 30-reboot-if-pending.sh) resume_n=$(packer_step 40-resume.sh)
+                verify_n=$(packer_step 50-verify.sh) clean_n=$(packer_step 60-cleanup.sh)
+                expect "boots (scenario unit)" "$(boots)" 2
+                expect "boots (kernel, serial log)" "$(kernel_boots)" 2
+                obs "boot ids: $(boot_id 1) -> $(boot_id 2)"
+                expect "20-run.sh (gpubase run --reboot=exit) exit" "$(sh_ "packer-$run_n.rc")" 3
+                expect_match "after 20-run.sh: gpubase status exit, gpubase.service" "$(grep "^$run_n " "$SH/packer-observed")" " status=3 enabled=disabled$"
+                expect "after 20-run.sh: gpubase wait exit" "$(sh_ "packer-$run_n-wait.rc")" 3
+                expect_match "30-reboot-if-pending.sh output" "$(sh_ "packer-$reboot_n-30-reboot-if-pending.sh.out")" "gpubase asked for a reboot: rebooting"
+                expect_match "boot 2: gpubase.service did not run" "$(boot_line 2)" 'gpubase.service=inactive/success/0 enabled=disabled state=reboot-pending'
+                expect "40-resume.sh (resume, wait) exit" "$(sh_ "packer-$resume_n.rc")" 0
+                expect_match "50-verify.sh (verify --plan, report) exit" "$(sh_ "packer-$verify_n.rc")" '^[012]$'
+                if tar -tzf "$SH/packer-download-gpubase-report.tar.gz" >/dev/null 2>&1; then
+                        obs "support report downloaded: $(tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | wc -l) entries"
+                else bad "the support report (/var/tmp/gpubase-report.tar.gz) was not downloaded or is not a tar.gz"; fi
+                expect "60-cleanup.sh exit" "$(sh_ "packer-$clean_n.rc")" 0
+                expect "gpubase status after the clean-up" "$(sh_ status-after-cleanup.txt)" "no run (idle)"
+                expect "reboots" "$(status_field .reboots)" 1
+                expect "plan the run used" "$(status_field .plan)" "/etc/gpubase/plans/$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$W/packer-env")"
+                expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id $(boot_id 1 | cut -c1-8)… -> $(boot_id 2 | cut -c1-8)…\)"
+                assert_converged 595.45.01
+        fi
+        finish_scenario packer
 }
 
 # cloud-init: examples/cloud-init/user-data from a NoCloud seed; cloud-init's runcmd starts gpubase
 scenario_cloudinit() {
-	local b1 b2 n1 n2
-	VM=$(new_vm cloudinit raw "$W/base.raw" SCENARIO=cloudinit)
-	S_DIR=$(report_dir cloudinit) SH=$VM/share
-	CLOUD_INIT_ARG="" BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * 2))s)"
-	if guest_started; then
-		b1=$(boot_id 1) b2=$(boot_id 2)
-		expect "boots (scenario unit)" "$(boots)" 2
-		expect "boots (kernel, serial log)" "$(kernel_boots)" 2
-		[ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ] && obs "boot ids: $b1 -> $b2" || bad "boot ids not two distinct ones: '$b1' '$b2'"
-		# cloud-init's runcmd started the run: gpubase's entries of boot 1 came from cloud-final.service
-		n1=$(jq -r --arg b "${b1//-/}" 'select(._BOOT_ID == $b and ._SYSTEMD_UNIT == "cloud-final.service" and .GPUBASE_STEP == "driver-reboot" and .GPUBASE_STATE == "reboot-requested") | .GPUBASE_RUN' \
-			"$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
-		expect "boot 1: cloud-final.service (runcmd) ran gpubase up to the reboot request (journal entries)" "${n1:-0}" 1
-		n2=$(jq -r --arg b "${b2//-/}" 'select(._BOOT_ID == $b and ._SYSTEMD_UNIT == "cloud-final.service") | .MESSAGE' \
-			"$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
-		expect "boot 2: gpubase entries from cloud-final.service (runcmd runs once per instance)" "${n2:-0}" 0
-		expect "plan the run used (the seed's write_files)" "$(status_field .plan)" /etc/gpubase/plan.yaml
-		expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
-		expect "cloud-init status --wait exit (boot 2)" "$(sh_ cloud-init-status.rc)" 0
-		expect_match "cloud-init status --long (boot 2)" "$(sh_ cloud-init-status.txt | tr '\n' ' ')" '(^| )status: done '
-		expect "cloud-init's errors (result.json, boot 2)" "$(jq -c '.v1.errors' "$SH/cloud-init-result.json" 2>/dev/null)" "[]"
-		expect "cloud-init's datasource" "$(jq -r '.v1.datasource' "$SH/cloud-init-result.json" 2>/dev/null | cut -d' ' -f1)" DataSourceNoCloud
-		assert_done_after_one_reboot "$b1" "$b2"
-	fi
-	finish_scenario cloudinit
+        local b1 b2 n1 n2
+        VM=$(new_vm cloudinit raw "$W/base.raw" SCENARIO=cloudinit)
+        S_DIR=$(report_dir cloudinit) SH=$VM/share
+        CLOUD_INIT_ARG="" BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * 2))s)"
+        if guest_started; then
+                b1=$(boot_id 1) b2=$(boot_id 2)
+                expect "boots (scenario unit)" "$(boots)" 2
+                expect "boots (kernel, serial log)" "$(kernel_boots)" 2
+                if [ -n "$b1" ] && [ -n "$b2" ] && [ "$b1" != "$b2" ]; then obs "boot ids: $b1 -> $b2"; else bad "boot ids not two distinct ones: '$b1' '$b2'"; fi
+                # cloud-init's runcmd started the run: gpubase's entries of boot 1 came from cloud-final.service
+                n1=$(jq -r --arg b "${b1//-/}" 'select(._BOOT_ID == $b and ._SYSTEMD_UNIT == "cloud-final.service" and .GPUBASE_STEP == "driver-reboot" and .GPUBASE_STATE == "reboot-requested") | .GPUBASE_RUN' \
+                        "$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
+                expect "boot 1: cloud-final.service (runcmd) ran gpubase up to the reboot request (journal entries)" "${n1:-0}" 1
+                n2=$(jq -r --arg b "${b2//-/}" 'select(._BOOT_ID == $b and ._SYSTEMD_UNIT == "cloud-final.service") | .MESSAGE' \
+                        "$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
+                expect "boot 2: gpubase entries from cloud-final.service (runcmd runs once per instance)" "${n2:-0}" 0
+                expect "plan the run used (the seed's write_files)" "$(status_field .plan)" /etc/gpubase/plan.yaml
+                expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
+                expect "cloud-init status --wait exit (boot 2)" "$(sh_ cloud-init-status.rc)" 0
+                expect_match "cloud-init status --long (boot 2)" "$(sh_ cloud-init-status.txt | tr '\n' ' ')" '(^| )status: done '
+                expect "cloud-init's errors (result.json, boot 2)" "$(jq -c '.v1.errors' "$SH/cloud-init-result.json" 2>/dev/null)" "[]"
+                expect "cloud-init's datasource" "$(jq -r '.v1.datasource' "$SH/cloud-init-result.json" 2>/dev/null | cut -d' ' -f1)" DataSourceNoCloud
+                assert_done_after_one_reboot "$b1" "$b2"
+        fi
+        finish_scenario cloudinit
 }
 
 scenario_failure() {
-	local b2 jn
-	VM=$(new_vm failure raw "$W/base.raw" SCENARIO=failure)
-	S_DIR=$(report_dir failure) SH=$VM/share
-	BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * 2))s)"
-	if guest_started; then
-		b2=$(boot_id 2)
-		expect "boots (scenario unit)" "$(boots)" 2
-		expect "boots (kernel, serial log): not rebooted a second time" "$(kernel_boots)" 2
-		obs "boot ids: $(boot_id 1) -> $b2"
-		expect "gpubase run --reboot=now exit" "$(sh_ run.rc)" 3
-		expect_match "boot 2: gpubase.service failed" "$(boot_line 2)" 'gpubase.service=failed/exit-code/1 '
-		expect "gpubase wait exit" "$(sh_ wait.rc)" 1
-		expect "run state" "$(status_field .run_state)" failed
-		expect "gpubase status exit" "$(sh_ status.rc)" 1
-		expect "reboots" "$(status_field .reboots)" 1
-		expect "driver-reboot state" "$(step_field driver-reboot .state)" failed
-		expect_match "driver-reboot error" "$(step_field driver-reboot .error)" 'after the reboot: .*the nvidia kernel module is not loaded.*not rebooting again'
-		expect_match "run error" "$(status_field .error)" 'the nvidia kernel module is not loaded'
-		expect "ctk step (nothing after the failed step ran)" "$(step_field ctk .state)" pending
-		expect "reboot/poweroff jobs queued after the failure" "$(grep -c 'reboot\|poweroff' "$SH/jobs.txt" 2>/dev/null || true)" 0
-		expect_match "modprobe nvidia" "$(sh_ modprobe.out)" 'No such device'
-		expect_match "loaded module" "$(sh_ module-loaded.txt)" 'No such file or directory'
-		jn=$(jq -r --arg b "${b2//-/}" 'select(._BOOT_ID == $b and .GPUBASE_STEP == "driver-reboot" and .GPUBASE_STATE == "failed") | .MESSAGE' \
-			"$SH/journal-gpubase.json" 2>/dev/null | head -1)
-		expect_match "journal (boot 2) GPUBASE_STATE=failed message" "$jn" 'the nvidia kernel module is not loaded'
-		grep -q '^    GPUBASE_STATE=failed$' "$SH/journal-unit-verbose.txt" &&
-			obs "journalctl -u gpubase -o verbose: GPUBASE_STATE=failed" || bad "journalctl -u gpubase -o verbose: no GPUBASE_STATE=failed"
-		obs "gpubase.service after the failure: $(sh_ unit-enabled.txt) (the run is not done, so the unit stays enabled)"
-	fi
-	finish_scenario failure
+        local b2 jn
+        VM=$(new_vm failure raw "$W/base.raw" SCENARIO=failure)
+        S_DIR=$(report_dir failure) SH=$VM/share
+        BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * 2))s)"
+        if guest_started; then
+                b2=$(boot_id 2)
+                expect "boots (scenario unit)" "$(boots)" 2
+                expect "boots (kernel, serial log): not rebooted a second time" "$(kernel_boots)" 2
+                obs "boot ids: $(boot_id 1) -> $b2"
+                expect "gpubase run --reboot=now exit" "$(sh_ run.rc)" 3
+                expect_match "boot 2: gpubase.service failed" "$(boot_line 2)" 'gpubase.service=failed/exit-code/1 '
+                expect "gpubase wait exit" "$(sh_ wait.rc)" 1
+                expect "run state" "$(status_field .run_state)" failed
+                expect "gpubase status exit" "$(sh_ status.rc)" 1
+                expect "reboots" "$(status_field .reboots)" 1
+                expect "driver-reboot state" "$(step_field driver-reboot .state)" failed
+                expect_match "driver-reboot error" "$(step_field driver-reboot .error)" 'after the reboot: .*the nvidia kernel module is not loaded.*not rebooting again'
+                expect_match "run error" "$(status_field .error)" 'the nvidia kernel module is not loaded'
+                expect "ctk step (nothing after the failed step ran)" "$(step_field ctk .state)" pending
+                expect "reboot/poweroff jobs queued after the failure" "$(grep -c 'reboot\|poweroff' "$SH/jobs.txt" 2>/dev/null || true)" 0
+                expect_match "modprobe nvidia" "$(sh_ modprobe.out)" 'No such device'
+                expect_match "loaded module" "$(sh_ module-loaded.txt)" 'No such file or directory'
+                jn=$(jq -r --arg b "${b2//-/}" 'select(._BOOT_ID == $b and .GPUBASE_STEP == "driver-reboot" and .GPUBASE_STATE == "failed") | .MESSAGE' \
+                        "$SH/journal-gpubase.json" 2>/dev/null | head -1)
+                expect_match "journal (boot 2) GPUBASE_STATE=failed message" "$jn" 'the nvidia kernel module is not loaded'
+                if grep -q '^    GPUBASE_STATE=failed$' "$SH/journal-unit-verbose.txt"; then
+                        obs "journalctl -u gpubase -o verbose: GPUBASE_STATE=failed"
+                else
+                        bad "journalctl -u gpubase -o verbose: no GPUBASE_STATE=failed"
+                fi
+                obs "gpubase.service after the failure: $(sh_ unit-enabled.txt) (the run is not done, so the unit stays enabled)"
+        fi
+        finish_scenario failure
 }
 
 # The moments a seed may cut off (text on the serial console, then a random 0..N-1 s more):
 # the driver step's apt/dpkg work in boot 1, the clean reboot gpubase asked for, the Container
 # Toolkit's apt/dpkg work resumed by gpubase.service in boot 2, docker's restart.
 RESET_POINTS=('\[4/9\] ctk-repo +apt-source|15' '\[6/9\] driver-reboot +reboot +reboot-requested|3'
-	'\[6/9\] driver-reboot +reboot +done|15' '\[8/9\] runtime +container-runtime|4')
+        '\[6/9\] driver-reboot +reboot +done|15' '\[8/9\] runtime +container-runtime|4')
 scenario_reset() { # SEED
-	local seed=$1 point at range jitter
-	RANDOM=$seed
-	point=${RESET_POINTS[$(((seed - 1) % ${#RESET_POINTS[@]}))]}
-	at=${point%|*} range=${point#*|}
-	jitter=$((RANDOM % range))
-	VM=$(new_vm "reset-$seed" raw "$W/base.raw" SCENARIO=reset)
-	S_DIR=$(report_dir "reset-$seed") SH=$VM/share
-	BOOTS=3 boot_vm "$VM" "$at" "$jitter" || bad "qemu exit $? (124: did not converge within $((BOOT_BUDGET * 3))s)"
-	if guest_started; then
-		if [ -s "$VM/reset.txt" ]; then
-			obs "hard reset: $(cat "$VM/reset.txt")"
-		else
-			bad "no reset was sent (the console never showed '$at', or the guest had finished): this seed tested nothing"
-		fi
-		obs "boots: $(boots) (kernel: $(kernel_boots)); orchestrator attempts (boot attempt state-before exit): $(tr '\n' ';' 2>/dev/null <"$SH/attempts")"
-		obs "per boot: $(cut -d' ' -f1,4- "$SH/boots" | tr '\n' ';')"
-		assert_converged 595.45.01
-	fi
-	finish_scenario "reset-$seed"
+        local seed=$1 point at range jitter
+        RANDOM=$seed
+        point=${RESET_POINTS[$(((seed - 1) % ${#RESET_POINTS[@]}))]}
+        at=${point%|*} range=${point#*|}
+        jitter=$((RANDOM % range))
+        VM=$(new_vm "reset-$seed" raw "$W/base.raw" SCENARIO=reset)
+        S_DIR=$(report_dir "reset-$seed") SH=$VM/share
+        BOOTS=3 boot_vm "$VM" "$at" "$jitter" || bad "qemu exit $? (124: did not converge within $((BOOT_BUDGET * 3))s)"
+        if guest_started; then
+                if [ -s "$VM/reset.txt" ]; then
+                        obs "hard reset: $(cat "$VM/reset.txt")"
+                else
+                        bad "no reset was sent (the console never showed '$at', or the guest had finished): this seed tested nothing"
+                fi
+                obs "boots: $(boots) (kernel: $(kernel_boots)); orchestrator attempts (boot attempt state-before exit): $(tr '\n' ';' 2>/dev/null <"$SH/attempts")"
+                obs "per boot: $(cut -d' ' -f1,4- "$SH/boots" | tr '\n' ';')"
+                assert_converged 595.45.01
+        fi
+        finish_scenario "reset-$seed"
 }
 
 finish_scenario() { # NAME
-	[ ! -s "$SH/timeouts.txt" ] || bad "commands timed out in the guest (see $SH/timeouts.txt): $(grep 'timed out' "$SH/timeouts.txt" | tr '\n' ';')"
-	if [ -s "$S_DIR/failures" ]; then echo FAIL >"$S_DIR/result"; else echo PASS >"$S_DIR/result"; fi
-	log "$1: $(cat "$S_DIR/result")"
+        [ ! -s "$SH/timeouts.txt" ] || bad "commands timed out in the guest (see $SH/timeouts.txt): $(grep 'timed out' "$SH/timeouts.txt" | tr '\n' ';')"
+        if [ -s "$S_DIR/failures" ]; then echo FAIL >"$S_DIR/result"; else echo PASS >"$S_DIR/result"; fi
+        log "$1: $(cat "$S_DIR/result")"
 }
 
 # ------------------------------------------------------------------ schedule
@@ -613,53 +620,53 @@ finish_scenario() { # NAME
 items=()
 want_drift=0
 for s in $SCENARIOS; do
-	case "$s" in
-	happy | packer | failure | cloudinit) items+=("$s") ;;
-	drift) want_drift=1 ;;
-	reset) for seed in $RESET_SEEDS; do items+=("reset:$seed"); done ;;
-	*) die "unknown scenario '$s' (happy packer failure drift cloudinit reset)" ;;
-	esac
+        case "$s" in
+        happy | packer | failure | cloudinit) items+=("$s") ;;
+        drift) want_drift=1 ;;
+        reset) for seed in $RESET_SEEDS; do items+=("reset:$seed"); done ;;
+        *) die "unknown scenario '$s' (happy packer failure drift cloudinit reset)" ;;
+        esac
 done
 if [ "$want_drift" = 1 ] && [[ " ${items[*]} " != *" happy "* ]]; then die "the drift scenario continues the happy one: run both"; fi
 # a scenario's guest time, in seconds measured on 2 loaded cores (README "Timings"): the longest
 # first, each to the least loaded lane, so that the lanes end close together
 cost() {
-	case "$1" in
-	happy) echo $((200 + 110 * want_drift)) ;;
-	cloudinit) echo 360 ;;
-	reset:*) echo 290 ;;
-	failure) echo 210 ;;
-	*) echo 165 ;;
-	esac
+        case "$1" in
+        happy) echo $((200 + 110 * want_drift)) ;;
+        cloudinit) echo 360 ;;
+        reset:*) echo 290 ;;
+        failure) echo 210 ;;
+        *) echo 165 ;;
+        esac
 }
 mapfile -t longest_first < <(for it in "${items[@]}"; do echo "$(cost "$it") $it"; done | sort -s -k1,1nr | cut -d' ' -f2)
 declare -a lane load
 for ((i = 0; i < JOBS; i++)); do lane[i]="" load[i]=0; done
 for it in "${longest_first[@]}"; do # greedy: the least loaded lane takes the next item
-	k=0
-	for ((i = 1; i < JOBS; i++)); do [ "${load[i]}" -lt "${load[k]}" ] && k=$i; done
-	lane[k]+=" $it"
-	load[k]=$((load[k] + $(cost "$it")))
+        k=0
+        for ((i = 1; i < JOBS; i++)); do [ "${load[i]}" -lt "${load[k]}" ] && k=$i; done
+        lane[k]+=" $it"
+        load[k]=$((load[k] + $(cost "$it")))
 done
 run_item() {
-	local t
-	t=$(date +%s)
-	case "$1" in
-	happy) scenario_happy "$want_drift" ;;
-	reset:*) scenario_reset "${1#reset:}" ;;
-	*) "scenario_$1" ;;
-	esac
-	echo "$(($(date +%s) - t))" >"$W/s/$1.secs"
+        local t
+        t=$(date +%s)
+        case "$1" in
+        happy) scenario_happy "$want_drift" ;;
+        reset:*) scenario_reset "${1#reset:}" ;;
+        *) "scenario_$1" ;;
+        esac
+        echo "$(($(date +%s) - t))" >"$W/s/$1.secs"
 }
 log "accelerator $ACCEL (-cpu $CPU, -smp $SMP), $JOBS guest(s) at a time"
 pids=()
 for ((i = 0; i < JOBS; i++)); do
-	[ -n "${lane[i]}" ] || continue
-	log "lane $((i + 1)):${lane[i]}"
-	# a scenario whose verdict code trips over what a broken guest left (errexit) must not take
-	# the rest of its lane with it: its report then says FAIL, the next scenario runs
-	(for it in ${lane[i]}; do run_item "$it" || echo "verdict code of $it stopped early" >>"$W/s/${it/:/-}.report/failures"; done) &
-	pids+=($!)
+        [ -n "${lane[i]}" ] || continue
+        log "lane $((i + 1)):${lane[i]}"
+        # a scenario whose verdict code trips over what a broken guest left (errexit) must not take
+        # the rest of its lane with it: its report then says FAIL, the next scenario runs
+        (for it in ${lane[i]}; do run_item "$it" || echo "verdict code of $it stopped early" >>"$W/s/${it/:/-}.report/failures"; done) &
+        pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
 
@@ -667,29 +674,29 @@ for p in "${pids[@]}"; do wait "$p" || true; done
 failed=0
 names=()
 for it in "${items[@]}"; do
-	names+=("${it/:/-}")
-	[ "$it" = happy ] && [ "$want_drift" = 1 ] && names+=(drift)
+        names+=("${it/:/-}")
+        [ "$it" = happy ] && [ "$want_drift" = 1 ] && names+=(drift)
 done
 echo
 echo "==================== gpubase e2e: $(elapsed) in all (guest image ${IMAGE_STATE}), $ACCEL ===================="
 for n in "${names[@]}"; do
-	d=$W/s/$n.report
-	mkdir -p "$d"
-	secs=$(cat "$W/s/${n/reset-/reset:}.secs" 2>/dev/null || cat "$W/s/$n.secs" 2>/dev/null || echo "?")
-	secs="${secs}s"
-	[ "$n" = drift ] && secs="with happy"
-	res=$(cat "$d/result" 2>/dev/null || echo FAIL)
-	[ -f "$d/result" ] || echo "did not run" >>"$d/failures" 2>/dev/null || true
-	echo "$res  $n (${secs}) — guest files: $W/s/${n/drift/happy}/"
-	sed 's/^/        ok  /' "$d/observed" 2>/dev/null || true
-	if [ -s "$d/failures" ] || [ "$res" != PASS ]; then
-		sed 's/^/      FAIL  /' "$d/failures" 2>/dev/null || true
-		failed=1
-	fi
+        d=$W/s/$n.report
+        mkdir -p "$d"
+        secs=$(cat "$W/s/${n/reset-/reset:}.secs" 2>/dev/null || cat "$W/s/$n.secs" 2>/dev/null || echo "?")
+        secs="${secs}s"
+        [ "$n" = drift ] && secs="with happy"
+        res=$(cat "$d/result" 2>/dev/null || echo FAIL)
+        [ -f "$d/result" ] || echo "did not run" >>"$d/failures" 2>/dev/null || true
+        echo "$res  $n (${secs}) — guest files: $W/s/${n/drift/happy}/"
+        sed 's/^/        ok  /' "$d/observed" 2>/dev/null || true
+        if [ -s "$d/failures" ] || [ "$res" != PASS ]; then
+                sed 's/^/      FAIL  /' "$d/failures" 2>/dev/null || true
+                failed=1
+        fi
 done
 echo "=================================================================================="
 if [ "$failed" != 0 ]; then
-	echo "e2e: FAIL (serial logs and everything the guests recorded: $W/s/*/)" >&2
-	exit 1
+        echo "e2e: FAIL (serial logs and everything the guests recorded: $W/s/*/)" >&2
+        exit 1
 fi
 echo "e2e: all scenarios passed"

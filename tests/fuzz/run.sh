@@ -19,27 +19,27 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDI
 failed=0
 summary=()
 for t in "$@"; do
-	work=$FUZZ_DIR/work/$t art=$FUZZ_DIR/artifacts/$t log=$FUZZ_DIR/logs/$t.log
-	mkdir -p "$work" "$art" "$(dirname "$log")"
-	args=(-max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len="${MAXLEN[$t]:-65536}"
-		-print_final_stats=1 -artifact_prefix="$art/")
-	[ -z "${DICT[$t]:-}" ] || args+=(-dict="$HERE/${DICT[$t]}")
-	echo "fuzz: $t for ${SECS}s (log: $log)"
-	rc=0
-	# shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
-	dirs=("$work" "$FUZZ_DIR/corpus/$t")
-	[ ! -d "$HERE/regressions/$t" ] || dirs+=("$HERE/regressions/$t")
-	"$FUZZ_BIN/$t" "${args[@]}" ${FUZZ_ARGS:-} "${dirs[@]}" >"$log" 2>&1 || rc=$?
-	execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -n 1)
-	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)
-	corpus=$(find "$work" -type f | wc -l)
-	if [ "$rc" != 0 ]; then
-		failed=$((failed + 1))
-		summary+=("FAIL $t: exit $rc after ${execs:-?} executions; artifacts in $art")
-		grep -E 'ERROR|SUMMARY|property violated|runtime error' "$log" | head -n 10 | sed 's/^/    /'
-	else
-		summary+=("$(printf 'ok   %-17s %10s executions in %ss, %s; %s inputs in its grown corpus' "$t" "${execs:-?}" "$SECS" "${cov:-?}" "$corpus")")
-	fi
+        work=$FUZZ_DIR/work/$t art=$FUZZ_DIR/artifacts/$t log=$FUZZ_DIR/logs/$t.log
+        mkdir -p "$work" "$art" "$(dirname "$log")"
+        args=(-max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len="${MAXLEN[$t]:-65536}"
+                -print_final_stats=1 -artifact_prefix="$art/")
+        [ -z "${DICT[$t]:-}" ] || args+=(-dict="$HERE/${DICT[$t]}")
+        echo "fuzz: $t for ${SECS}s (log: $log)"
+        rc=0
+        dirs=("$work" "$FUZZ_DIR/corpus/$t")
+        [ ! -d "$HERE/regressions/$t" ] || dirs+=("$HERE/regressions/$t")
+        # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
+        "$FUZZ_BIN/$t" "${args[@]}" ${FUZZ_ARGS:-} "${dirs[@]}" >"$log" 2>&1 || rc=$?
+        execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -n 1)
+        cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)
+        corpus=$(find "$work" -type f | wc -l)
+        if [ "$rc" != 0 ]; then
+                failed=$((failed + 1))
+                summary+=("FAIL $t: exit $rc after ${execs:-?} executions; artifacts in $art")
+                grep -E 'ERROR|SUMMARY|property violated|runtime error' "$log" | head -n 10 | sed 's/^/    /'
+        else
+                summary+=("$(printf 'ok   %-17s %10s executions in %ss, %s; %s inputs in its grown corpus' "$t" "${execs:-?}" "$SECS" "${cov:-?}" "$corpus")")
+        fi
 done
 printf '%s\n' "${summary[@]}"
 [ "$failed" = 0 ] || { echo "fuzz: $failed target(s) crashed"; exit 1; }

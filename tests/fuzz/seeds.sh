@@ -27,35 +27,35 @@ trap 'rm -rf "$W"' EXIT
 
 # ---- plans
 for f in "$TESTS"/fixtures/plans/good/*.yaml "$TESTS"/fixtures/plans/bad/*.yaml "$TESTS"/fixtures/integration/*.yaml \
-	"$TOP"/plans/*.yaml; do
-	cp "$f" "$OUT/fuzz_plan/$(basename "$(dirname "$f")")-$(basename "$f")"
+        "$TOP"/plans/*.yaml; do
+        cp "$f" "$OUT/fuzz_plan/$(basename "$(dirname "$f")")-$(basename "$f")"
 done
 
 # ---- states: what gpubase itself writes
 n=0
 root_for() {
-	local r=$W/root$n
-	mkdir -p "$r/proc/sys/kernel/random" "$r/etc"
-	echo "00000000-0000-4000-8000-00000000000$((n % 10))" >"$r/proc/sys/kernel/random/boot_id"
-	printf 'ID=debian\nVERSION_ID="12"\n' >"$r/etc/os-release"
-	echo "$r"
+        local r=$W/root$n
+        mkdir -p "$r/proc/sys/kernel/random" "$r/etc"
+        echo "00000000-0000-4000-8000-00000000000$((n % 10))" >"$r/proc/sys/kernel/random/boot_id"
+        printf 'ID=debian\nVERSION_ID="12"\n' >"$r/etc/os-release"
+        echo "$r"
 }
 keep_state() { # ROOT NAME
-	if [ -s "$1/var/lib/gpubase/state.json" ]; then
-		cp "$1/var/lib/gpubase/state.json" "$OUT/fuzz_state/$2.json"
-	fi
+        if [ -s "$1/var/lib/gpubase/state.json" ]; then
+                cp "$1/var/lib/gpubase/state.json" "$OUT/fuzz_state/$2.json"
+        fi
 }
 for plan in basic fail-check fail-gate reboot-check vars commands cmd-fail refused; do
-	f=$TESTS/fixtures/integration/$plan.yaml
-	[ -f "$f" ] || continue
-	n=$((n + 1))
-	r=$(root_for)
-	timeout 20 "$GPUBASE" --root "$r" run "$f" --reboot=exit >/dev/null 2>&1 || true
-	keep_state "$r" "$plan-first"
-	# the reboot happened: resume to the end (or the next stop)
-	echo "00000000-0000-4000-8000-0000000000ff" >"$r/proc/sys/kernel/random/boot_id"
-	timeout 20 "$GPUBASE" --root "$r" resume --reboot=exit >/dev/null 2>&1 || true
-	keep_state "$r" "$plan-resumed"
+        f=$TESTS/fixtures/integration/$plan.yaml
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        r=$(root_for)
+        timeout 20 "$GPUBASE" --root "$r" run "$f" --reboot=exit >/dev/null 2>&1 || true
+        keep_state "$r" "$plan-first"
+        # the reboot happened: resume to the end (or the next stop)
+        echo "00000000-0000-4000-8000-0000000000ff" >"$r/proc/sys/kernel/random/boot_id"
+        timeout 20 "$GPUBASE" --root "$r" resume --reboot=exit >/dev/null 2>&1 || true
+        keep_state "$r" "$plan-resumed"
 done
 # a run with --var, and one moved onto a changed plan with --replan
 n=$((n + 1))
@@ -73,20 +73,20 @@ cp "$HERE"/seeds/daemon_json/* "$OUT/fuzz_daemon_json/"
 
 # ---- .debs
 deb() { # NAME COMPRESSION SETUP-FUNCTION
-	local s=$W/deb-$1
-	rm -rf "$s"
-	mkdir -p "$s/DEBIAN" "$s/usr/share/keyrings" "$s/etc/apt/sources.list.d"
-	printf 'not really a key\n' >"$s/usr/share/keyrings/cuda-archive-keyring.gpg"
-	printf 'deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] file:///repo/ /\n' \
-		>"$s/etc/apt/sources.list.d/cuda.list"
-	echo /etc/apt/sources.list.d/cuda.list >"$s/DEBIAN/conffiles"
-	printf 'Package: cuda-keyring\nVersion: 1.1-1\nArchitecture: all\nMaintainer: gpubase fuzz seed <f@gpubase.invalid>\nDescription: seed\n' \
-		>"$s/DEBIAN/control"
-	"$3" "$s"
-	(cd "$s" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | sort | xargs -r md5sum) >"$s/DEBIAN/md5sums"
-	[ "$1" != no-md5sums ] || rm -f "$s/DEBIAN/md5sums"
-	find "$s" -exec touch -h -d @1767225600 {} +
-	dpkg-deb --root-owner-group -Z"$2" --build "$s" "$OUT/fuzz_deb/$1.deb" >/dev/null
+        local s=$W/deb-$1
+        rm -rf "$s"
+        mkdir -p "$s/DEBIAN" "$s/usr/share/keyrings" "$s/etc/apt/sources.list.d"
+        printf 'not really a key\n' >"$s/usr/share/keyrings/cuda-archive-keyring.gpg"
+        printf 'deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] file:///repo/ /\n' \
+                >"$s/etc/apt/sources.list.d/cuda.list"
+        echo /etc/apt/sources.list.d/cuda.list >"$s/DEBIAN/conffiles"
+        printf 'Package: cuda-keyring\nVersion: 1.1-1\nArchitecture: all\nMaintainer: gpubase fuzz seed <f@gpubase.invalid>\nDescription: seed\n' \
+                >"$s/DEBIAN/control"
+        "$3" "$s"
+        (cd "$s" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | sort | xargs -r md5sum) >"$s/DEBIAN/md5sums"
+        [ "$1" != no-md5sums ] || rm -f "$s/DEBIAN/md5sums"
+        find "$s" -exec touch -h -d @1767225600 {} +
+        dpkg-deb --root-owner-group -Z"$2" --build "$s" "$OUT/fuzz_deb/$1.deb" >/dev/null
 }
 plain() { :; }
 with_symlink() { ln -s cuda-archive-keyring.gpg "$1/usr/share/keyrings/link.gpg"; }
@@ -108,11 +108,11 @@ printf 'this is not a package\n' >"$OUT/fuzz_deb/text.deb"
 n=$((n + 1))
 r=$(root_for)
 for plan in basic vars commands; do
-	for ext in tar tar.gz tar.zst; do
-		[ "$ext" != tar.zst ] || command -v zstd >/dev/null || continue
-		timeout 20 "$GPUBASE" --root "$r" bundle create "$TESTS/fixtures/integration/$plan.yaml" \
-			-o "$OUT/fuzz_bundle/$plan.$ext" >/dev/null 2>&1 || true
-	done
+        for ext in tar tar.gz tar.zst; do
+                [ "$ext" != tar.zst ] || command -v zstd >/dev/null || continue
+                timeout 20 "$GPUBASE" --root "$r" bundle create "$TESTS/fixtures/integration/$plan.yaml" \
+                        -o "$OUT/fuzz_bundle/$plan.$ext" >/dev/null 2>&1 || true
+        done
 done
 [ -s "$OUT/fuzz_bundle/basic.tar" ] || { echo "seeds.sh: $GPUBASE bundle create wrote no bundle" >&2; exit 1; }
 # the basic bundle with what a real one carries beside the plan (directories included)
@@ -148,9 +148,9 @@ with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as t:
 EOF
 gzip -dc "$W/rich.tar.gz" >"$OUT/fuzz_bundle/rich.tar"
 for mode in absolute dotdot symlink-abs symlink-up hardlink-up checksum unlisted manifest-not-first missing; do
-	python3 "$TESTS/integration/craft-bundle.py" "$mode" "$W/rich.tar.gz" "$W/$mode.tar.gz" /tmp/gpubase-fuzz-escaped
-	gzip -dc "$W/$mode.tar.gz" >"$OUT/fuzz_bundle/bad-$mode.tar"
+        python3 "$TESTS/integration/craft-bundle.py" "$mode" "$W/rich.tar.gz" "$W/$mode.tar.gz" /tmp/gpubase-fuzz-escaped
+        gzip -dc "$W/$mode.tar.gz" >"$OUT/fuzz_bundle/bad-$mode.tar"
 done
 head -c 700 "$OUT/fuzz_bundle/rich.tar" >"$OUT/fuzz_bundle/bad-truncated.tar"
 
-for d in "$OUT"/*; do echo "seeds: $(basename "$d"): $(ls "$d" | wc -l) files"; done
+for d in "$OUT"/*; do echo "seeds: $(basename "$d"): $(find "$d" -mindepth 1 -maxdepth 1 | wc -l) files"; done

@@ -296,7 +296,7 @@ t_power_cut_empty_lists() {
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
         local f n=0
         for f in "$R"/var/lib/apt/lists/*; do
-                [ "${f##*/}" != lock ] && [ ! -d "$f" ] || continue
+                { [ "${f##*/}" != lock ] && [ ! -d "$f" ]; } || continue
                 rm -f "$f"
                 : >"$f"
                 n=$((n + 1))
@@ -374,7 +374,7 @@ t_plan_nouveau_loaded() {
         # drift: an initramfs rebuilt from an older state (the blacklist newer than it) is rebuilt again
         touch -d "$FIXTURE_OLD_TIME" "$R/boot/initrd.img-$FIXTURE_KREL"
         expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
-        eq "$(step_state nouveau-blacklist)" done "nouveau-blacklist with a stale initramfs"
+        eq "$(step_state nouveau-blacklist)" "done" "nouveau-blacklist with a stale initramfs"
         eq "$(grep -c '^update-initramfs' "$R/$ACTIONS_REL")" 2 "initramfs rebuilds after the drift"
         frontends_untouched
 }
@@ -472,7 +472,8 @@ t_plan_check_shipped() {
         out_has "cuda_repo    https://developer.download.nvidia.com/compute/cuda/repos/debian13/x86_64"
         out_has "0218 2E60 104F CDC2 6EAE 1B85 97A5 D4CB 8793 F200"
         # every shipped plan is accounted for here
-        eq "$(cd "$PLANS" && ls ./*.yaml | grep -vc demo)" 5 "shipped plans"
+        local shipped=("$PLANS"/*.yaml)
+        eq "$(printf '%s\n' "${shipped[@]}" | grep -vc '/demo\.yaml$')" 5 "shipped plans"
 }
 
 # ---------------------------------------------------------------- apt front ends
@@ -1176,7 +1177,7 @@ t_runtime_containerd_root() {
         eq "$(head -1 "$R/etc/containerd/config.toml")" 'imports = ["/etc/containerd/conf.d/*.toml"]' "the imports line"
         not_contains "$R/etc/containerd/config.toml" "$R" "config.toml"
         contains "$R/etc/containerd/config.toml" 'sandbox_image = "registry.k8s.io/pause:3.9"'
-        eq "$(step_state runtime)" done "runtime step"
+        eq "$(step_state runtime)" "done" "runtime step"
         expect_rc 0 ga run "$plan"
         eq "$(step_state runtime)" skipped "runtime step of the rerun"
         eq "$(wc -l <"$T/ctk-calls")" 1 "nvidia-ctk calls"

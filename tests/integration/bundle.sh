@@ -134,7 +134,7 @@ t_bundle_run_offline_to_done() {
         boot_root
         # resume goes on with the extracted bundle, checked again
         expect_rc 0 gb resume --reboot=exit
-        eq "$(sj .run_state)" done "run_state after the reboot"
+        eq "$(sj .run_state)" "done" "run_state after the reboot"
         eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
         local p
         for p in nvidia-container-toolkit nvidia-container-toolkit-base libnvidia-container-tools libnvidia-container1; do
@@ -143,7 +143,7 @@ t_bundle_run_offline_to_done() {
         [ "$(jq -r '.runtimes.nvidia.path' "$R/etc/docker/daemon.json")" = nvidia-container-runtime ] ||
                 fail "daemon.json has no nvidia runtime"
         # done: the packages are gone, the manifest and the plan stay
-        eq "$(ls "$R/var/lib/gpubase/bundle" | tr '\n' ' ')" "manifest.json plan.yaml " "the bundle directory after the run"
+        eq "$(find "$R/var/lib/gpubase/bundle" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort | tr '\n' ' ')" "manifest.json plan.yaml " "the bundle directory after the run"
         # the sources the plan wrote are the real ones, for when the network is back
         contains "$R/etc/apt/sources.list.d/ctk-repo.sources" "URIs: $REPO_CTK_URI"
         # a converged rerun from the bundle changes nothing
@@ -185,9 +185,10 @@ crafted() {
         err_has "$want"
         absent "$R/var/lib/gpubase/bundle"
         absent "$R/var/lib/gpubase/state.json"
-        if ls "$R/var/lib/gpubase" 2>/dev/null | grep -q 'bundle.new'; then
-                fail "a partial extraction was left behind"
-        fi
+        local partial
+        for partial in "$R"/var/lib/gpubase/*bundle.new*; do
+                [ ! -e "$partial" ] || fail "a partial extraction was left behind"
+        done
         absent "$esc"
         [ -z "$(ls -A "$T/escaped")" ] || fail "something was written outside the target: $(ls -A "$T/escaped")"
         [ ! -e "$R/var/lib/dpkg/status" ] || ! grep -q '^Package:' "$R/var/lib/dpkg/status" || fail "packages were installed"
@@ -219,7 +220,7 @@ t_bundle_resume_rechecks() {
         eq "$(sj .run_state)" reboot-pending "run_state (untouched)"
         # the bundle again: extracted afresh, and the run goes on
         expect_rc 0 gb resume --bundle "$GOOD" --reboot=exit
-        eq "$(sj .run_state)" done "run_state"
+        eq "$(sj .run_state)" "done" "run_state"
 }
 
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do

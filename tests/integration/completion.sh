@@ -86,12 +86,12 @@ t_man_page_renders_and_is_complete() {
         LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$MANPAGE" 2>/dev/null | col -b >"$T/page" || true
         [ -s "$T/page" ] || LC_ALL=C.UTF-8 groff -man -Tutf8 "$MANPAGE" | col -b >"$T/page"
         local k
-        for k in $(grep -h '^\s*\.name = "' "$SRC_DIR"/agent/steps/*.c | sed 's/.*"\(.*\)".*/\1/'); do
+        while read -r k; do
                 contains "$T/page" "$k" "gpubase-plan(5) (step kind $k)"
-        done
-        for k in $(grep -h '\.name = "' "$SRC_DIR"/agent/checks/*.c | sed 's/.*"\(.*\)".*/\1/'); do
+        done < <(grep -h '^\s*\.name = "' "$SRC_DIR"/agent/steps/*.c | sed 's/.*"\(.*\)".*/\1/')
+        while read -r k; do
                 contains "$T/page" "$k" "gpubase-plan(5) (check $k)"
-        done
+        done < <(grep -h '\.name = "' "$SRC_DIR"/agent/checks/*.c | sed 's/.*"\(.*\)".*/\1/')
         for k in always changed driver-stale config-changed; do
                 contains "$T/page" "$k" "gpubase-plan(5) (condition $k)"
         done

@@ -94,7 +94,7 @@ EOF
                         absent "$T/reboots"
                         ;;
                 *30-reboot-if-pending.sh) eq "$(cat "$T/reboots")" rebooted "reboots" ;;
-                *40-resume.sh) eq "$(sj .run_state)" done "run_state after 40-resume.sh" ;;
+                *40-resume.sh) eq "$(sj .run_state)" "done" "run_state after 40-resume.sh" ;;
                 *50-verify.sh)
                         out_has "0 fail"
                         tar -tzf "$R/var/tmp/gpubase-report.tar.gz" >"$T/report.list"
@@ -173,7 +173,7 @@ EOF
                 fail "the unit does not run only with a state"
         # shellcheck disable=SC2086
         expect_rc 0 env PATH="$T/bin:$PATH" $exec
-        eq "$(sj .run_state)" done "run_state after the unit ran"
+        eq "$(sj .run_state)" "done" "run_state after the unit ran"
         eq "$(cat "$R/$ACTIONS_REL")" $'enable gpubase.service\nreboot\ndisable gpubase.service' "host actions after the run"
 }
 
@@ -224,7 +224,7 @@ t_ansible_fleet_reports_driver_disagreement() {
         # both nodes went through the rollout: run, (simulated) reboot, resume, done
         local n
         for n in node-a node-b; do
-                eq "$(jq -r .run_state "$T/$n/$STATE_REL")" done "$n's run"
+                eq "$(jq -r .run_state "$T/$n/$STATE_REL")" "done" "$n's run"
                 eq "$(jq -r .reboots "$T/$n/$STATE_REL")" 1 "$n's reboots"
                 [ -e "$T/$n/after-reboot" ] || fail "$n: the step after the reboot did not run"
         done

@@ -378,7 +378,7 @@ t_readonly_state_dir() {
         cp "$sf" "$T/state.before"
         # shellcheck disable=SC2064
         trap "umount -l '$d' 2>/dev/null || true; cleanup" EXIT
-        mount --bind "$d" "$d" && mount -o remount,bind,ro "$d" || fail "cannot make $d read-only"
+        { mount --bind "$d" "$d" && mount -o remount,bind,ro "$d"; } || fail "cannot make $d read-only"
         simulate_reboot
         # reading works
         expect_rc 3 gb status
@@ -403,6 +403,7 @@ t_readonly_state_dir() {
 # in the working directory, the root or /tmp. The strings must be refused or used as data.
 t_apt_strings_no_shell() {
         need_repo
+        # shellcheck disable=SC2016 # shell syntax that must reach apt unexpanded
         local m='x; touch pwned1 && touch pwned2 | touch pwned3 $(touch pwned4) `touch pwned5` > pwned6'
         mkdir -p "$T/cwd"
         cd "$T/cwd"
@@ -558,9 +559,6 @@ crash_apt() {
                 [ctk]="${CTK_PKGS[*]}"
         )
 
-        g() { local r=$1; shift; "$GPUBASE" --root "$r" "$@"; }
-        now_us() { echo $(($(date +%s%N) / 1000)); }
-        rand_upto() { echo $((((RANDOM << 15) | RANDOM) % ($1 + 1))); }
         # the files the plan leaves under the root (not gpubase's, not apt's caches and logs)
         crash_files() {
                 (cd "$1" && find ./etc ./usr -type f ! -name '.#*' -printf '%p %m\n' 2>/dev/null | LC_ALL=C sort |
@@ -568,64 +566,45 @@ crash_apt() {
         }
 
         # ---- the reference run
-        local ref=$W/reference t0 rc=0
-        mkdir -p "$ref"
-        fill_root "$ref"
-        t0=$(now_us)
-        g "$ref" run "$PLAN" --reboot=exit >"$W/ref.out" 2>&1 || rc=$?
-        local run_us=$(($(now_us) - t0))
-        [ "$rc" = 3 ] || { cat "$W/ref.out"; echo "FAIL crash-apt: the reference run exited $rc, expected 3"; exit 1; }
-        simulate_reboot "$ref"
-        rc=0
-        t0=$(now_us)
-        g "$ref" resume --reboot=exit >"$W/ref.out" 2>&1 || rc=$?
-        local resume_us=$(($(now_us) - t0))
-        [ "$rc" = 0 ] || { cat "$W/ref.out"; echo "FAIL crash-apt: the reference resume exited $rc, expected 0"; exit 1; }
-        local REF_STATES REF_REBOOTS REF_PKGS REF_FILES
-        REF_STATES=$(g "$ref" status --json | jq -r '[.steps[] | "\(.id)=\(.state)"] | join(" ")')
-        REF_REBOOTS=$(g "$ref" status --json | jq -r .reboots)
+        local ref=$W/reference rc=0
+        crash_reference crash-apt "$ref" "$PLAN" "$W/ref.out"
+        local REF_PKGS REF_FILES
         REF_PKGS=$(dpkg_pkgs "$ref")
         REF_FILES=$(crash_files "$ref")
         [ -z "$(dpkg_audit "$ref")" ] || { dpkg_audit "$ref"; echo "FAIL crash-apt: dpkg --audit after the reference run"; exit 1; }
         # a converged host is left alone: a rerun probes every step, changes nothing, runs no dpkg
         cp "$ref/var/log/dpkg.log" "$W/dpkg.log.before"
-        rc=0
         g "$ref" run "$PLAN" --reboot=exit >"$W/ref.out" 2>&1 || rc=$?
         local rerun
         rerun=$(g "$ref" status --json | jq -r '[.steps[] | .state] | unique | join(",")')
-        [ "$rc" = 0 ] && [ "$rerun" = skipped ] && cmp -s "$W/dpkg.log.before" "$ref/var/log/dpkg.log" || {
+        { [ "$rc" = 0 ] && [ "$rerun" = skipped ] && cmp -s "$W/dpkg.log.before" "$ref/var/log/dpkg.log"; } || {
                 cat "$W/ref.out"
                 echo "FAIL crash-apt: the rerun of the converged reference is not a no-op (exit $rc, step states $rerun)"
                 exit 1
         }
-        local run_window=$((run_us * 11 / 10)) resume_window=$(((run_us > resume_us ? run_us : resume_us) * 11 / 10))
+        CRASH_RUN_WINDOW=$((RUN_US * 11 / 10))
+        CRASH_RESUME_WINDOW=$(((RUN_US > RESUME_US ? RUN_US : RESUME_US) * 11 / 10))
+        CRASH_MAX_RESUMES=$max_resumes
         echo "crash-apt: plan $PLAN"
         echo "crash-apt: reference: $REF_STATES; reboots $REF_REBOOTS; $(wc -l <<<"$REF_PKGS") packages"
-        echo "crash-apt: clean run ${run_us} us, clean resume ${resume_us} us; kill windows ${run_window} / ${resume_window} us"
+        echo "crash-apt: clean run ${RUN_US} us, clean resume ${RESUME_US} us; kill windows ${CRASH_RUN_WINDOW} / ${CRASH_RESUME_WINDOW} us"
         echo "crash-apt: killing until $kills_wanted kills have landed"
 
-        declare -A LANDED=() FAIL_WHY=()
-        local kills=0 kills_dpkg=0 iterations=0 failed=0 shown=0 resumes=0 reboots=0 max_seen=0 T0
+        declare -A FAIL_WHY=()
+        local kills_dpkg=0 iterations=0 failed=0 shown=0 T0
         T0=$(now_ms)
+
+        # the hooks of crash_iteration (lib.sh)
 
         # consistent ROOT: after every gpubase run, killed or not: the state reads, and no step is
         # recorded done (or skipped) whose packages dpkg does not have fully installed
         consistent() {
-                local root=$1 out rc=0 id
-                out=$(g "$root" status --json 2>"$W/status.err") || rc=$?
-                case $rc in 0 | 1 | 3) ;; *)
-                        WHY="status --json exited $rc after a kill: $(head -c 300 "$W/status.err")"
-                        return 1
-                        ;;
-                esac
-                jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1 || {
-                        WHY="status --json printed no JSON after a kill"
-                        return 1
-                }
+                local root=$1 id
+                crash_status "$root" || return 1
                 for id in "${!STEP_PKGS[@]}"; do
                         local st p
-                        st=$(jq -r --arg id "$id" '.steps[] | select(.id == $id) | .state' <<<"$out")
-                        [ "$st" = done ] || [ "$st" = skipped ] || continue
+                        st=$(jq -r --arg id "$id" '.steps[] | select(.id == $id) | .state' <<<"$STATUS_JSON")
+                        [ "$st" = "done" ] || [ "$st" = skipped ] || continue
                         for p in ${STEP_PKGS[$id]}; do
                                 fully_installed "$root" "$p" || {
                                         WHY="step $id is recorded $st but dpkg has $p as '$(pkg_line "$root" "$p")'"
@@ -633,20 +612,14 @@ crash_apt() {
                                 }
                         done
                 done
-                STATUS_JSON=$out
                 return 0
         }
 
-        # after_kill ROOT: consistent, and count where the kill landed and whether dpkg was cut off
-        after_kill() {
-                local root=$1 out
-                consistent "$root" || return 1
-                out=$STATUS_JSON
-                if [ -n "$(dpkg_audit "$root")" ]; then kills_dpkg=$((kills_dpkg + 1)); fi
-                local where
-                where=$(kill_landed "$out")
-                LANDED[$where]=$((${LANDED[$where]:-0} + 1))
-                return 0
+        # after a kill: consistent, and count where the kill landed and whether dpkg was cut off
+        crash_after_kill() {
+                consistent "$1" || return 1
+                if [ -n "$(dpkg_audit "$1")" ]; then kills_dpkg=$((kills_dpkg + 1)); fi
+                count_landed "$STATUS_JSON"
         }
 
         # adapt WINDOW DURATION: the kill window follows how long a run that was not killed took
@@ -657,64 +630,37 @@ crash_apt() {
                 echo "$w"
         }
 
-        one_iteration() {
-                local root=$W/it$1 rc=0 delay n=0 cmd k=0 t0
-                LOG=""
-                rm -rf "$root"
-                mkdir -p "$root"
-                fill_root "$root"
-                delay=$(rand_upto "$run_window")
-                t0=$(now_us)
-                "$KILLER" "$delay" -- "$GPUBASE" --root "$root" run "$PLAN" --reboot=exit >"$W/out" 2>&1 || rc=$?
-                [ "$rc" = 137 ] || run_window=$(adapt "$run_window" $(($(now_us) - t0)))
-                LOG+="run (kill at ${delay}us) exit $rc; "
-                if [ "$rc" = 137 ]; then
-                        kills=$((kills + 1)) k=1
-                        after_kill "$root" || return 1
+        # a run that was not killed: consistent, and the kill window of its kind follows its duration
+        crash_after_exit() {
+                if [ "$2" = 0 ]; then
+                        CRASH_RUN_WINDOW=$(adapt "$CRASH_RUN_WINDOW" "$DUR_US")
                 else
-                        consistent "$root" || return 1
+                        CRASH_RESUME_WINDOW=$(adapt "$CRASH_RESUME_WINDOW" "$DUR_US")
                 fi
-                while [ "$rc" != 0 ]; do
-                        case $rc in
-                        3)
-                                simulate_reboot "$root"
-                                reboots=$((reboots + 1))
-                                LOG+="reboot; "
-                                ;;
-                        137) ;;
-                        *)
-                                WHY="unexpected exit $rc: $(grep -E 'error|fail' "$W/out" | tail -n 2 | tr '\n' ' ' | head -c 500)"
-                                return 1
-                                ;;
-                        esac
-                        n=$((n + 1))
-                        [ "$n" -le "$max_resumes" ] || { WHY="not done after $max_resumes resumes"; return 1; }
-                        if [ -e "$root/$STATE_REL" ]; then cmd=(resume --reboot=exit); else cmd=(run "$PLAN" --reboot=exit); fi
-                        # up to 4 kills an iteration, each resume killed with probability 2/3
-                        if [ "$k" -lt 4 ] && [ $((RANDOM % 3)) != 0 ]; then delay=$(rand_upto "$resume_window"); else delay=600000000; fi
-                        rc=0
-                        t0=$(now_us)
-                        "$KILLER" "$delay" -- "$GPUBASE" --root "$root" "${cmd[@]}" >"$W/out" 2>&1 || rc=$?
-                        [ "$rc" = 137 ] || resume_window=$(adapt "$resume_window" $(($(now_us) - t0)))
-                        LOG+="${cmd[0]} (kill at ${delay}us) exit $rc; "
-                        resumes=$((resumes + 1))
-                        if [ "$rc" = 137 ]; then
-                                kills=$((kills + 1)) k=$((k + 1))
-                                after_kill "$root" || return 1
-                        else
-                                consistent "$root" || return 1
-                        fi
-                done
-                [ "$n" -le "$max_seen" ] || max_seen=$n
-                local st
+                consistent "$1"
+        }
+
+        crash_other_exit() {
+                WHY="unexpected exit $2: $(grep -E 'error|fail' "$W/out" | tail -n 2 | tr '\n' ' ' | head -c 500)"
+                return 1
+        }
+
+        # up to 4 kills an iteration, each resume killed with probability 2/3
+        crash_resume_delay() {
+                if [ "$1" -lt 4 ] && [ $((RANDOM % 3)) != 0 ]; then DELAY=$(rand_upto "$CRASH_RESUME_WINDOW"); else DELAY=$CRASH_NO_KILL; fi
+        }
+
+        one_iteration() {
+                local root=$W/it$1 st got
+                crash_iteration "$root" "$PLAN" "$W/out" || return 1
                 st=$(g "$root" status --json 2>"$W/status.err") || true
-                [ "$(jq -r .run_state <<<"$st" 2>/dev/null)" = done ] || { WHY="run_state $(jq -r .run_state <<<"$st") after exit 0"; return 1; }
-                local got
+                [ "$(jq -r .run_state <<<"$st" 2>/dev/null)" = "done" ] || { WHY="run_state $(jq -r .run_state <<<"$st") after exit 0"; return 1; }
                 got=$(jq -r '[.steps[] | "\(.id)=\(.state)"] | join(" ")' <<<"$st")
                 [ "$got" = "$REF_STATES" ] || { WHY="step states differ"; LOG+=$'\n'"      got:      $got"$'\n'"      expected: $REF_STATES"; return 1; }
                 got=$(jq -r .reboots <<<"$st")
                 [ "$got" = "$REF_REBOOTS" ] || { WHY="reboots $got, expected $REF_REBOOTS"; return 1; }
                 got=$(dpkg_audit "$root")
+                # shellcheck disable=SC2001 # indents every line
                 [ -z "$got" ] || { WHY="dpkg --audit is not clean"; LOG+=$'\n'"$(sed 's/^/      /' <<<"$got")"; return 1; }
                 got=$(dpkg_pkgs "$root")
                 [ "$got" = "$REF_PKGS" ] || { WHY="dpkg's packages differ"; LOG+=$'\n'"$(diff <(echo "$REF_PKGS") <(echo "$got") | sed 's/^/      /')"; return 1; }
@@ -726,6 +672,7 @@ crash_apt() {
                 return 0
         }
 
+        local kills=0
         while [ "$kills" -lt "$kills_wanted" ]; do
                 iterations=$((iterations + 1))
                 WHY="" LOG=""
@@ -744,6 +691,7 @@ crash_apt() {
                                 rm -rf "$W/it$iterations"
                         fi
                 fi
+                kills=$((CRASH_KILLS_RUN + CRASH_KILLS_RESUME))
                 if [ $((iterations % 25)) = 0 ]; then
                         echo "crash-apt: $iterations iterations, $kills kills, $failed failed ($((($(now_ms) - T0) / 1000))s)"
                 fi
@@ -751,12 +699,12 @@ crash_apt() {
         local took
         took=$(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.0f", (b - a) / 1000 }')
         echo "crash-apt: where the kills landed (first unfinished step: state):"
-        for k in "${!LANDED[@]}"; do printf '  %5d  %s\n' "${LANDED[$k]}" "$k"; done | sort -k2
-        echo "crash-apt: kill windows at the end ${run_window} / ${resume_window} us"
+        print_counts LANDED
+        echo "crash-apt: kill windows at the end ${CRASH_RUN_WINDOW} / ${CRASH_RESUME_WINDOW} us"
         echo "crash-apt: $kills kills in $iterations iterations ($kills_dpkg left dpkg with work to finish or repair)," \
-                "$resumes resumes, $reboots simulated reboots, at most $max_seen resumes in one iteration; ${took}s"
+                "$CRASH_RESUMES resumes, $CRASH_REBOOTS simulated reboots, at most $CRASH_MAX_SEEN resumes in one iteration; ${took}s"
         if [ "$failed" -gt 0 ]; then
-                for k in "${!FAIL_WHY[@]}"; do printf '  %5d  %s\n' "${FAIL_WHY[$k]}" "$k"; done
+                print_counts FAIL_WHY
                 echo "FAIL crash-apt: $failed of $iterations iterations did not end like the reference run"
                 exit 1
         fi

@@ -286,6 +286,165 @@ EOF
         simulate_reboot "$R"
 }
 
+# ---- the kill/resume loop (crash.sh, and faults.sh crash-apt) ----
+
+# g ROOT ARGS...: gpubase on ROOT.
+g() {
+        local root=$1
+        shift
+        "$GPUBASE" --root "$root" "$@"
+}
+
+now_us() { echo $(($(date +%s%N) / 1000)); }
+
+# rand_upto N: a random integer in [0, N]
+rand_upto() {
+        echo $((((RANDOM << 15) | RANDOM) % ($1 + 1)))
+}
+
+# the killer's delay for a run that is not to be killed (600 s)
+CRASH_NO_KILL=600000000
+
+# under_killer DELAY OUT ROOT ARGS...: gpubase ARGS on ROOT under $KILLER, which kills its whole process
+# group (as a power cut would) after DELAY us; output to OUT. Sets RC (137: killed) and DUR_US.
+under_killer() {
+        local delay=$1 out=$2 root=$3 t0
+        shift 3
+        RC=0
+        t0=$(now_us)
+        "$KILLER" "$delay" -- "$GPUBASE" --root "$root" "$@" >"$out" 2>&1 || RC=$?
+        DUR_US=$(($(now_us) - t0))
+}
+
+# crash_reference NAME ROOT PLAN OUT: the clean run the iterations are compared with: run PLAN
+# (exit 3, a reboot pending), a new boot id, resume (exit 0, done). Sets RUN_US and RESUME_US (how
+# long each took), REF_STATES ("id=state ..."), REF_REBOOTS. Exits the script on a failure.
+# shellcheck disable=SC2034 # the results are for the scripts that source this file
+crash_reference() {
+        local name=$1 root=$2 plan=$3 out=$4
+        mkdir -p "$root"
+        fill_root "$root"
+        under_killer "$CRASH_NO_KILL" "$out" "$root" run "$plan" --reboot=exit
+        [ "$RC" = 3 ] || {
+                cat "$out"
+                echo "FAIL $name: the reference run exited $RC, expected 3 (reboot pending)"
+                exit 1
+        }
+        RUN_US=$DUR_US
+        simulate_reboot "$root"
+        under_killer "$CRASH_NO_KILL" "$out" "$root" resume --reboot=exit
+        [ "$RC" = 0 ] || {
+                cat "$out"
+                echo "FAIL $name: the reference resume exited $RC, expected 0"
+                exit 1
+        }
+        RESUME_US=$DUR_US
+        local st
+        st=$(g "$root" status --json)
+        REF_STATES=$(jq -r '[.steps[] | "\(.id)=\(.state)"] | join(" ")' <<<"$st")
+        REF_REBOOTS=$(jq -r .reboots <<<"$st")
+        [ "$(jq -r .run_state <<<"$st")" = "done" ] || {
+                echo "FAIL $name: the reference run ended $(jq -r .run_state <<<"$st")"
+                exit 1
+        }
+}
+
+# crash_status ROOT: `status --json` after a kill must exit 0, 1 or 3 and print a JSON object; sets
+# STATUS_JSON and STATUS_RC, or WHY and returns 1.
+crash_status() {
+        local err=$1.status-err
+        STATUS_RC=0
+        STATUS_JSON=$("$GPUBASE" --root "$1" status --json 2>"$err") || STATUS_RC=$?
+        case $STATUS_RC in 0 | 1 | 3) ;; *)
+                WHY="status --json exited $STATUS_RC after a kill: $(head -c 300 "$err")"
+                return 1
+                ;;
+        esac
+        if ! jq -e 'type == "object"' <<<"$STATUS_JSON" >/dev/null 2>&1; then
+                WHY="status --json printed no JSON after a kill (exit $STATUS_RC): $(head -c 300 "$err")"
+                return 1
+        fi
+        rm -f "$err"
+}
+
+# count_landed STATUS_JSON: one more kill where kill_landed says, in LANDED
+declare -A LANDED=()
+count_landed() {
+        local where
+        where=$(kill_landed "$1")
+        LANDED[$where]=$((${LANDED[$where]:-0} + 1))
+}
+
+# print_counts ARRAY: an associative array's "count  key" lines, by key
+print_counts() {
+        local -n counts=$1
+        local k
+        for k in "${!counts[@]}"; do
+                printf '  %5d  %s\n' "${counts[$k]}" "$k"
+        done | LC_ALL=C sort -k2
+}
+
+# Totals over all iterations of crash_iteration: kills during run and during resume, resumes,
+# simulated reboots, the most resumes one iteration needed.
+CRASH_KILLS_RUN=0 CRASH_KILLS_RESUME=0 CRASH_RESUMES=0 CRASH_REBOOTS=0 CRASH_MAX_SEEN=0
+
+# crash_iteration ROOT PLAN OUT: one iteration's runs in the fresh ROOT. `run PLAN --reboot=exit` is
+# killed at a random instant in [0, CRASH_RUN_WINDOW] us; then, until a run exits 0: exit 3 writes a
+# new boot id (a simulated reboot), 137 was a kill, and the next run is `resume --reboot=exit`
+# (`run PLAN` again while there is no state file: a kill before the first checkpoint leaves nothing
+# to resume), at most CRASH_MAX_RESUMES of them. The caller defines:
+#   crash_resume_delay K     sets DELAY: when to kill the next resume (CRASH_NO_KILL: not at all);
+#                            K kills have landed in this iteration so far
+#   crash_after_kill ROOT    after a kill: is the state sound? (count_landed, crash_status)
+#   crash_after_exit ROOT N  after a run that was not killed (N: 0 for the first run, then the
+#                            number of the resume; DUR_US: how long it took)
+#   crash_other_exit ROOT RC an exit that is none of 0, 3 and 137: 0 to resume all the same
+# Each hook returns 1 with WHY set to end the iteration as failed, and so does crash_iteration. The
+# last run's output is in OUT; LOG says what happened.
+# shellcheck disable=SC2034,SC2153 # WHY is for the caller, DELAY set by its crash_resume_delay
+crash_iteration() {
+        local root=$1 plan=$2 out=$3 n=0 k=0 delay cmd
+        local -a args=(run "$plan" --reboot=exit)
+        LOG=""
+        rm -rf "$root"
+        mkdir -p "$root"
+        fill_root "$root"
+        delay=$(rand_upto "$CRASH_RUN_WINDOW")
+        while :; do
+                under_killer "$delay" "$out" "$root" "${args[@]}"
+                cmd=${args[0]}
+                if [ "$delay" = "$CRASH_NO_KILL" ]; then LOG+="$cmd exit $RC; "; else LOG+="$cmd (kill at ${delay}us) exit $RC; "; fi
+                if [ "$RC" = 137 ]; then
+                        k=$((k + 1))
+                        if [ "$n" = 0 ]; then CRASH_KILLS_RUN=$((CRASH_KILLS_RUN + 1)); else CRASH_KILLS_RESUME=$((CRASH_KILLS_RESUME + 1)); fi
+                        crash_after_kill "$root" || return 1
+                else
+                        crash_after_exit "$root" "$n" || return 1
+                fi
+                case $RC in
+                0) break ;;
+                3)
+                        simulate_reboot "$root"
+                        CRASH_REBOOTS=$((CRASH_REBOOTS + 1))
+                        LOG+="reboot; "
+                        ;;
+                137) ;;
+                *) crash_other_exit "$root" "$RC" || return 1 ;;
+                esac
+                n=$((n + 1))
+                if [ "$n" -gt "$CRASH_MAX_RESUMES" ]; then
+                        WHY="not done after $CRASH_MAX_RESUMES resumes"
+                        return 1
+                fi
+                if [ -e "$root/$STATE_REL" ]; then args=(resume --reboot=exit); else args=(run "$plan" --reboot=exit); fi
+                crash_resume_delay "$k"
+                delay=$DELAY
+                CRASH_RESUMES=$((CRASH_RESUMES + 1))
+        done
+        [ "$n" -le "$CRASH_MAX_SEEN" ] || CRASH_MAX_SEEN=$n
+        return 0
+}
+
 # ---- test runner ----
 
 IT_PASS=0

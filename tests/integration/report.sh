@@ -77,6 +77,7 @@ t_report_contents_byte_identical() {
         diff "$T/root.before" "$T/root.after" >&2 || fail "report changed something in the root"
 
         tar -tzf "$T/r.tar.gz" | LC_ALL=C sort >"$T/list"
+        # shellcheck disable=SC2001 # a prefix on every line of the list
         sed 's|^|gpubase-report/|' <<<"$EXPECTED_ENTRIES" | LC_ALL=C sort >"$T/want"
         diff "$T/want" "$T/list" >&2 || fail "tar -tzf lists other entries than expected"
 

@@ -22,7 +22,7 @@ export GPUBASE FAKE_NVML
 [ -x "$GPUBASE" ] || { echo "verify.sh: $GPUBASE is not built (make all)" >&2; exit 2; }
 [ -f "$FAKE_NVML" ] || { echo "verify.sh: $FAKE_NVML is not built (make build/fixtures/libnvidia-ml.so.1)" >&2; exit 2; }
 
-# shellcheck source=lib.sh
+# shellcheck source=tests/integration/lib.sh
 . "$VERIFY_DIR/lib.sh"
 
 # ---- fixture hosts: each scenario built once, copied into every test's root ----
