@@ -69,7 +69,7 @@ if [ -s "$IMG" ]; then
         log "guest image: $IMG (cached)"
         IMAGE_STATE=cached
 else
-        log "guest image: building $IMG (mmdebstrap, about 3-5 min)"
+        log "guest image: building $IMG (mmdebstrap, about 1 min, 3-4 under load)"
         t=$(date +%s)
         "$HERE/build-image.sh" "$IMG" >"$CACHE/build-$key.log" 2>&1 || {
                 tail -30 "$CACHE/build-$key.log" >&2
