@@ -332,6 +332,9 @@ int keyring_chain_verify(const Host *h, const char *deb, const DebInfo *info, co
         if (r < 0)
                 return r;
 
+        if (!sha) /* chain_fetch() sets it whenever it succeeds; a chain without it is broken */
+                return errorf(reterr, -ENOENT, "refusing %s: no signed index of the repository it names gives a "
+                              "sha256 for %s %s", file, info->package, info->version);
         r = sha256_file_hex(deb, sum);
         if (r < 0)
                 return errorf(reterr, r, "cannot read %s: %s", file, strerror(-r));
