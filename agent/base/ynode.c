@@ -85,6 +85,16 @@ static int next_event(Parser *ps, yaml_event_t *ev) {
         return 0;
 }
 
+/* The next event, which the caller has no use for (stream start, document end). */
+static int skip_event(Parser *ps) {
+        yaml_event_t ev;
+        int r = next_event(ps, &ev);
+        if (r < 0)
+                return r;
+        yaml_event_delete(&ev);
+        return 0;
+}
+
 static int parse_node(Parser *ps, yaml_event_t *ev, unsigned depth, YNode **ret);
 
 static int refuse_anchor_tag(Parser *ps, const yaml_event_t *ev, const unsigned char *anchor,
@@ -224,10 +234,9 @@ int ynode_parse(const char *file, const char *text, size_t len, YNode **ret, Src
         yaml_parser_set_encoding(&ps.p, YAML_UTF8_ENCODING);
 
         /* stream start, document start */
-        r = next_event(&ps, &ev);
+        r = skip_event(&ps);
         if (r < 0)
                 goto out;
-        yaml_event_delete(&ev);
         r = next_event(&ps, &ev);
         if (r < 0)
                 goto out;
@@ -246,10 +255,9 @@ int ynode_parse(const char *file, const char *text, size_t len, YNode **ret, Src
         if (r < 0)
                 goto out;
         /* document end, then stream end: a second document is refused */
-        r = next_event(&ps, &ev);
+        r = skip_event(&ps);
         if (r < 0)
                 goto out;
-        yaml_event_delete(&ev);
         r = next_event(&ps, &ev);
         if (r < 0)
                 goto out;
