@@ -1,6 +1,7 @@
 /* GPUs found on the PCI bus before any driver exists: libpci over <root>/sys/bus/pci. Name and
  * architecture come from NVIDIA's own list (plans/data/gpus.tsv, built in: the open module's
- * "Compatible GPUs" of the release it names); for a device that list does not have, from pci.ids
+ * "Compatible GPUs" and, for Maxwell to Volta, the driver README's supported products, of the
+ * releases it names); for a device that list does not have, from pci.ids
  * (<root>/usr/share/misc/pci.ids or <root>/usr/share/hwdata/pci.ids, else the host's) and the chip
  * code in its name. A device in neither stays unknown. */
 #pragma once

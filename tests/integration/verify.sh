@@ -896,6 +896,43 @@ MD
         printf '10de  NVIDIA Corporation\n\t2901  AD102 [made up]\n' >"$T/pci.ids"
         if "$gen" "$T/README.md" 2026-03-05 "$T/pci.ids" >/dev/null 2>"$T/err"; then fail "a disagreement was accepted"; fi
         contains "$T/err" "pci.ids says" "gen-gpus.py's refusal"
+        # --driver-readme: the pre-Turing IDs of the driver README's appendix A1, open no, last branch 580
+        cat >"$T/README.txt" <<'TXT'
+the 550.163.01 driver, and then go to the Supported Products List.
+
+A1. CURRENT NVIDIA GPUS
+
+ NVIDIA GPU product                               Device PCI ID*  VDPAU features
+ -----------------------------------------------  --------------  --------------
+ Tesla M60                                        13F2            E
+ Tesla P40                                        1B38            H
+ NVIDIA GeForce MX250                             1D52            H
+ NVIDIA GeForce MX250                             1D52 17AA 22B0  H
+ NVIDIA TITAN V                                   1D81            J
+ Tesla V100-SXM2-16GB                             1DB1 10DE 1212  J
+ NVIDIA TITAN RTX                                 1E02            J
+
+Below are the legacy GPUs that are no longer supported in the unified driver.
+
+ GeForce GTX 680                                  1180            D
+TXT
+        sed -i '1s/^/Please go to the archive page, follow the link for\n/' "$T/README.txt"
+        "$gen" --driver-readme "$T/README.txt" "$T/README.md" 2026-03-05 >"$T/gpus.tsv" 2>"$T/err" ||
+                fail "gen-gpus.py --driver-readme failed: $(cat "$T/err")"
+        eq "$(grep -v '^#' "$T/gpus.tsv" | cut -f1 | tr '\n' ' ')" "13F2 1B38 1D52 1D81 1DB1 1E02 2330 2342 2901 " \
+                "device IDs with the pre-Turing ones (the legacy 470 list's 1180 left out)"
+        grep -q $'^1B38\tPascal\tno\t580\tno\tTesla P40$' "$T/gpus.tsv" || fail "P40 row"
+        grep -q $'^1D52\tPascal\tno\t580\tno\tNVIDIA GeForce MX250$' "$T/gpus.tsv" || fail "GP108 row (block 1D, low half)"
+        grep -q $'^1D81\tVolta\tno\t580\tno\tNVIDIA TITAN V$' "$T/gpus.tsv" || fail "GV100 row (block 1D, high half)"
+        grep -q $'^1E02\tTuring\tyes\t-\tno\tNVIDIA TITAN RTX$' "$T/gpus.tsv" || fail "Turing stays the open table's row"
+        contains "$T/gpus.tsv" "release" "header"
+        contains "$T/gpus.tsv" "550.163.01" "the driver README's release in the header"
+        # a Turing-or-later ID in the driver README that the open module's table lacks: refused
+        sed -i 's/^ NVIDIA TITAN RTX                                 1E02 /&/; s/1E02            J/1E04            J/' "$T/README.txt"
+        if "$gen" --driver-readme "$T/README.txt" "$T/README.md" 2026-03-05 >/dev/null 2>"$T/err"; then
+                fail "a Turing ID missing from the open table was accepted"
+        fi
+        contains "$T/err" "1E04" "gen-gpus.py's refusal"
 }
 
 # ---------------------------------------------------------------- when: driver-stale / config-changed

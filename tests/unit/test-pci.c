@@ -97,7 +97,7 @@ static void pci_root_copy_host_ids(const PciRoot *t, const char *rel) {
 /* A small pci.ids in the real file's format, entries as Debian 12's pci.ids has them. */
 static const char small_ids[] = "# test pci.ids\n"
                                 "10de  NVIDIA Corporation\n"
-                                "\t1db4  GV100GL [Tesla V100 PCIe 16GB]\n"
+                                "\t1db2  GV100GL [Tesla V100 DGXS 16GB]\n"
                                 "\t1eb8  TU104GL [Tesla T4]\n"
                                 "\t2330  GH100[H100 SXM5 80GB]\n"
                                 "8086  Intel Corporation\n"
@@ -204,9 +204,31 @@ START_TEST(test_gpu_table) {
                 ck_assert(g.open);
                 ck_assert_int_eq(g.last_branch, -1);
         }
-        /* not listed: pre-Turing (not driven by the open module, and no NVIDIA source for them here),
-         * and IDs that do not exist */
-        static const unsigned unlisted[] = {0x1db4, 0x15f8, 0x13f2, 0x2ffe, 0, 0xffff, 0x12330};
+        /* pre-Turing, from the driver README's list: named, not driven by the open module, last branch 580 */
+        static const struct {
+                unsigned id;
+                const char *name;
+                GpuArch arch;
+        } legacy[] = {
+                {0x13f2, "Tesla M60", GPU_ARCH_MAXWELL},
+                {0x17c2, "NVIDIA GeForce GTX TITAN X", GPU_ARCH_MAXWELL},
+                {0x15f8, "Tesla P100-PCIE-16GB", GPU_ARCH_PASCAL},
+                {0x1b38, "Tesla P40", GPU_ARCH_PASCAL},
+                {0x1d52, "NVIDIA GeForce MX250", GPU_ARCH_PASCAL}, /* GP108: the low half of block 1D */
+                {0x1d81, "NVIDIA TITAN V", GPU_ARCH_VOLTA},       /* GV100: the high half */
+                {0x1db4, "Tesla V100-PCIE-16GB", GPU_ARCH_VOLTA},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(legacy); i++) {
+                GpuInfo g;
+                ck_assert_msg(gpu_table_find(legacy[i].id, &g) == 0, "10de:%04x not listed", legacy[i].id);
+                ck_assert_str_eq(g.name, legacy[i].name);
+                ck_assert_msg(g.arch == legacy[i].arch, "10de:%04x: %s", legacy[i].id, gpu_arch_to_string(g.arch));
+                ck_assert(!g.open);
+                ck_assert(!g.grace);
+                ck_assert_int_eq(g.last_branch, 580);
+        }
+        /* not listed: IDs that no NVIDIA list names (Kepler is in the legacy 470 list only) */
+        static const unsigned unlisted[] = {0x1023, 0x2ffe, 0, 0xffff, 0x12330};
         for (size_t i = 0; i < ELEMENTSOF(unlisted); i++) {
                 GpuInfo g;
                 ck_assert_msg(gpu_table_find(unlisted[i], &g) == -ENOENT, "10de:%04x listed", unlisted[i]);
@@ -220,11 +242,13 @@ START_TEST(test_gpu_table) {
 END_TEST
 
 /* The embedded file itself: sorted, unique, 4 uppercase hex digits, six fields, a known
- * architecture on every row, 289 device IDs (595.45.04's "Compatible GPUs"). */
+ * architecture on every row: 289 device IDs driven by the open module (595.45.04's "Compatible
+ * GPUs") and 135 pre-Turing IDs from the 550.163.01 driver README, each with open "no" and last
+ * branch 580. */
 START_TEST(test_gpu_table_file_shape) {
         const char *s = gpubase_data_gpus;
         long prev = -1;
-        size_t rows = 0;
+        size_t rows = 0, legacy = 0;
         bool release = false, date = false;
         while (*s) {
                 const char *e = strchr(s, '\n');
@@ -252,6 +276,10 @@ START_TEST(test_gpu_table_file_shape) {
                         ck_assert_msg(streq(f[3], "-") || atoi(f[3]) >= 470, "bad last branch in \"%s\"", line);
                         ck_assert_msg(streq(f[4], "yes") || streq(f[4], "no"), "bad grace in \"%s\"", line);
                         ck_assert_msg(f[5][0], "no name in \"%s\"", line);
+                        bool old = streq(f[1], "Maxwell") || streq(f[1], "Pascal") || streq(f[1], "Volta");
+                        ck_assert_msg(streq(f[2], old ? "no" : "yes"), "open column in \"%s\"", line);
+                        ck_assert_msg(streq(f[3], old ? "580" : "-"), "last branch in \"%s\"", line);
+                        legacy += old;
                         long id = strtol(line, NULL, 16);
                         ck_assert_msg(id > prev, "not sorted or duplicate at \"%s\"", line);
                         prev = id;
@@ -261,7 +289,8 @@ START_TEST(test_gpu_table_file_shape) {
         }
         ck_assert(release);
         ck_assert(date);
-        ck_assert_uint_eq(rows, 289);
+        ck_assert_uint_eq(rows - legacy, 289);
+        ck_assert_uint_eq(legacy, 135);
 }
 END_TEST
 
@@ -472,11 +501,11 @@ START_TEST(test_find_volta_v100) {
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         ck_assert_uint_eq(l.n, 1);
         ck_assert_str_eq(l.gpus[0].slot, "0000:3b:00.0");
-        ck_assert_msg(strstr(l.gpus[0].name, "V100"), "name \"%s\"", l.gpus[0].name);
+        ck_assert_str_eq(l.gpus[0].name, "Tesla V100-PCIE-16GB");
         ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_VOLTA);
         ck_assert(!gpu_arch_open_capable(l.gpus[0].arch));
         ck_assert(!l.gpus[0].open_listed);
-        ck_assert_int_eq(l.gpus[0].source, GPU_NAME_PCI_IDS); /* not in NVIDIA's list: named by pci.ids */
+        ck_assert_int_eq(l.gpus[0].source, GPU_NAME_NVIDIA); /* the driver README's list names it */
         ck_assert_int_eq(gpu_open_rule(&l.gpus[0]), OPEN_RULE_UNSUPPORTED);
         gpu_list_done(&l);
         pci_root_done(&t);
@@ -558,7 +587,7 @@ END_TEST
 START_TEST(test_ids_file_choice) {
         PciRoot t;
         pci_root_init(&t, true);
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db4, 0x030200, 0x10de, 0x1214);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db2, 0x030200, 0x10de, 0x1214);
 
         pci_root_write(&t, "/usr/share/hwdata/pci.ids", small_ids);
         GpuList l = {0};
@@ -566,12 +595,12 @@ START_TEST(test_ids_file_choice) {
         _cleanup_free_ char *hwdata = xasprintf("%s/usr/share/hwdata/pci.ids", t.dir);
         ck_assert_str_eq(l.ids_file, hwdata);
         ck_assert_uint_eq(l.n, 1);
-        ck_assert_str_eq(l.gpus[0].name, "GV100GL [Tesla V100 PCIe 16GB]");
+        ck_assert_str_eq(l.gpus[0].name, "GV100GL [Tesla V100 DGXS 16GB]");
         ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_VOLTA);
         gpu_list_done(&l);
 
         /* misc wins over hwdata */
-        pci_root_write(&t, "/usr/share/misc/pci.ids", "10de  NVIDIA Corporation\n\t1db4  GV100 [from misc]\n");
+        pci_root_write(&t, "/usr/share/misc/pci.ids", "10de  NVIDIA Corporation\n\t1db2  GV100 [from misc]\n");
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         _cleanup_free_ char *misc = xasprintf("%s/usr/share/misc/pci.ids", t.dir);
         ck_assert_str_eq(l.ids_file, misc);
@@ -581,7 +610,7 @@ START_TEST(test_ids_file_choice) {
 
         /* neither in the root: the host's */
         pci_root_init(&t, true);
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db4, 0x030200, 0x10de, 0x1214);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db2, 0x030200, 0x10de, 0x1214);
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         ck_assert_uint_eq(l.n, 1);
         if (access(HOST_PCI_IDS, R_OK) == 0) {
@@ -597,20 +626,21 @@ START_TEST(test_ids_file_choice) {
 END_TEST
 
 /* A device neither NVIDIA's list nor pci.ids knows: still found, no name, architecture unknown;
- * one pci.ids does not know but NVIDIA's list does: NVIDIA's name. */
+ * one pci.ids does not know but NVIDIA's list does: NVIDIA's name; one only pci.ids knows (the
+ * V100 DGXS, absent from the driver README's list): pci.ids' name and chip. */
 START_TEST(test_unknown_device_small_ids) {
         PciRoot t;
         pci_root_init(&t, true);
         pci_root_write(&t, "/usr/share/misc/pci.ids", small_ids);
         pci_root_add(&t, "0000:02:00.0", 0x10de, 0x2ffe, 0x030200, 0x10de, 0x18be);
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db4, 0x030200, 0x10de, 0x1214);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db2, 0x030200, 0x10de, 0x1214);
         pci_root_add(&t, "0000:03:00.0", 0x10de, 0x2335, 0x030200, 0x10de, 0x18be);
 
         GpuList l = {0};
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         ck_assert_uint_eq(l.n, 3);
         ck_assert_str_eq(l.gpus[0].slot, "0000:01:00.0");
-        ck_assert_str_eq(l.gpus[0].name, "GV100GL [Tesla V100 PCIe 16GB]");
+        ck_assert_str_eq(l.gpus[0].name, "GV100GL [Tesla V100 DGXS 16GB]");
         ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_VOLTA);
         ck_assert_str_eq(l.gpus[1].slot, "0000:02:00.0");
         ck_assert_str_eq(l.gpus[1].name, "");
