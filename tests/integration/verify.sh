@@ -806,7 +806,7 @@ t_refusal_open_before_turing() {
         expect_rc 0 gb plan check "$(plan_flavor proprietary-580 proprietary "580.*")"
 }
 
-# The CUDA/driver table through 13.2 Update 1, a release newer than the table, and the local table
+# The CUDA/driver table through 13.2 Update 2, a release newer than the table, and the local table
 t_cuda_table_current() {
         host b200
         # 13.1 and 13.2, GA and Update 1: served by 595, not by 580; 13.1 Update 1 by 590
@@ -822,7 +822,7 @@ t_cuda_table_current() {
         local p
         p=$(plan_driver cuda133-595 "595.*" 13.3)
         expect_rc 65 gb plan check "$p"
-        err_has "workloads.cuda 13.3 is newer than the newest CUDA release in the CUDA/driver table, 13.2 Update 1 (driver 595.58.03"
+        err_has "workloads.cuda 13.3 is newer than the newest CUDA release in the CUDA/driver table, 13.2 Update 2 (driver 595.71.05"
         err_has "/etc/gpubase/cuda-driver.tsv"
         # not a release at all
         expect_rc 65 gb plan check "$(plan_driver cuda127 "595.*" 12.7)"

@@ -574,14 +574,14 @@ END_TEST
 
 /* ---- CUDA <-> driver table ---- */
 
-/* Every row of the built-in table, as NVIDIA's release notes and installers give it. */
+/* Every row of the built-in table, as NVIDIA's release notes give it. */
 static const struct {
         const char *cuda, *driver, *name;
 } cuda_table[] = {
         {"11.8", "520.61.05", "11.8"},
         {"12.0", "525.60.13", "12.0"},           {"12.0.1", "525.85.12", "12.0 Update 1"},
         {"12.1", "530.30.02", "12.1"},           {"12.1.1", "530.30.02", "12.1 Update 1"},
-        {"12.2", "535.54.03", "12.2"},           {"12.2.1", "535.86.10", "12.2 Update 1"},
+        {"12.2", "535.54.03", "12.2"},           {"12.2.1", "535.86.09", "12.2 Update 1"},
         {"12.2.2", "535.104.05", "12.2 Update 2"},
         {"12.3", "545.23.06", "12.3"},           {"12.3.1", "545.23.08", "12.3 Update 1"},
         {"12.3.2", "545.23.08", "12.3 Update 2"},
@@ -595,6 +595,7 @@ static const struct {
         {"13.0.2", "580.95.05", "13.0 Update 2"},
         {"13.1", "590.44.01", "13.1"},           {"13.1.1", "590.48.01", "13.1 Update 1"},
         {"13.2", "595.45.04", "13.2"},           {"13.2.1", "595.58.03", "13.2 Update 1"},
+        {"13.2.2", "595.71.05", "13.2 Update 2"},
 };
 
 START_TEST(test_cuda_table_rows) {
@@ -605,7 +606,7 @@ START_TEST(test_cuda_table_rows) {
                 const CudaRow *row = cuda_table_find(&t, cuda_table[i].cuda);
                 ck_assert_msg(row, "no row for CUDA %s", cuda_table[i].cuda);
                 ck_assert_str_eq(row->driver, cuda_table[i].driver);
-                ck_assert_msg(row->source && (startswith(row->source, "notes: ") || startswith(row->source, "installer: ")),
+                ck_assert_msg(row->source && startswith(row->source, "notes: "),
                               "CUDA %s: source \"%s\"", cuda_table[i].cuda, row->source);
                 ck_assert(!row->local);
                 _cleanup_free_ char *name = cuda_release_name(row->cuda);
@@ -621,13 +622,13 @@ START_TEST(test_cuda_table_rows) {
                         ck_assert_msg(version_cmp(cuda_table[i].driver, cuda_table[i - 1].driver) >= 0, "CUDA %s",
                                       cuda_table[i].cuda);
         }
-        ck_assert_str_eq(cuda_table_newest(&t)->cuda, "13.2.1");
-        ck_assert_str_eq(cuda_table_newest(&t)->driver, "595.58.03");
+        ck_assert_str_eq(cuda_table_newest(&t)->cuda, "13.2.2");
+        ck_assert_str_eq(cuda_table_newest(&t)->driver, "595.71.05");
         ck_assert_ptr_null(cuda_table_find(&t, "12.7"));
         ck_assert_ptr_null(cuda_table_find(&t, "11.7"));
         ck_assert_ptr_null(cuda_table_find(&t, "10.2"));
         ck_assert_ptr_null(cuda_table_find(&t, "13.3"));
-        ck_assert_ptr_null(cuda_table_find(&t, "13.2.2"));
+        ck_assert_ptr_null(cuda_table_find(&t, "13.2.3"));
         ck_assert_ptr_null(cuda_table_find(&t, "14.0"));
         ck_assert_str_eq(cuda_table_find(&t, "13")->driver, "580.65.06");
         ck_assert_str_eq(cuda_table_find(&t, "12.8.0")->driver, "570.26");
