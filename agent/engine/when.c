@@ -1,6 +1,7 @@
 #include "plan/when_kind.h"
 
 #include "checks/checks.h"
+#include "checks/facts.h"
 #include "plan/state.h"
 
 static int when_always(const Step *s _unused_, Ctx *ctx _unused_, char **ret_why) {
@@ -31,7 +32,13 @@ static int when_check_fails(const char *check, Ctx *ctx, char **ret_why) {
         return res.status == CHECK_FAIL;
 }
 
+/* A loaded nouveau also calls for the reboot, even when the nvidia module that is loaded beside it
+ * is the installed one: only a boot with nouveau blacklisted hands the GPU to the driver. */
 static int when_driver_stale(const Step *s _unused_, Ctx *ctx, char **ret_why) {
+        if (module_loaded(ctx->host, "nouveau")) {
+                *ret_why = xstrdup("nouveau is loaded: a boot with it blacklisted hands the GPU to the nvidia driver");
+                return 1;
+        }
         return when_check_fails("driver.stale", ctx, ret_why);
 }
 
@@ -43,7 +50,9 @@ static const WhenKind when_kinds[] = {
         {"always", "always run the step (default for every kind but reboot)", when_always},
         {"changed", "an earlier step of this run applied a change since the last reboot (default for reboot)",
          when_changed},
-        {"driver-stale", "the loaded nvidia module differs from the installed driver, or none is loaded (driver.stale fails)",
+        {"driver-stale",
+         "the loaded nvidia module differs from the installed driver, or none is loaded (driver.stale fails), or "
+         "nouveau is loaded",
          when_driver_stale},
         {"config-changed", "the container runtime's configuration is newer than the running daemon (runtime.restarted fails)",
          when_config_changed},

@@ -376,6 +376,17 @@ t_plan_nouveau_loaded() {
         expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
         eq "$(step_state nouveau-blacklist)" "done" "nouveau-blacklist with a stale initramfs"
         eq "$(grep -c '^update-initramfs' "$R/$ACTIONS_REL")" 2 "initramfs rebuilds after the drift"
+        # a converged host that came up with nouveau loaded beside the current driver: nothing to
+        # install, but the reboot step still reboots (driver-stale covers a loaded nouveau)
+        nouveau_loaded
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        said "nouveau is loaded: a boot with it blacklisted hands the GPU to the nvidia driver"
+        eq "$(step_state driver)" skipped "driver (current) with nouveau loaded"
+        eq "$(step_state driver-reboot)" reboot-requested "driver-reboot with nouveau loaded beside the current driver"
+        boot_root
+        rm -rf "$R/sys/module/nouveau"
+        expect_rc 0 ga resume --reboot=exit
+        eq "$(sj .run_state)" "done" "run_state after the second reboot"
         frontends_untouched
 }
 
