@@ -114,6 +114,13 @@ int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const c
 int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, char **ret_sha256, char **ret_uri,
                             char **reterr);
 
+/* Copies what a signed repository gave apt in the last update, so that the same check can be made
+ * again later without the network: for each repository of the session's sources, a directory
+ * dest/N (N = 1, 2, ...) holding its InRelease and its Packages indexes at the paths they have under
+ * the repository's URI (with by-hash copies when the repository uses them), and dest/N/repository:
+ * "URI\nSUITE\nCOMPONENT...\n". dest must exist. -ENOENT: a repository has no InRelease. */
+int apt_shim_save_signed_indexes(AptShim *s, const char *dest, char **reterr);
+
 /* Debian version comparison (works without opening anything). */
 int apt_shim_version_cmp(const char *a, const char *b);
 

@@ -7,12 +7,16 @@
 #include <apt-pkg/fileutl.h>
 #include <apt-pkg/hashes.h>
 #include <apt-pkg/indexfile.h>
+#include <apt-pkg/metaindex.h>
 #include <apt-pkg/packagemanager.h>
 #include <apt-pkg/pkgrecords.h>
 #include <apt-pkg/pkgsystem.h>
 #include <apt-pkg/sourcelist.h>
+#include <apt-pkg/strutl.h>
 
 #include <cerrno>
+#include <set>
+#include <sys/stat.h>
 
 #include "aptshim_internal.h"
 
@@ -38,9 +42,115 @@ int check_fetched(pkgAcquire &fetcher, char **reterr) {
         return 0;
 }
 
+// A path under a repository's URI: what follows the URI in uri (which starts with it).
+std::string under(const std::string &base, const std::string &uri) {
+        std::string rel = uri.compare(0, base.size(), base) == 0 ? uri.substr(base.size()) : flNotDir(uri);
+        while (rel.compare(0, 2, "./") == 0)
+                rel.erase(0, 2);
+        while (!rel.empty() && rel[0] == '/')
+                rel.erase(0, 1);
+        return rel;
+}
+
+// mkdir -p path (libapt's CreateDirectory() wants an existing parent to start from).
+bool mkdirs(const std::string &path) {
+        for (size_t i = 1; i <= path.size(); i++)
+                if ((i == path.size() || path[i] == '/') && mkdir(path.substr(0, i).c_str(), 0755) < 0 &&
+                    errno != EEXIST)
+                        return _error->Errno("mkdir", "cannot create %s", path.substr(0, i).c_str());
+        return true;
+}
+
+// A copy of file at dir/rel (its directories created); false with apt's error pending.
+bool save_copy(const std::string &file, const std::string &dir, const std::string &rel) {
+        std::string to = dir + "/" + rel;
+        if (!mkdirs(flNotFile(to)))
+                return false;
+        FileFd in(file, FileFd::ReadOnly), out(to, FileFd::WriteAtomic, 0644);
+        return in.IsOpen() && out.IsOpen() && CopyFile(in, out) && out.Close();
+}
+
+// A by-hash copy of dir/rel, when the repository serves its indexes that way.
+bool save_by_hash(metaIndex *m, const std::string &dir, const std::string &rel, HashStringList const &hashes) {
+        HashString const *sum = hashes.find("SHA256");
+        if (!m->GetSupportsAcquireByHash() || !sum)
+                return true;
+        return save_copy(dir + "/" + rel, dir, flNotFile(rel) + "by-hash/SHA256/" + sum->HashValue());
+}
+
+// Every form of one Packages index the InRelease lists, downloaded again (each checked against the
+// InRelease) to its path under the repository, so that a later apt finds whichever form it asks for.
+// false with apt's error pending.
+bool save_index(metaIndex *m, IndexTarget const &t, const std::string &dir, pkgAcquire &fetcher) {
+        const std::string rel = under(m->GetURI(), t.URI);
+        for (std::string const &ext : {std::string(), std::string(".xz"), std::string(".gz"), std::string(".bz2"),
+                                       std::string(".lzma"), std::string(".zst"), std::string(".lz4")}) {
+                metaIndex::checkSum *c = m->Lookup(t.MetaKey + ext);
+                if (!c)
+                        continue;
+                if (!mkdirs(flNotFile(dir + "/" + rel + ext)))
+                        return false;
+                new pkgAcqFile(&fetcher, t.URI + ext, c->Hashes, c->Size, t.Description + ext, flNotDir(rel + ext), "",
+                               dir + "/" + rel + ext);
+        }
+        return true;
+}
+
+// The InRelease and the Packages indexes of one repository into dir.
+int save_repository(metaIndex *m, const std::string &dir, char **reterr) {
+        const std::string lists = _config->FindDir("Dir::State::lists"), base = m->GetURI();
+        std::string inrelease = lists + URItoFileName(m->ArchiveURI("InRelease"));
+        if (!FileExists(inrelease))
+                return fail(reterr, -ENOENT, "no signed InRelease of " + m->Describe());
+        if (!save_copy(inrelease, dir, under(base, m->ArchiveURI("InRelease"))))
+                return fail(reterr, -EIO, "cannot copy the InRelease of " + m->Describe());
+        // the hashes it lists (apt verified its signature in the update; a fresh cache has not read it)
+        std::string why;
+        if (m->GetLoadedSuccessfully() != metaIndex::TRI_YES && !m->Load(inrelease, &why))
+                return fail(reterr, -EIO, "cannot read the InRelease of " + m->Describe() + ": " + why);
+        AcqStatus status(nullptr);
+        pkgAcquire fetcher(&status);
+        std::set<std::string> components;
+        for (IndexTarget const &t : m->GetIndexTargets()) {
+                if (t.Option(IndexTarget::CREATED_BY) != "Packages" || t.Option(IndexTarget::EXISTING_FILENAME).empty())
+                        continue; // not a Packages index, or one of an architecture the repository does not publish
+                components.insert(t.Option(IndexTarget::COMPONENT));
+                if (!save_index(m, t, dir, fetcher))
+                        return fail(reterr, -EIO, "cannot copy " + t.Description);
+        }
+        if (fetcher.Run() != pkgAcquire::Continue)
+                return fail(reterr, -EIO, "cannot download the indexes of " + m->Describe());
+        for (auto it = fetcher.ItemsBegin(); it != fetcher.ItemsEnd(); ++it) {
+                if ((*it)->Status != pkgAcquire::Item::StatDone)
+                        return fail(reterr, -EIO, "cannot download " + (*it)->DescURI() + ": " + (*it)->ErrorText);
+                std::string rel = under(dir + "/", (*it)->DestFile);
+                if (!save_by_hash(m, dir, rel, (*it)->GetExpectedHashes()))
+                        return fail(reterr, -EIO, "cannot copy " + (*it)->DestFile);
+        }
+        std::string text = base + "\n" + m->GetDist() + "\n";
+        for (std::string const &c : components)
+                text += (c == *components.begin() ? "" : " ") + c;
+        FileFd out(dir + "/repository", FileFd::WriteAtomic, 0644);
+        if (!out.IsOpen() || !out.Write((text + "\n").c_str(), text.size() + 1) || !out.Close())
+                return fail(reterr, -EIO, "cannot write " + dir + "/repository");
+        return 0;
+}
+
 } // namespace
 
 extern "C" {
+
+int apt_shim_save_signed_indexes(AptShim *s, const char *dest, char **reterr) {
+        _error->Discard(); // what the update left pending is not about this
+        pkgSourceList *list = s->cache->GetSourceList();
+        unsigned n = 0;
+        for (auto it = list->begin(); it != list->end(); ++it) {
+                int r = save_repository(*it, std::string(dest) + "/" + std::to_string(++n), reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
 
 int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char **reterr) {
         if (!download_only && !s->locked) {

@@ -4,6 +4,11 @@
  *                          and every other file with its sha256, size and where it came from
  *   plan.yaml              the plan as written
  *   keyrings/FILE.deb      apt-keyring-deb packages (still checked against the plan's sha256 and key)
+ *   keyrings/FILE.deb.chain/N/
+ *                          without a pinned sha256: the signed InRelease and Packages indexes of the
+ *                          package's repository N, at their paths under its URI, and `repository`
+ *                          (its URI, suite, components): the offline run checks the chain again
+ *                          (steps/keyring_chain.h)
  *   keys/STEP.key          apt-source keys (still checked against the plan's fingerprint)
  *   repo/SITE/             one flat apt repository per repository the packages came from: the .debs
  *                          at the versions the plan resolved to (dependencies included), Packages
@@ -31,7 +36,7 @@
 #define BUNDLE_MAX_BYTES (64ULL * 1024 * 1024 * 1024)
 
 typedef struct BundleFile {
-        char *path, *sha256, *kind; /* kind: plan, keyring-deb, key, deb, index */
+        char *path, *sha256, *kind; /* kind: plan, keyring-deb, keyring-chain, key, deb, index */
         char *step, *package, *version, *arch, *from;
         uint64_t size;
 } BundleFile;

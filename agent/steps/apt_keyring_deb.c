@@ -4,9 +4,11 @@
  * sha256: against the plan's when it pins one, else against the one the package's own repository
  * lists in an index signed by the pinned key (keyring_chain.h). Then libapt installs it (as a local
  * file offered to the depcache). */
+#include <dirent.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/hash.h"
@@ -169,12 +171,14 @@ static int keyring_deb_probe(const Step *s, Ctx *ctx, char **ret_detail, char **
         return PROBE_SATISFIED;
 }
 
-static int vouch(const KeyringDebParams *k, const Ctx *ctx, const char *deb, const DebInfo *info, char **ret_how,
-                 char **reterr);
+static int vouch(const KeyringDebParams *k, const Ctx *ctx, const char *deb, const DebInfo *info, const char *save,
+                 char **ret_how, char **reterr);
 
 /* Everything is checked before dpkg sees the package; *reterr says why not, *ret_how (on success)
- * how its content was vouched for. */
-static int vet(const KeyringDebParams *k, const Ctx *ctx, const char *deb, char **ret_how, char **reterr) {
+ * how its content was vouched for. save: where the repository's signed indexes go (bundle create),
+ * or NULL. */
+static int vet(const KeyringDebParams *k, const Ctx *ctx, const char *deb, const char *save, char **ret_how,
+               char **reterr) {
         char sum[65];
         _cleanup_(deb_info_freep) DebInfo *info = NULL;
         _cleanup_free_ char *why = NULL, *bad = NULL;
@@ -214,7 +218,7 @@ static int vet(const KeyringDebParams *k, const Ctx *ctx, const char *deb, char 
                         continue;
                 if (pgp_keyring_has_fingerprint(data, len, k->fingerprint) == 1) {
                         buf_done(&found);
-                        return vouch(k, ctx, deb, info, ret_how, reterr);
+                        return vouch(k, ctx, deb, info, save, ret_how, reterr);
                 }
                 _cleanup_strv_free_ char **fprs = NULL;
                 if (pgp_keyring_fingerprints(data, len, &fprs, NULL, NULL) == 0)
@@ -228,24 +232,29 @@ static int vet(const KeyringDebParams *k, const Ctx *ctx, const char *deb, char 
 
 /* The key is the pinned one; now the content: the plan's sha256 when it pins one. Without it, the
  * package's own repository, signed by that key, must list this very file. From an offline bundle
- * (run --bundle) there is no repository to ask: the file is the one the bundle's manifest accounts
- * for, checked this way when the bundle was made, and the bundle's packages are trusted as a whole
- * (bundle.h). */
-static int vouch(const KeyringDebParams *k, const Ctx *ctx, const char *deb, const DebInfo *info, char **ret_how,
-                 char **reterr) {
+ * (run --bundle) the same chain is checked against the repository's signed indexes as the bundle
+ * carries them (keyrings/FILE.chain/, saved when the bundle was made), so a bundle whose keyring
+ * package or indexes were swapped is refused just as a swapped download is. */
+static int vouch(const KeyringDebParams *k, const Ctx *ctx, const char *deb, const DebInfo *info, const char *save,
+                 char **ret_how, char **reterr) {
         if (k->sha256) {
                 *ret_how = xstrdup("sha256 and key fingerprint checked");
                 return 0;
         }
+        _cleanup_free_ char *how = NULL, *saved = NULL;
         if (ctx->host->apt_bundle) {
-                *ret_how = xstrdup("key fingerprint checked; the bundle's manifest vouches for the file");
-                return 0;
+                saved = xasprintf("%s/keyrings/%s.chain", ctx->host->apt_bundle, k->file);
+                if (access(saved, F_OK) < 0)
+                        return errorf(reterr, -EPERM, "refusing %s: the offline bundle carries no signed index of its "
+                                      "repository (keyrings/%s.chain): make the bundle again with this gpubase, or pin "
+                                      "the package's sha256 in the plan",
+                                      k->file, k->file);
         }
-        _cleanup_free_ char *how = NULL;
-        int r = keyring_chain_verify(ctx->host, deb, info, k->file, k->fingerprint, ctx->verbose, &how, reterr);
+        KeyringChainIndexes idx = {.save = save, .saved = saved};
+        int r = keyring_chain_verify(ctx->host, deb, info, k->file, k->fingerprint, &idx, ctx->verbose, &how, reterr);
         if (r < 0)
                 return r;
-        *ret_how = xasprintf("key fingerprint checked; %s", how);
+        *ret_how = xasprintf("key fingerprint checked; %s%s", how, saved ? " (the bundle's copy of the index)" : "");
         return 0;
 }
 
@@ -303,7 +312,7 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         r = obtain(k, ctx, ctx->host, deb, reterr);
         if (r < 0)
                 goto out;
-        r = vet(k, ctx, deb, &how, reterr);
+        r = vet(k, ctx, deb, NULL, &how, reterr);
         if (r < 0)
                 goto out;
 
@@ -356,8 +365,39 @@ out:
         return r;
 }
 
-/* bundle create: the checked package into the bundle, and its files (keyring, source list, pin)
- * into the scratch root, where the later steps resolve their packages. */
+/* The files under dir (the repository's signed indexes, saved by the chain check) into the bundle
+ * as keyrings/FILE.chain/REL. */
+static int bundle_chain(const KeyringDebParams *k, const Step *s, BundleBuilder *b, const char *dir, const char *rel,
+                        char **reterr) {
+        _cleanup_free_ char *path = *rel ? xasprintf("%s/%s", dir, rel) : xstrdup(dir);
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        if (!d)
+                return errorf(reterr, negative_errno(), "cannot read %s: %m", path);
+        struct dirent *de;
+        int r = 0;
+        while (r >= 0 && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *sub = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+                _cleanup_free_ char *from = xasprintf("%s/%s", dir, sub), *name = NULL, *err = NULL;
+                struct stat st;
+                if (lstat(from, &st) < 0)
+                        return errorf(reterr, negative_errno(), "cannot read %s: %m", from);
+                if (S_ISDIR(st.st_mode)) {
+                        r = bundle_chain(k, s, b, dir, sub, reterr);
+                        continue;
+                }
+                name = xasprintf("keyrings/%s.chain/%s", k->file, sub);
+                r = bundle_builder_add_file(b, name, from, "keyring-chain", s->id, k->package, k->version, &err);
+                if (r < 0)
+                        return errorf(reterr, r, "%s", err ? err : strerror(-r));
+        }
+        return r;
+}
+
+/* bundle create: the checked package into the bundle, with the signed indexes that vouched for it
+ * (when no sha256 is pinned), and its files (keyring, source list, pin) into the scratch root,
+ * where the later steps resolve their packages. */
 static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr) {
         const KeyringDebParams *k = s->params;
         char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
@@ -367,11 +407,16 @@ static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
         if (!mkdtemp(tmpl))
                 return negative_errno();
         _cleanup_free_ char *deb = xasprintf("%s/%s", tmpl, k->file), *name = xasprintf("keyrings/%s", k->file);
-        r = obtain(k, ctx, bundle_builder_source(b), deb, reterr);
+        _cleanup_free_ char *chain = xasprintf("%s/chain", tmpl);
+        r = mkdir(chain, 0755) < 0 ? negative_errno() : 0;
         if (r >= 0)
-                r = vet(k, ctx, deb, &how, reterr);
+                r = obtain(k, ctx, bundle_builder_source(b), deb, reterr);
+        if (r >= 0)
+                r = vet(k, ctx, deb, k->sha256 ? NULL : chain, &how, reterr);
         if (r >= 0) {
                 r = bundle_builder_add_file(b, name, deb, "keyring-deb", s->id, k->package, k->version, &err);
+                if (r >= 0 && !k->sha256)
+                        r = bundle_chain(k, s, b, chain, "", &err);
                 if (r >= 0)
                         r = deb_unpack_files(ctx->host, deb, &err);
                 if (r < 0 && err)
@@ -380,7 +425,7 @@ static int keyring_deb_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **
         if (r >= 0)
                 *ret_detail = xasprintf("%s (%s)", name, how);
         (void) unlink(deb);
-        (void) rmdir(tmpl);
+        rm_rf_tree(tmpl);
         return r;
 }
 

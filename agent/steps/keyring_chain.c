@@ -263,14 +263,27 @@ static int chain_prepare(const char *tmpl, const Repos *repos, const void *key, 
 /* The SHA256 (*ret_sha) and URI (*ret_uri) the repositories in tmpl list for the package, after
  * apt verified their InRelease with the pinned key. -EPERM with *reterr when a link is broken, other
  * -errno when the repositories cannot be read. */
+/* A failed update of the repositories in *where, as the link it breaks. */
+static int update_failed(int r, const char *m, const char *file, const char *fpr, const char *where, char **reterr) {
+        if (signature_error(m))
+                return errorf(reterr, -EPERM, "refusing %s: the repository it names (%s) is not signed by key %s: %s", file,
+                              where, fpr, m);
+        if (index_error(m))
+                return errorf(reterr, -EPERM, "refusing %s: the Packages index of %s does not match its InRelease signed "
+                              "by key %s: %s",
+                              file, where, fpr, m);
+        return errorf(reterr, r, "cannot check %s against the repository it names (%s): %s", file, where, m);
+}
+
 static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, const char *file, const char *fpr,
-                       const char *where, int verbose, char **ret_sha, char **ret_uri, char **reterr) {
+                       const char *where, const char *save, int verbose, char **ret_sha, char **ret_uri, char **reterr) {
         _cleanup_free_ char *err = NULL;
         AptSession as = {0};
         AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose};
+        /* (with an offline bundle the session's opening is the update: its sources are local files) */
         int r = apt_session_open(&as, h, &o, &err);
         if (r < 0) {
-                r = errorf(reterr, r, "cannot check %s: %s", file, err ? err : strerror(-r));
+                r = update_failed(r, err ? err : strerror(-r), file, fpr, where, reterr);
                 if (as.shim)
                         apt_session_close(&as);
                 return r;
@@ -279,16 +292,7 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
         if (as.tty)
                 printf("\r\033[K");
         if (r < 0) {
-                const char *m = err ? err : strerror(-r);
-                if (signature_error(m))
-                        r = errorf(reterr, -EPERM, "refusing %s: the repository it names (%s) is not signed by key %s: %s",
-                                   file, where, fpr, m);
-                else if (index_error(m))
-                        r = errorf(reterr, -EPERM, "refusing %s: the Packages index of %s does not match its InRelease "
-                                   "signed by key %s: %s",
-                                   file, where, fpr, m);
-                else
-                        r = errorf(reterr, r, "cannot check %s against the repository it names (%s): %s", file, where, m);
+                r = update_failed(r, err ? err : strerror(-r), file, fpr, where, reterr);
         } else {
                 free(err);
                 err = NULL;
@@ -297,13 +301,77 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
                         r = errorf(reterr, -EPERM, "refusing %s: the repository it names (%s), signed by key %s, does not "
                                    "vouch for %s %s: %s",
                                    file, where, fpr, info->package, info->version, err ? err : strerror(-r));
+                if (r >= 0 && save) {
+                        free(err);
+                        err = NULL;
+                        r = apt_shim_save_signed_indexes(as.shim, save, &err);
+                        if (r < 0)
+                                r = errorf(reterr, r, "cannot keep the signed indexes of %s: %s", where,
+                                           err ? err : strerror(-r));
+                }
         }
         apt_session_close(&as);
         return r;
 }
 
+/* One repository URI, two spellings: apt writes a local one "file:/x/", sources may say "file:///x". */
+static const char *local_path(const char *u) {
+        if (!startswith(u, "file:"))
+                return NULL;
+        u += strlen("file:");
+        return startswith(u, "///") ? u + 2 : u;
+}
+
+static bool same_uri(const char *a, const char *b) {
+        const char *pa = local_path(a), *pb = local_path(b);
+        if (pa && pb) {
+                a = pa;
+                b = pb;
+        }
+        size_t na = strlen(a), nb = strlen(b);
+        while (na > 0 && a[na - 1] == '/')
+                na--;
+        while (nb > 0 && b[nb - 1] == '/')
+                nb--;
+        return na == nb && strncmp(a, b, na) == 0;
+}
+
+/* The repositories saved in dir (an offline bundle's copy of their signed indexes), as file:// URIs,
+ * into out; each must be one of named (the package's own sources). -EPERM with *reterr otherwise. */
+static int saved_repositories(const char *dir, const Repos *named, const char *file, Repos *out, char **reterr) {
+        for (unsigned n = 1;; n++) {
+                _cleanup_free_ char *path = xasprintf("%s/%u/repository", dir, n), *text = NULL;
+                size_t len = 0;
+                int r = read_file(path, 64 * 1024, &text, &len);
+                if (r == -ENOENT)
+                        break;
+                if (r < 0)
+                        return errorf(reterr, r, "cannot read %s: %s", path, strerror(-r));
+                char *suite = strchr(text, '\n'), *comps = suite ? strchr(suite + 1, '\n') : NULL;
+                if (!comps)
+                        return errorf(reterr, -EPERM, "refusing %s: %s is not \"URI, SUITE, COMPONENTS\"", file, path);
+                *suite++ = '\0';
+                *comps++ = '\0';
+                comps[strcspn(comps, "\n")] = '\0';
+                bool named_there = false;
+                for (size_t i = 0; i < named->n && !named_there; i++)
+                        named_there = same_uri(named->v[i].uri, text);
+                if (!named_there)
+                        return errorf(reterr, -EPERM, "refusing %s: the bundle carries the indexes of %s, a repository "
+                                      "its sources do not name",
+                                      file, text);
+                _cleanup_free_ char *uri = xasprintf("file://%s/%u/", dir, n);
+                repos_add(out, uri, strlen(uri), suite, strlen(suite), comps);
+        }
+        if (out->n == 0)
+                return errorf(reterr, -EPERM, "refusing %s: the bundle carries no signed index of the repository it "
+                              "names (%s is empty)",
+                              file, dir);
+        return 0;
+}
+
 int keyring_chain_verify(const Host *h, const char *deb, const DebInfo *info, const char *file, const char *fingerprint,
-                         int verbose, char **ret_detail, char **reterr) {
+                         const KeyringChainIndexes *idx, int verbose, char **ret_detail, char **reterr) {
         _cleanup_(repos_done) Repos repos = {0};
         _cleanup_free_ char *key = NULL, *sha = NULL, *uri = NULL, *fpr = NULL, *where = NULL;
         size_t key_len = 0;
@@ -325,9 +393,13 @@ int keyring_chain_verify(const Host *h, const char *deb, const DebInfo *info, co
                 return errorf(reterr, r, "cannot prepare the check of %s: %s", file, strerror(-r));
         }
         (void) chmod(tmpl, 0755); /* apt's download methods may run as its sandbox user */
-        r = chain_prepare(tmpl, &repos, key, key_len, file, &where, reterr);
+        _cleanup_(repos_done) Repos saved = {0};
+        if (idx && idx->saved)
+                r = saved_repositories(idx->saved, &repos, file, &saved, reterr);
         if (r >= 0)
-                r = chain_fetch(h, tmpl, info, file, fpr, where, verbose, &sha, &uri, reterr);
+                r = chain_prepare(tmpl, idx && idx->saved ? &saved : &repos, key, key_len, file, &where, reterr);
+        if (r >= 0)
+                r = chain_fetch(h, tmpl, info, file, fpr, where, idx ? idx->save : NULL, verbose, &sha, &uri, reterr);
         rm_rf_tree(tmpl);
         if (r < 0)
                 return r;

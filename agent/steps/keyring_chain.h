@@ -13,11 +13,21 @@
 #include "host/debfile.h"
 #include "host/host.h"
 
+/* Where the repository's signed indexes come from and go to (both optional).
+ *   save:  a directory that receives, once every link held, what the repository gave: its InRelease
+ *          and Packages indexes (apt_shim_save_signed_indexes()), for an offline bundle.
+ *   saved: such a directory (from an offline bundle): the chain is checked against it instead of
+ *          the network, link for link, and each repository saved there must be one the package's
+ *          own sources name. */
+typedef struct KeyringChainIndexes {
+        const char *save, *saved;
+} KeyringChainIndexes;
+
 /* 0: every link holds (*ret_detail says which repository vouched); -EPERM: a link is broken,
  * *reterr names it; other < 0: the repository could not be read (network, disk), *reterr says why.
  * Writes nothing under h's root: the repository's lists go to a temporary directory. */
 int keyring_chain_verify(const Host *h, const char *deb, const DebInfo *info, const char *file, const char *fingerprint,
-                         int verbose, char **ret_detail, char **reterr);
+                         const KeyringChainIndexes *idx, int verbose, char **ret_detail, char **reterr);
 
 /* The repositories an apt source file names, one "URI SUITE [COMPONENT...]" line each: the
  * one-line format (.list) or deb822 (.sources). Only "deb" entries count; options such as

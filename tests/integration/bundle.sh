@@ -64,7 +64,7 @@ t_bundle_create_and_inspect() {
         out_has "ctk-repo                 apt-source       bundled"
         out_has "driver                   apt-install      bundled"
         out_has "ctk                      apt-install      bundled"
-        out_has "wrote $b: 8 packages, 15 files"
+        out_has "wrote $b: 8 packages, 19 files"
         snapshot "$R" >"$T/root.after"
         diff "$T/root.before" "$T/root.after" >&2 || fail "bundle create changed the root"
         # zstd, manifest first
@@ -82,6 +82,11 @@ t_bundle_create_and_inspect() {
                 "$DEBS" "packages at their resolved versions, dependencies included"
         eq "$(jq -r '[.files[] | select(.kind == "keyring-deb") | .path] | join(" ")' "$T/m.json")" \
                 "keyrings/cuda-keyring_1.1-1_all.deb" "keyring packages"
+        # the signed indexes that vouched for the keyring package (no sha256 pinned): the offline run
+        # checks the same chain against them
+        eq "$(jq -r '[.files[] | select(.kind == "keyring-chain") | .path] | sort | join(" ")' "$T/m.json")" \
+                "$(printf 'keyrings/cuda-keyring_1.1-1_all.deb.chain/1/%s ' InRelease Packages Packages.gz repository | sed 's/ $//')" \
+                "the keyring package's signed indexes"
         eq "$(jq -r '[.files[] | select(.kind == "key") | .path] | join(" ")' "$T/m.json")" "keys/ctk-repo.key" "keys"
         eq "$(jq -r '.plan.vars | length' "$T/m.json")" 6 "the plan's --var values"
         # every sha256 in the manifest is the file's
@@ -91,6 +96,9 @@ t_bundle_create_and_inspect() {
         (cd "$T/x" && sha256sum --quiet -c "$T/sums") || fail "a sha256 of the manifest does not match its file"
         cmp "$PLAN" "$T/x/plan.yaml" || fail "plan.yaml is not the plan"
         cmp "$CUDA_KEYRING_DEB" "$T/x/keyrings/cuda-keyring_1.1-1_all.deb" || fail "the keyring package differs"
+        cmp "${REPO_CUDA_URI#file://}/InRelease" "$T/x/keyrings/cuda-keyring_1.1-1_all.deb.chain/1/InRelease" ||
+                fail "the bundled InRelease is not the repository's"
+        eq "$(sed -n 2p "$T/x/keyrings/cuda-keyring_1.1-1_all.deb.chain/1/repository")" / "the saved repository's suite"
         cmp "$FIXTURE_REPO_DIR/debs/nvidia-open_595.45.01-1_amd64.deb" "$T/x/repo/local/nvidia-open_595.45.01-1_amd64.deb" ||
                 fail "nvidia-open's archive differs from the repository's"
         contains "$T/x/repo/local/Release" "Origin: NVIDIA"
@@ -221,6 +229,48 @@ t_bundle_resume_rechecks() {
         # the bundle again: extracted afresh, and the run goes on
         expect_rc 0 gb resume --bundle "$GOOD" --reboot=exit
         eq "$(sj .run_state)" "done" "run_state"
+}
+
+# The keyring package's chain of trust is checked again offline, against the signed indexes the
+# bundle carries: a bundle whose manifest was made to match a swapped package, a changed index or a
+# changed InRelease is refused at that link, before anything is installed.
+tampered() {
+        local name=$1 want=$2
+        shift 2
+        python3 "$IT_DIR/tamper-bundle.py" "$GOOD" "$T/$name.tar.gz" "$@"
+        gpu_root
+        expect_rc 1 gb run --bundle "$T/$name.tar.gz" --reboot=exit
+        err_has "$want"
+        eq "$(step_state cuda-keyring)" failed "cuda-keyring step ($name)"
+        eq "$(pkg_status cuda-keyring)" "" "dpkg status of cuda-keyring ($name)"
+        absent "$R/usr/share/keyrings/cuda-archive-keyring.gpg"
+}
+
+t_bundle_keyring_chain_offline() {
+        local c=keyrings/cuda-keyring_1.1-1_all.deb.chain/1 k=keyrings/cuda-keyring_1.1-1_all.deb
+        mkdir -p "$T/x"
+        tar -xzf "$GOOD" -C "$T/x"
+        offline
+        # a keyring package with the pinned key and the right sources, but not the file the index lists
+        dpkg-deb -R "$T/x/$k" "$T/deb"
+        mkdir -p "$T/deb/usr/share/doc/cuda-keyring"
+        printf 'not the published package\n' >"$T/deb/usr/share/doc/cuda-keyring/swapped"
+        dpkg-deb --root-owner-group -b "$T/deb" "$T/swapped.deb" >/dev/null
+        tampered swapped "refusing cuda-keyring_1.1-1_all.deb: its sha256 is $(sha256sum "$T/swapped.deb" | cut -d' ' -f1), but the repository it names" \
+                "$k=$T/swapped.deb"
+        err_has "lists $(sha256sum "$T/x/$k" | cut -d' ' -f1) for cuda-keyring 1.1-1"
+        # an index that is not the one the InRelease lists
+        sed 's/^Version: 1.1-1$/Version: 1.1-2/' "$T/x/$c/Packages" >"$T/Packages"
+        gzip -9nc "$T/Packages" >"$T/Packages.gz"
+        tampered index "does not match its InRelease" "$c/Packages=$T/Packages" "$c/Packages.gz=$T/Packages.gz"
+        # an InRelease whose signed text was changed
+        sed 's/^Label: NVIDIA CUDA$/Label: NVIDIA CUDA (changed)/' "$T/x/$c/InRelease" >"$T/InRelease"
+        cmp -s "$T/InRelease" "$T/x/$c/InRelease" && fail "the InRelease was not changed"
+        tampered inrelease "is not signed by key $KEY_FPR" "$c/InRelease=$T/InRelease"
+        # saved indexes of a repository the package does not name
+        printf 'file:/elsewhere/\n/\n\n' >"$T/repository"
+        tampered elsewhere "the bundle carries the indexes of file:/elsewhere/, a repository its sources do not name" \
+                "$c/repository=$T/repository"
 }
 
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
