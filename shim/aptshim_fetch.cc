@@ -88,10 +88,11 @@ bool save_index(metaIndex *m, IndexTarget const &t, const std::string &dir, pkgA
                 metaIndex::checkSum *c = m->Lookup(t.MetaKey + ext);
                 if (!c)
                         continue;
-                if (!mkdirs(flNotFile(dir + "/" + rel + ext)))
+                std::string to = dir;
+                to.append("/").append(rel).append(ext);
+                if (!mkdirs(flNotFile(to)))
                         return false;
-                new pkgAcqFile(&fetcher, t.URI + ext, c->Hashes, c->Size, t.Description + ext, flNotDir(rel + ext), "",
-                               dir + "/" + rel + ext);
+                new pkgAcqFile(&fetcher, t.URI + ext, c->Hashes, c->Size, t.Description + ext, flNotDir(to), "", to);
         }
         return true;
 }

@@ -314,26 +314,25 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
         return r;
 }
 
-/* One repository URI, two spellings: apt writes a local one "file:/x/", sources may say "file:///x". */
-static const char *local_path(const char *u) {
+/* One repository URI, two spellings: apt writes a local one "file:/x/", sources may say "file:///x".
+ * The part that names the place: the path of a file: URI, else the whole URI. */
+static const char *uri_place(const char *u) {
         if (!startswith(u, "file:"))
-                return NULL;
+                return u;
         u += strlen("file:");
         return startswith(u, "///") ? u + 2 : u;
 }
 
+/* Equal but for trailing slashes. */
 static bool same_uri(const char *a, const char *b) {
-        const char *pa = local_path(a), *pb = local_path(b);
-        if (pa && pb) {
-                a = pa;
-                b = pb;
-        }
-        size_t na = strlen(a), nb = strlen(b);
-        while (na > 0 && a[na - 1] == '/')
+        bool local = startswith(a, "file:") && startswith(b, "file:");
+        const char *pa = local ? uri_place(a) : a, *pb = local ? uri_place(b) : b;
+        size_t na = strlen(pa), nb = strlen(pb);
+        while (na > 0 && pa[na - 1] == '/')
                 na--;
-        while (nb > 0 && b[nb - 1] == '/')
+        while (nb > 0 && pb[nb - 1] == '/')
                 nb--;
-        return na == nb && strncmp(a, b, na) == 0;
+        return na == nb && strncmp(pa, pb, na) == 0;
 }
 
 /* The repositories saved in dir (an offline bundle's copy of their signed indexes), as file:// URIs,
