@@ -17,6 +17,7 @@
 #include "base/hash.h"
 #include "host/apt.h"
 #include "host/pgp.h"
+#include "steps/apt_output.h"
 
 /* One repository named by the package: "deb URI SUITE [COMPONENT...]". */
 typedef struct Repo {
@@ -267,7 +268,8 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
                        const char *where, int verbose, char **ret_sha, char **ret_uri, char **reterr) {
         _cleanup_free_ char *err = NULL;
         AptSession as = {0};
-        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose};
+        AptPrinter printer;
+        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose, .output = apt_printer(&printer, verbose)};
         int r = apt_session_open(&as, h, &o, &err);
         if (r < 0) {
                 r = errorf(reterr, r, "cannot check %s: %s", file, err ? err : strerror(-r));
@@ -275,9 +277,8 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
                         apt_session_close(&as);
                 return r;
         }
-        r = apt_shim_update(as.shim, &as.progress, &err);
-        if (as.tty)
-                printf("\r\033[K");
+        r = apt_shim_update(as.shim, &as.out.progress, &err);
+        as.out.progress_done(as.out.userdata);
         if (r < 0) {
                 const char *m = err ? err : strerror(-r);
                 if (signature_error(m))
