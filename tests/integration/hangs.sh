@@ -70,10 +70,13 @@ t_background_child_killed() {
         took_ms_below 10000 "$t0" "a step whose program left a sleep 15 behind"
         pid=$(cat "$R/bg.pid")
         gone_within "$pid" 5 "the sleep the command left behind"
-        out_has "killed what it left running: sleep (pid $pid)"
-        eq "$(step_state bg)" done "the step's state"
+        # named by its command name: "sleep", or "sh" when the fork had not yet run sleep
+        out_has "killed what it left running: "
+        out_has " (pid $pid)"
+        eq "$(step_state bg)" "done" "the step's state"
         sj '.steps[0].detail' >"$T/detail"
-        contains "$T/detail" "killed what it left running: sleep (pid $pid)" "the step's detail"
+        contains "$T/detail" "killed what it left running: " "the step's detail"
+        contains "$T/detail" " (pid $pid)" "the step's detail"
 }
 
 t_detach_keeps_leftovers() {
@@ -88,7 +91,8 @@ t_detach_keeps_leftovers() {
         sleep 0.5
         gone "$pid" && fail "detach: true, yet the process the command started (pid $pid) was killed"
         sj '.steps[0].detail' >"$T/detail"
-        contains "$T/detail" "left running (detach: true): sleep (pid $pid)" "the step's detail"
+        contains "$T/detail" "left running (detach: true): " "the step's detail"
+        contains "$T/detail" " (pid $pid)" "the step's detail"
         kill "$pid"
 }
 
@@ -101,7 +105,7 @@ t_daemon_out_of_group_does_not_block() {
         expect_rc 0 gbt run "$T/p.yaml"
         BG_PIDS+=("$(cat "$R/d.pid")")
         took_ms_below 10000 "$t0" "a step whose program started a daemon"
-        eq "$(step_state daemon)" done "the step's state"
+        eq "$(step_state daemon)" "done" "the step's state"
 }
 
 t_timeout_kills_group() {
@@ -161,7 +165,7 @@ t_dead_agent() {
         eq "$(sj .run_state)" running "run_state (as the agent left it)"
         touch "$R/fast"
         expect_rc 0 gbt resume
-        eq "$(sj .run_state)" done "run_state after resume"
+        eq "$(sj .run_state)" "done" "run_state after resume"
         eq "$(sj .agent_died)" false "agent_died after resume"
 }
 
@@ -180,7 +184,7 @@ t_reboot_unattended() {
         sj .advice >"$T/advice"
         contains "$T/advice" 'run `gpubase resume`' "status --json advice"
         expect_rc 0 gbt resume --reboot=exit
-        eq "$(sj .run_state)" done "run_state after resume"
+        eq "$(sj .run_state)" "done" "run_state after resume"
 }
 
 t_reboot_with_unit_waits() {
@@ -225,7 +229,7 @@ interrupted() {
         err_has "interrupted"
         touch "$R/fast"
         expect_rc 0 gbt resume
-        eq "$(sj .run_state)" done "run_state after resume"
+        eq "$(sj .run_state)" "done" "run_state after resume"
         eq "$(sj '.steps[0].attempts')" 2 "attempts of the interrupted step"
 }
 
