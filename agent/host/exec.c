@@ -27,8 +27,26 @@ static void keep_tail(Buf *b, const char *data, size_t n) {
         }
 }
 
+/* In the child, before anything else: the parent's signal handlers are not for it (a signal that
+ * came between fork and exec would run them: the agent's SIGTERM handler would report a stop to
+ * the agent itself). Handled signals go back to their defaults, ignored ones stay ignored (as exec
+ * would leave them), SIGPIPE is the default again; then the signals are let in. */
+static void child_signals(void) {
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction sa;
+                if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+                        continue;
+                if (sig == SIGPIPE || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN))
+                        (void) signal(sig, SIG_DFL);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid_t parent) {
         int e;
+        child_signals();
         (void) setpgid(0, 0);
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
@@ -38,12 +56,6 @@ static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid
                 _exit(127);
         if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
                 _exit(127);
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
         for (size_t i = 0; spec->env && spec->env[i]; i++)
                 (void) putenv(spec->env[i]);
         execvp(spec->argv[0], spec->argv);
@@ -68,7 +80,14 @@ static int spawn(const ExecSpec *spec, pid_t *ret_pid, int *ret_out, int *ret_er
         fflush(stdout);
         fflush(stderr);
         pid_t parent = getpid();
+        /* every signal held off across the fork: the child resets its handlers before it lets
+         * them in (child_signals()) */
+        sigset_t all, saved;
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &saved);
         pid_t pid = fork();
+        if (pid != 0)
+                (void) sigprocmask(SIG_SETMASK, &saved, NULL);
         if (pid < 0) {
                 int r = negative_errno();
                 close(out[0]);
