@@ -288,7 +288,7 @@ void apt_session_sync(AptSession *s) {
 
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr) {
         int r;
-        *s = (AptSession){.host = h};
+        *s = (AptSession){.host = h, .stop_fd = o ? o->stop_fd : 0};
         if (o && o->output)
                 s->out = *o->output;
         if (host_is_rooted(h) && !(o && (o->scratch || o->readonly))) {
@@ -316,8 +316,10 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
                                 *reterr = xasprintf("%s; moving the broken lists aside failed: %s", why, strerror(-r));
                         else {
                                 if (s->out.notice) {
-                                        _cleanup_free_ char *m = xasprintf("the package lists did not parse (%s): "
-                                                                           "discarded them, they are fetched again", why);
+                                        _cleanup_free_ char *m = xasprintf(
+                                                "the package lists did not parse (%s): discarded them, they "
+                                                "are fetched again",
+                                                why);
                                         s->out.notice(s->out.userdata, m);
                                 }
                                 r = open_shim(s, o, reterr);
@@ -446,7 +448,7 @@ static int dpkg_configure_pending(AptSession *s, bool frontend_locked, char **re
         strv_push(&argv, xstrdup("--pending"));
         char *env[] = {(char *) "DPKG_FRONTEND_LOCKED=true", NULL};
         ExecSpec spec = {.argv = argv, .env = frontend_locked ? env : NULL, .timeout_sec = 3600,
-                         .output = s->out.program, .userdata = s->out.userdata};
+                         .output = s->out.program, .userdata = s->out.userdata, .stop_fd = s->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0) && !(res.status == 1 && dpkg_reinstall_required(s->host))) {

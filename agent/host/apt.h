@@ -33,6 +33,7 @@ typedef struct AptSession {
         AptShim *shim;
         char *tmpdir;      /* the rewritten sources, removed on close */
         AptOutput out;
+        int stop_fd;       /* ExecSpec.stop_fd for the dpkg the session runs itself */
 } AptSession;
 
 #define APT_LOCK_TIMEOUT_DEFAULT 120
@@ -48,6 +49,7 @@ typedef struct AptSessionOptions {
                                    * sources instead of the machine's (with scratch: lists apart) */
         int verbose;              /* libapt and dpkg write to the terminal themselves (the shim's quiet off) */
         const AptOutput *output;  /* what the session has to say goes there; NULL: nowhere */
+        int stop_fd;              /* readable: stop a dpkg the session runs (Ctx.stop_fd); 0: none */
 } AptSessionOptions;
 
 /* Opens a session (*s is written in every case; apt_session_close() it). On failure *reterr says

@@ -271,7 +271,8 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
                 AptSession as = {0};
                 /* scratch: a download needs no lists, and a refused file leaves the root as it was */
                 AptPrinter printer;
-                AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose)};
+                AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose,
+                                       .output = apt_printer(&printer, ctx->verbose)};
                 r = apt_session_open(&as, ctx->host, &o, &err);
                 if (r >= 0) {
                         r = apt_shim_fetch_file(as.shim, k->url, NULL, deb, &err);
@@ -317,7 +318,8 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         const char *debs[] = {deb, NULL};
         AptPrinter printer;
         AptSessionOptions o = {.lock = true, .lock_timeout = APT_LOCK_TIMEOUT_DEFAULT, .debs = debs,
-                               .force_confmiss = reinstall, .verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose)};
+                               .force_confmiss = reinstall, .verbose = ctx->verbose,
+                               .output = apt_printer(&printer, ctx->verbose), .stop_fd = ctx->stop_fd};
         r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0) {
                 r = r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held: %s", err)

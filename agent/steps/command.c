@@ -119,7 +119,8 @@ static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
                 log_info("step '%s': %s", s->id, left);
         if (res.timed_out || res.stopped || res.status != 0) {
                 _cleanup_free_ char *failure = exec_failure_text(&spec, &res);
-                return errorf(reterr, res.stopped ? -EINTR : -EIO, "%s%s%s", failure, left ? "; " : "", left ? left : "");
+                return errorf(reterr, res.stopped ? -EINTR : -EIO, "%s%s%s", failure, left ? "; " : "",
+                              left ? left : "");
         }
         if (c->creates) {
                 _cleanup_free_ char *p = host_path(ctx->host, c->creates);

@@ -269,7 +269,8 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
         _cleanup_free_ char *err = NULL;
         AptSession as = {0};
         AptPrinter printer;
-        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose, .output = apt_printer(&printer, verbose)};
+        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose,
+                               .output = apt_printer(&printer, verbose)};
         int r = apt_session_open(&as, h, &o, &err);
         if (r < 0) {
                 r = errorf(reterr, r, "cannot check %s: %s", file, err ? err : strerror(-r));
