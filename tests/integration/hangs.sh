@@ -133,7 +133,8 @@ t_quick_failure_not_timed_out() {
         not_contains "$T/err" "timed out" "stderr"
         sj '.steps[0].error' >"$T/error"
         not_contains "$T/error" "timed out" "the step's error"
-        contains "$T/error" "killed what it left running: sleep" "the step's error"
+        contains "$T/error" "killed what it left running: " "the step's error"
+        contains "$T/error" " (pid $(cat "$R/bg.pid"))" "the step's error"
         gone_within "$(cat "$R/bg.pid")" 5 "the sleep the failed command left behind"
 }
 
