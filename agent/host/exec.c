@@ -9,8 +9,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-extern char **environ;
-
 /* How the wait for the program ended. */
 typedef enum Ending {
         ENDING_EXITED,
