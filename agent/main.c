@@ -14,7 +14,7 @@ static const Command commands[] = {
         {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 1, cmd_run},
         {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE | OPT_BUNDLE, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
-        {"wait", "", "block until the run is done (0) or failed (1)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
+        {"wait", "", "block until the run is done (0), failed or its agent died (1), or waits for a reboot (3)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
         {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE, 0, 0, cmd_verify, cmd_verify_help},
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
@@ -47,7 +47,8 @@ static void help(void) {
                "  -h, --help              this help\n"
                "      --version           print the version\n"
                "\nExit codes: 0 done, 1 failed (state kept), 2 drift (verify warnings), 3 reboot pending, 64 usage,\n"
-               "65 invalid or refused plan, 75 busy (another gpubase holds %s).\n"
+               "65 invalid or refused plan, 75 busy (another gpubase holds %s), 130/143 stopped by SIGINT/SIGTERM\n"
+               "(the step is recorded as interrupted; `gpubase resume` runs it again).\n"
                "State: %s (mode 0600). `gpubase COMMAND --help` for more on one command.\n"
                "See gpubase(1), gpubase-plan(5) and README.md.\n",
                GPUBASE_ACTIONS_LOG, GPUBASE_LOCK_FILE, GPUBASE_STATE_FILE);

@@ -9,7 +9,7 @@
 
 #include "base/hash.h"
 
-static _noreturn_ void oom(void) {
+_noreturn_ void oom_abort(void) {
         fputs("gpubase: out of memory\n", stderr);
         abort();
 }
@@ -17,42 +17,42 @@ static _noreturn_ void oom(void) {
 void *xmalloc(size_t n) {
         void *p = malloc(n ? n : 1);
         if (!p)
-                oom();
+                oom_abort();
         return p;
 }
 
 void *xcalloc(size_t n, size_t size) {
         void *p = calloc(n ? n : 1, size ? size : 1);
         if (!p)
-                oom();
+                oom_abort();
         return p;
 }
 
 void *xrealloc(void *p, size_t n) {
         p = realloc(p, n ? n : 1);
         if (!p)
-                oom();
+                oom_abort();
         return p;
 }
 
 char *xstrdup(const char *s) {
         char *p = strdup(s ? s : "");
         if (!p)
-                oom();
+                oom_abort();
         return p;
 }
 
 char *xstrndup(const char *s, size_t n) {
         char *p = strndup(s, n);
         if (!p)
-                oom();
+                oom_abort();
         return p;
 }
 
 char *xvasprintf(const char *fmt, va_list ap) {
         char *p;
         if (vasprintf(&p, fmt, ap) < 0)
-                oom();
+                oom_abort();
         return p;
 }
 

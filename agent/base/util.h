@@ -9,6 +9,8 @@
 
 #include "base/macro.h"
 
+/* Memory exhaustion: says so on stderr and aborts (the x* allocators, and libraries that allocate). */
+_noreturn_ void oom_abort(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

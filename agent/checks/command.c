@@ -1,6 +1,7 @@
 /* command-succeeds: [argv] — the program exits 0. Runs on the host (argv, never a shell). */
 #include <string.h>
 
+#include "base/log.h"
 #include "host/exec.h"
 #include "checks/checks.h"
 
@@ -18,7 +19,8 @@ static void command_succeeds_free(void *p) {
 
 static void command_succeeds_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         char **argv = c->params;
-        ExecSpec spec = {.argv = argv, .timeout_sec = 300, .echo = ctx->verbose > 0};
+        ExecSpec spec = {.argv = argv, .timeout_sec = 300, .output = ctx->verbose > 0 ? log_program_output : NULL,
+                         .stop_fd = ctx->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r < 0) {

@@ -66,3 +66,26 @@ int take_lock_or_complain(Args *a, int *ret_fd);
 /* EXIT_OK with *ret NULL when there is no state file. */
 int load_state_or_complain(Args *a, State **ret);
 char *state_file_path(Args *a);
+
+/* Shared by run and resume (cmd/run_common.c). */
+typedef struct BundleManifest BundleManifest;
+/* The plan of an unfinished run changed: refuse, or with --replan carry on with the new one. */
+int reconcile_plan(Args *a, State *st, const Plan *p);
+/* Hands the run to the engine and says how it ended. */
+int run_with(Args *a, Plan *p, State *st);
+/* A plan that others can write is refused before it is read. */
+int refuse_unsafe_plan(const char *plan);
+/* The lock (unless --dry-run, or *lock is held already), then the state (*st NULL when none). */
+int lock_and_load(Args *a, int *lock, State **st);
+/* --bundle FILE: checked and extracted (a dry run: to *ret_tmp, which the caller removes). */
+int open_bundle(Args *a, BundleManifest **ret, char **ret_tmp);
+/* A run started with --bundle keeps using its extracted bundle (checked again) when it goes on. */
+int reattach_bundle(Args *a, const State *st);
+
+/* Shared by status and wait (cmd/common.c). The state says running but no agent holds the lock:
+ * the agent died (kill -9, a crash, the OOM killer). *ret_msg says which step and what to run. */
+bool agent_died(Args *a, const State *st, char **ret_msg);
+/* A reboot is pending, the machine has rebooted since (the boot id changed), and nothing will go
+ * on with the run: no agent holds the lock and gpubase.service is not enabled. *ret_msg says what
+ * to run. */
+bool reboot_unattended(Args *a, const State *st, char **ret_msg);

@@ -79,3 +79,44 @@ int load_state_or_complain(Args *a, State **ret) {
         }
         return EXIT_OK;
 }
+
+/* The pid the last agent wrote into the lock file, 0 if none can be read. */
+static pid_t recorded_agent_pid(Args *a) {
+        _cleanup_free_ char *p = host_path(&a->host, GPUBASE_LOCK_FILE);
+        _cleanup_free_ char *line = NULL;
+        unsigned pid = 0;
+        if (read_line_file(p, &line) < 0 || parse_uint(line, &pid) < 0)
+                return 0;
+        return (pid_t) pid;
+}
+
+bool agent_died(Args *a, const State *st, char **ret_msg) {
+        if (!st || st->run_state != RUN_RUNNING || host_lock_holder(&a->host) != 0)
+                return false;
+        const char *step = NULL;
+        for (size_t i = 0; i < st->n_steps && !step; i++)
+                if (st->steps[i].state == STEP_RUNNING)
+                        step = st->steps[i].id;
+        pid_t pid = recorded_agent_pid(a);
+        _cleanup_free_ char *who = pid > 0 ? xasprintf("the agent (pid %d)", (int) pid) : xstrdup("the agent");
+        _cleanup_free_ char *where = step ? xasprintf("during step '%s'", step) : xstrdup("between two steps");
+        *ret_msg = xasprintf("%s died %s of run %.8s (the state says running, but no gpubase holds the lock); run "
+                             "`gpubase resume`",
+                             who, where, st->run_id);
+        return true;
+}
+
+bool reboot_unattended(Args *a, const State *st, char **ret_msg) {
+        _cleanup_free_ char *boot = NULL;
+        if (!st || st->run_state != RUN_REBOOT_PENDING || !st->boot_id || host_lock_holder(&a->host) != 0)
+                return false;
+        if (host_boot_id(&a->host, &boot) < 0 || streq(boot, st->boot_id))
+                return false; /* the same boot: the reboot has not happened yet */
+        if (host_unit_is_enabled(&a->host, GPUBASE_UNIT) > 0)
+                return false; /* gpubase.service goes on with the run (when systemd cannot be asked, it
+                               * cannot start the unit either) */
+        *ret_msg = xasprintf("run %.8s waits for a reboot that has happened (the boot id changed), but nothing goes on "
+                             "with it: no gpubase is running and %s is not enabled; run `gpubase resume`",
+                             st->run_id, GPUBASE_UNIT);
+        return true;
+}

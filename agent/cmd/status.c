@@ -5,11 +5,15 @@
 #include "base/log.h"
 #include "cmd/cmd.h"
 
-static int exit_for(const State *st) {
+static int exit_for(Args *a, const State *st) {
+        _cleanup_free_ char *msg = NULL;
         if (!st)
                 return EXIT_OK;
+        if (agent_died(a, st, &msg))
+                return EXIT_FAILED;
         switch (st->run_state) {
         case RUN_FAILED:
+        case RUN_INTERRUPTED:
                 return EXIT_FAILED;
         case RUN_REBOOT_PENDING:
                 return EXIT_REBOOT_PENDING;
@@ -35,6 +39,11 @@ static void print_json(Args *a, const State *st) {
         json_object_object_del(o, "format");
         pid_t holder = host_lock_holder(&a->host);
         json_object_object_add(o, "agent_pid", holder > 0 ? json_object_new_int(holder) : NULL);
+        _cleanup_free_ char *died = NULL, *unattended = NULL;
+        json_object_object_add(o, "agent_died", json_object_new_boolean(agent_died(a, st, &died)));
+        /* what to do when nothing will go on with the run by itself */
+        const char *advice = died ? died : reboot_unattended(a, st, &unattended) ? unattended : NULL;
+        json_object_object_add(o, "advice", advice ? json_object_new_string(advice) : NULL);
         _cleanup_free_ char *boot = NULL;
         (void) host_boot_id(&a->host, &boot);
         json_object_object_add(o, "current_boot_id", boot ? json_object_new_string(boot) : NULL);
@@ -61,14 +70,20 @@ static void print_human(Args *a, const State *st) {
         printf("\n  %-3s %-24s %-16s %-17s %-8s %s\n", "#", "STEP", "KIND", "STATE", "ATTEMPTS", "DETAIL");
         for (size_t i = 0; i < st->n_steps; i++) {
                 const StepRecord *r = &st->steps[i];
-                const char *text = r->state == STEP_FAILED && r->error ? r->error : r->detail;
+                bool bad = r->state == STEP_FAILED || r->state == STEP_INTERRUPTED;
+                const char *text = bad && r->error ? r->error : r->detail;
                 printf("  %-3zu %-24s %-16s %-17s %-8u %s\n", i + 1, r->id, r->kind, step_state_to_string(r->state),
                        r->attempts, text ? text : "");
         }
-        if (st->run_state == RUN_REBOOT_PENDING)
+        _cleanup_free_ char *msg = NULL;
+        if (agent_died(a, st, &msg) || reboot_unattended(a, st, &msg))
+                printf("\n%s\n", msg);
+        else if (st->run_state == RUN_REBOOT_PENDING)
                 printf("\nA reboot is pending: after it, `gpubase resume` (or gpubase.service) continues the run.\n");
         else if (st->run_state == RUN_FAILED)
                 printf("\nThe run failed: fix the cause above, then `gpubase resume`.\n");
+        else if (st->run_state == RUN_INTERRUPTED)
+                printf("\nThe run was interrupted: `gpubase resume` runs the interrupted step again and goes on.\n");
 }
 
 int cmd_status(Args *a, int argc _unused_, char **argv _unused_) {
@@ -80,5 +95,5 @@ int cmd_status(Args *a, int argc _unused_, char **argv _unused_) {
                 print_json(a, st);
         else
                 print_human(a, st);
-        return exit_for(st);
+        return exit_for(a, st);
 }

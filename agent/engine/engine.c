@@ -1,6 +1,8 @@
 #include "engine/engine.h"
+#include "engine/interrupt.h"
 #include "engine/progress.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -27,6 +29,7 @@ typedef enum Outcome {
         OUTCOME_BUSY,           /* someone else holds the dpkg lock past the timeout: busy, not broken */
         OUTCOME_REBOOT_PENDING, /* a reboot must happen before the run can go on */
         OUTCOME_DRY_REBOOT,     /* a dry run reached a reboot: the later steps come after it */
+        OUTCOME_INTERRUPTED,    /* SIGTERM or SIGINT came: the run stopped, recorded as interrupted */
 } Outcome;
 
 static int outcome_to_exit(Outcome o) {
@@ -38,6 +41,8 @@ static int outcome_to_exit(Outcome o) {
                 return EXIT_BUSY;
         case OUTCOME_REBOOT_PENDING:
                 return EXIT_REBOOT_PENDING;
+        case OUTCOME_INTERRUPTED:
+                return interrupt_received() == SIGINT ? EXIT_SIGINT : EXIT_SIGTERM;
         case OUTCOME_FAILED:
         default:
                 return EXIT_FAILED;
@@ -66,9 +71,56 @@ static void progress_end(Engine *e, size_t i) {
                         mono_usec() - e->step_t0);
 }
 
+static const char *signal_name(int sig) {
+        return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+/* SIGTERM or SIGINT came while step i ran (the programs it ran were stopped, so it ended with
+ * msg): the step is interrupted, not failed. `applying` stays as it was, so that the probe decides
+ * on resume whether the change was made. */
+static Outcome interrupt_step(Engine *e, size_t i, char *msg /* owned */) {
+        State *st = e->ctx->state;
+        StepRecord *rec = &st->steps[i];
+        const char *sig = signal_name(interrupt_received());
+        rec->state = STEP_INTERRUPTED;
+        rec->finished = now_usec();
+        free(rec->error);
+        rec->error = xasprintf("interrupted by %s: %s", sig, msg);
+        free(msg);
+        st->run_state = RUN_INTERRUPTED;
+        free(st->error);
+        st->error = xasprintf("gpubase was stopped by %s during step '%s'", sig, rec->id);
+        progress_end(e, i);
+        if (checkpoint(e) < 0)
+                return OUTCOME_INTERRUPTED;
+        log_error("%s; what the step had started was stopped. %s", st->error,
+                  e->ctx->dry_run ? "Nothing was changed (dry run)."
+                                  : "Run `gpubase resume` to run the step again and go on.");
+        return OUTCOME_INTERRUPTED;
+}
+
+/* SIGTERM or SIGINT came while a step ran that has no program to stop: it finished, and the run
+ * stops before step next. */
+static Outcome interrupt_run(Engine *e, size_t next) {
+        State *st = e->ctx->state;
+        const char *sig = signal_name(interrupt_received());
+        st->run_state = RUN_INTERRUPTED;
+        free(st->error);
+        st->error = next < st->n_steps
+                            ? xasprintf("gpubase was stopped by %s before step '%s'", sig, st->steps[next].id)
+                            : xasprintf("gpubase was stopped by %s after the last step", sig);
+        if (checkpoint(e) < 0)
+                return OUTCOME_INTERRUPTED;
+        log_error("%s. %s", st->error,
+                  e->ctx->dry_run ? "Nothing was changed (dry run)." : "Run `gpubase resume` to go on.");
+        return OUTCOME_INTERRUPTED;
+}
+
 static Outcome fail_step(Engine *e, size_t i, char *msg /* owned */) {
         State *st = e->ctx->state;
         StepRecord *rec = &st->steps[i];
+        if (interrupt_received())
+                return interrupt_step(e, i, msg);
         end_step(e, i, STEP_FAILED);
         free(rec->error);
         rec->error = msg;
@@ -307,7 +359,7 @@ static Outcome run_step(Engine *e, size_t i) {
         State *st = ctx->state;
         const Step *s = &ctx->plan->steps[i];
         StepRecord *rec = &st->steps[i];
-        bool was_applying = rec->state == STEP_RUNNING && rec->applying;
+        bool was_applying = (rec->state == STEP_RUNNING || rec->state == STEP_INTERRUPTED) && rec->applying;
         _cleanup_free_ char *why = NULL;
         int r;
 
@@ -441,11 +493,13 @@ static Outcome run_steps(Engine *e, ssize_t rebooted) {
                 }
                 if (o != OUTCOME_NEXT)
                         return o;
+                if (interrupt_received())
+                        return interrupt_run(e, i + 1);
         }
         return OUTCOME_NEXT;
 }
 
-int engine_run(Ctx *ctx, const char *state_path) {
+static int run_watched(Ctx *ctx, const char *state_path) {
         Engine e = {.ctx = ctx, .state_path = state_path};
         ssize_t rebooted = -1;
         Outcome o;
@@ -466,4 +520,16 @@ int engine_run(Ctx *ctx, const char *state_path) {
         if (o != OUTCOME_NEXT || ctx->dry_run)
                 return outcome_to_exit(o);
         return outcome_to_exit(finish_run(&e));
+}
+
+int engine_run(Ctx *ctx, const char *state_path) {
+        int r = interrupt_watch(&ctx->stop_fd);
+        if (r < 0) {
+                log_error("cannot watch for SIGTERM and SIGINT: %s", strerror(-r));
+                return EXIT_FAILED;
+        }
+        r = run_watched(ctx, state_path);
+        interrupt_unwatch(ctx->stop_fd);
+        ctx->stop_fd = 0;
+        return r;
 }

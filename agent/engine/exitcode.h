@@ -9,4 +9,6 @@ enum {
         EXIT_USAGE = 64,         /* bad command line */
         EXIT_INVALID_PLAN = 65,  /* the plan is refused before anything runs */
         EXIT_BUSY = 75,          /* another agent, or a lock timeout */
+        EXIT_SIGINT = 130,       /* stopped by SIGINT (128 + 2); the step is recorded as interrupted */
+        EXIT_SIGTERM = 143,      /* stopped by SIGTERM (128 + 15); the same */
 };

@@ -36,6 +36,7 @@ static const char *state_color(StepState s) {
         case STEP_FAILED:
                 return ANSI_RED;
         case STEP_REBOOT_REQUESTED:
+        case STEP_INTERRUPTED:
                 return ANSI_YELLOW;
         default:
                 return "";
@@ -57,7 +58,8 @@ void progress_step_start(Progress *r, size_t i, size_t n, const Step *s) {
 
 void progress_step_end(Progress *r, size_t i, size_t n, const Step *s, const StepRecord *rec, uint64_t elapsed_usec) {
         const char *state = step_state_to_string(rec->state);
-        const char *text = rec->state == STEP_FAILED ? rec->error : rec->detail;
+        bool bad = rec->state == STEP_FAILED || rec->state == STEP_INTERRUPTED;
+        const char *text = bad ? rec->error : rec->detail;
         double secs = (double) elapsed_usec / 1e6;
 
         if (r->tty)
@@ -68,7 +70,7 @@ void progress_step_end(Progress *r, size_t i, size_t n, const Step *s, const Ste
         fflush(stdout);
         if (r->journal)
                 (void) sd_journal_send("MESSAGE=step %s (%s): %s%s%s", s->id, s->kind->name, state, text ? ": " : "",
-                                       text ? text : "", "PRIORITY=%d", rec->state == STEP_FAILED ? 3 : 6,
+                                       text ? text : "", "PRIORITY=%d", bad ? 3 : 6,
                                        "SYSLOG_IDENTIFIER=gpubase", "GPUBASE_RUN=%s", r->run_id ? r->run_id : "",
                                        "GPUBASE_PLAN=%s", r->plan_name ? r->plan_name : "", "GPUBASE_STEP=%s", s->id,
                                        "GPUBASE_STATE=%s", state, NULL);

@@ -149,25 +149,9 @@ static int write_bundle_sources(const Host *h, const char *tmpdir) {
         return write_file_atomic(outlist, text, strlen(text), 0644);
 }
 
-static void progress_download(void *userdata, const char *what, unsigned long long done, unsigned long long total) {
-        AptSession *s = userdata;
-        if (what && *what && !s->tty && s->verbose)
-                printf("      get %s\n", what);
-        else if (s->tty && total > 0) {
-                unsigned pct = (unsigned) (done * 100 / total);
-                printf("\r\033[K      downloading [%-30.*s] %3u%% %llu/%llu kB", (int) (pct * 30 / 100),
-                       "##############################", pct, done / 1024, total / 1024);
-        }
-        fflush(stdout);
-}
-
-static void progress_install(void *userdata, const char *package, const char *action, unsigned step, unsigned steps) {
-        AptSession *s = userdata;
-        if (s->tty)
-                printf("\r\033[K      [%u/%u] %s", step, steps, action && *action ? action : package);
-        else
-                printf("      %s (%u/%u)\n", action && *action ? action : package, step, steps);
-        fflush(stdout);
+static void progress_done(const AptSession *s) {
+        if (s->out.progress_done)
+                s->out.progress_done(s->out.userdata);
 }
 
 static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
@@ -304,8 +288,9 @@ void apt_session_sync(AptSession *s) {
 
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr) {
         int r;
-        *s = (AptSession){.host = h, .verbose = o && o->verbose, .tty = isatty(STDOUT_FILENO)};
-        s->progress = (AptProgress){.download = progress_download, .install = progress_install, .userdata = s};
+        *s = (AptSession){.host = h, .stop_fd = o ? o->stop_fd : 0};
+        if (o && o->output)
+                s->out = *o->output;
         if (host_is_rooted(h) && !(o && (o->scratch || o->readonly))) {
                 r = prepare_root(h);
                 if (r < 0)
@@ -330,8 +315,13 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
                         if (r < 0)
                                 *reterr = xasprintf("%s; moving the broken lists aside failed: %s", why, strerror(-r));
                         else {
-                                fprintf(stderr, "gpubase: the package lists did not parse (%s): discarded them, "
-                                                "they are fetched again\n", why);
+                                if (s->out.notice) {
+                                        _cleanup_free_ char *m = xasprintf(
+                                                "the package lists did not parse (%s): discarded them, they "
+                                                "are fetched again",
+                                                why);
+                                        s->out.notice(s->out.userdata, m);
+                                }
                                 r = open_shim(s, o, reterr);
                         }
                 }
@@ -427,9 +417,8 @@ bool apt_lists_stale(const Host *h) {
 }
 
 int apt_session_update(AptSession *s, char **reterr) {
-        int r = apt_shim_update(s->shim, &s->progress, reterr);
-        if (s->tty)
-                printf("\r\033[K");
+        int r = apt_shim_update(s->shim, &s->out.progress, reterr);
+        progress_done(s);
         if (r < 0)
                 return r;
         apt_session_sync(s);
@@ -458,7 +447,8 @@ static int dpkg_configure_pending(AptSession *s, bool frontend_locked, char **re
         strv_push(&argv, xstrdup("--configure"));
         strv_push(&argv, xstrdup("--pending"));
         char *env[] = {(char *) "DPKG_FRONTEND_LOCKED=true", NULL};
-        ExecSpec spec = {.argv = argv, .env = frontend_locked ? env : NULL, .timeout_sec = 3600, .echo = s->verbose};
+        ExecSpec spec = {.argv = argv, .env = frontend_locked ? env : NULL, .timeout_sec = 3600,
+                         .output = s->out.program, .userdata = s->out.userdata, .stop_fd = s->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0) && !(res.status == 1 && dpkg_reinstall_required(s->host))) {
@@ -556,9 +546,8 @@ int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions
                 return r;
         unsigned changed = (unsigned) r;
         if (changed > 0) {
-                r = apt_shim_commit(as->shim, download_only, &as->progress, reterr);
-                if (as->tty)
-                        printf("\r\033[K");
+                r = apt_shim_commit(as->shim, download_only, &as->out.progress, reterr);
+                progress_done(as);
                 if (r < 0)
                         return r;
         } else

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "shim/aptshim.h"
+#include "host/exec.h"
 #include "host/host.h"
 
 /* A package a plan asks for: a name, and an exact version or a glob ("595.*"); NULL: any. */
@@ -17,13 +18,22 @@ typedef struct AptPkgSpec {
         char *version;
 } AptPkgSpec;
 
+/* What a session has to tell the user. host/ never prints: the caller decides what to show and
+ * how. Every member is optional. */
+typedef struct AptOutput {
+        AptProgress progress;                  /* downloads and dpkg's steps, as they happen */
+        void (*progress_done)(void *userdata); /* a download or an install is over (its progress line ends) */
+        void (*notice)(void *userdata, const char *text); /* something the user should know, not an error */
+        ExecOutputFn program;                  /* the output of a dpkg run by the session itself */
+        void *userdata;                        /* for progress_done, notice and program */
+} AptOutput;
+
 typedef struct AptSession {
         const Host *host;
         AptShim *shim;
         char *tmpdir;      /* the rewritten sources, removed on close */
-        bool verbose;
-        AptProgress progress;
-        bool tty;
+        AptOutput out;
+        int stop_fd;       /* ExecSpec.stop_fd for the dpkg the session runs itself */
 } AptSession;
 
 #define APT_LOCK_TIMEOUT_DEFAULT 120
@@ -37,7 +47,9 @@ typedef struct AptSessionOptions {
         bool force_confmiss;     /* dpkg puts back deleted conffiles of reinstalled packages */
         const char *only_sources; /* a directory holding sources.list and sources.list.d/: these
                                    * sources instead of the machine's (with scratch: lists apart) */
-        int verbose;
+        int verbose;              /* libapt and dpkg write to the terminal themselves (the shim's quiet off) */
+        const AptOutput *output;  /* what the session has to say goes there; NULL: nowhere */
+        int stop_fd;              /* readable: stop a dpkg the session runs (Ctx.stop_fd); 0: none */
 } AptSessionOptions;
 
 /* Opens a session (*s is written in every case; apt_session_close() it). On failure *reterr says

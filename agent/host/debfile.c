@@ -30,10 +30,8 @@ static void archive_freep(struct archive **a) {
 
 static struct archive *archive_new_or_die(void) {
         struct archive *a = archive_read_new();
-        if (!a) {
-                fputs("gpubase: out of memory\n", stderr);
-                abort();
-        }
+        if (!a)
+                oom_abort();
         return a;
 }
 

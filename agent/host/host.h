@@ -48,6 +48,9 @@ const char *host_arch(void);
 /* Actions on the running system (under --root: logged, see above). *reterr: why not, on failure only. */
 int host_reboot(const Host *h, char **reterr);
 int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **reterr);
+/* Will the unit start at boot? 1 / 0 / -errno. Under --root: what the log's last "enable UNIT" or
+ * "disable UNIT" line says. */
+int host_unit_is_enabled(const Host *h, const char *unit);
 int host_log_action(const Host *h, const char *fmt, ...) _printf_(2, 3);
 /* When did the service last become active? On the machine: systemd's ActiveEnterTimestamp over
  * sd-bus (-ESRCH when the unit is not active). Under --root: the mtime of marker, a file the
@@ -77,5 +80,6 @@ int path_check_private(const char *path, char **reterr);
 /* systemd over sd-bus (real machine only); *reterr is written only on failure. */
 int sd_reboot(char **reterr);
 int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);
+int sd_unit_is_enabled(const char *unit);
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec);
 int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr);

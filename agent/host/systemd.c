@@ -1,4 +1,5 @@
-/* The running system's systemd and logind, over sd-bus. Only used without --root. */
+/* The running system's systemd and logind, over sd-bus, used without --root; under --root,
+ * host_unit_is_enabled() reads what host_unit_set_enabled() logged instead. */
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
@@ -62,6 +63,52 @@ int sd_unit_set_enabled(const char *unit, bool enable, char **reterr) {
         if (r < 0)
                 return bus_fail(r, &e, "systemd daemon-reload failed", reterr);
         return 0;
+}
+
+int sd_unit_is_enabled(const char *unit) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *state = NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnitFileState", NULL, &reply, "s", unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &state);
+        if (r < 0)
+                return r;
+        return streq(state, "enabled") || streq(state, "enabled-runtime") || streq(state, "linked");
+}
+
+/* Under --root, host_unit_set_enabled() logs "enable UNIT" / "disable UNIT": the last one counts. */
+static int rooted_unit_is_enabled(const Host *h, const char *unit) {
+        _cleanup_free_ char *p = host_path(h, GPUBASE_ACTIONS_LOG);
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(p, 16 * 1024 * 1024, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *on = xasprintf("enable %s", unit), *off = xasprintf("disable %s", unit);
+        int enabled = 0;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                if (streq(line, on))
+                        enabled = 1;
+                else if (streq(line, off))
+                        enabled = 0;
+        }
+        return enabled;
+}
+
+int host_unit_is_enabled(const Host *h, const char *unit) {
+        if (host_is_rooted(h))
+                return rooted_unit_is_enabled(h, unit);
+        return sd_unit_is_enabled(unit);
 }
 
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec) {

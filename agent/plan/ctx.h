@@ -27,4 +27,6 @@ typedef struct Ctx {
         bool dry_run;
         bool replan;
         int verbose;
+        int stop_fd; /* readable once the agent was told to stop (SIGTERM, SIGINT): the programs a step
+                      * runs (ExecSpec.stop_fd) are stopped. 0: none (verify, bundle create) */
 } Ctx;

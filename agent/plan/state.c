@@ -17,6 +17,7 @@ static const char *const run_state_table[_RUN_STATE_MAX] = {
         [RUN_REBOOT_PENDING] = "reboot-pending",
         [RUN_DONE] = "done",
         [RUN_FAILED] = "failed",
+        [RUN_INTERRUPTED] = "interrupted",
 };
 
 static const char *const step_state_table[_STEP_STATE_MAX] = {
@@ -26,6 +27,7 @@ static const char *const step_state_table[_STEP_STATE_MAX] = {
         [STEP_SKIPPED] = "skipped",
         [STEP_FAILED] = "failed",
         [STEP_REBOOT_REQUESTED] = "reboot-requested",
+        [STEP_INTERRUPTED] = "interrupted",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(run_state, RunState, NULL)

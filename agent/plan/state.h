@@ -13,6 +13,7 @@ typedef enum RunState {
         RUN_REBOOT_PENDING,
         RUN_DONE,
         RUN_FAILED,
+        RUN_INTERRUPTED, /* the agent was stopped (SIGTERM, SIGINT); resume goes on */
         _RUN_STATE_MAX,
         _RUN_STATE_INVALID = -EINVAL,
 } RunState;
@@ -24,6 +25,7 @@ typedef enum StepState {
         STEP_SKIPPED,
         STEP_FAILED,
         STEP_REBOOT_REQUESTED,
+        STEP_INTERRUPTED, /* stopped by SIGTERM/SIGINT while it ran; resume runs it again */
         _STEP_STATE_MAX,
         _STEP_STATE_INVALID = -EINVAL,
 } StepState;

@@ -231,7 +231,9 @@ static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail
 static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         AptSession as;
         _cleanup_free_ char *err = NULL;
-        AptSessionOptions o = {.readonly = true, .verbose = ctx->verbose};
+        AptPrinter printer;
+        AptSessionOptions o = {.readonly = true, .verbose = ctx->verbose,
+                               .output = apt_printer(&printer, ctx->verbose)};
         int r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0)
                 return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
@@ -396,7 +398,9 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         AptSession as;
         _cleanup_free_ char *err = NULL;
         _cleanup_strv_free_ char **versions = NULL;
-        AptSessionOptions o = {.lock = true, .lock_timeout = a->lock_timeout, .verbose = ctx->verbose};
+        AptPrinter printer;
+        AptSessionOptions o = {.lock = true, .lock_timeout = a->lock_timeout, .verbose = ctx->verbose,
+                               .output = apt_printer(&printer, ctx->verbose), .stop_fd = ctx->stop_fd};
         const char *update = a->update ? a->update : "auto";
         bool updated = false;
         unsigned changed = 0, changed2 = 0;

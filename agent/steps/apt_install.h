@@ -4,6 +4,7 @@
 #pragma once
 
 #include "host/apt.h"
+#include "steps/apt_output.h"
 #include "steps/steps.h"
 
 typedef struct AptInstallParams {

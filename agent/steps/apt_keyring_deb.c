@@ -18,6 +18,7 @@
 #include "host/debfile.h"
 #include "host/pgp.h"
 #include "steps/keyring_chain.h"
+#include "steps/apt_output.h"
 #include "steps/steps.h"
 
 typedef struct KeyringDebParams {
@@ -278,7 +279,9 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
         if (k->url) {
                 AptSession as = {0};
                 /* scratch: a download needs no lists, and a refused file leaves the root as it was */
-                AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose};
+                AptPrinter printer;
+                AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose,
+                                       .output = apt_printer(&printer, ctx->verbose)};
                 r = apt_session_open(&as, ctx->host, &o, &err);
                 if (r >= 0) {
                         r = apt_shim_fetch_file(as.shim, k->url, NULL, deb, &err);
@@ -322,8 +325,10 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         bool reinstall = dpkg_find(ctx->host, k->package, &cur) == 0 && cur.installed && streq(cur.version, k->version);
         dpkg_package_done(&cur);
         const char *debs[] = {deb, NULL};
+        AptPrinter printer;
         AptSessionOptions o = {.lock = true, .lock_timeout = APT_LOCK_TIMEOUT_DEFAULT, .debs = debs,
-                               .force_confmiss = reinstall, .verbose = ctx->verbose};
+                               .force_confmiss = reinstall, .verbose = ctx->verbose,
+                               .output = apt_printer(&printer, ctx->verbose), .stop_fd = ctx->stop_fd};
         r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0) {
                 r = r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held: %s", err)
@@ -340,7 +345,7 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         if (r >= 0)
                 r = apt_shim_resolve(as.shim, NULL, &err);
         if (r > 0)
-                r = apt_shim_commit(as.shim, false, &as.progress, &err);
+                r = apt_shim_commit(as.shim, false, &as.out.progress, &err);
         if (r < 0) {
                 r = errorf(reterr, r, "installing %s failed: %s", k->file, err ? err : strerror(-r));
                 goto out;

@@ -8,6 +8,7 @@
 #include "host/apt.h"
 #include "host/bundle.h"
 #include "host/pgp.h"
+#include "steps/apt_output.h"
 #include "steps/steps.h"
 
 typedef struct AptSourceParams {
@@ -142,7 +143,8 @@ static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, si
                 return r;
         }
         AptSession as;
-        AptSessionOptions o = {.verbose = ctx->verbose};
+        AptPrinter printer;
+        AptSessionOptions o = {.verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose)};
         _cleanup_free_ char *err = NULL;
         char tmpl[] = "/tmp/gpubase-key.XXXXXX";
         if (!mkdtemp(tmpl))

@@ -1,9 +1,12 @@
 /* command: run a program (argv list, never a shell). `creates:` and `unless:` are its probes:
- * without either it runs on every run, like any command whose effect gpubase cannot see. */
+ * without either it runs on every run, like any command whose effect gpubase cannot see. The step
+ * ends when the program exits; what it left running in its process group is named in the step's
+ * detail and killed, unless `detach: true` (a command that starts a service on purpose). */
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "plan/state.h"
 #include "host/exec.h"
 #include "steps/steps.h"
@@ -14,9 +17,10 @@ typedef struct CommandParams {
         char **unless;
         unsigned timeout;
         char **env;
+        bool detach;
 } CommandParams;
 
-static const char *const command_keys[] = {"argv", "creates", "unless", "timeout", "env", NULL};
+static const char *const command_keys[] = {"argv", "creates", "unless", "timeout", "env", "detach", NULL};
 
 static void command_free(void *p) {
         CommandParams *c = p;
@@ -41,6 +45,8 @@ static int command_parse(Step *s, const YNode *map, ParseCtx *pc) {
         if ((v = ynode_get(map, "timeout")) && schema_uint(pc, v, "timeout (seconds)", 1, 7 * 24 * 3600, &c->timeout) < 0)
                 return -EINVAL;
         if ((v = ynode_get(map, "env")) && schema_env(pc, v, "env", &c->env) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "detach")) && schema_bool(pc, v, "detach", &c->detach) < 0)
                 return -EINVAL;
         return 0;
 }
@@ -67,7 +73,8 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         }
         if (c->unless) {
                 _cleanup_strv_free_ char **env = command_env(s, ctx);
-                ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 1};
+                ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout,
+                                 .output = ctx->verbose > 1 ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
                 _cleanup_(exec_result_done) ExecResult res = {0};
                 int r = exec_run(&spec, &res);
                 if (r < 0)
@@ -75,6 +82,9 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
                 if (res.exec_errno)
                         return errorf(reterr, -res.exec_errno, "cannot run the unless command: %s",
                                       strerror(res.exec_errno));
+                if (res.stopped)
+                        return errorf(reterr, -EINTR, "the unless command %s was stopped: gpubase was told to stop",
+                                      c->unless[0]);
                 if (res.status == 0 && !res.timed_out) {
                         *ret_detail = xasprintf("unless: %s exited 0", c->unless[0]);
                         return PROBE_SATISFIED;
@@ -83,10 +93,20 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         return PROBE_NEEDED;
 }
 
+/* What the step says about the processes the program left behind (NULL: none). */
+static char *leftover_text(const CommandParams *c, const ExecResult *res) {
+        if (!res->leftover)
+                return NULL;
+        if (c->detach)
+                return xasprintf("left running (detach: true): %s", res->leftover);
+        return xasprintf("killed what it left running: %s (set detach: true to keep them)", res->leftover);
+}
+
 static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const CommandParams *c = s->params;
         _cleanup_strv_free_ char **env = command_env(s, ctx);
-        ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 0};
+        ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .detach = c->detach,
+                         .output = ctx->verbose > 0 ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r < 0)
@@ -94,9 +114,13 @@ static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         if (res.exec_errno)
                 return errorf(reterr, -res.exec_errno, "cannot run %s: %s (is it installed and on PATH?)", c->argv[0],
                               strerror(res.exec_errno));
-        if (res.timed_out || res.status != 0) {
+        _cleanup_free_ char *left = leftover_text(c, &res);
+        if (left && ctx->verbose > 0)
+                log_info("step '%s': %s", s->id, left);
+        if (res.timed_out || res.stopped || res.status != 0) {
                 _cleanup_free_ char *failure = exec_failure_text(&spec, &res);
-                return errorf(reterr, -EIO, "%s", failure);
+                return errorf(reterr, res.stopped ? -EINTR : -EIO, "%s%s%s", failure, left ? "; " : "",
+                              left ? left : "");
         }
         if (c->creates) {
                 _cleanup_free_ char *p = host_path(ctx->host, c->creates);
@@ -105,7 +129,7 @@ static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
                         return errorf(reterr, -ENOENT, "%s exited 0 but did not create %s (creates:)", c->argv[0],
                                       c->creates);
         }
-        *ret_detail = xasprintf("%s exited 0", c->argv[0]);
+        *ret_detail = xasprintf("%s exited 0%s%s", c->argv[0], left ? "; " : "", left ? left : "");
         return 0;
 }
 
@@ -122,6 +146,8 @@ static char *command_describe(const Step *s) {
         }
         if (c->timeout)
                 buf_printf(&b, " (timeout %us)", c->timeout);
+        if (c->detach)
+                buf_puts(&b, " (what it starts keeps running)");
         return buf_steal(&b);
 }
 

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "checks/checks.h"
 #include "checks/facts.h"
+#include "base/log.h"
 #include "host/exec.h"
 #include "steps/steps.h"
 
@@ -143,7 +144,8 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
                 strv_push(&argv, xstrdup("--set-as-default"));
         if (rp->cdi)
                 strv_push(&argv, xstrdup("--cdi.enabled"));
-        ExecSpec spec = {.argv = argv, .timeout_sec = 120, .echo = ctx->verbose > 0};
+        ExecSpec spec = {.argv = argv, .timeout_sec = 120, .output = ctx->verbose > 0 ? log_program_output : NULL,
+                         .stop_fd = ctx->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
         r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0 || res.timed_out)) {

@@ -17,6 +17,7 @@
 #include "base/hash.h"
 #include "host/apt.h"
 #include "host/pgp.h"
+#include "steps/apt_output.h"
 
 /* One repository named by the package: "deb URI SUITE [COMPONENT...]". */
 typedef struct Repo {
@@ -260,9 +261,6 @@ static int chain_prepare(const char *tmpl, const Repos *repos, const void *key, 
         return 0;
 }
 
-/* The SHA256 (*ret_sha) and URI (*ret_uri) the repositories in tmpl list for the package, after
- * apt verified their InRelease with the pinned key. -EPERM with *reterr when a link is broken, other
- * -errno when the repositories cannot be read. */
 /* A failed update of the repositories in *where, as the link it breaks. */
 static int update_failed(int r, const char *m, const char *file, const char *fpr, const char *where, char **reterr) {
         if (signature_error(m))
@@ -275,11 +273,16 @@ static int update_failed(int r, const char *m, const char *file, const char *fpr
         return errorf(reterr, r, "cannot check %s against the repository it names (%s): %s", file, where, m);
 }
 
+/* The SHA256 (*ret_sha) and URI (*ret_uri) the repositories in tmpl list for the package, after
+ * apt verified their InRelease with the pinned key (and, with save, their indexes kept there).
+ * -EPERM with *reterr when a link is broken, other -errno when the repositories cannot be read. */
 static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, const char *file, const char *fpr,
                        const char *where, const char *save, int verbose, char **ret_sha, char **ret_uri, char **reterr) {
         _cleanup_free_ char *err = NULL;
         AptSession as = {0};
-        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose};
+        AptPrinter printer;
+        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose,
+                               .output = apt_printer(&printer, verbose)};
         /* (with an offline bundle the session's opening is the update: its sources are local files) */
         int r = apt_session_open(&as, h, &o, &err);
         if (r < 0) {
@@ -288,9 +291,8 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
                         apt_session_close(&as);
                 return r;
         }
-        r = apt_shim_update(as.shim, &as.progress, &err);
-        if (as.tty)
-                printf("\r\033[K");
+        r = apt_shim_update(as.shim, &as.out.progress, &err);
+        as.out.progress_done(as.out.userdata);
         if (r < 0) {
                 r = update_failed(r, err ? err : strerror(-r), file, fpr, where, reterr);
         } else {

@@ -72,7 +72,10 @@ crash_after_kill() {
                 WHY="the state file does not parse after a kill"
                 return 1
         fi
-        if [ "$STATUS_RC" = 1 ] && [ "$(jq -r .run_state <<<"$STATUS_JSON")" != failed ]; then
+        # 1: the run failed, or (since status knows a dead agent) the kill left it "running" with no
+        # agent holding the lock
+        if [ "$STATUS_RC" = 1 ] && [ "$(jq -r .run_state <<<"$STATUS_JSON")" != failed ] &&
+                [ "$(jq -r .agent_died <<<"$STATUS_JSON")" != true ]; then
                 WHY="status exited 1 after a kill: $(jq -c . <<<"$STATUS_JSON" | head -c 300)"
                 return 1
         fi

@@ -1,0 +1,63 @@
+/* gpubase resume: continue the unfinished run (after a reboot, a fix, a crash or an interruption),
+ * with the plan and --var values it was started with. What run and resume share is in
+ * cmd/run_common.c. */
+#include <string.h>
+
+#include "base/log.h"
+#include "host/bundle.h"
+#include "cmd/cmd.h"
+
+int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
+        _cleanup_(plan_freep) Plan *p = NULL;
+        _cleanup_(state_freep) State *st = NULL;
+        _cleanup_(bundle_manifest_freep) BundleManifest *bm = NULL;
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int lock = -1;
+        int r;
+
+        r = lock_and_load(a, &lock, &st);
+        if (r != EXIT_OK)
+                return r;
+        if (!st) {
+                _cleanup_free_ char *path = state_file_path(a);
+                log_error("no run to resume (no %s); start one with `gpubase run PLAN`", path);
+                return EXIT_FAILED;
+        }
+        if (st->run_state == RUN_DONE) {
+                printf("run %.8s of plan '%s' is done; nothing to resume\n", st->run_id,
+                       st->plan_name ? st->plan_name : st->plan_path);
+                return EXIT_OK;
+        }
+        if (a->bundle) {
+                r = open_bundle(a, &bm, &tmp);
+                if (r == EXIT_OK && !streq(bm->plan_sha256, st->plan_sha256)) {
+                        log_error("the bundle was made for plan '%s' (sha256 %.12s…), not for the plan of run %.8s "
+                                  "(%s, sha256 %.12s…)",
+                                  bm->plan_name, bm->plan_sha256, st->run_id, st->plan_path, st->plan_sha256);
+                        r = EXIT_INVALID_PLAN;
+                }
+                if (r == EXIT_OK && !a->dry_run) {
+                        free(st->bundle);
+                        st->bundle = xstrdup(GPUBASE_BUNDLE_DIR);
+                }
+        } else
+                r = reattach_bundle(a, st);
+        if (r != EXIT_OK)
+                goto out;
+        r = refuse_unsafe_plan(st->plan_path);
+        if (r == EXIT_OK)
+                r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
+        if (r != EXIT_OK) {
+                log_error("the plan of run %.8s (%s) cannot be used; restore it, or `gpubase reset` and start again",
+                          st->run_id, st->plan_path);
+                goto out;
+        }
+        r = reconcile_plan(a, st, p);
+        if (r != EXIT_OK)
+                goto out;
+        r = run_with(a, p, st);
+out:
+        if (tmp)
+                rm_rf_tree(tmp);
+        return r;
+}
