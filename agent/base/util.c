@@ -162,6 +162,10 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
+        return read_fd(fd, max, ret, ret_len);
+}
+
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
         Buf b = {0};
         char chunk[8192];
         for (;;) {
@@ -264,4 +268,38 @@ int parse_uint(const char *s, unsigned *ret) {
         }
         *ret = (unsigned) v;
         return 0;
+}
+
+static int strlen_desc(const void *a, const void *b) {
+        size_t x = strlen(*(char *const *) a), y = strlen(*(char *const *) b);
+        return x < y ? 1 : x > y ? -1 : 0;
+}
+
+char *redact(const char *data, size_t len, char *const *secrets, size_t *ret_len) {
+        Buf cur = {0};
+        buf_append(&cur, data, len);
+        size_t n = secrets ? strv_length(secrets) : 0;
+        _cleanup_free_ char **order = n ? xmalloc(n * sizeof(char *)) : NULL;
+        if (n)
+                memcpy(order, secrets, n * sizeof(char *));
+        if (n > 1)
+                qsort(order, n, sizeof(char *), strlen_desc); /* a secret inside a longer one goes second */
+        for (size_t i = 0; i < n; i++) {
+                size_t m = strlen(order[i]);
+                if (m == 0 || cur.len < m)
+                        continue;
+                Buf out = {0};
+                const char *p = cur.data, *end = cur.data + cur.len, *hit;
+                while ((hit = memmem(p, (size_t) (end - p), order[i], m))) {
+                        buf_append(&out, p, (size_t) (hit - p));
+                        buf_puts(&out, REDACTED);
+                        p = hit + m;
+                }
+                buf_append(&out, p, (size_t) (end - p));
+                buf_done(&cur);
+                cur = out;
+        }
+        if (ret_len)
+                *ret_len = cur.len;
+        return buf_steal(&cur);
 }

@@ -44,6 +44,12 @@ void buf_done(Buf *b);
 
 /* Reads a whole file (at most max bytes; -EFBIG beyond). */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* A copy of data (len bytes; NUL-terminated) with every occurrence of each string of secrets (a strv,
+ * may be NULL; empty strings are ignored) replaced by REDACTED; *ret_len (may be NULL) its length. */
+#define REDACTED "<redacted>"
+char *redact(const char *data, size_t len, char *const *secrets, size_t *ret_len);
+/* The same from an open file descriptor, up to its end. */
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* First line of a file, newline stripped. */
 int read_line_file(const char *path, char **ret);
 

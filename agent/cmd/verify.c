@@ -61,7 +61,7 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
                 if (r != EXIT_OK)
                         return r;
         }
-        Ctx ctx = {.host = &a->host, .plan = p, .verbose = a->verbose};
+        Ctx ctx = {.host = &a->host, .plan = p, .no_programs = a->no_programs, .verbose = a->verbose};
 
         /* the GPU-stack checks, parameterised by the plan's intent */
         for (size_t i = 0; check_kind_at(i); i++) {

@@ -7,6 +7,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "host/confine.h"
+
 extern char **environ;
 
 static void keep_tail(Buf *b, const char *data, size_t n) {
@@ -35,8 +37,10 @@ static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid
         signal(SIGPIPE, SIG_DFL);
         for (size_t i = 0; spec->env && spec->env[i]; i++)
                 (void) putenv(spec->env[i]);
-        execvp(spec->argv[0], spec->argv);
-        e = errno;
+        int r = spec->chroot ? confine_enter_root(spec->chroot) : 0;
+        if (r >= 0)
+                execvp(spec->argv[0], spec->argv);
+        e = r < 0 ? -r : errno;
         (void) !write(err_pipe, &e, sizeof e);
         _exit(127);
 }

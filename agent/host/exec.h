@@ -12,6 +12,7 @@ typedef struct ExecSpec {
         char *const *env;     /* extra NAME=VALUE entries, may be NULL */
         unsigned timeout_sec; /* 0: none */
         bool echo;            /* copy the program's output to stderr as it arrives */
+        const char *chroot;   /* run inside this directory (host/confine.h; argv[0] is a path inside it), or NULL */
 } ExecSpec;
 
 typedef struct ExecResult {

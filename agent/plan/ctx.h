@@ -26,5 +26,6 @@ typedef struct Ctx {
         RebootMode reboot_mode;
         bool dry_run;
         bool replan;
+        bool no_programs; /* gpubase report: a check that would run a program (command-succeeds) is skipped */
         int verbose;
 } Ctx;
