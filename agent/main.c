@@ -12,7 +12,7 @@
 
 static const Command commands[] = {
         {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 1, cmd_run},
-        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE | OPT_BUNDLE, 0, 0, cmd_resume},
+        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0) or failed (1)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
         {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE, 0, 0, cmd_verify, cmd_verify_help},

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "host/bundle.h"
 #include "host/tarball.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 static bool run_unfinished(const State *st) {
@@ -54,7 +55,14 @@ static int run_with(Args *a, Plan *p, State *st) {
         if (a->host.apt_bundle)
                 printf("packages from the offline bundle in %s: no network is used for keyrings, keys or packages\n",
                        a->host.apt_bundle);
+        _cleanup_free_ char *secrets = host_path(&a->host, GPUBASE_SECRET_VARS), *err = NULL;
+        if (!a->dry_run && secret_vars_save(secrets, p, &err) < 0) {
+                log_error("%s", err);
+                return EXIT_FAILED;
+        }
         int r = engine_run(&ctx, path);
+        if (!a->dry_run && r == EXIT_OK)
+                (void) unlink(secrets); /* the run is done: nothing will resume it */
         if (!a->dry_run && r == EXIT_OK) {
                 printf("run %.8s of plan '%s': done\n", st->run_id, p->name);
                 /* the packages are installed: only the bundle's manifest and plan stay */
@@ -242,6 +250,30 @@ out:
         return r;
 }
 
+/* The values of the run's secret variables, which the state keeps as NAME=<redacted>: from
+ * `resume --var`, else from the file the run left for resume (plan/secret_vars.h). */
+static int restore_secret_vars(Args *a, State *st) {
+        _cleanup_free_ char *path = host_path(&a->host, GPUBASE_SECRET_VARS), *err = NULL;
+        for (size_t i = 0; a->vars && a->vars[i]; i++) {
+                const char *eq = strchr(a->vars[i], '=');
+                _cleanup_free_ char *marker = eq ? xasprintf("%.*s=" REDACTED, (int) (eq - a->vars[i]), a->vars[i]) : NULL;
+                bool known = false;
+                for (size_t k = 0; marker && st->vars && st->vars[k]; k++)
+                        known = known || streq(st->vars[k], marker);
+                if (!known) {
+                        log_error("resume --var %s: resume takes --var only for a secret variable of the run (the "
+                                  "others keep the value the run started with)",
+                                  a->vars[i]);
+                        return EXIT_USAGE;
+                }
+        }
+        if (secret_vars_restore(path, a->vars, st->vars, &err) < 0) {
+                log_error("%s", err);
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
+
 int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_(plan_freep) Plan *p = NULL;
         _cleanup_(state_freep) State *st = NULL;
@@ -281,12 +313,16 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
                 goto out;
         r = refuse_unsafe_plan(st->plan_path);
         if (r == EXIT_OK)
+                r = restore_secret_vars(a, st);
+        if (r == EXIT_OK)
                 r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
         if (r != EXIT_OK) {
                 log_error("the plan of run %.8s (%s) cannot be used; restore it, or `gpubase reset` and start again",
                           st->run_id, st->plan_path);
                 goto out;
         }
+        strv_free(st->vars); /* the secret values again as NAME=<redacted> */
+        st->vars = secret_vars_masked(p);
         r = reconcile_plan(a, st, p);
         if (r != EXIT_OK)
                 goto out;

@@ -79,3 +79,21 @@ int secret_vars_restore(const char *path, char *const *given, char **vars, char 
         }
         return 0;
 }
+
+void redact_in_place(char **text, char *const *secrets) {
+        if (!*text || !secrets)
+                return;
+        char *clean = redact(*text, strlen(*text), secrets, NULL);
+        free(*text);
+        *text = clean;
+}
+
+void state_redact(State *s, char *const *secrets) {
+        if (!secrets)
+                return;
+        redact_in_place(&s->error, secrets);
+        for (size_t i = 0; i < s->n_steps; i++) {
+                redact_in_place(&s->steps[i].detail, secrets);
+                redact_in_place(&s->steps[i].error, secrets);
+        }
+}

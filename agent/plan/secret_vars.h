@@ -7,6 +7,7 @@
 #pragma once
 
 #include "plan/plan.h"
+#include "plan/state.h"
 
 #define GPUBASE_SECRET_VARS GPUBASE_STATE_DIR "/secret-vars"
 
@@ -19,3 +20,9 @@ int secret_vars_save(const char *path, const Plan *p, char **reterr);
  * the one given in given (--var NAME=VALUE, which wins). -ENOKEY with *reterr naming the variable and
  * the fix when one has no value. */
 int secret_vars_restore(const char *path, char *const *given, char **vars, char **reterr);
+
+/* *text (owned, may be NULL) with every secret replaced by REDACTED (base/util.h redact()). */
+void redact_in_place(char **text, char *const *secrets);
+/* Every message of the state (the run's error, each step's detail and error) so redacted: the
+ * engine calls it before it prints a step's end and before every checkpoint. */
+void state_redact(State *s, char *const *secrets);
