@@ -18,7 +18,7 @@ static void command_succeeds_free(void *p) {
 
 static void command_succeeds_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         char **argv = c->params;
-        ExecSpec spec = {.argv = argv, .timeout_sec = 300, .echo = ctx->verbose > 0};
+        ExecSpec spec = {.argv = argv, .timeout_sec = 300, .echo = ctx_echo(ctx, 1)};
         _cleanup_(exec_result_done) ExecResult res = {0};
         if (ctx->no_programs) {
                 check_result_set(ret, CHECK_SKIP, xasprintf("not run: %s is a program, and gpubase report runs none", argv[0]),

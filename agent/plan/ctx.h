@@ -29,3 +29,8 @@ typedef struct Ctx {
         bool no_programs; /* gpubase report: a check that would run a program (command-succeeds) is skipped */
         int verbose;
 } Ctx;
+
+/* Copy a program's output to the terminal as it arrives (ExecSpec.echo)? At -v level and above,
+ * unless the plan has secret variables: live output could print their values (the output's tail
+ * still reaches the step's error, redacted). */
+bool ctx_echo(const Ctx *ctx, int level);

@@ -67,7 +67,7 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         }
         if (c->unless) {
                 _cleanup_strv_free_ char **env = command_env(s, ctx);
-                ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 1};
+                ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout, .echo = ctx_echo(ctx, 2)};
                 _cleanup_(exec_result_done) ExecResult res = {0};
                 int r = exec_run(&spec, &res);
                 if (r < 0)
@@ -86,7 +86,7 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
 static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const CommandParams *c = s->params;
         _cleanup_strv_free_ char **env = command_env(s, ctx);
-        ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .echo = ctx->verbose > 0};
+        ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .echo = ctx_echo(ctx, 1)};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r < 0)
