@@ -19,7 +19,7 @@ static const Command commands[] = {
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
         {"bundle", "create|inspect", "an offline bundle of what a plan downloads (run --bundle FILE)", OPT_ROOT | OPT_VAR | OPT_OUTPUT | OPT_JSON | OPT_VERBOSE, 2, 2, cmd_bundle, cmd_bundle_help},
-        {"report", "[-o FILE]", "a support tarball: state, verify, plan, logs, runtime config (nothing secret)", OPT_ROOT | OPT_OUTPUT | OPT_VERBOSE, 0, 0, cmd_report, cmd_report_help},
+        {"report", "[-o FILE]", "a support tarball (0600): state, verify, plan, logs, runtime config (secrets redacted)", OPT_ROOT | OPT_OUTPUT | OPT_VERBOSE, 0, 0, cmd_report, cmd_report_help},
 };
 
 static void help(void) {

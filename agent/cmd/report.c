@@ -21,7 +21,8 @@
 const char cmd_report_help[] =
         "Writes a support tarball (tar.gz, mode 0600) to FILE, or to ./gpubase-report-HOST-TIME.tar.gz; `-o -`\n"
         "writes it to standard output. It reads, never changes, and runs no program but gpubase's own checks\n"
-        "(under --root not even those of the root: see verify --help).\n"
+        "(a plan's command-succeeds checks are skipped; under --root the root's programs run only inside it:\n"
+        "see verify --help).\n"
         "\n"
         "What it collects (paths under --root DIR when given):\n"
         "  state.json, host-actions.log  /var/lib/gpubase/ (the run, its steps, their errors)\n"
