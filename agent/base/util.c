@@ -159,9 +159,15 @@ void buf_done(Buf *b) {
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        /* O_NONBLOCK: a FIFO planted where a file should be must not make us wait for a writer */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
                 return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL; /* a FIFO, a device, a socket: not a file to read whole */
         return read_fd(fd, max, ret, ret_len);
 }
 

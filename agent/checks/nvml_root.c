@@ -23,7 +23,7 @@ static void put_string(Buf *b, const char *s) {
 
 static _noreturn_ void child(const char *root, int fd) {
         NvmlInfo info = {0};
-        if (confine_enter_root(root) < 0)
+        if (confine_enter_root(root, fd) < 0)
                 _exit(1);
         (void) nvml_query_here(true, &info);
         NvmlInfo flat = info;

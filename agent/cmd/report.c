@@ -303,12 +303,19 @@ static void collect_command(Collector *c, Args *sub, const char *name, const cha
         }
 }
 
-static char *report_default_name(Args *a) {
+/* ./gpubase-report-HOST-TIME.tar.gz; under --root HOST is the root's /etc/hostname, read inside it */
+static char *report_default_name(Args *a, int root_fd) {
         char host[256] = "host";
-        _cleanup_free_ char *hp = host_path(&a->host, "/etc/hostname"), *hn = NULL;
+        _cleanup_free_ char *hn = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
         if (host_is_rooted(&a->host)) {
-                if (read_line_file(hp, &hn) == 0 && !isempty(hn))
-                        snprintf(host, sizeof host, "%s", hn);
+                if (open_in_root(root_fd, "/etc/hostname", 0, &fd) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                    read_fd(fd, 4096, &hn, NULL) == 0) {
+                        hn[strcspn(hn, "\n")] = 0;
+                        if (!isempty(strip(hn)))
+                                snprintf(host, sizeof host, "%s", strip(hn));
+                }
         } else if (gethostname(host, sizeof host) < 0)
                 snprintf(host, sizeof host, "host");
         for (char *s = host; *s; s++)
@@ -370,21 +377,19 @@ static void add_secret(Collector *c, const char *value, bool always) {
 }
 
 /* The run's state, read (like every file of the machine) without leaving the root; its --var
- * values are secrets from here on. */
-static State *collect_state(Collector *c) {
+ * values are secrets from here on. NULL when there is none, or it is not a state. */
+static State *read_state(Collector *c) {
         _cleanup_free_ char *data = NULL, *why = NULL;
         size_t len = 0;
         uint64_t mtime = 0;
         State *st = NULL;
-        if (read_machine_file(c, GPUBASE_STATE_FILE, &data, &len, &mtime, &why) != 0 ||
-            state_parse(data, len, &st, NULL) < 0) {
-                collect_file(c, GPUBASE_STATE_FILE); /* says why in the MANIFEST */
+        if (read_machine_file(c, GPUBASE_STATE_FILE, &data, &len, &mtime, &why) != 0)
                 return NULL;
-        }
+        c->total -= len; /* collect_file() reads it again, and counts it */
+        if (state_parse(data, len, &st, NULL) < 0)
+                return NULL;
         for (size_t i = 0; st->vars && st->vars[i]; i++)
                 add_secret(c, strchr(st->vars[i], '=') ? strchr(st->vars[i], '=') + 1 : NULL, false);
-        c->total -= len; /* collect_file() counts it */
-        collect_file(c, GPUBASE_STATE_FILE);
         return st;
 }
 
@@ -493,14 +498,14 @@ static bool is_tarball_name(const char *out) {
 }
 
 int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
-        _cleanup_free_ char *out = a->output ? xstrdup(a->output) : report_default_name(a);
+        _cleanup_free_ char *out = NULL;
         _cleanup_(tar_writer_abortp) TarWriter *w = NULL;
         _cleanup_(state_freep) State *st = NULL;
         _cleanup_(plan_freep) Plan *plan = NULL;
         _cleanup_free_ char *err = NULL, *no_plan = NULL;
         int r;
 
-        if (!streq(out, "-") && !is_tarball_name(out)) {
+        if (a->output && !streq(a->output, "-") && !is_tarball_name(a->output)) {
                 log_error("the report is a .tar.gz: name it FILE.tar.gz (or -o - for standard output)");
                 return EXIT_USAGE;
         }
@@ -509,6 +514,7 @@ int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
                 log_error("cannot open %s: %m", host_is_rooted(&a->host) ? a->host.root : "/");
                 return EXIT_FAILED;
         }
+        out = a->output ? xstrdup(a->output) : report_default_name(a, root_fd);
         r = tar_writer_open(out, 0600, &w, &err);
         if (r < 0) {
                 log_error("%s", err);
@@ -517,11 +523,12 @@ int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_free_ char *stamp = format_timestamp(now_usec());
         Collector c = {.a = a, .w = w, .top = xstrdup("gpubase-report"), .root_fd = root_fd};
 
-        /* the run */
-        st = collect_state(&c);
-        collect_file(&c, GPUBASE_ACTIONS_LOG);
+        /* the run: first everything that says what to redact, then what is collected */
+        st = read_state(&c);
         plan = load_run_plan(&c, st, &no_plan);
         const char *plan_path = plan ? st->plan_path : NULL;
+        collect_file(&c, GPUBASE_STATE_FILE);
+        collect_file(&c, GPUBASE_ACTIONS_LOG);
 
         collect_verify(&c, st, plan_path);
         collect_plan(&c, st, plan_path, no_plan);

@@ -26,7 +26,17 @@ static int drop_capabilities(void) {
         return 0;
 }
 
-int confine_enter_root(const char *root) {
+/* Every descriptor from 3 up but keep: an inherited directory descriptor would lead out of the root. */
+static void close_fds(int keep) {
+        if (syscall(SYS_close_range, (unsigned) (keep >= 3 ? keep + 1 : 3), ~0U, 0U) < 0) /* before Linux 5.9 */
+                for (int fd = keep >= 3 ? keep + 1 : 3; fd < 65536; fd++)
+                        (void) close(fd);
+        for (int fd = 3; fd < keep; fd++)
+                (void) close(fd);
+}
+
+int confine_enter_root(const char *root, int keep_fd) {
+        close_fds(keep_fd);
         if (chroot(root) < 0 || chdir("/") < 0)
                 return negative_errno();
         return drop_capabilities();

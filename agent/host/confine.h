@@ -8,7 +8,7 @@
 
 /* Can this process enter a root at all (it needs CAP_SYS_CHROOT: gpubase runs as root)? */
 bool confine_possible(void);
-/* In a child process only: chroot(root), chdir("/"), then drop every capability (bounding set,
- * permitted, effective, inheritable, ambient) and set no_new_privs. Returns 0 or -errno; the child
- * must _exit() on failure. */
-int confine_enter_root(const char *root);
+/* In a child process only: closes every descriptor from 3 up but keep_fd (-1: none), chroot(root),
+ * chdir("/"), then drops every capability (bounding set, permitted, effective, inheritable,
+ * ambient) and sets no_new_privs. Returns 0 or -errno; the child must _exit() on failure. */
+int confine_enter_root(const char *root, int keep_fd);

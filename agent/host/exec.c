@@ -37,7 +37,7 @@ static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid
         signal(SIGPIPE, SIG_DFL);
         for (size_t i = 0; spec->env && spec->env[i]; i++)
                 (void) putenv(spec->env[i]);
-        int r = spec->chroot ? confine_enter_root(spec->chroot) : 0;
+        int r = spec->chroot ? confine_enter_root(spec->chroot, err_pipe) : 0;
         if (r >= 0)
                 execvp(spec->argv[0], spec->argv);
         e = r < 0 ? -r : errno;

@@ -77,9 +77,14 @@ t_report_absolute_link_out_of_the_root() {
         mkdir -p "$R/etc/containerd" "$R/var/lib/gpubase"
         ln -s "$W/outside" "$R/etc/containerd/conf.d"
         ln -s "$W/outside/shadow" "$R/var/lib/gpubase/host-actions.log"
+        ln -sf "$W/outside/shadow" "$R/etc/hostname"
         report_ok
         not_in_report "SENTINEL-abs"
         contains "$X/MANIFEST" "missing       files/etc/docker/daemon.json"
+        # the default name takes the root's /etc/hostname: not the host's file it points to
+        expect_rc 0 gb report
+        ls "$T" >"$T/names"
+        not_contains "$T/names" SENTINEL "the report's default name"
         contains "$X/MANIFEST" "files/etc/containerd/conf.d/*.toml"
         # the link means what it would after chroot: the same path inside the root
         mkdir -p "$R$W/outside"
@@ -112,7 +117,10 @@ t_report_fifo_does_not_hang() {
         cp -a "$HOSTS/healthy-h100/." "$R/"
         mkdir -p "$R/var/log/apt" "$R/etc/containerd/conf.d"
         mkfifo "$R/var/log/dpkg.log" "$R/etc/containerd/conf.d/99-fifo.toml"
+        rm -f "$R/etc/docker/daemon.json" "$R/etc/hostname"
+        mkfifo "$R/etc/docker/daemon.json" "$R/etc/hostname" # read by verify's checks, and for the name
         report_ok
+        expect_rc 0 timeout 60 "$GPUBASE" --root "$R" report
         contains "$X/MANIFEST" "skipped       files/var/log/dpkg.log"
         contains "$X/MANIFEST" "a FIFO, not read"
         contains "$X/MANIFEST" "skipped       files/etc/containerd/conf.d/99-fifo.toml"
@@ -254,7 +262,7 @@ t_secret_var_needs_a_value() {
 # ---- the root's programs and NVML: never on the host ----
 
 # plant PATH MARKER OUTPUT: a program in the root that leaves MARKER (a path outside the root when
-# run on the host) and prints OUTPUT
+# run on the host; the same path under the root when run inside it) and prints OUTPUT
 plant() {
         mkdir -p "$(dirname "$R$1")"
         printf '#!/bin/sh\necho ran >%s\nprintf "%%s\\n" "%s"\n' "$2" "$3" >"$R$1"
@@ -263,8 +271,8 @@ plant() {
 
 t_root_programs_never_run_on_the_host() {
         cp -a "$HOSTS/healthy-h100/." "$R/"
-        local m=/tmp/gpubase-secrets-marker.$$.$RANDOM
-        mkdir -p "$R/tmp"
+        local m=$W/marker # the same path exists inside the root: where a program run there writes it
+        mkdir -p "$R$W"
         plant /usr/local/cuda/bin/nvcc "$m-nvcc" "Cuda compilation tools, release 12.8, V12.8.93"
         plant /usr/bin/nvidia-ctk "$m-ctk" "NVIDIA Container Toolkit CLI version 1.19.0"
         plant /usr/bin/nvidia-smi "$m-smi" "595.45.01, NVIDIA H100 80GB HBM3, 9.0, 00000000:18:00.0"
@@ -296,8 +304,8 @@ t_root_programs_never_run_on_the_host() {
 
 t_root_nvml_never_loaded_on_the_host() {
         cp -a "$HOSTS/healthy-h100/." "$R/"
-        local m=/tmp/gpubase-secrets-nvml.$$.$RANDOM lib=$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1
-        mkdir -p "$R/tmp"
+        local m=$W/nvml-marker lib=$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1
+        mkdir -p "$R$W"
         cat >"$T/evil.c" <<EOF
 #include <stdio.h>
 __attribute__((constructor)) static void planted(void) {
