@@ -276,36 +276,43 @@ int parse_uint(const char *s, unsigned *ret) {
         return 0;
 }
 
-static int strlen_desc(const void *a, const void *b) {
-        size_t x = strlen(*(char *const *) a), y = strlen(*(char *const *) b);
-        return x < y ? 1 : x > y ? -1 : 0;
+/* text (len bytes, owned) with every needle (m > 0 bytes) replaced by REDACTED; frees text */
+static char *replace_all(char *text, size_t *len, const char *needle, size_t m) {
+        Buf out = {0};
+        const char *p = text, *end = text + *len, *hit;
+        buf_puts(&out, "");
+        while ((size_t) (end - p) >= m && (hit = memmem(p, (size_t) (end - p), needle, m))) {
+                buf_append(&out, p, (size_t) (hit - p));
+                buf_puts(&out, REDACTED);
+                p = hit + m;
+        }
+        buf_append(&out, p, (size_t) (end - p));
+        free(text);
+        *len = out.len;
+        return buf_steal(&out);
 }
 
 char *redact(const char *data, size_t len, char *const *secrets, size_t *ret_len) {
-        Buf cur = {0};
-        buf_append(&cur, data, len);
-        size_t n = secrets ? strv_length(secrets) : 0;
-        _cleanup_free_ char **order = n ? xmalloc(n * sizeof(char *)) : NULL;
-        if (n)
-                memcpy(order, secrets, n * sizeof(char *));
-        if (n > 1)
-                qsort(order, n, sizeof(char *), strlen_desc); /* a secret inside a longer one goes second */
-        for (size_t i = 0; i < n; i++) {
-                size_t m = strlen(order[i]);
-                if (m == 0 || cur.len < m)
-                        continue;
-                Buf out = {0};
-                const char *p = cur.data, *end = cur.data + cur.len, *hit;
-                while ((hit = memmem(p, (size_t) (end - p), order[i], m))) {
-                        buf_append(&out, p, (size_t) (hit - p));
-                        buf_puts(&out, REDACTED);
-                        p = hit + m;
+        char *cur = xmalloc(len + 1);
+        if (len > 0)
+                memcpy(cur, data, len);
+        cur[len] = 0;
+        /* longest first: a secret that is part of a longer one must not break that one up */
+        for (size_t below = SIZE_MAX;;) {
+                size_t longest = 0;
+                for (size_t i = 0; secrets && secrets[i]; i++) {
+                        size_t m = strlen(secrets[i]);
+                        if (m < below && m > longest)
+                                longest = m;
                 }
-                buf_append(&out, p, (size_t) (end - p));
-                buf_done(&cur);
-                cur = out;
+                if (longest == 0)
+                        break;
+                for (size_t i = 0; secrets[i]; i++)
+                        if (strlen(secrets[i]) == longest)
+                                cur = replace_all(cur, &len, secrets[i], longest);
+                below = longest;
         }
         if (ret_len)
-                *ret_len = cur.len;
-        return buf_steal(&cur);
+                *ret_len = len;
+        return cur;
 }

@@ -8,6 +8,7 @@
 #include "checks/checks.h"
 #include "checks/stack.h"
 #include "base/log.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 const char cmd_verify_help[] =
@@ -39,11 +40,16 @@ typedef struct Row {
         CheckResult res;
 } Row;
 
+/* One check's row; the values of the plan's secret variables never reach it. */
 static void add_row(Row **rows, size_t *n, const CheckSpec *c, Ctx *ctx) {
+        _cleanup_strv_free_ char **secrets = ctx->plan ? plan_secret_values(ctx->plan) : NULL;
         *rows = xrealloc(*rows, (*n + 1) * sizeof(Row));
         Row *r = &(*rows)[(*n)++];
         *r = (Row){.name = check_spec_label(c)};
         c->kind->run(c, ctx, &r->res);
+        redact_in_place(&r->name, secrets);
+        redact_in_place(&r->res.detail, secrets);
+        redact_in_place(&r->res.fix, secrets);
 }
 
 static bool seen(Row *rows, size_t n, const char *name) {

@@ -30,7 +30,7 @@ HOSTS=$IT_LOGDIR/hosts
 # a file outside the root with a string found nowhere else; prints its path
 sentinel() {
         mkdir -p "$W/outside"
-        printf 'root:$6$SENTINEL-%s:19000:0:99999:7:::\n' "$1" >"$W/outside/shadow"
+        printf 'root:%s:19000:0:99999:7:::\n' "\$6\$SENTINEL-$1" >"$W/outside/shadow"
         echo "$W/outside/shadow"
 }
 
