@@ -116,8 +116,12 @@ static int decode(const Host *h, const Buf *b, NvmlInfo *ret) {
                 return -EBADMSG;
         memcpy(&info, b->data, sizeof info);
         if (get_string(b, &off, &library) < 0 || get_string(b, &off, &error) < 0 || get_string(b, &off, &driver) < 0 ||
-            off != b->len || info.n_gpus > NVML_MAX_GPUS)
+            off != b->len || info.n_gpus > NVML_MAX_GPUS || (unsigned) info.status > NVML_STATUS_ERROR)
                 return -EBADMSG;
+        for (size_t i = 0; i < NVML_MAX_GPUS; i++) { /* the other side may be hostile: terminate its strings */
+                info.gpus[i].name[sizeof info.gpus[i].name - 1] = 0;
+                info.gpus[i].bus_id[sizeof info.gpus[i].bus_id - 1] = 0;
+        }
         info.library = host_paths(h->root, library);
         info.error = host_paths(h->root, error);
         info.driver_version = TAKE_PTR(driver);
