@@ -12,14 +12,14 @@
 
 static const Command commands[] = {
         {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 1, cmd_run},
-        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VERBOSE | OPT_BUNDLE, 0, 0, cmd_resume},
+        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0), failed or its agent died (1), or waits for a reboot (3)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
         {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE, 0, 0, cmd_verify, cmd_verify_help},
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
         {"bundle", "create|inspect", "an offline bundle of what a plan downloads (run --bundle FILE)", OPT_ROOT | OPT_VAR | OPT_OUTPUT | OPT_JSON | OPT_VERBOSE, 2, 2, cmd_bundle, cmd_bundle_help},
-        {"report", "[-o FILE]", "a support tarball: state, verify, plan, logs, runtime config (nothing secret)", OPT_ROOT | OPT_OUTPUT | OPT_VERBOSE, 0, 0, cmd_report, cmd_report_help},
+        {"report", "[-o FILE]", "a support tarball (0600): state, verify, plan, logs, runtime config (secrets redacted)", OPT_ROOT | OPT_OUTPUT | OPT_VERBOSE, 0, 0, cmd_report, cmd_report_help},
 };
 
 static void help(void) {

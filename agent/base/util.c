@@ -159,9 +159,19 @@ void buf_done(Buf *b) {
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        /* O_NONBLOCK: a FIFO planted where a file should be must not make us wait for a writer */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
                 return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL; /* a FIFO, a device, a socket: not a file to read whole */
+        return read_fd(fd, max, ret, ret_len);
+}
+
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
         Buf b = {0};
         char chunk[8192];
         for (;;) {
@@ -264,4 +274,45 @@ int parse_uint(const char *s, unsigned *ret) {
         }
         *ret = (unsigned) v;
         return 0;
+}
+
+/* text (len bytes, owned) with every needle (m > 0 bytes) replaced by REDACTED; frees text */
+static char *replace_all(char *text, size_t *len, const char *needle, size_t m) {
+        Buf out = {0};
+        const char *p = text, *end = text + *len, *hit;
+        buf_puts(&out, "");
+        while ((size_t) (end - p) >= m && (hit = memmem(p, (size_t) (end - p), needle, m))) {
+                buf_append(&out, p, (size_t) (hit - p));
+                buf_puts(&out, REDACTED);
+                p = hit + m;
+        }
+        buf_append(&out, p, (size_t) (end - p));
+        free(text);
+        *len = out.len;
+        return buf_steal(&out);
+}
+
+char *redact(const char *data, size_t len, char *const *secrets, size_t *ret_len) {
+        char *cur = xmalloc(len + 1);
+        if (len > 0)
+                memcpy(cur, data, len);
+        cur[len] = 0;
+        /* longest first: a secret that is part of a longer one must not break that one up */
+        for (size_t below = SIZE_MAX;;) {
+                size_t longest = 0;
+                for (size_t i = 0; secrets && secrets[i]; i++) {
+                        size_t m = strlen(secrets[i]);
+                        if (m < below && m > longest)
+                                longest = m;
+                }
+                if (longest == 0)
+                        break;
+                for (size_t i = 0; secrets[i]; i++)
+                        if (strlen(secrets[i]) == longest)
+                                cur = replace_all(cur, &len, secrets[i], longest);
+                below = longest;
+        }
+        if (ret_len)
+                *ret_len = len;
+        return cur;
 }

@@ -44,8 +44,15 @@ void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
 char *buf_steal(Buf *b); /* returns a NUL-terminated string, never NULL */
 void buf_done(Buf *b);
 
-/* Reads a whole file (at most max bytes; -EFBIG beyond). */
+/* Reads a whole regular file (at most max bytes; -EFBIG beyond). A FIFO, device or socket is
+ * -EINVAL, never read (and opening it never waits), a directory -EISDIR. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* A copy of data (len bytes; NUL-terminated) with every occurrence of each string of secrets (a strv,
+ * may be NULL; empty strings are ignored) replaced by REDACTED; *ret_len (may be NULL) its length. */
+#define REDACTED "<redacted>"
+char *redact(const char *data, size_t len, char *const *secrets, size_t *ret_len);
+/* The same from an open file descriptor, up to its end. */
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* First line of a file, newline stripped. */
 int read_line_file(const char *path, char **ret);
 

@@ -19,9 +19,14 @@ static void command_succeeds_free(void *p) {
 
 static void command_succeeds_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         char **argv = c->params;
-        ExecSpec spec = {.argv = argv, .timeout_sec = 300, .output = ctx->verbose > 0 ? log_program_output : NULL,
+        ExecSpec spec = {.argv = argv, .timeout_sec = 300, .output = ctx_echo(ctx, 1) ? log_program_output : NULL,
                          .stop_fd = ctx->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
+        if (ctx->no_programs) {
+                check_result_set(ret, CHECK_SKIP, xasprintf("not run: %s is a program, and gpubase report runs none", argv[0]),
+                                 NULL);
+                return;
+        }
         int r = exec_run(&spec, &res);
         if (r < 0) {
                 check_result_set(ret, CHECK_FAIL, xasprintf("cannot start %s: %s", argv[0], strerror(-r)), NULL);

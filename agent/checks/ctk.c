@@ -4,6 +4,7 @@
 #include "host/exec.h"
 #include "checks/facts.h"
 #include "checks/param.h"
+#include "checks/program.h"
 
 const char *const ctk_packages[CTK_N_PACKAGES + 1] = {
         "nvidia-container-toolkit",
@@ -53,14 +54,13 @@ int parse_ctk_version(const char *text, char **ret) {
         return 0;
 }
 
-/* `nvidia-ctk --version` of the root (<root>/usr/bin/nvidia-ctk) or of the host's PATH. */
-static int ctk_cli_version(const Host *h, char **ret) {
-        _cleanup_free_ char *bin = host_is_rooted(h) ? host_path(h, "/usr/bin/nvidia-ctk") : xstrdup("nvidia-ctk");
-        char *argv[] = {bin, (char *) "--version", NULL};
-        ExecSpec spec = {.argv = argv, .timeout_sec = 30};
+/* `nvidia-ctk --version`: of the host's PATH, or inside the root (checks/program.h). 1 with
+ * *ret_not_run when it was not run. */
+static int ctk_cli_version(const Host *h, char **ret, char **ret_not_run) {
+        char *args[] = {(char *) "--version", NULL};
         _cleanup_(exec_result_done) ExecResult res = {0};
-        int r = exec_run(&spec, &res);
-        if (r < 0)
+        int r = program_run(h, "/usr/bin/nvidia-ctk", "nvidia-ctk", args, 30, &res, ret_not_run);
+        if (r != 0)
                 return r;
         if (res.exec_errno)
                 return -res.exec_errno;
@@ -102,15 +102,19 @@ static void installed_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
                 check_result_set(ret, CHECK_FAIL, xasprintf("installed %s, the plan wants %s", first, want),
                                  xasprintf("install all four packages at =%s and hold them", want));
         else {
-                _cleanup_free_ char *cli = NULL;
-                int r = ctk_cli_version(ctx->host, &cli);
-                if (r < 0)
+                _cleanup_free_ char *cli = NULL, *not_run = NULL;
+                int r = ctk_cli_version(ctx->host, &cli, &not_run);
+                if (r == 1)
+                        check_result_set(ret, CHECK_OK, xasprintf("all four packages at %s; nvidia-ctk %s", first, not_run),
+                                         NULL);
+                else if (r < 0)
                         check_result_set(ret, CHECK_WARN,
                                          xasprintf("packages at %s, but `nvidia-ctk --version` did not answer (%s)", first,
                                                    strerror(-r)),
                                          xstrdup("reinstall nvidia-container-toolkit-base, which ships nvidia-ctk"));
                 else
-                        check_result_set(ret, CHECK_OK, xasprintf("all four packages at %s; nvidia-ctk %s", first, cli),
+                        check_result_set(ret, CHECK_OK, xasprintf("all four packages at %s; nvidia-ctk %s%s", first, cli,
+                                                                  program_where(ctx->host)),
                                          NULL);
         }
         ctk_versions_done(&v);

@@ -6,11 +6,12 @@
 #include "checks/facts.h"
 #include "checks/nvml.h"
 #include "checks/param.h"
+#include "checks/program.h"
 
 /* NVML could not be loaded here: nvidia-smi may still answer (it finds its own library). */
 static bool smi_fallback(Ctx *ctx, NvmlInfo *n, CheckResult *ret) {
         int code = 0;
-        if (nvidia_smi_query(ctx->host, n, &code) < 0 || code != 0 || n->n_gpus == 0)
+        if (nvidia_smi_query(ctx->host, n, &code, NULL) != 0 || code != 0 || n->n_gpus == 0)
                 return false;
         check_result_set(ret, CHECK_WARN,
                          xasprintf("gpubase cannot load libnvidia-ml.so.1, but nvidia-smi answers: driver %s, %u GPU%s (%s)",
@@ -175,9 +176,9 @@ int parse_nvcc_version(const char *text, char **ret) {
 }
 
 static void nvcc_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
-        _cleanup_free_ char *bin = host_path(ctx->host, "/usr/local/cuda/bin/nvcc");
-        char *argv[] = {bin, (char *) "--version", NULL};
-        ExecSpec spec = {.argv = argv, .timeout_sec = 30};
+        static const char nvcc[] = "/usr/local/cuda/bin/nvcc";
+        _cleanup_free_ char *bin = host_path(ctx->host, nvcc), *not_run = NULL;
+        char *args[] = {(char *) "--version", NULL};
         _cleanup_(exec_result_done) ExecResult res = {0};
         _cleanup_free_ char *v = NULL, *src = NULL, *ceil = NULL;
         if (access(bin, X_OK) < 0) {
@@ -185,21 +186,30 @@ static void nvcc_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
                                  xstrdup("no host CUDA toolkit in /usr/local/cuda (optional on a container host)"), NULL);
                 return;
         }
-        if (exec_run(&spec, &res) < 0 || res.status != 0 || parse_nvcc_version(res.output, &v) < 0) {
-                check_result_set(ret, CHECK_WARN, xstrdup("/usr/local/cuda/bin/nvcc --version did not answer"),
+        int r = program_run(ctx->host, nvcc, NULL, args, 30, &res, &not_run);
+        if (r == 1) {
+                check_result_set(ret, CHECK_SKIP, xasprintf("%s is there but was %s", nvcc, not_run), NULL);
+                return;
+        }
+        if (r < 0 || res.status != 0 || parse_nvcc_version(res.output, &v) < 0) {
+                check_result_set(ret, CHECK_WARN, xasprintf("/usr/local/cuda/bin/nvcc --version did not answer%s",
+                                                            program_where(ctx->host)),
                                  xstrdup("reinstall the CUDA toolkit or remove the stale /usr/local/cuda"));
                 return;
         }
         ceil = ceiling(ctx, &src);
         if (!ceil)
-                check_result_set(ret, CHECK_OK, xasprintf("host CUDA toolkit %s (no loaded driver to compare with)", v),
+                check_result_set(ret, CHECK_OK, xasprintf("host CUDA toolkit %s (no loaded driver to compare with)%s", v,
+                                                          program_where(ctx->host)),
                                  NULL);
         else if (cuda_minor_cmp(v, ceil) > 0)
                 check_result_set(ret, CHECK_FAIL,
                                  xasprintf("host CUDA toolkit %s is above the driver's ceiling %s (%s)", v, ceil, src),
                                  xasprintf("install a toolkit <= %s or a driver that serves CUDA %s", ceil, v));
         else
-                check_result_set(ret, CHECK_OK, xasprintf("host CUDA toolkit %s <= ceiling %s", v, ceil), NULL);
+                check_result_set(ret, CHECK_OK, xasprintf("host CUDA toolkit %s <= ceiling %s%s", v, ceil,
+                                                          program_where(ctx->host)),
+                                 NULL);
 }
 
 const CheckKind check_toolkit_nvcc = {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/string_table.h"
-#include "host/exec.h"
+#include "checks/program.h"
 
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
@@ -108,8 +108,8 @@ static const char *nvml_error_string(const Nvml *n, nvmlReturn_t r) {
         return isempty(s) ? fallback_error_string(r) : s;
 }
 
-/* Under a root only the root's copies are candidates, never the host's search path. */
-static char **library_candidates(const Host *h) {
+/* Inside a root (entered with chroot) only the root's copies are candidates, never a search path. */
+char **nvml_library_candidates(bool in_root) {
         static const char *const dirs[] = {
                 "/usr/lib/x86_64-linux-gnu",
                 "/usr/lib/aarch64-linux-gnu",
@@ -117,14 +117,12 @@ static char **library_candidates(const Host *h) {
                 "/usr/lib",
         };
         char **l = NULL;
-        if (!host_is_rooted(h)) {
+        if (!in_root) {
                 strv_push(&l, xstrdup(NVML_LIBRARY));
                 return l;
         }
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_free_ char *p = xasprintf("%s/" NVML_LIBRARY, dirs[i]);
-                strv_push(&l, host_path(h, p));
-        }
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                strv_push(&l, xasprintf("%s/" NVML_LIBRARY, dirs[i]));
         return l;
 }
 
@@ -137,8 +135,8 @@ static void nvml_unload(Nvml *n) {
 /* dlopen()s the first candidate that loads. On failure fills ret->library with every path tried
  * and ret->error with the most telling dlerror(): that of a file which exists but would not load,
  * else that of the first candidate. */
-static int nvml_load(const Host *h, Nvml *n, NvmlInfo *ret) {
-        _cleanup_strv_free_ char **candidates = library_candidates(h);
+static int nvml_load(bool in_root, Nvml *n, NvmlInfo *ret) {
+        _cleanup_strv_free_ char **candidates = nvml_library_candidates(in_root);
         _cleanup_free_ char *first_error = NULL, *existing_error = NULL;
 
         for (char **c = candidates; *c; c++) {
@@ -304,10 +302,16 @@ static void query_initialized(const Nvml *n, NvmlInfo *ret) {
 }
 
 int nvml_query(const Host *h, NvmlInfo *ret) {
+        if (host_is_rooted(h))
+                return nvml_query_in_root(h, ret);
+        return nvml_query_here(false, ret);
+}
+
+int nvml_query_here(bool in_root, NvmlInfo *ret) {
         _cleanup_(nvml_unload) Nvml n = {0};
         NvmlInfo info = {0};
 
-        if (nvml_load(h, &n, &info) < 0) {
+        if (nvml_load(in_root, &n, &info) < 0) {
                 *ret = info;
                 return 0;
         }
@@ -393,16 +397,17 @@ int parse_nvidia_smi_csv(const char *text, NvmlInfo *ret) {
         return 0;
 }
 
-int nvidia_smi_query(const Host *h, NvmlInfo *ret, int *ret_exit) {
-        _cleanup_free_ char *binary = host_is_rooted(h) ? host_path(h, "/usr/bin/nvidia-smi") : xstrdup("nvidia-smi");
-        char *argv[] = {binary, (char *) "--query-gpu=driver_version,name,compute_cap,pci.bus_id",
-                        (char *) "--format=csv,noheader", NULL};
-        ExecSpec spec = {.argv = argv, .timeout_sec = NVIDIA_SMI_TIMEOUT_SEC};
+int nvidia_smi_query(const Host *h, NvmlInfo *ret, int *ret_exit, char **ret_not_run) {
+        char *args[] = {(char *) "--query-gpu=driver_version,name,compute_cap,pci.bus_id", (char *) "--format=csv,noheader",
+                        NULL};
         _cleanup_(exec_result_done) ExecResult res = {0};
+        _cleanup_free_ char *not_run = NULL;
         int r;
 
-        r = exec_run(&spec, &res);
-        if (r < 0)
+        r = program_run(h, "/usr/bin/nvidia-smi", "nvidia-smi", args, NVIDIA_SMI_TIMEOUT_SEC, &res, &not_run);
+        if (r == 1 && ret_not_run)
+                *ret_not_run = TAKE_PTR(not_run);
+        if (r != 0)
                 return r;
         if (res.exec_errno)
                 return -res.exec_errno;

@@ -1,6 +1,9 @@
 /* NVML, loaded at run time with dlopen("libnvidia-ml.so.1") — never linked. Under --root the
- * library is looked up only inside the root (<root>/usr/lib/<multiarch>/, <root>/usr/lib64/,
- * <root>/usr/lib/), so that a fixture tree can carry a test library. Only these calls are
+ * library of the root is never loaded into gpubase on the host: a forked child enters the root
+ * (chroot, every capability dropped: host/confine.h), looks for it only there (/usr/lib/<multiarch>/,
+ * /usr/lib64/, /usr/lib/), and sends its answer back; without root privileges it is not loaded at
+ * all (NO_LIBRARY, error "not loaded: under --root ..."). Messages name the files as host paths
+ * (<root>/usr/lib/...). Only these calls are
  * used: nvmlInit_v2, nvmlSystemGetDriverVersion, nvmlSystemGetCudaDriverVersion_v2,
  * nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetName,
  * nvmlDeviceGetCudaComputeCapability, nvmlDeviceGetPciInfo_v3, nvmlErrorString, nvmlShutdown. */
@@ -39,14 +42,21 @@ typedef struct NvmlInfo {
 /* Always returns 0 and fills ret (status says what happened); negative only on out-of-memory-like errors. */
 int nvml_query(const Host *h, NvmlInfo *ret);
 void nvml_info_done(NvmlInfo *i);
+/* The parts of nvml_query (checks/nvml_root.c runs the second inside the root): the library
+ * paths to try (inside a root: absolute paths there; else the bare name for the loader's search),
+ * the query of this process, and the query run in a child inside h's root. */
+char **nvml_library_candidates(bool in_root);
+int nvml_query_here(bool in_root, NvmlInfo *ret);
+int nvml_query_in_root(const Host *h, NvmlInfo *ret);
 
 /* `nvidia-smi --query-gpu=driver_version,name,compute_cap,pci.bus_id --format=csv,noheader`:
  * one line per GPU, e.g. "595.45.04, NVIDIA H100 80GB HBM3, 9.0, 00000000:01:00.0". Fills
  * driver_version and gpus; -EBADMSG if a line does not have four fields. */
 int parse_nvidia_smi_csv(const char *text, NvmlInfo *ret);
-/* Runs nvidia-smi (from <root>/usr/bin under --root, else PATH) with that query. Returns its exit
- * code in *ret_exit (9 driver not loaded, 12 NVML not found, 15 GPU lost) or -ENOENT if absent. */
-int nvidia_smi_query(const Host *h, NvmlInfo *ret, int *ret_exit);
+/* Runs nvidia-smi (PATH; under --root the root's /usr/bin/nvidia-smi, inside the root: checks/program.h)
+ * with that query. Returns its exit code in *ret_exit (9 driver not loaded, 12 NVML not found, 15 GPU
+ * lost) or -ENOENT if absent; 1 with *ret_not_run (may be NULL) when under --root it was not run. */
+int nvidia_smi_query(const Host *h, NvmlInfo *ret, int *ret_exit, char **ret_not_run);
 
 /* Details of the above (additions to the interface, nothing above changes):
  * - nvml_query: ret is overwritten (it need not be initialised); free it with nvml_info_done.

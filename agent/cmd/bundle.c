@@ -6,6 +6,7 @@
 #include "host/bundle.h"
 #include "host/tarball.h"
 #include "steps/steps.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 const char cmd_bundle_help[] =
@@ -84,7 +85,9 @@ static int create(Args *a, const char *plan_path) {
                         return EXIT_FAILED;
                 }
         }
-        BundlePlanRef ref = {.path = p->path, .name = p->name, .sha256 = p->sha256, .vars = p->overrides,
+        /* a secret variable's value stays out of the bundle: `run --bundle` needs it again with --var */
+        _cleanup_strv_free_ char **masked = secret_vars_masked(p);
+        BundlePlanRef ref = {.path = p->path, .name = p->name, .sha256 = p->sha256, .vars = masked,
                              .max_size = PLAN_MAX_SIZE};
         r = bundle_builder_write(b, &ref, a->output, &m, &err);
         if (r < 0) {

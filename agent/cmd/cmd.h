@@ -27,6 +27,7 @@ typedef struct Args {
         Host host;
         RebootMode reboot;
         bool dry_run, replan, json;
+        bool no_programs; /* gpubase report: checks run no program (command-succeeds is skipped) */
         int verbose;
         unsigned timeout; /* wait --timeout, seconds; 0: none */
         const char *plan; /* verify --plan */

@@ -2,12 +2,15 @@
 #include <string.h>
 
 #include "checks/checks.h"
+#include "plan/secret_vars.h"
 #include "plan/when_kind.h"
 #include "base/log.h"
 #include "steps/steps.h"
 #include "cmd/cmd.h"
 
+/* The values of secret variables are never printed, neither as variables nor where steps use them. */
 static void show(const Plan *p) {
+        _cleanup_strv_free_ char **secrets = plan_secret_values(p);
         printf("plan:    %s\n", p->name);
         printf("file:    %s\n", p->path);
         printf("sha256:  %s\n", p->sha256);
@@ -26,6 +29,8 @@ static void show(const Plan *p) {
         for (size_t i = 0; i < p->n_vars; i++) {
                 if (p->vars[i].unavailable)
                         printf("  %-12s (unavailable: %s)\n", p->vars[i].name, p->vars[i].unavailable);
+                else if (p->vars[i].secret)
+                        printf("  %-12s " REDACTED " (secret)\n", p->vars[i].name);
                 else
                         printf("  %-12s %s\n", p->vars[i].name, p->vars[i].value);
         }
@@ -33,12 +38,14 @@ static void show(const Plan *p) {
         for (size_t i = 0; i < p->n_steps; i++) {
                 const Step *s = &p->steps[i];
                 _cleanup_free_ char *what = s->kind->describe ? s->kind->describe(s) : xstrdup("");
+                redact_in_place(&what, secrets);
                 printf("  %zu. %s (%s)%s%s\n", i + 1, s->id, s->kind->name,
                        streq(s->when->name, s->kind->default_when ? s->kind->default_when : "always") ? "" : "  when: ",
                        streq(s->when->name, s->kind->default_when ? s->kind->default_when : "always") ? "" : s->when->name);
                 printf("     %s\n", what);
                 for (size_t j = 0; j < s->n_checks; j++) {
                         _cleanup_free_ char *label = check_spec_label(&s->checks[j]);
+                        redact_in_place(&label, secrets);
                         printf("     check: %s\n", label);
                 }
         }

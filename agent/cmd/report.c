@@ -1,20 +1,28 @@
 /* gpubase report [-o FILE]: a support tarball. Everything a person helping with a GPU host asks
  * for first, in one file, collected read-only: the run's state and plan, `verify --json`, the
- * journal, the dpkg/apt logs, the container runtime's configuration and the loaded driver. It
- * collects nothing secret, so it redacts nothing: no credentials file is ever read (see the help). */
+ * journal, the dpkg/apt logs, the container runtime's configuration and the loaded driver. No
+ * credentials file is ever read (see the help); what a plan marks secret, every --var value and
+ * every env: value are redacted. Files of the machine are opened without leaving the root, and only
+ * regular files of bounded size are read (a FIFO or a device is never opened for reading). */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "base/log.h"
+#include "base/path.h"
 #include "host/journal.h"
 #include "host/tarball.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 const char cmd_report_help[] =
-        "Writes a support tarball (tar.gz) to FILE, or to ./gpubase-report-HOST-TIME.tar.gz; `-o -` writes it\n"
-        "to standard output. It reads, never changes, and runs no program but gpubase's own checks.\n"
+        "Writes a support tarball (tar.gz, mode 0600) to FILE, or to ./gpubase-report-HOST-TIME.tar.gz; `-o -`\n"
+        "writes it to standard output. It reads, never changes, and runs no program but gpubase's own checks\n"
+        "(a plan's command-succeeds checks are skipped; under --root the root's programs run only inside it:\n"
+        "see verify --help).\n"
         "\n"
         "What it collects (paths under --root DIR when given):\n"
         "  state.json, host-actions.log  /var/lib/gpubase/ (the run, its steps, their errors)\n"
@@ -26,16 +34,25 @@ const char cmd_report_help[] =
         "  driver                   /proc/driver/nvidia/version, /sys/module/nvidia/version\n"
         "  system                   /etc/os-release, /proc/sys/kernel/osrelease, /etc/apt/preferences.d/*,\n"
         "                           /etc/modprobe.d/blacklist-nouveau.conf\n"
-        "  README, MANIFEST         what was collected, what was missing and why\n"
+        "  README, MANIFEST         what was collected, what was skipped or missing and why\n"
         "\n"
-        "Nothing secret is collected, so nothing is redacted: no credentials or keys (~/.docker/config.json,\n"
-        "/etc/apt/auth.conf*, private keys), not containerd's config.toml (it can hold registry passwords;\n"
-        "verify.json says whether it imports the drop-ins), no apt sources (URIs can carry passwords), no\n"
-        "environment. The plan is included as written: keep secrets out of plans. Files keep their\n"
-        "modification times (runtime.restarted compares them).";
+        "Only regular files are read, at most 64 MiB each and 256 MiB in all; a link is followed only as it\n"
+        "would be after chroot into the root (never out of it), and a FIFO, device or socket is skipped, not\n"
+        "read. The MANIFEST says what was skipped and why.\n"
+        "\n"
+        "No credentials or keys are collected (~/.docker/config.json, /etc/apt/auth.conf*, private keys), not\n"
+        "containerd's config.toml (it can hold registry passwords; verify.json says whether it imports the\n"
+        "drop-ins), no apt sources (URIs can carry passwords), no environment. In everything it does collect,\n"
+        "the values of the plan's `secret: true` variables, and every --var value and env: value of 4\n"
+        "characters or more, are replaced by <redacted>. Files keep their modification times\n"
+        "(runtime.restarted compares them).";
 
-#define REPORT_FILE_MAX (64U * 1024U * 1024U)
+#define REPORT_FILE_MAX (64U * 1024U * 1024U)   /* one file */
+#define REPORT_TOTAL_MAX (256U * 1024U * 1024U) /* all files of the machine together */
 #define REPORT_JOURNAL_ENTRIES 10000U
+/* --var and env: values shorter than this are not redacted: "1" or "595" would blank out every
+ * version number (a secret is declared `secret: true`, which redacts it whatever its length) */
+#define REPORT_REDACT_MIN 4
 
 typedef struct Collector {
         Args *a;
@@ -45,6 +62,9 @@ typedef struct Collector {
         unsigned collected, missing;
         int error;      /* first archive write error */
         char *error_text;
+        int root_fd;    /* the root (or /): every file of the machine is opened below it */
+        uint64_t total; /* bytes of the machine's files read so far */
+        char **secrets; /* what redact() replaces in everything added */
 } Collector;
 
 static void note(Collector *c, const char *status, const char *name, const char *fmt, ...) _printf_(4, 5);
@@ -54,7 +74,7 @@ static void note(Collector *c, const char *status, const char *name, const char 
         _cleanup_free_ char *what = xvasprintf(fmt, ap);
         va_end(ap);
         buf_printf(&c->manifest, "%-13s %-44s %s\n", status, name, what);
-        if (streq(status, "missing") || streq(status, "not-collected"))
+        if (streq(status, "missing") || streq(status, "not-collected") || streq(status, "skipped"))
                 c->missing++;
         else
                 c->collected++;
@@ -73,33 +93,138 @@ static int add(Collector *c, const char *name, const void *data, size_t len, uin
         return r;
 }
 
+/* add(), with every secret replaced (see the help) */
+static int add_redacted(Collector *c, const char *name, const char *data, size_t len, uint64_t mtime) {
+        size_t n = 0;
+        _cleanup_free_ char *clean = redact(data, len, c->secrets, &n);
+        return add(c, name, clean, n, mtime);
+}
+
+/* Opens path (absolute, as the machine names it) below root_fd without ever leaving it: openat2()
+ * with RESOLVE_IN_ROOT makes a link mean what it would mean after chroot (an absolute target starts
+ * at the root, ".." stops there) and follows no /proc magic link; on a kernel without openat2 no
+ * link is followed at all (ELOOP). O_NONBLOCK: opening a FIFO never waits for a writer.
+ * This is the report's only way to open a file of the machine (one place to switch to host/'s
+ * resolver). */
+static int open_in_root(int root_fd, const char *path, int flags, int *ret_fd) {
+        const char *rel = path + strspn(path, "/");
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = -1;
+        for (int tries = 0; tries < 8; tries++) { /* EAGAIN: a rename raced with ".." */
+                fd = (int) syscall(SYS_openat2, root_fd, isempty(rel) ? "." : rel, &how, sizeof how);
+                if (fd >= 0 || errno != EAGAIN)
+                        break;
+        }
+        if (fd >= 0) {
+                *ret_fd = fd;
+                return 0;
+        }
+        if (errno != ENOSYS && errno != EPERM) /* EPERM: a seccomp filter that does not know openat2 */
+                return negative_errno();
+
+        _cleanup_close_ int dir = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        if (dir < 0)
+                return negative_errno();
+        const char *c;
+        size_t n;
+        for (const char *p = rel; (n = path_next_component(&p, &c)) > 0;) {
+                _cleanup_free_ char *name = xstrndup(c, n);
+                bool last = p[strspn(p, "/")] == 0;
+                if (component_is_dotdot(c, n))
+                        return -EPERM;
+                fd = openat(dir, name, last ? (flags | O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW)
+                                            : (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (fd < 0)
+                        return negative_errno();
+                close(dir);
+                dir = fd;
+        }
+        *ret_fd = TAKE_FD(dir);
+        return 0;
+}
+
+static const char *file_type_name(mode_t m) {
+        return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+               : S_ISSOCK(m) ? "a socket" : S_ISDIR(m) ? "a directory" : "not a regular file";
+}
+
+/* Reads path of the machine, a regular file of at most REPORT_FILE_MAX bytes, into *ret. On
+ * failure: -errno, and *ret_why says why in the MANIFEST's words (a link out of the root, a FIFO or
+ * device, a file over the bound are skipped: 1). */
+static int read_machine_file(Collector *c, const char *path, char **ret, size_t *ret_len, uint64_t *ret_mtime,
+                             char **ret_why) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *shown = host_path(&c->a->host, path);
+        struct stat st;
+        int r = open_in_root(c->root_fd, path, 0, &fd);
+        if (r == -ELOOP) {
+                *ret_why = xasprintf("%s: a symbolic link, not followed (this kernel has no openat2 to keep it in the root)", shown);
+                return 1;
+        }
+        if (r == -EXDEV) {
+                *ret_why = xasprintf("%s: leads out of the root, not followed", shown);
+                return 1;
+        }
+        if (r < 0) {
+                *ret_why = xasprintf("%s: %s", shown, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = negative_errno();
+                *ret_why = xasprintf("%s: %s", shown, strerror(-r));
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                *ret_why = xasprintf("%s: %s, not read (only regular files are collected)", shown, file_type_name(st.st_mode));
+                return 1;
+        }
+        uint64_t left = REPORT_TOTAL_MAX > c->total ? REPORT_TOTAL_MAX - c->total : 0;
+        size_t max = left < REPORT_FILE_MAX ? (size_t) left : REPORT_FILE_MAX;
+        if ((uint64_t) st.st_size > max || (r = read_fd(fd, max, ret, ret_len)) == -EFBIG) {
+                *ret_why = xasprintf("%s: %llu bytes, over the report's bound (%u MiB a file, %u MiB in all)", shown,
+                                     (unsigned long long) st.st_size, REPORT_FILE_MAX >> 20, REPORT_TOTAL_MAX >> 20);
+                return 1;
+        }
+        if (r < 0) {
+                *ret_why = xasprintf("%s: %s", shown, strerror(-r));
+                return r;
+        }
+        c->total += *ret_len;
+        *ret_mtime = (uint64_t) st.st_mtime;
+        return 0;
+}
+
 /* A file of the machine (under --root), as files/<path>. */
 static void collect_file(Collector *c, const char *path) {
-        _cleanup_free_ char *p = host_path(&c->a->host, path);
-        _cleanup_free_ char *name = xasprintf("files%s", path);
-        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ char *name = xasprintf("files%s", path), *data = NULL, *why = NULL;
+        _cleanup_free_ char *shown = host_path(&c->a->host, path);
         size_t len = 0;
-        struct stat st;
-        int r = read_file(p, REPORT_FILE_MAX, &data, &len);
-        if (r < 0) {
-                note(c, "missing", name, "%s: %s", p, r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
+        uint64_t mtime = 0;
+        int r = read_machine_file(c, path, &data, &len, &mtime, &why);
+        if (r != 0) {
+                note(c, r > 0 ? "skipped" : "missing", name, "%s", why);
                 return;
         }
-        uint64_t mtime = stat(p, &st) == 0 ? (uint64_t) st.st_mtime : 0;
-        if (add(c, name, data, len, mtime) == 0)
-                note(c, "collected", name, "%s (%zu bytes)", p, len);
+        if (add_redacted(c, name, data, len, mtime) == 0)
+                note(c, "collected", name, "%s (%zu bytes)", shown, len);
 }
 
 /* Every regular file of a directory whose name ends in suffix ("" for all). */
 static void collect_dir(Collector *c, const char *dir, const char *suffix) {
-        _cleanup_free_ char *p = host_path(&c->a->host, dir);
-        _cleanup_(closedirp) DIR *d = opendir(p);
+        _cleanup_free_ char *p = host_path(&c->a->host, dir), *pattern = xasprintf("files%s/*%s", dir, suffix);
+        _cleanup_close_ int fd = -EBADF;
+        int r = open_in_root(c->root_fd, dir, O_DIRECTORY, &fd);
+        _cleanup_(closedirp) DIR *d = r < 0 ? NULL : fdopendir(fd);
         if (!d) {
-                int r = negative_errno();
-                _cleanup_free_ char *name = xasprintf("files%s/*%s", dir, suffix);
-                note(c, "missing", name, "%s: %s", p, strerror(-r));
+                r = r < 0 ? r : negative_errno();
+                note(c, r == -ELOOP || r == -EXDEV ? "skipped" : "missing", pattern, "%s: %s", p,
+                     r == -ELOOP || r == -EXDEV ? "a link, not followed out of the root" : strerror(-r));
                 return;
         }
+        TAKE_FD(fd); /* the DIR owns it now */
         _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
         while ((de = readdir(d))) {
@@ -109,8 +234,7 @@ static void collect_dir(Collector *c, const char *dir, const char *suffix) {
                 strv_push(&names, xstrdup(de->d_name));
         }
         if (!names) {
-                _cleanup_free_ char *name = xasprintf("files%s/*%s", dir, suffix);
-                note(c, "missing", name, "%s holds no such file", p);
+                note(c, "missing", pattern, "%s holds no such file", p);
                 return;
         }
         qsort(names, strv_length(names), sizeof(char *), strcmp_ptr);
@@ -170,21 +294,28 @@ static void collect_command(Collector *c, Args *sub, const char *name, const cha
         }
         /* capture() fails only through negative_errno(), always < 0, and sets *ret_out when it succeeds;
          * clang 14's analyser cannot tell that -errno is negative when errno > 0 */
-        if (add(c, name, out, strlen(out), 0) == 0) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
+        if (add_redacted(c, name, out, strlen(out), 0) == 0) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
                 note(c, "generated", name, "%s (exit %d)", what, rc);
         if (!isempty(err)) {
                 _cleanup_free_ char *ename = xasprintf("%s.stderr", name);
-                if (add(c, ename, err, strlen(err), 0) == 0)
+                if (add_redacted(c, ename, err, strlen(err), 0) == 0)
                         note(c, "generated", ename, "what %s printed on stderr", what);
         }
 }
 
-static char *report_default_name(Args *a) {
+/* ./gpubase-report-HOST-TIME.tar.gz; under --root HOST is the root's /etc/hostname, read inside it */
+static char *report_default_name(Args *a, int root_fd) {
         char host[256] = "host";
-        _cleanup_free_ char *hp = host_path(&a->host, "/etc/hostname"), *hn = NULL;
+        _cleanup_free_ char *hn = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
         if (host_is_rooted(&a->host)) {
-                if (read_line_file(hp, &hn) == 0 && !isempty(hn))
-                        snprintf(host, sizeof host, "%s", hn);
+                if (open_in_root(root_fd, "/etc/hostname", 0, &fd) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                    read_fd(fd, 4096, &hn, NULL) == 0) {
+                        hn[strcspn(hn, "\n")] = 0;
+                        if (!isempty(strip(hn)))
+                                snprintf(host, sizeof host, "%s", strip(hn));
+                }
         } else if (gethostname(host, sizeof host) < 0)
                 snprintf(host, sizeof host, "host");
         for (char *s = host; *s; s++)
@@ -207,6 +338,7 @@ static void collect_verify(Collector *c, const State *st, const char *plan) {
         sub.plan = NULL;
         sub.vars = NULL;
         sub.verbose = 0;
+        sub.no_programs = true;
         if (plan) {
                 sub.plan = plan;
                 sub.vars = st->vars;
@@ -216,10 +348,11 @@ static void collect_verify(Collector *c, const State *st, const char *plan) {
         collect_command(c, &sub, "verify.json", what, cmd_verify, 0, NULL);
 }
 
-/* the plan as written, and as gpubase reads it */
-static void collect_plan(Collector *c, const State *st, const char *plan) {
+/* the plan as written, and as gpubase reads it: only a file that loads as a plan (a state under
+ * --root may name any file of the machine as its plan) */
+static void collect_plan(Collector *c, const State *st, const char *plan, const char *why_not) {
         if (!plan) {
-                note(c, "missing", "plan/", "%s", st ? "the run's plan file is gone" : "no run: no state file");
+                note(c, "missing", "plan/", "%s", why_not);
                 return;
         }
         const char *base = strrchr(plan, '/') ? strrchr(plan, '/') + 1 : plan;
@@ -229,13 +362,62 @@ static void collect_plan(Collector *c, const State *st, const char *plan) {
         int r = read_file(plan, PLAN_MAX_SIZE, &data, &len);
         if (r < 0)
                 note(c, "missing", name, "%s: %s", plan, strerror(-r));
-        else if (add(c, name, data, len, stat(plan, &pst) == 0 ? (uint64_t) pst.st_mtime : 0) == 0)
+        else if (add_redacted(c, name, data, len, stat(plan, &pst) == 0 ? (uint64_t) pst.st_mtime : 0) == 0)
                 note(c, "collected", name, "%s, the run's plan (%zu bytes)", plan, len);
         Args show = *c->a;
         show.vars = st->vars;
         char *pargv[] = {(char *) "show", (char *) plan, NULL};
         collect_command(c, &show, "plan/plan-show.txt", "gpubase plan show (the plan as gpubase reads it)", cmd_plan, 2,
                         pargv);
+}
+
+static void add_secret(Collector *c, const char *value, bool always) {
+        if (value && (always ? *value : strlen(value) >= REPORT_REDACT_MIN) && !streq(value, REDACTED))
+                strv_push(&c->secrets, xstrdup(value));
+}
+
+/* The run's state, read (like every file of the machine) without leaving the root; its --var
+ * values are secrets from here on. NULL when there is none, or it is not a state. */
+static State *read_state(Collector *c) {
+        _cleanup_free_ char *data = NULL, *why = NULL;
+        size_t len = 0;
+        uint64_t mtime = 0;
+        State *st = NULL;
+        if (read_machine_file(c, GPUBASE_STATE_FILE, &data, &len, &mtime, &why) != 0)
+                return NULL;
+        c->total -= len; /* collect_file() reads it again, and counts it */
+        if (state_parse(data, len, &st, NULL) < 0)
+                return NULL;
+        for (size_t i = 0; st->vars && st->vars[i]; i++)
+                add_secret(c, strchr(st->vars[i], '=') ? strchr(st->vars[i], '=') + 1 : NULL, false);
+        return st;
+}
+
+/* The run's plan when it still loads as one (NULL and *ret_why otherwise); its secret variables and
+ * its env: values are secrets from here on. */
+static Plan *load_run_plan(Collector *c, const State *st, char **ret_why) {
+        Plan *p = NULL;
+        SrcError err = {0};
+        if (!st) {
+                *ret_why = xstrdup("no run: no state file");
+                return NULL;
+        }
+        if (!st->plan_path || access(st->plan_path, R_OK) < 0) {
+                *ret_why = xstrdup("the run's plan file is gone");
+                return NULL;
+        }
+        if (plan_load_with_vars(st->plan_path, &c->a->host, st->vars, &p, &err) < 0) {
+                /* not the message: it may quote the file, which need not be a plan at all */
+                *ret_why = xasprintf("%s does not load as a plan (`gpubase plan check` says why)", st->plan_path);
+                src_error_done(&err);
+                return NULL;
+        }
+        _cleanup_strv_free_ char **secret = plan_secret_values(p);
+        for (size_t i = 0; secret && secret[i]; i++)
+                add_secret(c, secret[i], true);
+        for (size_t i = 0; p->env_values && p->env_values[i]; i++)
+                add_secret(c, p->env_values[i], false);
+        return p;
 }
 
 /* the journal: the real machine's only. Returns the README's line about it. */
@@ -252,7 +434,7 @@ static char *collect_journal(Collector *c) {
                 note(c, "missing", "journal.txt", "%s", jerr);
                 return xasprintf("journal.txt: not collected: %s.", jerr);
         }
-        if (add(c, "journal.txt", text, strlen(text), 0) == 0) {
+        if (add_redacted(c, "journal.txt", text, strlen(text), 0) == 0) {
                 note(c, "collected", "journal.txt", "%u entries of gpubase and gpubase.service (at most %u)", n,
                      REPORT_JOURNAL_ENTRIES);
                 return xasprintf("journal.txt: the last %u journal entries of gpubase and gpubase.service.", n);
@@ -286,15 +468,18 @@ static void add_readme_and_manifest(Collector *c, const char *stamp, const char 
                    "Made by gpubase %s on %s, %s.\n"
                    "Root: %s\n\n"
                    "MANIFEST lists every item: collected (a file of the machine, under files/ at its own path),\n"
-                   "generated (the output of a gpubase command), missing (with the reason), not-collected.\n\n"
+                   "generated (the output of a gpubase command), missing (with the reason), skipped (not a\n"
+                   "regular file, a link out of the root, or over the size bound: not read), not-collected.\n\n"
                    "Notes:\n"
                    "- %s\n"
                    "- verify.json is `gpubase verify --json`%s.\n"
-                   "- Nothing secret is collected, so nothing was redacted: no credentials files, no apt sources,\n"
-                   "  not containerd's config.toml, no environment. The plan is included as written.\n",
+                   "- No credentials files, no apt sources, not containerd's config.toml, no environment. The\n"
+                   "  values of secret variables, and --var and env: values of 4 characters or more, read\n"
+                   "  " REDACTED " everywhere (%u strings redacted).\n",
                    GPUBASE_VERSION, stamp, host_is_rooted(h) ? "under --root" : "on the running machine",
                    host_is_rooted(h) ? h->root : "/", journal_note,
-                   with_plan ? ", run against the run's plan" : " without a plan");
+                   with_plan ? ", run against the run's plan" : " without a plan",
+                   c->secrets ? (unsigned) strv_length(c->secrets) : 0U);
         _cleanup_free_ char *readme_text = buf_steal(&readme);
         add(c, "README", readme_text, strlen(readme_text), 0);
         note(c, "generated", "README", "this report's description");
@@ -313,37 +498,43 @@ static bool is_tarball_name(const char *out) {
 }
 
 int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
-        _cleanup_free_ char *out = a->output ? xstrdup(a->output) : report_default_name(a);
+        _cleanup_free_ char *out = NULL;
         _cleanup_(tar_writer_abortp) TarWriter *w = NULL;
         _cleanup_(state_freep) State *st = NULL;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_(plan_freep) Plan *plan = NULL;
+        _cleanup_free_ char *err = NULL, *no_plan = NULL;
         int r;
 
-        if (!streq(out, "-") && !is_tarball_name(out)) {
+        if (a->output && !streq(a->output, "-") && !is_tarball_name(a->output)) {
                 log_error("the report is a .tar.gz: name it FILE.tar.gz (or -o - for standard output)");
                 return EXIT_USAGE;
         }
-        r = tar_writer_open(out, &w, &err);
+        _cleanup_close_ int root_fd = open(host_is_rooted(&a->host) ? a->host.root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) {
+                log_error("cannot open %s: %m", host_is_rooted(&a->host) ? a->host.root : "/");
+                return EXIT_FAILED;
+        }
+        out = a->output ? xstrdup(a->output) : report_default_name(a, root_fd);
+        r = tar_writer_open(out, 0600, &w, &err);
         if (r < 0) {
                 log_error("%s", err);
                 return EXIT_FAILED;
         }
         _cleanup_free_ char *stamp = format_timestamp(now_usec());
-        Collector c = {.a = a, .w = w, .top = xstrdup("gpubase-report")};
+        Collector c = {.a = a, .w = w, .top = xstrdup("gpubase-report"), .root_fd = root_fd};
 
-        /* the run */
+        /* the run: first everything that says what to redact, then what is collected */
+        st = read_state(&c);
+        plan = load_run_plan(&c, st, &no_plan);
+        const char *plan_path = plan ? st->plan_path : NULL;
         collect_file(&c, GPUBASE_STATE_FILE);
         collect_file(&c, GPUBASE_ACTIONS_LOG);
-        _cleanup_free_ char *state_path = state_file_path(a), *why = NULL;
-        if (state_load(state_path, &st, &why) < 0)
-                st = NULL;
-        const char *plan = st && st->plan_path && access(st->plan_path, R_OK) == 0 ? st->plan_path : NULL;
 
-        collect_verify(&c, st, plan);
-        collect_plan(&c, st, plan);
+        collect_verify(&c, st, plan_path);
+        collect_plan(&c, st, plan_path, no_plan);
         _cleanup_free_ char *journal_note = collect_journal(&c);
         collect_system(&c);
-        add_readme_and_manifest(&c, stamp, journal_note, plan);
+        add_readme_and_manifest(&c, stamp, journal_note, plan_path);
 
         int rc = EXIT_OK;
         if (c.error) {
@@ -355,10 +546,11 @@ int cmd_report(Args *a, int argc _unused_, char **argv _unused_) {
                         log_error("%s", err);
                         rc = EXIT_FAILED;
                 } else if (!streq(out, "-"))
-                        printf("wrote %s: %u items collected, %u missing (see its MANIFEST)\n", out, c.collected + 1,
-                               c.missing);
+                        printf("wrote %s: %u items collected, %u missing or skipped (see its MANIFEST)\n", out,
+                               c.collected + 1, c.missing);
         }
         buf_done(&c.manifest);
+        strv_free(c.secrets);
         free(c.top);
         free(c.error_text);
         return rc;

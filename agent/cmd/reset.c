@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
@@ -38,6 +39,9 @@ int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
                 log_error("cannot remove %s: %m", path);
                 return EXIT_FAILED;
         }
+        _cleanup_free_ char *secrets = host_path(&a->host, GPUBASE_SECRET_VARS);
+        if (unlink(secrets) < 0 && errno != ENOENT)
+                log_warning("cannot remove %s (the values of the run's secret variables): %m", secrets);
         (void) fsync_parent_dir(path);
         if (st)
                 printf("forgot run %.8s of plan '%s' (%s)\n", st->run_id, st->plan_name ? st->plan_name : "?",

@@ -5,7 +5,32 @@
 
 #include "base/log.h"
 #include "host/bundle.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
+
+/* The values of the run's secret variables, which the state keeps as NAME=<redacted>: from
+ * `resume --var`, else from the file the run left for resume (plan/secret_vars.h). */
+static int restore_secret_vars(Args *a, State *st) {
+        _cleanup_free_ char *path = host_path(&a->host, GPUBASE_SECRET_VARS), *err = NULL;
+        for (size_t i = 0; a->vars && a->vars[i]; i++) {
+                const char *eq = strchr(a->vars[i], '=');
+                _cleanup_free_ char *marker = eq ? xasprintf("%.*s=" REDACTED, (int) (eq - a->vars[i]), a->vars[i]) : NULL;
+                bool known = false;
+                for (size_t k = 0; marker && st->vars && st->vars[k]; k++)
+                        known = known || streq(st->vars[k], marker);
+                if (!known) {
+                        log_error("resume --var %s: resume takes --var only for a secret variable of the run (the "
+                                  "others keep the value the run started with)",
+                                  a->vars[i]);
+                        return EXIT_USAGE;
+                }
+        }
+        if (secret_vars_restore(path, a->vars, st->vars, &err) < 0) {
+                log_error("%s", err);
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
 
 int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_(plan_freep) Plan *p = NULL;
@@ -46,12 +71,16 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
                 goto out;
         r = refuse_unsafe_plan(st->plan_path);
         if (r == EXIT_OK)
+                r = restore_secret_vars(a, st);
+        if (r == EXIT_OK)
                 r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
         if (r != EXIT_OK) {
                 log_error("the plan of run %.8s (%s) cannot be used; restore it, or `gpubase reset` and start again",
                           st->run_id, st->plan_path);
                 goto out;
         }
+        strv_free(st->vars); /* the secret values again as NAME=<redacted> */
+        st->vars = secret_vars_masked(p);
         r = reconcile_plan(a, st, p);
         if (r != EXIT_OK)
                 goto out;

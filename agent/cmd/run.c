@@ -81,6 +81,15 @@ int cmd_run(Args *a, int argc, char **argv) {
                         if (!vars)
                                 vars = bm->vars;
                 }
+                for (size_t i = 0; vars && vars[i]; i++)
+                        if (strstr(vars[i], "=" REDACTED) && streq(strstr(vars[i], "=" REDACTED), "=" REDACTED)) {
+                                log_error("the bundle was made with the secret variable '%.*s', whose value it does not "
+                                          "keep: give it, and the bundle's other --var, again: gpubase run --bundle "
+                                          "FILE --var %.*s=VALUE ...",
+                                          (int) strcspn(vars[i], "="), vars[i], (int) strcspn(vars[i], "="), vars[i]);
+                                r = EXIT_USAGE;
+                                goto out;
+                        }
         }
         r = refuse_unsafe_plan(plan);
         if (r != EXIT_OK)

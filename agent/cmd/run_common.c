@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "base/log.h"
 #include "host/bundle.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 /* The plan of an unfinished run changed: refuse, or with --replan carry on with the new one. */
@@ -48,7 +49,14 @@ int run_with(Args *a, Plan *p, State *st) {
         if (a->host.apt_bundle)
                 printf("packages from the offline bundle in %s: no network is used for keyrings, keys or packages\n",
                        a->host.apt_bundle);
+        _cleanup_free_ char *secrets = host_path(&a->host, GPUBASE_SECRET_VARS), *err = NULL;
+        if (!a->dry_run && secret_vars_save(secrets, p, &err) < 0) {
+                log_error("%s", err);
+                return EXIT_FAILED;
+        }
         int r = engine_run(&ctx, path);
+        if (!a->dry_run && r == EXIT_OK)
+                (void) unlink(secrets); /* the run is done: nothing will resume it */
         if (!a->dry_run && r == EXIT_OK) {
                 printf("run %.8s of plan '%s': done\n", st->run_id, p->name);
                 /* the packages are installed: only the bundle's manifest and plan stay */

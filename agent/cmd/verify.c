@@ -8,12 +8,17 @@
 #include "checks/checks.h"
 #include "checks/stack.h"
 #include "base/log.h"
+#include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 const char cmd_verify_help[] =
         "Runs every GPU-stack check, read-only (exit 0 all ok, 2 warnings, 1 failures); with --plan PLAN,\n"
         "against what the plan installs (branch, flavour, toolkit version, workloads.cuda) and with the\n"
         "plan's own checks too.\n"
+        "\n"
+        "Under --root the root's programs (nvcc, nvidia-smi, nvidia-ctk) and NVML (libnvidia-ml.so.1) never\n"
+        "run on the host: they run inside the root (chroot, every capability dropped) when gpubase runs as\n"
+        "root, else not at all; the check's detail says which (\"run inside the root\", \"not run: ...\").\n"
         "\n"
         "--json prints {\"checks\": [{\"name\", \"status\", \"detail\", \"fix\"}], \"summary\": {\"ok\", \"warn\",\n"
         "\"fail\", \"skip\"}, \"facts\": {...}}. detail and fix are for people and may be reworded; compare\n"
@@ -35,11 +40,16 @@ typedef struct Row {
         CheckResult res;
 } Row;
 
+/* One check's row; the values of the plan's secret variables never reach it. */
 static void add_row(Row **rows, size_t *n, const CheckSpec *c, Ctx *ctx) {
+        _cleanup_strv_free_ char **secrets = ctx->plan ? plan_secret_values(ctx->plan) : NULL;
         *rows = xrealloc(*rows, (*n + 1) * sizeof(Row));
         Row *r = &(*rows)[(*n)++];
         *r = (Row){.name = check_spec_label(c)};
         c->kind->run(c, ctx, &r->res);
+        redact_in_place(&r->name, secrets);
+        redact_in_place(&r->res.detail, secrets);
+        redact_in_place(&r->res.fix, secrets);
 }
 
 static bool seen(Row *rows, size_t n, const char *name) {
@@ -61,7 +71,7 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
                 if (r != EXIT_OK)
                         return r;
         }
-        Ctx ctx = {.host = &a->host, .plan = p, .verbose = a->verbose};
+        Ctx ctx = {.host = &a->host, .plan = p, .no_programs = a->no_programs, .verbose = a->verbose};
 
         /* the GPU-stack checks, parameterised by the plan's intent */
         for (size_t i = 0; check_kind_at(i); i++) {

@@ -11,6 +11,7 @@
 #include "steps/steps.h"
 #include "engine/exitcode.h"
 #include "plan/plan.h"
+#include "plan/secret_vars.h"
 #include "plan/state.h"
 #include "plan/when_kind.h"
 
@@ -19,6 +20,7 @@ typedef struct Engine {
         Progress progress;
         const char *state_path;
         uint64_t step_t0;
+        char **secrets; /* the values of the plan's secret variables: never printed, never checkpointed */
 } Engine;
 
 /* What a step, or the look at a reboot that was requested, comes to. Only engine_run() turns it
@@ -50,6 +52,7 @@ static int outcome_to_exit(Outcome o) {
 }
 
 static int checkpoint(Engine *e) {
+        state_redact(e->ctx->state, e->secrets);
         if (e->ctx->dry_run)
                 return 0;
         int r = state_save(e->state_path, e->ctx->state);
@@ -67,6 +70,7 @@ static void end_step(Engine *e, size_t i, StepState to) {
 }
 
 static void progress_end(Engine *e, size_t i) {
+        state_redact(e->ctx->state, e->secrets);
         progress_step_end(&e->progress, i, e->ctx->plan->n_steps, &e->ctx->plan->steps[i], &e->ctx->state->steps[i],
                         mono_usec() - e->step_t0);
 }
@@ -145,6 +149,8 @@ static bool checks_pass(Engine *e, const Step *s, char **ret_why) {
                 const CheckSpec *c = &s->checks[j];
                 _cleanup_(check_result_done) CheckResult res = {0};
                 c->kind->run(c, e->ctx, &res);
+                redact_in_place(&res.detail, e->secrets);
+                redact_in_place(&res.fix, e->secrets);
                 progress_check(&e->progress, s, c, &res);
                 if (res.status == CHECK_FAIL) {
                         _cleanup_free_ char *label = check_spec_label(c);
@@ -500,7 +506,8 @@ static Outcome run_steps(Engine *e, ssize_t rebooted) {
 }
 
 static int run_watched(Ctx *ctx, const char *state_path) {
-        Engine e = {.ctx = ctx, .state_path = state_path};
+        _cleanup_strv_free_ char **secrets = ctx->plan ? plan_secret_values(ctx->plan) : NULL;
+        Engine e = {.ctx = ctx, .state_path = state_path, .secrets = secrets};
         ssize_t rebooted = -1;
         Outcome o;
 

@@ -319,7 +319,7 @@ int bundle_builder_write(BundleBuilder *b, const BundlePlanRef *p, const char *o
         json = bundle_manifest_to_json(m);
         sha256_hex(json, strlen(json), m->sha256);
 
-        r = tar_writer_open(out, &w, reterr);
+        r = tar_writer_open(out, 0644, &w, reterr);
         if (r < 0)
                 return r;
         r = tar_writer_add_data(w, BUNDLE_MANIFEST, json, strlen(json), 0644, 0, reterr);

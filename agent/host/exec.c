@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "host/confine.h"
+
 /* How the wait for the program ended. */
 typedef enum Ending {
         ENDING_EXITED,
@@ -56,8 +58,10 @@ static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid
                 _exit(127);
         for (size_t i = 0; spec->env && spec->env[i]; i++)
                 (void) putenv(spec->env[i]);
-        execvp(spec->argv[0], spec->argv);
-        e = errno;
+        int r = spec->chroot ? confine_enter_root(spec->chroot, err_pipe) : 0;
+        if (r >= 0)
+                execvp(spec->argv[0], spec->argv);
+        e = r < 0 ? -r : errno;
         (void) !write(err_pipe, &e, sizeof e);
         _exit(127);
 }

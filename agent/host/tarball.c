@@ -49,7 +49,7 @@ static int set_filter(struct archive *a, const char *name, char **reterr) {
         return 0;
 }
 
-int tar_writer_open(const char *path, TarWriter **ret, char **reterr) {
+int tar_writer_open(const char *path, unsigned mode, TarWriter **ret, char **reterr) {
         TarWriter *w = xcalloc(1, sizeof *w);
         w->fd = -1;
         w->a = archive_write_new();
@@ -74,7 +74,13 @@ int tar_writer_open(const char *path, TarWriter **ret, char **reterr) {
                         tar_writer_abort(w);
                         return r;
                 }
-                (void) fchmod(w->fd, 0644 & ~(unsigned) umask(umask(0)));
+                /* the temp file is created 0600 and renamed over the old file: the mode never widens */
+                if (fchmod(w->fd, mode & 0777 & ~(unsigned) umask(umask(0))) < 0) {
+                        r = negative_errno();
+                        *reterr = xasprintf("cannot set the mode of %s: %s", w->tmp, strerror(-r));
+                        tar_writer_abort(w);
+                        return r;
+                }
         }
         if (archive_write_open_fd(w->a, w->fd) != ARCHIVE_OK) {
                 *reterr = xasprintf("cannot write %s: %s", path, archive_error_string(w->a));

@@ -18,9 +18,10 @@ typedef struct TarWriter TarWriter;
 
 /* Opens path for writing ("-": standard output). The compression follows the name: .tar.zst or
  * .tzst (zstd), .tar.gz or .tgz (gzip), .tar.xz (xz), .tar (none). Anything else is -EINVAL.
- * A file is written as a temp file beside it and renamed into place by tar_writer_finish(). Every tar_writer_*() with a reterr
- * writes it on failure only. */
-int tar_writer_open(const char *path, TarWriter **ret, char **reterr);
+ * A file is written as a temp file beside it with mode (less the umask; 0600 for a support report)
+ * and renamed into place by tar_writer_finish(), so an existing file is replaced, never reopened.
+ * Every tar_writer_*() with a reterr writes it on failure only. */
+int tar_writer_open(const char *path, unsigned mode, TarWriter **ret, char **reterr);
 /* A regular file from memory. */
 int tar_writer_add_data(TarWriter *w, const char *name, const void *data, size_t len, unsigned mode,
                         uint64_t mtime_sec, char **reterr);

@@ -1,5 +1,7 @@
 #include "plan/ctx.h"
 
+#include "plan/plan.h"
+
 #include "base/string_table.h"
 
 static const char *const reboot_mode_table[_REBOOT_MODE_MAX] = {
@@ -9,3 +11,12 @@ static const char *const reboot_mode_table[_REBOOT_MODE_MAX] = {
 };
 
 DEFINE_STRING_TABLE_LOOKUP(reboot_mode, RebootMode, NULL)
+
+bool ctx_echo(const Ctx *ctx, int level) {
+        if (ctx->verbose < level)
+                return false;
+        for (size_t i = 0; ctx->plan && i < ctx->plan->n_vars; i++)
+                if (ctx->plan->vars[i].secret)
+                        return false;
+        return true;
+}

@@ -26,7 +26,13 @@ typedef struct Ctx {
         RebootMode reboot_mode;
         bool dry_run;
         bool replan;
+        bool no_programs; /* gpubase report: a check that would run a program (command-succeeds) is skipped */
         int verbose;
         int stop_fd; /* readable once the agent was told to stop (SIGTERM, SIGINT): the programs a step
                       * runs (ExecSpec.stop_fd) are stopped. 0: none (verify, bundle create) */
 } Ctx;
+
+/* Copy a program's output to the terminal as it arrives (ExecSpec.echo)? At -v level and above,
+ * unless the plan has secret variables: live output could print their values (the output's tail
+ * still reaches the step's error, redacted). */
+bool ctx_echo(const Ctx *ctx, int level);

@@ -36,6 +36,7 @@ Plan *plan_free(Plan *p) {
                 return NULL;
         plan_intent_done(&p->intent);
         strv_free(p->overrides);
+        strv_free(p->env_values);
         free(p->path);
         free(p->name);
         free(p->description);
@@ -214,12 +215,49 @@ static bool var_name_ok(const char *s) {
         return true;
 }
 
+static const char *const var_keys[] = {"value", "secret", NULL};
+
+/* A variable is a string, or {value: STRING, secret: BOOL} (value optional for a secret, which then
+ * must come from --var). *ret_value: the value's node, NULL when there is none. */
+static int var_declaration(ParseCtx *pc, const YNode *k, YNode *v, YNode **ret_value, bool *ret_secret) {
+        bool secret = false;
+        if (v->type == YNODE_MAP) {
+                const YNode *s = ynode_get(v, "secret");
+                if (schema_keys(pc, v, "a variable", var_keys) < 0 || (s && schema_bool(pc, s, "secret", &secret) < 0))
+                        return -EINVAL;
+                v = (YNode *) ynode_get(v, "value");
+        }
+        if (v && (v->type != YNODE_SCALAR || ynode_is_null(v))) {
+                src_error_set(pc->err, pc->file, v, "the value of variable '%s' must be a string, found a %s",
+                              k->value, ynode_type_name(v));
+                return -EINVAL;
+        }
+        if (!v && !secret) {
+                src_error_set(pc->err, pc->file, k, "variable '%s' has no value (write name: VALUE, or "
+                              "{secret: true} for one that --var gives)", k->value);
+                return -EINVAL;
+        }
+        *ret_value = v;
+        *ret_secret = secret;
+        return 0;
+}
+
+static const char *find_override(const Plan *p, const char *name) {
+        const char *over = NULL;
+        size_t n = strlen(name);
+        for (size_t o = 0; p->overrides && p->overrides[o]; o++)
+                if (strncmp(p->overrides[o], name, n) == 0 && p->overrides[o][n] == '=')
+                        over = p->overrides[o] + n + 1;
+        return over;
+}
+
 static int parse_vars(ParseCtx *pc, Plan *p, YNode *vars) {
         size_t n_builtin = p->n_vars;
         if (schema_map(pc, vars, "vars") < 0)
                 return -EINVAL;
         for (size_t i = 0; i < vars->n; i++) {
-                YNode *k = vars->pairs[i].key, *v = vars->pairs[i].value;
+                YNode *k = vars->pairs[i].key, *v = NULL;
+                bool secret = false;
                 if (!var_name_ok(k->value)) {
                         src_error_set(pc->err, pc->file, k,
                                       "'%s' is not a valid variable name (letters, digits and _, not starting with a digit)",
@@ -231,25 +269,19 @@ static int parse_vars(ParseCtx *pc, Plan *p, YNode *vars) {
                                       k->value);
                         return -EINVAL;
                 }
-                if (v->type != YNODE_SCALAR || ynode_is_null(v)) {
-                        src_error_set(pc->err, pc->file, v, "the value of variable '%s' must be a string, found a %s",
-                                      k->value, ynode_type_name(v));
+                if (var_declaration(pc, k, vars->pairs[i].value, &v, &secret) < 0)
                         return -EINVAL;
-                }
-                const char *over = NULL;
-                for (size_t o = 0; p->overrides && p->overrides[o]; o++) {
-                        size_t n = strlen(k->value);
-                        if (strncmp(p->overrides[o], k->value, n) == 0 && p->overrides[o][n] == '=')
-                                over = p->overrides[o] + n + 1;
-                }
-                if (over) {
-                        add_var(p, k->value, over, NULL);
-                        continue;
+                const char *over = find_override(p, k->value);
+                if (!over && !v) {
+                        src_error_set(pc->err, pc->file, k, "variable '%s' is secret and the plan gives it no value: "
+                                      "give it with --var %s=VALUE", k->value, k->value);
+                        return -EINVAL;
                 }
                 /* a variable sees the built-ins and the variables defined before it */
-                if (expand_scalar(pc, v, p->vars, p->n_vars) < 0)
+                if (!over && expand_scalar(pc, v, p->vars, p->n_vars) < 0)
                         return -EINVAL;
-                add_var(p, k->value, v->value, NULL);
+                add_var(p, k->value, over ? over : v->value, NULL);
+                p->vars[p->n_vars - 1].secret = secret;
         }
         return 0;
 }
@@ -394,7 +426,7 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
         _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof(Plan));
         _cleanup_(ynode_freep) YNode *root = NULL;
         p->intent = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
-        ParseCtx pc = {.file = file, .err = reterr};
+        ParseCtx pc = {.file = file, .err = reterr, .env_values = &p->env_values};
         int r;
 
         p->path = xstrdup(path);
@@ -509,6 +541,19 @@ const Step *plan_find_step(const Plan *p, const char *id) {
                 if (streq(p->steps[i].id, id))
                         return &p->steps[i];
         return NULL;
+}
+
+char **plan_secret_values(const Plan *p) {
+        char **l = NULL;
+        for (size_t i = 0; i < p->n_vars; i++)
+                if (p->vars[i].secret && !isempty(p->vars[i].value))
+                        strv_push(&l, xstrdup(p->vars[i].value));
+        return l;
+}
+
+bool plan_var_is_secret(const Plan *p, const char *name, size_t len) {
+        const Var *v = find_var(p->vars, p->n_vars, name, len);
+        return v && v->secret;
 }
 
 const char *plan_var(const Plan *p, const char *name) {

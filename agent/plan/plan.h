@@ -33,6 +33,7 @@ typedef struct Step {
 typedef struct Var {
         char *name, *value;
         char *unavailable; /* built-in that could not be determined here, and why */
+        bool secret;       /* `secret: true`: its value is never shown (state, status, logs, report) */
 } Var;
 
 /* What the plan says about the GPU stack it installs, gathered from its steps and checks
@@ -68,6 +69,7 @@ typedef struct Plan {
         char **match_arch; /* "x86_64"; NULL: any */
         char **workloads_cuda;
         Var *vars; /* built-ins first, then the plan's, in order */
+        char **env_values; /* every value of a step's env: map (the report redacts them) */
         size_t n_vars, n_builtin_vars;
         Step *steps;
         size_t n_steps;
@@ -94,6 +96,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free)
 int plan_matches_host(const Plan *p, const Host *host, char **ret_why);
 const Step *plan_find_step(const Plan *p, const char *id);
 const char *plan_var(const Plan *p, const char *name);
+/* The values of the variables declared `secret: true` (non-empty ones), for redact(); NULL: none. */
+char **plan_secret_values(const Plan *p);
+/* Is the variable name[0..len) declared secret? */
+bool plan_var_is_secret(const Plan *p, const char *name, size_t len);
 
 /* Expands ${name} in s using vars ($$ is a literal $). -EINVAL with ret_bad set to the unknown name. */
 int expand_vars(const char *s, const Var *vars, size_t n_vars, char **ret, char **ret_bad);

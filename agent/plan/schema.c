@@ -145,6 +145,8 @@ int schema_env(ParseCtx *pc, const YNode *n, const char *what, char ***ret) {
                         return -EINVAL;
                 }
                 strv_push(&l, xasprintf("%s=%s", k->value, ynode_is_null(v) ? "" : v->value));
+                if (pc->env_values && !ynode_is_null(v))
+                        strv_push(pc->env_values, xstrdup(v->value));
         }
         *ret = l;
         return 0;

@@ -7,6 +7,7 @@
 typedef struct ParseCtx {
         const char *file;
         SrcError *err;
+        char ***env_values; /* where schema_env() adds every value it reads (the plan's list), or NULL */
 } ParseCtx;
 
 /* Refuses keys of a map not in allowed (NULL-terminated), listing the allowed ones. */
@@ -18,7 +19,8 @@ int schema_string(ParseCtx *pc, const YNode *n, const char *what, char **ret);
 int schema_strv(ParseCtx *pc, const YNode *n, const char *what, bool allow_scalar, char ***ret);
 int schema_uint(ParseCtx *pc, const YNode *n, const char *what, unsigned min, unsigned max, unsigned *ret);
 int schema_bool(ParseCtx *pc, const YNode *n, const char *what, bool *ret);
-/* A map of NAME: VALUE strings, returned as NAME=VALUE entries. */
+/* A map of NAME: VALUE strings, returned as NAME=VALUE entries; each VALUE is also added to
+ * pc->env_values (the report redacts them). */
 int schema_env(ParseCtx *pc, const YNode *n, const char *what, char ***ret);
 /* An absolute path without ".." components. */
 int schema_abs_path(ParseCtx *pc, const YNode *n, const char *what, char **ret);

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/string_table.h"
 #include "host/host.h"
+#include "plan/secret_vars.h"
 #include "plan/step_kind.h"
 
 static const char *const run_state_table[_RUN_STATE_MAX] = {
@@ -82,7 +83,7 @@ int state_new(const Plan *p, State **ret) {
         s->plan_path = xstrdup(p->path);
         s->plan_sha256 = xstrdup(p->sha256);
         s->plan_name = xstrdup(p->name);
-        s->vars = p->overrides ? strv_copy(p->overrides) : NULL;
+        s->vars = secret_vars_masked(p) /* a secret one as NAME=<redacted> */;
         s->run_id = xstrdup(id);
         s->run_state = RUN_IDLE;
         s->created = now_usec();
@@ -122,7 +123,7 @@ void state_replan(State *s, const Plan *p) {
         step_record_set(&s->plan_sha256, p->sha256);
         step_record_set(&s->plan_name, p->name);
         strv_free(s->vars);
-        s->vars = p->overrides ? strv_copy(p->overrides) : NULL;
+        s->vars = secret_vars_masked(p) /* a secret one as NAME=<redacted> */;
 }
 
 /* ---- JSON ---- */

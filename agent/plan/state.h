@@ -48,7 +48,8 @@ typedef struct StepRecord {
 
 typedef struct State {
         char *plan_path, *plan_sha256, *plan_name;
-        char **vars;           /* the --var NAME=VALUE overrides the run was started with */
+        char **vars;           /* the --var NAME=VALUE overrides the run was started with; a secret
+                                * variable's as NAME=<redacted> (plan/secret_vars.h) */
         char *bundle;          /* the extracted offline bundle the run takes packages from (run --bundle), or NULL */
         char *run_id;
         RunState run_state;

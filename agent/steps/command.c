@@ -74,7 +74,7 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         if (c->unless) {
                 _cleanup_strv_free_ char **env = command_env(s, ctx);
                 ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout,
-                                 .output = ctx->verbose > 1 ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
+                                 .output = ctx_echo(ctx, 2) ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
                 _cleanup_(exec_result_done) ExecResult res = {0};
                 int r = exec_run(&spec, &res);
                 if (r < 0)
@@ -106,7 +106,7 @@ static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         const CommandParams *c = s->params;
         _cleanup_strv_free_ char **env = command_env(s, ctx);
         ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .detach = c->detach,
-                         .output = ctx->verbose > 0 ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
+                         .output = ctx_echo(ctx, 1) ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r < 0)

@@ -152,7 +152,9 @@ t_report_default_name_and_usage() {
         out_has "journal.txt"
         out_has "/etc/docker/daemon.json"
         out_has "/proc/driver/nvidia/version"
-        out_has "Nothing secret is collected, so nothing is redacted"
+        out_has "No credentials or keys are collected"
+        out_has "replaced by <redacted>"
+        out_has "mode 0600"
         expect_rc 0 "$GPUBASE" --help
         out_has "report [-o FILE]"
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU-stack checks, `gpubase verify`, the plan-time refusals and the driver-stale / config-changed
 # conditions, against fixture hosts built by tests/fixtures/hosts/mkhost.sh (one per failure mode
-# the checks must tell apart). Everything is read under --root: no GPU, no root privileges, no network.
+# the checks must tell apart). Everything is read under --root: no GPU, no network. Run as root: the
+# root's programs (nvidia-ctk, nvcc) and NVML run only inside the root (chroot), which needs it.
 #   [GPUBASE=build/gpubase] [FAKE_NVML=build/fixtures/libnvidia-ml.so.1] tests/integration/verify.sh [TEST-NAME-REGEX]
 # One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed.
 # Tests named bug_* describe agent bugs that are known and not fixed yet: they are reported as

@@ -1,7 +1,9 @@
 /* ${var} expansion: expand_vars directly, and through the plan loader (variables that see the
  * built-ins and earlier variables, built-ins that are not available on this host). */
 #include <string.h>
+#include <sys/stat.h>
 
+#include "plan/secret_vars.h"
 #include "steps/steps.h"
 #include "tests.h"
 
@@ -155,7 +157,12 @@ START_TEST(test_vars_refused) {
         } cases[] = {
                 {"  x:\n", 4, 5, "the value of variable 'x' must be a string, found a null"},
                 {"  x: ~\n", 4, 6, "must be a string, found a null"},
-                {"  x: {y: z}\n", 4, 6, "must be a string, found a map"},
+                /* a map declares {value, secret} (a secret variable) and nothing else */
+                {"  x: {y: z}\n", 4, 7, "unknown key 'y' in a variable; expected one of: value, secret"},
+                {"  x: {secret: true}\n", 4, 3, "variable 'x' is secret and the plan gives it no value: give it with --var x=VALUE"},
+                {"  x: {secret: maybe}\n", 4, 15, "secret must be true or false"},
+                {"  x: {value: [a]}\n", 4, 14, "the value of variable 'x' must be a string, found a list"},
+                {"  x: {}\n", 4, 3, "variable 'x' has no value"},
                 {"  x: ${x}\n", 4, 6, "unknown variable ${x}"}, /* a variable does not see itself */
                 {"  root: /\n", 4, 3, "variable 'root' is built in"},
                 {"  plan_dir: /\n", 4, 3, "variable 'plan_dir' is built in"},
@@ -227,6 +234,56 @@ START_TEST(test_builtin_unavailable) {
 }
 END_TEST
 
+/* `secret: true`: the value from the plan or from --var, listed by plan_secret_values(), kept out
+ * of the checkpoint's list (NAME=<redacted>) and given back to resume from the 0600 file. */
+START_TEST(test_secret_vars) {
+        static const char text[] = "version: 1\nname: s\nvars:\n"
+                                   "  token: {secret: true}\n"
+                                   "  pin: {secret: true, value: \"p-${arch}\"}\n"
+                                   "  open: {value: visible}\n"
+                                   "steps:\n  - {id: a, kind: command, argv: [echo, \"${token}\"], env: {K: env-value}}\n";
+        _cleanup_free_ char *path = test_root_path(&root, "/plan.yaml"), *kept = test_root_path(&root, "/kept");
+        ck_assert_int_eq(write_file_atomic(path, text, strlen(text), 0644), 0);
+        char *overrides[] = {(char *) "token=T0PS3CRET", (char *) "open=shown", NULL};
+        Plan *p = NULL;
+        SrcError err = {0};
+        ck_assert_int_eq(plan_load_with_vars(path, &root.host, overrides, &p, &err), 0);
+        _cleanup_strv_free_ char **secrets = plan_secret_values(p);
+        _cleanup_free_ char *list = strv_join(secrets, ",");
+        _cleanup_free_ char *pin = xasprintf("T0PS3CRET,p-%s", host_arch());
+        ck_assert_str_eq(list, pin);
+        ck_assert_str_eq(plan_var(p, "open"), "shown");
+        ck_assert(!plan_var_is_secret(p, "open", 4));
+        ck_assert_str_eq(p->env_values[0], "env-value");
+
+        _cleanup_strv_free_ char **masked = secret_vars_masked(p);
+        _cleanup_free_ char *m = strv_join(masked, " ");
+        ck_assert_str_eq(m, "token=<redacted> open=shown");
+        _cleanup_free_ char *red = redact("echo T0PS3CRET and T0PS3CRET!", 30, secrets, NULL);
+        ck_assert_str_eq(red, "echo <redacted> and <redacted>!");
+
+        /* resume: the file gives the value back; --var wins; neither: a message with the fix */
+        ck_assert_int_eq(secret_vars_save(kept, p, NULL), 0);
+        struct stat st;
+        ck_assert_int_eq(stat(kept, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_int_eq(secret_vars_restore(kept, NULL, masked, NULL), 0);
+        ck_assert_str_eq(masked[0], "token=T0PS3CRET");
+        char *again[] = {xstrdup("token=<redacted>"), NULL};
+        char *given[] = {(char *) "token=NEW", NULL};
+        ck_assert_int_eq(secret_vars_restore(kept, given, again, NULL), 0);
+        ck_assert_str_eq(again[0], "token=NEW");
+        ck_assert_int_eq(unlink(kept), 0);
+        char *lost[] = {xstrdup("token=<redacted>"), NULL};
+        _cleanup_free_ char *why = NULL;
+        ck_assert_int_eq(secret_vars_restore(kept, NULL, lost, &why), -ENOKEY);
+        ck_assert_msg(strstr(why, "gpubase resume --var token=VALUE"), "%s", why);
+        free(lost[0]);
+        free(again[0]);
+        plan_free(p);
+}
+END_TEST
+
 Suite *expand_suite(void) {
         Suite *s = suite_create("expand");
         TCase *tc = tcase_create("expand_vars");
@@ -240,6 +297,7 @@ Suite *expand_suite(void) {
         tcase_add_test(tc, test_vars_chain);
         tcase_add_test(tc, test_vars_refused);
         tcase_add_test(tc, test_builtin_unavailable);
+        tcase_add_test(tc, test_secret_vars);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "checks/nvml.h"
+#include "tests.h"
 
 Suite *nvml_suite(void);
 
@@ -475,17 +476,21 @@ END_TEST
 
 /* ---- nvidia_smi_query ---- */
 
+/* A root with the script as its nvidia-smi, and the /bin/sh it needs: under --root the root's
+ * programs run only inside the root (chroot). */
 static char *root_with_smi(const char *script) {
         char *root = make_root();
         _cleanup_free_ char *p = xasprintf("%s/usr/bin/nvidia-smi", root);
+        _cleanup_free_ char *sh = xasprintf("%s/fixtures/add-shell.sh '%s'", test_data_dir(), root);
         write_text(p, script, 0755);
+        ck_assert_int_eq(system(sh), 0);
         return root;
 }
 
 static int smi_query_root(const char *root, NvmlInfo *i, int *ret_exit) {
         Host h;
         ck_assert_int_eq(host_init(&h, root), 0);
-        int r = nvidia_smi_query(&h, i, ret_exit);
+        int r = nvidia_smi_query(&h, i, ret_exit, NULL);
         host_done(&h);
         return r;
 }
