@@ -1,3 +1,4 @@
+#include "base/jsontext.h"
 #include "host/bundle.h"
 
 #include <fcntl.h>
@@ -255,11 +256,11 @@ static int manifest_parse_object(json_object *o, BundleManifest *m, char **reter
 
 int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, char **reterr) {
         _cleanup_(bundle_manifest_freep) BundleManifest *m = xcalloc(1, sizeof *m);
-        json_tokener *tok = json_tokener_new();
-        json_object *o = json_tokener_parse_ex(tok, text, (int) len);
-        bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
-        json_tokener_free(tok);
-        if (!ok || !json_object_is_type(o, json_type_object)) {
+        json_object *o = NULL;
+        _cleanup_free_ char *why = NULL;
+        if (json_parse(text, len, &o, &why) < 0)
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " is not a JSON object: %s", why);
+        if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
                 return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " is not a JSON object");
         }
@@ -273,7 +274,7 @@ int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, ch
 }
 
 static json_object *jnew(const char *s) {
-        return s ? json_object_new_string(s) : NULL;
+        return json_str(s);
 }
 
 char *bundle_manifest_to_json(const BundleManifest *m) {
@@ -288,7 +289,7 @@ char *bundle_manifest_to_json(const BundleManifest *m) {
         json_object_object_add(plan, "source", jnew(m->plan_source));
         json_object *vars = json_object_new_array();
         for (size_t i = 0; m->vars && m->vars[i]; i++)
-                json_object_array_add(vars, json_object_new_string(m->vars[i]));
+                json_object_array_add(vars, json_str(m->vars[i]));
         json_object_object_add(plan, "vars", vars);
         json_object_object_add(o, "plan", plan);
         for (size_t i = 0; i < m->n_files; i++) {
@@ -311,8 +312,8 @@ char *bundle_manifest_to_json(const BundleManifest *m) {
                 json_object_array_add(files, j);
         }
         json_object_object_add(o, "files", files);
-        char *t = xasprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+        _cleanup_free_ char *text = json_text(o, true);
+        char *t = xasprintf("%s\n", text);
         json_object_put(o);
         return t;
 }

@@ -87,12 +87,78 @@ t_bundle_stale_extraction_removed() {
         [ -d "$R/var/lib/gpubase/bundle.new.keep" ] || fail "a directory that is not a temp name was removed"
 }
 
+# ---------------------------------------------------------------- state files (item 8)
+
+# state_set JQ-FILTER: rewrite the state file through jq (mode 0600 kept).
+state_set() {
+        jq "$1" "$R/$STATE_REL" >"$T/state.new"
+        cat "$T/state.new" >"$R/$STATE_REL"
+}
+
+# a gate, or a command, "reboot-requested" is a state gpubase never writes: refused, nothing run
+t_state_kind_state_refused() {
+        local plan=$FIXTURES/fail-gate.yaml
+        expect_rc 1 gb run "$plan"
+        state_set '.steps[0].state = "reboot-requested" | .run_state = "reboot-pending"'
+        cp "$R/$STATE_REL" "$T/state.orig"
+        expect_rc 1 gb resume
+        err_has "the state file $R/$STATE_REL is corrupt (step 1 ('gate', a gate step) is \"reboot-requested\", which a gate step never is)"
+        err_has "gpubase reset"
+        cmp "$T/state.orig" "$R/$STATE_REL" || fail "resume changed the refused state file"
+        absent "$R/after-gate.txt"
+
+        # a command marked reboot-requested with no boot id would be recorded done without running
+        expect_rc 0 gb reset
+        expect_rc 3 gb run "$BASIC" --reboot=exit
+        state_set '(.steps[] | select(.id == "after")) |= (.state = "reboot-requested" | .reboot_boot_id = null)'
+        simulate_reboot
+        expect_rc 1 gb resume --reboot=exit
+        err_has "('after', a command step) is \"reboot-requested\", which a command step never is"
+        absent "$R/after-reboot"
+        eq "$(jq -r '.steps[] | select(.id == "after") | .state' "$R/$STATE_REL")" reboot-requested "the file is left as it was"
+}
+
+# a state file others can write is not read: its vars would reach the commands resume runs
+t_state_file_mode_checked() {
+        expect_rc 3 gb run "$BASIC" --reboot=exit
+        chmod 0666 "$R/$STATE_REL"
+        simulate_reboot
+        expect_rc 1 gb resume --reboot=exit
+        err_has "refusing the state file $R/$STATE_REL: $R/$STATE_REL is writable by others (mode 0666)"
+        err_has "(chmod go-w $R/$STATE_REL)"
+        absent "$R/after-reboot"
+        expect_rc 1 gb status
+        err_has "refusing the state file"
+        chmod 0600 "$R/$STATE_REL"
+        expect_rc 0 gb resume --reboot=exit
+        [ -e "$R/after-reboot" ] || fail "resume did not go on once the mode was fixed"
+}
+
+# an empty or cut-off state file is named, with what happened and what to do
+t_state_empty_or_cut_off_message() {
+        mkdir -p "$R/var/lib/gpubase"
+        install -m 0600 /dev/null "$R/$STATE_REL"
+        expect_rc 1 gb status
+        err_has "the state file $R/$STATE_REL is corrupt (it is empty)"
+        err_has "run \`gpubase reset\`"
+        expect_rc 0 gb reset
+        expect_rc 3 gb run "$BASIC" --reboot=exit
+        head -c 200 "$R/$STATE_REL" >"$T/cut"
+        cat "$T/cut" >"$R/$STATE_REL"
+        expect_rc 1 gb status --json
+        err_has "the state file $R/$STATE_REL is corrupt (it ends early at byte 200, in the middle of the document (cut off by a crash or a full disk?))"
+        not_contains "$T/err" ": continue"
+}
+
 ALL_TESTS=(
         bundle_unlisted_refused_before_writing
         bundle_entry_larger_than_listed
         bundle_no_space_refused_first
         bundle_many_entries_duplicate
         bundle_stale_extraction_removed
+        state_kind_state_refused
+        state_file_mode_checked
+        state_empty_or_cut_off_message
 )
 
 pattern=${1:-}
