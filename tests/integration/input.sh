@@ -150,6 +150,29 @@ t_state_empty_or_cut_off_message() {
         not_contains "$T/err" ": continue"
 }
 
+# ---------------------------------------------------------------- JSON out (item 9)
+
+# a command that prints escape codes and bytes that are not UTF-8, a lot of them: status --json and
+# the state file stay valid JSON in UTF-8, and the state keeps only the output's tail
+t_json_out_valid_utf8() {
+        cat >"$T/p.yaml" <<'EOF'
+version: 1
+name: noisy
+steps:
+  - id: noisy
+    kind: command
+    argv: [sh, -c, 'head -c 200000 /dev/zero | tr "\0" "\001"; printf "\033[31mred\377\376 and \300\257 done\n" >&2; exit 3']
+EOF
+        expect_rc 1 gb run "$T/p.yaml"
+        json_ok "$R/$STATE_REL"
+        expect_rc 1 gb status --json
+        json_ok "$T/out"
+        jq -r '.steps[0].error' "$T/out" >"$T/error"
+        contains "$T/error" "$(printf '\033[31mred\357\277\275\357\277\275 and \357\277\275\357\277\275 done')" "the step's error"
+        [ "$(jq -r '.steps[0].error | utf8bytelength' "$T/out")" -le 4096 ] || fail "the stored error is longer than 4 KiB"
+        eq "$(jq -r '.steps[0].error | startswith("…")' "$T/out")" true "the stored error is a tail"
+}
+
 ALL_TESTS=(
         bundle_unlisted_refused_before_writing
         bundle_entry_larger_than_listed
@@ -159,6 +182,7 @@ ALL_TESTS=(
         state_kind_state_refused
         state_file_mode_checked
         state_empty_or_cut_off_message
+        json_out_valid_utf8
 )
 
 pattern=${1:-}
