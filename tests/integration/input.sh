@@ -173,6 +173,45 @@ EOF
         eq "$(jq -r '.steps[0].error | startswith("…")' "$T/out")" true "the stored error is a tail"
 }
 
+# ---------------------------------------------------------------- daemon.json (item 10)
+
+# daemon_json TEXT: ROOT/etc/docker/daemon.json, then `verify --json` into $T/out (exit 0, 1 or 2)
+daemon_json_verify() {
+        mkdir -p "$R/etc/docker"
+        printf '%s\n' "$1" >"$R/etc/docker/daemon.json"
+        "$GPUBASE" --root "$R" verify --json >"$T/out" 2>"$T/err" || [ $? -le 2 ] || fail "verify --json failed"
+        json_ok "$T/out"
+}
+
+# a string "false" is not CDI on: dockerd refuses the file, and so do the facts and the check
+t_daemon_json_types() {
+        daemon_json_verify '{"features": {"cdi": "false"}, "runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}'
+        eq "$(jq -r '.facts.runtime.cdi' "$T/out")" null "facts.runtime.cdi"
+        eq "$(jq -r '.checks[] | select(.name == "runtime.configured") | .status' "$T/out")" fail "runtime.configured"
+        eq "$(jq -r '.checks[] | select(.name == "runtime.configured") | .detail' "$T/out")" \
+                '/etc/docker/daemon.json is not valid: "features.cdi" must be true or false, not a string (dockerd refuses the file)' \
+                "runtime.configured detail"
+        daemon_json_verify '{"default-runtime": ["nvidia"]}'
+        contains "$T/out" '\"default-runtime\" must be a string, not a list' "verify --json"
+        daemon_json_verify '{"runtimes": {"nvidia": {"path": "nvidia-container-runtime", "runtimeArgs": "--debug"}}}'
+        contains "$T/out" '\"runtimes.nvidia.runtimeArgs\" must be a list of strings, not a string' "verify --json"
+        daemon_json_verify '{"runtimes": {"nvidia": "nvidia-container-runtime"}}'
+        contains "$T/out" '\"runtimes.nvidia\" must be an object, not a string' "verify --json"
+        # the right types: CDI on
+        daemon_json_verify '{"features": {"cdi": true}, "runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}'
+        eq "$(jq -r '.facts.runtime.cdi' "$T/out")" true "facts.runtime.cdi"
+        eq "$(jq -r '.checks[] | select(.name == "runtime.configured") | .status' "$T/out")" ok "runtime.configured"
+}
+
+# 41 levels of nesting in a key gpubase does not read: dockerd takes it, and so does gpubase
+t_daemon_json_deep_nesting() {
+        local deep
+        deep=$(printf '{"a": %.0s' $(seq 41))1$(printf '}%.0s' $(seq 41))
+        daemon_json_verify "{\"log-opts\": $deep, \"runtimes\": {\"nvidia\": {\"path\": \"nvidia-container-runtime\"}}}"
+        eq "$(jq -r '.checks[] | select(.name == "runtime.configured") | .status' "$T/out")" ok "runtime.configured"
+        not_contains "$T/out" "nesting"
+}
+
 ALL_TESTS=(
         bundle_unlisted_refused_before_writing
         bundle_entry_larger_than_listed
@@ -183,6 +222,8 @@ ALL_TESTS=(
         state_file_mode_checked
         state_empty_or_cut_off_message
         json_out_valid_utf8
+        daemon_json_types
+        daemon_json_deep_nesting
 )
 
 pattern=${1:-}
