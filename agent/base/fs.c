@@ -176,3 +176,10 @@ int copy_tree(const char *from, const char *to) {
         }
         return 0;
 }
+
+const char *write_strerror(int r) {
+        if (r == -EBUSY)
+                return "it is a mount point (a file bind-mounted there?), and a file is replaced by renaming a new one "
+                       "over it, which a mount point refuses; unmount it, or change the file it is mounted from";
+        return strerror(-r);
+}

@@ -10,6 +10,9 @@ int mkdir_p(const char *dir, unsigned mode);
  * either the old one or the new one, never a mix. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
+/* strerror() for what write_file_atomic() returned, with -EBUSY explained: the path is a mount
+ * point (a file bind-mounted over it), which a rename cannot replace. */
+const char *write_strerror(int r);
 /* Removes a directory tree (no symlink is followed); errors are ignored. */
 void rm_rf_tree(const char *path);
 /* Removes the temp files write_file_atomic() left beside path when a process was killed between

@@ -27,4 +27,9 @@ typedef struct Ctx {
         bool dry_run;
         bool replan;
         int verbose;
+        /* Set by a step whose apply gave up because someone else holds a lock it needs (the dpkg
+         * lock past its timeout): the run is busy (exit 75), not broken. Only this makes a step's
+         * failure "busy"; an -EBUSY from anything else (a file bind-mounted over the one a step
+         * replaces) is an ordinary failure. The engine clears it before each apply. */
+        bool lock_busy;
 } Ctx;

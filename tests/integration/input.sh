@@ -212,6 +212,27 @@ t_daemon_json_deep_nesting() {
         not_contains "$T/out" "nesting"
 }
 
+# ---------------------------------------------------------------- exit codes (item 11)
+
+# a file step onto a bind-mounted file: rename(2) says EBUSY, which is not "another gpubase" (75)
+t_exit_bind_mounted_file_not_busy() {
+        unshare -m true 2>/dev/null || { echo "no mount namespaces here"; exit 77; }
+        mkdir -p "$R/etc/gpubase-it"
+        : >"$R/etc/gpubase-it/app.conf"
+        echo "mounted from outside" >"$T/outside.conf"
+        GPUBASE=$GPUBASE R=$R T=$T BASIC=$BASIC unshare -m bash -euc '
+                mount --bind "$T/outside.conf" "$R/etc/gpubase-it/app.conf"
+                rc=0; "$GPUBASE" --root "$R" run "$BASIC" --reboot=exit >"$T/out" 2>"$T/err" || rc=$?
+                echo "$rc" >"$T/rc"'
+        eq "$(cat "$T/rc")" 1 "exit code"
+        err_has "step 'conf' failed: cannot write /etc/gpubase-it/app.conf: it is a mount point (a file bind-mounted there?)"
+        err_has "unmount it, or change the file it is mounted from"
+        not_contains "$T/err" "another gpubase"
+        file_is "$T/outside.conf" "mounted from outside"
+        eq "$(step_state conf)" failed "the file step"
+        eq "$(sj .run_state)" failed "run_state"
+}
+
 ALL_TESTS=(
         bundle_unlisted_refused_before_writing
         bundle_entry_larger_than_listed
@@ -224,6 +245,7 @@ ALL_TESTS=(
         json_out_valid_utf8
         daemon_json_types
         daemon_json_deep_nesting
+        exit_bind_mounted_file_not_busy
 )
 
 pattern=${1:-}
