@@ -101,6 +101,11 @@ static const char *opt_name(unsigned bit) {
 static int parse_option(Args *a, int c, char **argv, const char **root, bool *want_help) {
         switch (c) {
         case 'R':
+                if (isempty(optarg)) { /* an unset shell variable must not mean the live machine */
+                        log_error("--root needs a directory, not an empty string; to act on this machine leave "
+                                  "--root out");
+                        return EXIT_USAGE;
+                }
                 *root = optarg;
                 a->seen |= OPT_ROOT;
                 return EXIT_OK;

@@ -218,7 +218,7 @@ int state_save(const char *path, State *s) {
         _cleanup_free_ char *withnl = xasprintf("%s\n", text);
         if (strlen(withnl) > STATE_MAX_SIZE) /* never a file state_load() would refuse */
                 return -EFBIG;
-        int r = mkdir_parents(path, 0700);
+        int r = mkdir_parents_mode(path, 0755, 0700); /* only the state directory is private */
         if (r < 0)
                 return r;
         return write_file_atomic(path, withnl, strlen(withnl), 0600);

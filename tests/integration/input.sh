@@ -233,6 +233,65 @@ t_exit_bind_mounted_file_not_busy() {
         eq "$(sj .run_state)" failed "run_state"
 }
 
+# ---------------------------------------------------------------- plans and options (item 12)
+
+# paths that name a directory are refused with file:line and the fix
+t_plan_path_names_directory() {
+        local p want
+        for p in /etc/x/ /etc/. /etc/.. /etc/./x.conf /; do
+                printf 'version: 1\nname: dirpath\nsteps:\n  - id: a\n    kind: file\n    path: "%s"\n    content: x\n' "$p" >"$T/p.yaml"
+                expect_rc 65 gb plan check "$T/p.yaml"
+                case $p in
+                /etc/x/) want="$T/p.yaml:6:11: path must name a file, found '/etc/x/', which names a directory (it ends in '/'); write the path of the file itself, e.g. '/etc/x/FILE'" ;;
+                /etc/.) want="$T/p.yaml:6:11: path must name a file, found '/etc/.', which names a directory (it ends in '/.'); write the path of the file itself, e.g. '/etc/FILE'" ;;
+                /etc/..) want="$T/p.yaml:6:11: path must name a file without '..', found '/etc/..'; write the file's path in full" ;;
+                /etc/./x.conf) want="$T/p.yaml:6:11: path must name a file without '.' components, found '/etc/./x.conf'" ;;
+                /) want="$T/p.yaml:6:11: path must name a file, found '/', which names a directory" ;;
+                esac
+                err_has "$want"
+                expect_rc 65 gb run "$T/p.yaml"
+        done
+        [ ! -e "$R/etc/x" ] && [ ! -e "$R/$STATE_REL" ] || fail "a refused plan changed the root"
+}
+
+# a plan saved with a UTF-8 byte order mark is read like the same plan without it
+t_plan_utf8_bom_accepted() {
+        printf '\357\273\277' >"$T/bom.yaml"
+        cat "$BASIC" >>"$T/bom.yaml"
+        expect_rc 0 gb plan check "$T/bom.yaml"
+        out_has "plan 'it-basic' is valid (5 steps)"
+        expect_rc 3 gb run "$T/bom.yaml" --reboot=exit
+        file_is "$R/etc/gpubase-it/app.conf" "greeting=hello"
+}
+
+# --root "" (an unset variable, typically) is a usage error, never the live machine
+t_root_empty_is_usage_error() {
+        local cmd
+        for cmd in "status" "run $BASIC" "reset" "verify"; do
+                # shellcheck disable=SC2086
+                expect_rc 64 "$GPUBASE" --root "" $cmd
+                err_has "--root needs a directory, not an empty string; to act on this machine leave --root out"
+                eq "$(cat "$T/out")" "" "stdout of --root \"\" $cmd"
+        done
+        expect_rc 64 "$GPUBASE" --root= status
+}
+
+# directories gpubase creates under the root are 0755; only the state directory is 0700
+t_created_directory_modes() {
+        rm -rf "${R:?}/var" "${R:?}/run"
+        expect_rc 3 gb run "$BASIC" --reboot=exit
+        eq "$(stat -c %a "$R/var")" 755 "mode of /var"
+        eq "$(stat -c %a "$R/var/lib")" 755 "mode of /var/lib"
+        eq "$(stat -c %a "$R/var/lib/gpubase")" 700 "mode of the state directory"
+        eq "$(stat -c %a "$R/etc/gpubase-it")" 755 "mode of a file step's directory"
+        # the same when the state directory is first made for a bundle
+        rm -rf "${R:?}/var"
+        "$PY" "$CRAFT" oversize "$T/b.tar.gz"
+        expect_rc 1 gb run --bundle "$T/b.tar.gz"
+        eq "$(stat -c %a "$R/var/lib")" 755 "mode of /var/lib (bundle)"
+        eq "$(stat -c %a "$R/var/lib/gpubase")" 700 "mode of the state directory (bundle)"
+}
+
 ALL_TESTS=(
         bundle_unlisted_refused_before_writing
         bundle_entry_larger_than_listed
@@ -246,6 +305,10 @@ ALL_TESTS=(
         daemon_json_types
         daemon_json_deep_nesting
         exit_bind_mounted_file_not_busy
+        plan_path_names_directory
+        plan_utf8_bom_accepted
+        root_empty_is_usage_error
+        created_directory_modes
 )
 
 pattern=${1:-}
