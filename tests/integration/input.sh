@@ -256,8 +256,9 @@ t_plan_path_names_directory() {
 
 # a plan saved with a UTF-8 byte order mark is read like the same plan without it
 t_plan_utf8_bom_accepted() {
+        # (the mark straight before a key: before a comment libyaml happened to take it)
         printf '\357\273\277' >"$T/bom.yaml"
-        cat "$BASIC" >>"$T/bom.yaml"
+        grep -v '^#' "$BASIC" >>"$T/bom.yaml"
         expect_rc 0 gb plan check "$T/bom.yaml"
         out_has "plan 'it-basic' is valid (5 steps)"
         expect_rc 3 gb run "$T/bom.yaml" --reboot=exit
