@@ -325,14 +325,21 @@ typedef struct OpenCtx {
         BundleManifest *m;
         bool *seen;
         bool first;
+        StrSet dirs; /* the directories of the files the manifest lists */
 } OpenCtx;
 
 /* The manifest (the first entry) is read into memory only; every later entry must be one it lists,
  * at the size it lists, before a byte of it is read or written. */
 static int header_cb(const TarEntry *e, void *userdata, char **reterr) {
         OpenCtx *c = userdata;
-        if (e->directory)
+        if (e->directory && !c->m)
+                return 1; /* nothing is written before the manifest is read */
+        if (e->directory) {
+                if (!strset_contains(&c->dirs, e->name))
+                        return errorf(reterr, -EPERM, "%s: refusing the directory '%s': no file the manifest lists is in it",
+                                      c->file, e->name);
                 return 0;
+        }
         if (c->first) {
                 if (!streq(e->name, BUNDLE_MANIFEST))
                         return errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: its first file must be " BUNDLE_MANIFEST
@@ -377,6 +384,14 @@ static int open_manifest(OpenCtx *c, const TarEntry *e, char **reterr) {
         if (r < 0)
                 return errorf(reterr, r, "%s: %s", c->file, why);
         c->seen = xcalloc(c->m->n_files + 1, sizeof(bool));
+        for (size_t i = 0; i < c->m->n_files; i++) {
+                _cleanup_free_ char *dir = xstrdup(c->m->files[i].path);
+                for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+                        *slash = 0;
+                        if (!strset_add(&c->dirs, dir))
+                                break; /* and so are the ones above it */
+                }
+        }
         if (!c->tmp)
                 return 0;
         r = check_free_space(c, reterr);
@@ -462,6 +477,7 @@ int bundle_open(const char *file, const char *dest, BundleManifest **ret, char *
         if (r < 0 && tmp)
                 rm_rf_tree(tmp);
         free(c.seen);
+        strset_done(&c.dirs);
         if (r < 0) {
                 bundle_manifest_free(c.m);
                 return r;

@@ -7,7 +7,8 @@ MODE:
   oversize      an entry larger than the size the manifest gives it
   no-space      the manifest lists a file larger than the free space of the directory SIZE-DIR
                 (third argument), which the bundle does not even hold
-  many          80,000 empty files, all listed, then the first of them a second time"""
+  many          80,000 empty files, all listed, then the first of them a second time
+  unlisted-dir  a listed file in repo/local/, its directories, then a directory nothing listed is in"""
 import hashlib
 import io
 import json
@@ -39,6 +40,9 @@ elif mode == "many":
     names = ["f/%05d" % i for i in range(80000)]
     files += [{"path": n, "sha256": EMPTY, "size": 0, "kind": "deb"} for n in names]
     entries += [(n, b"") for n in names] + [(names[0], b"")]
+elif mode == "unlisted-dir":
+    files.append(listed("repo/local/a.deb", b"a"))
+    entries += [("repo/", None), ("repo/local/", None), ("repo/local/a.deb", b"a"), ("junk/", None)]
 else:
     sys.exit("unknown mode " + mode)
 
@@ -49,6 +53,11 @@ manifest = json.dumps({"format": 1, "created": "2026-01-01T00:00:00Z", "gpubase_
 with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT, compresslevel=1) as dst:
     for name, data in [("manifest.json", manifest)] + entries:
         ti = tarfile.TarInfo(name)
+        if data is None:
+            ti.type = tarfile.DIRTYPE
+            ti.mode = 0o755
+            dst.addfile(ti)
+            continue
         ti.size = len(data)
         ti.mode = 0o644
         dst.addfile(ti, io.BytesIO(data))

@@ -59,6 +59,14 @@ t_bundle_entry_larger_than_listed() {
         absent "$R/etc/gpubase-it/hello.conf"
 }
 
+# a directory entry no listed file is in is refused too; the listed file's own directories are fine
+t_bundle_unlisted_directory_refused() {
+        "$PY" "$CRAFT" unlisted-dir "$T/b.tar.gz"
+        expect_rc 1 gb run --bundle "$T/b.tar.gz"
+        err_has "b.tar.gz: refusing the directory 'junk': no file the manifest lists is in it"
+        eq "$(find "$R/var/lib/gpubase" -mindepth 1)" "" "what the refusal left"
+}
+
 # the manifest's sizes are checked against the free space before anything is written
 t_bundle_no_space_refused_first() {
         # shellcheck disable=SC2016 # expanded by the shell in the namespace
@@ -301,6 +309,7 @@ t_created_directory_modes() {
 ALL_TESTS=(
         bundle_unlisted_refused_before_writing
         bundle_entry_larger_than_listed
+        bundle_unlisted_directory_refused
         bundle_no_space_refused_first
         bundle_many_entries_duplicate
         bundle_stale_extraction_removed
