@@ -143,6 +143,11 @@ t_state_file_mode_checked() {
         chmod 0600 "$R/$STATE_REL"
         expect_rc 0 gb resume --reboot=exit
         [ -e "$R/after-reboot" ] || fail "resume did not go on once the mode was fixed"
+        # reset forgets such a file without reading it
+        chmod 0666 "$R/$STATE_REL"
+        expect_rc 0 gb reset
+        out_has "removed the state file $R/$STATE_REL, unread ($R/$STATE_REL is writable by others (mode 0666)"
+        absent "$R/$STATE_REL"
 }
 
 # an empty or cut-off state file is named, with what happened and what to do
