@@ -31,7 +31,7 @@ static void help(void) {
         }
         printf("\nOptions:\n"
                "  --root DIR              act on the system under DIR: every path is taken under it, and\n"
-               "                          reboots/unit changes are logged to DIR%s\n"
+               "                          reboots/unit changes are logged to DIR%s (DIR must not be empty)\n"
                "  --reboot=now|exit|never when a step needs a reboot: reboot now (default), exit 3 so that\n"
                "                          Packer/Ansible reboot, or fail\n"
                "  --dry-run               print what each step would do; change nothing, write no state\n"
@@ -102,6 +102,11 @@ static const char *opt_name(unsigned bit) {
 static int parse_option(Args *a, int c, char **argv, const char **root, bool *want_help) {
         switch (c) {
         case 'R':
+                if (isempty(optarg)) { /* an unset shell variable must not mean the live machine */
+                        log_error("--root needs a directory, not an empty string; to act on this machine leave "
+                                  "--root out");
+                        return EXIT_USAGE;
+                }
                 *root = optarg;
                 a->seen |= OPT_ROOT;
                 return EXIT_OK;

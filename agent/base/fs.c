@@ -37,6 +37,20 @@ int mkdir_parents(const char *path, unsigned mode) {
         return mkdir_p(p, mode);
 }
 
+int mkdir_parents_mode(const char *path, unsigned parents_mode, unsigned dir_mode) {
+        _cleanup_free_ char *p = xstrdup(path);
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+                return 0;
+        *slash = 0;
+        int r = mkdir_parents(p, parents_mode);
+        if (r < 0)
+                return r;
+        if (mkdir(p, dir_mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
 int fsync_parent_dir(const char *path) {
         _cleanup_free_ char *p = xstrdup(path);
         char *slash = strrchr(p, '/');
@@ -175,4 +189,11 @@ int copy_tree(const char *from, const char *to) {
                         return r;
         }
         return 0;
+}
+
+const char *write_strerror(int r) {
+        if (r == -EBUSY)
+                return "it is a mount point (a file bind-mounted there?), and a file is replaced by renaming a new one "
+                       "over it, which a mount point refuses; unmount it, or change the file it is mounted from";
+        return strerror(-r);
 }

@@ -6,10 +6,17 @@
 
 int mkdir_parents(const char *path, unsigned mode); /* creates every parent directory of path */
 int mkdir_p(const char *dir, unsigned mode);
+/* Creates path's directory with dir_mode and the directories above it with parents_mode (a
+ * private directory in a tree others may read: 0755 parents, a 0700 directory). Directories that
+ * exist are left as they are. */
+int mkdir_parents_mode(const char *path, unsigned parents_mode, unsigned dir_mode);
 /* Temp file in the same directory, fsync, rename, fsync the directory: after a crash the file is
  * either the old one or the new one, never a mix. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
+/* strerror() for what write_file_atomic() returned, with -EBUSY explained: the path is a mount
+ * point (a file bind-mounted over it), which a rename cannot replace. */
+const char *write_strerror(int r);
 /* Removes a directory tree (no symlink is followed); errors are ignored. */
 void rm_rf_tree(const char *path);
 /* Removes the temp files write_file_atomic() left beside path when a process was killed between

@@ -110,7 +110,10 @@ typedef struct DaemonJson {
 } DaemonJson;
 void daemon_json_done(DaemonJson *d);
 /* Parses /etc/docker/daemon.json text. -EBADMSG with *reterr (the parse error, with its byte
- * offset) for invalid JSON or a top level that is not an object. An empty file is invalid too:
+ * offset) for invalid JSON or a top level that is not an object, or (naming the key) for a key
+ * gpubase reads that has another type than dockerd gives it: default-runtime a string, features
+ * an object of true/false, runtimes an object of objects whose path is a string and runtimeArgs a
+ * list of strings. Nesting is allowed up to JSON_MAX_DEPTH. An empty file is invalid too:
  * nvidia-ctk refuses it, only a missing file counts as {}. */
 int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **reterr);
 /* The options `nvidia-ctk runtime configure` was asked for, in h's daemon.json: nvidia as the

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/jsontext.h"
 #include "checks/facts.h"
 #include "checks/param.h"
 
@@ -105,7 +106,7 @@ static bool json_number(Json *j) {
 
 static bool json_value(Json *j) {
         json_ws(j);
-        if (j->i >= j->len || ++j->depth > 512)
+        if (j->i >= j->len || ++j->depth > JSON_MAX_DEPTH)
                 return false;
         char c = j->s[j->i];
         bool ok;
@@ -169,6 +170,79 @@ static ssize_t json_strict_error(const char *text, size_t len, bool *ret_trailin
         return -1;
 }
 
+/* dockerd reads daemon.json into typed fields and refuses the whole file when one has the wrong
+ * type; json-c would read a string "false" as true. The keys gpubase reads, typed as dockerd types
+ * them: -EBADMSG naming the key and the type it must have. */
+static const char *json_type_word(json_object *v) {
+        switch (json_object_get_type(v)) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return "true or false";
+        case json_type_double:
+        case json_type_int:
+                return "a number";
+        case json_type_object:
+                return "an object";
+        case json_type_array:
+                return "a list";
+        case json_type_string:
+                return "a string";
+        }
+        return "?";
+}
+
+static int want_type(json_object *v, json_type type, const char *want, const char *key, const char *sub,
+                     char **reterr) {
+        if (json_object_is_type(v, type))
+                return 0;
+        return errorf(reterr, -EBADMSG, "\"%s%s%s\" must be %s, not %s (dockerd refuses the file)", key,
+                      sub ? "." : "", sub ? sub : "", want, json_type_word(v));
+}
+
+static int check_runtime(const char *name, json_object *rt, char **reterr) {
+        _cleanup_free_ char *key = xasprintf("runtimes.%s", name);
+        json_object *v = NULL;
+        int r = want_type(rt, json_type_object, "an object", key, NULL, reterr);
+        if (r >= 0 && json_object_object_get_ex(rt, "path", &v))
+                r = want_type(v, json_type_string, "a string", key, "path", reterr);
+        if (r >= 0 && json_object_object_get_ex(rt, "runtimeArgs", &v)) {
+                r = want_type(v, json_type_array, "a list of strings", key, "runtimeArgs", reterr);
+                for (size_t i = 0; r >= 0 && i < json_object_array_length(v); i++)
+                        r = want_type(json_object_array_get_idx(v, i), json_type_string, "a list of strings", key,
+                                      "runtimeArgs", reterr);
+        }
+        return r;
+}
+
+static int daemon_json_check_types(json_object *o, char **reterr) {
+        json_object *v = NULL;
+        int r = 0;
+        if (json_object_object_get_ex(o, "default-runtime", &v))
+                r = want_type(v, json_type_string, "a string", "default-runtime", NULL, reterr);
+        if (r >= 0 && json_object_object_get_ex(o, "features", &v)) {
+                r = want_type(v, json_type_object, "an object", "features", NULL, reterr);
+                if (r >= 0) { /* dockerd: a map of names to true or false */
+                        json_object_object_foreach(v, name, on) {
+                                r = want_type(on, json_type_boolean, "true or false", "features", name, reterr);
+                                if (r < 0)
+                                        break;
+                        }
+                }
+        }
+        if (r >= 0 && json_object_object_get_ex(o, "runtimes", &v)) {
+                r = want_type(v, json_type_object, "an object", "runtimes", NULL, reterr);
+                if (r >= 0) {
+                        json_object_object_foreach(v, name, rt) {
+                                r = check_runtime(name, rt, reterr);
+                                if (r < 0)
+                                        break;
+                        }
+                }
+        }
+        return r;
+}
+
 int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **reterr) {
         DaemonJson d = {0};
         bool trailing = false, nul = false;
@@ -182,26 +256,18 @@ int daemon_json_parse(const char *text, size_t len, DaemonJson *ret, char **rete
                               trailing               ? "data after the object"
                               : (size_t) at >= len ? "unexpected end of file"
                                                    : "unexpected character");
-        json_tokener *tok = json_tokener_new();
-        json_object *o = json_tokener_parse_ex(tok, text, (int) len);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-
-        if (!o || jerr != json_tokener_success) {
-                json_object_put(o);
-                return errorf(reterr, -EBADMSG, "invalid JSON at byte %zu: %s", end,
-                              len == 0 || (jerr == json_tokener_continue) ? "unexpected end of file"
-                                                                          : json_tokener_error_desc(jerr));
-        }
-        for (size_t i = end; i < len; i++)
-                if (!strchr(" \t\r\n", text[i])) {
-                        json_object_put(o);
-                        return errorf(reterr, -EBADMSG, "invalid JSON at byte %zu: data after the object", i);
-                }
+        json_object *o = NULL;
+        _cleanup_free_ char *why = NULL;
+        if (json_parse(text, len, &o, &why) < 0)
+                return errorf(reterr, -EBADMSG, "invalid JSON: %s", why);
         if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
                 return errorf(reterr, -EBADMSG, "the top level is not a JSON object");
+        }
+        int r = daemon_json_check_types(o, reterr);
+        if (r < 0) {
+                json_object_put(o);
+                return r;
         }
         json_object_object_foreach(o, key, val) {
                 if (streq(key, "runtimes")) {

@@ -1,3 +1,4 @@
+#include "base/jsontext.h"
 #include "checks/stack.h"
 
 #include <string.h>
@@ -66,7 +67,7 @@ void stack_facts_done(StackFacts *f) {
 }
 
 static json_object *str_or_null(const char *s) {
-        return s ? json_object_new_string(s) : NULL;
+        return json_str(s);
 }
 
 static json_object *gpus_json(const StackFacts *f) {
@@ -77,8 +78,8 @@ static json_object *gpus_json(const StackFacts *f) {
                 const Gpu *g = &f->gpus.gpus[i];
                 json_object *o = json_object_new_object();
                 _cleanup_free_ char *id = xasprintf("%04x:%04x", g->vendor_id, g->device_id);
-                json_object_object_add(o, "pci", json_object_new_string(g->slot));
-                json_object_object_add(o, "id", json_object_new_string(id));
+                json_object_object_add(o, "pci", json_str(g->slot));
+                json_object_object_add(o, "id", json_str(id));
                 json_object_object_add(o, "name", str_or_null(g->name[0] ? g->name : NULL));
                 json_object_object_add(o, "arch", str_or_null(g->arch != GPU_ARCH_UNKNOWN ? gpu_arch_to_string(g->arch) : NULL));
                 json_object_object_add(o, "grace", json_object_new_boolean(g->grace));

@@ -66,6 +66,10 @@ int load_state_or_complain(Args *a, State **ret) {
                 *ret = NULL;
                 return EXIT_OK;
         }
+        if (r == -EPERM) {
+                log_error("refusing the state file %s: %s", path, why);
+                return EXIT_FAILED;
+        }
         if (r == -EBADMSG) {
                 log_error("the state file %s is corrupt (%s). It was left exactly as it is. Look at it, then move it "
                           "away or run `gpubase reset` to forget the run; steps already done are found by their "

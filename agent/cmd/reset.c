@@ -18,6 +18,7 @@ int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
                         return r;
         }
         r = state_load(path, &st, &why);
+        bool unsafe = r == -EPERM; /* not read: others could have written it */
         if (r == -ENOENT) {
                 printf("no run to reset\n");
                 return EXIT_OK;
@@ -46,6 +47,8 @@ int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
         if (st)
                 printf("forgot run %.8s of plan '%s' (%s)\n", st->run_id, st->plan_name ? st->plan_name : "?",
                        run_state_to_string(st->run_state));
+        else if (unsafe)
+                printf("removed the state file %s, unread (%s)\n", path, why);
         else
                 printf("removed the corrupt state file %s\n", path);
         return EXIT_OK;

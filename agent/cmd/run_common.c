@@ -113,8 +113,11 @@ int open_bundle(Args *a, BundleManifest **ret, char **ret_tmp) {
                 }
                 *ret_tmp = xstrdup(tmpl);
                 dest = xasprintf("%s/bundle", tmpl);
-        } else
+        } else {
                 dest = host_path(&a->host, GPUBASE_BUNDLE_DIR);
+                /* the bundle is extracted into the state directory, which is private (0700) */
+                (void) mkdir_parents_mode(dest, 0755, 0700);
+        }
         int r = bundle_open(a->bundle, dest, ret, &err);
         if (r < 0) {
                 log_error("%s", err ? err : strerror(-r));

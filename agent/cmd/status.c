@@ -2,6 +2,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "base/jsontext.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
 
@@ -26,7 +27,8 @@ static void print_json(Args *a, const State *st) {
         json_object *o;
         if (st) {
                 _cleanup_free_ char *text = state_to_json(st, false);
-                o = json_tokener_parse(text);
+                if (json_parse(text, strlen(text), &o, NULL) < 0) /* our own text: never */
+                        o = json_object_new_object();
         } else {
                 o = json_object_new_object();
                 json_object_object_add(o, "run_state", json_object_new_string("idle"));
@@ -46,9 +48,9 @@ static void print_json(Args *a, const State *st) {
         json_object_object_add(o, "advice", advice ? json_object_new_string(advice) : NULL);
         _cleanup_free_ char *boot = NULL;
         (void) host_boot_id(&a->host, &boot);
-        json_object_object_add(o, "current_boot_id", boot ? json_object_new_string(boot) : NULL);
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_object_add(o, "current_boot_id", json_str(boot));
+        _cleanup_free_ char *out = json_text(o, true);
+        printf("%s\n", out);
         json_object_put(o);
 }
 

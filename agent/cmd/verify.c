@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "base/jsontext.h"
 #include "checks/checks.h"
 #include "checks/stack.h"
 #include "base/log.h"
@@ -99,10 +100,10 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
                 json_object *o = json_object_new_object(), *arr = json_object_new_array(), *sum = json_object_new_object();
                 for (size_t i = 0; i < n; i++) {
                         json_object *j = json_object_new_object();
-                        json_object_object_add(j, "name", json_object_new_string(rows[i].name));
+                        json_object_object_add(j, "name", json_str(rows[i].name));
                         json_object_object_add(j, "status", json_object_new_string(check_status_to_string(rows[i].res.status)));
-                        json_object_object_add(j, "detail", rows[i].res.detail ? json_object_new_string(rows[i].res.detail) : NULL);
-                        json_object_object_add(j, "fix", rows[i].res.fix ? json_object_new_string(rows[i].res.fix) : NULL);
+                        json_object_object_add(j, "detail", json_str(rows[i].res.detail));
+                        json_object_object_add(j, "fix", json_str(rows[i].res.fix));
                         json_object_array_add(arr, j);
                 }
                 for (int s = 0; s < _CHECK_STATUS_MAX; s++)
@@ -113,8 +114,8 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
                 json_object_object_add(o, "summary", sum);
                 json_object_object_add(o, "facts", stack_facts_to_json(&facts));
                 stack_facts_done(&facts);
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+                _cleanup_free_ char *text = json_text(o, true);
+                printf("%s\n", text);
                 json_object_put(o);
         } else {
                 bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");

@@ -349,13 +349,15 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
         st->steps[i].applying = true;
         if (checkpoint(e) < 0)
                 return OUTCOME_FAILED;
+        ctx->lock_busy = false;
         r = s->kind->apply(s, ctx, &detail, &err);
         if (!s->kind->changes_nothing)
                 st->changed = true; /* even a failed apply may have changed something */
         if (r < 0) {
                 Outcome o = fail_step(e, i, err ? err : xasprintf("apply failed: %s", strerror(-r)));
-                /* someone else holds the dpkg lock past the timeout: busy, not broken */
-                return r == -EBUSY && o == OUTCOME_FAILED ? OUTCOME_BUSY : o;
+                /* someone else holds the dpkg lock past the timeout: busy, not broken (an -EBUSY
+                 * of any other kind is a failure like the rest) */
+                return ctx->lock_busy && o == OUTCOME_FAILED ? OUTCOME_BUSY : o;
         }
         return finish_with_checks(e, i, STEP_DONE, detail);
 }

@@ -423,7 +423,7 @@ int apt_session_update(AptSession *s, char **reterr) {
                 return r;
         apt_session_sync(s);
         _cleanup_free_ char *stamp = host_path(s->host, APT_STAMP);
-        (void) mkdir_parents(stamp, 0700);
+        (void) mkdir_parents_mode(stamp, 0755, 0700); /* the stamp lives in the state directory */
         (void) write_file_atomic(stamp, "", 0, 0644);
         return 0;
 }

@@ -1,3 +1,4 @@
+#include "base/jsontext.h"
 #include "host/bundle.h"
 
 #include <fcntl.h>
@@ -5,11 +6,13 @@
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "base/error.h"
 #include "base/path.h"
 #include "base/hash.h"
+#include "base/strset.h"
 #include "host/debfile.h"
 #include "host/tarball.h"
 
@@ -40,11 +43,39 @@ BundleManifest *bundle_manifest_free(BundleManifest *m) {
         for (size_t i = 0; i < m->n_files; i++)
                 bundle_file_done(&m->files[i]);
         free(m->files);
+        free(m->by_path);
         free(m);
         return NULL;
 }
 
+/* by_path: the files' indices in strcmp() order of their paths, for a binary search */
+static int cmp_index_path(const void *a, const void *b, void *userdata) {
+        const BundleManifest *m = userdata;
+        return strcmp(m->files[*(const size_t *) a].path, m->files[*(const size_t *) b].path);
+}
+
+static void manifest_index(BundleManifest *m) {
+        m->by_path = xcalloc(m->n_files + 1, sizeof(size_t));
+        for (size_t i = 0; i < m->n_files; i++)
+                m->by_path[i] = i;
+        qsort_r(m->by_path, m->n_files, sizeof(size_t), cmp_index_path, m);
+}
+
 const BundleFile *bundle_manifest_find(const BundleManifest *m, const char *path) {
+        if (m->by_path) {
+                size_t lo = 0, hi = m->n_files;
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        int c = strcmp(path, m->files[m->by_path[mid]].path);
+                        if (c == 0)
+                                return &m->files[m->by_path[mid]];
+                        if (c < 0)
+                                hi = mid;
+                        else
+                                lo = mid + 1;
+                }
+                return NULL;
+        }
         for (size_t i = 0; i < m->n_files; i++)
                 if (streq(m->files[i].path, path))
                         return &m->files[i];
@@ -81,12 +112,6 @@ static bool manifest_path_ok(const char *p) {
                                 return false;
         }
         return true;
-}
-
-/* Is path somewhere below the directory dir ("keys/a.key" is below "keys")? */
-static bool path_is_below(const char *path, const char *dir) {
-        size_t n = strlen(dir);
-        return strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
 /* The string members of a JSON object that a struct keeps, by name and place. */
@@ -143,7 +168,7 @@ static int manifest_parse_plan(json_object *o, BundleManifest *m, char **reterr)
         return 0;
 }
 
-/* files[i], checked against the files before it. */
+/* files[i] on its own (manifest_check_paths() compares them). */
 static int manifest_parse_file(json_object *f, size_t i, BundleManifest *m, char **reterr) {
         BundleFile *bf = &m->files[i];
         json_object *sz = NULL;
@@ -158,15 +183,40 @@ static int manifest_parse_file(json_object *f, size_t i, BundleManifest *m, char
             !json_object_is_type(sz, json_type_int) || json_object_get_int64(sz) < 0)
                 return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": %s needs a sha256, a size and a kind", bf->path);
         bf->size = (uint64_t) json_object_get_int64(sz);
-        for (size_t j = 0; j < i; j++) {
-                const char *other = m->files[j].path;
-                if (streq(other, bf->path))
-                        return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": %s is listed twice", bf->path);
-                /* "keys" and "keys/a.key": such a bundle could be inspected but never extracted */
-                if (path_is_below(bf->path, other) || path_is_below(other, bf->path))
-                        return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": %s and %s: a file cannot also be a directory",
-                                      other, bf->path);
+        return 0;
+}
+
+/* No path twice, and none that is also the directory of another ("keys" and "keys/a.key": such a
+ * bundle could be inspected but never extracted). Linear in the length of the paths: a manifest
+ * that lists a hundred thousand files is checked as fast as it is read. */
+static int manifest_check_paths(const BundleManifest *m, char **reterr) {
+        _cleanup_(strset_done) StrSet paths = {0};
+        for (size_t i = 0; i < m->n_files; i++)
+                if (!strset_add(&paths, m->files[i].path))
+                        return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": %s is listed twice", m->files[i].path);
+        for (size_t i = 0; i < m->n_files; i++) {
+                _cleanup_free_ char *dir = xstrdup(m->files[i].path);
+                for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+                        *slash = 0;
+                        if (strset_contains(&paths, dir))
+                                return errorf(reterr, -EBADMSG,
+                                              BUNDLE_MANIFEST ": %s and %s: a file cannot also be a directory", dir,
+                                              m->files[i].path);
+                }
         }
+        return 0;
+}
+
+/* The sum of the sizes the manifest lists; -EFBIG beyond what a bundle may hold. */
+static int manifest_total(const BundleManifest *m, uint64_t *ret, char **reterr) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < m->n_files; i++) {
+                if (m->files[i].size > BUNDLE_MAX_BYTES - total)
+                        return errorf(reterr, -EFBIG, BUNDLE_MANIFEST ": the files it lists hold more than %llu bytes",
+                                      (unsigned long long) BUNDLE_MAX_BYTES);
+                total += m->files[i].size;
+        }
+        *ret = total;
         return 0;
 }
 
@@ -192,6 +242,13 @@ static int manifest_parse_object(json_object *o, BundleManifest *m, char **reter
                 if (r < 0)
                         return r;
         }
+        r = manifest_check_paths(m, reterr);
+        if (r < 0)
+                return r;
+        r = manifest_total(m, &m->total, reterr);
+        if (r < 0)
+                return r;
+        manifest_index(m);
         if (!bundle_manifest_find(m, BUNDLE_PLAN))
                 return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST ": the bundle has no " BUNDLE_PLAN);
         return 0;
@@ -199,11 +256,11 @@ static int manifest_parse_object(json_object *o, BundleManifest *m, char **reter
 
 int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, char **reterr) {
         _cleanup_(bundle_manifest_freep) BundleManifest *m = xcalloc(1, sizeof *m);
-        json_tokener *tok = json_tokener_new();
-        json_object *o = json_tokener_parse_ex(tok, text, (int) len);
-        bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
-        json_tokener_free(tok);
-        if (!ok || !json_object_is_type(o, json_type_object)) {
+        json_object *o = NULL;
+        _cleanup_free_ char *why = NULL;
+        if (json_parse(text, len, &o, &why) < 0)
+                return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " is not a JSON object: %s", why);
+        if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
                 return errorf(reterr, -EBADMSG, BUNDLE_MANIFEST " is not a JSON object");
         }
@@ -217,7 +274,7 @@ int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, ch
 }
 
 static json_object *jnew(const char *s) {
-        return s ? json_object_new_string(s) : NULL;
+        return json_str(s);
 }
 
 char *bundle_manifest_to_json(const BundleManifest *m) {
@@ -232,7 +289,7 @@ char *bundle_manifest_to_json(const BundleManifest *m) {
         json_object_object_add(plan, "source", jnew(m->plan_source));
         json_object *vars = json_object_new_array();
         for (size_t i = 0; m->vars && m->vars[i]; i++)
-                json_object_array_add(vars, json_object_new_string(m->vars[i]));
+                json_object_array_add(vars, json_str(m->vars[i]));
         json_object_object_add(plan, "vars", vars);
         json_object_object_add(o, "plan", plan);
         for (size_t i = 0; i < m->n_files; i++) {
@@ -255,8 +312,8 @@ char *bundle_manifest_to_json(const BundleManifest *m) {
                 json_object_array_add(files, j);
         }
         json_object_object_add(o, "files", files);
-        char *t = xasprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+        _cleanup_free_ char *text = json_text(o, true);
+        char *t = xasprintf("%s\n", text);
         json_object_put(o);
         return t;
 }
@@ -264,46 +321,126 @@ char *bundle_manifest_to_json(const BundleManifest *m) {
 /* ---- reading a bundle ---- */
 
 typedef struct OpenCtx {
-        const char *file;
+        const char *file, *tmp; /* tmp: where it is extracted, or NULL */
         BundleManifest *m;
         bool *seen;
         bool first;
+        StrSet dirs; /* the directories of the files the manifest lists */
 } OpenCtx;
 
-static int open_cb(const TarEntry *e, void *userdata, char **reterr) {
+/* The manifest (the first entry) is read into memory only; every later entry must be one it lists,
+ * at the size it lists, before a byte of it is read or written. */
+static int header_cb(const TarEntry *e, void *userdata, char **reterr) {
         OpenCtx *c = userdata;
-        bool first = c->first;
-        c->first = false;
-        if (e->directory)
+        if (e->directory && !c->m)
+                return 1; /* nothing is written before the manifest is read */
+        if (e->directory) {
+                if (!strset_contains(&c->dirs, e->name))
+                        return errorf(reterr, -EPERM, "%s: refusing the directory '%s': no file the manifest lists is in it",
+                                      c->file, e->name);
                 return 0;
-        if (first) {
-                if (!streq(e->name, BUNDLE_MANIFEST) || !e->data)
+        }
+        if (c->first) {
+                if (!streq(e->name, BUNDLE_MANIFEST))
                         return errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: its first file must be " BUNDLE_MANIFEST
                                       " (found '%s')",
                                       c->file, e->name);
-                _cleanup_free_ char *why = NULL;
-                int r = bundle_manifest_parse(e->data, e->size, &c->m, &why);
-                if (r < 0)
-                        return errorf(reterr, r, "%s: %s", c->file, why);
-                c->seen = xcalloc(c->m->n_files + 1, sizeof(bool));
-                return 0;
+                if (e->size > BUNDLE_MANIFEST_MAX)
+                        return errorf(reterr, -EFBIG, "%s: its " BUNDLE_MANIFEST " is larger than %u bytes; refusing the bundle",
+                                      c->file, BUNDLE_MANIFEST_MAX);
+                return 1;
         }
         if (!c->m)
                 return errorf(reterr, -EBADMSG, "%s is not a gpubase bundle: it does not start with " BUNDLE_MANIFEST, c->file);
-        for (size_t i = 0; i < c->m->n_files; i++) {
-                const BundleFile *f = &c->m->files[i];
-                if (!streq(f->path, e->name))
-                        continue;
-                if (!streq(f->sha256, e->sha256) || f->size != e->size)
-                        return errorf(reterr, -EPERM, "%s: checksum mismatch for %s: its sha256 is %s (%llu bytes), the manifest "
-                                      "says %s (%llu bytes); refusing the bundle",
-                                      c->file, e->name, e->sha256, (unsigned long long) e->size, f->sha256,
-                                      (unsigned long long) f->size);
-                c->seen[i] = true;
-                return 0;
-        }
-        return errorf(reterr, -EPERM, "%s: refusing '%s': it is not in the bundle's manifest", c->file, e->name);
+        const BundleFile *f = bundle_manifest_find(c->m, e->name);
+        if (!f)
+                return errorf(reterr, -EPERM, "%s: refusing '%s': it is not in the bundle's manifest", c->file, e->name);
+        if (f->size != e->size)
+                return errorf(reterr, -EPERM, "%s: refusing '%s': it holds %llu bytes, the manifest says %llu", c->file,
+                              e->name, (unsigned long long) e->size, (unsigned long long) f->size);
+        return 0;
 }
+
+/* Does the bundle's content fit where it is extracted? Checked before anything but the manifest is written. */
+static int check_free_space(const OpenCtx *c, char **reterr) {
+        struct statvfs sv;
+        if (statvfs(c->tmp, &sv) < 0) {
+                int r = negative_errno();
+                return errorf(reterr, r, "cannot tell the free space in %s: %s", c->tmp, strerror(-r));
+        }
+        uint64_t avail = (uint64_t) sv.f_bavail * (uint64_t) sv.f_frsize;
+        if (c->m->total > avail)
+                return errorf(reterr, -ENOSPC, "%s: its files need %llu bytes, %s has %llu free; free some space and run again",
+                              c->file, (unsigned long long) c->m->total, c->tmp, (unsigned long long) avail);
+        return 0;
+}
+
+/* The manifest, read into memory: parsed, the space checked, then written where it is extracted. */
+static int open_manifest(OpenCtx *c, const TarEntry *e, char **reterr) {
+        _cleanup_free_ char *why = NULL;
+        if (!e->data)
+                return errorf(reterr, -EBADMSG, "%s: cannot read its " BUNDLE_MANIFEST, c->file);
+        int r = bundle_manifest_parse(e->data, e->size, &c->m, &why);
+        if (r < 0)
+                return errorf(reterr, r, "%s: %s", c->file, why);
+        c->seen = xcalloc(c->m->n_files + 1, sizeof(bool));
+        for (size_t i = 0; i < c->m->n_files; i++) {
+                _cleanup_free_ char *dir = xstrdup(c->m->files[i].path);
+                for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+                        *slash = 0;
+                        if (!strset_add(&c->dirs, dir))
+                                break; /* and so are the ones above it */
+                }
+        }
+        if (!c->tmp)
+                return 0;
+        r = check_free_space(c, reterr);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *p = xasprintf("%s/" BUNDLE_MANIFEST, c->tmp);
+        r = write_file_atomic(p, e->data, e->size, 0644);
+        if (r < 0)
+                return errorf(reterr, r, "cannot write %s: %s", p, strerror(-r));
+        return 0;
+}
+
+static int entry_cb(const TarEntry *e, void *userdata, char **reterr) {
+        OpenCtx *c = userdata;
+        if (e->directory)
+                return 0;
+        if (c->first) {
+                c->first = false;
+                return open_manifest(c, e, reterr);
+        }
+        const BundleFile *f = bundle_manifest_find(c->m, e->name); /* header_cb() found it */
+        if (!f)
+                return -EPERM;
+        if (!streq(f->sha256, e->sha256) || f->size != e->size)
+                return errorf(reterr, -EPERM, "%s: checksum mismatch for %s: its sha256 is %s (%llu bytes), the manifest "
+                              "says %s (%llu bytes); refusing the bundle",
+                              c->file, e->name, e->sha256, (unsigned long long) e->size, f->sha256,
+                              (unsigned long long) f->size);
+        c->seen[f - c->m->files] = true;
+        return 0;
+}
+
+/* The DEST.new.XXXXXX directories a run killed while extracting left beside dest. */
+static void remove_stale_extractions(const char *dest) {
+        const char *slash = strrchr(dest, '/');
+        if (!slash)
+                return;
+        _cleanup_free_ char *dir = slash == dest ? xstrdup("/") : xstrndup(dest, (size_t) (slash - dest));
+        _cleanup_free_ char *prefix = xasprintf("%s.new.", slash + 1);
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 6) {
+                        _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                        rm_rf_tree(p);
+                }
+}
+
+static const TarScanHooks open_hooks = {.header = header_cb, .entry = entry_cb};
 
 int bundle_open(const char *file, const char *dest, BundleManifest **ret, char **reterr) {
         OpenCtx c = {.file = file, .first = true};
@@ -313,13 +450,15 @@ int bundle_open(const char *file, const char *dest, BundleManifest **ret, char *
                 r = mkdir_parents(dest, 0755);
                 if (r < 0)
                         return errorf(reterr, r, "cannot create the parent directory of %s: %s", dest, strerror(-r));
+                remove_stale_extractions(dest);
                 tmp = xasprintf("%s.new.XXXXXX", dest);
                 if (!mkdtemp(tmp)) {
                         r = negative_errno();
                         return errorf(reterr, r, "cannot create a directory beside %s: %s", dest, strerror(-r));
                 }
+                c.tmp = tmp;
         }
-        r = tar_scan(file, tmp, 16 * 1024 * 1024, BUNDLE_MAX_BYTES, open_cb, &c, reterr);
+        r = tar_scan(file, tmp, BUNDLE_MANIFEST_MAX, BUNDLE_MAX_BYTES, &open_hooks, &c, reterr);
         for (size_t i = 0; r >= 0 && c.m && i < c.m->n_files; i++)
                 if (!c.seen[i]) {
                         r = errorf(reterr, -EBADMSG, "%s: %s is in the manifest but not in the bundle", file, c.m->files[i].path);
@@ -338,6 +477,7 @@ int bundle_open(const char *file, const char *dest, BundleManifest **ret, char *
         if (r < 0 && tmp)
                 rm_rf_tree(tmp);
         free(c.seen);
+        strset_done(&c.dirs);
         if (r < 0) {
                 bundle_manifest_free(c.m);
                 return r;
@@ -350,7 +490,7 @@ int bundle_verify_dir(const char *dir, BundleManifest **ret, char **reterr) {
         _cleanup_free_ char *mp = xasprintf("%s/" BUNDLE_MANIFEST, dir), *text = NULL, *why = NULL;
         _cleanup_(bundle_manifest_freep) BundleManifest *m = NULL;
         size_t len = 0;
-        int r = read_file(mp, 16 * 1024 * 1024, &text, &len);
+        int r = read_file(mp, BUNDLE_MANIFEST_MAX, &text, &len);
         if (r < 0)
                 return errorf(reterr, r, "cannot read %s: %s", mp, strerror(-r));
         r = bundle_manifest_parse(text, len, &m, &why);

@@ -31,6 +31,8 @@
 #define BUNDLE_FORMAT 1
 #define BUNDLE_MANIFEST "manifest.json"
 #define BUNDLE_PLAN "plan.yaml"
+/* manifest.json is read into memory: at most this many bytes */
+#define BUNDLE_MANIFEST_MAX (16U * 1024 * 1024)
 #define GPUBASE_BUNDLE_DIR GPUBASE_STATE_DIR "/bundle"
 /* content of one bundle, in all: the largest real plans need a few GiB */
 #define BUNDLE_MAX_BYTES (64ULL * 1024 * 1024 * 1024)
@@ -48,6 +50,8 @@ typedef struct BundleManifest {
         char **vars;
         BundleFile *files;
         size_t n_files;
+        size_t *by_path;   /* set by bundle_manifest_parse(): indices of files by path, for lookups */
+        uint64_t total;    /* set by bundle_manifest_parse(): the sum of the files' sizes */
         char sha256[65]; /* of manifest.json itself */
 } BundleManifest;
 
@@ -58,10 +62,12 @@ int bundle_manifest_parse(const char *text, size_t len, BundleManifest **ret, ch
 const BundleFile *bundle_manifest_find(const BundleManifest *m, const char *path);
 char *bundle_manifest_to_json(const BundleManifest *m);
 
-/* Reads a bundle and checks every entry against its manifest (the first entry). With dest (a path
- * that must not exist yet) it is extracted there: into a temp directory beside it, renamed into
- * place only when everything checked out. On failure *reterr names the entry and why, and
- * nothing is left behind. */
+/* Reads a bundle and checks every entry against its manifest (the first entry, read and checked
+ * before anything else is read). With dest it is extracted there: into a temp directory beside it
+ * (the ones a killed run left there are removed first), renamed into place only when everything
+ * checked out. Before a byte is written the manifest's sizes must fit the free space there, and
+ * each entry must be one the manifest lists, at its size. On failure *reterr names the entry and
+ * why, and nothing is left behind. */
 int bundle_open(const char *file, const char *dest, BundleManifest **ret, char **reterr);
 /* Checks an extracted bundle against its manifest again (a resumed run); *reterr on failure. */
 int bundle_verify_dir(const char *dir, BundleManifest **ret, char **reterr);

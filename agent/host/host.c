@@ -116,7 +116,7 @@ int host_log_action(const Host *h, const char *fmt, ...) {
         va_start(ap, fmt);
         line = xvasprintf(fmt, ap);
         va_end(ap);
-        r = mkdir_parents(p, 0755);
+        r = mkdir_parents_mode(p, 0755, 0700); /* the log lives in the state directory */
         if (r < 0)
                 return r;
         _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

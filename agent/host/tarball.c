@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/path.h"
+#include "base/strset.h"
 #include "host/host.h"
 
 struct TarWriter {
@@ -252,33 +253,10 @@ static int make_parents(const char *dest, const char *rel) {
         return 0;
 }
 
-typedef struct Seen {
-        char **names;
-        size_t n, cap;
-} Seen;
-
-static bool seen_add(Seen *s, const char *name) {
-        for (size_t i = 0; i < s->n; i++)
-                if (streq(s->names[i], name))
-                        return false;
-        if (s->n == s->cap) {
-                s->cap = s->cap ? 2 * s->cap : 64;
-                s->names = xrealloc(s->names, s->cap * sizeof(char *));
-        }
-        s->names[s->n++] = xstrdup(name);
-        return true;
-}
-
-static void seen_done(Seen *s) {
-        for (size_t i = 0; i < s->n; i++)
-                free(s->names[i]);
-        free(s->names);
-}
-
 /* What tar_scan() refuses (see tarball.h): -EPERM with *reterr naming the entry, else 0 with
  * *ret_name (normalised) and *ret_type. 1: an entry to skip silently (the top directory, a
  * directory seen before). */
-static int refuse_entry(const char *path, struct archive_entry *ae, Seen *seen, char **ret_name, mode_t *ret_type,
+static int refuse_entry(const char *path, struct archive_entry *ae, StrSet *seen, char **ret_name, mode_t *ret_type,
                         char **reterr) {
         const char *raw = archive_entry_pathname(ae), *why = NULL;
         _cleanup_free_ char *name = raw ? normalize_name(raw, &why) : NULL;
@@ -300,7 +278,7 @@ static int refuse_entry(const char *path, struct archive_entry *ae, Seen *seen, 
                 return errorf(reterr, -EPERM, "%s: refusing '%s': not a regular file or directory", path, name);
         if (streq(name, ".") && type == AE_IFDIR)
                 return 1;
-        if (!seen_add(seen, name)) {
+        if (!strset_add(seen, name)) {
                 if (type == AE_IFDIR)
                         return 1;
                 return errorf(reterr, -EPERM, "%s: refusing '%s': it is in the archive twice", path, name);
@@ -315,6 +293,7 @@ typedef struct TarScan {
         const char *path, *dest;
         size_t keep_max;
         uint64_t max_bytes, total;
+        bool no_write; /* the current entry: read, but not written to dest (the header callback said so) */
 } TarScan;
 
 static int write_all(int fd, const char *data, size_t n) {
@@ -374,7 +353,7 @@ static int extract_regular(TarScan *t, struct archive_entry *ae, TarEntry *te, c
         bool keeping = declared >= 0 && (uint64_t) declared <= t->keep_max;
         int r;
 
-        if (t->dest) {
+        if (t->dest && !t->no_write) {
                 r = make_parents(t->dest, te->name);
                 out = xasprintf("%s/%s", t->dest, te->name);
                 if (r >= 0) {
@@ -397,7 +376,7 @@ static int extract_regular(TarScan *t, struct archive_entry *ae, TarEntry *te, c
 }
 
 static int extract_directory(TarScan *t, const char *name, char **reterr) {
-        if (!t->dest)
+        if (!t->dest || t->no_write)
                 return 0;
         _cleanup_free_ char *sub = xasprintf("%s/x", name);
         int r = make_parents(t->dest, sub);
@@ -411,10 +390,27 @@ static void archive_read_freep(struct archive **a) {
                 archive_read_free(*a);
 }
 
-int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_bytes,
-             int (*cb)(const TarEntry *e, void *userdata, char **reterr), void *userdata, char **reterr) {
+/* Before an entry's content is read: its declared size within the bounds, then the caller's header
+ * callback. 1: read it without writing it. */
+static int check_header(TarScan *t, struct archive_entry *ae, TarEntry *te, const TarScanHooks *hooks,
+                        void *userdata, char **reterr) {
+        if (!te->directory) {
+                if (!archive_entry_size_is_set(ae) || archive_entry_size(ae) < 0)
+                        return errorf(reterr, -EBADMSG, "%s: '%s' has no size in its header", t->path, te->name);
+                te->size = (uint64_t) archive_entry_size(ae);
+                if (te->size > t->max_bytes - t->total)
+                        return errorf(reterr, -EFBIG, "%s: more than %llu bytes of content; refusing", t->path,
+                                      (unsigned long long) t->max_bytes);
+        }
+        int r = hooks && hooks->header ? hooks->header(te, userdata, reterr) : 0;
+        te->size = 0; /* from here on: what was read */
+        return r;
+}
+
+int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_bytes, const TarScanHooks *hooks,
+             void *userdata, char **reterr) {
         _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
-        _cleanup_(seen_done) Seen seen = {0};
+        _cleanup_(strset_done) StrSet seen = {0};
         TarScan t = {.a = a, .path = path, .dest = dest, .keep_max = keep_max, .max_bytes = max_bytes};
         struct archive_entry *ae;
         int r = 0, ar;
@@ -438,13 +434,17 @@ int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_b
                 if (r < 0)
                         break;
                 TarEntry te = {.name = name, .directory = type == AE_IFDIR};
+                r = check_header(&t, ae, &te, hooks, userdata, reterr);
+                if (r < 0)
+                        break;
+                t.no_write = r > 0;
                 if (te.directory)
                         r = extract_directory(&t, name, reterr);
                 else
                         r = extract_regular(&t, ae, &te, &kept, reterr);
                 te.data = kept;
-                if (r >= 0 && cb)
-                        r = cb(&te, userdata, reterr);
+                if (r >= 0 && hooks && hooks->entry)
+                        r = hooks->entry(&te, userdata, reterr);
                 if (r < 0)
                         break;
         }

@@ -45,11 +45,21 @@ typedef struct TarEntry {
         const char *data;   /* the content, NUL-terminated, when size <= keep_max; else NULL */
 } TarEntry;
 
-/* Reads every entry of an archive (any compression libarchive reads through linked libraries),
- * refusing what the header comment says with -EPERM and a message naming the entry. With dest (an
- * existing, empty directory) regular files and directories are extracted there. cb (may be NULL)
- * is called after each entry; a negative return stops the scan with that error (*reterr set by
- * cb). At most max_bytes of file content in all (-EFBIG beyond). */
-int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_bytes,
-             int (*cb)(const TarEntry *e, void *userdata, char **reterr), void *userdata, char **reterr);
+/* What tar_scan() calls for each entry it accepts (either may be NULL); a negative return stops the
+ * scan with that error (*reterr set by the callback).
+ *   header: before any byte of the entry is read or written; e->size is the size its header
+ *           declares, e->sha256 and e->data are not set yet. 1: read the entry (the entry
+ *           callback still sees it) without writing it to the destination; 0: extract it.
+ *   entry:  after the entry was read (and extracted); e->size is what was read. */
+typedef struct TarScanHooks {
+        int (*header)(const TarEntry *e, void *userdata, char **reterr);
+        int (*entry)(const TarEntry *e, void *userdata, char **reterr);
+} TarScanHooks;
 
+/* Reads every entry of an archive (any compression libarchive reads through linked libraries),
+ * refusing what the header comment says with -EPERM and a message naming the entry; a name seen
+ * twice is found in constant time, however many entries there are. With dest (an existing, empty
+ * directory) regular files and directories are extracted there. At most max_bytes of file content
+ * in all (-EFBIG beyond, refused from the declared sizes before the content is read). */
+int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_bytes, const TarScanHooks *hooks,
+             void *userdata, char **reterr);

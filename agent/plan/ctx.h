@@ -30,6 +30,11 @@ typedef struct Ctx {
         int verbose;
         int stop_fd; /* readable once the agent was told to stop (SIGTERM, SIGINT): the programs a step
                       * runs (ExecSpec.stop_fd) are stopped. 0: none (verify, bundle create) */
+        /* Set by a step whose apply gave up because someone else holds a lock it needs (the dpkg
+         * lock past its timeout): the run is busy (exit 75), not broken. Only this makes a step's
+         * failure "busy"; an -EBUSY from anything else (a file bind-mounted over the one a step
+         * replaces) is an ordinary failure. The engine clears it before each apply. */
+        bool lock_busy;
 } Ctx;
 
 /* Copy a program's output to the terminal as it arrives (ExecSpec.echo)? At -v level and above,

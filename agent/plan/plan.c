@@ -453,6 +453,11 @@ static int plan_load_text(const char *file, const char *path, const char *text, 
                 src_error_set_at(reterr, file, line, col, "the plan contains a NUL byte; is it a text file?");
                 return -EINVAL;
         }
+        /* a UTF-8 byte order mark, as some Windows editors write: not part of the YAML */
+        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+                text += 3;
+                len -= 3;
+        }
         r = ynode_parse(file, text, len, &root, reterr);
         if (r < 0)
                 return r;

@@ -3,6 +3,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "base/path.h"
+
 int schema_keys(ParseCtx *pc, const YNode *map, const char *what, const char *const *allowed) {
         for (size_t i = 0; i < map->n; i++) {
                 const YNode *k = map->pairs[i].key;
@@ -152,16 +154,45 @@ int schema_env(ParseCtx *pc, const YNode *n, const char *what, char ***ret) {
         return 0;
 }
 
+/* What is wrong with an absolute path that must name a file, or NULL: a ".." component (it could
+ * climb anywhere), a "." component, or an end that names a directory ("/", "/etc/x/", "/etc/.",
+ * "/etc/..") — a file step would replace the directory, a check would test it. */
+static char *file_path_problem(const char *what, const char *s) {
+        size_t len = strlen(s);
+        const char *c;
+        size_t n;
+        bool dot = false, dotdot = false;
+        for (const char *p = s; (n = path_next_component(&p, &c)) > 0;) {
+                dot = dot || component_is_dot(c, n);
+                dotdot = dotdot || component_is_dotdot(c, n);
+        }
+        if (dotdot)
+                return xasprintf("%s must name a file without '..', found '%s'; write the file's path in full", what, s);
+        if (streq(s, "/") || s[len - 1] == '/')
+                return xasprintf("%s must name a file, found '%s', which names a directory (it ends in '/'); write the "
+                                 "path of the file itself, e.g. '%sFILE'",
+                                 what, s, s);
+        if (len >= 2 && streq(s + len - 2, "/."))
+                return xasprintf("%s must name a file, found '%s', which names a directory (it ends in '/.'); write the "
+                                 "path of the file itself, e.g. '%.*s/FILE'",
+                                 what, s, (int) (len - 2), s);
+        if (dot)
+                return xasprintf("%s must name a file without '.' components, found '%s'; write the file's path in full",
+                                 what, s);
+        return NULL;
+}
+
 int schema_abs_path(ParseCtx *pc, const YNode *n, const char *what, char **ret) {
-        _cleanup_free_ char *s = NULL;
+        _cleanup_free_ char *s = NULL, *problem = NULL;
         if (schema_string(pc, n, what, &s) < 0)
                 return -EINVAL;
         if (s[0] != '/') {
                 src_error_set(pc->err, pc->file, n, "%s must be an absolute path, found '%s'", what, s);
                 return -EINVAL;
         }
-        if (strstr(s, "/../") || (strlen(s) >= 3 && streq(s + strlen(s) - 3, "/..")) || streq(s, "/")) {
-                src_error_set(pc->err, pc->file, n, "%s must name a file without '..', found '%s'", what, s);
+        problem = file_path_problem(what, s);
+        if (problem) {
+                src_error_set(pc->err, pc->file, n, "%s", problem);
                 return -EINVAL;
         }
         *ret = TAKE_PTR(s);

@@ -22,5 +22,6 @@ int schema_bool(ParseCtx *pc, const YNode *n, const char *what, bool *ret);
 /* A map of NAME: VALUE strings, returned as NAME=VALUE entries; each VALUE is also added to
  * pc->env_values (the report redacts them). */
 int schema_env(ParseCtx *pc, const YNode *n, const char *what, char ***ret);
-/* An absolute path without ".." components. */
+/* An absolute path that names a file: no "." or ".." component, not "/" and no trailing "/"
+ * (the message says so, with the fix). */
 int schema_abs_path(ParseCtx *pc, const YNode *n, const char *what, char **ret);

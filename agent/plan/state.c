@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "base/jsontext.h"
+#include "base/strset.h"
 #include "base/string_table.h"
 #include "host/host.h"
 #include "plan/secret_vars.h"
@@ -33,6 +35,20 @@ static const char *const step_state_table[_STEP_STATE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(run_state, RunState, NULL)
 DEFINE_STRING_TABLE_LOOKUP(step_state, StepState, NULL)
+
+/* Which states a step may be in, by what its kind is (rows: an ordinary kind, a reboot kind). A
+ * state that breaks this was not written by gpubase: a gate or a command "reboot-requested" would
+ * be taken for a reboot step after the reboot (and a command recorded done without running). */
+static const bool kind_states[2][_STEP_STATE_MAX] = {
+        [false] = {[STEP_PENDING] = true, [STEP_RUNNING] = true, [STEP_DONE] = true, [STEP_SKIPPED] = true,
+                   [STEP_FAILED] = true, [STEP_INTERRUPTED] = true},
+        [true] = {[STEP_PENDING] = true, [STEP_RUNNING] = true, [STEP_DONE] = true, [STEP_SKIPPED] = true,
+                  [STEP_FAILED] = true, [STEP_REBOOT_REQUESTED] = true, [STEP_INTERRUPTED] = true},
+};
+
+bool step_state_valid_for_kind(const StepKind *kind, StepState state) {
+        return kind && state >= 0 && state < _STEP_STATE_MAX && kind_states[kind->reboot][state];
+}
 
 void step_record_set(char **field, const char *value) {
         free(*field);
@@ -129,7 +145,13 @@ void state_replan(State *s, const Plan *p) {
 /* ---- JSON ---- */
 
 static void add_str(json_object *o, const char *k, const char *v) {
-        json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+        json_object_object_add(o, k, json_str(v));
+}
+
+/* A step's detail or error: its last STATE_TEXT_MAX bytes (command output tails end there). */
+static void add_text(json_object *o, const char *k, const char *v) {
+        _cleanup_free_ char *cut = v ? utf8_cut(v, STATE_TEXT_MAX) : NULL;
+        add_str(o, k, cut);
 }
 
 static void add_time(json_object *o, const char *k, uint64_t usec) {
@@ -152,7 +174,7 @@ static json_object *state_to_object(const State *s) {
         if (s->vars) {
                 json_object *v = json_object_new_array();
                 for (size_t i = 0; s->vars[i]; i++)
-                        json_object_array_add(v, json_object_new_string(s->vars[i]));
+                        json_object_array_add(v, json_str(s->vars[i]));
                 json_object_object_add(o, "vars", v);
         }
         if (s->bundle)
@@ -163,7 +185,7 @@ static json_object *state_to_object(const State *s) {
         json_object_object_add(o, "reboots", json_object_new_int((int) s->reboots));
         json_object_object_add(o, "changed_since_reboot", json_object_new_boolean(s->changed));
         json_object_object_add(o, "unit_enabled", json_object_new_boolean(s->unit_enabled));
-        add_str(o, "error", s->error);
+        add_text(o, "error", s->error);
         json_object *steps = json_object_new_array();
         for (size_t i = 0; i < s->n_steps; i++) {
                 const StepRecord *r = &s->steps[i];
@@ -176,8 +198,8 @@ static json_object *state_to_object(const State *s) {
                 json_object_object_add(j, "attempts", json_object_new_int((int) r->attempts));
                 add_time(j, "started", r->started);
                 add_time(j, "finished", r->finished);
-                add_str(j, "detail", r->detail);
-                add_str(j, "error", r->error);
+                add_text(j, "detail", r->detail);
+                add_text(j, "error", r->error);
                 add_str(j, "reboot_boot_id", r->reboot_boot_id);
                 json_object_object_add(j, "reboots", json_object_new_int((int) r->reboots));
                 json_object_array_add(steps, j);
@@ -188,9 +210,7 @@ static json_object *state_to_object(const State *s) {
 
 char *state_to_json(const State *s, bool pretty) {
         json_object *o = state_to_object(s);
-        char *t = xstrdup(json_object_to_json_string_ext(
-                o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
-                           JSON_C_TO_STRING_NOSLASHESCAPE));
+        char *t = json_text(o, pretty);
         json_object_put(o);
         return t;
 }
@@ -199,7 +219,9 @@ int state_save(const char *path, State *s) {
         s->updated = now_usec();
         _cleanup_free_ char *text = state_to_json(s, true);
         _cleanup_free_ char *withnl = xasprintf("%s\n", text);
-        int r = mkdir_parents(path, 0700);
+        if (strlen(withnl) > STATE_MAX_SIZE) /* never a file state_load() would refuse */
+                return -EFBIG;
+        int r = mkdir_parents_mode(path, 0755, 0700); /* only the state directory is private */
         if (r < 0)
                 return r;
         return write_file_atomic(path, withnl, strlen(withnl), 0600);
@@ -370,12 +392,29 @@ static const Field step_fields[] = {
         {"reboots", FIELD_UINT, offsetof(StepRecord, reboots), NULL},
 };
 
+/* The step's kind is one this gpubase knows, and the step is in a state that kind can be in. */
+static void check_kind_state(Reader *rd, const StepRecord *r, const char *where) {
+        if (rd->why || !r->kind)
+                return;
+        const StepKind *k = step_kind_find(r->kind);
+        if (!k)
+                rd->why = xasprintf("%s has unknown kind \"%s\"", where, r->kind);
+        else if (!step_state_valid_for_kind(k, r->state))
+                rd->why = xasprintf("%s ('%s', a %s step) is \"%s\", which a %s step never is", where, r->id, r->kind,
+                                    step_state_to_string(r->state), r->kind);
+}
+
 static void read_steps(Reader *rd, json_object *o, void *record, const char *where) {
         State *s = record;
+        _cleanup_(strset_done) StrSet ids = {0};
         json_object *steps = get(rd, o, "steps", json_type_array, false, where);
         if (!steps)
                 return;
         size_t n = json_object_array_length(steps);
+        if (n > PLAN_MAX_STEPS) {
+                rd->why = xasprintf("the state has %zu steps; a plan has at most %d", n, PLAN_MAX_STEPS);
+                return;
+        }
         s->steps = xcalloc(n, sizeof(StepRecord));
         for (size_t i = 0; i < n && !rd->why; i++) {
                 json_object *j = json_object_array_get_idx(steps, i);
@@ -387,9 +426,9 @@ static void read_steps(Reader *rd, json_object *o, void *record, const char *whe
                         break;
                 }
                 read_fields(rd, j, r, step_fields, ELEMENTSOF(step_fields), swhere);
-                for (size_t k = 0; k < i && !rd->why && r->id; k++)
-                        if (streq(s->steps[k].id, r->id))
-                                rd->why = xasprintf("%s repeats step id \"%s\"", swhere, r->id);
+                if (!rd->why && r->id && !strset_add(&ids, r->id))
+                        rd->why = xasprintf("%s repeats step id \"%s\"", swhere, r->id);
+                check_kind_state(rd, r, swhere);
         }
 }
 
@@ -414,24 +453,10 @@ static const Field state_fields[] = {
 
 /* One JSON object, and nothing after it but white space; -EBADMSG with *reterr. */
 static int parse_json_object(const char *text, size_t len, json_object **ret, char **reterr) {
-        json_tokener *tok = json_tokener_new();
-        json_object *o = json_tokener_parse_ex(tok, text, (int) len);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-
-        if (!o || jerr != json_tokener_success || end < len) {
-                bool trailing = o && jerr == json_tokener_success;
-                for (size_t i = end; trailing && i < len; i++)
-                        if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
-                                trailing = false;
-                if (!trailing) {
-                        int r = errorf(reterr, -EBADMSG, "not valid JSON at byte %zu: %s", end,
-                                       o ? "unexpected data after the document" : json_tokener_error_desc(jerr));
-                        json_object_put(o);
-                        return r;
-                }
-        }
+        json_object *o = NULL;
+        int r = json_parse(text, len, &o, reterr);
+        if (r < 0)
+                return r;
         if (json_object_get_type(o) != json_type_object) {
                 json_object_put(o);
                 return errorf(reterr, -EBADMSG, "not a JSON object");
@@ -460,13 +485,18 @@ int state_parse(const char *text, size_t len, State **ret, char **reterr) {
 }
 
 int state_load(const char *path, State **ret, char **reterr) {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *why = NULL;
         size_t len;
-        int r = read_file(path, STATE_MAX_SIZE, &text, &len);
+        /* a state names the plan `resume` runs and the variables it gets: like its directory, only
+         * root (or we) may be able to change it, or it is not read at all */
+        int r = path_check_private(path, &why);
+        if (r == -EPERM)
+                return errorf(reterr, r, "%s", why);
+        r = read_file(path, STATE_MAX_SIZE, &text, &len);
         if (r == -ENOENT)
                 return r;
         if (r < 0)
                 return errorf(reterr, r == -EFBIG ? -EBADMSG : r, "cannot read it: %s",
-                              r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
+                              r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
         return state_parse(text, len, ret, reterr);
 }

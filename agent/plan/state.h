@@ -63,19 +63,30 @@ typedef struct State {
         size_t n_steps;
 } State;
 
-#define STATE_MAX_SIZE (4 * 1024 * 1024)
+/* What a state holds is bounded so that the writer never makes a file the reader refuses: a
+ * step's detail and error keep their last STATE_TEXT_MAX bytes (as JSON, at most six times that:
+ * a control character is written \u00XX), a plan has at most PLAN_MAX_STEPS steps, and
+ * state_save() refuses (-EFBIG) rather than write more than STATE_MAX_SIZE. */
+#define STATE_TEXT_MAX 4096
+#define STATE_MAX_SIZE (16 * 1024 * 1024)
 
 /* A fresh run of plan p: every step pending. */
 int state_new(const Plan *p, State **ret);
 State *state_free(State *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(State *, state_free)
 
-/* -ENOENT: no state file (reterr not set). -EBADMSG: present but unreadable as a state; other
- * -errno: it cannot be read. *reterr says why, on failure only. */
+/* -ENOENT: no state file (reterr not set). -EPERM: the file (or a directory above it) could be
+ * changed by someone other than root or us (path_check_private()), so it is not read. -EBADMSG:
+ * present but unreadable as a state (an empty or cut-off file, a step in a state its kind can never
+ * be in...); other -errno: it cannot be read. *reterr says why, on failure only. */
 int state_load(const char *path, State **ret, char **reterr);
 int state_parse(const char *text, size_t len, State **ret, char **reterr);
 int state_save(const char *path, State *s);
 char *state_to_json(const State *s, bool pretty);
+
+/* May a step of this kind be in this state? Every kind may be pending, running, done, skipped or
+ * failed; only a kind the engine's reboot protocol handles (kind->reboot) may be reboot-requested. */
+bool step_state_valid_for_kind(const StepKind *kind, StepState state);
 
 StepRecord *state_find_step(State *s, const char *id);
 /* Rebuilds the step list for a changed plan: unchanged finished steps keep their result. */

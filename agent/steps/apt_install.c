@@ -368,7 +368,7 @@ static int hold_pin_origin(const Step *s, Ctx *ctx, AptSession *as, char **reter
                 remove_stale_temp_files(path); /* from an earlier attempt that was killed mid-write */
                 r = write_file_atomic(path, content, strlen(content), 0644);
                 if (r < 0)
-                        return errorf(reterr, r, "cannot write %s: %s", rel, strerror(-r));
+                        return errorf(reterr, r, "cannot write %s: %s", rel, write_strerror(r));
         }
         for (size_t i = 0; a->origin && i < a->n_pkgs; i++) {
                 AptPackage pk = {0};
@@ -408,9 +408,11 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         int r;
 
         r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r < 0)
+        if (r < 0) {
+                ctx->lock_busy = r == -EBUSY;
                 return r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held after %us: %s", a->lock_timeout, err)
                                    : errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
+        }
         r = apt_configure_pending(&as, &err);
         if (r >= 0)
                 r = refresh_lists(&as, ctx, update, &updated, &err);

@@ -331,6 +331,7 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                                .output = apt_printer(&printer, ctx->verbose), .stop_fd = ctx->stop_fd};
         r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0) {
+                ctx->lock_busy = r == -EBUSY;
                 r = r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held: %s", err)
                                 : errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
                 goto out;

@@ -195,7 +195,7 @@ static int install_key(const Step *s, const Host *h, const char *data, size_t le
         remove_stale_temp_files(spath);
         if ((r = mkdir_parents(kpath, 0755)) < 0 || (r = write_file_atomic(kpath, bin, blen, 0644)) < 0 ||
             (r = mkdir_parents(spath, 0755)) < 0 || (r = write_file_atomic(spath, content, strlen(content), 0644)) < 0) {
-                return errorf(reterr, r, "cannot write %s / %s: %s", kp, sp, strerror(-r));
+                return errorf(reterr, r, "cannot write %s / %s: %s", kp, sp, write_strerror(r));
         }
         *ret_detail = xasprintf("wrote %s (key %s) and %s", kp, a->fingerprint, sp);
         return 0;

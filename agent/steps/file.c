@@ -87,7 +87,7 @@ static int file_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr)
         remove_stale_temp_files(p); /* from an earlier attempt that was killed mid-write */
         r = write_file_atomic(p, f->content, strlen(f->content), f->mode);
         if (r < 0)
-                return errorf(reterr, r, "cannot write %s: %s", f->path, strerror(-r));
+                return errorf(reterr, r, "cannot write %s: %s", f->path, write_strerror(r));
         *ret_detail = xasprintf("wrote %s (%zu bytes, mode %04o)", f->path, strlen(f->content), f->mode);
         return 0;
 }

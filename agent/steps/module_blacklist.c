@@ -172,7 +172,7 @@ static int blacklist_apply(const Step *s, Ctx *ctx, char **ret_detail, char **re
                 remove_stale_temp_files(p); /* from an earlier attempt that was killed mid-write */
                 r = write_file_atomic(p, b->content, strlen(b->content), 0644);
                 if (r < 0)
-                        return errorf(reterr, r, "cannot write %s: %s", b->path, strerror(-r));
+                        return errorf(reterr, r, "cannot write %s: %s", b->path, write_strerror(r));
                 wrote = true;
         }
         if (!b->initramfs) {

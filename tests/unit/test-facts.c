@@ -242,17 +242,45 @@ START_TEST(test_daemon_json_other_keys) {
         dj("{}", &d);
         ck_assert(!d.has_nvidia && d.other_keys == 0);
         daemon_json_done(&d);
-        /* runtimes.nvidia that is not an object, or has no path */
-        dj("{\"runtimes\": {\"nvidia\": \"nvidia-container-runtime\"}}", &d);
-        ck_assert(!d.has_nvidia);
-        daemon_json_done(&d);
+        /* runtimes.nvidia with no path */
         dj("{\"runtimes\": {\"nvidia\": {\"args\": []}}}", &d);
         ck_assert(d.has_nvidia);
         ck_assert_ptr_null(d.nvidia_path);
         daemon_json_done(&d);
-        dj("{\"runtimes\": {\"nvidia\": {\"path\": 42}}}", &d);
-        ck_assert(d.has_nvidia);
-        ck_assert_ptr_null(d.nvidia_path);
+}
+END_TEST
+
+/* dockerd's types: what it refuses is refused, with the key named */
+START_TEST(test_daemon_json_types) {
+        expect_dj_bad("{\"features\": {\"cdi\": \"false\"}}", "\"features.cdi\" must be true or false, not a string");
+        expect_dj_bad("{\"features\": {\"cdi\": 1}}", "\"features.cdi\" must be true or false, not a number");
+        expect_dj_bad("{\"features\": {\"buildkit\": null}}", "\"features.buildkit\" must be true or false, not null");
+        expect_dj_bad("{\"features\": [\"cdi\"]}", "\"features\" must be an object, not a list");
+        expect_dj_bad("{\"default-runtime\": true}", "\"default-runtime\" must be a string, not true or false");
+        expect_dj_bad("{\"runtimes\": [\"nvidia\"]}", "\"runtimes\" must be an object, not a list");
+        expect_dj_bad("{\"runtimes\": {\"nvidia\": \"nvidia-container-runtime\"}}",
+                      "\"runtimes.nvidia\" must be an object, not a string");
+        expect_dj_bad("{\"runtimes\": {\"nvidia\": {\"path\": 42}}}", "\"runtimes.nvidia.path\" must be a string, not a number");
+        expect_dj_bad("{\"runtimes\": {\"crun\": {\"path\": \"/usr/bin/crun\", \"runtimeArgs\": \"--debug\"}}}",
+                      "\"runtimes.crun.runtimeArgs\" must be a list of strings, not a string");
+        expect_dj_bad("{\"runtimes\": {\"crun\": {\"path\": \"/usr/bin/crun\", \"runtimeArgs\": [1]}}}",
+                      "\"runtimes.crun.runtimeArgs\" must be a list of strings, not a number");
+        static const char cdi_string[] = "{\"features\": {\"cdi\": \"false\"}}";
+        _cleanup_free_ char *err = dj_bad(cdi_string, strlen(cdi_string));
+        ck_assert_ptr_nonnull(strstr(err, "(dockerd refuses the file)"));
+
+        /* deep nesting in keys gpubase does not read is fine: dockerd takes it */
+        Buf b = {0};
+        buf_puts(&b, "{\"log-opts\": ");
+        for (int i = 0; i < 41; i++)
+                buf_puts(&b, "{\"a\": ");
+        buf_puts(&b, "1");
+        for (int i = 0; i < 42; i++)
+                buf_puts(&b, "}");
+        _cleanup_free_ char *deep = buf_steal(&b);
+        DaemonJson d;
+        dj(deep, &d);
+        ck_assert_uint_eq(d.other_keys, 1);
         daemon_json_done(&d);
 }
 END_TEST
@@ -857,6 +885,7 @@ Suite *facts_suite(void) {
         tcase_add_test(tc, test_daemon_json_ctk_written);
         tcase_add_test(tc, test_daemon_json_runtime_args);
         tcase_add_test(tc, test_daemon_json_other_keys);
+        tcase_add_test(tc, test_daemon_json_types);
         tcase_add_test(tc, test_daemon_json_default_runtime_cdi);
         tcase_add_test(tc, test_daemon_json_invalid);
         suite_add_tcase(s, tc);

@@ -275,9 +275,10 @@ START_TEST(test_state_parse_garbage) {
         static const struct {
                 const char *text, *want;
         } cases[] = {
-                {"", "not valid JSON"},
-                {"{", "not valid JSON"},
-                {"{\"format\": 1,", "not valid JSON"},
+                {"", "it is empty"},
+                {" \n", "it is empty"},
+                {"{", "it ends early at byte 1"},
+                {"{\"format\": 1,", "it ends early at byte 13"},
                 {"not json", "not valid JSON"},
                 {"[]", "not a JSON object"},
                 {"42\n", "not a JSON object"},
