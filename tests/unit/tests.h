@@ -23,6 +23,7 @@ Suite *pci_suite(void);
 Suite *facts_suite(void);
 Suite *stack_suite(void);
 Suite *signing_suite(void);
+Suite *confine_suite(void);
 
 /* One directory for the whole run (<tmp>/gpubase-unit.XXXXXX), removed at the end even when a
  * failing test (in a forked child) never reached its teardown. */
