@@ -7,11 +7,20 @@
 int mkdir_parents(const char *path, unsigned mode); /* creates every parent directory of path */
 int mkdir_p(const char *dir, unsigned mode);
 /* Temp file in the same directory, fsync, rename, fsync the directory: after a crash the file is
- * either the old one or the new one, never a mix. */
+ * either the old one or the new one, never a mix. The directory is opened once and both names are
+ * taken in it (the temp file O_EXCL|O_NOFOLLOW); a link at path is replaced, never followed. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
-/* Removes a directory tree (no symlink is followed); errors are ignored. */
+/* Removes path: a directory tree, through directory fds opened O_NOFOLLOW, so that a link inside
+ * the tree, or path itself when it is a link, is removed as a link and never followed; a file.
+ * Errors are ignored. */
 void rm_rf_tree(const char *path);
+/* The same for name in the directory fd dirfd (depth: 0; it bounds the recursion). */
+void rm_rf_below(int dirfd, const char *name, unsigned depth);
+/* Creates the missing parent directories of rel (relative, no "." or ".." components: -EINVAL)
+ * below the directory fd dirfd with mkdirat(), each opened O_NOFOLLOW (a link in the way:
+ * -ENOTDIR). Returns an O_PATH fd of rel's parent, for openat() of its last component, or -errno. */
+int mkdirat_parents(int dirfd, const char *rel, unsigned mode);
 /* Removes the temp files write_file_atomic() left beside path when a process was killed between
  * creating and renaming them. Only safe while no other process writes path (gpubase: under
  * its agent lock). */

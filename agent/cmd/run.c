@@ -111,8 +111,16 @@ static int open_bundle(Args *a, BundleManifest **ret, char **ret_tmp) {
                 }
                 *ret_tmp = xstrdup(tmpl);
                 dest = xasprintf("%s/bundle", tmpl);
-        } else
-                dest = host_path(&a->host, GPUBASE_BUNDLE_DIR);
+        } else {
+                /* a link in the bundle's place is replaced, not followed */
+                int r = host_mkdir_state_dir(&a->host);
+                if (r >= 0)
+                        r = host_resolve(&a->host, GPUBASE_BUNDLE_DIR, CONFINE_NOFOLLOW, &dest);
+                if (r < 0) {
+                        log_error("cannot prepare %s for the bundle: %s", GPUBASE_BUNDLE_DIR, strerror(-r));
+                        return EXIT_FAILED;
+                }
+        }
         int r = bundle_open(a->bundle, dest, ret, &err);
         if (r < 0) {
                 log_error("%s", err ? err : strerror(-r));

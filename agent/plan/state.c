@@ -1,5 +1,6 @@
 #include "plan/state.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stddef.h>
 #include <string.h>
@@ -196,9 +197,14 @@ int state_save(const char *path, State *s) {
         s->updated = now_usec();
         _cleanup_free_ char *text = state_to_json(s, true);
         _cleanup_free_ char *withnl = xasprintf("%s\n", text);
-        int r = mkdir_parents(path, 0700);
+        /* the state's own directory is private, the ones above it are ordinary (0755) */
+        const char *slash = strrchr(path, '/');
+        _cleanup_free_ char *dir = slash && slash != path ? xstrndup(path, (size_t) (slash - path)) : NULL;
+        int r = dir ? mkdir_parents(dir, 0755) : 0;
         if (r < 0)
                 return r;
+        if (dir && mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
         return write_file_atomic(path, withnl, strlen(withnl), 0600);
 }
 
