@@ -220,27 +220,3 @@ int copy_regular_file(const char *from, const char *to) {
                 }
         return n < 0 ? negative_errno() : 0;
 }
-
-int copy_tree(const char *from, const char *to) {
-        struct stat st;
-        if (stat(from, &st) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (S_ISREG(st.st_mode))
-                return copy_regular_file(from, to);
-        if (!S_ISDIR(st.st_mode))
-                return 0;
-        int r = mkdir_p(to, 0755);
-        if (r < 0)
-                return r;
-        _cleanup_(closedirp) DIR *d = opendir(from);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *f = xasprintf("%s/%s", from, de->d_name), *t = xasprintf("%s/%s", to, de->d_name);
-                r = copy_tree(f, t);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}

@@ -28,6 +28,3 @@ void remove_stale_temp_files(const char *path);
 /* Copies the regular file from to to (created or truncated, from's permission bits, parents
  * created). */
 int copy_regular_file(const char *from, const char *to);
-/* from/ into to/: regular files and directories, following symlinks (a keyring linked from
- * /etc/apt/trusted.gpg.d is copied as a file); a from that does not exist copies nothing. */
-int copy_tree(const char *from, const char *to);
