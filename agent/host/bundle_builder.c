@@ -70,16 +70,19 @@ int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr) {
         _cleanup_free_ char *sroot = xasprintf("%s/root", b->work);
         b->src.root = xstrdup(src->root);
         b->scratch.root = xstrdup(sroot);
+        int r = mkdir_p(sroot, 0755); /* paths are resolved in it: it must exist */
+        if (r < 0)
+                return errorf(reterr, r, "cannot create %s: %s", sroot, strerror(-r));
         /* what apt reads of the machine: its configuration, keyrings, dpkg's database, the OS */
         static const char *const copy[] = {"/etc/os-release", "/usr/lib/os-release", "/etc/apt", "/usr/share/keyrings",
                                            "/var/lib/dpkg/status", "/var/lib/dpkg/arch"};
         for (size_t i = 0; i < ELEMENTSOF(copy); i++) {
                 _cleanup_free_ char *f = host_path(src, copy[i]), *t = host_path(&b->scratch, copy[i]);
-                int r = copy_tree_in_root(src, copy[i], t, 0);
+                r = copy_tree_in_root(src, copy[i], t, 0);
                 if (r < 0)
                         return errorf(reterr, r, "cannot copy %s into the work directory: %s", f, strerror(-r));
         }
-        int r = mkdir_p(b->stage, 0755);
+        r = mkdir_p(b->stage, 0755);
         if (r < 0)
                 return errorf(reterr, r, "cannot create %s: %s", b->stage, strerror(-r));
         *ret = TAKE_PTR(b);

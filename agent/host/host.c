@@ -185,16 +185,26 @@ int host_log_action(const Host *h, const char *fmt, ...) {
         return 0;
 }
 
+/* host_log_action()'s failure, with the file named */
+static int log_failed(const Host *h, int r, char **reterr) {
+        return errorf(reterr, r, "cannot append to %s%s: %s%s", h->root, GPUBASE_ACTIONS_LOG, strerror(-r),
+                      r == -ELOOP ? " (a symbolic link stands there: gpubase writes its own files only in its own "
+                                    "place; remove the link)"
+                                  : "");
+}
+
 int host_reboot(const Host *h, char **reterr) {
-        if (host_is_rooted(h))
-                return host_log_action(h, "reboot");
-        return sd_reboot(reterr);
+        if (!host_is_rooted(h))
+                return sd_reboot(reterr);
+        int r = host_log_action(h, "reboot");
+        return r < 0 ? log_failed(h, r, reterr) : 0;
 }
 
 int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **reterr) {
-        if (host_is_rooted(h))
-                return host_log_action(h, "%s %s", enable ? "enable" : "disable", unit);
-        return sd_unit_set_enabled(unit, enable, reterr);
+        if (!host_is_rooted(h))
+                return sd_unit_set_enabled(unit, enable, reterr);
+        int r = host_log_action(h, "%s %s", enable ? "enable" : "disable", unit);
+        return r < 0 ? log_failed(h, r, reterr) : 0;
 }
 
 int host_service_active_since(const Host *h, const char *unit, const char *marker, uint64_t *ret_usec) {
@@ -212,8 +222,10 @@ int host_service_restart(const Host *h, const char *unit, const char *marker, un
         if (!host_is_rooted(h))
                 return sd_unit_restart(unit, timeout_sec, reterr);
         int r = host_log_action(h, "restart %s", unit);
-        if (r < 0 || !marker)
-                return r;
+        if (r < 0)
+                return log_failed(h, r, reterr);
+        if (!marker)
+                return 0;
         _cleanup_close_ int fd = host_open(h, marker, O_RDONLY | O_NONBLOCK, 0);
         if (fd == -ENOENT)
                 return 0;
