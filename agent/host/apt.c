@@ -269,7 +269,7 @@ static bool dpkg_journal_pending(const Host *h);
 
 /* libapt's message names one of the machine's list files: they, not the sources or dpkg, broke. */
 static bool lists_are_broken(const Host *h, const char *err) {
-        _cleanup_free_ char *lists = host_path(h, APT_LISTS "/");
+        _cleanup_free_ char *dir = host_path(h, APT_LISTS), *lists = xasprintf("%s/", dir);
         return err && strstr(err, lists);
 }
 
