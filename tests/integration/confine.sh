@@ -165,6 +165,17 @@ EOF
         contains "$R/etc/apt/sources.list.d/repo.sources" "Signed-By: /usr/share/keyrings/repo-keyring.gpg"
 }
 
+t_created_directory_modes() {
+        outside_init
+        umask 022
+        expect_rc 0 gb run "$(file_plan modes /etc/new/dir/app.conf)"
+        # the directories gpubase creates in a fresh root: 0755, but the state directory 0700
+        eq "$(stat -c %a "$R/var" "$R/var/lib" "$R/run" "$R/etc/new" "$R/etc/new/dir" | tr '\n' ' ')" \
+                "755 755 755 755 755 " "modes of the parents gpubase created"
+        eq "$(stat -c %a "$R/var/lib/gpubase")" 700 "the state directory's mode"
+        outside_unchanged
+}
+
 # ---- the extracted bundle ----
 
 # make_bundle: $T/b.tar.zst, a bundle of a one-file plan, made in a root of its own.
@@ -213,6 +224,7 @@ ALL_TESTS=(
         lock_dir_link
         actions_log_link
         keyring_dir_link
+        created_directory_modes
         bundle_dir_link
         bundle_dir_holds_link
 )
