@@ -192,6 +192,36 @@ START_TEST(test_confine_host_path) {
 }
 END_TEST
 
+/* rm_rf_tree() and write_file_atomic() (base/fs.h): a link is removed or replaced, never followed */
+START_TEST(test_confine_rm_rf_links) {
+        Fixture f;
+        fixture_init(&f);
+        _cleanup_free_ char *victim = xasprintf("%s/victim", f.outside);
+        test_root_write(&f.t, "/tree/sub/file", "x\n", 0644);
+        ck_assert_int_eq(mkdir(victim, 0755), 0);
+        _cleanup_free_ char *vfile = xasprintf("%s/precious", victim);
+        ck_assert_int_eq(write_file_atomic(vfile, "keep\n", 5, 0644), 0);
+        link_in_root(&f, victim, "/tree/sub/out");
+        link_in_root(&f, victim, "/treelink");
+        link_in_root(&f, vfile, "/linked-file");
+        _cleanup_free_ char *tree = test_root_path(&f.t, "/tree"), *tl = test_root_path(&f.t, "/treelink/");
+        _cleanup_free_ char *lf = test_root_path(&f.t, "/linked-file");
+        rm_rf_tree(tree);
+        rm_rf_tree(tl);
+        ck_assert(!test_root_exists(&f.t, "/tree"));
+        ck_assert(!test_root_exists(&f.t, "/treelink"));
+        ck_assert_int_eq(write_file_atomic(lf, "new\n", 4, 0644), 0);
+        _cleanup_free_ char *text = NULL;
+        ck_assert_int_eq(read_file(vfile, 100, &text, NULL), 0);
+        ck_assert_str_eq(text, "keep\n");
+        _cleanup_free_ char *replaced = test_root_read(&f.t, "/linked-file");
+        ck_assert_str_eq(replaced, "new\n");
+        ck_assert_int_eq(unlink(vfile), 0);
+        ck_assert_int_eq(rmdir(victim), 0);
+        fixture_done(&f);
+}
+END_TEST
+
 Suite *confine_suite(void) {
         Suite *s = suite_create("confine");
         TCase *tc = tcase_create("resolve");
@@ -202,6 +232,7 @@ Suite *confine_suite(void) {
         tcase_add_test(tc, test_confine_missing_tail);
         tcase_add_test(tc, test_confine_dangling_final_link);
         tcase_add_test(tc, test_confine_host_path);
+        tcase_add_test(tc, test_confine_rm_rf_links);
         suite_add_tcase(s, tc);
         return s;
 }
