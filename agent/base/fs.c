@@ -126,7 +126,7 @@ void rm_rf_tree(const char *path) {
                 close(fd);
 }
 
-int mkdirat_parents(int dirfd, const char *rel, unsigned mode) {
+int mkdirat_parents(int dirfd, const char *rel, unsigned mode, const char **ret_name) {
         int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
         const char *c, *p = rel;
         size_t n;
@@ -134,8 +134,11 @@ int mkdirat_parents(int dirfd, const char *rel, unsigned mode) {
                 return negative_errno();
         while ((n = path_next_component(&p, &c)) > 0) {
                 const char *q = p, *c2;
-                if (path_next_component(&q, &c2) == 0)
-                        break; /* the last one is the caller's */
+                if (path_next_component(&q, &c2) == 0) {
+                        if (ret_name)
+                                *ret_name = c; /* the last one is the caller's */
+                        break;
+                }
                 if (component_is_dot(c, n) || component_is_dotdot(c, n)) {
                         close(fd);
                         return -EINVAL;

@@ -17,10 +17,11 @@ int fsync_parent_dir(const char *path);
 void rm_rf_tree(const char *path);
 /* The same for name in the directory fd dirfd (depth: 0; it bounds the recursion). */
 void rm_rf_below(int dirfd, const char *name, unsigned depth);
-/* Creates the missing parent directories of rel (relative, no "." or ".." components: -EINVAL)
- * below the directory fd dirfd with mkdirat(), each opened O_NOFOLLOW (a link in the way:
- * -ENOTDIR). Returns an O_PATH fd of rel's parent, for openat() of its last component, or -errno. */
-int mkdirat_parents(int dirfd, const char *rel, unsigned mode);
+/* Creates the missing parent directories of rel (relative, no "." or ".." components: -EINVAL; no
+ * trailing slash) below the directory fd dirfd with mkdirat(), each opened O_NOFOLLOW (a link in
+ * the way: -ENOTDIR). Returns an O_PATH fd of rel's parent, for openat() of its last component
+ * (*ret_name, pointing into rel, when not NULL), or -errno. */
+int mkdirat_parents(int dirfd, const char *rel, unsigned mode, const char **ret_name);
 /* Removes the temp files write_file_atomic() left beside path when a process was killed between
  * creating and renaming them. Only safe while no other process writes path (gpubase: under
  * its agent lock). */

@@ -175,8 +175,8 @@ int confine_open_walk(int rootfd, const char *path, int flags, unsigned mode) {
         else {
                 /* the end is w.dir itself, or a name in it that is no link to follow (any more): O_NOFOLLOW
                  * keeps it so */
-                const char *name = w.at_dir ? "." : strrchr(w.rel.data, '/') + 1;
-                r = openat(w.dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+                const char *slash = w.rel.data ? strrchr(w.rel.data, '/') : NULL;
+                r = openat(w.dir, w.at_dir || !slash ? "." : slash + 1, flags | O_NOFOLLOW | O_CLOEXEC, mode);
                 if (r < 0)
                         r = negative_errno();
         }

@@ -353,13 +353,12 @@ static int extract_regular(TarScan *t, struct archive_entry *ae, TarEntry *te, c
         int r;
 
         if (t->dest) {
-                _cleanup_close_ int dir = mkdirat_parents(t->destfd, te->name, 0755);
+                const char *base = te->name;
+                _cleanup_close_ int dir = mkdirat_parents(t->destfd, te->name, 0755, &base);
                 out = xasprintf("%s/%s", t->dest, te->name);
                 r = dir;
                 if (r >= 0) {
-                        const char *slash = strrchr(te->name, '/');
-                        fd = openat(dir, slash ? slash + 1 : te->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                    0644);
+                        fd = openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
                         if (fd < 0)
                                 r = negative_errno();
                 }
@@ -381,7 +380,7 @@ static int extract_directory(TarScan *t, const char *name, char **reterr) {
         if (!t->dest)
                 return 0;
         _cleanup_free_ char *sub = xasprintf("%s/x", name);
-        int r = mkdirat_parents(t->destfd, sub, 0755);
+        int r = mkdirat_parents(t->destfd, sub, 0755, NULL);
         if (r >= 0)
                 close(r);
         if (r < 0)

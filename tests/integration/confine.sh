@@ -74,6 +74,7 @@ t_file_parent_relative_link() {
 t_dotdot_through_var() {
         outside_init
         local plan
+        # shellcheck disable=SC2016 # ${sub} is the plan's, expanded by gpubase
         plan=$(file_plan var '/etc/${sub}/app.conf' 'vars: {sub: x}')
         expect_rc 65 gb run "$plan" --var "sub=../../../../../../../..$O"
         err_has "without '..'"
@@ -103,7 +104,7 @@ t_state_dir_link() {
         outside_unchanged
         [ -f "$R$O/state.json" ] || fail "the state is not where the link leads inside the root"
         eq "$(stat -c %a "$R$O")" 700 "the state directory's mode"
-        eq "$(sj .run_state)" done "run_state"
+        eq "$(sj .run_state)" "done" "run_state"
 }
 
 t_lock_dir_link() {
@@ -112,7 +113,7 @@ t_lock_dir_link() {
         expect_rc 0 gb run "$(file_plan lock /etc/app.conf)"
         outside_unchanged
         [ -f "$R$O/gpubase.lock" ] || fail "the lock is not where the link leads inside the root"
-        eq "$(sj .run_state)" done "run_state"
+        eq "$(sj .run_state)" "done" "run_state"
 }
 
 t_actions_log_link() {
@@ -195,8 +196,9 @@ t_bundle_dir_link() {
         expect_rc 0 gb run --bundle "$T/b.tar.zst"
         outside_unchanged
         # the link was replaced by the extracted bundle, never followed
-        [ -d "$R/var/lib/gpubase/bundle" ] && [ ! -L "$R/var/lib/gpubase/bundle" ] ||
+        if [ -L "$R/var/lib/gpubase/bundle" ] || [ ! -d "$R/var/lib/gpubase/bundle" ]; then
                 fail "the bundle did not replace the link"
+        fi
         [ -f "$R/var/lib/gpubase/bundle/manifest.json" ] || fail "the bundle was not extracted"
         file_is "$R/etc/from-bundle.conf" confined
 }
