@@ -229,10 +229,10 @@ int host_service_restart(const Host *h, const char *unit, const char *marker, un
         _cleanup_close_ int fd = host_open(h, marker, O_RDONLY | O_NONBLOCK, 0);
         if (fd == -ENOENT)
                 return 0;
-        if (fd < 0)
-                return fd;
-        if (futimens(fd, NULL) < 0)
-                return negative_errno();
+        r = fd < 0 ? fd : futimens(fd, NULL) < 0 ? negative_errno() : 0;
+        if (r < 0)
+                return errorf(reterr, r, "cannot touch %s%s (the restarted daemon's marker): %s", h->root, marker,
+                              strerror(-r));
         return 0;
 }
 
