@@ -30,8 +30,9 @@ static void help(void) {
                 printf("  %-24s %s\n", s, commands[i].summary);
         }
         printf("\nOptions:\n"
-               "  --root DIR              act on the system under DIR: every path is taken under it, and\n"
-               "                          reboots/unit changes are logged to DIR%s (DIR must not be empty)\n"
+               "  --root DIR              act on the system under DIR: every path is taken under it, as after\n"
+               "                          chroot DIR (links and .. never lead out), and reboots/unit\n"
+               "                          changes are logged to DIR%s (DIR must not be empty)\n"
                "  --reboot=now|exit|never when a step needs a reboot: reboot now (default), exit 3 so that\n"
                "                          Packer/Ansible reboot, or fail\n"
                "  --dry-run               print what each step would do; change nothing, write no state\n"

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "base/util.h"
 
 int mkdir_p(const char *dir, unsigned mode) {
@@ -83,65 +84,135 @@ void remove_stale_temp_files(const char *path) {
                         (void) unlinkat(dirfd(d), de->d_name, 0);
 }
 
-void rm_rf_tree(const char *path) {
-        _cleanup_(closedirp) DIR *d = opendir(path);
+static void rm_rf_children(int fd, unsigned depth) {
+        DIR *d = fdopendir(fd);
         struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", path, de->d_name);
-                struct stat st;
-                if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                        rm_rf_tree(p);
-                else
-                        (void) unlink(p);
+        if (!d) {
+                close(fd);
+                return;
         }
-        (void) rmdir(path);
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        rm_rf_below(dirfd(d), de->d_name, depth + 1);
+        closedir(d);
+}
+
+void rm_rf_below(int dirfd, const char *name, unsigned depth) {
+        if (streq(name, ".") || streq(name, ".."))
+                return;
+        if (unlinkat(dirfd, name, 0) == 0 || errno != EISDIR || depth > 4096)
+                return; /* gone: a file, a link (never followed), or nothing there */
+        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+                rm_rf_children(fd, depth);
+        (void) unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* path's directory, opened, and the name in it (AT_FDCWD for a name with no slash); -errno when
+ * there is no name ("/"). */
+static int open_parent(const char *path, const char **ret_name) {
+        _cleanup_free_ char *p = xstrdup(path);
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+                *ret_name = path;
+                return AT_FDCWD;
+        }
+        if (!slash[1])
+                return -EINVAL;
+        *ret_name = path + (slash + 1 - p);
+        if (slash == p)
+                slash[1] = 0;
+        else
+                *slash = 0;
+        int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+void rm_rf_tree(const char *path) {
+        const char *name;
+        _cleanup_free_ char *trimmed = xstrdup(path);
+        for (size_t n = strlen(trimmed); n > 1 && trimmed[n - 1] == '/';)
+                trimmed[--n] = 0;
+        int fd = open_parent(trimmed, &name);
+        if (fd == AT_FDCWD || fd >= 0)
+                rm_rf_below(fd, name, 0);
+        if (fd >= 0)
+                close(fd);
+}
+
+int mkdirat_parents(int dirfd, const char *rel, unsigned mode, const char **ret_name) {
+        int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        const char *c, *p = rel;
+        size_t n;
+        if (fd < 0)
+                return negative_errno();
+        while ((n = path_next_component(&p, &c)) > 0) {
+                const char *q = p, *c2;
+                if (path_next_component(&q, &c2) == 0) {
+                        if (ret_name)
+                                *ret_name = c; /* the last one is the caller's */
+                        break;
+                }
+                if (component_is_dot(c, n) || component_is_dotdot(c, n)) {
+                        close(fd);
+                        return -EINVAL;
+                }
+                _cleanup_free_ char *name = xstrndup(c, n);
+                int sub = mkdirat(fd, name, mode) < 0 && errno != EEXIST
+                                  ? -1
+                                  : openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int r = sub < 0 ? negative_errno() : 0;
+                close(fd);
+                if (r < 0)
+                        return r;
+                fd = sub;
+        }
+        return fd;
+}
+
+static int write_all_fd(int fd, const void *data, size_t len) {
+        const char *p = data;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
-        _cleanup_free_ char *tmp = NULL;
+        const char *name;
         char id[33];
         int r;
 
+        if (!strchr(path, '/'))
+                return -EINVAL;
         r = random_id(id);
         if (r < 0)
                 return r;
-        /* ".#name.XXXX" beside the target, like systemd's tempfn: same filesystem, so rename is atomic */
-        const char *slash = strrchr(path, '/');
-        if (!slash)
-                return -EINVAL;
-        tmp = xasprintf("%.*s/.#%s.%.8s", (int) (slash - path), path, slash + 1, id);
-
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+        _cleanup_close_ int dir = open_parent(path, &name);
+        if (dir < 0)
+                return dir;
+        /* ".#name.XXXX" beside the target, like systemd's tempfn: same filesystem, so rename is atomic;
+         * both names are taken in the directory opened once (a link put in its place meanwhile is not
+         * followed), and a link where the file goes is replaced, not followed */
+        _cleanup_free_ char *tmp = xasprintf(".#%s.%.8s", name, id);
+        _cleanup_close_ int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
         if (fd < 0)
                 return negative_errno();
-        const char *p = data;
-        size_t left = len;
-        while (left > 0) {
-                ssize_t n = write(fd, p, left);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = negative_errno();
-                        goto fail;
-                }
-                p += n;
-                left -= (size_t) n;
-        }
+        r = write_all_fd(fd, data, len);
         /* the umask must not decide the final mode */
-        if (fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0) {
+        if (r >= 0 && (fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0 || renameat(dir, tmp, dir, name) < 0))
                 r = negative_errno();
-                goto fail;
+        if (r < 0) {
+                (void) unlinkat(dir, tmp, 0);
+                return r;
         }
-        if (rename(tmp, path) < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        return fsync_parent_dir(path);
-fail:
-        (void) unlink(tmp);
-        return r;
+        return fsync(dir) < 0 ? negative_errno() : 0;
 }
 
 int copy_regular_file(const char *from, const char *to) {
@@ -165,30 +236,6 @@ int copy_regular_file(const char *from, const char *to) {
                         off += w;
                 }
         return n < 0 ? negative_errno() : 0;
-}
-
-int copy_tree(const char *from, const char *to) {
-        struct stat st;
-        if (stat(from, &st) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (S_ISREG(st.st_mode))
-                return copy_regular_file(from, to);
-        if (!S_ISDIR(st.st_mode))
-                return 0;
-        int r = mkdir_p(to, 0755);
-        if (r < 0)
-                return r;
-        _cleanup_(closedirp) DIR *d = opendir(from);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *f = xasprintf("%s/%s", from, de->d_name), *t = xasprintf("%s/%s", to, de->d_name);
-                r = copy_tree(f, t);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
 }
 
 const char *write_strerror(int r) {

@@ -11,14 +11,24 @@ int mkdir_p(const char *dir, unsigned mode);
  * exist are left as they are. */
 int mkdir_parents_mode(const char *path, unsigned parents_mode, unsigned dir_mode);
 /* Temp file in the same directory, fsync, rename, fsync the directory: after a crash the file is
- * either the old one or the new one, never a mix. */
+ * either the old one or the new one, never a mix. The directory is opened once and both names are
+ * taken in it (the temp file O_EXCL|O_NOFOLLOW); a link at path is replaced, never followed. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
 /* strerror() for what write_file_atomic() returned, with -EBUSY explained: the path is a mount
  * point (a file bind-mounted over it), which a rename cannot replace. */
 const char *write_strerror(int r);
-/* Removes a directory tree (no symlink is followed); errors are ignored. */
+/* Removes path: a directory tree, through directory fds opened O_NOFOLLOW, so that a link inside
+ * the tree, or path itself when it is a link, is removed as a link and never followed; a file.
+ * Errors are ignored. */
 void rm_rf_tree(const char *path);
+/* The same for name in the directory fd dirfd (depth: 0; it bounds the recursion). */
+void rm_rf_below(int dirfd, const char *name, unsigned depth);
+/* Creates the missing parent directories of rel (relative, no "." or ".." components: -EINVAL; no
+ * trailing slash) below the directory fd dirfd with mkdirat(), each opened O_NOFOLLOW (a link in
+ * the way: -ENOTDIR). Returns an O_PATH fd of rel's parent, for openat() of its last component
+ * (*ret_name, pointing into rel, when not NULL), or -errno. */
+int mkdirat_parents(int dirfd, const char *rel, unsigned mode, const char **ret_name);
 /* Removes the temp files write_file_atomic() left beside path when a process was killed between
  * creating and renaming them. Only safe while no other process writes path (gpubase: under
  * its agent lock). */
@@ -26,6 +36,3 @@ void remove_stale_temp_files(const char *path);
 /* Copies the regular file from to to (created or truncated, from's permission bits, parents
  * created). */
 int copy_regular_file(const char *from, const char *to);
-/* from/ into to/: regular files and directories, following symlinks (a keyring linked from
- * /etc/apt/trusted.gpg.d is copied as a file); a from that does not exist copies nothing. */
-int copy_tree(const char *from, const char *to);

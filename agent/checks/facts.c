@@ -136,14 +136,15 @@ int kernel_release(const Host *h, char **ret) {
 }
 
 /* DKMS and prebuilt packages install under updates/ (searched first by depmod's default), then extra/. */
-static int find_module_file(const char *dir, const char *name, int depth, char **ret) {
+static int find_module_file(const Host *h, const char *dir, const char *name, int depth, char **ret) {
         static const char *const exts[] = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
 
         if (depth > 8)
                 return -ENOENT;
-        d = opendir(dir);
+        _cleanup_free_ char *hd = host_path(h, dir);
+        d = opendir(hd);
         if (!d)
                 return -ENOENT;
         /* files of this directory first, then subdirectories in name order (deterministic) */
@@ -151,12 +152,12 @@ static int find_module_file(const char *dir, const char *name, int depth, char *
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                _cleanup_free_ char *rel = xasprintf("%s/%s", dir, de->d_name), *p = host_path(h, rel);
                 struct stat st;
                 if (stat(p, &st) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode)) {
-                        strv_push(&subdirs, TAKE_PTR(p));
+                        strv_push(&subdirs, TAKE_PTR(rel));
                         continue;
                 }
                 for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
@@ -173,7 +174,7 @@ static int find_module_file(const char *dir, const char *name, int depth, char *
         if (n > 1)
                 qsort(subdirs, n, sizeof(char *), strcmp_ptr); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         for (size_t i = 0; i < n; i++)
-                if (find_module_file(subdirs[i], name, depth + 1, ret) == 0) { /* NOLINT(clang-analyzer-core.NullDereference) */
+                if (find_module_file(h, subdirs[i], name, depth + 1, ret) == 0) { /* NOLINT(clang-analyzer-core.NullDereference) */
                         strv_free(subdirs);
                         return 0;
                 }
@@ -186,13 +187,14 @@ int driver_disk_version(const Host *h, char **ret_version, char **ret_vermagic, 
         int r = kernel_release(h, &rel);
         if (r < 0)
                 return r;
-        base = host_path(h, "/lib/modules");
-        _cleanup_free_ char *kdir = xasprintf("%s/%s", base, rel);
+        /* the release is read from the root: resolved in it like any other path */
+        base = xasprintf("/lib/modules/%s", rel);
+        _cleanup_free_ char *kdir = host_path(h, base);
         static const char *const order[] = {"updates", "extra", "kernel", "."};
         r = -ENOENT;
         for (size_t i = 0; i < ELEMENTSOF(order) && r < 0; i++) {
-                _cleanup_free_ char *d = xasprintf("%s/%s", kdir, order[i]);
-                r = find_module_file(d, "nvidia", streq(order[i], ".") ? 0 : 1, &path);
+                _cleanup_free_ char *d = xasprintf("%s/%s", base, order[i]);
+                r = find_module_file(h, d, "nvidia", streq(order[i], ".") ? 0 : 1, &path);
         }
         if (r < 0)
                 return r;
@@ -454,7 +456,7 @@ int apt_lists_origin(const Host *h, const char *name, const char *version, char 
                 size_t n = strlen(de->d_name);
                 if (n < 9 || !streq(de->d_name + n - 9, "_Packages"))
                         continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                _cleanup_free_ char *rel = xasprintf("/var/lib/apt/lists/%s", de->d_name), *p = host_path(h, rel);
                 _cleanup_free_ char *text = NULL;
                 if (read_file(p, 512 * 1024 * 1024, &text, NULL) < 0)
                         continue;

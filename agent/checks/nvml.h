@@ -1,6 +1,6 @@
 /* NVML, loaded at run time with dlopen("libnvidia-ml.so.1") — never linked. Under --root the
  * library of the root is never loaded into gpubase on the host: a forked child enters the root
- * (chroot, every capability dropped: host/confine.h), looks for it only there (/usr/lib/<multiarch>/,
+ * (chroot, every capability dropped: host/enter_root.h), looks for it only there (/usr/lib/<multiarch>/,
  * /usr/lib64/, /usr/lib/), and sends its answer back; without root privileges it is not loaded at
  * all (NO_LIBRARY, error "not loaded: under --root ..."). Messages name the files as host paths
  * (<root>/usr/lib/...). Only these calls are

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "host/confine.h"
+#include "host/enter_root.h"
 
 #define NVML_ROOT_TIMEOUT_MS (60 * 1000)
 #define NVML_ROOT_MAX_TEXT (64 * 1024)

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "host/confine.h"
+#include "host/enter_root.h"
 
 const char *program_where(const Host *h) {
         return host_is_rooted(h) ? " (run inside the root, chroot)" : "";

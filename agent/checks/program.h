@@ -1,7 +1,7 @@
 /* A program of the machine that a check asks (`nvcc --version`, `nvidia-smi --query-gpu`,
  * `nvidia-ctk --version`). On the running machine it comes from PATH (or the path given). Under
  * --root it is the root's program, and it is never run on the host: it runs inside the root (a
- * chroot in the child, every capability dropped: host/confine.h) when gpubase runs as root, and
+ * chroot in the child, every capability dropped: host/enter_root.h) when gpubase runs as root, and
  * not at all otherwise; the check's detail says which. */
 #pragma once
 

@@ -85,7 +85,7 @@ static bool dir_holds(const Host *h, const char *dir, bool (*want)(const char *)
         while (!found && (de = readdir(dp))) {
                 if (!want(de->d_name))
                         continue;
-                _cleanup_free_ char *f = xasprintf("%s/%s", d, de->d_name), *data = NULL;
+                _cleanup_free_ char *rel = xasprintf("%s/%s", dir, de->d_name), *f = host_path(h, rel), *data = NULL;
                 size_t len = 0;
                 if (read_file(f, 16 * 1024 * 1024, &data, &len) == 0 && memmem(data, len, der, n))
                         found = true;

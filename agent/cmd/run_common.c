@@ -114,9 +114,15 @@ int open_bundle(Args *a, BundleManifest **ret, char **ret_tmp) {
                 *ret_tmp = xstrdup(tmpl);
                 dest = xasprintf("%s/bundle", tmpl);
         } else {
-                dest = host_path(&a->host, GPUBASE_BUNDLE_DIR);
-                /* the bundle is extracted into the state directory, which is private (0700) */
-                (void) mkdir_parents_mode(dest, 0755, 0700);
+                /* the bundle is extracted into the state directory, which is private (0700); a link
+                 * in the bundle's place is replaced, not followed */
+                int r = host_mkdir_state_dir(&a->host);
+                if (r >= 0)
+                        r = host_resolve(&a->host, GPUBASE_BUNDLE_DIR, CONFINE_NOFOLLOW, &dest);
+                if (r < 0) {
+                        log_error("cannot prepare %s for the bundle: %s", GPUBASE_BUNDLE_DIR, strerror(-r));
+                        return EXIT_FAILED;
+                }
         }
         int r = bundle_open(a->bundle, dest, ret, &err);
         if (r < 0) {

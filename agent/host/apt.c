@@ -38,8 +38,8 @@ static int prepare_root(const Host *h) {
         return 0;
 }
 
-/* One-line format: "[... signed-by=/usr/share/keyrings/x.gpg ...]" -> root-prefixed. */
-static char *rewrite_list_line(const char *root, const char *line) {
+/* One-line format: "[... signed-by=/usr/share/keyrings/x.gpg ...]" -> the file under the root. */
+static char *rewrite_list_line(const Host *h, const char *line) {
         const char *open = strchr(line, '[');
         const char *close = open ? strchr(open, ']') : NULL;
         if (!open || !close)
@@ -56,12 +56,12 @@ static char *rewrite_list_line(const char *root, const char *line) {
                 buf_append(&b, p, (size_t) (k - p));
                 /* comma-separated values; only absolute paths are files */
                 while (k < close && *k != ' ' && *k != '\t' && *k != ']') {
-                        if (*k == '/')
-                                buf_puts(&b, root);
                         const char *e = k;
                         while (e < close && *e != ',' && *e != ' ' && *e != '\t')
                                 e++;
-                        buf_append(&b, k, (size_t) (e - k));
+                        _cleanup_free_ char *v = xstrndup(k, (size_t) (e - k));
+                        _cleanup_free_ char *hp = *k == '/' ? host_path(h, v) : NULL;
+                        buf_puts(&b, hp ? hp : v);
                         k = e;
                         if (*k == ',') {
                                 buf_puts(&b, ",");
@@ -74,7 +74,7 @@ static char *rewrite_list_line(const char *root, const char *line) {
         return buf_steal(&b);
 }
 
-static char *rewrite_file(const char *root, const char *text, bool deb822) {
+static char *rewrite_file(const Host *h, const char *text, bool deb822) {
         Buf b = {0};
         for (const char *l = text; *l;) {
                 const char *e = strchr(l, '\n');
@@ -86,14 +86,15 @@ static char *rewrite_file(const char *root, const char *text, bool deb822) {
                                 const char *v = line + 10;
                                 while (*v == ' ' || *v == '\t')
                                         v++;
-                                if (*v == '/')
-                                        buf_printf(&b, "Signed-By: %s%s", root, v);
-                                else
+                                if (*v == '/') {
+                                        _cleanup_free_ char *hp = host_path(h, v);
+                                        buf_printf(&b, "Signed-By: %s", hp);
+                                } else
                                         buf_puts(&b, line);
                         } else
                                 buf_puts(&b, line);
                 } else {
-                        _cleanup_free_ char *r = line[0] == '#' ? xstrdup(line) : rewrite_list_line(root, line);
+                        _cleanup_free_ char *r = line[0] == '#' ? xstrdup(line) : rewrite_list_line(h, line);
                         buf_puts(&b, r);
                 }
                 buf_puts(&b, "\n");
@@ -112,7 +113,7 @@ static int copy_sources(const Host *h, const char *tmpdir) {
         if (r < 0)
                 return r;
         if (read_file(list, 16 * 1024 * 1024, &text, NULL) == 0) {
-                _cleanup_free_ char *out = rewrite_file(h->root, text, false);
+                _cleanup_free_ char *out = rewrite_file(h, text, false);
                 r = write_file_atomic(outlist, out, strlen(out), 0644);
         } else
                 r = write_file_atomic(outlist, "", 0, 0644);
@@ -126,10 +127,11 @@ static int copy_sources(const Host *h, const char *tmpdir) {
                 bool is_sources = n > 8 && streq(de->d_name + n - 8, ".sources");
                 if (!is_list && !is_sources)
                         continue;
-                _cleanup_free_ char *in = xasprintf("%s/%s", parts, de->d_name), *out = NULL, *t = NULL;
+                _cleanup_free_ char *rel = xasprintf("/etc/apt/sources.list.d/%s", de->d_name);
+                _cleanup_free_ char *in = host_path(h, rel), *out = NULL, *t = NULL;
                 if (read_file(in, 16 * 1024 * 1024, &t, NULL) < 0)
                         continue;
-                out = rewrite_file(h->root, t, is_sources);
+                out = rewrite_file(h, t, is_sources);
                 _cleanup_free_ char *op = xasprintf("%s/%s", outparts, de->d_name);
                 r = write_file_atomic(op, out, strlen(out), 0644);
                 if (r < 0)
@@ -251,7 +253,7 @@ static bool dpkg_journal_pending(const Host *h);
 
 /* libapt's message names one of the machine's list files: they, not the sources or dpkg, broke. */
 static bool lists_are_broken(const Host *h, const char *err) {
-        _cleanup_free_ char *lists = host_path(h, APT_LISTS "/");
+        _cleanup_free_ char *dir = host_path(h, APT_LISTS), *lists = xasprintf("%s/", dir);
         return err && strstr(err, lists);
 }
 
@@ -380,7 +382,8 @@ int apt_session_reopen(AptSession *s, char **reterr) {
         return apt_shim_reopen(s->shim, reterr);
 }
 
-static uint64_t newest_mtime(const char *dir, const char *suffix) {
+static uint64_t newest_mtime(const Host *h, const char *rel, const char *suffix) {
+        _cleanup_free_ char *dir = host_path(h, rel);
         _cleanup_(closedirp) DIR *d = opendir(dir);
         struct dirent *de;
         uint64_t best = 0;
@@ -388,7 +391,7 @@ static uint64_t newest_mtime(const char *dir, const char *suffix) {
                 size_t n = strlen(de->d_name), m = strlen(suffix);
                 if (de->d_name[0] == '.' || n < m || !streq(de->d_name + n - m, suffix))
                         continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                _cleanup_free_ char *f = xasprintf("%s/%s", rel, de->d_name), *p = host_path(h, f);
                 struct stat st;
                 if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
                         uint64_t t = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
@@ -399,15 +402,14 @@ static uint64_t newest_mtime(const char *dir, const char *suffix) {
 }
 
 bool apt_lists_stale(const Host *h) {
-        _cleanup_free_ char *parts = host_path(h, "/etc/apt/sources.list.d");
         _cleanup_free_ char *list = host_path(h, "/etc/apt/sources.list");
         _cleanup_free_ char *stamp = host_path(h, APT_STAMP);
         struct stat st;
         if (stat(stamp, &st) < 0)
                 return true;
         uint64_t have = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
-        uint64_t want = newest_mtime(parts, ".list");
-        uint64_t w2 = newest_mtime(parts, ".sources");
+        uint64_t want = newest_mtime(h, "/etc/apt/sources.list.d", ".list");
+        uint64_t w2 = newest_mtime(h, "/etc/apt/sources.list.d", ".sources");
         want = w2 > want ? w2 : want;
         if (stat(list, &st) == 0) {
                 uint64_t t = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
@@ -423,8 +425,8 @@ int apt_session_update(AptSession *s, char **reterr) {
                 return r;
         apt_session_sync(s);
         _cleanup_free_ char *stamp = host_path(s->host, APT_STAMP);
-        (void) mkdir_parents_mode(stamp, 0755, 0700); /* the stamp lives in the state directory */
-        (void) write_file_atomic(stamp, "", 0, 0644);
+        if (host_mkdir_state_dir(s->host) >= 0)
+                (void) write_file_atomic(stamp, "", 0, 0644);
         return 0;
 }
 

@@ -30,6 +30,34 @@ struct BundleBuilder {
         size_t n_files;
 };
 
+/* path under src's root into to/: regular files and directories, each entry resolved in the root,
+ * so that a link there (a keyring linked from /etc/apt/trusted.gpg.d) is copied as the file it
+ * names inside the root; a path that does not exist copies nothing. */
+static int copy_tree_in_root(const Host *src, const char *path, const char *to, unsigned depth) {
+        _cleanup_free_ char *f = host_path(src, path);
+        struct stat st;
+        if (stat(f, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (S_ISREG(st.st_mode))
+                return copy_regular_file(f, to);
+        if (!S_ISDIR(st.st_mode) || depth > 32)
+                return 0;
+        int r = mkdir_p(to, 0755);
+        if (r < 0)
+                return r;
+        _cleanup_(closedirp) DIR *d = opendir(f);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", path, de->d_name), *t = xasprintf("%s/%s", to, de->d_name);
+                r = copy_tree_in_root(src, p, t, depth + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr) {
         _cleanup_(bundle_builder_freep) BundleBuilder *b = xcalloc(1, sizeof *b);
         char tmpl[] = "/tmp/gpubase-bundle.XXXXXX";
@@ -42,16 +70,19 @@ int bundle_builder_new(const Host *src, BundleBuilder **ret, char **reterr) {
         _cleanup_free_ char *sroot = xasprintf("%s/root", b->work);
         b->src.root = xstrdup(src->root);
         b->scratch.root = xstrdup(sroot);
+        int r = mkdir_p(sroot, 0755); /* paths are resolved in it: it must exist */
+        if (r < 0)
+                return errorf(reterr, r, "cannot create %s: %s", sroot, strerror(-r));
         /* what apt reads of the machine: its configuration, keyrings, dpkg's database, the OS */
         static const char *const copy[] = {"/etc/os-release", "/usr/lib/os-release", "/etc/apt", "/usr/share/keyrings",
                                            "/var/lib/dpkg/status", "/var/lib/dpkg/arch"};
         for (size_t i = 0; i < ELEMENTSOF(copy); i++) {
                 _cleanup_free_ char *f = host_path(src, copy[i]), *t = host_path(&b->scratch, copy[i]);
-                int r = copy_tree(f, t);
+                r = copy_tree_in_root(src, copy[i], t, 0);
                 if (r < 0)
                         return errorf(reterr, r, "cannot copy %s into the work directory: %s", f, strerror(-r));
         }
-        int r = mkdir_p(b->stage, 0755);
+        r = mkdir_p(b->stage, 0755);
         if (r < 0)
                 return errorf(reterr, r, "cannot create %s: %s", b->stage, strerror(-r));
         *ret = TAKE_PTR(b);

@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "host/confine.h"
+#include "host/enter_root.h"
 
 /* How the wait for the program ended. */
 typedef enum Ending {

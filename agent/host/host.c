@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 
 #include "base/error.h"
+#include "host/confine.h"
 
 int host_init(Host *h, const char *root) {
         *h = (Host){0};
@@ -35,8 +36,62 @@ void host_done(Host *h) {
         h->apt_bundle = NULL;
 }
 
+static int open_root(const Host *h) {
+        int fd = open(h->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int host_resolve(const Host *h, const char *path, unsigned flags, char **ret) {
+        if (!host_is_rooted(h)) {
+                *ret = xstrdup(path);
+                return 0;
+        }
+        _cleanup_close_ int root = open_root(h);
+        _cleanup_free_ char *rel = NULL;
+        if (root < 0)
+                return root;
+        int r = confine_walk(root, path, flags, &rel);
+        if (r < 0)
+                return r;
+        *ret = streq(rel, "/") ? xstrdup(h->root) : xasprintf("%s%s", h->root, rel);
+        return 0;
+}
+
 char *host_path(const Host *h, const char *path) {
-        return xasprintf("%s%s", h->root ? h->root : "", path);
+        char *p;
+        int r = host_resolve(h, path, 0, &p);
+        if (r >= 0)
+                return p;
+        /* below /dev/null nothing can be opened or created, and the name still says what went wrong */
+        return xasprintf("/dev/null%s%s (%s)", h->root, path, strerror(-r));
+}
+
+int host_open(const Host *h, const char *path, int flags, unsigned mode) {
+        if (!host_is_rooted(h)) {
+                int fd = open(path, flags | O_CLOEXEC, mode);
+                return fd < 0 ? negative_errno() : fd;
+        }
+        _cleanup_close_ int root = open_root(h);
+        if (root < 0)
+                return root;
+        return confine_open(root, path, flags, mode);
+}
+
+int host_mkdir_p(const Host *h, const char *path, unsigned mode) {
+        _cleanup_free_ char *p = NULL;
+        int r = host_resolve(h, path, 0, &p);
+        if (r < 0)
+                return r;
+        r = mkdir_parents(p, 0755);
+        if (r < 0)
+                return r;
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+int host_mkdir_state_dir(const Host *h) {
+        return host_mkdir_p(h, GPUBASE_STATE_DIR, 0700);
 }
 
 int host_boot_id(const Host *h, char **ret) {
@@ -108,7 +163,6 @@ const char *host_arch(void) {
 }
 
 int host_log_action(const Host *h, const char *fmt, ...) {
-        _cleanup_free_ char *p = host_path(h, GPUBASE_ACTIONS_LOG);
         _cleanup_free_ char *line = NULL;
         va_list ap;
         int r;
@@ -116,12 +170,12 @@ int host_log_action(const Host *h, const char *fmt, ...) {
         va_start(ap, fmt);
         line = xvasprintf(fmt, ap);
         va_end(ap);
-        r = mkdir_parents_mode(p, 0755, 0700); /* the log lives in the state directory */
+        r = host_mkdir_state_dir(h);
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        _cleanup_close_ int fd = host_open(h, GPUBASE_ACTIONS_LOG, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         _cleanup_free_ char *full = xasprintf("%s\n", line);
         size_t n = strlen(full);
         if (write(fd, full, n) != (ssize_t) n)
@@ -131,16 +185,26 @@ int host_log_action(const Host *h, const char *fmt, ...) {
         return 0;
 }
 
+/* host_log_action()'s failure, with the file named */
+static int log_failed(const Host *h, int r, char **reterr) {
+        return errorf(reterr, r, "cannot append to %s%s: %s%s", h->root, GPUBASE_ACTIONS_LOG, strerror(-r),
+                      r == -ELOOP ? " (a symbolic link stands there: gpubase writes its own files only in its own "
+                                    "place; remove the link)"
+                                  : "");
+}
+
 int host_reboot(const Host *h, char **reterr) {
-        if (host_is_rooted(h))
-                return host_log_action(h, "reboot");
-        return sd_reboot(reterr);
+        if (!host_is_rooted(h))
+                return sd_reboot(reterr);
+        int r = host_log_action(h, "reboot");
+        return r < 0 ? log_failed(h, r, reterr) : 0;
 }
 
 int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **reterr) {
-        if (host_is_rooted(h))
-                return host_log_action(h, "%s %s", enable ? "enable" : "disable", unit);
-        return sd_unit_set_enabled(unit, enable, reterr);
+        if (!host_is_rooted(h))
+                return sd_unit_set_enabled(unit, enable, reterr);
+        int r = host_log_action(h, "%s %s", enable ? "enable" : "disable", unit);
+        return r < 0 ? log_failed(h, r, reterr) : 0;
 }
 
 int host_service_active_since(const Host *h, const char *unit, const char *marker, uint64_t *ret_usec) {
@@ -158,11 +222,17 @@ int host_service_restart(const Host *h, const char *unit, const char *marker, un
         if (!host_is_rooted(h))
                 return sd_unit_restart(unit, timeout_sec, reterr);
         int r = host_log_action(h, "restart %s", unit);
-        if (r < 0 || !marker)
-                return r;
-        _cleanup_free_ char *p = host_path(h, marker);
-        if (access(p, F_OK) == 0 && utimensat(AT_FDCWD, p, NULL, 0) < 0)
-                return negative_errno();
+        if (r < 0)
+                return log_failed(h, r, reterr);
+        if (!marker)
+                return 0;
+        _cleanup_close_ int fd = host_open(h, marker, O_RDONLY | O_NONBLOCK, 0);
+        if (fd == -ENOENT)
+                return 0;
+        r = fd < 0 ? fd : futimens(fd, NULL) < 0 ? negative_errno() : 0;
+        if (r < 0)
+                return errorf(reterr, r, "cannot touch %s%s (the restarted daemon's marker): %s", h->root, marker,
+                              strerror(-r));
         return 0;
 }
 
@@ -192,13 +262,12 @@ static pid_t read_pid_fd(int fd) {
 }
 
 int host_lock(const Host *h, int *ret_fd, pid_t *reterr_holder) {
-        _cleanup_free_ char *p = host_path(h, GPUBASE_LOCK_FILE);
-        int r = mkdir_parents(p, 0755);
+        int r = host_mkdir_p(h, GPUBASE_RUN_DIR, 0755);
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        _cleanup_close_ int fd = host_open(h, GPUBASE_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         /* a few tries: `gpubase status` probes the lock with a short shared flock of its own */
         for (int i = 0; i < 20; i++) {
                 r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? negative_errno() : 0;
@@ -223,8 +292,7 @@ int host_lock(const Host *h, int *ret_fd, pid_t *reterr_holder) {
 }
 
 pid_t host_lock_holder(const Host *h) {
-        _cleanup_free_ char *p = host_path(h, GPUBASE_LOCK_FILE);
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = host_open(h, GPUBASE_LOCK_FILE, O_RDONLY | O_NOFOLLOW, 0);
         if (fd < 0)
                 return 0;
         if (flock(fd, LOCK_SH | LOCK_NB) == 0)

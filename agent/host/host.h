@@ -11,6 +11,7 @@
 
 #include "base/fs.h" /* the file helpers that used to be declared here */
 #include "base/util.h"
+#include "host/confine.h" /* CONFINE_NOFOLLOW for host_resolve() */
 
 typedef struct Host {
         char *root; /* "" for the real machine, else an absolute path without trailing slash */
@@ -24,13 +25,31 @@ static inline bool host_is_rooted(const Host *h) {
         return h->root && h->root[0];
 }
 
-/* root + path; path must be absolute. */
+/* path (absolute) under the root, resolved as after chroot(root) (host/confine.h): an absolute
+ * link is taken from the root, ".." stops there, and the final component is followed too when it
+ * is a link (a dangling one: to where it points, so that creating the file creates it inside the
+ * root). Parts that do not exist yet are kept as text. With CONFINE_NOFOLLOW in flags a final link
+ * is kept (to remove or replace it). The result never leaves the root; with no root it is path
+ * itself. Returns 0 or -errno (-ELOOP: more than 40 links). */
+int host_resolve(const Host *h, const char *path, unsigned flags, char **ret);
+/* host_resolve() for callers that open the path next and report that error: where it fails (a
+ * loop of links) the answer lies below /dev/null, where nothing can be opened or created, and
+ * names the path and the reason. */
 char *host_path(const Host *h, const char *path);
+/* open(2) of path under the root, resolved as host_resolve() does while it opens
+ * (openat2(RESOLVE_IN_ROOT)); O_NOFOLLOW keeps a final link from being followed. O_CLOEXEC is
+ * added. Returns the fd or -errno. */
+int host_open(const Host *h, const char *path, int flags, unsigned mode);
+/* mkdir -p under the root: the missing parents 0755, path itself with mode. */
+int host_mkdir_p(const Host *h, const char *path, unsigned mode);
+/* The state directory, 0700 (its missing parents 0755). */
+int host_mkdir_state_dir(const Host *h);
 
 #define GPUBASE_STATE_DIR "/var/lib/gpubase"
 #define GPUBASE_STATE_FILE GPUBASE_STATE_DIR "/state.json"
 #define GPUBASE_ACTIONS_LOG GPUBASE_STATE_DIR "/host-actions.log"
-#define GPUBASE_LOCK_FILE "/run/gpubase.lock"
+#define GPUBASE_RUN_DIR "/run"
+#define GPUBASE_LOCK_FILE GPUBASE_RUN_DIR "/gpubase.lock"
 #define GPUBASE_UNIT "gpubase.service"
 #define BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
 

@@ -26,7 +26,10 @@ int initramfs_images(const Host *h, const char *path, unsigned *ret_total, unsig
         } else {
                 struct dirent *de;
                 while ((de = readdir(d))) {
-                        if (!is_image(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+                        if (!is_image(de->d_name))
+                                continue;
+                        _cleanup_free_ char *rel = xasprintf("/boot/%s", de->d_name), *f = host_path(h, rel);
+                        if (stat(f, &st) < 0 || !S_ISREG(st.st_mode))
                                 continue;
                         total++;
                         /* same second counts as stale: the rebuild must come after the write */
@@ -53,9 +56,14 @@ static int touch_images(const Host *h) {
                 return errno == ENOENT ? 0 : negative_errno();
         struct dirent *de;
         int r = 0;
-        while ((de = readdir(d)))
-                if (is_image(de->d_name) && utimensat(dirfd(d), de->d_name, NULL, 0) < 0 && r == 0)
+        while ((de = readdir(d))) {
+                if (!is_image(de->d_name))
+                        continue;
+                /* an image that is a link is touched where the link leads inside the root */
+                _cleanup_free_ char *rel = xasprintf("/boot/%s", de->d_name), *f = host_path(h, rel);
+                if (utimensat(AT_FDCWD, f, NULL, 0) < 0 && r == 0)
                         r = negative_errno();
+        }
         closedir(d);
         return r;
 }

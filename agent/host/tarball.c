@@ -234,25 +234,6 @@ static bool link_escapes(const char *name, const char *target, bool hardlink) {
         return false;
 }
 
-/* mkdir -p below dest for rel's parent directories, never through a symlink (we create every
- * directory ourselves, and refuse one that is already something else). */
-static int make_parents(const char *dest, const char *rel) {
-        _cleanup_free_ char *copy = xstrdup(rel);
-        for (char *s = strchr(copy, '/'); s; s = strchr(s + 1, '/')) {
-                *s = 0;
-                _cleanup_free_ char *d = xasprintf("%s/%s", dest, copy);
-                *s = '/';
-                struct stat st;
-                if (mkdir(d, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                if (lstat(d, &st) < 0)
-                        return negative_errno();
-                if (!S_ISDIR(st.st_mode))
-                        return -ENOTDIR;
-        }
-        return 0;
-}
-
 /* What tar_scan() refuses (see tarball.h): -EPERM with *reterr naming the entry, else 0 with
  * *ret_name (normalised) and *ret_type. 1: an entry to skip silently (the top directory, a
  * directory seen before). */
@@ -291,6 +272,7 @@ static int refuse_entry(const char *path, struct archive_entry *ae, StrSet *seen
 typedef struct TarScan {
         struct archive *a;
         const char *path, *dest;
+        int destfd; /* dest, opened once: every entry is created below it with *at() calls */
         size_t keep_max;
         uint64_t max_bytes, total;
         bool no_write; /* the current entry: read, but not written to dest (the header callback said so) */
@@ -354,10 +336,12 @@ static int extract_regular(TarScan *t, struct archive_entry *ae, TarEntry *te, c
         int r;
 
         if (t->dest && !t->no_write) {
-                r = make_parents(t->dest, te->name);
+                const char *base = te->name;
+                _cleanup_close_ int dir = mkdirat_parents(t->destfd, te->name, 0755, &base);
                 out = xasprintf("%s/%s", t->dest, te->name);
+                r = dir;
                 if (r >= 0) {
-                        fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        fd = openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
                         if (fd < 0)
                                 r = negative_errno();
                 }
@@ -379,7 +363,9 @@ static int extract_directory(TarScan *t, const char *name, char **reterr) {
         if (!t->dest || t->no_write)
                 return 0;
         _cleanup_free_ char *sub = xasprintf("%s/x", name);
-        int r = make_parents(t->dest, sub);
+        int r = mkdirat_parents(t->destfd, sub, 0755, NULL);
+        if (r >= 0)
+                close(r);
         if (r < 0)
                 return errorf(reterr, r, "cannot create %s/%s: %s", t->dest, name, strerror(-r));
         return 0;
@@ -411,9 +397,16 @@ int tar_scan(const char *path, const char *dest, size_t keep_max, uint64_t max_b
              void *userdata, char **reterr) {
         _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
         _cleanup_(strset_done) StrSet seen = {0};
-        TarScan t = {.a = a, .path = path, .dest = dest, .keep_max = keep_max, .max_bytes = max_bytes};
+        TarScan t = {.a = a, .path = path, .dest = dest, .destfd = -EBADF, .keep_max = keep_max, .max_bytes = max_bytes};
+        _cleanup_close_ int destfd = dest ? open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -EBADF;
         struct archive_entry *ae;
         int r = 0, ar;
+
+        if (dest && destfd < 0) {
+                r = negative_errno();
+                return errorf(reterr, r, "cannot open %s: %s", dest, strerror(-r));
+        }
+        t.destfd = destfd;
 
         archive_read_support_format_tar(a);
         archive_read_support_format_gnutar(a);

@@ -4,7 +4,8 @@
  * directories with relative names, and refuses an absolute name, a ".." component, a symlink or a
  * hardlink (saying whether it would escape the target directory), a device, fifo or socket, and a
  * name seen twice. With a destination directory it extracts as it reads, creating every file with
- * O_EXCL|O_NOFOLLOW below directories it created itself, so nothing is ever written outside it.
+ * O_EXCL|O_NOFOLLOW below directories it created itself, each reached from the destination's fd
+ * with openat(O_NOFOLLOW) (never by name), so nothing is ever written outside it.
  * Functions return 0 or -errno and write *reterr only on failure (base/error.h). */
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "plan/state.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stddef.h>
 #include <string.h>

@@ -25,6 +25,7 @@ Suite *stack_suite(void);
 Suite *signing_suite(void);
 Suite *exec_suite(void);
 Suite *input_suite(void);
+Suite *confine_suite(void);
 
 /* One directory for the whole run (<tmp>/gpubase-unit.XXXXXX), removed at the end even when a
  * failing test (in a forked child) never reached its teardown. */
