@@ -27,13 +27,15 @@ int secret_vars_save(const char *path, const Plan *p, char **reterr) {
         }
         _cleanup_free_ char *text = buf_steal(&b);
         int r;
-        if (isempty(text))
-                r = unlink(path) < 0 && errno != ENOENT ? negative_errno() : 0;
-        else {
-                r = mkdir_parents(path, 0700);
-                if (r >= 0)
-                        r = write_file_atomic(path, text, strlen(text), 0600);
+        if (isempty(text)) {
+                /* nothing secret: a file left by an earlier run goes (if it cannot, the checkpoint
+                 * that follows fails for the same reason, and says so) */
+                (void) unlink(path);
+                return 0;
         }
+        r = mkdir_parents_mode(path, 0755, 0700); /* only the state directory is private */
+        if (r >= 0)
+                r = write_file_atomic(path, text, strlen(text), 0600);
         if (r < 0)
                 return errorf(reterr, r, "cannot write %s (the values of secret variables, for resume): %s", path,
                               strerror(-r));
