@@ -5,15 +5,20 @@
  *
  * nvidia-ctk is told which files to edit with its own flags (NVIDIA's cmd/nvidia-ctk/runtime/
  * configure): --config for daemon.json or containerd's config.toml, and for containerd
- * --drop-in-config (nvidia-ctk 1.18.0 and later); under --root both point into the root. nvidia-ctk
- * knows nothing of a root, so the imports line it writes into config.toml names the root's path;
- * that one path is turned back into the path the machine will see. */
+ * --drop-in-config (nvidia-ctk 1.18.0 and later). Under --root the root's nvidia-ctk is a program
+ * of the root, which never runs on the host: it runs inside the root (chroot, every capability
+ * dropped: host/enter_root.h), where those paths are the machine's own, or not at all (gpubase not
+ * running as root, or no nvidia-ctk in the root). An imports line that still names the root's path
+ * (from an nvidia-ctk run outside the root by an earlier gpubase) is turned back into the path the
+ * machine will see. */
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "checks/checks.h"
 #include "checks/facts.h"
 #include "base/log.h"
+#include "host/enter_root.h"
 #include "host/exec.h"
 #include "steps/steps.h"
 
@@ -27,6 +32,7 @@ static const char *const runtime_keys[] = {"runtime", "set_as_default", "cdi", N
 #define DOCKER_JSON "/etc/docker/daemon.json"
 #define CONTAINERD_TOML "/etc/containerd/config.toml"
 #define CONTAINERD_DROPIN "/etc/containerd/conf.d/99-nvidia.toml"
+#define CTK_PATH "/usr/bin/nvidia-ctk" /* under --root: the root's, run inside it */
 
 static void params_free(void *p) {
         RuntimeParams *r = p;
@@ -105,13 +111,31 @@ static int runtime_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         return configured(s, ctx, ret_detail) ? PROBE_SATISFIED : PROBE_NEEDED;
 }
 
+/* Under --root: can the root's nvidia-ctk run inside it? -EPERM or -ENOENT with *reterr if not. */
+static int ctk_runs_in_root(const Host *h, char **reterr) {
+        if (!host_is_rooted(h))
+                return 0;
+        if (!confine_possible())
+                return errorf(reterr, -EPERM, "under --root, the root's nvidia-ctk runs only inside the root "
+                              "(chroot), which needs gpubase to run as root; nothing was changed");
+        _cleanup_free_ char *ctk = host_path(h, CTK_PATH);
+        if (access(ctk, X_OK) < 0)
+                return errorf(reterr, -ENOENT, "the root has no %s to run inside it: install nvidia-container-toolkit "
+                              "(an earlier step) first; nothing was changed",
+                              CTK_PATH);
+        return 0;
+}
+
 static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const RuntimeParams *rp = s->params;
-        bool docker = streq(rp->runtime, "docker");
+        bool docker = streq(rp->runtime, "docker"), rooted = host_is_rooted(ctx->host);
         _cleanup_free_ char *conf = host_path(ctx->host, docker ? DOCKER_JSON : CONTAINERD_TOML);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int r = read_file(conf, 16 * 1024 * 1024, &text, &len);
+        int r = ctk_runs_in_root(ctx->host, reterr);
+        if (r < 0)
+                return r;
+        r = read_file(conf, 16 * 1024 * 1024, &text, &len);
         if (r < 0 && r != -ENOENT)
                 return errorf(reterr, r, "cannot read %s: %s", docker ? DOCKER_JSON : CONTAINERD_TOML, strerror(-r));
         if (r >= 0) {
@@ -131,21 +155,21 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
                         return errorf(reterr, r, "cannot keep a backup of %s: %s", conf, strerror(-r));
         }
 
+        /* inside the root (chroot) the machine's paths are the root's */
         char **argv = NULL;
-        strv_push(&argv, host_is_rooted(ctx->host) ? host_path(ctx->host, "/usr/bin/nvidia-ctk") : xstrdup("nvidia-ctk"));
+        strv_push(&argv, xstrdup(rooted ? CTK_PATH : "nvidia-ctk"));
         strv_push(&argv, xstrdup("runtime"));
         strv_push(&argv, xstrdup("configure"));
         strv_push(&argv, xasprintf("--runtime=%s", rp->runtime));
-        strv_push(&argv, xasprintf("--config=%s", conf));
-        _cleanup_free_ char *dropin = docker ? NULL : host_path(ctx->host, CONTAINERD_DROPIN);
-        if (dropin)
-                strv_push(&argv, xasprintf("--drop-in-config=%s", dropin));
+        strv_push(&argv, xasprintf("--config=%s", docker ? DOCKER_JSON : CONTAINERD_TOML));
+        if (!docker)
+                strv_push(&argv, xstrdup("--drop-in-config=" CONTAINERD_DROPIN));
         if (rp->set_as_default)
                 strv_push(&argv, xstrdup("--set-as-default"));
         if (rp->cdi)
                 strv_push(&argv, xstrdup("--cdi.enabled"));
-        ExecSpec spec = {.argv = argv, .timeout_sec = 120, .output = ctx->verbose > 0 ? log_program_output : NULL,
-                         .stop_fd = ctx->stop_fd};
+        ExecSpec spec = {.argv = argv, .timeout_sec = 120, .output = ctx_echo(ctx, 1) ? log_program_output : NULL,
+                         .stop_fd = ctx->stop_fd, .chroot = rooted ? ctx->host->root : NULL};
         _cleanup_(exec_result_done) ExecResult res = {0};
         r = exec_run(&spec, &res);
         if (r >= 0 && (res.exec_errno || res.status != 0 || res.timed_out)) {
@@ -156,7 +180,7 @@ static int runtime_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         strv_free(argv);
         if (r < 0)
                 return errorf(reterr, r, "cannot run nvidia-ctk: %s", strerror(-r));
-        if (!docker && host_is_rooted(ctx->host)) {
+        if (!docker && rooted) {
                 r = containerd_unroot_import(ctx->host, conf, reterr);
                 if (r < 0)
                         return r;

@@ -1079,13 +1079,23 @@ steps:
 EOF
 }
 
-# runtime_root: docker running since 2025 and the fixture's nvidia-ctk, behind a wrapper that
-# records each call in $T/ctk-calls.
+# ctk_in_root: the fixture's nvidia-ctk (static) in the root, behind a wrapper that records each
+# call in the root's /var/log/ctk-calls: under --root gpubase runs it inside the root (chroot), so
+# the wrapper, and the shell it needs, are there too.
+ctk_in_root() {
+        mkdir -p "$R/usr/bin" "$R/var/log"
+        "$TESTS_DIR/fixtures/add-shell.sh" "$R"
+        cp "$CTK_X/usr/bin/nvidia-ctk" "$R/usr/bin/nvidia-ctk.fixture"
+        printf '#!/bin/sh\necho "$*" >>/var/log/ctk-calls\nexec /usr/bin/nvidia-ctk.fixture "$@"\n' >"$R/usr/bin/nvidia-ctk"
+        chmod 755 "$R/usr/bin/nvidia-ctk"
+        CTK_CALLS=$R/var/log/ctk-calls
+}
+
+# runtime_root: docker running since 2025 and the fixture's nvidia-ctk (ctk_in_root).
 runtime_root() {
         docker_running "$OLD_TIME"
-        mkdir -p "$R/usr/bin" "$R/etc/docker"
-        printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$T/ctk-calls" "$CTK_X/usr/bin/nvidia-ctk" >"$R/usr/bin/nvidia-ctk"
-        chmod 755 "$R/usr/bin/nvidia-ctk"
+        mkdir -p "$R/etc/docker"
+        ctk_in_root
 }
 
 restarts() {
@@ -1100,7 +1110,7 @@ t_runtime_missing_daemon_json() {
         local f=$R/$DAEMON_JSON_REL
         [ -f "$f" ] || fail "daemon.json was not created"
         eq "$(jq -r '.runtimes.nvidia.path' "$f")" nvidia-container-runtime "runtimes.nvidia.path"
-        contains "$T/ctk-calls" "--config=$f"
+        contains "$CTK_CALLS" "--config=/$DAEMON_JSON_REL" # inside the root
         absent "$f.gpubase-backup" # there was nothing to back up
         eq "$(restarts)" 1 "docker restarts"
         eq "$(states)" "runtime=done docker-restart=done" "step states"
@@ -1109,7 +1119,7 @@ t_runtime_missing_daemon_json() {
         expect_rc 0 ga run "$plan"
         eq "$(states)" "runtime=skipped docker-restart=skipped" "step states of the rerun"
         eq "$(restarts)" 1 "docker restarts after the rerun"
-        eq "$(wc -l <"$T/ctk-calls")" 1 "nvidia-ctk calls"
+        eq "$(wc -l <"$CTK_CALLS")" 1 "nvidia-ctk calls"
         cmp -s "$T/daemon.before" "$f" || fail "the rerun changed daemon.json"
         # the configuration changes while docker runs: restart, once
         touch -d "$OLD_TIME" "$R/run/docker.pid"
@@ -1146,18 +1156,19 @@ t_runtime_invalid_daemon_json() {
         eq "$(step_state runtime)" failed "runtime step"
         cmp -s "$T/daemon.orig" "$f" || fail "the invalid daemon.json was changed"
         [ "$(stat -c %Y "$f")" = "$(stat -c %Y "$T/daemon.orig")" ] || fail "the invalid daemon.json was rewritten"
-        absent "$T/ctk-calls" # nvidia-ctk never ran
+        absent "$CTK_CALLS" # nvidia-ctk never ran
         absent "$f.gpubase-backup"
         eq "$(restarts)" 0 "docker restarts"
 }
 
-# nvidia-ctk is called with its real flags only: --config into the root (no environment variable
-# of our own), and the fixture's stand-in refuses a flag the real CLI does not define.
+# nvidia-ctk is called with its real flags only: the root's nvidia-ctk runs inside the root, so
+# --config is the machine's own path there (no environment variable of our own), and the fixture's
+# stand-in refuses a flag the real CLI does not define.
 t_runtime_ctk_real_flags() {
         runtime_root
-        local f=$R/$DAEMON_JSON_REL
         expect_rc 0 ga run "$(runtime_plan)"
-        eq "$(cat "$T/ctk-calls")" "runtime configure --runtime=docker --config=$f" "the nvidia-ctk call"
+        eq "$(cat "$CTK_CALLS")" "runtime configure --runtime=docker --config=/$DAEMON_JSON_REL" "the nvidia-ctk call"
+        contains "$R/$DAEMON_JSON_REL" '"nvidia"' # written inside the root
         # the stand-in: an unknown flag fails and writes nothing, as urfave/cli does
         expect_rc 1 "$CTK_X/usr/bin/nvidia-ctk" runtime configure --runtime=docker --config="$T/x.json" --root="$R"
         err_has "flag provided but not defined: --root=$R"
@@ -1171,19 +1182,18 @@ t_runtime_ctk_real_flags() {
         out_has '"nvidia"'
 }
 
-# containerd under --root: --config and --drop-in-config point into the root; the imports line that
-# nvidia-ctk writes with the root's path names the machine's path once the step is done.
+# containerd under --root: nvidia-ctk runs inside the root, so --config, --drop-in-config and the
+# imports line it writes name the machine's paths.
 t_runtime_containerd_root() {
-        mkdir -p "$R/usr/bin" "$R/etc/containerd" "$R/run/containerd"
-        printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$T/ctk-calls" "$CTK_X/usr/bin/nvidia-ctk" >"$R/usr/bin/nvidia-ctk"
-        chmod 755 "$R/usr/bin/nvidia-ctk"
+        mkdir -p "$R/etc/containerd" "$R/run/containerd"
+        ctk_in_root
         printf 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n' \
                 >"$R/etc/containerd/config.toml"
         local plan
         plan=$(printf '%s\n' 'version: 1' 'name: containerd' 'steps:' '  - id: runtime' '    kind: container-runtime' \
                 '    runtime: containerd' '    checks: [{runtime.configured: containerd}]' | plan_file containerd)
         expect_rc 0 ga run "$plan"
-        eq "$(cat "$T/ctk-calls")" "runtime configure --runtime=containerd --config=$R/etc/containerd/config.toml --drop-in-config=$R/etc/containerd/conf.d/99-nvidia.toml" "the nvidia-ctk call"
+        eq "$(cat "$CTK_CALLS")" "runtime configure --runtime=containerd --config=/etc/containerd/config.toml --drop-in-config=/etc/containerd/conf.d/99-nvidia.toml" "the nvidia-ctk call"
         contains "$R/etc/containerd/conf.d/99-nvidia.toml" 'BinaryName = "/usr/bin/nvidia-container-runtime"'
         eq "$(head -1 "$R/etc/containerd/config.toml")" 'imports = ["/etc/containerd/conf.d/*.toml"]' "the imports line"
         not_contains "$R/etc/containerd/config.toml" "$R" "config.toml"
@@ -1191,7 +1201,7 @@ t_runtime_containerd_root() {
         eq "$(step_state runtime)" "done" "runtime step"
         expect_rc 0 ga run "$plan"
         eq "$(step_state runtime)" skipped "runtime step of the rerun"
-        eq "$(wc -l <"$T/ctk-calls")" 1 "nvidia-ctk calls"
+        eq "$(wc -l <"$CTK_CALLS")" 1 "nvidia-ctk calls"
 }
 
 # ---------------------------------------------------------------- main

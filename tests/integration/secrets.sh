@@ -300,6 +300,23 @@ t_root_programs_never_run_on_the_host() {
                 absent "$m-$p"
                 absent "$R$m-$p"
         done
+
+        # run: the container-runtime step runs the root's nvidia-ctk inside the root too (the
+        # planted one fails there, as it configures nothing), never on the host
+        "$TESTS_DIR/fixtures/add-shell.sh" "$R"
+        local plan=$T/runtime.yaml
+        printf '%s\n' 'version: 1' 'name: runtime' 'steps:' '  - id: runtime' '    kind: container-runtime' \
+                '    runtime: docker' >"$plan"
+        printf '{}\n' >"$R/etc/docker/daemon.json" # not configured yet: the step has work to do
+        expect_rc 1 gb run "$plan"
+        absent "$m-ctk"
+        [ -f "$R$m-ctk" ] || fail "nvidia-ctk of the run did not run inside the root"
+        # without one in the root: refused before anything is changed
+        rm -f "$R/usr/bin/nvidia-ctk" "$R$m-ctk"
+        expect_rc 0 gb reset
+        expect_rc 1 gb run "$plan"
+        err_has "the root has no /usr/bin/nvidia-ctk to run inside it"
+        absent "$m-ctk"
 }
 
 t_root_nvml_never_loaded_on_the_host() {
