@@ -213,7 +213,7 @@ crash-apt: deps $(B)/gpubase $(B)/killer
 FUZZ_CC      ?= clang
 FUZZ_CXX     ?= clang++
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_plan fuzz_state fuzz_daemon_json fuzz_deb fuzz_bundle
+FUZZ_TARGETS := fuzz_plan fuzz_state fuzz_daemon_json fuzz_deb fuzz_bundle fuzz_pgp fuzz_dpkg_status
 FUZZFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
 $(F)/bin/%: $(F)/obj/tests/fuzz/%.o $(F)/obj/tests/fuzz/fuzz_common.o $(F)/libgpubase.a
@@ -229,8 +229,8 @@ $(S)/fuzz/%: $(S)/obj/tests/fuzz/%.o $(S)/obj/tests/fuzz/fuzz_common.o $(S)/obj/
 .SECONDARY: $(patsubst %,$(F)/obj/tests/fuzz/%.o,$(FUZZ_TARGETS) fuzz_common) \
             $(patsubst %,$(S)/obj/tests/fuzz/%.o,$(FUZZ_TARGETS) fuzz_common standalone)
 
-$(F)/corpus/.stamp: tests/fuzz/seeds.sh $(wildcard tests/fuzz/seeds/*/*) $(B)/gpubase
-	GPUBASE=$(CURDIR)/$(B)/gpubase tests/fuzz/seeds.sh $(F)/corpus
+$(F)/corpus/.stamp: tests/fuzz/seeds.sh $(wildcard tests/fuzz/seeds/*/*) $(B)/gpubase $(B)/fixtures/libnvidia-ml.so.1
+	GPUBASE=$(CURDIR)/$(B)/gpubase FAKE_NVML=$(FAKE_NVML) tests/fuzz/seeds.sh $(F)/corpus
 	@touch $@
 
 fuzz-build: $(FUZZ_TARGETS:%=$(F)/bin/%)

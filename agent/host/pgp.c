@@ -433,10 +433,12 @@ static int armor_decode(const char *text, size_t len, Buf *out, char **reterr) {
 }
 
 /* GnuPG's own keyring format (pubring.kbx, or a --keyring file gpg created): a first blob of type 1
- * with "KBXf" at offset 8. gpgv reads it, we do not. */
+ * with "KBXf" at offset 8, after the blob's 4-byte length (32: its first byte is 0). gpgv reads it,
+ * we do not. Input whose first byte is a packet header is packets, whatever follows: a key packet
+ * can hold those bytes too, and its armor would decode to a keyring read back as a keybox. */
 static bool is_keybox(const void *data, size_t len) {
         const uint8_t *p = data;
-        return len >= 12 && p[4] == 1 && memcmp(p + 8, "KBXf", 4) == 0;
+        return len >= 12 && !(p[0] & 0x80) && p[4] == 1 && memcmp(p + 8, "KBXf", 4) == 0;
 }
 
 bool pgp_is_armored(const void *data, size_t len) {

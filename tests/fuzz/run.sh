@@ -13,8 +13,10 @@ set -euo pipefail
 : "${FUZZ_BIN:?}" "${FUZZ_DIR:?}"
 SECS=${FUZZ_SECONDS:-60}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-declare -A DICT=([fuzz_plan]=plan.dict [fuzz_state]=json.dict [fuzz_daemon_json]=json.dict [fuzz_bundle]=bundle.dict)
-declare -A MAXLEN=([fuzz_plan]=65536 [fuzz_state]=65536 [fuzz_daemon_json]=16384 [fuzz_deb]=65536 [fuzz_bundle]=65536)
+declare -A DICT=([fuzz_plan]=plan.dict [fuzz_state]=json.dict [fuzz_daemon_json]=json.dict [fuzz_bundle]=bundle.dict
+        [fuzz_pgp]=pgp.dict [fuzz_dpkg_status]=dpkg.dict)
+declare -A MAXLEN=([fuzz_plan]=65536 [fuzz_state]=65536 [fuzz_daemon_json]=16384 [fuzz_deb]=65536 [fuzz_bundle]=65536
+        [fuzz_pgp]=65536 [fuzz_dpkg_status]=65536)
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 failed=0
 summary=()

@@ -12,6 +12,15 @@
 #                     one spoilt the ways tests/integration/craft-bundle.py spoils bundles (absolute
 #                     path, "..", escaping links, checksum mismatch, unlisted or missing file, manifest
 #                     not first), all uncompressed so that mutations reach the tar headers
+#   fuzz_pgp          keys made here with gpg (Ed25519 with a Curve25519 subkey, RSA with its
+#                     subkey; binary and armored, alone and together, as one armor block and as two),
+#                     the RFC 9580 samples of tests/unit/test-pgp.c (v4, v6), Debian's archive key if
+#                     this machine has it; and what must be refused: a secret key, a detached
+#                     signature (armored and binary), a clear-signed InRelease
+#   fuzz_dpkg_status  var/lib/dpkg/status and the apt lists of the fixture hosts
+#                     (tests/fixtures/hosts/mkhost.sh; needs $FAKE_NVML), and tests/fuzz/seeds/dpkg_status
+#                     (held packages that lock exact versions, half-installed and config-files
+#                     states, continuation lines)
 set -euo pipefail
 export LC_ALL=C TZ=UTC
 : "${GPUBASE:?set GPUBASE to the gpubase binary (the state seeds are written by it)}"
@@ -21,9 +30,13 @@ TESTS=$(dirname "$HERE")
 TOP=$(dirname "$TESTS")
 OUT=$1
 rm -rf "$OUT"
-mkdir -p "$OUT"/{fuzz_plan,fuzz_state,fuzz_daemon_json,fuzz_deb,fuzz_bundle}
+mkdir -p "$OUT"/{fuzz_plan,fuzz_state,fuzz_daemon_json,fuzz_deb,fuzz_bundle,fuzz_pgp,fuzz_dpkg_status}
 W=$(mktemp -d "${TMPDIR:-/tmp}/gpubase-seeds.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+cleanup() {
+        [ ! -d "$W/gnupg" ] || gpgconf --homedir "$W/gnupg" --kill gpg-agent 2>/dev/null || true
+        rm -rf "$W"
+}
+trap cleanup EXIT
 
 # ---- plans
 for f in "$TESTS"/fixtures/plans/good/*.yaml "$TESTS"/fixtures/plans/bad/*.yaml "$TESTS"/fixtures/integration/*.yaml \
@@ -152,5 +165,52 @@ for mode in absolute dotdot symlink-abs symlink-up hardlink-up checksum unlisted
         gzip -dc "$W/$mode.tar.gz" >"$OUT/fuzz_bundle/bad-$mode.tar"
 done
 head -c 700 "$OUT/fuzz_bundle/rich.tar" >"$OUT/fuzz_bundle/bad-truncated.tar"
+
+# ---- OpenPGP keyrings (and signatures handed over as keys)
+rfc_sample() { # NAME (v4 or v6): the armored text of that constant in tests/unit/test-pgp.c
+        awk -v n="$1" '$0 ~ "static const char " n "\\[\\] =" {on = 1} on {print} on && /;$/ {exit}' \
+                "$TESTS/unit/test-pgp.c" | sed -E 's/^[^"]*"//; s/\\n"[;]?$//'
+}
+rfc_sample v4 >"$OUT/fuzz_pgp/rfc9580-v4.asc"
+rfc_sample v6 >"$OUT/fuzz_pgp/rfc9580-v6.asc"
+grep -q 'END PGP PUBLIC KEY BLOCK' "$OUT/fuzz_pgp/rfc9580-v6.asc" || { echo "seeds.sh: no v6 sample in test-pgp.c" >&2; exit 1; }
+[ ! -f /usr/share/keyrings/debian-archive-bookworm-stable.gpg ] ||
+        cp /usr/share/keyrings/debian-archive-bookworm-stable.gpg "$OUT/fuzz_pgp/debian-bookworm-stable.gpg"
+if command -v gpg >/dev/null; then
+        GH=$W/gnupg
+        mkdir -m 700 "$GH"
+        g() { gpg --homedir "$GH" --batch --quiet --no-tty --pinentry-mode loopback --passphrase '' "$@"; }
+        g --quick-gen-key "fuzz seed ed25519 <ed@fuzz.gpubase.invalid>" ed25519 sign never
+        ed=$(g --list-keys --with-colons | awk -F: '/^fpr/ {print $10; exit}')
+        g --quick-add-key "$ed" cv25519 encr never
+        g --quick-gen-key "fuzz seed rsa <rsa@fuzz.gpubase.invalid>" rsa2048 default never
+        g --export "$ed" >"$OUT/fuzz_pgp/ed25519.gpg"
+        g --armor --export "$ed" >"$OUT/fuzz_pgp/ed25519.asc"
+        g --armor --export "rsa@fuzz.gpubase.invalid" >"$OUT/fuzz_pgp/rsa.asc"
+        g --export >"$OUT/fuzz_pgp/two-keys.gpg"
+        g --armor --export >"$OUT/fuzz_pgp/two-keys.asc"
+        cat "$OUT/fuzz_pgp/ed25519.asc" "$OUT/fuzz_pgp/rsa.asc" >"$OUT/fuzz_pgp/two-blocks.asc"
+        g --armor --export-secret-keys "$ed" >"$OUT/fuzz_pgp/secret.asc"
+        printf 'Origin: NVIDIA\nLabel: NVIDIA CUDA\nSuite: stable\nSHA256:\n 0123 10 Packages\n' >"$W/Release"
+        g --local-user "$ed" --armor --detach-sign -o "$OUT/fuzz_pgp/Release.gpg.asc" "$W/Release"
+        g --local-user "$ed" --detach-sign -o "$OUT/fuzz_pgp/Release.gpg" "$W/Release"
+        g --local-user "$ed" --clearsign -o "$OUT/fuzz_pgp/InRelease" "$W/Release"
+else
+        echo "seeds.sh: no gpg: fuzz_pgp starts from the RFC samples alone" >&2
+fi
+
+# ---- dpkg status files: the fixture hosts' (the distinct ones), and the hand-written variants
+if [ -n "${FAKE_NVML:-}" ]; then
+        for s in healthy-h100 b200 containerd-no-import cuda13-on-570 distro-origin proprietary-h100 stale-module volta-595; do
+                "$TESTS/fixtures/hosts/mkhost.sh" "$W/host-$s" "$s" >/dev/null
+                cp "$W/host-$s/var/lib/dpkg/status" "$OUT/fuzz_dpkg_status/$s.status"
+                for l in "$W/host-$s"/var/lib/apt/lists/*_Packages; do
+                        [ ! -f "$l" ] || cp "$l" "$OUT/fuzz_dpkg_status/$s-$(basename "$l" | cut -c1-40).Packages"
+                done
+        done
+else
+        echo "seeds.sh: FAKE_NVML not set: no fixture hosts among the dpkg status seeds" >&2
+fi
+cp "$HERE"/seeds/dpkg_status/* "$OUT/fuzz_dpkg_status/"
 
 for d in "$OUT"/*; do echo "seeds: $(basename "$d"): $(find "$d" -mindepth 1 -maxdepth 1 | wc -l) files"; done

@@ -573,6 +573,12 @@ START_TEST(test_refused) {
         ck_assert(!pgp_is_armored(kbx, klen));
         ck_assert_int_eq(pgp_keyring_fingerprints(kbx, klen, NULL, NULL, &kwhy), -EBADMSG);
         ck_assert_ptr_nonnull(strstr(kwhy, "keybox"));
+        /* ...but a key packet may carry a keybox's marker bytes (type 1 at offset 4, "KBXf" at 8): a
+         * keyring that starts with a packet header is read as one (tests/fuzz/regressions/fuzz_pgp) */
+        static const uint8_t lookalike[] = {0x99, 0, 9, 4, 1, 0, 0, 0, 'K', 'B', 'X', 'f'};
+        _cleanup_strv_free_ char **lp = NULL;
+        ck_assert_int_eq(pgp_keyring_fingerprints(lookalike, sizeof lookalike, &lp, NULL, NULL), 0);
+        ck_assert_int_eq((int) strv_length(lp), 1);
 
         /* Secret keys have no place in an apt keyring. */
         _cleanup_free_ char *why = NULL, *why2 = NULL;
