@@ -69,19 +69,23 @@ int fsync_parent_dir(const char *path) {
         return 0;
 }
 
-void remove_stale_temp_files(const char *path) {
+void remove_stale_beside(const char *path, const char *before, const char *after, size_t random_len) {
         const char *slash = strrchr(path, '/');
         if (!slash)
                 return;
         _cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t) (slash - path));
-        _cleanup_free_ char *prefix = xasprintf(".#%s.", slash + 1);
+        _cleanup_free_ char *prefix = xasprintf("%s%s%s", before, slash + 1, after);
         _cleanup_(closedirp) DIR *d = opendir(dir);
         struct dirent *de;
         if (!d)
                 return;
         while ((de = readdir(d)))
-                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 8)
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + random_len)
+                        rm_rf_below(dirfd(d), de->d_name, 0);
+}
+
+void remove_stale_temp_files(const char *path) {
+        remove_stale_beside(path, ".#", ".", 8);
 }
 
 static void rm_rf_children(int fd, unsigned depth) {

@@ -33,6 +33,9 @@ int mkdirat_parents(int dirfd, const char *rel, unsigned mode, const char **ret_
  * creating and renaming them. Only safe while no other process writes path (gpubase: under
  * its agent lock). */
 void remove_stale_temp_files(const char *path);
+/* Removes what a killed writer left beside path: entries of path's directory named
+ * BEFORE + basename(path) + AFTER + random_len more characters (files or trees, never followed). */
+void remove_stale_beside(const char *path, const char *before, const char *after, size_t random_len);
 /* Copies the regular file from to to (created or truncated, from's permission bits, parents
  * created). */
 int copy_regular_file(const char *from, const char *to);

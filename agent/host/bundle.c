@@ -426,18 +426,7 @@ static int entry_cb(const TarEntry *e, void *userdata, char **reterr) {
 
 /* The DEST.new.XXXXXX directories a run killed while extracting left beside dest. */
 static void remove_stale_extractions(const char *dest) {
-        const char *slash = strrchr(dest, '/');
-        if (!slash)
-                return;
-        _cleanup_free_ char *dir = slash == dest ? xstrdup("/") : xstrndup(dest, (size_t) (slash - dest));
-        _cleanup_free_ char *prefix = xasprintf("%s.new.", slash + 1);
-        _cleanup_(closedirp) DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 6) {
-                        _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
-                        rm_rf_tree(p);
-                }
+        remove_stale_beside(dest, "", ".new.", 6);
 }
 
 static const TarScanHooks open_hooks = {.header = header_cb, .entry = entry_cb};
