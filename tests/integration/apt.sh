@@ -31,7 +31,6 @@ export GPUBASE FAKE_NVML
 . "$APT_IT_DIR/lib.sh"
 
 PLANS=$SRC_DIR/plans
-T0=$(now_ms)
 need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
 
 # ---------------------------------------------------------------- the fixture repositories (once)
@@ -1285,14 +1284,4 @@ t_no_apt_frontend_in_any_test() {
         frontends_untouched
 }
 
-pattern=${1:-}
-T0=$(now_ms)
-for t in "${ALL_TESTS[@]}"; do
-        if [ -n "$pattern" ] && ! [[ $t =~ $pattern ]]; then
-                continue
-        fi
-        run_test "$t" "t_$t"
-done
-run_test no_apt_frontend_in_any_test t_no_apt_frontend_in_any_test
-echo "took $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
-summary
+run_listed "${1:-}" no_apt_frontend_in_any_test

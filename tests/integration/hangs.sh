@@ -255,13 +255,4 @@ ALL_TESTS=(
         sigint_during_command
 )
 
-pattern=${1:-}
-T0=$(now_ms)
-for t in "${ALL_TESTS[@]}"; do
-        if [ -n "$pattern" ] && ! [[ $t =~ $pattern ]]; then
-                continue
-        fi
-        run_test "$t" "t_$t"
-done
-echo "took $(awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
-summary
+run_listed "${1:-}"

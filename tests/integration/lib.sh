@@ -501,6 +501,26 @@ run_test() {
 }
 
 # summary: one line; the exit status of the whole script.
+# run_listed PATTERN [EXTRA...]: every test of ALL_TESTS whose name matches PATTERN (all when it is
+# empty), then the EXTRA tests (names of t_ functions, always run), then how long they took and the
+# summary: the end of every suite that lists its tests.
+run_listed() {
+        local pattern=$1 t t0
+        shift
+        t0=$(now_ms)
+        for t in "${ALL_TESTS[@]}"; do
+                if [ -n "$pattern" ] && ! [[ $t =~ $pattern ]]; then
+                        continue
+                fi
+                run_test "$t" "t_$t"
+        done
+        for t in "$@"; do
+                run_test "$t" "t_$t"
+        done
+        echo "took $(awk -v a="$t0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s"
+        summary
+}
+
 summary() {
         echo "----"
         echo "integration: $IT_PASS passed, $IT_FAIL failed, $IT_SKIP skipped (gpubase: $GPUBASE)"
