@@ -5,14 +5,12 @@
  * every env: value are redacted. Files of the machine are opened without leaving the root, and only
  * regular files of bounded size are read (a FIFO or a device is never opened for reading). */
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "base/log.h"
-#include "base/path.h"
+#include "host/confine.h"
 #include "host/journal.h"
 #include "host/tarball.h"
 #include "plan/secret_vars.h"
@@ -100,49 +98,14 @@ static int add_redacted(Collector *c, const char *name, const char *data, size_t
         return add(c, name, clean, n, mtime);
 }
 
-/* Opens path (absolute, as the machine names it) below root_fd without ever leaving it: openat2()
- * with RESOLVE_IN_ROOT makes a link mean what it would mean after chroot (an absolute target starts
- * at the root, ".." stops there) and follows no /proc magic link; on a kernel without openat2 no
- * link is followed at all (ELOOP). O_NONBLOCK: opening a FIFO never waits for a writer.
- * This is the report's only way to open a file of the machine (one place to switch to host/'s
- * resolver). */
+/* Opens path (absolute, as the machine names it) below root_fd without ever leaving it, as after
+ * chroot (host/confine.h: openat2(RESOLVE_IN_ROOT), or the component walk without it); O_NONBLOCK:
+ * opening a FIFO never waits for a writer. The report's only way to open a file of the machine. */
 static int open_in_root(int root_fd, const char *path, int flags, int *ret_fd) {
-        const char *rel = path + strspn(path, "/");
-        struct open_how how = {
-                .flags = (uint64_t) (flags | O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC),
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-        int fd = -1;
-        for (int tries = 0; tries < 8; tries++) { /* EAGAIN: a rename raced with ".." */
-                fd = (int) syscall(SYS_openat2, root_fd, isempty(rel) ? "." : rel, &how, sizeof how);
-                if (fd >= 0 || errno != EAGAIN)
-                        break;
-        }
-        if (fd >= 0) {
-                *ret_fd = fd;
-                return 0;
-        }
-        if (errno != ENOSYS && errno != EPERM) /* EPERM: a seccomp filter that does not know openat2 */
-                return negative_errno();
-
-        _cleanup_close_ int dir = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-        if (dir < 0)
-                return negative_errno();
-        const char *c;
-        size_t n;
-        for (const char *p = rel; (n = path_next_component(&p, &c)) > 0;) {
-                _cleanup_free_ char *name = xstrndup(c, n);
-                bool last = p[strspn(p, "/")] == 0;
-                if (component_is_dotdot(c, n))
-                        return -EPERM;
-                fd = openat(dir, name, last ? (flags | O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW)
-                                            : (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                if (fd < 0)
-                        return negative_errno();
-                close(dir);
-                dir = fd;
-        }
-        *ret_fd = TAKE_FD(dir);
+        int fd = confine_open(root_fd, path, flags | O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
         return 0;
 }
 
@@ -161,11 +124,7 @@ static int read_machine_file(Collector *c, const char *path, char **ret, size_t 
         struct stat st;
         int r = open_in_root(c->root_fd, path, 0, &fd);
         if (r == -ELOOP) {
-                *ret_why = xasprintf("%s: a symbolic link, not followed (this kernel has no openat2 to keep it in the root)", shown);
-                return 1;
-        }
-        if (r == -EXDEV) {
-                *ret_why = xasprintf("%s: leads out of the root, not followed", shown);
+                *ret_why = xasprintf("%s: too many symbolic links, not followed", shown);
                 return 1;
         }
         if (r < 0) {

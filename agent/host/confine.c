@@ -118,8 +118,8 @@ static int walk_name(Walk *w, const char *name, size_t n, bool last, bool follow
 
 /* The walk itself; on success *w holds the end (see Walk), the caller calls walk_done(). */
 static int walk(int rootfd, const char *path, unsigned flags, Walk *w) {
-        _cleanup_free_ char *todo = xstrdup(path);
-        const char *p = todo, *c;
+        _cleanup_free_ char *rest = xstrdup(path);
+        const char *p = rest, *c;
         size_t n;
         int r;
 
@@ -144,9 +144,9 @@ static int walk(int rootfd, const char *path, unsigned flags, Walk *w) {
                 if (target[0] == '/')
                         r = walk_reset(w);
                 char *next = xasprintf("%s/%s", target, p);
-                free(todo);
-                todo = next;
-                p = todo;
+                free(rest);
+                rest = next;
+                p = rest;
         }
         if (r >= 0 && w->rel.len >= PATH_MAX)
                 r = -ENAMETOOLONG;
