@@ -11,8 +11,8 @@
 #endif
 
 static const Command commands[] = {
-        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 1, cmd_run},
-        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE, 0, 0, cmd_resume},
+        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE, 0, 1, cmd_run},
+        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0), failed or its agent died (1), or waits for a reboot (3)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
         {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE, 0, 0, cmd_verify, cmd_verify_help},
@@ -33,6 +33,12 @@ static void help(void) {
                "  --root DIR              act on the system under DIR: every path is taken under it, as after\n"
                "                          chroot DIR (links and .. never lead out), and reboots/unit\n"
                "                          changes are logged to DIR%s (DIR must not be empty)\n"
+               "  --image                 with --root: DIR is a complete OS tree being built into an image (run,\n"
+               "                          resume): package scripts and commands run chrooted into it with\n"
+               "                          /proc, /sys, /dev mounted for the run only, no service starts, and\n"
+               "                          the reboot step and what follows run at the image's first boot\n"
+               "                          (exit 3, `status`: first boot pending)\n"
+               "  --keep-cache            --image: keep the apt lists and archives the run downloaded\n"
                "  --reboot=now|exit|never when a step needs a reboot: reboot now (default), exit 3 so that\n"
                "                          Packer/Ansible reboot, or fail\n"
                "  --dry-run               print what each step would do; change nothing, write no state\n"
@@ -66,6 +72,8 @@ static const struct option long_opts[] = {
         {"var", required_argument, NULL, 'D'},
         {"output", required_argument, NULL, 'o'},
         {"bundle", required_argument, NULL, 'B'},
+        {"image", no_argument, NULL, 'I'},
+        {"keep-cache", no_argument, NULL, 'K'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -94,6 +102,10 @@ static const char *opt_name(unsigned bit) {
                 return "--output";
         case OPT_BUNDLE:
                 return "--bundle";
+        case OPT_IMAGE:
+                return "--image";
+        case OPT_KEEP_CACHE:
+                return "--keep-cache";
         default:
                 return "-v";
         }
@@ -157,6 +169,14 @@ static int parse_option(Args *a, int c, char **argv, const char **root, bool *wa
         case 'B':
                 a->bundle = optarg;
                 a->seen |= OPT_BUNDLE;
+                return EXIT_OK;
+        case 'I':
+                a->host.image = true; /* kept across host_init() by main() */
+                a->seen |= OPT_IMAGE;
+                return EXIT_OK;
+        case 'K':
+                a->keep_cache = true;
+                a->seen |= OPT_KEEP_CACHE;
                 return EXIT_OK;
         case 'v':
                 a->verbose++;
@@ -235,7 +255,21 @@ int main(int argc, char **argv) {
         r = check_usage(&a, cmd, n_ops - 1);
         if (r != EXIT_OK)
                 return r;
+        bool image = a.host.image;
+        if (image && !root) {
+                log_error("--image needs --root TREE: the directory of the image being built");
+                return EXIT_USAGE;
+        }
+        if (a.keep_cache && !image) {
+                log_error("--keep-cache applies to --image only");
+                return EXIT_USAGE;
+        }
+        if (image && a.dry_run) {
+                log_error("--dry-run does not apply with --image; `gpubase --root TREE plan show PLAN` shows the steps");
+                return EXIT_USAGE;
+        }
         r = host_init(&a.host, root);
+        a.host.image = image;
         if (r < 0) {
                 log_error("--root %s: %s", root, strerror(-r));
                 return EXIT_USAGE;

@@ -148,8 +148,12 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         if (o->quiet)
                 _config->Set("quiet", "2");
         if (!s->root.empty()) {
-                s->dpkg_opts = {"--root=" + s->root, "--log=" + s->root + "/var/log/dpkg.log",
-                                "--force-script-chrootless"};
+                s->dpkg_opts = {"--root=" + s->root, "--log=" + s->root + "/var/log/dpkg.log"};
+                if (!o->chroot_scripts)
+                        s->dpkg_opts.push_back("--force-script-chrootless");
+                else // hooks of the tree's apt.conf.d are commands meant for the tree, not this machine
+                        for (const char *hook : {"DPkg::Pre-Invoke", "DPkg::Post-Invoke", "DPkg::Pre-Install-Pkgs"})
+                                _config->Clear(hook);
                 if (geteuid() != 0)
                         s->dpkg_opts.push_back("--force-not-root");
                 for (auto &opt : s->dpkg_opts)

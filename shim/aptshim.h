@@ -27,6 +27,10 @@ typedef struct AptOptions {
                                     * no cache files: a dry run writes nothing where it looks */
         bool readonly;             /* no cache files written (probes); NULL scratch: the root's lists */
         bool force_confmiss;       /* dpkg restores deleted conffiles of reinstalled packages */
+        bool chroot_scripts;       /* the root is a complete OS (gpubase --image): dpkg runs maintainer
+                                    * scripts chrooted into it (no --force-script-chrootless), and
+                                    * the root's apt hooks (DPkg::Pre-Invoke...), which would run on
+                                    * this machine, are not run */
 } AptOptions;
 
 typedef struct AptProgress {
@@ -40,7 +44,8 @@ typedef struct AptProgress {
 int apt_shim_open(const AptOptions *opts, AptShim **ret, char **reterr);
 void apt_shim_close(AptShim *s);
 
-/* The dpkg options gpubase uses for this root (--root, --log, --force-script-chrootless...),
+/* The dpkg options gpubase uses for this root (--root, --log, --force-script-chrootless
+ * unless chroot_scripts...),
  * NULL-terminated, static storage owned by the shim. */
 const char *const *apt_shim_dpkg_options(AptShim *s);
 

@@ -20,7 +20,9 @@ enum {
         OPT_VAR = 1 << 8,
         OPT_OUTPUT = 1 << 9,
         OPT_BUNDLE = 1 << 10,
-        _OPT_LAST = OPT_BUNDLE,
+        OPT_IMAGE = 1 << 11,
+        OPT_KEEP_CACHE = 1 << 12,
+        _OPT_LAST = OPT_KEEP_CACHE,
 };
 
 typedef struct Args {
@@ -34,6 +36,7 @@ typedef struct Args {
         char **vars;      /* --var NAME=VALUE */
         const char *output; /* -o FILE (report, bundle create) */
         const char *bundle; /* run/resume --bundle FILE */
+        bool keep_cache;  /* run/resume --image --keep-cache: the apt lists and archives stay in the image */
         unsigned seen;    /* OPT_* given on the command line */
 } Args;
 
@@ -82,6 +85,17 @@ int lock_and_load(Args *a, int *lock, State **st);
 int open_bundle(Args *a, BundleManifest **ret, char **ret_tmp);
 /* A run started with --bundle keeps using its extracted bundle (checked again) when it goes on. */
 int reattach_bundle(Args *a, const State *st);
+
+/* run/resume --image (cmd/image.c): the plan fits an image and the tree can resume it at its first
+ * boot; then the engine runs inside the tree's mounts, and the tree is left clean. */
+int image_refuse_unfit(Args *a, const Plan *p);
+int image_run_engine(Args *a, Ctx *ctx, const char *state_path);
+/* The tree's run waits for its first boot already: tidy what a killed run left, say so, and return
+ * EXIT_REBOOT_PENDING; -1 when that is not the case (or not --image). */
+int image_built_already(Args *a, State *st);
+/* The copy of the plan an image's first boot reads (the state names it instead of the build host's
+ * file); under --root it is taken from inside the root. */
+#define IMAGE_PLAN GPUBASE_STATE_DIR "/plan.yaml"
 
 /* Shared by status and wait (cmd/common.c). The state says running but no agent holds the lock:
  * the agent died (kill -9, a crash, the OOM killer). *ret_msg says which step and what to run. */

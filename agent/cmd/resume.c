@@ -36,7 +36,7 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_(plan_freep) Plan *p = NULL;
         _cleanup_(state_freep) State *st = NULL;
         _cleanup_(bundle_manifest_freep) BundleManifest *bm = NULL;
-        _cleanup_free_ char *tmp = NULL;
+        _cleanup_free_ char *tmp = NULL, *plan = NULL;
         _cleanup_close_ int lock = -1;
         int r;
 
@@ -53,6 +53,9 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
                        st->plan_name ? st->plan_name : st->plan_path);
                 return EXIT_OK;
         }
+        r = image_built_already(a, st);
+        if (r >= 0)
+                return r;
         if (a->bundle) {
                 r = open_bundle(a, &bm, &tmp);
                 if (r == EXIT_OK && !streq(bm->plan_sha256, st->plan_sha256)) {
@@ -69,11 +72,13 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
                 r = reattach_bundle(a, st);
         if (r != EXIT_OK)
                 goto out;
-        r = refuse_unsafe_plan(st->plan_path);
+        /* an image's copy of its plan is a file of the machine it runs on, the root under --root */
+        plan = streq(st->plan_path, IMAGE_PLAN) ? host_path(&a->host, IMAGE_PLAN) : xstrdup(st->plan_path);
+        r = refuse_unsafe_plan(plan);
         if (r == EXIT_OK)
                 r = restore_secret_vars(a, st);
         if (r == EXIT_OK)
-                r = load_plan_or_complain(a, st->plan_path, st->vars, true, &p);
+                r = load_plan_or_complain(a, plan, st->vars, true, &p);
         if (r != EXIT_OK) {
                 log_error("the plan of run %.8s (%s) cannot be used; restore it, or `gpubase reset` and start again",
                           st->run_id, st->plan_path);

@@ -104,6 +104,9 @@ int cmd_run(Args *a, int argc, char **argv) {
         r = lock_and_load(a, &lock, &st);
         if (r != EXIT_OK)
                 goto out;
+        r = image_built_already(a, st);
+        if (r >= 0)
+                goto out;
 
         r = continue_or_start(a, p, &st);
         if (r != EXIT_OK)

@@ -44,6 +44,11 @@ int run_with(Args *a, Plan *p, State *st) {
                 .replan = a->replan,
                 .verbose = a->verbose,
         };
+        if (a->host.image) {
+                int r = image_refuse_unfit(a, p);
+                if (r != EXIT_OK)
+                        return r;
+        }
         if (a->dry_run)
                 printf("dry run of plan '%s' (%s): nothing is changed, no state is written\n", p->name, p->path);
         if (a->host.apt_bundle)
@@ -54,7 +59,7 @@ int run_with(Args *a, Plan *p, State *st) {
                 log_error("%s", err);
                 return EXIT_FAILED;
         }
-        int r = engine_run(&ctx, path);
+        int r = a->host.image ? image_run_engine(a, &ctx, path) : engine_run(&ctx, path);
         if (!a->dry_run && r == EXIT_OK)
                 (void) unlink(secrets); /* the run is done: nothing will resume it */
         if (!a->dry_run && r == EXIT_OK) {

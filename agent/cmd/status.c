@@ -62,7 +62,8 @@ static void print_human(Args *a, const State *st) {
         _cleanup_free_ char *created = format_timestamp(st->created);
         _cleanup_free_ char *updated = format_timestamp(st->updated);
         printf("run %s  plan '%s'  (%s)\n", st->run_id, st->plan_name ? st->plan_name : "?", st->plan_path);
-        printf("state: %s   started %s   updated %s   reboots: %u\n", run_state_to_string(st->run_state), created,
+        printf("state: %s   started %s   updated %s   reboots: %u\n",
+               state_first_boot_pending(st) ? "first boot pending" : run_state_to_string(st->run_state), created,
                updated, st->reboots);
         pid_t holder = host_lock_holder(&a->host);
         if (holder > 0)
@@ -80,6 +81,9 @@ static void print_human(Args *a, const State *st) {
         _cleanup_free_ char *msg = NULL;
         if (agent_died(a, st, &msg) || reboot_unattended(a, st, &msg))
                 printf("\n%s\n", msg);
+        else if (state_first_boot_pending(st))
+                printf("\nFirst boot pending: this tree is an image whose run goes on at its first boot (%s is "
+                       "enabled in it).\n", GPUBASE_UNIT);
         else if (st->run_state == RUN_REBOOT_PENDING)
                 printf("\nA reboot is pending: after it, `gpubase resume` (or gpubase.service) continues the run.\n");
         else if (st->run_state == RUN_FAILED)

@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "engine/image.h"
 #include "engine/interrupt.h"
 #include "engine/progress.h"
 
@@ -21,6 +22,7 @@ typedef struct Engine {
         const char *state_path;
         uint64_t step_t0;
         char **secrets; /* the values of the plan's secret variables: never printed, never checkpointed */
+        size_t first_boot; /* --image: the step the image's first boot begins with (engine/image.h) */
 } Engine;
 
 /* What a step, or the look at a reboot that was requested, comes to. Only engine_run() turns it
@@ -484,14 +486,50 @@ static Outcome finish_run(Engine *e) {
         return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
 }
 
+/* --image: the run stops before step i, which the image's first boot begins with; gpubase.service
+ * goes on with it there (the reboot step, if i is one, counts as done once the image has booted). */
+static Outcome defer_to_first_boot(Engine *e, size_t i) {
+        State *st = e->ctx->state;
+        StepRecord *rec = &st->steps[i];
+        _cleanup_free_ char *did = NULL;
+        char *err = NULL;
+
+        st->unit_enabled = true; /* the intent first, as enable_unit_for_reboot() records it */
+        if (image_prepare_first_boot(e->ctx, &did, &err) < 0)
+                return fail_step(e, i, err);
+        if (e->ctx->plan->steps[i].kind->reboot) {
+                rec->state = STEP_REBOOT_REQUESTED;
+                rec->reboots++;
+                rec->finished = now_usec();
+                step_record_set(&rec->reboot_boot_id, IMAGE_BOOT_ID);
+                free(rec->detail);
+                rec->detail = xasprintf("deferred to the image's first boot (%s)", did);
+        }
+        st->run_state = RUN_REBOOT_PENDING;
+        step_record_set(&st->image, STATE_IMAGE_FIRST_BOOT);
+        if (checkpoint(e) < 0)
+                return OUTCOME_FAILED;
+        log_info("image ready (%s): step '%s' and what follows run at the image's first boot, through %s", did,
+                 rec->id, GPUBASE_UNIT);
+        return OUTCOME_REBOOT_PENDING;
+}
+
 static Outcome run_steps(Engine *e, ssize_t rebooted) {
         const Plan *p = e->ctx->plan;
         State *st = e->ctx->state;
+        bool image = e->ctx->host->image;
 
         for (size_t i = 0; i < p->n_steps; i++) {
                 StepState s = st->steps[i].state;
                 if (s == STEP_DONE || s == STEP_SKIPPED)
                         continue;
+                if (image && i >= e->first_boot)
+                        return defer_to_first_boot(e, i);
+                if (image && image_step_deferred(&p->steps[i])) {
+                        progress_note(&e->progress, "[%zu/%zu] %-24s %-9s at the image's first boot", i + 1, p->n_steps,
+                                      p->steps[i].id, p->steps[i].kind->name);
+                        continue;
+                }
                 Outcome o = (ssize_t) i == rebooted ? after_reboot(e, i) : run_step(e, i);
                 if (o == OUTCOME_DRY_REBOOT) {
                         for (size_t j = i + 1; j < p->n_steps; j++)
@@ -514,11 +552,18 @@ static int run_watched(Ctx *ctx, const char *state_path) {
         Outcome o;
 
         progress_init(&e.progress, ctx);
+        _cleanup_free_ char *why = NULL;
+        if (ctx->host->image && image_first_boot_step(ctx->plan, &e.first_boot, &why) < 0) {
+                log_error("%s", why);
+                return EXIT_INVALID_PLAN;
+        }
         o = find_reboot(&e, &rebooted);
         if (o != OUTCOME_NEXT)
                 return outcome_to_exit(o);
 
         if (!ctx->dry_run) {
+                /* an image's first boot (or a run on a tree that is no longer built as an image) */
+                step_record_set(&ctx->state->image, ctx->host->image ? STATE_IMAGE_BUILD : NULL);
                 ctx->state->run_state = RUN_RUNNING;
                 step_record_set(&ctx->state->error, NULL);
                 if (checkpoint(&e) < 0)

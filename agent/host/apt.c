@@ -212,6 +212,7 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .scratch = (o && o->scratch) || bundle ? scratchdir : NULL,
                 .readonly = o && o->readonly,
                 .force_confmiss = o && o->force_confmiss,
+                .chroot_scripts = s->host->image,
         };
         int r = apt_shim_open(&ao, &s->shim, reterr);
         if (r < 0 || !bundle)

@@ -17,6 +17,8 @@ typedef struct Host {
         char *root; /* "" for the real machine, else an absolute path without trailing slash */
         char *apt_bundle; /* an extracted offline bundle (host path): apt takes packages from it only, and
                            * keyring/key downloads come from it (run --bundle); NULL: the network */
+        bool image;       /* --image: root is a complete OS tree (an image being built), not a sandbox:
+                           * dpkg runs its maintainer scripts chrooted into it, and so do commands */
 } Host;
 
 int host_init(Host *h, const char *root);

@@ -70,11 +70,12 @@ static int touch_images(const Host *h) {
 
 int host_update_initramfs(const Host *h, char **reterr) {
         char *argv[] = {(char *) INITRAMFS_UPDATE_ARGV0, (char *) "-u", (char *) "-k", (char *) "all", NULL};
-        if (host_is_rooted(h)) {
+        if (host_is_rooted(h) && !h->image) {
                 int r = host_log_action(h, "%s -u -k all", INITRAMFS_UPDATE_ARGV0);
                 return r < 0 ? r : touch_images(h);
         }
-        ExecSpec spec = {.argv = argv, .timeout_sec = 600};
+        /* an image's own update-initramfs, chrooted into it (host/image.h) */
+        ExecSpec spec = {.argv = argv, .timeout_sec = 600, .chroot = h->image ? h->root : NULL};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r < 0) {

@@ -41,3 +41,9 @@ typedef struct Ctx {
  * unless the plan has secret variables: live output could print their values (the output's tail
  * still reaches the step's error, redacted). */
 bool ctx_echo(const Ctx *ctx, int level);
+
+/* Where a file the plan reads (apt-source key_file, apt-keyring-deb path) is: a relative path is
+ * taken from the plan's directory on this machine; an absolute one is a path of the machine the
+ * run provisions (under --root: of the root), except with --image, where the plan's files are the
+ * build host's (the root is the image being built, its outputs go there). */
+char *ctx_input_path(const Ctx *ctx, const Host *src, const char *path);

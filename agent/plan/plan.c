@@ -201,7 +201,8 @@ static void add_builtin_vars(Plan *p, const Host *host) {
                 add_var(p, "distro", distro, NULL);
         }
         os_info_done(&os);
-        add_var(p, "root", host->root, NULL);
+        /* in an image (--image) commands run chrooted into the root: to them it is "/" */
+        add_var(p, "root", host->image ? "" : host->root, NULL);
         _cleanup_free_ char *dir = xstrdup(p->path);
         add_var(p, "plan_dir", dirname(dir), NULL);
 }

@@ -198,3 +198,18 @@ int schema_abs_path(ParseCtx *pc, const YNode *n, const char *what, char **ret) 
         *ret = TAKE_PTR(s);
         return 0;
 }
+
+int schema_input_path(ParseCtx *pc, const YNode *n, const char *what, char **ret) {
+        _cleanup_free_ char *s = NULL;
+        if (n->type == YNODE_SCALAR && n->value && n->value[0] != '/') {
+                if (schema_string(pc, n, what, &s) < 0)
+                        return -EINVAL;
+                if (!*s || s[strlen(s) - 1] == '/') {
+                        src_error_set(pc->err, pc->file, n, "%s must name a file, found '%s'", what, s);
+                        return -EINVAL;
+                }
+                *ret = TAKE_PTR(s);
+                return 0;
+        }
+        return schema_abs_path(pc, n, what, ret);
+}

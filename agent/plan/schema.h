@@ -25,3 +25,6 @@ int schema_env(ParseCtx *pc, const YNode *n, const char *what, char ***ret);
 /* An absolute path that names a file: no "." or ".." component, not "/" and no trailing "/"
  * (the message says so, with the fix). */
 int schema_abs_path(ParseCtx *pc, const YNode *n, const char *what, char **ret);
+/* A file the plan reads (apt-source key_file, apt-keyring-deb path): a path relative to the plan's
+ * directory, or an absolute path as schema_abs_path() takes it. Where it is read: ctx_input_path(). */
+int schema_input_path(ParseCtx *pc, const YNode *n, const char *what, char **ret);

@@ -73,6 +73,7 @@ State *state_free(State *s) {
         free(s->plan_name);
         strv_free(s->vars);
         free(s->bundle);
+        free(s->image);
         free(s->run_id);
         free(s->boot_id);
         free(s->error);
@@ -180,6 +181,8 @@ static json_object *state_to_object(const State *s) {
         }
         if (s->bundle)
                 add_str(o, "bundle", s->bundle);
+        if (s->image)
+                add_str(o, "image", s->image);
         add_time(o, "created", s->created);
         add_time(o, "updated", s->updated);
         add_str(o, "boot_id", s->boot_id);
@@ -371,6 +374,20 @@ static void read_bundle(Reader *rd, json_object *o, void *record, const char *wh
                 s->bundle = get_str(rd, o, "bundle", true, where);
 }
 
+static void read_image(Reader *rd, json_object *o, void *record, const char *where) {
+        State *s = record;
+        if (!json_object_object_get_ex(o, "image", NULL))
+                return;
+        s->image = get_str(rd, o, "image", false, where);
+        if (s->image && !streq(s->image, STATE_IMAGE_BUILD) && !streq(s->image, STATE_IMAGE_FIRST_BOOT) && !rd->why)
+                rd->why = xasprintf("the state's \"image\" is \"%s\", not \"" STATE_IMAGE_BUILD "\" or \""
+                                    STATE_IMAGE_FIRST_BOOT "\"", s->image);
+}
+
+bool state_first_boot_pending(const State *s) {
+        return s->image && streq(s->image, STATE_IMAGE_FIRST_BOOT);
+}
+
 static void read_step_state(Reader *rd, json_object *o, void *record, const char *where) {
         StepRecord *r = record;
         _cleanup_free_ char *st = get_str(rd, o, "state", false, where);
@@ -442,6 +459,7 @@ static const Field state_fields[] = {
         {"plan_name", FIELD_STRING_OR_NULL, offsetof(State, plan_name), NULL},
         {"vars", FIELD_CUSTOM, 0, read_vars},
         {"bundle", FIELD_CUSTOM, 0, read_bundle},
+        {"image", FIELD_CUSTOM, 0, read_image},
         {"created", FIELD_TIME, offsetof(State, created), NULL},
         {"updated", FIELD_TIME, offsetof(State, updated), NULL},
         {"boot_id", FIELD_STRING_OR_NULL, offsetof(State, boot_id), NULL},

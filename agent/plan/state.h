@@ -58,6 +58,8 @@ typedef struct State {
         unsigned reboots;      /* reboots seen by this run */
         bool changed;          /* a step applied a change since the last reboot */
         bool unit_enabled;     /* gpubase.service was enabled by this run */
+        char *image;           /* run --image: "build" while the tree is being provisioned,
+                                * "first-boot" once it waits for the image's first boot; NULL: no image */
         char *error;           /* why the run failed */
         StepRecord *steps;
         size_t n_steps;
@@ -92,3 +94,8 @@ StepRecord *state_find_step(State *s, const char *id);
 /* Rebuilds the step list for a changed plan: unchanged finished steps keep their result. */
 void state_replan(State *s, const Plan *p);
 void step_record_set(char **field, const char *value);
+
+#define STATE_IMAGE_BUILD "build"
+#define STATE_IMAGE_FIRST_BOOT "first-boot"
+/* The run waits for the first boot of the image it was provisioned into (gpubase --image). */
+bool state_first_boot_pending(const State *s);

@@ -76,7 +76,7 @@ static int keyring_deb_parse(Step *s, const YNode *map, ParseCtx *pc) {
         _cleanup_free_ char *what = xasprintf("step '%s' (kind apt-keyring-deb)", s->id);
         if ((v = ynode_get(map, "url")) && schema_string(pc, v, "url", &k->url) < 0)
                 return -EINVAL;
-        if ((v = ynode_get(map, "path")) && schema_abs_path(pc, v, "path", &k->path) < 0)
+        if ((v = ynode_get(map, "path")) && schema_input_path(pc, v, "path", &k->path) < 0)
                 return -EINVAL;
         if (!k->url == !k->path) {
                 src_error_set(pc->err, pc->file, map, "%s needs exactly one of url and path", what);
@@ -291,7 +291,7 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
                         return errorf(reterr, r, "cannot download %s: %s", k->url, err ? err : strerror(-r));
                 return r;
         }
-        _cleanup_free_ char *in = host_path(src, k->path), *data = NULL;
+        _cleanup_free_ char *in = ctx_input_path(ctx, src, k->path), *data = NULL;
         size_t len = 0;
         r = read_file(in, 256 * 1024 * 1024, &data, &len);
         if (r >= 0)

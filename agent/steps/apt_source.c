@@ -40,7 +40,7 @@ static int apt_source_parse(Step *s, const YNode *map, ParseCtx *pc) {
         _cleanup_free_ char *what = xasprintf("step '%s' (kind apt-source)", s->id);
         if ((v = ynode_get(map, "key_url")) && schema_string(pc, v, "key_url", &a->key_url) < 0)
                 return -EINVAL;
-        if ((v = ynode_get(map, "key_file")) && schema_abs_path(pc, v, "key_file", &a->key_file) < 0)
+        if ((v = ynode_get(map, "key_file")) && schema_input_path(pc, v, "key_file", &a->key_file) < 0)
                 return -EINVAL;
         if (!a->key_url == !a->key_file) {
                 src_error_set(pc->err, pc->file, map, "%s needs exactly one of key_url and key_file", what);
@@ -136,7 +136,7 @@ static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, si
                 return r;
         }
         if (a->key_file) {
-                _cleanup_free_ char *p = host_path(src, a->key_file);
+                _cleanup_free_ char *p = ctx_input_path(ctx, src, a->key_file);
                 r = read_file(p, PGP_KEYRING_MAX, ret_data, ret_len);
                 if (r < 0)
                         return errorf(reterr, r, "cannot read the key %s: %s", a->key_file, strerror(-r));

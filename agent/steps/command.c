@@ -54,7 +54,8 @@ static int command_parse(Step *s, const YNode *map, ParseCtx *pc) {
 static char **command_env(const Step *s, Ctx *ctx) {
         const CommandParams *c = s->params;
         char **env = strv_copy(c->env);
-        strv_push(&env, xasprintf("GPUBASE_ROOT=%s", ctx->host->root));
+        /* --image: the command runs chrooted into the root, where it is "/" */
+        strv_push(&env, xasprintf("GPUBASE_ROOT=%s", ctx->host->image ? "" : ctx->host->root));
         strv_push(&env, xasprintf("GPUBASE_STEP=%s", s->id));
         if (ctx->state && ctx->state->run_id)
                 strv_push(&env, xasprintf("GPUBASE_RUN=%s", ctx->state->run_id));
@@ -74,7 +75,8 @@ static int command_probe(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         if (c->unless) {
                 _cleanup_strv_free_ char **env = command_env(s, ctx);
                 ExecSpec spec = {.argv = c->unless, .env = env, .timeout_sec = c->timeout,
-                                 .output = ctx_echo(ctx, 2) ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
+                                 .output = ctx_echo(ctx, 2) ? log_program_output : NULL, .stop_fd = ctx->stop_fd,
+                                 .chroot = ctx->host->image ? ctx->host->root : NULL};
                 _cleanup_(exec_result_done) ExecResult res = {0};
                 int r = exec_run(&spec, &res);
                 if (r < 0)
@@ -106,7 +108,8 @@ static int command_apply(const Step *s, Ctx *ctx, char **ret_detail, char **rete
         const CommandParams *c = s->params;
         _cleanup_strv_free_ char **env = command_env(s, ctx);
         ExecSpec spec = {.argv = c->argv, .env = env, .timeout_sec = c->timeout, .detach = c->detach,
-                         .output = ctx_echo(ctx, 1) ? log_program_output : NULL, .stop_fd = ctx->stop_fd};
+                         .output = ctx_echo(ctx, 1) ? log_program_output : NULL, .stop_fd = ctx->stop_fd,
+                         .chroot = ctx->host->image ? ctx->host->root : NULL};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
         if (r < 0)
