@@ -101,6 +101,11 @@ int cmd_run(Args *a, int argc, char **argv) {
                 r = bundle_plan_mismatch(bm, p);
                 goto out;
         }
+        if (a->host.image) { /* before the lock: a refused plan leaves the tree as it was */
+                r = image_refuse_unfit(a, p);
+                if (r != EXIT_OK)
+                        goto out;
+        }
         r = lock_and_load(a, &lock, &st);
         if (r != EXIT_OK)
                 goto out;
