@@ -314,6 +314,27 @@ EOF
         no_mounts
 }
 
+# An air-gapped build host: the plan's packages and keys come from an offline bundle made
+# beforehand; the repository is gone while the image is built.
+t_bundle() {
+        new_tree
+        image_plan
+        mkdir -p "$W/mkroot"
+        fill_root "$W/mkroot"
+        expect_rc 0 "$GPUBASE" --root "$W/mkroot" bundle create "$T/plans/image.yaml" -o "$T/b.tar.zst"
+        mv "$REPO" "$REPO.gone"
+        # shellcheck disable=SC2064
+        trap "mv '$REPO.gone' '$REPO' 2>/dev/null; guard_cleanup" EXIT
+        expect_rc 3 gb --image run --bundle "$T/b.tar.zst" "$T/plans/image.yaml"
+        out_has "packages from the offline bundle"
+        file_is "$R/var/lib/gpubase-image-marker/ran" ran
+        absent "$HOST_MARKER"
+        no_mounts
+        [ -f "$R/var/lib/gpubase/bundle/manifest.json" ] || fail "the bundle is not kept in the tree for the first boot"
+        first_boot
+        eq "$(sj .run_state)" done "run state after the first boot"
+}
+
 t_usage() {
         expect_rc 64 "$GPUBASE" --image run /nonexistent.yaml
         err_has "--image needs --root"
@@ -331,6 +352,7 @@ ALL_TESTS=(
         refuse_without_unit
         kill_resumes
         no_reboot_plan
+        bundle
 )
 
 run_listed "${1:-}"
