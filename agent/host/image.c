@@ -118,13 +118,15 @@ int image_enter(const Host *h, char **reterr) {
 
         if (!host_is_rooted(h))
                 return errorf(reterr, -EINVAL, "--image needs --root TREE");
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return errorf(reterr, negative_errno(), "cannot make a private mount namespace: %s (gpubase --image "
+                              "must run as root)", strerror(errno));
+        /* in the private namespace already: what is mounted in the tree by whoever runs gpubase (an
+         * image builder's own /proc, /dev) stays as it is for them */
         r = undo_record(h);
         if (r < 0)
                 return errorf(reterr, r, "cannot undo what an earlier run left in %s (%s%s): %s", h->root, h->root,
                               IMAGE_RECORD, strerror(-r));
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return errorf(reterr, negative_errno(), "cannot make a private mount namespace: %s (gpubase --image "
-                              "must run as root)", strerror(errno));
         r = put_policy(h, &record);
         if (r >= 0)
                 r = write_record(h, &record);

@@ -335,6 +335,36 @@ t_bundle() {
         eq "$(sj .run_state)" done "run state after the first boot"
 }
 
+# examples/image/mmdebstrap.sh's customize hook, as mmdebstrap runs it (`sh -c HOOK exec ROOTDIR`),
+# on the test tree: exit 0 (the hook accepts "first boot pending"), the image waits for its first boot.
+t_example_mmdebstrap_hook() {
+        new_tree
+        image_plan
+        local hook
+        hook=$(sed -n "s/.*--customize-hook='\(.*\)' *\\\\\{0,1\}$/\1/p" "$SRC_DIR/examples/image/mmdebstrap.sh")
+        [ -n "$hook" ] || fail "no customize hook found in examples/image/mmdebstrap.sh"
+        expect_rc 0 env PATH="$(dirname "$GPUBASE"):$PATH" PLAN="$T/plans/image.yaml" PLAN_VARS= sh -c "$hook" exec "$R"
+        eq "$(jq -r .image "$R/$STATE_REL")" first-boot "state image"
+        file_is "$R/var/lib/gpubase-image-marker/ran" ran
+        no_mounts
+}
+
+# examples/image/gpu-image-tree.pkr.hcl built for real by Packer (its null builder runs nothing
+# remote) on the test tree.
+t_example_packer() {
+        command -v packer >/dev/null || { echo "packer is not installed (make deps installs it)"; exit 77; }
+        new_tree
+        image_plan
+        expect_rc 0 env CHECKPOINT_DISABLE=1 HOME="$T" PACKER_CACHE_DIR="$T/packer-cache" packer build \
+                -var "tree=$R" -var "plan=$T/plans/image.yaml" -var "gpubase=$GPUBASE" \
+                "$SRC_DIR/examples/image/gpu-image-tree.pkr.hcl"
+        out_has "first boot pending"
+        eq "$(jq -r .image "$R/$STATE_REL")" first-boot "state image"
+        file_is "$R/var/lib/gpubase-image-marker/ran" ran
+        absent "$HOST_MARKER"
+        no_mounts
+}
+
 t_usage() {
         expect_rc 64 "$GPUBASE" --image run /nonexistent.yaml
         err_has "--image needs --root"
@@ -353,6 +383,8 @@ ALL_TESTS=(
         kill_resumes
         no_reboot_plan
         bundle
+        example_mmdebstrap_hook
+        example_packer
 )
 
 run_listed "${1:-}"
