@@ -8,8 +8,8 @@ _gpubase_builtin_vars="arch deb_arch arch_dir os_id os_version distro root plan_
 _gpubase_opts() {
         local common="--root --verbose -v --help -h"
         case $1 in
-        run) echo "$common --reboot= --dry-run --replan --var --bundle" ;;
-        resume) echo "$common --reboot= --dry-run --replan --bundle" ;;
+        run) echo "$common --reboot= --dry-run --replan --var --bundle --image --keep-cache" ;;
+        resume) echo "$common --reboot= --dry-run --replan --bundle --image --keep-cache" ;;
         status) echo "$common --json" ;;
         wait) echo "$common --timeout" ;;
         verify) echo "$common --json --plan --var" ;;
