@@ -5,7 +5,7 @@
 #
 # Environment:
 #   GPUBASE_DEB        the package to test (make deb builds it)                   [required]
-#   E2E_SCENARIOS      default "happy packer failure drift cloudinit reset" (drift continues happy's disk)
+#   E2E_SCENARIOS      default "happy packer failure drift cloudinit reset image" (drift continues happy's disk)
 #   E2E_RESET_SEEDS    seeds of the hard-reset scenario, default "1 2 3 4" (make check: "1 2")
 #   E2E_JOBS           guests at a time, default 2 (each -smp 1); 1 runs them one by one (-smp 2)
 #   E2E_BOOT_BUDGET    seconds per expected boot a guest may run before it counts as hung (240)
@@ -21,7 +21,7 @@ TOP=$(cd "$HERE/../.." && pwd -P)
 CACHE=${E2E_CACHE:-$TOP/build/e2e-cache}
 W=${E2E_WORK:-$TOP/build/e2e}
 DEB=${GPUBASE_DEB:-}
-SCENARIOS=${E2E_SCENARIOS:-happy packer failure drift cloudinit reset}
+SCENARIOS=${E2E_SCENARIOS:-happy packer failure drift cloudinit reset image}
 RESET_SEEDS=${E2E_RESET_SEEDS:-1 2 3 4}
 JOBS=${E2E_JOBS:-2}
 BOOT_BUDGET=${E2E_BOOT_BUDGET:-240}
@@ -235,8 +235,43 @@ echo >>"$ROOT/etc/machine-id"
 cp "$ROOT/srv/e2e/packer/steps" "$W/packer-steps"
 cp "$ROOT/srv/e2e/packer/env" "$W/packer-env"
 mkfs.ext4 -q -F -L e2e-root -d "$ROOT" "$W/base.raw" 3G || die "mkfs.ext4 -d failed"
-rm -rf "$ROOT"
 log "guest disk ready ($(du -sh "$W/base.raw" | cut -f1) used)"
+
+# The image scenario: the same root, provisioned on this machine with `gpubase --root ROOT --image
+# run` (the .deb's gpubase, the plan and vars the guests use), then made into a disk of its own.
+# The repository's URLs are the guest's (file:///srv/repo/...): the run sees the repository copy
+# at that path through a private mount namespace (a tmpfs over /srv there), so this machine's /srv
+# is not touched. What the build did to this machine and left in the tree is recorded in
+# $W/image-build/ for scenario_image.
+image_build() {
+        local d=$W/image-build gb=$W/image-build/x/usr/bin/gpubase kmods=/lib/modules/$KVER/modules.dep vars=() v rc=0
+        rm -rf "$d"
+        mkdir -p "$d"
+        dpkg-deb -x "$DEB" "$d/x"
+        while read -r v; do [ -n "$v" ] && vars+=(--var "$v"); done <"$ROOT/srv/e2e/vars"
+        { sha256sum /var/lib/dpkg/status; find /etc/apt -name '*.list' -o -name '*.sources' | sort | xargs -r sha256sum
+                sha256sum "$kmods" 2>/dev/null || echo "no $kmods"; } >"$d/host.before"
+        cp "$ROOT/srv/e2e/plan.yaml" "$d/plan.yaml"
+        local t
+        t=$(date +%s)
+        unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs e2e /srv && mkdir /srv/repo &&
+                mount --bind "$1/srv/repo" /srv/repo && shift && exec "$@"' sh "$ROOT" \
+                "$gb" --root "$ROOT" --image run "${vars[@]}" "$d/plan.yaml" >"$d/run.out" 2>&1 || rc=$?
+        echo "$rc" >"$d/run.rc"
+        echo "$(($(date +%s) - t))" >"$d/run.secs"
+        { sha256sum /var/lib/dpkg/status; find /etc/apt -name '*.list' -o -name '*.sources' | sort | xargs -r sha256sum
+                sha256sum "$kmods" 2>/dev/null || echo "no $kmods"; } >"$d/host.after"
+        awk -v r="$ROOT/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo >"$d/mounts"
+        jq -r '.image + " " + .plan + " " + .run_state' "$ROOT/var/lib/gpubase/state.json" >"$d/state.txt" 2>&1 || true
+        [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/gpubase.service" ] && echo enabled >"$d/unit.txt"
+        [ -e "$ROOT/usr/sbin/policy-rc.d" ] && echo present >"$d/policy-rc.d"
+        grep -c 'updates/dkms/nvidia.ko' "$ROOT$kmods" >"$d/tree-modules-dep" 2>/dev/null || true
+        grep -rlF "$ROOT" "$ROOT/var/lib/gpubase" "$ROOT/etc/systemd" >"$d/host-paths" 2>/dev/null || true
+        mkfs.ext4 -q -F -L e2e-root -d "$ROOT" "$W/image.raw" 3G || die "mkfs.ext4 -d of the image tree failed"
+        log "image tree built on this machine in $(cat "$d/run.secs")s (gpubase --image exit $rc), disk ready"
+}
+[[ " $SCENARIOS " != *" image "* ]] || image_build
+rm -rf "$ROOT"
 
 # ------------------------------------------------------------------ one guest
 # boot_vm DIR [RESET_AT JITTER]: boots DIR/disk.qcow2 with DIR/share as the 9p share until the guest
@@ -582,6 +617,43 @@ scenario_failure() {
         finish_scenario failure
 }
 
+# image: the tree was provisioned on this machine (image_build above); its first boot finishes the run
+scenario_image() {
+        local d=$W/image-build b1
+        VM=$(new_vm image raw "$W/image.raw" SCENARIO=image)
+        S_DIR=$(report_dir image) SH=$VM/share
+        expect "gpubase --root TREE --image run exit (first boot pending)" "$(cat "$d/run.rc")" 3
+        grep -q "first boot pending" "$d/run.out" || bad "gpubase --image run did not say 'first boot pending': $(tail -3 "$d/run.out" | tr '\n' '|')"
+        if diff -u "$d/host.before" "$d/host.after" >"$d/host.diff"; then
+                obs "this machine's dpkg status, apt sources and /lib/modules/$KVER/modules.dep unchanged"
+        else bad "the image build changed this machine: $(tr '\n' '|' <"$d/host.diff")"; fi
+        expect "mounts left in the tree" "$(wc -l <"$d/mounts")" 0
+        expect "state after the build (image plan run_state)" "$(cat "$d/state.txt")" "first-boot /var/lib/gpubase/plan.yaml reboot-pending"
+        expect "gpubase.service enabled in the tree" "$(cat "$d/unit.txt" 2>/dev/null)" enabled
+        expect "policy-rc.d left in the tree" "$(cat "$d/policy-rc.d" 2>/dev/null)" ""
+        expect "the driver package's postinst (depmod) ran in the tree, for its kernel" "$(cat "$d/tree-modules-dep" 2>/dev/null)" 1
+        expect "files of the tree naming its path on the build host" "$(tr '\n' ' ' <"$d/host-paths")" ""
+        obs "image build: $(grep -c 'done\|skipped' "$d/run.out") step lines; $(grep 'image ready' "$d/run.out" | cut -c1-160)"
+        BOOTS=1 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $BOOT_BUDGET s)"
+        if guest_started; then
+                b1=$(boot_id 1)
+                expect "boots (scenario unit)" "$(boots)" 1
+                expect "boots (kernel, serial log)" "$(kernel_boots)" 1
+                expect_match "boot 1 (the image's first): gpubase.service ran and succeeded" "$(boot_line 1)" 'gpubase.service=(inactive|active)/success/0 '
+                expect "gpubase wait exit" "$(sh_ wait.rc)" 0
+                expect "reboots" "$(status_field .reboots)" 1
+                expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id image-bu… -> ${b1:0:8}…\)"
+                for st in preflight driver driver-reboot ctk runtime docker-restart; do
+                        expect "step $st" "$(step_field $st .state)" "done"
+                done
+                expect "state image after the first boot" "$(status_field .image)" null
+                assert_converged 595.45.01
+                assert_docker_restarted_by_unit
+                assert_journal_fields "$b1" driver-reboot "done"
+        fi
+        finish_scenario image
+}
+
 # The moments a seed may cut off (text on the serial console, then a random 0..N-1 s more):
 # the driver step's apt/dpkg work in boot 1, the clean reboot gpubase asked for, the Container
 # Toolkit's apt/dpkg work resumed by gpubase.service in boot 2, docker's restart.
@@ -621,10 +693,10 @@ items=()
 want_drift=0
 for s in $SCENARIOS; do
         case "$s" in
-        happy | packer | failure | cloudinit) items+=("$s") ;;
+        happy | packer | failure | cloudinit | image) items+=("$s") ;;
         drift) want_drift=1 ;;
         reset) for seed in $RESET_SEEDS; do items+=("reset:$seed"); done ;;
-        *) die "unknown scenario '$s' (happy packer failure drift cloudinit reset)" ;;
+        *) die "unknown scenario '$s' (happy packer failure drift cloudinit reset image)" ;;
         esac
 done
 if [ "$want_drift" = 1 ] && [[ " ${items[*]} " != *" happy "* ]]; then die "the drift scenario continues the happy one: run both"; fi
@@ -636,6 +708,7 @@ cost() {
         cloudinit) echo 360 ;;
         reset:*) echo 290 ;;
         failure) echo 210 ;;
+        image) echo 180 ;;
         *) echo 165 ;;
         esac
 }

@@ -175,6 +175,12 @@ happy)
         run wait wait --timeout 540
         finish
         ;;
+image)
+        # the tree was provisioned on the build host (gpubase --root TREE --image run): this is its
+        # first boot, in which gpubase.service (before this unit) finished the run
+        run wait wait --timeout 540
+        finish
+        ;;
 packer)
         # examples/packer's template, replayed: its provisioners in order (/srv/e2e/packer/steps, read
         # from gpu-image.pkr.hcl at test time by tests/e2e/packer-steps.sh), its scripts copied verbatim
