@@ -1,7 +1,7 @@
 /* gpubase wait [--timeout S]: block until the run is done (0) or failed (1), like
  * `cloud-init status --wait`. A run that cannot finish by waiting returns at once: its agent died
  * or it was interrupted (1), a reboot is pending in this very boot, or a reboot happened and nothing
- * goes on with the run (3). */
+ * goes on with the run, or an image waits for its first boot (3). */
 #include <string.h>
 
 #include "base/log.h"
@@ -41,6 +41,11 @@ static int look(Args *a, const State *st, bool *ret_done) {
         }
         if (st && reboot_pending_here(a, st) && !holder) {
                 log_error("run %.8s is waiting for a reboot; reboot the machine, then `gpubase resume`", st->run_id);
+                return EXIT_REBOOT_PENDING;
+        }
+        if (st && state_first_boot_pending(st) && host_is_rooted(&a->host)) {
+                /* the image's own first boot goes on with it, not anything on the build host */
+                log_error("run %.8s: first boot pending; the image's first boot finishes the run", st->run_id);
                 return EXIT_REBOOT_PENDING;
         }
         if (reboot_unattended(a, st, &msg)) {

@@ -208,6 +208,8 @@ t_image_build_and_first_boot() {
         eq "$(states)" "preflight=pending marker-repo=done marker=done hello=done first-reboot=reboot-requested late=pending" "steps"
         expect_rc 3 gb status
         out_has "state: first boot pending"
+        expect_rc 3 gb wait --timeout 5
+        err_has "first boot pending"
         # another build run sees that and changes nothing
         expect_rc 3 gb --image resume
         out_has "first boot pending"
