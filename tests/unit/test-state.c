@@ -271,6 +271,32 @@ START_TEST(test_state_parse_valid) {
 }
 END_TEST
 
+/* gpubase --image: the state's "image" is optional, "build" or "first-boot", and round-trips */
+START_TEST(test_state_parse_image) {
+        json_object *o = valid_object();
+        json_object_object_add(o, "image", json_object_new_string(STATE_IMAGE_FIRST_BOOT));
+        _cleanup_free_ char *text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        State *s = NULL;
+        char *why = NULL;
+        ck_assert_int_eq(state_parse(text, strlen(text), &s, &why), 0);
+        ck_assert(state_first_boot_pending(s));
+        _cleanup_free_ char *again = state_to_json(s, false);
+        ck_assert_ptr_nonnull(strstr(again, "\"image\":\"first-boot\""));
+        step_record_set(&s->image, STATE_IMAGE_BUILD);
+        ck_assert(!state_first_boot_pending(s));
+        s = state_free(s);
+
+        o = valid_object();
+        ck_assert(!json_object_object_get_ex(o, "image", NULL)); /* no image: no key */
+        json_object_object_add(o, "image", json_object_new_string("later"));
+        assert_object_refused(o, "\"image\" is \"later\"", "image later");
+        o = valid_object();
+        json_object_object_add(o, "image", json_object_new_int(1));
+        assert_object_refused(o, "image", "image 1");
+}
+END_TEST
+
 START_TEST(test_state_parse_garbage) {
         static const struct {
                 const char *text, *want;
@@ -652,6 +678,7 @@ Suite *state_suite(void) {
         tcase_add_test(tc, test_state_load_corrupt);
         tcase_add_test(tc, test_state_replan);
         tcase_add_test(tc, test_state_tables);
+        tcase_add_test(tc, test_state_parse_image);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("reader");
