@@ -195,7 +195,7 @@ static int blacklist_apply(const Step *s, Ctx *ctx, char **ret_detail, char **re
                               "does not take effect at boot; fix that, then `gpubase resume`",
                               wrote ? "wrote" : "kept", b->path, err ? err : strerror(-r));
         *ret_detail = xasprintf("%s %s and rebuilt the initramfs (update-initramfs -u -k all%s)", wrote ? "wrote" : "kept",
-                                b->path, host_is_rooted(ctx->host) ? ", recorded under --root" : "");
+                                b->path, ctx->host->image ? ", in the image" : host_is_rooted(ctx->host) ? ", recorded under --root" : "");
         return 0;
 }
 

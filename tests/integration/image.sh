@@ -122,6 +122,18 @@ host_record() {
         } || true
 }
 
+# host_unchanged: host_record's files as before. This machine may be shared: when its dpkg status
+# changed, dpkg.log must show someone else's packages meanwhile, and none of the plan's.
+host_unchanged() {
+        diff -u "$T/host.before" "$T/host.after" >&2 && return 0
+        diff <(grep -v /var/lib/dpkg/status "$T/host.before") <(grep -v /var/lib/dpkg/status "$T/host.after") >&2 ||
+                fail "the build host's apt sources changed"
+        tail -n +"$(($(cat "$T/dpkg-log.lines") + 1))" /var/log/dpkg.log >"$T/dpkg-log.new" 2>/dev/null || true
+        [ -s "$T/dpkg-log.new" ] || fail "the build host's dpkg status changed, and not by a dpkg of its own"
+        if grep -q gpubase-image-marker "$T/dpkg-log.new"; then fail "the marker package was installed on the build host"; fi
+        echo "  (the build host's dpkg status was changed meanwhile by others: $(awk '$3 == "install" { print $4 }' "$T/dpkg-log.new" | head -3 | tr '\n' ' '))"
+}
+
 # image_plan [EXTRA-STEPS-BEFORE-REBOOT]: the test plan in $T/plans/image.yaml.
 image_plan() {
         cat >"$T/plans/image.yaml" <<EOF
@@ -171,6 +183,7 @@ t_image_build_and_first_boot() {
         new_tree
         image_plan
         host_record >"$T/host.before"
+        wc -l </var/log/dpkg.log >"$T/dpkg-log.lines" 2>/dev/null || echo 0 >"$T/dpkg-log.lines"
         cp -a "$R/etc/resolv.conf" "$T/resolv.before" 2>/dev/null || : >"$T/resolv.before"
         expect_rc 3 gb --image run "$T/plans/image.yaml"
         out_has "first boot pending"
@@ -182,7 +195,7 @@ t_image_build_and_first_boot() {
         file_is "$R/var/lib/gpubase-image-marker/policy-rc" 101
         file_is "$R/var/lib/hello" "chrooted root=[]"
         host_record >"$T/host.after"
-        diff -u "$T/host.before" "$T/host.after" >&2 || fail "the build host's dpkg status or apt sources changed"
+        host_unchanged
         grep -q '^Package: gpubase-image-marker$' "$R/var/lib/dpkg/status" || fail "the marker is not installed in the tree"
         # nothing mounted, nothing of the run left behind
         no_mounts
