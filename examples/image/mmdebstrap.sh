@@ -12,6 +12,7 @@ out=${1:?usage: mmdebstrap.sh OUT.tar}
 : "${PLAN_VARS:=}"
 export PLAN PLAN_VARS
 # the one line that matters is the customize hook: mmdebstrap runs it as `sh -c HOOK exec ROOTDIR`
+# shellcheck disable=SC2016 # expanded by the hook's shell: $1 is the root, PLAN and PLAN_VARS exported
 mmdebstrap --mode=root --variant=apt \
         --include=systemd-sysv,linux-image-amd64,linux-headers-amd64,initramfs-tools,dkms,ca-certificates,docker.io,"$GPUBASE_DEB" \
         --customize-hook='gpubase --root "$1" --image run $PLAN_VARS "$PLAN" || [ $? -eq 3 ]' \

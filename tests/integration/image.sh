@@ -229,7 +229,7 @@ t_image_build_and_first_boot() {
         no_mounts
         # the first boot: the reboot counts as done, its checks run, the run finishes
         first_boot
-        eq "$(sj .run_state)" done "run state after the first boot"
+        eq "$(sj .run_state)" "done" "run state after the first boot"
         eq "$(states)" "preflight=done marker-repo=done marker=done hello=done first-reboot=done late=done" "steps"
         file_is "$R/etc/gpubase-late.conf" "written at the first boot"
         eq "$(sj .image)" null "state image after the first boot"
@@ -304,7 +304,7 @@ t_kill_resumes() {
         absent "$R/var/lib/gpubase/image-mounts"
         eq "$(jq -r .image "$R/$STATE_REL")" first-boot "state image"
         first_boot
-        eq "$(sj .run_state)" done "run state after the first boot"
+        eq "$(sj .run_state)" "done" "run state after the first boot"
 }
 
 # A plan without a reboot step runs whole while the image is built, when nothing in it needs the
@@ -323,7 +323,7 @@ EOF
         expect_rc 0 gb --image run "$T/plans/image.yaml"
         file_is "$R/etc/gpubase-image.conf" x
         absent "$R/etc/systemd/system/multi-user.target.wants/gpubase.service"
-        eq "$(jq -r .run_state "$R/$STATE_REL")" done "run state"
+        eq "$(jq -r .run_state "$R/$STATE_REL")" "done" "run state"
         eq "$(jq -r .plan "$R/$STATE_REL")" /var/lib/gpubase/plan.yaml "state plan"
         absent "$R/$LOCK_REL"
         no_mounts
@@ -347,7 +347,7 @@ t_bundle() {
         no_mounts
         [ -f "$R/var/lib/gpubase/bundle/manifest.json" ] || fail "the bundle is not kept in the tree for the first boot"
         first_boot
-        eq "$(sj .run_state)" done "run state after the first boot"
+        eq "$(sj .run_state)" "done" "run state after the first boot"
 }
 
 # examples/image/mmdebstrap.sh's customize hook, as mmdebstrap runs it (`sh -c HOOK exec ROOTDIR`),
