@@ -238,6 +238,9 @@ t_image_build_and_first_boot() {
 t_keep_cache() {
         new_tree
         image_plan
+        # ${plan_dir} names the plan's directory on the build host, as a relative path does
+        sed -i 's|key_file: repo-key.asc|key_file: ${plan_dir}/repo-key.asc|' "$T/plans/image.yaml"
+        grep -qF 'key_file: ${plan_dir}/repo-key.asc' "$T/plans/image.yaml" || fail "the plan has no \${plan_dir} key_file"
         expect_rc 3 gb --image --keep-cache run "$T/plans/image.yaml"
         [ -n "$(find "$R/var/lib/apt/lists" -name '*Packages*')" ] || fail "--keep-cache did not keep the lists"
         [ -n "$(find "$R/var/cache/apt" -name '*.bin')" ] || fail "--keep-cache did not keep apt's package caches"
