@@ -239,7 +239,9 @@ t_keep_cache() {
         new_tree
         image_plan
         # ${plan_dir} names the plan's directory on the build host, as a relative path does
+        # shellcheck disable=SC2016 # the plan's own variable, literally
         sed -i 's|key_file: repo-key.asc|key_file: ${plan_dir}/repo-key.asc|' "$T/plans/image.yaml"
+        # shellcheck disable=SC2016 # as above
         grep -qF 'key_file: ${plan_dir}/repo-key.asc' "$T/plans/image.yaml" || fail "the plan has no \${plan_dir} key_file"
         expect_rc 3 gb --image --keep-cache run "$T/plans/image.yaml"
         [ -n "$(find "$R/var/lib/apt/lists" -name '*Packages*')" ] || fail "--keep-cache did not keep the lists"
