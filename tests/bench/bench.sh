@@ -70,8 +70,8 @@ one() { # NAME CMD...: one run, its time appended to T[NAME]
         T[$name]+=" $ms"
         [ "$rss" -le "${RSS[$name]}" ] || RSS[$name]=$rss
 }
-ANSIBLE=(ansible-playbook -i localhost, -c local -e "root=$R" -e "fpr=$KEY_FPR" -e "ctk_key=$CTK_KEY_FILE"
-        "$HERE/noop-checks.yml")
+ANSIBLE=(sh -c 'exec ansible-playbook "$@" >"$0" 2>&1' "$W/ansible.log" -i localhost, -c local -e "root=$R"
+        -e "fpr=$KEY_FPR" -e "ctk_key=$CTK_KEY_FILE" "$HERE/noop-checks.yml")
 echo "bench: $RUNS interleaved rounds ($ANSIBLE_RUNS with ansible-playbook)"
 for ((i = 1; i <= RUNS; i++)); do
         one "no-op rerun" "$GPUBASE" --root "$R" run "$PLAN" --reboot=exit
@@ -88,7 +88,11 @@ for ((i = 1; i <= RUNS; i++)); do
         [ "$i" -gt "$ANSIBLE_RUNS" ] || one "ansible-playbook" "${ANSIBLE[@]}"
 done
 for k in "no-op rerun" "shell no-op" "no-op rerun, origin:" "status" "plan check" "ansible-playbook"; do
-        [ "${RC[$k]}" = 0 ] || { echo "bench: $k failed (exit ${RC[$k]})"; exit 1; }
+        [ "${RC[$k]}" = 0 ] || {
+                [ "$k" != ansible-playbook ] || show "$W/ansible.log"
+                echo "bench: $k failed (exit ${RC[$k]})"
+                exit 1
+        }
 done
 median() { tr ' ' '\n' <<<"${T[$1]}" | sed '/^$/d' | sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 range() { tr ' ' '\n' <<<"${T[$1]}" | sed '/^$/d' | sort -g | awk 'NR == 1 {a = $1} {b = $1} END {printf "%.1f – %.1f", a, b}'; }

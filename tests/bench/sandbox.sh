@@ -84,7 +84,9 @@ new_root() {
         mkdir -p "$1/etc" "$1/proc/sys/kernel/random" "$1/var/lib/dpkg"
         printf 'ID=debian\nVERSION_ID="12"\n' >"$1/etc/os-release"
         cat /proc/sys/kernel/random/uuid >"$1/proc/sys/kernel/random/boot_id"
-        cp /var/lib/dpkg/status "$1/var/lib/dpkg/status"
+        # the packages dpkg has installed (not those an apt run on this machine has half done)
+        awk 'BEGIN { RS = ""; ORS = "\n\n" } /\nStatus: (install|hold) ok installed\n/' /var/lib/dpkg/status \
+                >"$1/var/lib/dpkg/status"
 }
 
 # show FILE: a log, with the host names of this machine's package mirrors left out.
@@ -146,7 +148,7 @@ sandbox_build() {
         bench_plan "$CACHE/plan.yaml"
         bench_plan "$CACHE/plan-origin.yaml" origin
         bench_plan "$CACHE/plan-cold.yaml" cold
-        echo "bench: converging the real-sized sandbox ($(grep -c '^Package: ' /var/lib/dpkg/status) packages of this machine's dpkg status)"
+        echo "bench: converging the real-sized sandbox (this machine's dpkg status: $(grep -c '^Package: ' /var/lib/dpkg/status) packages)"
         new_root "$CACHE/noop"
         converge "$CACHE/noop" "$CACHE/plan.yaml"
         echo "bench: adding this machine's package lists ($(du -sh /var/lib/apt/lists | cut -f1)) and their sources"

@@ -1207,6 +1207,7 @@ t_runtime_containerd_root() {
 
 ALL_TESTS=(
         plan_debian12
+        rerun_no_child_cache_reused
         plan_ubuntu2204
         plan_ubuntu2404
         plan_refused_on_other_os
@@ -1289,11 +1290,20 @@ traced_rerun() {
         eq "$(states)" "$CONVERGED" "step states of the traced rerun"
 }
 
+# no_child WHAT: $T/trace shows no program executed but gpubase itself (and the toolkit's
+# `nvidia-ctk --version`, which the ctk.installed check of the runtime step runs in the root on
+# purpose: it asks the installed binary).
+no_child() {
+        local execs
+        execs=$(grep 'execve(' "$T/trace" | tail -n +2 | grep -v 'execve("/usr/bin/nvidia-ctk", \["/usr/bin/nvidia-ctk", "--version"\]' || true)
+        [ -z "$execs" ] || fail "$1 executed programs: $execs"
+}
+
 # most_reads FILE-PATTERN: how often the most opened file matching the pattern was opened
 # successfully in $T/trace.
 most_reads() {
-        grep -E "openat\(.*$1.*= [0-9]+$" "$T/trace" | grep -oE '"[^"]*"' | sort | uniq -c | sort -rn |
-                awk 'NR == 1 {print $1} END {if (NR == 0) print 0}'
+        awk -v pat="$1" '/openat\(/ && $0 ~ pat && / = [0-9]+$/ && match($0, /"[^"]*"/) { n[substr($0, RSTART, RLENGTH)]++ }
+                END { m = 0; for (k in n) if (n[k] > m) m = n[k]; print m }' "$T/trace"
 }
 
 # A converged rerun probes the apt-install steps from dpkg's status (read once) and opens libapt
@@ -1310,7 +1320,7 @@ t_rerun_no_child_cache_reused() {
         [ -f "$c" ] && [ -f "$s" ] || fail "libapt kept no cache files in the root: $(ls "$R/var/cache/apt")"
         before=$(stat -c '%i %y' "$c" "$s")
         traced_rerun "$PLANS/debian-12.yaml"
-        eq "$(grep -c 'execve(' "$T/trace")" 1 "programs executed by a converged rerun (gpubase itself only)"
+        no_child "a converged rerun"
         eq "$(stat -c '%i %y' "$c" "$s")" "$before" "the package caches after a second rerun (reused, not rebuilt)"
         n=$(most_reads '_Packages')
         [ "$n" -le 1 ] || fail "a Packages list was read $n times by one rerun"
@@ -1321,7 +1331,7 @@ t_rerun_no_child_cache_reused() {
         traced_rerun "$PLANS/debian-12.yaml"
         [ "$(stat -c '%i %y' "$c" "$s")" != "$before" ] || fail "the package caches were not rebuilt after a list changed"
         [ "$(most_reads '_Packages')" -ge 1 ] || fail "no Packages list was read to rebuild the cache"
-        eq "$(grep -c 'execve(' "$T/trace")" 1 "programs executed by the rerun that rebuilt the cache"
+        no_child "the rerun that rebuilt the cache"
         frontends_untouched
 }
 
