@@ -33,9 +33,10 @@ BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # The tests: check (unit), jq (--json), dpkg-dev, apt-utils, gnupg (fixture repositories), zstd
 # (bundles), python3 and python3-yaml (helpers), packer, ansible-core, cloud-init (the examples),
 # bash-completion, groff-base, bsdextrautils and man-db (completion.sh renders the man pages: groff,
-# col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root).
+# col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root),
+# strace (apt.sh traces a converged rerun; make bench counts its fsyncs and child processes).
 DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
-              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git
+              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
 # (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
 # --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio
@@ -313,8 +314,10 @@ valgrind: deps $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase VALGRIND_DIR=$(CURDIR)/$(B)/valgrind tests/valgrind.sh
 
 # ---- benchmark (prints figures, never fails on speed) ----
-# tests/bench/bench.sh: a converged --root sandbox, each command timed RUNS times (default 11).
-# The figures go to build/bench/RESULTS.md; tests/bench/RESULTS.md keeps the last ones that mattered.
+# tests/bench/bench.sh: converged --root sandboxes of real size (this machine's dpkg status and
+# package lists with the fixture repository's), built once and kept in build/bench-cache; every
+# command timed in RUNS interleaved rounds (default 11). The figures go to build/bench/RESULTS.md;
+# tests/bench/RESULTS.md keeps the last ones that mattered.
 $(B)/bench-checkpoint: tests/bench/checkpoint.c $(B)/libgpubase.a
 	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(PKG_CFLAGS) $^ -o $@ $(PKG_LIBS) $(APT_LIBS)
 
@@ -325,7 +328,7 @@ bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/fixtures/
 	@mkdir -p $(B)/bench
 	GPUBASE=$(CURDIR)/$(B)/gpubase BENCH_CHECKPOINT=$(CURDIR)/$(B)/bench-checkpoint \
 	  MEASURE=$(CURDIR)/$(B)/bench-measure FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 \
-	  BENCH_OUT=$(CURDIR)/$(B)/bench/RESULTS.md tests/bench/bench.sh
+	  BENCH_CACHE=$(CURDIR)/$(B)/bench-cache BENCH_OUT=$(CURDIR)/$(B)/bench/RESULTS.md tests/bench/bench.sh
 # e2e: a real Debian 12 VM under qemu (tests/e2e/README.md): gpubase installed from its .deb,
 # a real reboot through logind, resume through gpubase.service, docker restarted through sd-bus.
 # Needs root (mmdebstrap, chroot, mkfs.ext4 -d); the guest image is cached in build/e2e-cache.

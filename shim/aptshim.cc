@@ -134,9 +134,21 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         _config->Set("APT::Get::AllowUnauthenticated", "false");
         _config->Set("APT::Keep-Downloaded-Packages", "true"); // prefetched archives must survive
         _config->Set("Acquire::Retries", "3");
-        if (o->readonly || o->scratch) {
+        // Read-only sessions keep the cache files too (pkgcache.bin, srcpkgcache.bin in the root's
+        // /var/cache/apt, where the directory is writable): libapt reuses them until the lists or
+        // dpkg's status change, as apt does. A dry run writes nothing where it looks.
+        if (o->scratch) {
                 _config->Set("Dir::Cache::pkgcache", "");
                 _config->Set("Dir::Cache::srcpkgcache", "");
+        }
+        // the architectures dpkg is configured for: without them libapt runs
+        // `dpkg --print-foreign-architectures` at every open
+        for (size_t i = 0; o->architectures && o->architectures[i]; i++) {
+                if (i == 0) {
+                        _config->Set("APT::Architecture", o->architectures[0]);
+                        _config->Clear("APT::Architectures");
+                }
+                _config->Set("APT::Architectures::", o->architectures[i]);
         }
         if (o->scratch) {
                 std::string d = o->scratch;
@@ -224,10 +236,20 @@ int apt_shim_retake_inner(AptShim *s, char **reterr) {
         return 0;
 }
 
+void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts) {
+        (void) s;
+        _config->Set("Dir::Etc::sourcelist", sourcelist ? sourcelist : "sources.list");
+        _config->Set("Dir::Etc::sourceparts", sourceparts ? sourceparts : "sources.list.d");
+}
+
 int apt_shim_reopen(AptShim *s, char **reterr) {
         s->cache.reset();
         s->protect.clear();
-        pkgCacheFile::RemoveCaches();
+        // dpkg's status may have changed within the second the status cache was written, at the same
+        // size: drop that cache (rebuilt from srcpkgcache.bin, which only the lists invalidate)
+        std::string pkgcache = _config->FindFile("Dir::Cache::pkgcache");
+        if (!pkgcache.empty())
+                (void) unlink(pkgcache.c_str());
         if (!open_cache(s))
                 return fail(reterr, -EIO, "cannot reopen the package cache");
         return 0;
@@ -245,6 +267,7 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
         }
         std::string warn = pop_errors(); // warnings of a successful update are not failures
         (void) warn;
+        pkgCacheFile::RemoveCaches(); // as apt update does: both caches, the lists changed
         return apt_shim_reopen(s, reterr);
 }
 

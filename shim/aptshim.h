@@ -25,7 +25,9 @@ typedef struct AptOptions {
         const char *const *debs;   /* local .deb files to offer as installable (NULL-terminated) */
         const char *scratch;       /* a directory for lists and archives instead of the root's, and
                                     * no cache files: a dry run writes nothing where it looks */
-        bool readonly;             /* no cache files written (probes); NULL scratch: the root's lists */
+        bool readonly;             /* probes: nothing locked; NULL scratch: the root's lists */
+        const char *const *architectures; /* APT::Architectures, native first (NULL-terminated); NULL:
+                                           * libapt asks dpkg */
         bool force_confmiss;       /* dpkg restores deleted conffiles of reinstalled packages */
         bool chroot_scripts;       /* the root is a complete OS (gpubase --image): dpkg runs maintainer
                                     * scripts chrooted into it (no --force-script-chrootless), and
@@ -58,6 +60,9 @@ int apt_shim_retake_inner(AptShim *s, char **reterr);
 
 /* Download the indexes of every source (apt update) and reopen the cache. */
 int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr);
+/* Point libapt at other sources (NULL: the root's own sources.list and sources.list.d/), for the
+ * next apt_shim_reopen(). */
+void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts);
 /* Re-read sources, preferences and caches from disk (after a pinning package was installed). */
 int apt_shim_reopen(AptShim *s, char **reterr);
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/string_table.h"
+#include "host/dpkg.h"
 #include "host/version.h"
 #include "checks/data.h"
 
@@ -377,28 +378,35 @@ int dpkg_held_lock_in(const char *status_text, const char *name, const char *ver
         return 0;
 }
 
+/* dpkg's status text, read once per process (host/dpkg.h); a missing file is empty. */
+static int status_text(const Host *h, const char **ret) {
+        const DpkgStatus *st = NULL;
+        int r = dpkg_status_get(h, &st);
+        if (r < 0)
+                return r;
+        *ret = st->text;
+        return 0;
+}
+
 int dpkg_held_lock(const Host *h, const char *name, const char *version, char **ret_holder) {
-        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        const char *text = NULL;
+        int r = status_text(h, &text);
         if (r < 0)
                 return r;
         return dpkg_held_lock_in(text, name, version, ret_holder);
 }
 
 int dpkg_find(const Host *h, const char *name, DpkgPackage *ret) {
-        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        const char *text = NULL;
+        int r = status_text(h, &text);
         if (r < 0)
-                return r == -ENOENT ? -ENOENT : r;
+                return r;
         return dpkg_find_in(text, name, ret);
 }
 
 int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret) {
-        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        const char *text = NULL;
+        int r = status_text(h, &text);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "host/bundle.h"
+#include "host/dpkg.h"
 #include "host/exec.h"
 
 /* The directories apt and dpkg expect to exist in a root. */
@@ -32,108 +33,6 @@ static int prepare_root(const Host *h) {
                         continue;
                 remove_stale_temp_files(p); /* from an earlier run that was killed mid-write */
                 int r = write_file_atomic(p, "", 0, 0644);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* One-line format: "[... signed-by=/usr/share/keyrings/x.gpg ...]" -> the file under the root. */
-static char *rewrite_list_line(const Host *h, const char *line) {
-        const char *open = strchr(line, '[');
-        const char *close = open ? strchr(open, ']') : NULL;
-        if (!open || !close)
-                return xstrdup(line);
-        Buf b = {0};
-        buf_append(&b, line, (size_t) (open - line));
-        for (const char *p = open; p < close;) {
-                const char *k = strstr(p, "signed-by=");
-                if (!k || k >= close) {
-                        buf_append(&b, p, (size_t) (close - p));
-                        break;
-                }
-                k += strlen("signed-by=");
-                buf_append(&b, p, (size_t) (k - p));
-                /* comma-separated values; only absolute paths are files */
-                while (k < close && *k != ' ' && *k != '\t' && *k != ']') {
-                        const char *e = k;
-                        while (e < close && *e != ',' && *e != ' ' && *e != '\t')
-                                e++;
-                        _cleanup_free_ char *v = xstrndup(k, (size_t) (e - k));
-                        _cleanup_free_ char *hp = *k == '/' ? host_path(h, v) : NULL;
-                        buf_puts(&b, hp ? hp : v);
-                        k = e;
-                        if (*k == ',') {
-                                buf_puts(&b, ",");
-                                k++;
-                        }
-                }
-                p = k;
-        }
-        buf_puts(&b, close);
-        return buf_steal(&b);
-}
-
-static char *rewrite_file(const Host *h, const char *text, bool deb822) {
-        Buf b = {0};
-        for (const char *l = text; *l;) {
-                const char *e = strchr(l, '\n');
-                size_t n = e ? (size_t) (e - l) : strlen(l);
-                _cleanup_free_ char *line = xstrndup(l, n);
-                if (deb822) {
-                        /* "Signed-By: /path" (a file); an inline key block stays as it is */
-                        if (strncasecmp(line, "Signed-By:", 10) == 0) {
-                                const char *v = line + 10;
-                                while (*v == ' ' || *v == '\t')
-                                        v++;
-                                if (*v == '/') {
-                                        _cleanup_free_ char *hp = host_path(h, v);
-                                        buf_printf(&b, "Signed-By: %s", hp);
-                                } else
-                                        buf_puts(&b, line);
-                        } else
-                                buf_puts(&b, line);
-                } else {
-                        _cleanup_free_ char *r = line[0] == '#' ? xstrdup(line) : rewrite_list_line(h, line);
-                        buf_puts(&b, r);
-                }
-                buf_puts(&b, "\n");
-                l = e ? e + 1 : l + n;
-        }
-        return buf_steal(&b);
-}
-
-static int copy_sources(const Host *h, const char *tmpdir) {
-        _cleanup_free_ char *list = host_path(h, "/etc/apt/sources.list");
-        _cleanup_free_ char *parts = host_path(h, "/etc/apt/sources.list.d");
-        _cleanup_free_ char *outparts = xasprintf("%s/sources.list.d", tmpdir);
-        _cleanup_free_ char *outlist = xasprintf("%s/sources.list", tmpdir);
-        _cleanup_free_ char *text = NULL;
-        int r = mkdir_p(outparts, 0755);
-        if (r < 0)
-                return r;
-        if (read_file(list, 16 * 1024 * 1024, &text, NULL) == 0) {
-                _cleanup_free_ char *out = rewrite_file(h, text, false);
-                r = write_file_atomic(outlist, out, strlen(out), 0644);
-        } else
-                r = write_file_atomic(outlist, "", 0, 0644);
-        if (r < 0)
-                return r;
-        _cleanup_(closedirp) DIR *d = opendir(parts);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                size_t n = strlen(de->d_name);
-                bool is_list = n > 5 && streq(de->d_name + n - 5, ".list");
-                bool is_sources = n > 8 && streq(de->d_name + n - 8, ".sources");
-                if (!is_list && !is_sources)
-                        continue;
-                _cleanup_free_ char *rel = xasprintf("/etc/apt/sources.list.d/%s", de->d_name);
-                _cleanup_free_ char *in = host_path(h, rel), *out = NULL, *t = NULL;
-                if (read_file(in, 16 * 1024 * 1024, &t, NULL) < 0)
-                        continue;
-                out = rewrite_file(h, t, is_sources);
-                _cleanup_free_ char *op = xasprintf("%s/%s", outparts, de->d_name);
-                r = write_file_atomic(op, out, strlen(out), 0644);
                 if (r < 0)
                         return r;
         }
@@ -166,8 +65,8 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
         /* with an offline bundle (run --bundle) its repositories are the only sources, and their
          * lists go to the scratch directory: the machine's own lists are left alone */
         bool bundle = s->host->apt_bundle != NULL;
-        bool scratch = (o && (o->scratch || o->readonly)) || bundle;
-        if (host_is_rooted(s->host) || scratch) {
+        bool scratch = (o && o->scratch) || bundle;
+        if (scratch) {
                 char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
                 if (!mkdtemp(tmpl))
                         return negative_errno();
@@ -196,20 +95,23 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 list = xasprintf("%s/sources.list", s->tmpdir);
                 parts = xasprintf("%s/sources.list.d/", s->tmpdir);
         } else if (host_is_rooted(s->host)) {
-                int r = copy_sources(s->host, s->tmpdir);
+                /* NULL list and parts: nothing to rewrite, libapt reads the root's own sources */
+                int r = apt_sources_rewrite(s->host, &s->tmpdir, &list, &parts);
                 if (r < 0)
                         return errorf(reterr, r, "cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
-                list = xasprintf("%s/sources.list", s->tmpdir);
-                parts = xasprintf("%s/sources.list.d/", s->tmpdir);
+                s->root_sources = true;
         }
+        _cleanup_strv_free_ char **archs = NULL;
+        (void) dpkg_architectures(s->host, &archs); /* else libapt asks dpkg */
         AptOptions ao = {
+                .architectures = (const char *const *) archs,
                 .root = s->host->root,
                 .sourcelist = list,
                 .sourceparts = parts,
                 .lock_timeout_sec = o ? o->lock_timeout : APT_LOCK_TIMEOUT_DEFAULT,
                 .quiet = !(o && o->verbose),
                 .debs = o ? o->debs : NULL,
-                .scratch = (o && o->scratch) || bundle ? scratchdir : NULL,
+                .scratch = scratchdir,
                 .readonly = o && o->readonly,
                 .force_confmiss = o && o->force_confmiss,
                 .chroot_scripts = s->host->image,
@@ -289,8 +191,64 @@ void apt_session_sync(AptSession *s) {
                 (void) syncfs(fd);
 }
 
+/* The read-only session the probes of a run share (apt_probe_session()), and what it was opened
+ * over: dpkg's status, the sources and the preferences (files and directories). */
+static const char *const kept_over[] = {DPKG_STATUS, "/etc/apt/sources.list", "/etc/apt/sources.list.d",
+                                        "/etc/apt/preferences", "/etc/apt/preferences.d"};
+static struct {
+        AptSession s;
+        bool open;
+        const Host *host;
+        struct stat over[ELEMENTSOF(kept_over)];
+} kept;
+
+static void kept_close(void) {
+        if (kept.open)
+                apt_session_close(&kept.s);
+        kept.open = false;
+}
+
+static void kept_stat(const Host *h, struct stat *ret) {
+        for (size_t i = 0; i < ELEMENTSOF(kept_over); i++) {
+                _cleanup_free_ char *p = host_path(h, kept_over[i]);
+                ret[i] = (struct stat){0};
+                (void) stat(p, &ret[i]);
+        }
+}
+
+int apt_probe_session(const Host *h, const AptSessionOptions *o, AptSession **ret, char **reterr) {
+        static bool registered;
+        struct stat now[ELEMENTSOF(kept_over)];
+        kept_stat(h, now);
+        bool same = kept.open && kept.host == h;
+        for (size_t i = 0; same && i < ELEMENTSOF(kept_over); i++)
+                same = now[i].st_ino == kept.over[i].st_ino && now[i].st_size == kept.over[i].st_size &&
+                       now[i].st_mtim.tv_sec == kept.over[i].st_mtim.tv_sec &&
+                       now[i].st_mtim.tv_nsec == kept.over[i].st_mtim.tv_nsec;
+        if (!same) {
+                kept_close();
+                if (!registered)
+                        registered = atexit(kept_close) == 0; /* its scratch copy of the sources */
+                int r = apt_session_open(&kept.s, h, o, reterr);
+                if (r < 0)
+                        return r;
+                kept.open = true;
+                kept.host = h;
+                memcpy(kept.over, now, sizeof now);
+        }
+        kept.s.out = o && o->output ? *o->output : (AptOutput){0};
+        *ret = &kept.s;
+        return 0;
+}
+
+void apt_probe_session_release(AptSession *s) {
+        s->out = (AptOutput){0}; /* the caller's printer goes out of scope */
+}
+
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr) {
         int r;
+        if (s != &kept.s)
+                kept_close(); /* libapt's state is process-global: one session at a time */
         *s = (AptSession){.host = h, .stop_fd = o ? o->stop_fd : 0};
         if (o && o->output)
                 s->out = *o->output;
@@ -373,12 +331,12 @@ void apt_session_close(AptSession *s) {
 int apt_session_reopen(AptSession *s, char **reterr) {
         /* the sources may have changed: rewrite them into the session's directory again (a bundle's
          * do not change, and their lists stay in the scratch directory) */
-        if (s->tmpdir && !s->host->apt_bundle) {
-                _cleanup_free_ char *parts = xasprintf("%s/sources.list.d", s->tmpdir);
-                rm_rf_tree(parts);
-                int r = copy_sources(s->host, s->tmpdir);
+        if (s->root_sources) {
+                _cleanup_free_ char *list = NULL, *parts = NULL;
+                int r = apt_sources_rewrite(s->host, &s->tmpdir, &list, &parts);
                 if (r < 0)
                         return errorf(reterr, r, "cannot prepare the sources: %s", strerror(-r));
+                apt_shim_set_sources(s->shim, list, parts);
         }
         return apt_shim_reopen(s->shim, reterr);
 }

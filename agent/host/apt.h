@@ -31,7 +31,8 @@ typedef struct AptOutput {
 typedef struct AptSession {
         const Host *host;
         AptShim *shim;
-        char *tmpdir;      /* the rewritten sources, removed on close */
+        char *tmpdir;      /* the rewritten sources, scratch lists; removed on close */
+        bool root_sources; /* libapt reads the root's sources (rewritten into tmpdir when needed) */
         AptOutput out;
         int stop_fd;       /* ExecSpec.stop_fd for the dpkg the session runs itself */
 } AptSession;
@@ -43,7 +44,8 @@ typedef struct AptSessionOptions {
         unsigned lock_timeout;   /* seconds */
         const char *const *debs; /* local .deb files to offer */
         bool scratch;            /* dry run: lists and archives in a temporary directory, nothing written */
-        bool readonly;           /* probes: the root's lists, nothing written (no cache files) */
+        bool readonly;           /* probes: the root's lists, no lock; only apt's own cache files
+                                  * (pkgcache.bin, srcpkgcache.bin) are written, as apt does */
         bool force_confmiss;     /* dpkg puts back deleted conffiles of reinstalled packages */
         const char *only_sources; /* a directory holding sources.list and sources.list.d/: these
                                    * sources instead of the machine's (with scratch: lists apart) */
@@ -52,10 +54,22 @@ typedef struct AptSessionOptions {
         int stop_fd;              /* readable: stop a dpkg the session runs (Ctx.stop_fd); 0: none */
 } AptSessionOptions;
 
+/* The root's sources for libapt (apt_sources.c): when a signed-by path must be prefixed with the
+ * root, a copy is written into *tmpdir (made when NULL) and *ret_list, *ret_parts name it (the
+ * copies keep their files' mtimes, so that libapt's cache stays valid); else both are NULL and
+ * libapt reads the root's own files. Nothing is written in the root. */
+int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **ret_parts);
+
 /* Opens a session (*s is written in every case; apt_session_close() it). On failure *reterr says
  * why; -EBUSY: the dpkg lock is held by someone else past the timeout (*reterr names the holder). */
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr);
 void apt_session_close(AptSession *s);
+/* A read-only session (o->readonly) shared by the probes of one run: opened at the first call and
+ * kept, opened again only when dpkg's status, the sources or the preferences changed or another
+ * session was opened in between (libapt holds one at a time); closed at exit. Not closed by the
+ * caller: apt_probe_session_release() it when done. */
+int apt_probe_session(const Host *h, const AptSessionOptions *o, AptSession **ret, char **reterr);
+void apt_probe_session_release(AptSession *s);
 /* Reopen after the sources or preferences changed (re-rewrites the sources). *reterr on failure. */
 int apt_session_reopen(AptSession *s, char **reterr);
 

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "plan/state.h"
+#include "host/dpkg.h"
 #include "host/version.h"
 #include "checks/signing.h"
 #include "steps/apt_install.h"
@@ -164,34 +165,51 @@ static int check_origin(AptSession *as, const char *origin, const char *name, co
                       name, version, from, origin);
 }
 
-static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) { /* a ProbeResult */
-        const AptInstallParams *a = s->params;
+/* What dpkg's status says (no libapt): every package installed at a fitting version, and held
+ * when asked. PROBE_SATISFIED, or PROBE_NEEDED with *ret_detail saying what is missing; -errno
+ * with *reterr when the status file cannot be read. */
+static int probe_dpkg(const AptInstallParams *a, const Host *h, char **ret_detail, char **reterr) {
+        const DpkgStatus *st = NULL;
+        int r = dpkg_status_get(h, &st);
+        if (r < 0)
+                return errorf(reterr, r, "cannot read dpkg's status (%s): %s", DPKG_STATUS, strerror(-r));
         for (size_t i = 0; i < a->n_pkgs; i++) {
                 const AptPkgSpec *p = &a->pkgs[i];
-                AptPackage pk = {0};
-                if (apt_shim_package(as->shim, p->name, &pk) < 0 || !pk.installed) {
+                const DpkgStanza *pk = dpkg_status_lookup(st, p->name);
+                if (!dpkg_stanza_present(pk)) {
                         *ret_detail = xasprintf("%s is not installed", p->name);
-                        apt_package_done(&pk);
                         return PROBE_NEEDED;
                 }
-                bool ok = pk.installed_ok && version_fits(p->version, pk.installed);
-                bool held_ok = !a->hold || pk.held;
+                bool ok = dpkg_stanza_installed(pk) && version_fits(p->version, pk->version);
+                bool held_ok = !a->hold || dpkg_stanza_held(pk);
                 if (!ok || !held_ok) {
-                        *ret_detail = !pk.installed_ok ? xasprintf("%s %s is not fully installed (dpkg state)", p->name, pk.installed)
-                                      : !ok       ? xasprintf("%s is at %s, want %s", p->name, pk.installed, p->version)
-                                                  : xasprintf("%s is not held", p->name);
-                        apt_package_done(&pk);
+                        *ret_detail = !dpkg_stanza_installed(pk)
+                                              ? xasprintf("%s %s is not fully installed (dpkg state)", p->name, pk->version)
+                                      : !ok ? xasprintf("%s is at %s, want %s", p->name, pk->version, p->version)
+                                            : xasprintf("%s is not held", p->name);
                         return PROBE_NEEDED;
                 }
-                if (a->origin) {
-                        _cleanup_free_ char *why = NULL;
-                        if (check_origin(as, a->origin, p->name, pk.installed, &why) < 0) {
-                                *ret_detail = TAKE_PTR(why);
-                                apt_package_done(&pk);
-                                return PROBE_NEEDED;
-                        }
-                }
+        }
+        return PROBE_SATISFIED;
+}
+
+/* What needs libapt: where the installed packages come from (`origin:`), and the archives of the
+ * later steps that `prefetch:` names. */
+static int probe_apt(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) { /* a ProbeResult */
+        const AptInstallParams *a = s->params;
+        for (size_t i = 0; a->origin && i < a->n_pkgs; i++) {
+                const AptPkgSpec *p = &a->pkgs[i];
+                AptPackage pk = {0};
+                _cleanup_free_ char *why = NULL;
+                /* dpkg said it is installed; libapt's view of the same status file agrees */
+                int r = apt_shim_package(as->shim, p->name, &pk) < 0 || !pk.installed
+                                ? (why = xasprintf("%s is not installed", p->name), -ENOENT)
+                                : check_origin(as, a->origin, p->name, pk.installed, &why);
                 apt_package_done(&pk);
+                if (r < 0) {
+                        *ret_detail = TAKE_PTR(why);
+                        return PROBE_NEEDED;
+                }
         }
         /* prefetched archives of later steps must still be there (or those packages installed) */
         for (size_t i = 0; a->prefetch && a->prefetch[i]; i++) {
@@ -216,6 +234,30 @@ static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail
                         }
                 }
         }
+        return PROBE_SATISFIED;
+}
+
+/* dpkg's status first; libapt (one read-only session for all the probes of the run) only for
+ * `origin:` and `prefetch:`; then the `pin:` file. */
+static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
+        const AptInstallParams *a = s->params;
+        int r = probe_dpkg(a, ctx->host, ret_detail, reterr);
+        if (r != PROBE_SATISFIED)
+                return r;
+        if (a->origin || a->prefetch) {
+                AptSession *as = NULL;
+                _cleanup_free_ char *err = NULL;
+                AptPrinter printer;
+                AptSessionOptions o = {.readonly = true, .verbose = ctx->verbose,
+                                       .output = apt_printer(&printer, ctx->verbose)};
+                r = apt_probe_session(ctx->host, &o, &as, &err);
+                if (r < 0)
+                        return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
+                r = probe_apt(s, ctx, as, ret_detail);
+                apt_probe_session_release(as);
+                if (r != PROBE_SATISFIED)
+                        return r;
+        }
         if (a->pin) {
                 _cleanup_free_ char *rel = apt_install_pin_path(s), *path = host_path(ctx->host, rel);
                 _cleanup_free_ char *want = apt_install_pin_content(s), *have = NULL;
@@ -226,20 +268,6 @@ static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail
         }
         *ret_detail = xasprintf("%zu package%s installed%s", a->n_pkgs, a->n_pkgs == 1 ? "" : "s", a->hold ? " and held" : "");
         return PROBE_SATISFIED;
-}
-
-static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
-        AptSession as;
-        _cleanup_free_ char *err = NULL;
-        AptPrinter printer;
-        AptSessionOptions o = {.readonly = true, .verbose = ctx->verbose,
-                               .output = apt_printer(&printer, ctx->verbose)};
-        int r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r < 0)
-                return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
-        r = probe_with(s, ctx, &as, ret_detail);
-        apt_session_close(&as);
-        return r;
 }
 
 /* Resolve every spec to one version (glob -> the highest match; from origin when given). */

@@ -31,7 +31,7 @@ export GPUBASE FAKE_NVML
 . "$APT_IT_DIR/lib.sh"
 
 PLANS=$SRC_DIR/plans
-need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc
+need_tools apt.sh dpkg dpkg-deb dpkg-divert apt-ftparchive gpg gcc strace
 
 # ---------------------------------------------------------------- the fixture repositories (once)
 
@@ -1207,6 +1207,7 @@ t_runtime_containerd_root() {
 
 ALL_TESTS=(
         plan_debian12
+        rerun_no_child_cache_reused
         plan_ubuntu2204
         plan_ubuntu2404
         plan_refused_on_other_os
@@ -1278,6 +1279,60 @@ EOS
         said "more packages"
         snapshot "$R" >"$T/after"
         cmp -s "$T/before" "$T/after" || { diff "$T/before" "$T/after" | sed 's/^/    | /' >&2; fail "the dry run wrote into the root"; }
+}
+
+# traced_rerun PLAN: a converged rerun of a shipped plan under strace (execve, openat) into
+# $T/trace; every step skipped but the gate.
+traced_rerun() {
+        shipped_vars
+        expect_rc 0 env PATH="$FAKEBIN:$PATH" strace -f -qq -o "$T/trace" -e trace=execve,openat \
+                "$GPUBASE" --root "$R" run "$1" --reboot=exit "${SV[@]}"
+        eq "$(states)" "$CONVERGED" "step states of the traced rerun"
+}
+
+# no_child WHAT: $T/trace shows no program executed but gpubase itself (and the toolkit's
+# `nvidia-ctk --version`, which the ctk.installed check of the runtime step runs in the root on
+# purpose: it asks the installed binary).
+no_child() {
+        local execs
+        execs=$(grep 'execve(' "$T/trace" | tail -n +2 | grep -v 'execve("/usr/bin/nvidia-ctk", \["/usr/bin/nvidia-ctk", "--version"\]' || true)
+        [ -z "$execs" ] || fail "$1 executed programs: $execs"
+}
+
+# most_reads FILE-PATTERN: how often the most opened file matching the pattern was opened
+# successfully in $T/trace.
+most_reads() {
+        awk -v pat="$1" '/openat\(/ && $0 ~ pat && / = [0-9]+$/ && match($0, /"[^"]*"/) { n[substr($0, RSTART, RLENGTH)]++ }
+                END { m = 0; for (k in n) if (n[k] > m) m = n[k]; print m }' "$T/trace"
+}
+
+# A converged rerun probes the apt-install steps from dpkg's status (read once) and opens libapt
+# once, for the driver's `origin:`, over the package cache it keeps in the root's /var/cache/apt:
+# no child process at all (architectures come from dpkg's arch file, not from `dpkg
+# --print-foreign-architectures`), pkgcache.bin and srcpkgcache.bin reused (not rewritten), each
+# Packages list read at most once. A changed list makes libapt rebuild the cache.
+t_rerun_no_child_cache_reused() {
+        gpu_root
+        converge "$PLANS/debian-12.yaml"
+        printf 'amd64\ni386\n' >"$R/var/lib/dpkg/arch" # a foreign architecture, as dpkg --add-architecture writes it
+        local c=$R/var/cache/apt/pkgcache.bin s=$R/var/cache/apt/srcpkgcache.bin before n
+        traced_rerun "$PLANS/debian-12.yaml"
+        [ -f "$c" ] && [ -f "$s" ] || fail "libapt kept no cache files in the root: $(ls "$R/var/cache/apt")"
+        before=$(stat -c '%i %y' "$c" "$s")
+        traced_rerun "$PLANS/debian-12.yaml"
+        no_child "a converged rerun"
+        eq "$(stat -c '%i %y' "$c" "$s")" "$before" "the package caches after a second rerun (reused, not rebuilt)"
+        n=$(most_reads '_Packages')
+        [ "$n" -le 1 ] || fail "a Packages list was read $n times by one rerun"
+        eq "$(most_reads 'var/lib/dpkg/status"')" 1 "reads of dpkg's status"
+        contains "$T/trace" "$R/var/lib/dpkg/arch"
+        # a list that changed (as an update leaves it): the cache is rebuilt from it
+        touch "$R"/var/lib/apt/lists/*cuda*_Packages
+        traced_rerun "$PLANS/debian-12.yaml"
+        [ "$(stat -c '%i %y' "$c" "$s")" != "$before" ] || fail "the package caches were not rebuilt after a list changed"
+        [ "$(most_reads '_Packages')" -ge 1 ] || fail "no Packages list was read to rebuild the cache"
+        no_child "the rerun that rebuilt the cache"
+        frontends_untouched
 }
 
 t_no_apt_frontend_in_any_test() {

@@ -7,11 +7,14 @@
  * The "regressions" case holds inputs the agent once got wrong (each test says what a real host
  * does). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checks/facts.h"
+#include "host/dpkg.h"
 #include "host/version.h"
+#include "tests.h"
 
 Suite *facts_suite(void);
 
@@ -543,6 +546,94 @@ START_TEST(test_dpkg_multiarch) {
 }
 END_TEST
 
+/* host/dpkg.c: the parse the apt-install probes use, looked up as libapt's FindPkg() would */
+START_TEST(test_dpkg_status_lookup) {
+        DpkgStatus st;
+        dpkg_status_parse(xstrdup(dpkg_status), &st);
+        ck_assert_uint_eq(st.n, 10);
+        const DpkgStanza *p = dpkg_status_lookup(&st, "nvidia-open");
+        ck_assert_ptr_nonnull(p);
+        ck_assert_str_eq(p->version, "595.45.01-1");
+        ck_assert(dpkg_stanza_present(p) && dpkg_stanza_installed(p) && dpkg_stanza_held(p));
+        /* arch all answers for the native architecture */
+        p = dpkg_status_lookup(&st, "nvidia-driver-pinning-595");
+        ck_assert(p && streq(p->arch, "all") && dpkg_stanza_held(p));
+        /* half-configured: present (a current version) but not installed */
+        p = dpkg_status_lookup(&st, "nvidia-kernel-open-dkms");
+        ck_assert(dpkg_stanza_present(p) && !dpkg_stanza_installed(p) && !dpkg_stanza_held(p));
+        /* config-files only: not present */
+        ck_assert(!dpkg_stanza_present(dpkg_status_lookup(&st, "cuda-drivers")));
+        /* multi-arch: the native stanza, or the one named */
+        if (dpkg_native_arch() && streq(dpkg_native_arch(), "amd64")) {
+                ck_assert_str_eq(dpkg_status_lookup(&st, "libc6")->version, "2.36-9+deb12u10");
+                ck_assert_str_eq(dpkg_status_lookup(&st, "libc6:i386")->version, "2.36-9+deb12u9");
+                ck_assert_str_eq(dpkg_status_lookup(&st, "libnvidia-container1")->version, "1.19.0-1");
+                ck_assert(!dpkg_stanza_present(dpkg_status_lookup(&st, "libnvidia-container1:i386")));
+                ck_assert_ptr_null(dpkg_status_lookup(&st, "nvidia-open:arm64"));
+        }
+        p = dpkg_status_lookup(&st, "nvidia-container-toolkit"); /* the last stanza, no final newline */
+        ck_assert(p && streq(p->state, "half-installed") && streq(p->want, "hold") && streq(p->version, "1.19.0-1"));
+        ck_assert_ptr_null(dpkg_status_lookup(&st, "nvidia-ope"));
+        ck_assert_ptr_null(dpkg_status_lookup(&st, "zzz"));
+        dpkg_status_done(&st);
+        dpkg_status_parse(xstrdup(""), &st);
+        ck_assert_uint_eq(st.n, 0);
+        ck_assert_ptr_null(dpkg_status_lookup(&st, "nvidia-open"));
+        dpkg_status_done(&st);
+}
+END_TEST
+
+/* the status file is read once, and again when dpkg replaced it; a missing one reads as empty */
+START_TEST(test_dpkg_status_cached) {
+        TestRoot tr;
+        test_root_init(&tr, 0);
+        const DpkgStatus *st = NULL, *again = NULL;
+        ck_assert_int_eq(dpkg_status_get(&tr.host, &st), 0);
+        ck_assert_uint_eq(st->n, 0);
+        test_root_write(&tr, DPKG_STATUS, dpkg_status, 0644);
+        ck_assert_int_eq(dpkg_status_get(&tr.host, &st), 0);
+        ck_assert_uint_eq(st->n, 10);
+        const char *text = st->text;
+        ck_assert_int_eq(dpkg_status_get(&tr.host, &again), 0);
+        ck_assert_ptr_eq(again->text, text); /* not read again */
+        /* dpkg writes status-new and renames it over status */
+        test_root_write(&tr, DPKG_STATUS "-new", "Package: x\nStatus: install ok installed\nVersion: 1\n", 0644);
+        _cleanup_free_ char *from = test_root_path(&tr, DPKG_STATUS "-new"), *to = test_root_path(&tr, DPKG_STATUS);
+        ck_assert_int_eq(rename(from, to), 0);
+        ck_assert_int_eq(dpkg_status_get(&tr.host, &st), 0);
+        ck_assert_uint_eq(st->n, 1);
+        ck_assert(dpkg_stanza_installed(dpkg_status_lookup(st, "x")));
+        /* the checks' readers see the same */
+        DpkgPackage p = {0};
+        ck_assert_int_eq(dpkg_find(&tr.host, "x", &p), 0);
+        dpkg_package_done(&p);
+        test_root_done(&tr);
+}
+END_TEST
+
+/* dpkg's arch file lists the native and the foreign architectures; native comes first */
+START_TEST(test_dpkg_architectures) {
+        if (!dpkg_native_arch())
+                return;
+        TestRoot tr;
+        test_root_init(&tr, 0);
+        char **a = NULL;
+        ck_assert_int_eq(dpkg_architectures(&tr.host, &a), 0);
+        ck_assert_uint_eq(strv_length(a), 1);
+        ck_assert_str_eq(a[0], dpkg_native_arch());
+        strv_free(a);
+        _cleanup_free_ char *text = xasprintf("armhf\n%s\n i386 \n\narmhf\n", dpkg_native_arch());
+        test_root_write(&tr, DPKG_ARCH_FILE, text, 0644);
+        ck_assert_int_eq(dpkg_architectures(&tr.host, &a), 0);
+        ck_assert_uint_eq(strv_length(a), 3);
+        ck_assert_str_eq(a[0], dpkg_native_arch());
+        ck_assert_str_eq(a[1], "armhf");
+        ck_assert_str_eq(a[2], "i386");
+        strv_free(a);
+        test_root_done(&tr);
+}
+END_TEST
+
 /* a held package that depends on exactly the installed version locks it; anything looser does not */
 static const char lock_status[] =
         "Package: nvidia-open\n"
@@ -902,6 +993,9 @@ Suite *facts_suite(void) {
         tcase_add_test(tc, test_dpkg_states);
         tcase_add_test(tc, test_dpkg_names);
         tcase_add_test(tc, test_dpkg_multiarch);
+        tcase_add_test(tc, test_dpkg_status_lookup);
+        tcase_add_test(tc, test_dpkg_status_cached);
+        tcase_add_test(tc, test_dpkg_architectures);
         tcase_add_test(tc, test_dpkg_held_lock);
         suite_add_tcase(s, tc);
 

@@ -1,0 +1,185 @@
+/* The root's sources as libapt must see them (host/apt.h): apt reads a source's signed-by path on
+ * the machine it runs on, not in the root (shim/README.md), so under --root libapt is handed a
+ * copy in which every such path is prefixed with the root. The files in the root stay as they must
+ * be for the real machine. */
+#include "host/apt.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+
+/* One-line format: "[... signed-by=/usr/share/keyrings/x.gpg ...]" -> the file under the root. */
+static char *rewrite_list_line(const Host *h, const char *line) {
+        const char *open = strchr(line, '[');
+        const char *close = open ? strchr(open, ']') : NULL;
+        if (!open || !close)
+                return xstrdup(line);
+        Buf b = {0};
+        buf_append(&b, line, (size_t) (open - line));
+        for (const char *p = open; p < close;) {
+                const char *k = strstr(p, "signed-by=");
+                if (!k || k >= close) {
+                        buf_append(&b, p, (size_t) (close - p));
+                        break;
+                }
+                k += strlen("signed-by=");
+                buf_append(&b, p, (size_t) (k - p));
+                /* comma-separated values; only absolute paths are files */
+                while (k < close && *k != ' ' && *k != '\t' && *k != ']') {
+                        const char *e = k;
+                        while (e < close && *e != ',' && *e != ' ' && *e != '\t')
+                                e++;
+                        _cleanup_free_ char *v = xstrndup(k, (size_t) (e - k));
+                        _cleanup_free_ char *hp = *k == '/' ? host_path(h, v) : NULL;
+                        buf_puts(&b, hp ? hp : v);
+                        k = e;
+                        if (*k == ',') {
+                                buf_puts(&b, ",");
+                                k++;
+                        }
+                }
+                p = k;
+        }
+        buf_puts(&b, close);
+        return buf_steal(&b);
+}
+
+static char *rewrite_file(const Host *h, const char *text, bool deb822) {
+        Buf b = {0};
+        for (const char *l = text; *l;) {
+                const char *e = strchr(l, '\n');
+                size_t n = e ? (size_t) (e - l) : strlen(l);
+                _cleanup_free_ char *line = xstrndup(l, n);
+                if (deb822) {
+                        /* "Signed-By: /path" (a file); an inline key block stays as it is */
+                        if (strncasecmp(line, "Signed-By:", 10) == 0) {
+                                const char *v = line + 10;
+                                while (*v == ' ' || *v == '\t')
+                                        v++;
+                                if (*v == '/') {
+                                        _cleanup_free_ char *hp = host_path(h, v);
+                                        buf_printf(&b, "Signed-By: %s", hp);
+                                } else
+                                        buf_puts(&b, line);
+                        } else
+                                buf_puts(&b, line);
+                } else {
+                        _cleanup_free_ char *r = line[0] == '#' ? xstrdup(line) : rewrite_list_line(h, line);
+                        buf_puts(&b, r);
+                }
+                buf_puts(&b, "\n");
+                l = e ? e + 1 : l + n;
+        }
+        return buf_steal(&b);
+}
+
+
+/* path with text, mode 0644, and the times of the file it copies (libapt's package cache is valid
+ * only while no source is newer than it). Not fsynced: a scratch copy, rewritten at every open. */
+static int write_copy(const char *path, const char *text, const struct stat *like) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return negative_errno();
+        size_t len = strlen(text);
+        for (size_t done = 0; done < len;) {
+                ssize_t n = write(fd, text + done, len - done);
+                if (n < 0)
+                        return negative_errno();
+                done += (size_t) n;
+        }
+        struct timespec t[2] = {like->st_atim, like->st_mtim};
+        return futimens(fd, t) < 0 ? negative_errno() : 0;
+}
+
+typedef struct SourceFile {
+        char *name; /* below sources.list.d/, or NULL: sources.list */
+        char *text; /* rewritten */
+        struct stat st;
+} SourceFile;
+
+/* The root's sources (sources.list, then sources.list.d/ *.list and *.sources), rewritten; *ret_n
+ * of them; *ret_changed: one differs from its file. */
+static SourceFile *read_sources(const Host *h, size_t *ret_n, bool *ret_changed) {
+        _cleanup_free_ char *list = host_path(h, "/etc/apt/sources.list");
+        _cleanup_free_ char *parts = host_path(h, "/etc/apt/sources.list.d");
+        SourceFile *f = NULL;
+        size_t n = 0;
+        bool changed = false;
+        _cleanup_(closedirp) DIR *d = opendir(parts);
+        struct dirent *de;
+        for (bool main = true; main || (d && (de = readdir(d)));) {
+                _cleanup_free_ char *rel = NULL, *path = NULL, *text = NULL;
+                bool deb822 = false;
+                if (!main) {
+                        size_t l = strlen(de->d_name);
+                        bool is_list = l > 5 && streq(de->d_name + l - 5, ".list");
+                        deb822 = l > 8 && streq(de->d_name + l - 8, ".sources");
+                        if (!is_list && !deb822)
+                                continue;
+                        rel = xasprintf("/etc/apt/sources.list.d/%s", de->d_name);
+                }
+                path = main ? xstrdup(list) : host_path(h, rel);
+                struct stat st;
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+                    read_file(path, 16 * 1024 * 1024, &text, NULL) == 0) {
+                        f = realloc(f, (n + 1) * sizeof *f);
+                        if (!f)
+                                abort();
+                        f[n] = (SourceFile){.name = main ? NULL : xstrdup(de->d_name),
+                                            .text = rewrite_file(h, text, deb822), .st = st};
+                        changed |= !streq(f[n].text, text);
+                        n++;
+                }
+                main = false;
+        }
+        *ret_n = n;
+        *ret_changed = changed;
+        return f;
+}
+
+int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **ret_parts) {
+        size_t n = 0;
+        bool changed = false;
+        SourceFile *f = read_sources(h, &n, &changed);
+        int r = 0;
+        if (changed && !*tmpdir) {
+                char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
+                if (!mkdtemp(tmpl))
+                        r = negative_errno();
+                else
+                        *tmpdir = xstrdup(tmpl);
+        }
+        _cleanup_free_ char *list = changed && r >= 0 ? xasprintf("%s/sources.list", *tmpdir) : NULL;
+        _cleanup_free_ char *parts = changed && r >= 0 ? xasprintf("%s/sources.list.d", *tmpdir) : NULL;
+        if (parts) {
+                rm_rf_tree(parts);
+                (void) unlink(list);
+                r = mkdir_p(parts, 0755);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (parts && r >= 0) {
+                        _cleanup_free_ char *to = f[i].name ? xasprintf("%s/%s", parts, f[i].name) : xstrdup(list);
+                        r = write_copy(to, f[i].text, &f[i].st);
+                }
+                free(f[i].name);
+                free(f[i].text);
+        }
+        free(f);
+        if (parts && r >= 0) {
+                /* the directory's times too: libapt counts the parts directory's mtime as a source's */
+                _cleanup_free_ char *orig = host_path(h, "/etc/apt/sources.list.d");
+                struct stat st;
+                if (stat(orig, &st) == 0)
+                        r = utimensat(AT_FDCWD, parts, (struct timespec[2]){st.st_atim, st.st_mtim}, 0) < 0
+                                    ? negative_errno() : 0;
+        }
+        if (r < 0)
+                return r;
+        *ret_list = changed ? TAKE_PTR(list) : NULL;
+        *ret_parts = changed ? xasprintf("%s/", parts) : NULL;
+        return 0;
+}
