@@ -720,7 +720,7 @@ cost() {
         cloudinit) echo 360 ;;
         reset:*) echo 290 ;;
         failure) echo 210 ;;
-        image) echo 180 ;;
+        image) echo 240 ;;
         *) echo 165 ;;
         esac
 }
