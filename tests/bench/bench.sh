@@ -23,7 +23,8 @@
 # Then, once each: the fsync and child-process counts of a no-op (strace), one state_save()
 # (tests/bench/checkpoint.c), and a cold run (run, reboot, resume on a copy of the unconverged
 # sandbox, `update: never` on prepared lists) with its wall time split between gpubase and the
-# programs it starts (strace -f -ttt of forks, execs and exits: split.awk).
+# programs it starts (strace -f -ttt of forks, execs and exits: split.awk; strace slows gpubase's
+# system calls and its children's alike).
 # Targets (issue 13; reported, never enforced): no-op rerun <= 0.5x the shell script and >= 300x
 # faster than ansible-core, peak RSS <= 16 MB, <= 2 fsync and no child process on a no-op, <= 0.2 ms
 # per no-op step at 256 steps, verify <= 0.5x its shell script, gpubase's own share of a cold run's
@@ -70,7 +71,7 @@ one() { # NAME CMD...: one run, its time appended to T[NAME]
         T[$name]+=" $ms"
         [ "$rss" -le "${RSS[$name]}" ] || RSS[$name]=$rss
 }
-ANSIBLE=(sh -c 'exec ansible-playbook "$@" >"$0" 2>&1' "$W/ansible.log" -i localhost, -c local -e "root=$R"
+ANSIBLE=(env LC_ALL=C.UTF-8 sh -c 'exec ansible-playbook "$@" >"$0" 2>&1' "$W/ansible.log" -i localhost, -c local -e "root=$R"
         -e "fpr=$KEY_FPR" -e "ctk_key=$CTK_KEY_FILE" "$HERE/noop-checks.yml")
 echo "bench: $RUNS interleaved rounds ($ANSIBLE_RUNS with ansible-playbook)"
 for ((i = 1; i <= RUNS; i++)); do
@@ -122,12 +123,12 @@ cold() { # DIR TRACE-PREFIX|"" -> wall ms of run + resume
         local t0 t1 pre=()
         rm -rf "$1"
         cp -a "$CACHE/cold" "$1"
-        [ -z "$2" ] || pre=(strace -f -qq -ttt -e trace=execve,clone,clone3,fork,vfork -o "$2.run")
+        [ -z "$2" ] || pre=(strace -f -q -ttt -e trace=execve,clone,clone3,fork,vfork -o "$2.run")
         t0=$(date +%s%N)
         "${pre[@]}" "$GPUBASE" --root "$1" run "$CACHE/plan-cold.yaml" --reboot=exit >"$W/cold.log" 2>&1 || [ $? = 3 ] ||
                 { show "$W/cold.log"; echo "bench: the cold run failed"; exit 1; }
         cat /proc/sys/kernel/random/uuid >"$1/proc/sys/kernel/random/boot_id"
-        [ -z "$2" ] || pre=(strace -f -qq -ttt -e trace=execve,clone,clone3,fork,vfork -o "$2.resume")
+        [ -z "$2" ] || pre=(strace -f -q -ttt -e trace=execve,clone,clone3,fork,vfork -o "$2.resume")
         "${pre[@]}" "$GPUBASE" --root "$1" resume --reboot=exit >"$W/cold.log" 2>&1 ||
                 { show "$W/cold.log"; echo "bench: the cold resume failed"; exit 1; }
         t1=$(date +%s%N)

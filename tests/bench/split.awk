@@ -14,6 +14,11 @@
         }
         if ($3 ~ /^execve\(/ && pid != main) execs[pid] = 1
         if ($0 ~ /\+\+\+ (exited|killed)/) died[pid] = t
+        # the parent hears of a child's end too (where strace's own exit line is missing)
+        if ($0 ~ /--- SIGCHLD .*si_pid=[0-9]+/ && match($0, /si_pid=[0-9]+/)) {
+                c = substr($0, RSTART + 7, RLENGTH - 7) + 0
+                if (!(c in died)) died[c] = t
+        }
 }
 END {
         k = 0
