@@ -114,9 +114,9 @@ static int copy_sources(const Host *h, const char *tmpdir) {
                 return r;
         if (read_file(list, 16 * 1024 * 1024, &text, NULL) == 0) {
                 _cleanup_free_ char *out = rewrite_file(h, text, false);
-                r = write_file_atomic(outlist, out, strlen(out), 0644);
+                r = write_file_scratch(outlist, out, strlen(out), 0644);
         } else
-                r = write_file_atomic(outlist, "", 0, 0644);
+                r = write_file_scratch(outlist, "", 0, 0644);
         if (r < 0)
                 return r;
         _cleanup_(closedirp) DIR *d = opendir(parts);
@@ -133,7 +133,7 @@ static int copy_sources(const Host *h, const char *tmpdir) {
                         continue;
                 out = rewrite_file(h, t, is_sources);
                 _cleanup_free_ char *op = xasprintf("%s/%s", outparts, de->d_name);
-                r = write_file_atomic(op, out, strlen(out), 0644);
+                r = write_file_scratch(op, out, strlen(out), 0644);
                 if (r < 0)
                         return r;
         }
@@ -148,7 +148,7 @@ static int write_bundle_sources(const Host *h, const char *tmpdir) {
         int r = mkdir_p(outparts, 0755);
         if (r < 0)
                 return r;
-        return write_file_atomic(outlist, text, strlen(text), 0644);
+        return write_file_scratch(outlist, text, strlen(text), 0644);
 }
 
 static void progress_done(const AptSession *s) {
