@@ -33,9 +33,11 @@ BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # The tests: check (unit), jq (--json), dpkg-dev, apt-utils, gnupg (fixture repositories), zstd
 # (bundles), python3 and python3-yaml (helpers), packer, ansible-core, cloud-init (the examples),
 # bash-completion, groff-base, bsdextrautils and man-db (completion.sh renders the man pages: groff,
-# col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root).
+# col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root),
+# strace (run.sh counts a no-op rerun's fsyncs; verify.sh and run.sh prove files and libraries are
+# not opened).
 DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
-              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git
+              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
 # (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
 # --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio

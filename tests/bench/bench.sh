@@ -14,7 +14,8 @@
 #                  and on the converged sandbox (no GPU there: most checks fail, same work)
 #   plan check     `gpubase plan check PLAN` (load, validate, match, plan-time refusals)
 #   checkpoint     one state_save() of the converged run's state: serialise, write, fsync, rename,
-#                  fsync of the directory (tests/bench/checkpoint.c, linked against the agent)
+#                  fsync of the directory (tests/bench/checkpoint.c, linked against the agent); and
+#                  a no-op rerun of plans of 16 and 256 file steps through engine_run(), per step
 # Targets the project designs for (reported, not enforced): no-op rerun within 1.2x the shell
 # script, status and verify under 50 ms, peak RSS under 32 MB.
 set -euo pipefail
@@ -159,6 +160,13 @@ read -r CK_MED CK_MIN CK_MAX CK_BYTES <<<"$("$BENCH_CHECKPOINT" "$R/var/lib/gpub
 printf '  %-22s median %8.3f ms  (min %.3f, max %.3f)  %s bytes, 101 writes\n' "checkpoint write" \
         "$(awk -v u="$CK_MED" 'BEGIN { print u / 1000 }')" "$(awk -v u="$CK_MIN" 'BEGIN { print u / 1000 }')" \
         "$(awk -v u="$CK_MAX" 'BEGIN { print u / 1000 }')" "$CK_BYTES"
+# per no-op step at 16 and 256 file steps (the state is written once per rerun: linear in steps)
+mkdir -p "$W/steps"
+while read -r _ n us per save bytes; do
+        printf '  %-22s median %8.3f ms  %.3f ms per step  (state write %.3f ms, %s bytes)\n' "no-op rerun, $n steps" \
+                "$(awk -v u="$us" 'BEGIN { print u / 1000 }')" "$(awk -v u="$per" 'BEGIN { print u / 1000 }')" \
+                "$(awk -v u="$save" 'BEGIN { print u / 1000 }')" "$bytes"
+done < <("$BENCH_CHECKPOINT" --steps 16,256 "$W/steps" "$RUNS")
 ratio=$(awk -v a="${MED[no-op rerun]}" -v b="${MED[shell no-op]}" 'BEGIN { printf "%.2f", a / b }')
 peak=0
 for k in "${!RSS[@]}"; do [ "${RSS[$k]}" -le "$peak" ] || peak=${RSS[$k]}; done
