@@ -10,6 +10,7 @@
 #include "base/string_table.h"
 #include "host/version.h"
 #include "checks/data.h"
+#include "checks/dpkg_status.h"
 
 static const char *const driver_flavor_table[_DRIVER_FLAVOR_MAX] = {
         [DRIVER_FLAVOR_OPEN] = "open",
@@ -377,33 +378,59 @@ int dpkg_held_lock_in(const char *status_text, const char *name, const char *ver
         return 0;
 }
 
+/* Each stanza of s whose package matches the glob (NULL: every stanza) to f, until f says stop. */
+static void each_package(const DpkgStatus *s, const char *glob, StanzaVisitor f, void *userdata) {
+        for (size_t i = 0; i < dpkg_status_count(s); i++) {
+                const DpkgStanza *st = dpkg_status_at(s, i);
+                if (glob && (!st->package || fnmatch(glob, st->package, 0) != 0))
+                        continue;
+                if (!f(st->text, st->len, userdata))
+                        return;
+        }
+}
+
 int dpkg_held_lock(const Host *h, const char *name, const char *version, char **ret_holder) {
-        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        _cleanup_(dpkg_status_unrefp) DpkgStatus *s = NULL;
+        int r = dpkg_status_get(h, &s);
         if (r < 0)
                 return r;
-        return dpkg_held_lock_in(text, name, version, ret_holder);
+        LockCtx lc = {.name = name, .version = version};
+        each_package(s, NULL, lock_visitor, &lc);
+        if (!lc.holder)
+                return -ENOENT;
+        *ret_holder = lc.holder;
+        return 0;
+}
+
+/* dpkg_find_in() on the split status file: only the stanzas the name (a glob) matches are read. */
+static int find_in_status(const DpkgStatus *s, const char *name, DpkgPackage *ret) {
+        DpkgPackage p = {0};
+        FindCtx fc = {.name = name, .found = &p};
+        each_package(s, name, find_visitor, &fc);
+        if (!p.name)
+                return -ENOENT;
+        if (!p.version)
+                p.version = xstrdup("");
+        *ret = p;
+        return 0;
 }
 
 int dpkg_find(const Host *h, const char *name, DpkgPackage *ret) {
-        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        _cleanup_(dpkg_status_unrefp) DpkgStatus *s = NULL;
+        int r = dpkg_status_get(h, &s);
         if (r < 0)
-                return r == -ENOENT ? -ENOENT : r;
-        return dpkg_find_in(text, name, ret);
+                return r;
+        return find_in_status(s, name, ret);
 }
 
 int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret) {
-        _cleanup_free_ char *p = host_path(h, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        int r = read_file(p, 256 * 1024 * 1024, &text, NULL);
+        _cleanup_(dpkg_status_unrefp) DpkgStatus *s = NULL;
+        int r = dpkg_status_get(h, &s);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {
                 DpkgPackage pkg = {0};
-                if (dpkg_find_in(text, names[i], &pkg) == 0) {
+                if (find_in_status(s, names[i], &pkg) == 0) {
                         if (pkg.installed) {
                                 *ret = pkg;
                                 return 0;

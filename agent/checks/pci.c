@@ -141,12 +141,6 @@ static void scan_devices(struct pci_access *acc, Scan *s) {
                 };
                 snprintf(g->slot, sizeof g->slot, "%04x:%02x:%02x.%u", (unsigned) d->domain, d->bus, d->dev,
                          (unsigned) d->func);
-                /* NO_NUMBERS: NULL for an ID pci.ids does not know, instead of a made-up "Device 2335".
-                 * NO_HWDB: names come from the pci.ids file chosen above, not the host's udev hwdb. */
-                char buf[256];
-                const char *name = pci_lookup_name(acc, buf, sizeof buf,
-                                                   PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
-                                                   d->vendor_id, d->device_id);
                 GpuInfo info;
                 if (gpu_table_find(g->device_id, &info) == 0) {
                         snprintf(g->name, sizeof g->name, "%s", info.name);
@@ -154,7 +148,15 @@ static void scan_devices(struct pci_access *acc, Scan *s) {
                         g->source = GPU_NAME_NVIDIA;
                         g->grace = info.grace;
                         g->open_listed = info.open;
-                } else if (name) {
+                        continue; /* pci.ids is not read: libpci loads all of it to name one device */
+                }
+                /* NO_NUMBERS: NULL for an ID pci.ids does not know, instead of a made-up "Device 2335".
+                 * NO_HWDB: names come from the pci.ids file chosen above, not the host's udev hwdb. */
+                char buf[256];
+                const char *name = pci_lookup_name(acc, buf, sizeof buf,
+                                                   PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
+                                                   d->vendor_id, d->device_id);
+                if (name) {
                         snprintf(g->name, sizeof g->name, "%s", name);
                         g->arch = gpu_arch_from_name(g->name);
                         g->source = GPU_NAME_PCI_IDS;
@@ -177,7 +179,39 @@ static __attribute__((noinline)) int pci_run(struct pci_access *acc, Scan *s) {
         return 0;
 }
 
+static int pci_scan_gpus(const Host *h, GpuList *ret);
+
+static GpuList gpu_list_copy(const GpuList *l) {
+        GpuList c = {.n = l->n, .ids_file = l->ids_file ? xstrdup(l->ids_file) : NULL};
+        if (l->n) {
+                c.gpus = xmalloc(l->n * sizeof(Gpu));
+                memcpy(c.gpus, l->gpus, l->n * sizeof(Gpu));
+        }
+        return c;
+}
+
+static void gpu_list_free(void *data) {
+        gpu_list_done(data);
+        free(data);
+}
+
+/* With the Host's memo the bus is scanned once: the GPUs' IDs do not change while gpubase runs. */
 int pci_find_gpus(const Host *h, GpuList *ret) {
+        const GpuList *kept = host_memo_get(h, HOST_MEMO_GPUS);
+        if (kept) {
+                *ret = gpu_list_copy(kept);
+                return 0;
+        }
+        int r = pci_scan_gpus(h, ret);
+        if (r >= 0 && h->memo) {
+                GpuList *keep = xmalloc(sizeof(GpuList));
+                *keep = gpu_list_copy(ret);
+                (void) host_memo_set(h, HOST_MEMO_GPUS, keep, gpu_list_free);
+        }
+        return r;
+}
+
+static int pci_scan_gpus(const Host *h, GpuList *ret) {
         _cleanup_free_ char *sysfs = host_path(h, "/sys/bus/pci");
         _cleanup_free_ char *devices = host_path(h, "/sys/bus/pci/devices");
         struct stat st;

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/dpkg_status.h"
 #include "checks/facts.h"
 #include "host/version.h"
+#include "tests.h"
 
 Suite *facts_suite(void);
 
@@ -585,6 +587,49 @@ static void expect_lock(const char *name, const char *version, const char *holde
         ck_assert_str_eq(h, holder);
 }
 
+/* Through the Host: the status file is split once and kept while it is unchanged, read again once
+ * dpkg rewrote it; the answers are those of dpkg_find_in() on the same text. */
+START_TEST(test_dpkg_status_memo) {
+        TestRoot t;
+        test_root_init(&t, 0);
+        host_memo_enable(&t.host);
+        test_root_write(&t, "/var/lib/dpkg/status", dpkg_status, 0644);
+        static const char *const names[] = {"nvidia-open", "nvidia-open-[0-9]*", "libnvidia-container1",
+                                            "nvidia-container-toolkit", "cuda-drivers", "nvidia-driver-pinning-*"};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                DpkgPackage a = {0}, b = {0};
+                ck_assert_int_eq(dpkg_find(&t.host, names[i], &a), 0);
+                ck_assert_int_eq(dpkg_find_in(dpkg_status, names[i], &b), 0);
+                ck_assert_str_eq(a.name, b.name);
+                ck_assert_str_eq(a.version, b.version);
+                ck_assert_str_eq(a.status, b.status);
+                dpkg_package_done(&a);
+                dpkg_package_done(&b);
+        }
+        _cleanup_(dpkg_status_unrefp) DpkgStatus *s1 = NULL;
+        _cleanup_(dpkg_status_unrefp) DpkgStatus *s2 = NULL;
+        _cleanup_(dpkg_status_unrefp) DpkgStatus *s3 = NULL;
+        ck_assert_int_eq(dpkg_status_get(&t.host, &s1), 0);
+        ck_assert_int_eq(dpkg_status_get(&t.host, &s2), 0);
+        ck_assert_ptr_eq(s1, s2); /* kept, not read again */
+
+        _cleanup_free_ char *changed = xasprintf("Package: nvidia-open\nStatus: install ok installed\n"
+                                                 "Version: 600.1-1\n");
+        test_root_write(&t, "/var/lib/dpkg/status", changed, 0644);
+        ck_assert_int_eq(dpkg_status_get(&t.host, &s3), 0);
+        ck_assert_ptr_ne(s3, s1);
+        ck_assert_uint_eq(dpkg_status_count(s3), 1);
+        DpkgPackage p = {0};
+        ck_assert_int_eq(dpkg_find(&t.host, "nvidia-open", &p), 0);
+        ck_assert_str_eq(p.version, "600.1-1");
+        ck_assert(!p.held);
+        dpkg_package_done(&p);
+        /* s1, still held by this test, outlived its replacement in the memo */
+        ck_assert_uint_gt(dpkg_status_count(s1), 5);
+        test_root_done(&t);
+}
+END_TEST
+
 START_TEST(test_dpkg_held_lock) {
         expect_lock("nvidia-kernel-open-dkms", "595.45.01-1", "nvidia-open");
         expect_lock("libnvidia-compute", "595.45.01-1", "nvidia-open"); /* ":amd64", "(=v" */
@@ -903,6 +948,7 @@ Suite *facts_suite(void) {
         tcase_add_test(tc, test_dpkg_names);
         tcase_add_test(tc, test_dpkg_multiarch);
         tcase_add_test(tc, test_dpkg_held_lock);
+        tcase_add_test(tc, test_dpkg_status_memo);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("cuda-table");
