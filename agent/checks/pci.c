@@ -118,9 +118,23 @@ static int gpu_cmp(const void *a, const void *b) {
 }
 
 typedef struct Scan {
+        const Host *host;
         Gpu *gpus;
         size_t n, cap;
+        char *ids;        /* the pci.ids given to libpci, once a device needs it */
+        bool ids_chosen;
 } Scan;
+
+/* pci.ids is looked for only when a device is not in NVIDIA's list: on a host of listed GPUs it
+ * is neither opened nor resolved. */
+static void choose_ids_file(struct pci_access *acc, Scan *s) {
+        if (s->ids_chosen)
+                return;
+        s->ids_chosen = true;
+        s->ids = find_ids_file(s->host);
+        if (s->ids)
+                pci_set_name_list_path(acc, s->ids, 0);
+}
 
 /* Everything that may end in libpci's error callback runs here, under pci_find_gpus()'s setjmp. */
 static void scan_devices(struct pci_access *acc, Scan *s) {
@@ -151,7 +165,8 @@ static void scan_devices(struct pci_access *acc, Scan *s) {
                         continue; /* pci.ids is not read: libpci loads all of it to name one device */
                 }
                 /* NO_NUMBERS: NULL for an ID pci.ids does not know, instead of a made-up "Device 2335".
-                 * NO_HWDB: names come from the pci.ids file chosen above, not the host's udev hwdb. */
+                 * NO_HWDB: names come from the pci.ids file chosen here, not the host's udev hwdb. */
+                choose_ids_file(acc, s);
                 char buf[256];
                 const char *name = pci_lookup_name(acc, buf, sizeof buf,
                                                    PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
@@ -220,8 +235,7 @@ static int pci_scan_gpus(const Host *h, GpuList *ret) {
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
 
-        _cleanup_free_ char *ids = find_ids_file(h);
-        Scan s = {0};
+        Scan s = {.host = h};
 
         struct pci_access *acc = pci_alloc();
         if (!acc)
@@ -231,19 +245,19 @@ static int pci_scan_gpus(const Host *h, GpuList *ret) {
         acc->debug = pci_quiet_cb;
         acc->method = PCI_ACCESS_SYS_BUS_PCI;
         acc->id_lookup_mode = 0; /* no ~/.pciids-cache, no network */
-        /* Both strings stay alive until after pci_cleanup(), whether or not libpci copies them. */
+        /* sysfs and the pci.ids path (Scan.ids) stay alive until after pci_cleanup(), whether or not
+         * libpci copies them. */
         if (pci_set_param(acc, (char *) "sysfs.path", sysfs) < 0) {
                 pci_cleanup(acc);
                 return -EINVAL;
         }
-        if (ids)
-                pci_set_name_list_path(acc, ids, 0);
 
         int r = pci_run(acc, &s);
-        pci_cleanup(acc);
+        pci_cleanup(acc); /* after it, s.ids may go: libpci may not have copied it */
 
         if (r < 0) {
                 free(s.gpus);
+                free(s.ids);
                 return r;
         }
         if (s.n > 1)
@@ -251,7 +265,7 @@ static int pci_scan_gpus(const Host *h, GpuList *ret) {
         *ret = (GpuList){
                 .n = s.n,
                 .gpus = s.gpus,
-                .ids_file = TAKE_PTR(ids),
+                .ids_file = TAKE_PTR(s.ids),
         };
         return 0;
 }

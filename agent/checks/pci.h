@@ -79,7 +79,7 @@ const char *gpu_family(const Gpu *g);
 typedef struct GpuList {
         size_t n;
         Gpu *gpus;
-        char *ids_file; /* pci.ids used, NULL if none */
+        char *ids_file; /* pci.ids used, NULL if none, or none was needed (every GPU in NVIDIA's list) */
 } GpuList;
 
 /* All NVIDIA (vendor 0x10de) devices of class display-VGA (0x0300) or 3D (0x0302).

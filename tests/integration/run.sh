@@ -477,6 +477,22 @@ t_probing_rerun_keeps_last_state() {
         [ "$(sj .run_id)" != "$before" ] || fail "the next run kept the last run's id"
 }
 
+# status, plan check and --version do not load libapt-pkg, libarchive nor what they pull in
+# (libxml2, ICU, libstdc++): those are opened with dlopen by the commands that use them.
+t_light_commands_load_no_apt_nor_archive() {
+        touch "$R/needed"
+        expect_rc 0 gb run "$FIXTURES/fail-check.yaml"
+        local args lib
+        for args in "--version" "status" "status --json" "plan check $FIXTURES/fail-check.yaml"; do
+                # shellcheck disable=SC2086 # the arguments, split on purpose
+                expect_rc 0 strace -f -o "$T/strace" -e trace=open,openat,openat2 "$GPUBASE" --root "$R" $args
+                for lib in libapt-pkg libgpubase-apt libarchive libxml2 libicu libstdc++; do
+                        not_contains "$T/strace" "$lib" "the files 'gpubase $args' opened"
+                done
+                contains "$T/strace" "libjson-c" "the files 'gpubase $args' opened"
+        done
+}
+
 # ---------------------------------------------------------------- wait
 
 t_wait_done() {
@@ -706,6 +722,7 @@ ALL_TESTS=(
         dry_run_keeps_existing_state
         noop_rerun_writes_state_once
         probing_rerun_keeps_last_state
+        light_commands_load_no_apt_nor_archive
         wait_done
         wait_failed
         wait_reboot_pending

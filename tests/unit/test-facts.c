@@ -12,6 +12,7 @@
 
 #include "checks/dpkg_status.h"
 #include "checks/facts.h"
+#include "host/aptshim_load.h"
 #include "host/version.h"
 #include "tests.h"
 
@@ -840,6 +841,31 @@ START_TEST(test_version_cmp) {
 }
 END_TEST
 
+/* gpubase's own comparison against libapt-pkg's (through libgpubase-apt.so, which the build puts
+ * beside test-unit): every ordered pair of a corpus of versions, in both directions. Versions
+ * dpkg refuses to install (an empty revision, "1.0-") are left out: apt and dpkg differ there. */
+START_TEST(test_version_cmp_matches_libapt) {
+        static const char *const corpus[] = {
+                "0", "1", "1.0", "1.00", "1.01", "1.1", "1.10", "1.2", "1.0~", "1.0~~", "1.0~rc1", "1.0~rc2", "1.0a",
+                "1.0A", "1.0+", "1.0+b1", "1.0.", "1.0-0", "1.0-1", "1.0-1~", "1.0-1.1", "1.0-1a", "1.0-1+b1",
+                "1.0-10", "1.0-9", "1.0-1ubuntu1", "1.0-1+deb12u1", "1:0", "1:1.0", "0:1.0", "2:0.1", "10:1",
+                "1.2-3-4", "1.2-3-5", "1.2-4-1", "595.45.01-1", "595.58.02-1", "570.86.15", "570.26", "580.65.06",
+                "525.147.05-4~deb12u1", "525.147.05-4", "1.19.0-1", "1.19.0~rc.1-1", "2.36-9+deb12u10",
+                "2.36-9+deb12u9", "12.8", "13.0", "a", "a~", "~", "~~a", "1.0-a", "00001", "1.0009", "1.09.1",
+                "1::2", "1.0+dfsg-1", "1.0~dfsg-1", "1.0.0+really0.9-1", "9999999999999999999999.1",
+                "9999999999999999999998.9"};
+        _cleanup_free_ char *err = NULL;
+        ck_assert_msg(apt_shim_load(&err) == 0, "cannot load the shim: %s", err ? err : "?");
+        for (size_t i = 0; i < ELEMENTSOF(corpus); i++)
+                for (size_t j = 0; j < ELEMENTSOF(corpus); j++) {
+                        int ours = version_cmp(corpus[i], corpus[j]), apt = apt_shim_version_cmp(corpus[i], corpus[j]);
+                        int so = ours < 0 ? -1 : ours > 0, sa = apt < 0 ? -1 : apt > 0;
+                        ck_assert_msg(so == sa, "version_cmp(%s, %s) = %d, libapt says %d", corpus[i], corpus[j], ours,
+                                      apt);
+                }
+}
+END_TEST
+
 START_TEST(test_version_matches) {
         ck_assert(version_matches("595.*", "595.45.01"));
         ck_assert(version_matches("595.45.01", "595.45.01"));
@@ -961,6 +987,7 @@ Suite *facts_suite(void) {
 
         tc = tcase_create("version");
         tcase_add_test(tc, test_version_cmp);
+        tcase_add_test(tc, test_version_cmp_matches_libapt);
         tcase_add_test(tc, test_version_matches);
         tcase_add_test(tc, test_version_major_upstream);
         suite_add_tcase(s, tc);

@@ -403,8 +403,8 @@ START_TEST(test_find_hgx_h100) {
         GpuList l = {0};
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         ck_assert_uint_eq(l.n, 8);
-        _cleanup_free_ char *ids = xasprintf("%s/usr/share/misc/pci.ids", t.dir);
-        ck_assert_str_eq(l.ids_file, ids);
+        /* every GPU is in NVIDIA's list: pci.ids was not looked for, though the root has one */
+        ck_assert_ptr_null(l.ids_file);
         for (size_t i = 0; i < l.n; i++) {
                 const Gpu *g = &l.gpus[i];
                 ck_assert_str_eq(g->slot, sorted[i]);
