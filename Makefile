@@ -5,6 +5,9 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
+# libgpubase-apt.so goes to $(LIBDIR)/gpubase; gpubase finds it at <its bin>/../lib/gpubase, so
+# LIBDIR is BINDIR's sibling
+LIBDIR     ?= $(PREFIX)/lib
 DATADIR    ?= $(PREFIX)/share/gpubase
 UNITDIR    ?= /lib/systemd/system
 MANDIR     ?= $(PREFIX)/share/man
@@ -21,6 +24,10 @@ OPTFLAGS   ?= -O2
 SANFLAGS   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# gpubase itself links neither libarchive nor libapt-pkg: it opens libarchive (host/archive_load.c)
+# and libgpubase-apt.so, the shim over libapt-pkg (host/aptshim_load.c), with dlopen when a command
+# first needs them. test-unit and the fuzz targets link them as before (PKG_LIBS, APT_LIBS).
+GPUBASE_LIBS = $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages, in two sets (README "Dependencies"). BUILD_DEPS is all that `make demo` installs:
@@ -34,7 +41,8 @@ BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # (bundles), python3 and python3-yaml (helpers), packer, ansible-core, cloud-init (the examples),
 # bash-completion, groff-base, bsdextrautils and man-db (completion.sh renders the man pages: groff,
 # col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root),
-# strace (apt.sh traces a converged rerun; make bench counts its fsyncs and child processes).
+# strace (apt.sh traces a converged rerun; run.sh counts a no-op rerun's fsyncs; verify.sh and run.sh
+# prove files and libraries are not opened; make bench counts a no-op's fsyncs and child processes).
 DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
               cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
@@ -49,7 +57,7 @@ LAYERS     := base host plan checks steps engine cmd
 AGENT_SRCS := $(sort $(foreach l,$(LAYERS),$(wildcard agent/$(l)/*.c)))
 SHIM_SRCS  := $(wildcard shim/*.cc)
 CXX        ?= g++
-CXXFLAGS_SHIM := -std=c++17 -g -fPIC -Wall -Wextra -Werror
+CXXFLAGS_SHIM := -std=c++17 -g -fPIC -fvisibility=hidden -Wall -Wextra -Werror
 APT_LIBS   := -lapt-pkg -pthread -lstdc++
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
 DATA_FILES := $(wildcard plans/data/*.tsv)
@@ -117,14 +125,19 @@ $(1)/obj/%.o: %.cc
 
 $(1)/obj/agent/checks/data.o: $$(DATA_FILES)
 
-$(1)/libgpubase.a: $$(AGENT_SRCS:%.c=$(1)/obj/%.o) $$(SHIM_SRCS:%.cc=$(1)/obj/%.o)
+$(1)/libgpubase.a: $$(AGENT_SRCS:%.c=$(1)/obj/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
 
-$(1)/gpubase: $(1)/obj/agent/main.o $(1)/libgpubase.a
-	$(2) $$(BASEFLAGS) $(4) $$^ -o $$@ $$(PKG_LIBS) $$(APT_LIBS) $$(LDFLAGS)
+# the shim over libapt-pkg, loaded by gpubase from beside it (shim/aptshim_table.h); -Bsymbolic:
+# its functions call each other, never a same-named one of the program
+$(1)/libgpubase-apt.so: $$(SHIM_SRCS:%.cc=$(1)/obj/%.o)
+	$(3) -shared $(4) -Wl,-Bsymbolic -Wl,-soname,libgpubase-apt.so -Wl,-z,defs $$^ -o $$@ -lapt-pkg -pthread $$(LDFLAGS)
 
-$(1)/test-unit: $$(UNIT_SRCS:%.c=$(1)/obj/%.o) $(1)/libgpubase.a
+$(1)/gpubase: $(1)/obj/agent/main.o $(1)/libgpubase.a | $(1)/libgpubase-apt.so
+	$(2) $$(BASEFLAGS) $(4) $$^ -o $$@ $$(GPUBASE_LIBS) $$(LDFLAGS)
+
+$(1)/test-unit: $$(UNIT_SRCS:%.c=$(1)/obj/%.o) $(1)/libgpubase.a | $(1)/libgpubase-apt.so
 	$(2) $$(BASEFLAGS) $(4) $$^ -o $$@ $$(CHECK_LIBS) $$(PKG_LIBS) $$(APT_LIBS)
 
 -include $$(wildcard $(1)/obj/*/*.d $(1)/obj/*/*/*.d)
@@ -340,9 +353,10 @@ e2e: deps-e2e deb
 demo: deps-build $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase examples/demo/demo.sh
 
-install: $(B)/gpubase
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/plans $(DESTDIR)$(UNITDIR)
+install: $(B)/gpubase $(B)/libgpubase-apt.so
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/gpubase $(DESTDIR)$(DATADIR)/plans $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(B)/gpubase $(DESTDIR)$(BINDIR)/gpubase
+	install -m 0644 $(B)/libgpubase-apt.so $(DESTDIR)$(LIBDIR)/gpubase/libgpubase-apt.so
 	install -m 0644 plans/*.yaml $(DESTDIR)$(DATADIR)/plans/
 	install -d $(DESTDIR)$(DATADIR)/plans/demo
 	install -m 0644 plans/demo/* $(DESTDIR)$(DATADIR)/plans/demo/
@@ -357,7 +371,7 @@ install: $(B)/gpubase
 # deb: build/gpubase_$(VERSION)_<arch>.deb from a staging tree (packaging/debian/build-deb.sh).
 DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null || dpkg --print-architecture)
 DEB_STAGE  := $(B)/deb/stage
-deb: deps $(B)/gpubase
+deb: deps $(B)/gpubase $(B)/libgpubase-apt.so
 	rm -rf $(DEB_STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr UNITDIR=/lib/systemd/system
 	packaging/debian/build-deb.sh $(DEB_STAGE) $(B) $(VERSION)

@@ -274,6 +274,7 @@ int main(int argc, char **argv) {
                 log_error("--root %s: %s", root, strerror(-r));
                 return EXIT_USAGE;
         }
+        host_memo_enable(&a.host); /* one process, one machine: dpkg's status and the PCI bus read once */
         r = cmd->run(&a, n_ops - 1, ops + 1);
         host_done(&a.host);
         strv_free(a.vars);

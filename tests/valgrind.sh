@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 DIR=${VALGRIND_DIR:-$(dirname "$GPUBASE")/valgrind}
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
 --errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes"
-TIMING_TESTS="lock_second_agent_busy wait_on_running_agent command_timeout_kills_group"
+TIMING_TESTS="lock_second_agent_busy wait_on_running_agent command_timeout_kills_group probing_rerun_keeps_last_state"
 
 rm -rf "$DIR"
 mkdir -p "$DIR"

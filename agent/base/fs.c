@@ -219,6 +219,13 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
         return fsync(dir) < 0 ? negative_errno() : 0;
 }
 
+int write_file_scratch(const char *path, const void *data, size_t len, unsigned mode) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+        if (fd < 0)
+                return negative_errno();
+        return write_all_fd(fd, data, len);
+}
+
 int copy_regular_file(const char *from, const char *to) {
         _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
         struct stat st;

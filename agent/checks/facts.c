@@ -378,40 +378,61 @@ int dpkg_held_lock_in(const char *status_text, const char *name, const char *ver
         return 0;
 }
 
-/* dpkg's status text, read once per process (host/dpkg.h); a missing file is empty. */
-static int status_text(const Host *h, const char **ret) {
-        const DpkgStatus *st = NULL;
-        int r = dpkg_status_get(h, &st);
-        if (r < 0)
-                return r;
-        *ret = st->text;
-        return 0;
+/* Each stanza of s whose package matches the glob (NULL: every stanza) to f, until f says stop: only
+ * the stanzas a name matches are parsed for their fields. dpkg writes its status sorted by name, as
+ * host/dpkg.c keeps the stanzas, so "the first match" is the same as in the file. */
+static void each_package(const DpkgStatus *s, const char *glob, StanzaVisitor f, void *userdata) {
+        for (size_t i = 0; i < s->n; i++) {
+                const DpkgStanza *st = &s->pkgs[i];
+                if (glob && fnmatch(glob, st->name, 0) != 0)
+                        continue;
+                if (!f(st->text, st->len, userdata))
+                        return;
+        }
 }
 
 int dpkg_held_lock(const Host *h, const char *name, const char *version, char **ret_holder) {
-        const char *text = NULL;
-        int r = status_text(h, &text);
+        const DpkgStatus *s = NULL;
+        int r = dpkg_status_get(h, &s);
         if (r < 0)
                 return r;
-        return dpkg_held_lock_in(text, name, version, ret_holder);
+        LockCtx lc = {.name = name, .version = version};
+        each_package(s, NULL, lock_visitor, &lc);
+        if (!lc.holder)
+                return -ENOENT;
+        *ret_holder = lc.holder;
+        return 0;
+}
+
+/* dpkg_find_in() on the parsed status file (host/dpkg.h, read once per process). */
+static int find_in_status(const DpkgStatus *s, const char *name, DpkgPackage *ret) {
+        DpkgPackage p = {0};
+        FindCtx fc = {.name = name, .found = &p};
+        each_package(s, name, find_visitor, &fc);
+        if (!p.name)
+                return -ENOENT;
+        if (!p.version)
+                p.version = xstrdup("");
+        *ret = p;
+        return 0;
 }
 
 int dpkg_find(const Host *h, const char *name, DpkgPackage *ret) {
-        const char *text = NULL;
-        int r = status_text(h, &text);
+        const DpkgStatus *s = NULL;
+        int r = dpkg_status_get(h, &s);
         if (r < 0)
                 return r;
-        return dpkg_find_in(text, name, ret);
+        return find_in_status(s, name, ret);
 }
 
 int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret) {
-        const char *text = NULL;
-        int r = status_text(h, &text);
+        const DpkgStatus *s = NULL;
+        int r = dpkg_status_get(h, &s);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {
                 DpkgPackage pkg = {0};
-                if (dpkg_find_in(text, names[i], &pkg) == 0) {
+                if (find_in_status(s, names[i], &pkg) == 0) {
                         if (pkg.installed) {
                                 *ret = pkg;
                                 return 0;

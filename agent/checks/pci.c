@@ -118,9 +118,23 @@ static int gpu_cmp(const void *a, const void *b) {
 }
 
 typedef struct Scan {
+        const Host *host;
         Gpu *gpus;
         size_t n, cap;
+        char *ids;        /* the pci.ids given to libpci, once a device needs it */
+        bool ids_chosen;
 } Scan;
+
+/* pci.ids is looked for only when a device is not in NVIDIA's list: on a host of listed GPUs it
+ * is neither opened nor resolved. */
+static void choose_ids_file(struct pci_access *acc, Scan *s) {
+        if (s->ids_chosen)
+                return;
+        s->ids_chosen = true;
+        s->ids = find_ids_file(s->host);
+        if (s->ids)
+                pci_set_name_list_path(acc, s->ids, 0);
+}
 
 /* Everything that may end in libpci's error callback runs here, under pci_find_gpus()'s setjmp. */
 static void scan_devices(struct pci_access *acc, Scan *s) {
@@ -141,12 +155,6 @@ static void scan_devices(struct pci_access *acc, Scan *s) {
                 };
                 snprintf(g->slot, sizeof g->slot, "%04x:%02x:%02x.%u", (unsigned) d->domain, d->bus, d->dev,
                          (unsigned) d->func);
-                /* NO_NUMBERS: NULL for an ID pci.ids does not know, instead of a made-up "Device 2335".
-                 * NO_HWDB: names come from the pci.ids file chosen above, not the host's udev hwdb. */
-                char buf[256];
-                const char *name = pci_lookup_name(acc, buf, sizeof buf,
-                                                   PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
-                                                   d->vendor_id, d->device_id);
                 GpuInfo info;
                 if (gpu_table_find(g->device_id, &info) == 0) {
                         snprintf(g->name, sizeof g->name, "%s", info.name);
@@ -154,7 +162,16 @@ static void scan_devices(struct pci_access *acc, Scan *s) {
                         g->source = GPU_NAME_NVIDIA;
                         g->grace = info.grace;
                         g->open_listed = info.open;
-                } else if (name) {
+                        continue; /* pci.ids is not read: libpci loads all of it to name one device */
+                }
+                /* NO_NUMBERS: NULL for an ID pci.ids does not know, instead of a made-up "Device 2335".
+                 * NO_HWDB: names come from the pci.ids file chosen here, not the host's udev hwdb. */
+                choose_ids_file(acc, s);
+                char buf[256];
+                const char *name = pci_lookup_name(acc, buf, sizeof buf,
+                                                   PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
+                                                   d->vendor_id, d->device_id);
+                if (name) {
                         snprintf(g->name, sizeof g->name, "%s", name);
                         g->arch = gpu_arch_from_name(g->name);
                         g->source = GPU_NAME_PCI_IDS;
@@ -177,7 +194,39 @@ static __attribute__((noinline)) int pci_run(struct pci_access *acc, Scan *s) {
         return 0;
 }
 
+static int pci_scan_gpus(const Host *h, GpuList *ret);
+
+static GpuList gpu_list_copy(const GpuList *l) {
+        GpuList c = {.n = l->n, .ids_file = l->ids_file ? xstrdup(l->ids_file) : NULL};
+        if (l->n) {
+                c.gpus = xmalloc(l->n * sizeof(Gpu));
+                memcpy(c.gpus, l->gpus, l->n * sizeof(Gpu));
+        }
+        return c;
+}
+
+static void gpu_list_free(void *data) {
+        gpu_list_done(data);
+        free(data);
+}
+
+/* With the Host's memo the bus is scanned once: the GPUs' IDs do not change while gpubase runs. */
 int pci_find_gpus(const Host *h, GpuList *ret) {
+        const GpuList *kept = host_memo_get(h, HOST_MEMO_GPUS);
+        if (kept) {
+                *ret = gpu_list_copy(kept);
+                return 0;
+        }
+        int r = pci_scan_gpus(h, ret);
+        if (r >= 0 && h->memo) {
+                GpuList *keep = xmalloc(sizeof(GpuList));
+                *keep = gpu_list_copy(ret);
+                (void) host_memo_set(h, HOST_MEMO_GPUS, keep, gpu_list_free);
+        }
+        return r;
+}
+
+static int pci_scan_gpus(const Host *h, GpuList *ret) {
         _cleanup_free_ char *sysfs = host_path(h, "/sys/bus/pci");
         _cleanup_free_ char *devices = host_path(h, "/sys/bus/pci/devices");
         struct stat st;
@@ -186,8 +235,7 @@ int pci_find_gpus(const Host *h, GpuList *ret) {
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
 
-        _cleanup_free_ char *ids = find_ids_file(h);
-        Scan s = {0};
+        Scan s = {.host = h};
 
         struct pci_access *acc = pci_alloc();
         if (!acc)
@@ -197,19 +245,19 @@ int pci_find_gpus(const Host *h, GpuList *ret) {
         acc->debug = pci_quiet_cb;
         acc->method = PCI_ACCESS_SYS_BUS_PCI;
         acc->id_lookup_mode = 0; /* no ~/.pciids-cache, no network */
-        /* Both strings stay alive until after pci_cleanup(), whether or not libpci copies them. */
+        /* sysfs and the pci.ids path (Scan.ids) stay alive until after pci_cleanup(), whether or not
+         * libpci copies them. */
         if (pci_set_param(acc, (char *) "sysfs.path", sysfs) < 0) {
                 pci_cleanup(acc);
                 return -EINVAL;
         }
-        if (ids)
-                pci_set_name_list_path(acc, ids, 0);
 
         int r = pci_run(acc, &s);
-        pci_cleanup(acc);
+        pci_cleanup(acc); /* after it, s.ids may go: libpci may not have copied it */
 
         if (r < 0) {
                 free(s.gpus);
+                free(s.ids);
                 return r;
         }
         if (s.n > 1)
@@ -217,7 +265,7 @@ int pci_find_gpus(const Host *h, GpuList *ret) {
         *ret = (GpuList){
                 .n = s.n,
                 .gpus = s.gpus,
-                .ids_file = TAKE_PTR(ids),
+                .ids_file = TAKE_PTR(s.ids),
         };
         return 0;
 }

@@ -1,7 +1,7 @@
 /* GPUs found on the PCI bus before any driver exists: libpci over <root>/sys/bus/pci. Name and
  * architecture come from NVIDIA's own list (plans/data/gpus.tsv, built in: the open module's
  * "Compatible GPUs" and, for Maxwell to Volta, the driver README's supported products, of the
- * releases it names); for a device that list does not have, from pci.ids
+ * releases it names); only for a device that list does not have, from pci.ids
  * (<root>/usr/share/misc/pci.ids or <root>/usr/share/hwdata/pci.ids, else the host's) and the chip
  * code in its name. A device in neither stays unknown. */
 #pragma once
@@ -79,11 +79,13 @@ const char *gpu_family(const Gpu *g);
 typedef struct GpuList {
         size_t n;
         Gpu *gpus;
-        char *ids_file; /* pci.ids used, NULL if none */
+        char *ids_file; /* pci.ids used, NULL if none, or none was needed (every GPU in NVIDIA's list) */
 } GpuList;
 
 /* All NVIDIA (vendor 0x10de) devices of class display-VGA (0x0300) or 3D (0x0302).
- * 0 with n == 0 when there are none; -ENOENT when <root>/sys/bus/pci does not exist. */
+ * 0 with n == 0 when there are none; -ENOENT when <root>/sys/bus/pci does not exist. pci.ids is
+ * read only for a device NVIDIA's list does not have. With the Host's memo (host_memo_enable())
+ * the bus is scanned once per process and *ret is a copy of that scan. */
 int pci_find_gpus(const Host *h, GpuList *ret);
 void gpu_list_done(GpuList *l);
 /* After pci_find_gpus() returned -EIO: libpci's error message (this thread's last one). */

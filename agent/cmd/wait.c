@@ -25,7 +25,9 @@ static int look(Args *a, const State *st, bool *ret_done) {
                 log_error("no run has been started; nothing to wait for");
                 return EXIT_FAILED;
         }
-        if (st && st->run_state == RUN_DONE) {
+        /* a new run writes its state first with its first change (or at its end): until then the
+         * file still says the last run is done, and the lock says that one is going */
+        if (st && st->run_state == RUN_DONE && !holder) {
                 printf("run %.8s of plan '%s': done\n", st->run_id, st->plan_name ? st->plan_name : "?");
                 return EXIT_OK;
         }

@@ -53,6 +53,8 @@ static int outcome_to_exit(Outcome o) {
         }
 }
 
+/* Written now: before a change is made, after it was made, and when the run stops or ends. It
+ * carries whatever checkpoint_later() held back. */
 static int checkpoint(Engine *e) {
         state_redact(e->ctx->state, e->secrets);
         if (e->ctx->dry_run)
@@ -62,6 +64,14 @@ static int checkpoint(Engine *e) {
                 log_error("cannot write the checkpoint %s: %s; the previous checkpoint is kept, nothing more is done",
                           e->state_path, strerror(-r));
         return r;
+}
+
+/* What only read the machine (the start of a run or of a step, a step found satisfied or not
+ * needed, a gate) is written with the next checkpoint(), not on its own: a crash before that loses
+ * nothing a rerun of those read-only probes would not find again, and a run that changes nothing
+ * writes its state once, at the end. */
+static void checkpoint_later(Engine *e) {
+        state_redact(e->ctx->state, e->secrets);
 }
 
 static void end_step(Engine *e, size_t i, StepState to) {
@@ -164,8 +174,9 @@ static bool checks_pass(Engine *e, const Step *s, char **ret_why) {
         return true;
 }
 
-/* The step's checks decide between `to` and failed. */
-static Outcome finish_with_checks(Engine *e, size_t i, StepState to, char *detail /* owned */) {
+/* The step's checks decide between `to` and failed. A step that changed something (applied) is
+ * checkpointed at once; one that only read the machine, with the next write. */
+static Outcome finish_with_checks(Engine *e, size_t i, StepState to, bool applied, char *detail /* owned */) {
         const Step *s = &e->ctx->plan->steps[i];
         StepRecord *rec = &e->ctx->state->steps[i];
         char *why = NULL;
@@ -176,6 +187,10 @@ static Outcome finish_with_checks(Engine *e, size_t i, StepState to, char *detai
                 return fail_step(e, i, why);
         end_step(e, i, to);
         progress_end(e, i);
+        if (!applied) {
+                checkpoint_later(e);
+                return OUTCOME_NEXT;
+        }
         return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
 }
 
@@ -337,11 +352,11 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
                 return fail_step(e, i, err ? err : xasprintf("probe failed: %s", strerror(-r)));
         if (r == PROBE_SATISFIED) {
                 if (!was_applying)
-                        return finish_with_checks(e, i, STEP_SKIPPED, detail);
+                        return finish_with_checks(e, i, STEP_SKIPPED, false, detail);
                 /* cut off after apply had started: the change is ours, and counts as one */
                 st->changed = true;
                 _cleanup_free_ char *d = detail;
-                return finish_with_checks(e, i, STEP_DONE, xasprintf("%s (finished before an interruption)", d));
+                return finish_with_checks(e, i, STEP_DONE, true, xasprintf("%s (finished before an interruption)", d));
         }
         if (ctx->dry_run)
                 return describe_step(e, i, detail);
@@ -361,7 +376,7 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
                  * of any other kind is a failure like the rest) */
                 return ctx->lock_busy && o == OUTCOME_FAILED ? OUTCOME_BUSY : o;
         }
-        return finish_with_checks(e, i, STEP_DONE, detail);
+        return finish_with_checks(e, i, STEP_DONE, true, detail);
 }
 
 static Outcome run_step(Engine *e, size_t i) {
@@ -383,8 +398,7 @@ static Outcome run_step(Engine *e, size_t i) {
         rec->finished = 0;
         step_record_set(&rec->error, NULL);
         progress_step_start(&e->progress, i, ctx->plan->n_steps, s);
-        if (checkpoint(e) < 0)
-                return OUTCOME_FAILED;
+        checkpoint_later(e); /* written before apply, or with the step's result */
 
         r = s->when->eval(s, ctx, &why);
         if (r < 0)
@@ -399,13 +413,14 @@ static Outcome run_step(Engine *e, size_t i) {
                 }
                 if (r > 0)
                         return request_reboot(e, i, why);
-                return finish_with_checks(e, i, STEP_SKIPPED, xasprintf("no reboot needed: %s", why));
+                return finish_with_checks(e, i, STEP_SKIPPED, false, xasprintf("no reboot needed: %s", why));
         }
         if (r == 0)
-                return finish_with_checks(e, i, STEP_SKIPPED, xasprintf("not needed (when: %s): %s", s->when->name, why));
+                return finish_with_checks(e, i, STEP_SKIPPED, false,
+                                          xasprintf("not needed (when: %s): %s", s->when->name, why));
         if (!s->kind->probe && !s->kind->apply) /* gate */
-                return finish_with_checks(e, i, STEP_DONE, xasprintf("%zu check%s passed", s->n_checks,
-                                                                     s->n_checks == 1 ? "" : "s"));
+                return finish_with_checks(e, i, STEP_DONE, false,
+                                          xasprintf("%zu check%s passed", s->n_checks, s->n_checks == 1 ? "" : "s"));
         return probe_and_apply(e, i, was_applying);
 }
 
@@ -564,10 +579,10 @@ static int run_watched(Ctx *ctx, const char *state_path) {
         if (!ctx->dry_run) {
                 /* an image's first boot (or a run on a tree that is no longer built as an image) */
                 step_record_set(&ctx->state->image, ctx->host->image ? STATE_IMAGE_BUILD : NULL);
+                /* written with the first change, or at the end: until then the last run's state stands */
                 ctx->state->run_state = RUN_RUNNING;
                 step_record_set(&ctx->state->error, NULL);
-                if (checkpoint(&e) < 0)
-                        return EXIT_FAILED;
+                checkpoint_later(&e);
         }
 
         o = run_steps(&e, rebooted);

@@ -47,7 +47,7 @@ static int write_bundle_sources(const Host *h, const char *tmpdir) {
         int r = mkdir_p(outparts, 0755);
         if (r < 0)
                 return r;
-        return write_file_atomic(outlist, text, strlen(text), 0644);
+        return write_file_scratch(outlist, text, strlen(text), 0644);
 }
 
 static void progress_done(const AptSession *s) {

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "host/archive_load.h" /* libarchive is loaded on first use */
 #include "base/error.h"
 #include "base/string_table.h"
 
@@ -65,14 +66,26 @@ typedef struct Compression {
         int (*support)(struct archive *a);
 } Compression;
 
+/* libarchive is loaded on first use (host/archive_load.h): the table below takes the addresses of
+ * these, not of its functions, which are not known before it is loaded. */
+static const char *zlib_version(void) { return archive_zlib_version(); }
+static const char *lzma_version(void) { return archive_liblzma_version(); }
+static const char *zstd_version(void) { return archive_libzstd_version(); }
+static const char *bzlib_version(void) { return archive_bzlib_version(); }
+static int support_gzip(struct archive *a) { return archive_read_support_filter_gzip(a); }
+static int support_xz(struct archive *a) { return archive_read_support_filter_xz(a); }
+static int support_zstd(struct archive *a) { return archive_read_support_filter_zstd(a); }
+static int support_bzip2(struct archive *a) { return archive_read_support_filter_bzip2(a); }
+static int support_lzma(struct archive *a) { return archive_read_support_filter_lzma(a); }
+
 /* What dpkg-deb writes and reads: control.tar takes the first four, data.tar all of them. */
 static const Compression compressions[] = {
         { "", ARCHIVE_FILTER_NONE, NULL, NULL },
-        { ".gz", ARCHIVE_FILTER_GZIP, archive_zlib_version, archive_read_support_filter_gzip },
-        { ".xz", ARCHIVE_FILTER_XZ, archive_liblzma_version, archive_read_support_filter_xz },
-        { ".zst", ARCHIVE_FILTER_ZSTD, archive_libzstd_version, archive_read_support_filter_zstd },
-        { ".bz2", ARCHIVE_FILTER_BZIP2, archive_bzlib_version, archive_read_support_filter_bzip2 },
-        { ".lzma", ARCHIVE_FILTER_LZMA, archive_liblzma_version, archive_read_support_filter_lzma },
+        { ".gz", ARCHIVE_FILTER_GZIP, zlib_version, support_gzip },
+        { ".xz", ARCHIVE_FILTER_XZ, lzma_version, support_xz },
+        { ".zst", ARCHIVE_FILTER_ZSTD, zstd_version, support_zstd },
+        { ".bz2", ARCHIVE_FILTER_BZIP2, bzlib_version, support_bzip2 },
+        { ".lzma", ARCHIVE_FILTER_LZMA, lzma_version, support_lzma },
 };
 
 static const Compression *compression_for(const char *member, const char *base, size_t n_allowed) {

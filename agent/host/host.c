@@ -34,6 +34,31 @@ void host_done(Host *h) {
         h->root = NULL;
         free(h->apt_bundle);
         h->apt_bundle = NULL;
+        if (h->memo)
+                for (int k = 0; k < _HOST_MEMO_MAX; k++)
+                        if (h->memo->data[k])
+                                h->memo->free[k](h->memo->data[k]);
+        free(h->memo);
+        h->memo = NULL;
+}
+
+void host_memo_enable(Host *h) {
+        if (!h->memo)
+                h->memo = xcalloc(1, sizeof(HostMemo));
+}
+
+void *host_memo_get(const Host *h, HostMemoKind k) {
+        return h->memo ? h->memo->data[k] : NULL;
+}
+
+bool host_memo_set(const Host *h, HostMemoKind k, void *data, void (*free_fn)(void *data)) {
+        if (!h->memo)
+                return false;
+        if (h->memo->data[k] && h->memo->data[k] != data)
+                h->memo->free[k](h->memo->data[k]);
+        h->memo->data[k] = data;
+        h->memo->free[k] = free_fn;
+        return true;
 }
 
 static int open_root(const Host *h) {

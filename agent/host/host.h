@@ -13,16 +13,38 @@
 #include "base/util.h"
 #include "host/confine.h" /* CONFINE_NOFOLLOW for host_resolve() */
 
+/* What the checks read once and keep for the rest of the process (checks/pci.c: the GPUs on the
+ * PCI bus; dpkg's status keeps itself, host/dpkg.c). host/ only holds them: each entry comes
+ * with the function that releases it. */
+typedef enum HostMemoKind {
+        HOST_MEMO_GPUS,
+        _HOST_MEMO_MAX,
+} HostMemoKind;
+
+typedef struct HostMemo {
+        void *data[_HOST_MEMO_MAX];
+        void (*free[_HOST_MEMO_MAX])(void *data);
+} HostMemo;
+
 typedef struct Host {
         char *root; /* "" for the real machine, else an absolute path without trailing slash */
         char *apt_bundle; /* an extracted offline bundle (host path): apt takes packages from it only, and
                            * keyring/key downloads come from it (run --bundle); NULL: the network */
         bool image;       /* --image: root is a complete OS tree (an image being built), not a sandbox:
                            * dpkg runs its maintainer scripts chrooted into it, and so do commands */
+        HostMemo *memo;   /* NULL: nothing is kept, every reader reads again (host_memo_enable()) */
 } Host;
 
 int host_init(Host *h, const char *root);
 void host_done(Host *h);
+/* From now on the readers that can keep what they read on h do (the commands: one process, one
+ * machine). Without it (the unit tests, which change their fixtures between reads) nothing is kept. */
+void host_memo_enable(Host *h);
+/* The entry of kind k, NULL when none is kept. */
+void *host_memo_get(const Host *h, HostMemoKind k);
+/* Keeps data (released with free_fn by host_done(), or when replaced); false, and nothing kept,
+ * when h keeps nothing: the caller still owns data then. */
+bool host_memo_set(const Host *h, HostMemoKind k, void *data, void (*free_fn)(void *data));
 static inline bool host_is_rooted(const Host *h) {
         return h->root && h->root[0];
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "host/archive_load.h" /* libarchive is loaded on first use */
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/path.h"

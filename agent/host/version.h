@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-/* <0, 0, >0 like strcmp, with dpkg's rules (libapt-pkg's comparison, through shim/). */
+/* -1, 0 or 1 like strcmp, with Debian's rules (Debian Policy 5.6.12; libapt-pkg's order, without libapt). */
 int version_cmp(const char *a, const char *b);
 /* fnmatch-style glob ("595.*"); a pattern without wildcards must match exactly. */
 bool version_matches(const char *pattern, const char *version);

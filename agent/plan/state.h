@@ -1,5 +1,8 @@
-/* The checkpoint: /var/lib/gpubase/state.json (0600). Written atomically before a step starts and
- * after it ends, so that after a crash or a reboot the run knows exactly where it was. */
+/* The checkpoint: /var/lib/gpubase/state.json (0600). Written atomically before a step changes
+ * anything and after it did, when a run stops (failed, interrupted, waiting for a reboot) and when
+ * it ends, so that after a crash or a reboot the run knows exactly where it was. What only read the
+ * machine (a step found satisfied or not needed) rides along with the next of those writes: a
+ * crash before it loses nothing that the same read-only probes would not find again. */
 #pragma once
 
 #include <stdbool.h>

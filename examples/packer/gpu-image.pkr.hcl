@@ -23,7 +23,7 @@ variable "ami_name" {
 variable "gpubase_binary" {
   type        = string
   default     = ""
-  description = "The gpubase binary to install (make); empty: build/gpubase of this source tree."
+  description = "The gpubase binary to install (make), with libgpubase-apt.so beside it; empty: build/gpubase of this source tree."
 }
 
 variable "plan_dir" {
@@ -97,6 +97,11 @@ build {
   provisioner "file" {
     source      = local.binary
     destination = "/tmp/gpubase-upload/gpubase"
+  }
+  # gpubase's link to libapt-pkg, which it loads from <bin>/../lib/gpubase when a step uses apt
+  provisioner "file" {
+    source      = "${dirname(local.binary)}/libgpubase-apt.so"
+    destination = "/tmp/gpubase-upload/libgpubase-apt.so"
   }
   provisioner "file" {
     source      = "${local.plans}/"

@@ -64,6 +64,7 @@ t_packer_sequence_in_sandbox() {
         # what the template's file provisioners upload
         mkdir -p "$R/tmp/gpubase-upload"
         cp "$GPUBASE" "$R/tmp/gpubase-upload/gpubase"
+        cp "$(dirname "$GPUBASE")/libgpubase-apt.so" "$R/tmp/gpubase-upload/libgpubase-apt.so"
         cp -r "$SRC_DIR/plans" "$R/tmp/gpubase-upload/plans"
         # the demo plan (runs anywhere) and, as the shipped plans end, docker restarted after its
         # configuration changed
@@ -107,6 +108,7 @@ EOF
         eq "$(stat -c %s "$R/etc/machine-id")" 0 "size of /etc/machine-id"
         absent "$R/tmp/gpubase-upload"
         [ -x "$R/usr/local/bin/gpubase" ] || fail "gpubase is not installed in the image"
+        [ -f "$R/usr/local/lib/gpubase/libgpubase-apt.so" ] || fail "libgpubase-apt.so is not installed in the image"
         contains "$R/etc/modprobe.d/blacklist-nouveau.conf" "blacklist nouveau"
         # --reboot=exit: gpubase rebooted nothing itself; it restarted docker after configuring it
         eq "$(cat "$R/$ACTIONS_REL")" "restart docker.service" "host actions"

@@ -431,6 +431,68 @@ t_dry_run_keeps_existing_state() {
         eq "$(sj .run_state)" "done" "run_state"
 }
 
+# ---------------------------------------------------------------- checkpoints
+
+# A converged rerun only reads the machine: its state is written once, at the end (one rename of
+# state.json, at most two fsyncs: the file and its directory), not before and after every step.
+t_noop_rerun_writes_state_once() {
+        touch "$R/needed"
+        expect_rc 0 gb run "$FIXTURES/fail-check.yaml"
+        local before nsync nrename
+        before=$(sj .run_id)
+        expect_rc 0 strace -f -o "$T/strace" -e trace=fsync,fdatasync,syncfs,sync,rename,renameat,renameat2 \
+                "$GPUBASE" --root "$R" run "$FIXTURES/fail-check.yaml"
+        eq "$(states)" "first=skipped needs=skipped later=skipped last=skipped" "step states of the no-op rerun"
+        eq "$(sj .run_state)" "done" "run_state after the no-op rerun"
+        [ "$(sj .run_id)" != "$before" ] || fail "the no-op rerun kept the last run's id"
+        nsync=$(grep -cE '(fsync|fdatasync|syncfs|sync)\(' "$T/strace" || true)
+        nrename=$(grep -cE 'rename(at2?)?\(' "$T/strace" || true)
+        [ "$nsync" -le 2 ] || fail "the no-op rerun made $nsync fsync/fdatasync/syncfs calls, expected at most 2: $(grep -E 'sync\(' "$T/strace" | tr '\n' ' ')"
+        eq "$nrename" 1 "renames of the no-op rerun"
+        contains "$T/strace" '"state.json"' "the no-op rerun's one rename"
+}
+
+# While a rerun of a converged plan only probes (here a gate whose check takes 3 s), the state file
+# is the last run's, untouched; `wait` does not take that run's "done" for the running one's; a kill
+# then loses nothing, and the next run converges.
+t_probing_rerun_keeps_last_state() {
+        expect_rc 0 gb run "$FIXTURES/slow-probe.yaml"
+        local before sum pid
+        before=$(sj .run_id)
+        sum=$(sha256sum <"$R/$STATE_REL")
+        "$GPUBASE" --root "$R" run "$FIXTURES/slow-probe.yaml" >"$T/bg.out" 2>"$T/bg.err" &
+        pid=$!
+        BG_PIDS+=("$pid")
+        wait_for_agent >/dev/null
+        expect_rc 1 gb wait --timeout 1
+        err_has "timed out"
+        kill -0 "$pid" 2>/dev/null || fail "the rerun finished within a second; the test proves nothing"
+        eq "$(sha256sum <"$R/$STATE_REL")" "$sum" "the state file while the rerun probes"
+        kill -9 "$pid"
+        wait "$pid" 2>/dev/null || true
+        eq "$(sj .run_id)" "$before" "run id after the probing rerun was killed"
+        eq "$(sj .run_state)" "done" "run_state after the probing rerun was killed"
+        expect_rc 0 gb run "$FIXTURES/slow-probe.yaml"
+        eq "$(states)" "conf=skipped slow-gate=done last=skipped" "step states of the next run"
+        [ "$(sj .run_id)" != "$before" ] || fail "the next run kept the last run's id"
+}
+
+# status, plan check and --version do not load libapt-pkg, libarchive nor what they pull in
+# (libxml2, ICU, libstdc++): those are opened with dlopen by the commands that use them.
+t_light_commands_load_no_apt_nor_archive() {
+        touch "$R/needed"
+        expect_rc 0 gb run "$FIXTURES/fail-check.yaml"
+        local args lib
+        for args in "--version" "status" "status --json" "plan check $FIXTURES/fail-check.yaml"; do
+                # shellcheck disable=SC2086 # the arguments, split on purpose
+                expect_rc 0 strace -f -o "$T/strace" -e trace=open,openat,openat2 "$GPUBASE" --root "$R" $args
+                for lib in libapt-pkg libgpubase-apt libarchive libxml2 libicu libstdc++; do
+                        not_contains "$T/strace" "$lib" "the files 'gpubase $args' opened"
+                done
+                contains "$T/strace" "libjson-c" "the files 'gpubase $args' opened"
+        done
+}
+
 # ---------------------------------------------------------------- wait
 
 t_wait_done() {
@@ -658,6 +720,9 @@ ALL_TESTS=(
         lock_second_agent_busy
         dry_run_changes_nothing
         dry_run_keeps_existing_state
+        noop_rerun_writes_state_once
+        probing_rerun_keeps_last_state
+        light_commands_load_no_apt_nor_archive
         wait_done
         wait_failed
         wait_reboot_pending

@@ -186,6 +186,28 @@ t_healthy_h100_all_ok() {
         absent "$R/var/lib/gpubase"
 }
 
+# verify reads what it needs once: NVIDIA's list names the H100, so pci.ids is never opened, not
+# even its path resolved (the fixture has a copy of the host's in the root, where libpci would look);
+# the PCI bus is listed once and dpkg's status read once for all the checks and facts; libapt-pkg
+# and libarchive (and what they pull in) are not loaded.
+t_reads_once_and_loads_no_apt() {
+        host healthy-h100
+        [ -s "$R/usr/share/misc/pci.ids" ] || fail "the fixture host has no pci.ids: the test proves nothing"
+        expect_rc 0 strace -f -y -o "$T/strace" -e trace=open,openat,openat2,read "$GPUBASE" --root "$R" verify --json
+        jq -r '.checks[] | [.name, .status, .detail, (.fix // "")] | join("\u001f")' "$T/out" >"$T/rows"
+        check_is gpu.present ok "H100" "(Hopper)"
+        not_contains "$T/strace" "pci.ids" "the files verify opened"
+        # read to its end once (each reader still looks whether it changed: open, fstat)
+        eq "$(grep -cE 'read\([0-9]+<[^>]*/var/lib/dpkg/status>, "", [0-9]+\) += 0' "$T/strace")" 1 \
+                "reads of dpkg's status to its end"
+        eq "$(grep -cE 'sys/bus/pci/devices", O_RDONLY\|O_NONBLOCK\|O_CLOEXEC\|O_DIRECTORY' "$T/strace")" 1 \
+                "listings of the PCI bus"
+        local lib
+        for lib in libapt-pkg libgpubase-apt libarchive libxml2 libicu libstdc++; do
+                not_contains "$T/strace" "$lib" "the files verify opened"
+        done
+}
+
 # NVIDIA recommends the open module on Hopper (H100/H200), and the proprietary one still works there:
 # a warning with the reason, not a failure
 t_proprietary_h100() {

@@ -306,6 +306,64 @@ START_TEST(test_checkpoint_before_apply) {
 }
 END_TEST
 
+/* What only reads the machine is not checkpointed on its own: a rerun of a converged plan leaves
+ * the last run's state file as it was until the end, where it writes its own once. The gate's
+ * check copies the state file as the rerun sees it mid-run. */
+START_TEST(test_noop_rerun_writes_at_end) {
+        use_plan("version: 1\nname: noop\nsteps:\n"
+                 "  - {id: conf, kind: file, path: /etc/noop.conf, content: \"x\\n\"}\n"
+                 "  - id: look\n"
+                 "    kind: gate\n"
+                 "    checks:\n"
+                 "      - command-succeeds: [cp, \"${root}/var/lib/gpubase/state.json\", \"${root}/snapshot.json\"]\n"
+                 "  - {id: present, kind: command, argv: [\"true\"], creates: /etc/noop.conf}\n");
+        ck_assert_int_eq(run(REBOOT_EXIT), EXIT_OK);
+        _cleanup_free_ char *first = xstrdup(state->run_id);
+        new_run();
+        ck_assert_int_eq(run(REBOOT_EXIT), EXIT_OK);
+        assert_step("conf", STEP_SKIPPED);
+        assert_step("look", STEP_DONE);
+        assert_step("present", STEP_SKIPPED);
+
+        _cleanup_free_ char *snap = test_root_path(&root, "/snapshot.json");
+        _cleanup_(state_freep) State *s = NULL;
+        _cleanup_free_ char *why = NULL;
+        ck_assert_int_eq(state_load(snap, &s, &why), 0);
+        ck_assert_str_eq(s->run_id, first); /* mid-rerun: still the first run's state */
+        ck_assert_int_eq(s->run_state, RUN_DONE);
+
+        _cleanup_free_ char *second = xstrdup(state->run_id);
+        reload();
+        ck_assert_str_eq(state->run_id, second);
+        assert_run(RUN_DONE);
+        assert_step("conf", STEP_SKIPPED);
+        assert_step("present", STEP_SKIPPED);
+}
+END_TEST
+
+/* The results of read-only steps are written with the next real write: the checkpoint before a
+ * command's apply already holds the skipped and gated steps before it, with the run running. */
+START_TEST(test_readonly_results_ride_with_apply) {
+        use_plan("version: 1\nname: ride\nsteps:\n"
+                 "  - {id: present, kind: command, argv: [\"true\"], creates: /etc}\n"
+                 "  - {id: look, kind: gate, checks: [{file-exists: /etc}]}\n"
+                 "  - id: snap\n"
+                 "    kind: command\n"
+                 "    argv: [cp, \"${root}/var/lib/gpubase/state.json\", \"${root}/snapshot.json\"]\n");
+        ck_assert_int_eq(run(REBOOT_EXIT), EXIT_OK);
+        _cleanup_free_ char *snap = test_root_path(&root, "/snapshot.json");
+        _cleanup_(state_freep) State *s = NULL;
+        _cleanup_free_ char *why = NULL;
+        ck_assert_int_eq(state_load(snap, &s, &why), 0);
+        ck_assert_str_eq(s->run_id, state->run_id);
+        ck_assert_int_eq(s->run_state, RUN_RUNNING);
+        ck_assert_int_eq(s->steps[0].state, STEP_SKIPPED);
+        ck_assert_int_eq(s->steps[1].state, STEP_DONE);
+        ck_assert_int_eq(s->steps[2].state, STEP_RUNNING);
+        ck_assert(s->steps[2].applying);
+}
+END_TEST
+
 /* ---- a step found `running`: it was cut off, its probe decides ---- */
 
 static const char file_plan[] = "version: 1\n"
@@ -754,6 +812,8 @@ Suite *engine_suite(void) {
         tcase_add_test(tc, test_resume_after_fix);
         tcase_add_test(tc, test_failing_apply);
         tcase_add_test(tc, test_checkpoint_before_apply);
+        tcase_add_test(tc, test_noop_rerun_writes_at_end);
+        tcase_add_test(tc, test_readonly_results_ride_with_apply);
         tcase_add_test(tc, test_dry_run);
         tcase_add_test(tc, test_state_matches_plan);
         suite_add_tcase(s, tc);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "checks/facts.h"
+#include "host/aptshim_load.h"
 #include "host/dpkg.h"
 #include "host/version.h"
 #include "tests.h"
@@ -676,6 +677,43 @@ static void expect_lock(const char *name, const char *version, const char *holde
         ck_assert_str_eq(h, holder);
 }
 
+/* Through the Host: the answers are those of dpkg_find_in() on the same text, and a status file
+ * dpkg rewrote is read again. */
+START_TEST(test_dpkg_status_memo) {
+        TestRoot t;
+        test_root_init(&t, 0);
+        host_memo_enable(&t.host);
+        test_root_write(&t, "/var/lib/dpkg/status", dpkg_status, 0644);
+        static const char *const names[] = {"nvidia-open", "nvidia-open-[0-9]*", "libnvidia-container1",
+                                            "nvidia-container-toolkit", "cuda-drivers", "nvidia-driver-pinning-*"};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                DpkgPackage a = {0}, b = {0};
+                ck_assert_int_eq(dpkg_find(&t.host, names[i], &a), 0);
+                ck_assert_int_eq(dpkg_find_in(dpkg_status, names[i], &b), 0);
+                ck_assert_str_eq(a.name, b.name);
+                ck_assert_str_eq(a.version, b.version);
+                ck_assert_str_eq(a.status, b.status);
+                dpkg_package_done(&a);
+                dpkg_package_done(&b);
+        }
+        const DpkgStatus *s1 = NULL, *s3 = NULL;
+        ck_assert_int_eq(dpkg_status_get(&t.host, &s1), 0);
+        ck_assert_uint_gt(s1->n, 5);
+
+        _cleanup_free_ char *changed = xasprintf("Package: nvidia-open\nStatus: install ok installed\n"
+                                                 "Version: 600.1-1\n");
+        test_root_write(&t, "/var/lib/dpkg/status", changed, 0644);
+        ck_assert_int_eq(dpkg_status_get(&t.host, &s3), 0);
+        ck_assert_uint_eq(s3->n, 1);
+        DpkgPackage p = {0};
+        ck_assert_int_eq(dpkg_find(&t.host, "nvidia-open", &p), 0);
+        ck_assert_str_eq(p.version, "600.1-1");
+        ck_assert(!p.held);
+        dpkg_package_done(&p);
+        test_root_done(&t);
+}
+END_TEST
+
 START_TEST(test_dpkg_held_lock) {
         expect_lock("nvidia-kernel-open-dkms", "595.45.01-1", "nvidia-open");
         expect_lock("libnvidia-compute", "595.45.01-1", "nvidia-open"); /* ":amd64", "(=v" */
@@ -886,6 +924,31 @@ START_TEST(test_version_cmp) {
 }
 END_TEST
 
+/* gpubase's own comparison against libapt-pkg's (through libgpubase-apt.so, which the build puts
+ * beside test-unit): every ordered pair of a corpus of versions, in both directions. Versions
+ * dpkg refuses to install (an empty revision, "1.0-") are left out: apt and dpkg differ there. */
+START_TEST(test_version_cmp_matches_libapt) {
+        static const char *const corpus[] = {
+                "0", "1", "1.0", "1.00", "1.01", "1.1", "1.10", "1.2", "1.0~", "1.0~~", "1.0~rc1", "1.0~rc2", "1.0a",
+                "1.0A", "1.0+", "1.0+b1", "1.0.", "1.0-0", "1.0-1", "1.0-1~", "1.0-1.1", "1.0-1a", "1.0-1+b1",
+                "1.0-10", "1.0-9", "1.0-1ubuntu1", "1.0-1+deb12u1", "1:0", "1:1.0", "0:1.0", "2:0.1", "10:1",
+                "1.2-3-4", "1.2-3-5", "1.2-4-1", "595.45.01-1", "595.58.02-1", "570.86.15", "570.26", "580.65.06",
+                "525.147.05-4~deb12u1", "525.147.05-4", "1.19.0-1", "1.19.0~rc.1-1", "2.36-9+deb12u10",
+                "2.36-9+deb12u9", "12.8", "13.0", "a", "a~", "~", "~~a", "1.0-a", "00001", "1.0009", "1.09.1",
+                "1::2", "1.0+dfsg-1", "1.0~dfsg-1", "1.0.0+really0.9-1", "9999999999999999999999.1",
+                "9999999999999999999998.9"};
+        _cleanup_free_ char *err = NULL;
+        ck_assert_msg(apt_shim_load(&err) == 0, "cannot load the shim: %s", err ? err : "?");
+        for (size_t i = 0; i < ELEMENTSOF(corpus); i++)
+                for (size_t j = 0; j < ELEMENTSOF(corpus); j++) {
+                        int ours = version_cmp(corpus[i], corpus[j]), apt = apt_shim_version_cmp(corpus[i], corpus[j]);
+                        int so = ours < 0 ? -1 : ours > 0, sa = apt < 0 ? -1 : apt > 0;
+                        ck_assert_msg(so == sa, "version_cmp(%s, %s) = %d, libapt says %d", corpus[i], corpus[j], ours,
+                                      apt);
+                }
+}
+END_TEST
+
 START_TEST(test_version_matches) {
         ck_assert(version_matches("595.*", "595.45.01"));
         ck_assert(version_matches("595.45.01", "595.45.01"));
@@ -997,6 +1060,7 @@ Suite *facts_suite(void) {
         tcase_add_test(tc, test_dpkg_status_cached);
         tcase_add_test(tc, test_dpkg_architectures);
         tcase_add_test(tc, test_dpkg_held_lock);
+        tcase_add_test(tc, test_dpkg_status_memo);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("cuda-table");
@@ -1009,6 +1073,7 @@ Suite *facts_suite(void) {
 
         tc = tcase_create("version");
         tcase_add_test(tc, test_version_cmp);
+        tcase_add_test(tc, test_version_cmp_matches_libapt);
         tcase_add_test(tc, test_version_matches);
         tcase_add_test(tc, test_version_major_upstream);
         suite_add_tcase(s, tc);

@@ -403,8 +403,8 @@ START_TEST(test_find_hgx_h100) {
         GpuList l = {0};
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         ck_assert_uint_eq(l.n, 8);
-        _cleanup_free_ char *ids = xasprintf("%s/usr/share/misc/pci.ids", t.dir);
-        ck_assert_str_eq(l.ids_file, ids);
+        /* every GPU is in NVIDIA's list: pci.ids was not looked for, though the root has one */
+        ck_assert_ptr_null(l.ids_file);
         for (size_t i = 0; i < l.n; i++) {
                 const Gpu *g = &l.gpus[i];
                 ck_assert_str_eq(g->slot, sorted[i]);
@@ -654,11 +654,12 @@ START_TEST(test_unknown_device_small_ids) {
 }
 END_TEST
 
-/* libpci's fatal errors come back as -EIO with its message, and nothing leaks. */
+/* libpci's fatal errors come back as -EIO with its message, and nothing leaks. The device is one
+ * NVIDIA's list does not have (the V100 DGXS), so that pci.ids is read for its name. */
 START_TEST(test_libpci_errors) {
         PciRoot t;
         pci_root_init(&t, true);
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db2, 0x030200, 0x10de, 0x1214);
 
         /* a pci.ids libpci cannot parse */
         pci_root_write(&t, "/usr/share/misc/pci.ids", "10de  NVIDIA Corporation\n\tzz  not an ID\n");
@@ -675,11 +676,57 @@ START_TEST(test_libpci_errors) {
         ck_assert_msg(strstr(pci_last_error(), "vendor"), "message \"%s\"", pci_last_error());
 
         /* and a good scan right after still works */
-        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x1db2, 0x030200, 0x10de, 0x1214);
         ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
         ck_assert_uint_eq(l.n, 1);
-        ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_HOPPER);
+        ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_VOLTA);
         gpu_list_done(&l);
+        pci_root_done(&t);
+}
+END_TEST
+
+/* A device NVIDIA's list has is named from it without reading pci.ids at all: a pci.ids libpci
+ * would refuse changes nothing for it. */
+START_TEST(test_listed_device_skips_pci_ids) {
+        PciRoot t;
+        pci_root_init(&t, true);
+        pci_root_write(&t, "/usr/share/misc/pci.ids", "10de  NVIDIA Corporation\n\tzz  not an ID\n");
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        GpuList l = {0};
+        ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
+        ck_assert_uint_eq(l.n, 1);
+        ck_assert_int_eq(l.gpus[0].source, GPU_NAME_NVIDIA);
+        ck_assert_int_eq(l.gpus[0].arch, GPU_ARCH_HOPPER);
+        ck_assert_msg(strstr(l.gpus[0].name, "H100"), "name \"%s\"", l.gpus[0].name);
+        gpu_list_done(&l);
+        pci_root_done(&t);
+}
+END_TEST
+
+/* With the Host's memo the bus is scanned once: a device added later is not seen by the same
+ * process, and each caller gets its own copy; without it every call scans again. */
+START_TEST(test_memo_scans_once) {
+        PciRoot t;
+        pci_root_init(&t, true);
+        host_memo_enable(&t.host);
+        pci_root_add(&t, "0000:01:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        GpuList a = {0}, b = {0};
+        ck_assert_int_eq(pci_find_gpus(&t.host, &a), 0);
+        pci_root_add(&t, "0000:02:00.0", 0x10de, 0x2335, 0x030200, 0x10de, 0x18be);
+        ck_assert_int_eq(pci_find_gpus(&t.host, &b), 0);
+        ck_assert_uint_eq(a.n, 1);
+        ck_assert_uint_eq(b.n, 1);
+        ck_assert_ptr_ne(a.gpus, b.gpus);
+        ck_assert_str_eq(b.gpus[0].slot, "0000:01:00.0");
+        gpu_list_done(&a);
+        gpu_list_done(&b);
+
+        Host fresh = {0};
+        ck_assert_int_eq(host_init(&fresh, t.dir), 0);
+        ck_assert_int_eq(pci_find_gpus(&fresh, &a), 0);
+        ck_assert_uint_eq(a.n, 2);
+        gpu_list_done(&a);
+        host_done(&fresh);
         pci_root_done(&t);
 }
 END_TEST
@@ -710,6 +757,8 @@ Suite *pci_suite(void) {
         tcase_add_test(tc, test_ids_file_choice);
         tcase_add_test(tc, test_unknown_device_small_ids);
         tcase_add_test(tc, test_libpci_errors);
+        tcase_add_test(tc, test_listed_device_skips_pci_ids);
+        tcase_add_test(tc, test_memo_scans_once);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -10,6 +10,8 @@ VARS=()
 for v in ${GPUBASE_PLAN_VARS:-}; do VARS+=(--var "$v"); done
 UP=$R/tmp/gpubase-upload
 install -D -m 0755 "$UP/gpubase" "$R/usr/local/bin/gpubase" || exit 1
+# its link to libapt-pkg: gpubase loads it from <bin>/../lib/gpubase when a step uses apt
+install -D -m 0644 "$UP/libgpubase-apt.so" "$R/usr/local/lib/gpubase/libgpubase-apt.so" || exit 1
 rm -rf "$R/etc/gpubase/plans"
 mkdir -p "$R/etc/gpubase"
 cp -r "$UP/plans" "$R/etc/gpubase/plans" || exit 1
