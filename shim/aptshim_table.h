@@ -13,14 +13,14 @@
 #define APT_SHIM_ABI 1
 
 /* X(function) for every function of aptshim.h */
-#define APT_SHIM_FUNCTIONS(X)                                                                               \
-        X(apt_shim_open) X(apt_shim_close) X(apt_shim_dpkg_options) X(apt_shim_lock) X(apt_shim_unlock)   \
-        X(apt_shim_release_inner) X(apt_shim_retake_inner) X(apt_shim_update) X(apt_shim_reopen)           \
-        X(apt_package_done) X(apt_shim_package) X(apt_shim_version_origins) X(apt_shim_set_candidate)      \
-        X(apt_shim_mark_install) X(apt_shim_mark_reinstall) X(apt_shim_resolve) X(apt_shim_commit)         \
-        X(apt_shim_clear_marks) X(apt_archives_free) X(apt_shim_fetch_archives) X(apt_shim_set_hold)       \
-        X(apt_shim_fetch_file) X(apt_shim_version_sha256) X(apt_shim_save_signed_indexes)                 \
-        X(apt_shim_version_cmp)
+#define APT_SHIM_FUNCTIONS(X) \
+        X(apt_shim_open) X(apt_shim_close) X(apt_shim_dpkg_options) X(apt_shim_lock) \
+        X(apt_shim_unlock) X(apt_shim_release_inner) X(apt_shim_retake_inner) X(apt_shim_update) \
+        X(apt_shim_set_sources) X(apt_shim_reopen) X(apt_package_done) X(apt_shim_package) \
+        X(apt_shim_version_origins) X(apt_shim_set_candidate) X(apt_shim_mark_install) \
+        X(apt_shim_mark_reinstall) X(apt_shim_resolve) X(apt_shim_commit) X(apt_shim_clear_marks) \
+        X(apt_archives_free) X(apt_shim_fetch_archives) X(apt_shim_set_hold) X(apt_shim_fetch_file) \
+        X(apt_shim_version_sha256) X(apt_shim_save_signed_indexes) X(apt_shim_version_cmp)
 
 typedef struct AptShimTable {
         unsigned abi;  /* APT_SHIM_ABI of the build that made the .so */
