@@ -289,8 +289,10 @@ EOF
         out_has "state: done"
         # the state itself stays root's: nobody cannot read it
         ! "${nobody[@]}" cat "$R/$STATE_REL" >/dev/null 2>&1 || fail "nobody can read the state file"
-        # no published copy (a fresh boot before the run goes on): it says so and how
-        rm -f "$pub"
+        # reset forgets the published copy too; without one (a fresh boot before the run goes on)
+        # status says so and how
+        expect_rc 0 gb reset
+        absent "$pub"
         expect_rc 1 "${nobody[@]}" "$GPUBASE" --root "$R" status
         err_has "sudo gpubase status"
 }
@@ -416,7 +418,7 @@ t_watch_repairs_without_reboot() {
         expect_rc 0 gb watch check
         err_has "repairing: gpubase run $T/watch.yaml --reboot=never"
         file_is "$R/etc/gpubase-it/app.conf" "greeting=hello"
-        eq "$(sj .run_state)" done "the repair run"
+        eq "$(sj .run_state)" "done" "the repair run"
         [ "$(sj .run_id)" != "$run1" ] || fail "the repair is a new run"
         eq "$(journal_entries '[.[] | .MESSAGE_ID] | join(" ")')" \
                 "$(mid DRIFT_FOUND) $(mid RUN_STARTED) $(mid STEP_DONE) $(mid RUN_DONE)" "drift, then the repair run"
@@ -426,8 +428,8 @@ t_watch_repairs_without_reboot() {
         mkdir -p "$R/run"
         flock "$R/$LOCK_REL" sleep 60 &
         BG_PIDS+=("$!")
-        local i
-        for i in $(seq 50); do
+        local _
+        for _ in $(seq 50); do
                 flock -n "$R/$LOCK_REL" true || break
                 sleep 0.1
         done
