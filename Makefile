@@ -10,6 +10,9 @@ BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 DATADIR    ?= $(PREFIX)/share/gpubase
 UNITDIR    ?= /lib/systemd/system
+# the journal's message catalog: Debian's systemd package indexes it by itself (a dpkg trigger on
+# this directory runs `journalctl --update-catalog`), so the package needs no postinst for it
+CATALOGDIR ?= /usr/lib/systemd/catalog
 MANDIR     ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
@@ -45,6 +48,10 @@ BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # prove files and libraries are not opened; make bench counts a no-op's fsyncs and child processes).
 DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
               cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace
+# ops.sh: the Prometheus text-format parser (verify --textfile) and JSON Schema validation (--json
+# outputs against packaging/schema), both for /usr/bin/python3; systemd-analyze (verify, security)
+# and journalctl (the catalog) from systemd
+DEB_DEPS   += python3-prometheus-client python3-jsonschema systemd
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
 # (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
 # --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio
@@ -167,7 +174,7 @@ unit: deps $(B)/test-unit $(B)/fixtures/libnvidia-ml.so.1
 # stand-in NVML for the suites that build GPU hosts). san-check runs them against build/san/gpubase
 # with leak detection, less examples and completion (the shipped examples under their tools, and the
 # shell completion and man pages).
-SUITES     ?= run verify apt report bundle confine examples completion faults hangs secrets input image
+SUITES     ?= run verify apt report bundle confine examples completion faults hangs secrets input image ops
 SAN_SUITES  = $(filter-out examples completion,$(SUITES))
 FAKE_NVML  := $(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1
 
@@ -360,8 +367,13 @@ install: $(B)/gpubase $(B)/libgpubase-apt.so
 	install -m 0644 plans/*.yaml $(DESTDIR)$(DATADIR)/plans/
 	install -d $(DESTDIR)$(DATADIR)/plans/demo
 	install -m 0644 plans/demo/* $(DESTDIR)$(DATADIR)/plans/demo/
-	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/gpubase.service.in > $(DESTDIR)$(UNITDIR)/gpubase.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/gpubase.service
+	for u in gpubase.service gpubase-verify.service; do \
+	  sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	install -m 0644 packaging/systemd/gpubase-verify.timer $(DESTDIR)$(UNITDIR)/gpubase-verify.timer
+	install -d $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(DATADIR)/schema
+	install -m 0644 packaging/systemd/gpubase.catalog $(DESTDIR)$(CATALOGDIR)/gpubase.catalog
+	install -m 0644 packaging/schema/*.schema.json $(DESTDIR)$(DATADIR)/schema/
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0644 packaging/gpubase-plan.5 $(DESTDIR)$(MANDIR)/man5/gpubase-plan.5
 	install -m 0644 packaging/completion/gpubase.bash $(DESTDIR)$(COMPLETIONDIR)/gpubase

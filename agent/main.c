@@ -11,15 +11,16 @@
 #endif
 
 static const Command commands[] = {
-        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE, 0, 1, cmd_run},
-        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE, 0, 0, cmd_resume},
+        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 1, cmd_run},
+        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0), failed or its agent died (1), or waits for a reboot (3)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
-        {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE, 0, 0, cmd_verify, cmd_verify_help},
+        {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE | OPT_TEXTFILE, 0, 0, cmd_verify, cmd_verify_help},
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
         {"bundle", "create|inspect", "an offline bundle of what a plan downloads (run --bundle FILE)", OPT_ROOT | OPT_VAR | OPT_OUTPUT | OPT_JSON | OPT_VERBOSE, 2, 2, cmd_bundle, cmd_bundle_help},
         {"report", "[-o FILE]", "a support tarball (0600): state, verify, plan, logs, runtime config (secrets redacted)", OPT_ROOT | OPT_OUTPUT | OPT_VERBOSE, 0, 0, cmd_report, cmd_report_help},
+        {"watch", "enable|disable|status|check", "the drift watch: gpubase-verify.timer, a periodic verify of the last run's plan", OPT_ROOT | OPT_TEXTFILE | OPT_VERBOSE, 1, 1, cmd_watch, cmd_watch_help},
 };
 
 static void help(void) {
@@ -43,10 +44,13 @@ static void help(void) {
                "                          Packer/Ansible reboot, or fail\n"
                "  --dry-run               print what each step would do; change nothing, write no state\n"
                "  --replan                continue an unfinished run with a changed plan\n"
-               "  --json                  machine-readable output (status, verify)\n"
+               "  --json                  machine-readable output (status, verify); run, resume: one JSON\n"
+               "                          event per line on stdout, everything else on stderr\n"
                "  --plan PLAN             verify against what this plan installs (branch, versions, workloads)\n"
                "  --var NAME=VALUE        override a variable of the plan's vars (run, plan, verify; a run\n"
                "                          keeps them for resume)\n"
+               "  --textfile PATH         also write the result for node_exporter's textfile collector\n"
+               "                          (verify, watch check)\n"
                "  --timeout SECONDS       give up waiting after this long (wait)\n"
                "  --bundle FILE           take keyrings and packages from an offline bundle (run, resume)\n"
                "  -o, --output FILE       where to write the bundle or report (report: - for stdout)\n"
@@ -74,6 +78,7 @@ static const struct option long_opts[] = {
         {"bundle", required_argument, NULL, 'B'},
         {"image", no_argument, NULL, 'I'},
         {"keep-cache", no_argument, NULL, 'K'},
+        {"textfile", required_argument, NULL, 'X'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -106,6 +111,8 @@ static const char *opt_name(unsigned bit) {
                 return "--image";
         case OPT_KEEP_CACHE:
                 return "--keep-cache";
+        case OPT_TEXTFILE:
+                return "--textfile";
         default:
                 return "-v";
         }
@@ -177,6 +184,10 @@ static int parse_option(Args *a, int c, char **argv, const char **root, bool *wa
         case 'K':
                 a->keep_cache = true;
                 a->seen |= OPT_KEEP_CACHE;
+                return EXIT_OK;
+        case 'X':
+                a->textfile = optarg;
+                a->seen |= OPT_TEXTFILE;
                 return EXIT_OK;
         case 'v':
                 a->verbose++;

@@ -188,7 +188,7 @@ static int write_all_fd(int fd, const void *data, size_t len) {
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
+static int write_file_renamed(const char *path, const void *data, size_t len, unsigned mode, bool durable) {
         const char *name;
         char id[33];
         int r;
@@ -210,13 +210,21 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
                 return negative_errno();
         r = write_all_fd(fd, data, len);
         /* the umask must not decide the final mode */
-        if (r >= 0 && (fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0 || renameat(dir, tmp, dir, name) < 0))
+        if (r >= 0 && (fchmod(fd, mode & 07777) < 0 || (durable && fsync(fd) < 0) || renameat(dir, tmp, dir, name) < 0))
                 r = negative_errno();
         if (r < 0) {
                 (void) unlinkat(dir, tmp, 0);
                 return r;
         }
-        return fsync(dir) < 0 ? negative_errno() : 0;
+        return durable && fsync(dir) < 0 ? negative_errno() : 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
+        return write_file_renamed(path, data, len, mode, true);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len, unsigned mode) {
+        return write_file_renamed(path, data, len, mode, false);
 }
 
 int write_file_scratch(const char *path, const void *data, size_t len, unsigned mode) {

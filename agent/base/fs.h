@@ -15,6 +15,9 @@ int mkdir_parents_mode(const char *path, unsigned parents_mode, unsigned dir_mod
  * taken in it (the temp file O_EXCL|O_NOFOLLOW); a link at path is replaced, never followed. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
+/* The same rename into place without the fsyncs: readers see the old file or the new one, but a
+ * crash may leave either (or an empty one): for copies that are rewritten anyway, e.g. on /run. */
+int write_file_replace(const char *path, const void *data, size_t len, unsigned mode);
 /* A new file (O_EXCL|O_NOFOLLOW: never one that exists, never through a link), written without
  * fsync: for scratch copies in a private temporary directory that nothing reads after a crash. */
 int write_file_scratch(const char *path, const void *data, size_t len, unsigned mode);

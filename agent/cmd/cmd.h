@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "checks/checks.h"
 #include "plan/ctx.h"
 #include "engine/exitcode.h"
 #include "plan/plan.h"
@@ -22,7 +23,8 @@ enum {
         OPT_BUNDLE = 1 << 10,
         OPT_IMAGE = 1 << 11,
         OPT_KEEP_CACHE = 1 << 12,
-        _OPT_LAST = OPT_KEEP_CACHE,
+        OPT_TEXTFILE = 1 << 13,
+        _OPT_LAST = OPT_TEXTFILE,
 };
 
 typedef struct Args {
@@ -37,6 +39,8 @@ typedef struct Args {
         const char *output; /* -o FILE (report, bundle create) */
         const char *bundle; /* run/resume --bundle FILE */
         bool keep_cache;  /* run/resume --image --keep-cache: the apt lists and archives stay in the image */
+        const char *textfile; /* verify --textfile PATH */
+        int events_fd;    /* run/resume --json: the JSON event stream (stdout as it was); 0: none */
         unsigned seen;    /* OPT_* given on the command line */
 } Args;
 
@@ -59,10 +63,12 @@ int cmd_reset(Args *a, int argc, char **argv);
 int cmd_verify(Args *a, int argc, char **argv);
 int cmd_report(Args *a, int argc, char **argv);
 int cmd_bundle(Args *a, int argc, char **argv);
+int cmd_watch(Args *a, int argc, char **argv);
 
 extern const char cmd_report_help[];
 extern const char cmd_bundle_help[];
 extern const char cmd_verify_help[];
+extern const char cmd_watch_help[];
 
 /* Shared by the subcommands. Each returns an exit code and has told the user why. */
 int load_plan_or_complain(Args *a, const char *path, char *const *vars, bool check_match, Plan **ret);
@@ -104,3 +110,27 @@ bool agent_died(Args *a, const State *st, char **ret_msg);
  * on with the run: no agent holds the lock and gpubase.service is not enabled. *ret_msg says what
  * to run. */
 bool reboot_unattended(Args *a, const State *st, char **ret_msg);
+
+/* Shared by verify and watch (cmd/verify.c, cmd/textfile.c). */
+#define VERIFY_JSON_FORMAT 1 /* "format" of verify --json (packaging/schema/verify.schema.json) */
+#define STATUS_JSON_FORMAT 1 /* "format" of status --json (packaging/schema/status.schema.json) */
+#define VERIFY_TEXTFILE_DEFAULT "/var/lib/prometheus/node-exporter/gpubase.prom"
+typedef struct VerifyRow {
+        char *name;
+        CheckResult res;
+} VerifyRow;
+typedef struct VerifyReport {
+        VerifyRow *rows;
+        size_t n;
+        unsigned count[_CHECK_STATUS_MAX];
+} VerifyReport;
+/* Runs every GPU-stack check (with p: against its intent, and its own checks too). */
+void verify_collect(Args *a, const Plan *p, VerifyReport *ret);
+void verify_report_done(VerifyReport *v);
+/* 0 all ok, EXIT_DRIFT warnings, EXIT_FAILED failures */
+int verify_exit_code(const VerifyReport *v);
+/* The report, the stack's facts and the last run in Prometheus' text format, written atomically to
+ * path (under --root: inside it). 0, or -errno with *reterr. */
+int verify_textfile_write(Args *a, const VerifyReport *v, const char *path, char **reterr);
+/* run/resume --json: the events go to stdout as it was, everything else printed to stdout to stderr. */
+int json_events_begin(Args *a);

@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "plan/secret_vars.h"
 #include "cmd/cmd.h"
+#include "engine/events.h"
 
 int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_close_ int lock = -1;
@@ -43,6 +44,9 @@ int cmd_reset(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_free_ char *secrets = host_path(&a->host, GPUBASE_SECRET_VARS);
         if (unlink(secrets) < 0 && errno != ENOENT)
                 log_warning("cannot remove %s (the values of the run's secret variables): %m", secrets);
+        _cleanup_free_ char *pub = host_path(&a->host, GPUBASE_PUBLIC_STATUS);
+        if (unlink(pub) < 0 && errno != ENOENT)
+                log_warning("cannot remove %s (the status readable without root): %m", pub);
         (void) fsync_parent_dir(path);
         if (st)
                 printf("forgot run %.8s of plan '%s' (%s)\n", st->run_id, st->plan_name ? st->plan_name : "?",

@@ -40,6 +40,9 @@ int cmd_resume(Args *a, int argc _unused_, char **argv _unused_) {
         _cleanup_close_ int lock = -1;
         int r;
 
+        r = json_events_begin(a);
+        if (r != EXIT_OK)
+                return r;
         r = lock_and_load(a, &lock, &st);
         if (r != EXIT_OK)
                 return r;

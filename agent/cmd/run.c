@@ -65,6 +65,9 @@ int cmd_run(Args *a, int argc, char **argv) {
                 log_error("usage: gpubase run PLAN (or gpubase run --bundle FILE [PLAN])");
                 return EXIT_USAGE;
         }
+        r = json_events_begin(a);
+        if (r != EXIT_OK)
+                return r;
         if (a->bundle) {
                 /* the bundle directory is shared state: extract it under the lock */
                 if (!a->dry_run) {

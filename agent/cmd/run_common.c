@@ -1,6 +1,8 @@
 /* What `run` and `resume` share (cmd/run.c, cmd/resume.c): loading, checking and reattaching what
  * a run needs, then handing it to the engine. Each returns an exit code and has told the user why. */
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "base/log.h"
@@ -43,6 +45,7 @@ int run_with(Args *a, Plan *p, State *st) {
                 .dry_run = a->dry_run,
                 .replan = a->replan,
                 .verbose = a->verbose,
+                .events_fd = a->events_fd,
         };
         if (a->host.image) {
                 int r = image_refuse_unfit(a, p);
@@ -69,6 +72,19 @@ int run_with(Args *a, Plan *p, State *st) {
                         bundle_prune(a->host.apt_bundle);
         }
         return r;
+}
+
+int json_events_begin(Args *a) {
+        if (!a->json)
+                return EXIT_OK;
+        /* the events keep stdout; what is printed for people (and the programs' output) goes to stderr */
+        int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+                log_error("--json: cannot set up the event stream: %s", strerror(errno));
+                return EXIT_FAILED;
+        }
+        a->events_fd = fd;
+        return EXIT_OK;
 }
 
 /* Like sshd's StrictModes: a plan, or a state directory, that others can write is refused before

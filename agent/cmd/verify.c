@@ -21,7 +21,12 @@ const char cmd_verify_help[] =
         "run on the host: they run inside the root (chroot, every capability dropped) when gpubase runs as\n"
         "root, else not at all; the check's detail says which (\"run inside the root\", \"not run: ...\").\n"
         "\n"
-        "--json prints {\"checks\": [{\"name\", \"status\", \"detail\", \"fix\"}], \"summary\": {\"ok\", \"warn\",\n"
+        "--textfile PATH writes the result for Prometheus node_exporter's textfile collector (atomically;\n"
+        "gpubase-verify.service writes " VERIFY_TEXTFILE_DEFAULT "): one gauge per check and\n"
+        "status, info metrics for the driver, the CUDA ceiling, the toolkit and the GPU count, and the last\n"
+        "run's state and time.\n"
+        "\n"
+        "--json prints {\"format\": 1, \"checks\": [{\"name\", \"status\", \"detail\", \"fix\"}], \"summary\": {\"ok\", \"warn\",\n"
         "\"fail\", \"skip\"}, \"facts\": {...}}. detail and fix are for people and may be reworded; compare\n"
         "hosts by facts, whose values are null when unknown:\n"
         "  gpus                 [{pci, id (\"10de:2330\"), name (NVIDIA's list, else pci.ids), arch (\"Hopper\")}];\n"
@@ -37,42 +42,27 @@ const char cmd_verify_help[] =
         "                       {name: version or null}\n"
         "  runtime              {name (docker, containerd), default_runtime, cdi} (daemon.json)";
 
-typedef struct Row {
-        char *name;
-        CheckResult res;
-} Row;
-
 /* One check's row; the values of the plan's secret variables never reach it. */
-static void add_row(Row **rows, size_t *n, const CheckSpec *c, Ctx *ctx) {
+static void add_row(VerifyReport *v, const CheckSpec *c, Ctx *ctx) {
         _cleanup_strv_free_ char **secrets = ctx->plan ? plan_secret_values(ctx->plan) : NULL;
-        *rows = xrealloc(*rows, (*n + 1) * sizeof(Row));
-        Row *r = &(*rows)[(*n)++];
-        *r = (Row){.name = check_spec_label(c)};
+        v->rows = xrealloc(v->rows, (v->n + 1) * sizeof(VerifyRow));
+        VerifyRow *r = &v->rows[v->n++];
+        *r = (VerifyRow){.name = check_spec_label(c)};
         c->kind->run(c, ctx, &r->res);
         redact_in_place(&r->name, secrets);
         redact_in_place(&r->res.detail, secrets);
         redact_in_place(&r->res.fix, secrets);
 }
 
-static bool seen(Row *rows, size_t n, const char *name) {
-        for (size_t i = 0; i < n; i++)
-                if (streq(rows[i].name, name))
+static bool seen(const VerifyReport *v, const char *name) {
+        for (size_t i = 0; i < v->n; i++)
+                if (streq(v->rows[i].name, name))
                         return true;
         return false;
 }
 
-int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
-        _cleanup_(plan_freep) Plan *p = NULL;
-        Row *rows = NULL;
-        size_t n = 0;
-        unsigned count[_CHECK_STATUS_MAX] = {0};
-        int r;
-
-        if (a->plan) {
-                r = load_plan_or_complain(a, a->plan, a->vars, false, &p);
-                if (r != EXIT_OK)
-                        return r;
-        }
+void verify_collect(Args *a, const Plan *p, VerifyReport *ret) {
+        VerifyReport v = {0};
         Ctx ctx = {.host = &a->host, .plan = p, .no_programs = a->no_programs, .verbose = a->verbose};
 
         /* the GPU-stack checks, parameterised by the plan's intent */
@@ -81,7 +71,7 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
                 if (!k->verify)
                         continue;
                 CheckSpec c = {.kind = k};
-                add_row(&rows, &n, &c, &ctx);
+                add_row(&v, &c, &ctx);
         }
         /* then the plan's own checks that say something more */
         for (size_t i = 0; p && i < p->n_steps; i++)
@@ -90,52 +80,87 @@ int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
                         _cleanup_free_ char *label = check_spec_label(c);
                         /* a GPU-stack check's parameter is already in the plan's intent, which the
                          * row above used: list it once */
-                        if (!c->kind->verify && !seen(rows, n, label))
-                                add_row(&rows, &n, c, &ctx);
+                        if (!c->kind->verify && !seen(&v, label))
+                                add_row(&v, c, &ctx);
                 }
+        for (size_t i = 0; i < v.n; i++)
+                v.count[v.rows[i].res.status]++;
+        *ret = v;
+}
 
-        for (size_t i = 0; i < n; i++)
-                count[rows[i].res.status]++;
+void verify_report_done(VerifyReport *v) {
+        for (size_t i = 0; i < v->n; i++) {
+                free(v->rows[i].name);
+                check_result_done(&v->rows[i].res);
+        }
+        free(v->rows);
+        *v = (VerifyReport){0};
+}
 
-        if (a->json) {
-                json_object *o = json_object_new_object(), *arr = json_object_new_array(), *sum = json_object_new_object();
-                for (size_t i = 0; i < n; i++) {
-                        json_object *j = json_object_new_object();
-                        json_object_object_add(j, "name", json_str(rows[i].name));
-                        json_object_object_add(j, "status", json_object_new_string(check_status_to_string(rows[i].res.status)));
-                        json_object_object_add(j, "detail", json_str(rows[i].res.detail));
-                        json_object_object_add(j, "fix", json_str(rows[i].res.fix));
-                        json_object_array_add(arr, j);
-                }
-                for (int s = 0; s < _CHECK_STATUS_MAX; s++)
-                        json_object_object_add(sum, check_status_to_string((CheckStatus) s), json_object_new_int((int) count[s]));
-                StackFacts facts = {0};
-                stack_facts_gather(&a->host, &facts);
-                json_object_object_add(o, "checks", arr);
-                json_object_object_add(o, "summary", sum);
-                json_object_object_add(o, "facts", stack_facts_to_json(&facts));
-                stack_facts_done(&facts);
-                _cleanup_free_ char *text = json_text(o, true);
-                printf("%s\n", text);
-                json_object_put(o);
-        } else {
-                bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-                for (size_t i = 0; i < n; i++) {
-                        const CheckResult *res = &rows[i].res;
-                        const char *color = !tty ? "" : res->status == CHECK_OK ? "\033[32m" : res->status == CHECK_FAIL ? "\033[31m"
-                                                        : res->status == CHECK_WARN ? "\033[33m" : "\033[90m";
-                        printf("%-28s %s%-4s%s  %s\n", rows[i].name, color, check_status_to_string(res->status),
-                               tty ? "\033[0m" : "", res->detail ? res->detail : "");
-                        if (res->fix && res->status != CHECK_OK)
-                                printf("%-28s       fix: %s\n", "", res->fix);
-                }
-                printf("\n%u ok, %u warn, %u fail, %u skip\n", count[CHECK_OK], count[CHECK_WARN], count[CHECK_FAIL],
-                       count[CHECK_SKIP]);
+int verify_exit_code(const VerifyReport *v) {
+        return v->count[CHECK_FAIL] ? EXIT_FAILED : v->count[CHECK_WARN] ? EXIT_DRIFT : EXIT_OK;
+}
+
+static void print_json(Args *a, const VerifyReport *v) {
+        json_object *o = json_object_new_object(), *arr = json_object_new_array(), *sum = json_object_new_object();
+        for (size_t i = 0; i < v->n; i++) {
+                json_object *j = json_object_new_object();
+                json_object_object_add(j, "name", json_str(v->rows[i].name));
+                json_object_object_add(j, "status", json_object_new_string(check_status_to_string(v->rows[i].res.status)));
+                json_object_object_add(j, "detail", json_str(v->rows[i].res.detail));
+                json_object_object_add(j, "fix", json_str(v->rows[i].res.fix));
+                json_object_array_add(arr, j);
         }
-        for (size_t i = 0; i < n; i++) {
-                free(rows[i].name);
-                check_result_done(&rows[i].res);
+        for (int s = 0; s < _CHECK_STATUS_MAX; s++)
+                json_object_object_add(sum, check_status_to_string((CheckStatus) s), json_object_new_int((int) v->count[s]));
+        StackFacts facts = {0};
+        stack_facts_gather(&a->host, &facts);
+        json_object_object_add(o, "format", json_object_new_int(VERIFY_JSON_FORMAT));
+        json_object_object_add(o, "checks", arr);
+        json_object_object_add(o, "summary", sum);
+        json_object_object_add(o, "facts", stack_facts_to_json(&facts));
+        stack_facts_done(&facts);
+        _cleanup_free_ char *text = json_text(o, true);
+        printf("%s\n", text);
+        json_object_put(o);
+}
+
+static void print_human(const VerifyReport *v) {
+        bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        for (size_t i = 0; i < v->n; i++) {
+                const CheckResult *res = &v->rows[i].res;
+                const char *color = !tty ? "" : res->status == CHECK_OK ? "\033[32m" : res->status == CHECK_FAIL ? "\033[31m"
+                                                : res->status == CHECK_WARN ? "\033[33m" : "\033[90m";
+                printf("%-28s %s%-4s%s  %s\n", v->rows[i].name, color, check_status_to_string(res->status),
+                       tty ? "\033[0m" : "", res->detail ? res->detail : "");
+                if (res->fix && res->status != CHECK_OK)
+                        printf("%-28s       fix: %s\n", "", res->fix);
         }
-        free(rows);
-        return count[CHECK_FAIL] ? EXIT_FAILED : count[CHECK_WARN] ? EXIT_DRIFT : EXIT_OK;
+        printf("\n%u ok, %u warn, %u fail, %u skip\n", v->count[CHECK_OK], v->count[CHECK_WARN], v->count[CHECK_FAIL],
+               v->count[CHECK_SKIP]);
+}
+
+int cmd_verify(Args *a, int argc _unused_, char **argv _unused_) {
+        _cleanup_(plan_freep) Plan *p = NULL;
+        _cleanup_(verify_report_done) VerifyReport v = {0};
+        int r;
+
+        if (a->plan) {
+                r = load_plan_or_complain(a, a->plan, a->vars, false, &p);
+                if (r != EXIT_OK)
+                        return r;
+        }
+        verify_collect(a, p, &v);
+        if (a->json)
+                print_json(a, &v);
+        else
+                print_human(&v);
+        if (a->textfile) {
+                _cleanup_free_ char *err = NULL;
+                if (verify_textfile_write(a, &v, a->textfile, &err) < 0) {
+                        log_error("%s", err);
+                        return EXIT_FAILED;
+                }
+        }
+        return verify_exit_code(&v);
 }

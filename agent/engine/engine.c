@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 #include "engine/image.h"
+#include "engine/events.h"
 #include "engine/interrupt.h"
 #include "engine/progress.h"
 
@@ -19,8 +20,10 @@
 typedef struct Engine {
         Ctx *ctx;
         Progress progress;
+        Events events;
         const char *state_path;
         uint64_t step_t0;
+        bool step_changed; /* the step being run applied (or, dry, would apply) a change */
         char **secrets; /* the values of the plan's secret variables: never printed, never checkpointed */
         size_t first_boot; /* --image: the step the image's first boot begins with (engine/image.h) */
 } Engine;
@@ -60,10 +63,16 @@ static int checkpoint(Engine *e) {
         if (e->ctx->dry_run)
                 return 0;
         int r = state_save(e->state_path, e->ctx->state);
-        if (r < 0)
+        if (r < 0) {
                 log_error("cannot write the checkpoint %s: %s; the previous checkpoint is kept, nothing more is done",
                           e->state_path, strerror(-r));
-        return r;
+                return r;
+        }
+        /* what `gpubase status` shows without root; it may lag, never stop the run */
+        _cleanup_free_ char *err = NULL;
+        if (status_publish(e->ctx->host, e->ctx->state, &err) < 0 && e->ctx->verbose > 0)
+                log_warning("%s", err);
+        return 0;
 }
 
 /* What only read the machine (the start of a run or of a step, a step found satisfied or not
@@ -83,8 +92,10 @@ static void end_step(Engine *e, size_t i, StepState to) {
 
 static void progress_end(Engine *e, size_t i) {
         state_redact(e->ctx->state, e->secrets);
+        uint64_t elapsed = mono_usec() - e->step_t0;
         progress_step_end(&e->progress, i, e->ctx->plan->n_steps, &e->ctx->plan->steps[i], &e->ctx->state->steps[i],
-                        mono_usec() - e->step_t0);
+                          elapsed);
+        events_step_ended(&e->events, i, e->step_changed, elapsed);
 }
 
 static const char *signal_name(int sig) {
@@ -257,6 +268,7 @@ static Outcome request_reboot(Engine *e, size_t i, const char *why) {
                 rec->detail = xasprintf("would reboot: %s", why);
                 end_step(e, i, STEP_REBOOT_REQUESTED);
                 progress_end(e, i);
+                events_reboot_requested(&e->events, i, why);
                 return OUTCOME_DRY_REBOOT;
         }
         r = reboot_allowed(e, i, why, &boot, &err);
@@ -277,6 +289,7 @@ static Outcome request_reboot(Engine *e, size_t i, const char *why) {
         progress_end(e, i);
         if (checkpoint(e) < 0)
                 return OUTCOME_FAILED;
+        events_reboot_requested(&e->events, i, why);
 
         if (ctx->reboot_mode == REBOOT_NOW) {
                 r = host_reboot(ctx->host, &err);
@@ -303,7 +316,9 @@ static Outcome after_reboot(Engine *e, size_t i) {
         char *why = NULL;
 
         e->step_t0 = mono_usec();
+        e->step_changed = false;
         progress_step_start(&e->progress, i, e->ctx->plan->n_steps, s);
+        events_step_started(&e->events, i);
         if (!checks_pass(e, s, &why)) {
                 _cleanup_free_ char *m = why;
                 if (rec->reboots < rp->max_reboots && e->ctx->reboot_mode != REBOOT_NEVER) {
@@ -335,6 +350,7 @@ static Outcome describe_step(Engine *e, size_t i, char *probe_detail /* owned */
         end_step(e, i, STEP_DONE);
         if (!s->kind->changes_nothing)
                 ctx->state->changed = true;
+        e->step_changed = true;
         progress_end(e, i);
         return OUTCOME_NEXT;
 }
@@ -355,6 +371,7 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
                         return finish_with_checks(e, i, STEP_SKIPPED, false, detail);
                 /* cut off after apply had started: the change is ours, and counts as one */
                 st->changed = true;
+                e->step_changed = true;
                 _cleanup_free_ char *d = detail;
                 return finish_with_checks(e, i, STEP_DONE, true, xasprintf("%s (finished before an interruption)", d));
         }
@@ -367,6 +384,7 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
         if (checkpoint(e) < 0)
                 return OUTCOME_FAILED;
         ctx->lock_busy = false;
+        e->step_changed = true;
         r = s->kind->apply(s, ctx, &detail, &err);
         if (!s->kind->changes_nothing)
                 st->changed = true; /* even a failed apply may have changed something */
@@ -397,7 +415,9 @@ static Outcome run_step(Engine *e, size_t i) {
         rec->started = now_usec();
         rec->finished = 0;
         step_record_set(&rec->error, NULL);
+        e->step_changed = false;
         progress_step_start(&e->progress, i, ctx->plan->n_steps, s);
+        events_step_started(&e->events, i);
         checkpoint_later(e); /* written before apply, or with the step's result */
 
         r = s->when->eval(s, ctx, &why);
@@ -498,6 +518,16 @@ static Outcome finish_run(Engine *e) {
                 else
                         st->unit_enabled = false;
         }
+        if (e->ctx->plan->watch.enable) { /* the plan asks for the drift watch (gpubase watch enable) */
+                _cleanup_free_ char *err = NULL;
+                r = host_unit_set_enabled(e->ctx->host, GPUBASE_VERIFY_TIMER, true, &err);
+                if (r >= 0)
+                        r = host_unit_start_stop(e->ctx->host, GPUBASE_VERIFY_TIMER, true, &err);
+                if (r < 0)
+                        log_warning("the plan asks for the drift watch but %s could not be enabled: %s; run `gpubase "
+                                    "watch enable`",
+                                    GPUBASE_VERIFY_TIMER, err ? err : strerror(-r));
+        }
         return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
 }
 
@@ -572,6 +602,8 @@ static int run_watched(Ctx *ctx, const char *state_path) {
                 log_error("%s", why);
                 return EXIT_INVALID_PLAN;
         }
+        e.progress.journal = false; /* engine/events.c writes the journal entries, with their MESSAGE_IDs */
+        events_init(&e.events, ctx);
         o = find_reboot(&e, &rebooted);
         if (o != OUTCOME_NEXT)
                 return outcome_to_exit(o);
@@ -585,10 +617,13 @@ static int run_watched(Ctx *ctx, const char *state_path) {
                 checkpoint_later(&e);
         }
 
+        events_run_started(&e.events, rebooted);
         o = run_steps(&e, rebooted);
-        if (o != OUTCOME_NEXT || ctx->dry_run)
-                return outcome_to_exit(o);
-        return outcome_to_exit(finish_run(&e));
+        if (o == OUTCOME_NEXT && !ctx->dry_run)
+                o = finish_run(&e);
+        int code = outcome_to_exit(o);
+        events_run_ended(&e.events, code);
+        return code;
 }
 
 int engine_run(Ctx *ctx, const char *state_path) {

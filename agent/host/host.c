@@ -232,6 +232,13 @@ int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **r
         return r < 0 ? log_failed(h, r, reterr) : 0;
 }
 
+int host_unit_start_stop(const Host *h, const char *unit, bool start, char **reterr) {
+        if (!host_is_rooted(h))
+                return sd_unit_start_stop(unit, start, reterr);
+        int r = host_log_action(h, "%s %s", start ? "start" : "stop", unit);
+        return r < 0 ? log_failed(h, r, reterr) : 0;
+}
+
 int host_service_active_since(const Host *h, const char *unit, const char *marker, uint64_t *ret_usec) {
         if (!host_is_rooted(h))
                 return sd_unit_active_since(unit, ret_usec);

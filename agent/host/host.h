@@ -75,6 +75,7 @@ int host_mkdir_state_dir(const Host *h);
 #define GPUBASE_RUN_DIR "/run"
 #define GPUBASE_LOCK_FILE GPUBASE_RUN_DIR "/gpubase.lock"
 #define GPUBASE_UNIT "gpubase.service"
+#define GPUBASE_VERIFY_TIMER "gpubase-verify.timer" /* the drift watch (gpubase watch) */
 #define BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
 
 int host_boot_id(const Host *h, char **ret);
@@ -94,6 +95,9 @@ int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **r
 /* Will the unit start at boot? 1 / 0 / -errno. Under --root: what the log's last "enable UNIT" or
  * "disable UNIT" line says. */
 int host_unit_is_enabled(const Host *h, const char *unit);
+/* Start or stop a unit now, without waiting for the job (under --root: logged as "start UNIT" or
+ * "stop UNIT"). */
+int host_unit_start_stop(const Host *h, const char *unit, bool start, char **reterr);
 int host_log_action(const Host *h, const char *fmt, ...) _printf_(2, 3);
 /* When did the service last become active? On the machine: systemd's ActiveEnterTimestamp over
  * sd-bus (-ESRCH when the unit is not active). Under --root: the mtime of marker, a file the
@@ -126,3 +130,4 @@ int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);
 int sd_unit_is_enabled(const char *unit);
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec);
 int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr);
+int sd_unit_start_stop(const char *unit, bool start, char **reterr);

@@ -1,8 +1,12 @@
 /* gpubase's own journal entries, for `gpubase report` (real machine only). */
 #include "host/journal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "base/error.h"
 
@@ -51,5 +55,45 @@ int host_journal_gpubase(unsigned max_entries, char **ret_text, unsigned *ret_n,
         sd_journal_close(j);
         *ret_text = buf_steal(&b);
         *ret_n = n;
+        return 0;
+}
+
+static int journal_log_append(const Host *h, char *const *fields, char **reterr) {
+        Buf b = {0};
+        buf_puts(&b, "SYSLOG_IDENTIFIER=gpubase\n");
+        for (size_t i = 0; fields[i]; i++) {
+                _cleanup_free_ char *f = xstrdup(fields[i]);
+                for (char *c = f; *c; c++)
+                        if (*c == '\n')
+                                *c = ' ';
+                buf_printf(&b, "%s\n", f);
+        }
+        buf_puts(&b, "\n");
+        _cleanup_free_ char *text = buf_steal(&b);
+        int r = host_mkdir_state_dir(h);
+        _cleanup_close_ int fd = r < 0 ? r
+                                       : host_open(h, GPUBASE_JOURNAL_LOG, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+                                                   0600);
+        if (fd < 0)
+                return errorf(reterr, fd, "cannot append to %s%s: %s", h->root, GPUBASE_JOURNAL_LOG, strerror(-fd));
+        size_t n = strlen(text);
+        if (write(fd, text, n) != (ssize_t) n)
+                return errorf(reterr, -EIO, "cannot append to %s%s: %s", h->root, GPUBASE_JOURNAL_LOG, strerror(errno));
+        return 0;
+}
+
+int host_journal_send(const Host *h, char *const *fields, char **reterr) {
+        if (host_is_rooted(h))
+                return journal_log_append(h, fields, reterr);
+        size_t n = 0;
+        while (fields[n])
+                n++;
+        _cleanup_free_ struct iovec *iov = xcalloc(n + 1, sizeof(struct iovec));
+        for (size_t i = 0; i < n; i++)
+                iov[i] = (struct iovec){.iov_base = fields[i], .iov_len = strlen(fields[i])};
+        iov[n] = (struct iovec){.iov_base = (char *) "SYSLOG_IDENTIFIER=gpubase", .iov_len = strlen("SYSLOG_IDENTIFIER=gpubase")};
+        int r = sd_journal_sendv(iov, (int) n + 1);
+        if (r < 0)
+                return errorf(reterr, r, "cannot write to the journal: %s", strerror(-r));
         return 0;
 }

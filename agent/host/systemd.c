@@ -233,3 +233,20 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
                 usleep(100 * 1000);
         }
 }
+
+int sd_unit_start_stop(const char *unit, bool start, char **reterr) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return bus_fail(r, NULL, "cannot connect to the system bus", reterr);
+        /* the unit files changed (enabled or disabled just before): let systemd see them */
+        (void) sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                  "org.freedesktop.systemd1.Manager", "Reload", NULL, NULL, NULL);
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", start ? "StartUnit" : "StopUnit", &e, NULL, "ss",
+                               unit, "replace");
+        if (r < 0)
+                return bus_fail(r, &e, start ? "StartUnit failed" : "StopUnit failed", reterr);
+        return 0;
+}

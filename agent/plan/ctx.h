@@ -35,6 +35,7 @@ typedef struct Ctx {
          * failure "busy"; an -EBUSY from anything else (a file bind-mounted over the one a step
          * replaces) is an ordinary failure. The engine clears it before each apply. */
         bool lock_busy;
+        int events_fd; /* run/resume --json: where the JSON events go (engine/events.h); 0: nowhere */
 } Ctx;
 
 /* Copy a program's output to the terminal as it arrives (ExecSpec.echo)? At -v level and above,

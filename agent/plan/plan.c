@@ -11,9 +11,10 @@
 #include "plan/step_kind.h"
 #include "plan/when_kind.h"
 
-static const char *const plan_keys[] = {"version", "name", "description", "match", "vars", "workloads", "steps", NULL};
+static const char *const plan_keys[] = {"version", "name", "description", "match", "vars", "workloads", "watch", "steps", NULL};
 static const char *const match_keys[] = {"os", "arch", NULL};
 static const char *const workloads_keys[] = {"cuda", NULL};
+static const char *const watch_keys[] = {"enable", "repair", "reboot", NULL};
 
 static void var_done(Var *v) {
         free(v->name);
@@ -348,6 +349,19 @@ static int parse_workloads(ParseCtx *pc, Plan *p, const YNode *w) {
         return 0;
 }
 
+static int parse_watch(ParseCtx *pc, Plan *p, const YNode *w) {
+        const YNode *v;
+        if (schema_map(pc, w, "watch") < 0 || schema_keys(pc, w, "watch", watch_keys) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(w, "enable")) && schema_bool(pc, v, "watch.enable", &p->watch.enable) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(w, "repair")) && schema_bool(pc, v, "watch.repair", &p->watch.repair) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(w, "reboot")) && schema_bool(pc, v, "watch.reboot", &p->watch.reboot) < 0)
+                return -EINVAL;
+        return 0;
+}
+
 static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host) {
         const YNode *v;
         YNode *vars = NULL;
@@ -398,6 +412,8 @@ static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host)
         if ((v = ynode_get(root, "match")) && parse_match(pc, p, v) < 0)
                 return -EINVAL;
         if ((v = ynode_get(root, "workloads")) && parse_workloads(pc, p, v) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(root, "watch")) && parse_watch(pc, p, v) < 0)
                 return -EINVAL;
 
         if (schema_require(pc, root, "steps", "the plan", &v) < 0)

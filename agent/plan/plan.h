@@ -58,6 +58,13 @@ typedef struct PlanIntent {
 
 void plan_intent_done(PlanIntent *i);
 
+/* `watch:` — the drift watch (gpubase-verify.timer, `gpubase watch`) */
+typedef struct PlanWatch {
+        bool enable; /* a run that ends done enables and starts gpubase-verify.timer */
+        bool repair; /* on drift the timer's check runs the plan again (under the lock) */
+        bool reboot; /* ... and that run may reboot; else it runs with --reboot=never */
+} PlanWatch;
+
 typedef struct Plan {
         char *path; /* absolute */
         char sha256[65];
@@ -74,6 +81,7 @@ typedef struct Plan {
         Step *steps;
         size_t n_steps;
         PlanIntent intent;
+        PlanWatch watch;
 } Plan;
 
 #define PLAN_MAX_SIZE (1024 * 1024)

@@ -8,11 +8,12 @@ _gpubase_builtin_vars="arch deb_arch arch_dir os_id os_version distro root plan_
 _gpubase_opts() {
         local common="--root --verbose -v --help -h"
         case $1 in
-        run) echo "$common --reboot= --dry-run --replan --var --bundle --image --keep-cache" ;;
-        resume) echo "$common --reboot= --dry-run --replan --bundle --image --keep-cache" ;;
+        run) echo "$common --reboot= --dry-run --replan --var --bundle --image --keep-cache --json" ;;
+        resume) echo "$common --reboot= --dry-run --replan --bundle --image --keep-cache --json" ;;
         status) echo "$common --json" ;;
         wait) echo "$common --timeout" ;;
-        verify) echo "$common --json --plan --var" ;;
+        verify) echo "$common --json --plan --var --textfile" ;;
+        watch) echo "$common --textfile" ;;
         plan) echo "$common --var" ;;
         reset) echo "$common --dry-run" ;;
         bundle) echo "$common --var --output -o --json" ;;
@@ -63,13 +64,13 @@ _gpubase() {
                 cur=${COMP_WORDS[COMP_CWORD]}
                 prev=${COMP_WORDS[COMP_CWORD - 1]}
         fi
-        local commands="run resume status wait verify plan reset bundle report"
+        local commands="run resume status wait verify plan reset bundle report watch"
 
         # the subcommand and its first operand, skipping options and their values
         for ((i = 1; i < cword; i++)); do
                 w=${words[i]}
                 case $w in
-                --root | --plan | --var | --timeout | --bundle | --output | -o) ((i++)) ;;
+                --root | --plan | --var | --timeout | --bundle | --output | -o | --textfile) ((i++)) ;;
                 -* | =) ;;
                 *)
                         if [ -z "$cmd" ]; then cmd=$w; elif [ -z "$sub" ]; then sub=$w; fi
@@ -94,6 +95,10 @@ _gpubase() {
                 ;;
         --output | -o)
                 _gpubase_files '@(*.tar.zst|*.tar.gz|*.tgz|*.tar.xz|*.tar)'
+                return
+                ;;
+        --textfile)
+                _gpubase_files '*.prom'
                 return
                 ;;
         --timeout)
@@ -148,6 +153,9 @@ _gpubase() {
                 elif [ "$nops" -eq 2 ] && [ "$sub" = inspect ]; then
                         _gpubase_files '@(*.tar.zst|*.tzst|*.tar.gz|*.tgz|*.tar.xz|*.tar)'
                 fi
+                ;;
+        watch)
+                [ "$nops" -eq 1 ] && mapfile -t COMPREPLY < <(compgen -W "enable disable status check" -- "$cur")
                 ;;
         esac
 }

@@ -156,6 +156,12 @@ from='    checks: [gpu.present, gpu.open-module-supported, {secureboot: "${signi
 to='    checks: [gpu.open-module-supported, {secureboot: "${signing_route}"}, nouveau]   # e2e: no NVIDIA device on qemu'"'"'s PCI bus'
 [ "$(grep -cxF "$from" "$shipped")" = 1 ] || die "$shipped changed: its preflight line is not '$from' (update tests/e2e/run.sh)"
 awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$shipped" >"$ROOT/srv/e2e/plan.yaml"
+# The happy scenario's plan: the same with lock_timeout: 15 on the ctk step, so that the dpkg lock
+# its guest holds at boot 2 (e2e-scenario.sh, arm_dpkg_busy) makes the resume exit 75 quickly.
+awk '/^  - id: / { ctk = ($3 == "ctk") } { print } ctk && $0 == "    hold: true" { print "    lock_timeout: 15" }' \
+        "$ROOT/srv/e2e/plan.yaml" >"$ROOT/srv/e2e/plan-busy.yaml"
+[ "$(grep -c '^    lock_timeout: 15$' "$ROOT/srv/e2e/plan-busy.yaml")" = 1 ] ||
+        die "$shipped changed: its ctk step has no 'hold: true' line to put lock_timeout after (update tests/e2e/run.sh)"
 cat >"$ROOT/srv/e2e/vars" <<EOF
 cuda_repo=file://$GUEST_REPO/cuda
 cuda_key_fpr=$KEY_FPR
@@ -431,6 +437,64 @@ assert_done_after_one_reboot() { # B1 B2
         assert_journal_fields "$2" docker-restart "done"
 }
 
+# the happy scenario's boot 2 (e2e-scenario.sh: arm_dpkg_busy, ops_checks): gpubase.service exited
+# 75 while the dpkg lock was held, systemd started it again and it finished; STATUS= showed the
+# step meanwhile; the journal has the MESSAGE_IDs and `journalctl -x` their catalog text; the drift
+# watch's timer was enabled and its check found gpu.present failing and wrote the textfile
+mid() { sed -n "s/^#define GPUBASE_MID_$1 \"\([0-9a-f]*\)\".*/\1/p" "$TOP/agent/host/journal.h"; }
+assert_ops() { # B2
+        local b=${1//-/} O=ops n
+        expect "boot 2: the dpkg lock holder's dpkg -i" "$(sh_ $O/busy/dpkg.rc)" 0
+        if [ -s "$SH/$O/busy/held" ]; then
+                obs "boot 2: dpkg held its lock from $(sh_ $O/busy/held) s to $(sh_ $O/busy/released) s (uptime)"
+        else
+                bad "boot 2: the dpkg lock was never seen held"
+        fi
+        n=$(jq -r --arg b "$b" --arg m "$(mid RUN_STOPPED)" 'select(._BOOT_ID == $b and .MESSAGE_ID == $m and .GPUBASE_EXIT == "75") | .GPUBASE_RUN' \
+                "$SH/journal-gpubase.json" 2>/dev/null | grep -c . || true)
+        if [ "${n:-0}" -ge 1 ]; then obs "boot 2: gpubase.service's resume exited 75 $n time(s) (run stopped, MESSAGE_ID $(mid RUN_STOPPED))"; else bad "boot 2: no run-stopped entry with GPUBASE_EXIT=75"; fi
+        expect "boot 2: the step the lock stopped" "$(jq -r --arg b "$b" --arg m "$(mid STEP_FAILED)" 'select(._BOOT_ID == $b and .MESSAGE_ID == $m) | .GPUBASE_STEP' "$SH/journal-gpubase.json" 2>/dev/null | sort -u | tr '\n' ' ')" "ctk "
+        n=$(sed -n 's/^NRestarts=//p' "$SH/$O/gpubase-unit.txt")
+        if [ "${n:-0}" -ge 1 ] && [ "$n" -le 8 ]; then obs "boot 2: systemd restarted gpubase.service $n time(s)"; else bad "boot 2: gpubase.service NRestarts=${n:-?} (want 1..8)"; fi
+        expect "boot 2: run done entry" "$(jq -r --arg b "$b" --arg m "$(mid RUN_DONE)" 'select(._BOOT_ID == $b and .MESSAGE_ID == $m) | ._SYSTEMD_UNIT' "$SH/journal-gpubase.json" 2>/dev/null)" gpubase.service
+        for m in RUN_STARTED STEP_DONE REBOOT_REQUESTED; do
+                jq -r --arg m "$(mid $m)" 'select(.MESSAGE_ID == $m) | .MESSAGE_ID' "$SH/journal-gpubase.json" 2>/dev/null | grep -q . ||
+                        bad "journal: no entry with MESSAGE_ID $(mid $m) ($m)"
+        done
+        expect_match "STATUS= while gpubase.service waited (systemctl show StatusText)" "$(grep -o 'StatusText=step [0-9]*/[0-9]*: ctk (apt-install)' "$SH/$O/busy/samples.txt" | head -1)" '^StatusText=step [0-9]+/[0-9]+: ctk \(apt-install\)$'
+        expect_match "systemctl status gpubase.service while it ran" "$(grep -o 'Status: "step [^"]*"' "$SH/$O/busy/status-while-running.txt" | head -1)" '^Status: "step [0-9]+/[0-9]+: '
+        if grep -q 'SubState=auto-restart' "$SH/$O/busy/samples.txt"; then
+                obs "boot 2: gpubase.service was seen waiting to start again (SubState=auto-restart)"
+        else
+                bad "boot 2: gpubase.service never seen waiting to start again (SubState=auto-restart)"
+        fi
+        # journalctl -x: the catalog's explanation under each entry
+        if grep -q "Every step of run" "$SH/$O/journal-x.txt" && grep -q "and the run stopped there" "$SH/$O/journal-x.txt"; then
+                obs "journalctl -x shows the catalog's text for run done and step failed"
+        else
+                bad "journalctl -x does not show gpubase's catalog text"
+        fi
+        expect "gpubase's catalog entries known to journalctl" "$(grep -c ' gpubase: ' "$SH/$O/catalog.txt")" 7
+        # the drift watch
+        expect "gpubase watch enable" "$(sh_ $O/watch-enable.rc)" 0
+        expect "gpubase-verify.timer enabled" "$(sh_ $O/timer-enabled.txt)" enabled
+        expect "gpubase-verify.timer active" "$(sh_ $O/timer-active.txt)" active
+        expect "gpubase-verify.service's check exit (gpu.present fails in qemu)" "$(sed -n 's/^ExecMainStatus=//p' "$SH/$O/verify-unit.txt")" 1
+        n=$(jq -r --arg m "$(mid DRIFT_FOUND)" 'select(.MESSAGE_ID == $m) | .GPUBASE_DRIFT' "$SH/$O/journal-verify.json" 2>/dev/null)
+        expect_match "drift found entry of gpubase-verify.service" "$n" '^gpu\.present fail: '
+        if /usr/bin/python3 -c 'import sys; from prometheus_client.parser import text_string_to_metric_families as p
+f = {m.name: m for m in p(open(sys.argv[1]).read())}
+s = [x for x in f["gpubase_check_status"].samples if x.value == 1]
+assert {x.labels["check"]: x.labels["status"] for x in s}["gpu.present"] == "fail"
+assert [x.labels["state"] for x in f["gpubase_run_state"].samples if x.value == 1] == ["done"]
+assert f["gpubase_driver_info"].samples[0].labels["loaded"] == "595.45.01"' "$SH/$O/gpubase.prom" 2>"$S_DIR/prom.err"; then
+                obs "the textfile parses (prometheus_client): gpu.present fail, run done, driver 595.45.01"
+        else
+                bad "the textfile $SH/$O/gpubase.prom: $(tail -1 "$S_DIR/prom.err")"
+        fi
+        expect "gpubase-verify.timer after watch disable" "$(sh_ $O/timer-enabled-after.txt)" disabled
+}
+
 # ------------------------------------------------------------------ scenarios
 # new_vm NAME BACKING-DISK-FORMAT BACKING-DISK CONF...: a guest directory with an overlay disk and
 # a share whose scenario.conf holds CONF lines
@@ -465,6 +529,7 @@ scenario_happy() { # DRIFT(0|1)
                 expect "gpubase.service enabled when the reboot was requested" "$(sh_ enabled-after-run.txt)" enabled
                 expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
                 assert_done_after_one_reboot "$b1" "$b2"
+                assert_ops "$b2"
                 for f in GPUBASE_RUN GPUBASE_PLAN GPUBASE_STEP GPUBASE_STATE; do
                         grep -q "^    $f=" "$SH/journal-unit-verbose.txt" || bad "journalctl -u gpubase -o verbose has no $f"
                 done
@@ -716,7 +781,7 @@ if [ "$want_drift" = 1 ] && [[ " ${items[*]} " != *" happy "* ]]; then die "the 
 # first, each to the least loaded lane, so that the lanes end close together
 cost() {
         case "$1" in
-        happy) echo $((200 + 110 * want_drift)) ;;
+        happy) echo $((280 + 110 * want_drift)) ;; # 200 s, and about 80 s for the exit-75 retry and the drift watch (an estimate)
         cloudinit) echo 360 ;;
         reset:*) echo 290 ;;
         failure) echo 210 ;;

@@ -40,10 +40,11 @@ offers() {
 }
 
 t_completion_subcommands() {
-        offers "bundle plan report reset resume run status verify wait" gpubase ""
+        offers "bundle plan report reset resume run status verify wait watch" gpubase ""
         offers "report reset resume" gpubase re
         offers "check show" gpubase plan ""
         offers "create inspect" gpubase bundle ""
+        offers "check disable enable status" gpubase watch ""
         offers "report reset resume" gpubase --root /tmp re
 }
 
@@ -58,6 +59,8 @@ t_completion_options() {
         not_contains "$T/o" "--reboot="
         offers "--output" gpubase report --ou
         offers "--bundle" gpubase run --bu
+        offers "--json" gpubase resume --j
+        offers "--textfile" gpubase verify --te
 }
 
 t_completion_files() {

@@ -537,7 +537,7 @@ CTK4='"nvidia-container-toolkit","nvidia-container-toolkit-base","libnvidia-cont
 t_facts_converged() {
         host healthy-h100
         vj 0
-        eq "$(jq -c 'keys' "$T/verify.json")" '["checks","facts","summary"]' "top-level keys"
+        eq "$(jq -c 'keys' "$T/verify.json")" '["checks","facts","format","summary"]' "top-level keys"
         facts_are "keys == $FACT_KEYS"
         facts_are '.driver == {"loaded": "595.45.01", "flavor": "open", "on_disk": "595.45.01", "installed": "595.45.01",
                                "package": "nvidia-open", "package_version": "595.45.01-1"}'

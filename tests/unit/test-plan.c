@@ -320,6 +320,19 @@ START_TEST(test_good_minimal) {
 }
 END_TEST
 
+/* watch: (the drift watch) is off unless the plan asks; each key is read on its own. */
+START_TEST(test_watch_key) {
+        _cleanup_(plan_freep) Plan *p = load_good("minimal.yaml");
+        ck_assert(!p->watch.enable && !p->watch.repair && !p->watch.reboot);
+        const char *text = "version: 1\nname: w\nwatch: {enable: true, repair: yes}\nsteps:\n"
+                           "  - {id: s, kind: command, argv: [\"true\"]}\n";
+        _cleanup_(plan_freep) Plan *w = NULL;
+        SrcError err = {0};
+        ck_assert_int_eq(plan_load_string("w.yaml", text, strlen(text), &root.host, &w, &err), 0);
+        ck_assert(w->watch.enable && w->watch.repair && !w->watch.reboot);
+}
+END_TEST
+
 /* Block scalars keep their exact text: write each file through the step itself and read it back. */
 START_TEST(test_good_block_scalars) {
         _cleanup_(plan_freep) Plan *p = load_good("folded.yaml");
@@ -610,6 +623,7 @@ Suite *plan_suite(void) {
         tcase_add_checked_fixture(tc, root_setup, root_teardown);
         tcase_add_test(tc, test_good_all_kinds);
         tcase_add_test(tc, test_good_minimal);
+        tcase_add_test(tc, test_watch_key);
         tcase_add_test(tc, test_good_block_scalars);
         tcase_add_test(tc, test_builtin_vars);
         tcase_add_test(tc, test_builtin_vars_other_hosts);

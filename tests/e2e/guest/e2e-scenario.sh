@@ -153,17 +153,117 @@ drift_start() {
         finish
 }
 
+# The happy scenario's unit-and-journal part (gpubase.service's retry after exit 75, STATUS=, the
+# MESSAGE_IDs and their catalog text, the drift watch's timer). arm_dpkg_busy, in boot 1: at the
+# next boot a unit ordered before gpubase.service holds the dpkg lock through a real `dpkg -i` (a
+# package whose preinst waits), as unattended-upgrades does after a boot; the plan used
+# (/srv/e2e/plan-busy.yaml) gives its ctk step lock_timeout: 15, so the resume exits 75. The
+# preinst returns, and dpkg lets the lock go, once systemd is about to start gpubase.service again
+# (SubState auto-restart; at most 600 s): the retry 30 s later finds the lock free. While
+# gpubase.service waits and retries, what systemctl shows of it is sampled every second.
+BUSY=/srv/e2e/busy
+arm_dpkg_busy() {
+        mkdir -p "$BUSY/pkg/DEBIAN"
+        printf 'Package: e2e-dpkg-busy\nVersion: 1\nArchitecture: all\nMaintainer: e2e <e2e@localhost>\nDescription: holds the dpkg lock for a while (tests/e2e)\n' >"$BUSY/pkg/DEBIAN/control"
+        cat >"$BUSY/pkg/DEBIAN/preinst" <<'PREINST'
+#!/bin/sh
+i=0
+while [ "$(systemctl show -p SubState --value gpubase.service)" != auto-restart ] &&
+        [ "$(systemctl show -p NRestarts --value gpubase.service)" = 0 ] && [ $i -lt 600 ]; do
+        sleep 1
+        i=$((i + 1))
+done
+PREINST
+        chmod 755 "$BUSY/pkg/DEBIAN/preinst"
+        dpkg-deb --build "$BUSY/pkg" "$BUSY/e2e-dpkg-busy.deb" >"$SHARE/busy-build.out" 2>&1
+        cat >"$BUSY/hold.sh" <<'HOLD'
+#!/bin/bash
+# started by e2e-dpkg-busy.service before gpubase.service; returns once dpkg holds its lock
+B=/srv/e2e/busy
+rm -f "$B/armed"
+(
+        dpkg -i "$B/e2e-dpkg-busy.deb" >"$B/dpkg.out" 2>&1
+        echo $? >"$B/dpkg.rc"
+        cut -d' ' -f1 /proc/uptime >"$B/released"
+) &
+ino=$(stat -c %i /var/lib/dpkg/lock)
+for _ in $(seq 300); do
+        grep -q ":$ino " /proc/locks && break
+        sleep 0.1
+done
+cut -d' ' -f1 /proc/uptime >"$B/held"
+(
+        for _ in $(seq 240); do
+                echo "$(cut -d' ' -f1 /proc/uptime) $(systemctl show -p ActiveState -p SubState -p NRestarts -p StatusText gpubase.service | tr '\n' ' ')"
+                if [ ! -e "$B/status-while-running.txt" ] && systemctl show -p StatusText --value gpubase.service | grep -q '^step'; then
+                        systemctl status --no-pager gpubase.service >"$B/status-while-running.txt" 2>&1
+                fi
+                [ -e "$B/released" ] && [ "$(systemctl show -p ActiveState --value gpubase.service)" = inactive ] && break
+                sleep 1
+        done >"$B/samples.txt"
+) &
+exit 0
+HOLD
+        chmod 755 "$BUSY/hold.sh"
+        cat >/etc/systemd/system/e2e-dpkg-busy.service <<UNIT
+[Unit]
+Description=e2e: hold the dpkg lock while gpubase.service resumes, as unattended-upgrades would
+Before=gpubase.service
+ConditionPathExists=$BUSY/armed
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=$BUSY/hold.sh
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+        systemctl enable e2e-dpkg-busy.service >"$SHARE/busy-enable.out" 2>&1
+        touch "$BUSY/armed"
+}
+# ops_checks, in boot 2 once the run is done: what the lock holder saw, the journal's catalog text,
+# and the drift watch's timer and check (results in $SHARE/ops)
+ops_checks() {
+        local d=$SHARE/ops
+        mkdir -p "$d"
+        cp -a "$BUSY/." "$d/busy/" 2>/dev/null
+        rm -rf "$d/busy/pkg" "$d/busy/e2e-dpkg-busy.deb"
+        systemctl show gpubase.service >"$d/gpubase-unit.txt"
+        timeout 60 journalctl -b 0 -x --no-pager SYSLOG_IDENTIFIER=gpubase >"$d/journal-x.txt" 2>&1
+        timeout 60 journalctl --list-catalog --no-pager >"$d/catalog.txt" 2>&1
+        timeout 60 gpubase watch enable >"$d/watch-enable.out" 2>&1
+        echo $? >"$d/watch-enable.rc"
+        systemctl is-enabled gpubase-verify.timer >"$d/timer-enabled.txt" 2>&1
+        systemctl show -p ActiveState --value gpubase-verify.timer >"$d/timer-active.txt" 2>&1
+        systemctl list-timers --all --no-pager gpubase-verify.timer >"$d/timers.txt" 2>&1
+        # what the timer starts, now: verify against the run's plan; gpu.present fails (no NVIDIA
+        # device in qemu), which is drift to the watch
+        timeout 120 systemctl start gpubase-verify.service >"$d/verify-service-start.out" 2>&1
+        echo $? >"$d/verify-service-start.rc"
+        systemctl show gpubase-verify.service >"$d/verify-unit.txt"
+        timeout 60 journalctl -b 0 -o json --no-pager -u gpubase-verify.service >"$d/journal-verify.json" 2>&1
+        cp /var/lib/prometheus/node-exporter/gpubase.prom "$d/gpubase.prom" 2>/dev/null
+        timeout 60 gpubase watch disable >"$d/watch-disable.out" 2>&1
+        systemctl is-enabled gpubase-verify.timer >"$d/timer-enabled-after.txt" 2>&1
+        sync
+}
+
 case "$SCENARIO" in
 happy)
+        # the e2e plan with lock_timeout: 15 on its ctk step (tests/e2e/run.sh), for arm_dpkg_busy
+        PLAN=/srv/e2e/plan-busy.yaml
         # gpubase run --reboot=now: it reboots through logind; gpubase.service resumes in boot 2.
         # With DRIFT=1 the same machine goes on with the drift phase (results in drift/).
         if [ ! -e "$SHARE/run.rc" ]; then
+                arm_dpkg_busy
                 first_run --reboot=now
                 [ "$RUN_RC" = 3 ] && { say "reboot under way"; exit 0; }
                 finish
         fi
         if [ ! -e "$SHARE/happy.done" ]; then
                 run wait wait --timeout 540
+                ops_checks
                 echo "$N" >"$SHARE/happy.done"
                 if [ "${DRIFT:-0}" = 1 ]; then
                         collect
