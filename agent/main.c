@@ -177,13 +177,10 @@ static int parse_option(Args *a, int c, char **argv, const char **root, bool *wa
                 a->bundle = optarg;
                 a->seen |= OPT_BUNDLE;
                 return EXIT_OK;
-        case 'I':
-                a->host.image = true; /* kept across host_init() by main() */
-                a->seen |= OPT_IMAGE;
-                return EXIT_OK;
+        case 'I': /* --image: kept across host_init() by main() */
         case 'K':
-                a->keep_cache = true;
-                a->seen |= OPT_KEEP_CACHE;
+                *(c == 'I' ? &a->host.image : &a->keep_cache) = true;
+                a->seen |= c == 'I' ? OPT_IMAGE : OPT_KEEP_CACHE;
                 return EXIT_OK;
         case 'X':
                 a->textfile = optarg;
