@@ -71,7 +71,8 @@ one() { # NAME CMD...: one run, its time appended to T[NAME]
         T[$name]+=" $ms"
         [ "$rss" -le "${RSS[$name]}" ] || RSS[$name]=$rss
 }
-ANSIBLE=(env LC_ALL=C.UTF-8 sh -c 'exec ansible-playbook "$@" >"$0" 2>&1' "$W/ansible.log" -i localhost, -c local -e "root=$R"
+# shellcheck disable=SC2016 # expanded by that sh
+ANSIBLE=(env LC_ALL=C.UTF-8 sh -c 'exec ansible-playbook "$@" >"$0" 2>&1' "$W/ansible.log" -i "localhost," -c local -e "root=$R"
         -e "fpr=$KEY_FPR" -e "ctk_key=$CTK_KEY_FILE" "$HERE/noop-checks.yml")
 echo "bench: $RUNS interleaved rounds ($ANSIBLE_RUNS with ansible-playbook)"
 for ((i = 1; i <= RUNS; i++)); do
@@ -108,7 +109,7 @@ counts() { # ROOT PLAN -> "fsyncs children lists"
                 "$GPUBASE" --root "$1" run "$2" --reboot=exit >/dev/null 2>&1
         printf '%s %s %s\n' "$(grep -cE '^[0-9]+ +(fsync|fdatasync|syncfs|sync_file_range)\(' "$W/trace")" \
                 "$(($(grep -cE '^[0-9]+ +execve\(' "$W/trace") - 1))" \
-                "$(grep -E '^[0-9]+ +openat\(.*_Packages[^"]*", .*= [0-9]+$' "$W/trace" | wc -l)"
+                "$(grep -cE '^[0-9]+ +openat\(.*_Packages[^"]*", .*= [0-9]+$' "$W/trace")"
 }
 read -r F_NOOP C_NOOP L_NOOP <<<"$(counts "$R" "$PLAN")"
 read -r F_ORIG C_ORIG L_ORIG <<<"$(counts "$CACHE/origin" "$CACHE/plan-origin.yaml")"
@@ -123,12 +124,12 @@ cold() { # DIR TRACE-PREFIX|"" -> wall ms of run + resume
         local t0 t1 pre=()
         rm -rf "$1"
         cp -a "$CACHE/cold" "$1"
-        [ -z "$2" ] || pre=(strace -f -q -ttt -e trace=execve,clone,clone3,fork,vfork -o "$2.run")
+        [ -z "$2" ] || pre=(strace -f -q -ttt -e "trace=execve,clone,clone3,fork,vfork" -o "$2.run")
         t0=$(date +%s%N)
         "${pre[@]}" "$GPUBASE" --root "$1" run "$CACHE/plan-cold.yaml" --reboot=exit >"$W/cold.log" 2>&1 || [ $? = 3 ] ||
                 { show "$W/cold.log"; echo "bench: the cold run failed"; exit 1; }
         cat /proc/sys/kernel/random/uuid >"$1/proc/sys/kernel/random/boot_id"
-        [ -z "$2" ] || pre=(strace -f -q -ttt -e trace=execve,clone,clone3,fork,vfork -o "$2.resume")
+        [ -z "$2" ] || pre=(strace -f -q -ttt -e "trace=execve,clone,clone3,fork,vfork" -o "$2.resume")
         "${pre[@]}" "$GPUBASE" --root "$1" resume --reboot=exit >"$W/cold.log" 2>&1 ||
                 { show "$W/cold.log"; echo "bench: the cold resume failed"; exit 1; }
         t1=$(date +%s%N)

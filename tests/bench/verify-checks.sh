@@ -38,6 +38,6 @@ done
 chroot "$R" /usr/bin/nvidia-ctk --version | grep -q "version 1.19.0"
 # runtime.configured, runtime.restarted
 [ "$(jq -r '.runtimes.nvidia.path' "$R/etc/docker/daemon.json")" = nvidia-container-runtime ]
-[ "$R/run/docker.pid" -nt "$R/etc/docker/daemon.json" ]
+find "$R/run/docker.pid" -newer "$R/etc/docker/daemon.json" | grep -q .
 # toolkit.nvcc: optional
 [ -x "$R/usr/local/cuda/bin/nvcc" ] || true

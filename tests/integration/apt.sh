@@ -1317,7 +1317,9 @@ t_rerun_no_child_cache_reused() {
         printf 'amd64\ni386\n' >"$R/var/lib/dpkg/arch" # a foreign architecture, as dpkg --add-architecture writes it
         local c=$R/var/cache/apt/pkgcache.bin s=$R/var/cache/apt/srcpkgcache.bin before n
         traced_rerun "$PLANS/debian-12.yaml"
-        [ -f "$c" ] && [ -f "$s" ] || fail "libapt kept no cache files in the root: $(ls "$R/var/cache/apt")"
+        if ! [ -f "$c" ] || ! [ -f "$s" ]; then
+                fail "libapt kept no cache files in the root: $(ls "$R/var/cache/apt")"
+        fi
         before=$(stat -c '%i %y' "$c" "$s")
         traced_rerun "$PLANS/debian-12.yaml"
         no_child "a converged rerun"
