@@ -265,7 +265,7 @@ static int pci_scan_gpus(const Host *h, GpuList *ret) {
         *ret = (GpuList){
                 .n = s.n,
                 .gpus = s.gpus,
-                .ids_file = TAKE_PTR(s.ids),
+                .ids_file = s.ids, /* s is not freed: both are handed on */
         };
         return 0;
 }

@@ -12,7 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#if ARCHIVE_VERSION_NUMBER < 3000000 || ARCHIVE_VERSION_NUMBER >= 4000000
+#if defined(ARCHIVE_VERSION_NUMBER) && (ARCHIVE_VERSION_NUMBER < 3000000 || ARCHIVE_VERSION_NUMBER >= 4000000)
 #error "libarchive 3 (libarchive.so.13) expected"
 #endif
 #define ARCHIVE_SONAME "libarchive.so.13"
