@@ -149,7 +149,7 @@ shipped_vars() {
 }
 
 # converged_states: what a rerun of a converged shipped plan shows.
-CONVERGED="preflight=done nouveau-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped"
+CONVERGED="preflight=done nouveau-blacklist=skipped upgrade-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped"
 CONVERGED+=" driver-reboot=skipped ctk=skipped runtime=skipped docker-restart=skipped"
 
 # shipped_installed: what a shipped plan leaves in the root.
@@ -170,6 +170,30 @@ shipped_installed() {
         [ -f "$R/etc/apt/preferences.d/nvidia-driver-pinning-595" ] || fail "the pinning package's preferences are missing"
         [ "$(jq -r '.runtimes.nvidia.path' "$R/$DAEMON_JSON_REL")" = nvidia-container-runtime ] ||
                 fail "daemon.json has no nvidia runtime: $(cat "$R/$DAEMON_JSON_REL")"
+        upgrade_blacklist_written
+}
+
+# upgrade_blacklist_written: the shipped plans' unattended-upgrades blacklist, as apt reads it: every
+# package of the driver, Fabric Manager, the toolkit and the kernel is matched by one of its entries.
+upgrade_blacklist_written() {
+        local f=$R/etc/apt/apt.conf.d/51gpubase-upgrade-blacklist re
+        [ -f "$f" ] || fail "the unattended-upgrades blacklist is missing"
+        apt-config -c "$f" dump Unattended-Upgrade::Package-Blacklist >"$T/blacklist" ||
+                fail "apt cannot read $f"
+        for re in nvidia- libnvidia- cuda-drivers linux-image- linux-headers- linux-modules- linux-generic; do
+                contains "$T/blacklist" "Unattended-Upgrade::Package-Blacklist:: \"$re\";"
+        done
+        # each name a plan installs or holds, or a kernel upgrade brings, starts with an entry
+        # (unattended-upgrades matches with Python's re.match: from the start of the name)
+        local pkg
+        for pkg in nvidia-open nvidia-kernel-open-dkms libnvidia-compute nvidia-driver-pinning-595 \
+                nvidia-fabricmanager-595 libnvidia-nscq-595 nvidia-container-toolkit nvidia-container-toolkit-base \
+                libnvidia-container-tools libnvidia-container1 linux-image-amd64 linux-image-6.1.0-28-amd64 \
+                linux-headers-generic linux-generic-hwe-24.04 linux-modules-nvidia-595-server-open-generic; do
+                sed -n 's/^Unattended-Upgrade::Package-Blacklist:: "\(.*\)";$/\1/p' "$T/blacklist" |
+                        while read -r re; do case $pkg in "$re"*) echo yes ;; esac; done | grep -q yes ||
+                        fail "no blacklist entry matches $pkg"
+        done
 }
 
 # converge PLAN [CTK_URI]: a shipped plan from a bare GPU root to done (run, reboot, resume).
@@ -178,14 +202,14 @@ converge() {
         shipped_vars "${2:-}"
         expect_rc 3 ga run "$plan" --reboot=exit "${SV[@]}"
         eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         installed nvidia-open 595.45.01-1 hold
         not_installed nvidia-container-toolkit
         expect_rc 3 ga resume --reboot=exit # no reboot yet: still pending
         boot_root
         expect_rc 0 ga resume --reboot=exit
         eq "$(sj .run_state)" "done" "run_state after the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
         eq "$(sj .reboots)" 1 "reboots"
         shipped_installed
         eq "$(grep -c 'restart docker.service' "$R/$ACTIONS_REL")" 1 "docker restarts in host-actions.log"
@@ -357,7 +381,7 @@ t_plan_nouveau_loaded() {
         shipped_vars
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
         said "nouveau is loaded; this plan clears it: step 'nouveau-blacklist' blacklists it and rebuilds the initramfs, and step 'driver-reboot' reboots without it"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         file_is "$conf" $'blacklist nouveau\noptions nouveau modeset=0'
         eq "$(grep -c '^update-initramfs -u -k all$' "$R/$ACTIONS_REL")" 1 "initramfs rebuilds in host-actions.log"
         [ "$R/boot/initrd.img-$FIXTURE_KREL" -nt "$conf" ] || [ "$(stat -c %Y "$R/boot/initrd.img-$FIXTURE_KREL")" -ge "$(stat -c %Y "$conf")" ] ||
@@ -705,7 +729,7 @@ t_plan_debian12_nvidia_layout() {
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit --var "cuda_repo=$NV_REPO_URL" \
                 --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=$REPO_CTK_URI" --var "ctk_key_url=file://$CTK_KEY_ASC" \
                 --var "ctk_key_fpr=$CTK_KEY_FPR" --var "driver_origin=$NV_REPO_URL/"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         installed cuda-keyring 1.1-1
         installed nvidia-open 595.45.01-1 hold
         contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"
