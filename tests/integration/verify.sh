@@ -717,7 +717,7 @@ t_next_kernel_running_or_none() {
         rm "$R/boot/vmlinuz-6.1.0-28-amd64"
         vj 0
         check_is driver.next-kernel ok "kernel 6.1.0-9-amd64 boots next and has the module 595.45.01 (6.1.0-9-amd64 (running, next): 595.45.01)"
-        rm -rf "$R/boot"
+        rm -rf "${R:?}/boot"
         vj 0
         check_is driver.next-kernel skip "no kernel image in /boot"
         facts_are '.kernels == null'
