@@ -14,6 +14,7 @@ static const CheckKind *const check_kinds[] = {
         &check_driver_flavor,
         &check_driver_version,
         &check_driver_stale,
+        &check_driver_next_kernel,
         &check_driver_origin,
         &check_driver_nvml,
         &check_driver_cuda_ceiling,

@@ -1,9 +1,11 @@
-/* driver.loaded, driver.version, driver.stale, driver.origin, driver.held: the kernel module and
- * its packages, from sysfs, libkmod and dpkg's status file (no apt cache, no nvidia-smi). */
+/* driver.loaded, driver.version, driver.stale, driver.next-kernel, driver.origin, driver.held: the
+ * kernel module and its packages, from sysfs, libkmod and dpkg's status file (no apt cache, no
+ * nvidia-smi). */
 #include <string.h>
 
 #include "host/version.h"
 #include "checks/facts.h"
+#include "checks/kernels.h"
 #include "checks/param.h"
 
 static const PlanIntent *intent_of(Ctx *ctx) {
@@ -91,6 +93,22 @@ const CheckKind check_driver_version = {
 
 /* ---- driver.stale ---- */
 
+/* The running kernel is in order: is the one the next boot starts too? A warning, not a failure: a
+ * reboot would not mend it (driver-stale must not ask for one), the driver step does. */
+static void stale_other_kernels(Ctx *ctx, const char *three, const char *want, CheckResult *ret) {
+        _cleanup_(kernel_list_done) KernelList kl = {0};
+        const KernelInfo *next = kernel_list_read(ctx->host, &kl) == 0 ? kernel_list_next(&kl) : NULL;
+        if (next && !next->running && !kernel_has_module(next, want))
+                check_result_set(ret, CHECK_WARN,
+                                 xasprintf("%s; but kernel %s, which boots next, has %s%s", three, next->release,
+                                           next->module ? "the module " : "no nvidia module",
+                                           next->module ? next->module : ""),
+                                 xasprintf("see driver.next-kernel: build the module for %s before the next reboot",
+                                           next->release));
+        else
+                check_result_set(ret, CHECK_OK, xstrdup(three), NULL);
+}
+
 static void stale_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         DpkgPackage pkg = {0};
         _cleanup_free_ char *pv = NULL, *dv = NULL, *magic = NULL, *lv = NULL, *rel = NULL;
@@ -124,7 +142,7 @@ static void stale_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
                                            three, rel ? rel : "?"),
                                  xstrdup("rebuild the module (dkms autoinstall) and reboot"));
         else
-                check_result_set(ret, CHECK_OK, xasprintf("%s", three), NULL);
+                stale_other_kernels(ctx, three, pv, ret);
         dpkg_package_done(&pkg);
 }
 
@@ -133,6 +151,64 @@ const CheckKind check_driver_stale = {
         .summary = "installed package, module on disk and loaded module are the same version (else: reboot required)",
         .param = CHECK_PARAM_NONE,
         .run = stale_run,
+        .verify = true,
+};
+
+/* ---- driver.next-kernel ---- */
+
+static char *next_kernel_fix(const KernelInfo *k) {
+        if (k->headers)
+                return xasprintf("build it for %s: dkms autoinstall -k %s (its headers are installed), or rerun the "
+                                 "plan's driver step; reboot only then",
+                                 k->release, k->release);
+        return xasprintf("install linux-headers-%s (DKMS then builds the module for it: the plan's driver step does "
+                         "both), or remove kernel %s; reboot only then",
+                         k->release, k->release);
+}
+
+static void next_kernel_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
+        _cleanup_(kernel_list_done) KernelList kl = {0};
+        DpkgPackage pkg = {0};
+        _cleanup_free_ char *want = NULL, *all = NULL;
+
+        if (kernel_list_read(ctx->host, &kl) < 0) {
+                check_result_set(ret, CHECK_SKIP, xstrdup("no kernel image in /boot (vmlinuz-*): nothing to boot next"),
+                                 NULL);
+                return;
+        }
+        if (dpkg_find_driver(ctx->host, &pkg) == 0)
+                want = version_upstream(pkg.version);
+        const KernelInfo *next = kernel_list_next(&kl);
+        all = kernel_list_describe(&kl);
+        bool any = false;
+        for (size_t i = 0; i < kl.n; i++)
+                any = any || kl.k[i].module;
+        if (!want && !any)
+                check_result_set(ret, CHECK_SKIP, xstrdup("no NVIDIA driver is installed"), NULL);
+        else if (!next->module)
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("kernel %s boots next (the newest of %zu installed) and has no nvidia module%s "
+                                           "(%s)",
+                                           next->release, kl.n, next->headers ? "" : ", nor its headers", all),
+                                 next_kernel_fix(next));
+        else if (want && !streq(next->module, want))
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("kernel %s boots next with the nvidia module %s, the installed package is %s "
+                                           "(%s)",
+                                           next->release, next->module, want, all),
+                                 next_kernel_fix(next));
+        else
+                check_result_set(ret, CHECK_OK, xasprintf("kernel %s boots next and has the module %s (%s)", next->release,
+                                                          next->module, all),
+                                 NULL);
+        dpkg_package_done(&pkg);
+}
+
+const CheckKind check_driver_next_kernel = {
+        .name = "driver.next-kernel",
+        .summary = "the kernel the next boot starts (the newest in /boot) has the nvidia module at the installed version",
+        .param = CHECK_PARAM_NONE,
+        .run = next_kernel_run,
         .verify = true,
 };
 

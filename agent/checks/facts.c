@@ -184,10 +184,18 @@ static int find_module_file(const Host *h, const char *dir, const char *name, in
 }
 
 int driver_disk_version(const Host *h, char **ret_version, char **ret_vermagic, char **ret_path) {
-        _cleanup_free_ char *rel = NULL, *base = NULL, *path = NULL;
+        _cleanup_free_ char *rel = NULL;
         int r = kernel_release(h, &rel);
         if (r < 0)
                 return r;
+        return driver_module_for_kernel(h, rel, ret_version, ret_vermagic, ret_path);
+}
+
+int driver_module_for_kernel(const Host *h, const char *rel, char **ret_version, char **ret_vermagic, char **ret_path) {
+        _cleanup_free_ char *base = NULL, *path = NULL;
+        int r;
+        if (!*rel || strchr(rel, '/') || streq(rel, "..") || streq(rel, "."))
+                return -EINVAL;
         /* the release is read from the root: resolved in it like any other path */
         base = xasprintf("/lib/modules/%s", rel);
         _cleanup_free_ char *kdir = host_path(h, base);
@@ -313,6 +321,31 @@ int dpkg_find_in(const char *status_text, const char *name, DpkgPackage *ret) {
         if (!p.version)
                 p.version = xstrdup("");
         *ret = p;
+        return 0;
+}
+
+typedef struct ListCtx {
+        const char *glob;
+        char **names;
+} ListCtx;
+
+static bool list_visitor(const char *stanza, size_t len, void *userdata) {
+        ListCtx *lc = userdata;
+        _cleanup_free_ char *pkg = field(stanza, len, "Package"), *status = NULL;
+        if (!pkg || fnmatch(lc->glob, pkg, 0) != 0)
+                return true;
+        status = field(stanza, len, "Status");
+        if (status && strlen(status) >= 10 && streq(status + strlen(status) - 10, " installed"))
+                strv_push(&lc->names, TAKE_PTR(pkg));
+        return true;
+}
+
+int dpkg_list_installed_in(const char *status_text, const char *glob, char ***ret) {
+        ListCtx lc = {.glob = glob};
+        each_stanza(status_text, list_visitor, &lc);
+        if (!lc.names)
+                return -ENOENT;
+        *ret = lc.names;
         return 0;
 }
 

@@ -42,6 +42,9 @@ int kernel_release(const Host *h, char **ret);
 /* The nvidia module on disk for the running kernel (what `modinfo -F version nvidia` says), found
  * through libkmod under <root>/lib/modules/<release>. ret_vermagic may be NULL. */
 int driver_disk_version(const Host *h, char **ret_version, char **ret_vermagic, char **ret_path);
+/* The same for any kernel release (one name, no '/'): the nvidia module under <root>/lib/modules/<rel>.
+ * -ENOENT when there is none, -EINVAL for a release that is not a plain name. */
+int driver_module_for_kernel(const Host *h, const char *rel, char **ret_version, char **ret_vermagic, char **ret_path);
 
 /* ---- dpkg ---- */
 
@@ -60,6 +63,8 @@ int dpkg_find_in(const char *status_text, const char *name, DpkgPackage *ret);
  * -ENOENT if none. */
 int dpkg_held_lock(const Host *h, const char *name, const char *version, char **ret_holder);
 int dpkg_held_lock_in(const char *status_text, const char *name, const char *version, char **ret_holder);
+/* The names of every installed package matching glob, in the status file's order; -ENOENT if none. */
+int dpkg_list_installed_in(const char *status_text, const char *glob, char ***ret);
 /* The first installed package of names[] (NULL-terminated); -ENOENT if none. */
 int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret);
 /* The driver package that is installed, by the names the CUDA repository and the distributions use. */

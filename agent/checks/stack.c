@@ -49,6 +49,7 @@ void stack_facts_gather(const Host *h, StackFacts *ret) {
         f.runtime = container_runtime_found(h);
         if (f.runtime && streq(f.runtime, "docker"))
                 docker_facts(h, &f);
+        f.kernels_known = kernel_list_read(h, &f.kernels) == 0;
         *ret = f;
 }
 
@@ -63,6 +64,7 @@ void stack_facts_done(StackFacts *f) {
         free(f->cuda_ceiling);
         ctk_versions_done(&f->ctk);
         free(f->default_runtime);
+        kernel_list_done(&f->kernels);
         *f = (StackFacts){0};
 }
 
@@ -83,6 +85,23 @@ static json_object *gpus_json(const StackFacts *f) {
                 json_object_object_add(o, "name", str_or_null(g->name[0] ? g->name : NULL));
                 json_object_object_add(o, "arch", str_or_null(g->arch != GPU_ARCH_UNKNOWN ? gpu_arch_to_string(g->arch) : NULL));
                 json_object_object_add(o, "grace", json_object_new_boolean(g->grace));
+                json_object_array_add(arr, o);
+        }
+        return arr;
+}
+
+static json_object *kernels_json(const StackFacts *f) {
+        if (!f->kernels_known)
+                return NULL;
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < f->kernels.n; i++) {
+                const KernelInfo *k = &f->kernels.k[i];
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "release", json_str(k->release));
+                json_object_object_add(o, "running", json_object_new_boolean(k->running));
+                json_object_object_add(o, "next", json_object_new_boolean(k->next));
+                json_object_object_add(o, "headers", json_object_new_boolean(k->headers));
+                json_object_object_add(o, "module", str_or_null(k->module));
                 json_object_array_add(arr, o);
         }
         return arr;
@@ -121,5 +140,6 @@ json_object *stack_facts_to_json(const StackFacts *f) {
         json_object_object_add(rt, "default_runtime", str_or_null(f->default_runtime));
         json_object_object_add(rt, "cdi", f->cdi < 0 ? NULL : json_object_new_boolean(f->cdi));
         json_object_object_add(o, "runtime", rt);
+        json_object_object_add(o, "kernels", kernels_json(f));
         return o;
 }

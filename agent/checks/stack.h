@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "checks/facts.h"
+#include "checks/kernels.h"
 #include "checks/nvml.h"
 #include "checks/pci.h"
 
@@ -27,11 +28,13 @@ typedef struct StackFacts {
         const char *runtime;       /* "docker", "containerd", NULL (static) */
         char *default_runtime;     /* daemon.json's "default-runtime" */
         int cdi;                   /* daemon.json's features.cdi: 1, 0, or -1 unknown */
+        bool kernels_known;        /* false: no /boot/vmlinuz-* */
+        KernelList kernels;        /* the installed kernels and their nvidia module (checks/kernels.h) */
 } StackFacts;
 
 /* Reads every fact; always fills ret (unknown facts stay NULL). */
 void stack_facts_gather(const Host *h, StackFacts *ret);
 void stack_facts_done(StackFacts *f);
 /* {"gpus", "driver": {...}, "nvml": {...}, "cuda_ceiling", "cuda_ceiling_source", "ctk": {...},
- * "runtime": {...}}: the shape README.md documents for verify --json. A new reference. */
+ * "runtime": {...}, "kernels": [...]}: the shape README.md documents for verify --json. A new reference. */
 json_object *stack_facts_to_json(const StackFacts *f);

@@ -40,7 +40,10 @@ const char cmd_verify_help[] =
         "                       \"nvml\", or \"table\" (the CUDA/driver table, for the loaded module)\n"
         "  ctk.version          the version all four Container Toolkit packages share; ctk.packages\n"
         "                       {name: version or null}\n"
-        "  runtime              {name (docker, containerd), default_runtime, cdi} (daemon.json)";
+        "  runtime              {name (docker, containerd), default_runtime, cdi} (daemon.json)\n"
+        "  kernels              [{release, running, next, headers, module}]: every kernel in /boot (vmlinuz-*),\n"
+        "                       oldest first; next: the one the next boot starts (the newest); module: the\n"
+        "                       nvidia module's version built for it, null when none; null: no /boot images";
 
 /* One check's row; the values of the plan's secret variables never reach it. */
 static void add_row(VerifyReport *v, const CheckSpec *c, Ctx *ctx) {

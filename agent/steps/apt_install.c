@@ -14,7 +14,7 @@
 #include "steps/apt_install.h"
 
 static const char *const apt_install_keys[] = {"packages", "hold", "unhold", "pin", "origin", "prefetch",
-                                               "lock_timeout", "update", NULL};
+                                               "lock_timeout", "update", "hold_kernel", NULL};
 
 static void params_free(void *p) {
         AptInstallParams *a = p;
@@ -68,6 +68,8 @@ static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
         if ((v = ynode_get(map, "hold")) && schema_bool(pc, v, "hold", &a->hold) < 0)
                 return -EINVAL;
         if ((v = ynode_get(map, "unhold")) && schema_bool(pc, v, "unhold", &a->unhold) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(map, "hold_kernel")) && schema_bool(pc, v, "hold_kernel", &a->hold_kernel) < 0)
                 return -EINVAL;
         if ((v = ynode_get(map, "pin")) && schema_string(pc, v, "pin", &a->pin) < 0)
                 return -EINVAL;
@@ -266,6 +268,12 @@ static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **
                         return PROBE_NEEDED;
                 }
         }
+        /* the driver's module for the kernel the next boot starts (and the headers it is built with) */
+        _cleanup_free_ char *why = NULL;
+        if (apt_install_kernel_probe(s, ctx, &why) == PROBE_NEEDED) {
+                *ret_detail = TAKE_PTR(why);
+                return PROBE_NEEDED;
+        }
         *ret_detail = xasprintf("%zu package%s installed%s", a->n_pkgs, a->n_pkgs == 1 ? "" : "s", a->hold ? " and held" : "");
         return PROBE_SATISFIED;
 }
@@ -416,6 +424,8 @@ static char *applied_detail(const AptInstallParams *a, unsigned changed) {
                 buf_printf(&b, " %s", a->pkgs[i].name);
         if (a->hold)
                 buf_puts(&b, " (held)");
+        if (a->hold_kernel)
+                buf_puts(&b, "; kernel metapackages held");
         if (a->prefetch)
                 buf_puts(&b, "; later steps' archives prefetched");
         return buf_steal(&b);
@@ -431,7 +441,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                                .output = apt_printer(&printer, ctx->verbose), .stop_fd = ctx->stop_fd};
         const char *update = a->update ? a->update : "auto";
         bool updated = false;
-        unsigned changed = 0, changed2 = 0;
+        unsigned changed = 0, changed2 = 0, changed3 = 0;
         size_t first = 0;
         int r;
 
@@ -458,13 +468,15 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         if (r >= 0)
                 r = hold_pin_origin(s, ctx, &as, &err);
         if (r >= 0)
+                r = apt_install_kernel_apply(s, ctx, &as, &changed3, &err);
+        if (r >= 0)
                 r = prefetch_steps(s, ctx, &as, &err);
         if (r >= 0 && a->prefetch)
                 apt_session_sync(&as);
         apt_session_close(&as);
         if (r < 0)
                 return err ? errorf(reterr, r, "%s", err) : errorf(reterr, r, "apt failed: %s", strerror(-r));
-        *ret_detail = applied_detail(a, changed + changed2);
+        *ret_detail = applied_detail(a, changed + changed2 + changed3);
         return 0;
 }
 
@@ -477,6 +489,8 @@ static char *apt_install_describe(const Step *s) {
                            a->pkgs[i].version ? a->pkgs[i].version : "");
         if (a->hold)
                 buf_puts(&b, ", held");
+        if (a->hold_kernel)
+                buf_puts(&b, ", kernel metapackages held");
         if (a->pin)
                 buf_printf(&b, ", pinned to %s", a->pin);
         if (a->origin)

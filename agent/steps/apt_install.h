@@ -11,6 +11,7 @@ typedef struct AptInstallParams {
         AptPkgSpec *pkgs;
         size_t n_pkgs;
         bool hold, unhold;
+        bool hold_kernel; /* hold the kernel metapackages (apt_install_kernel.c) */
         char *pin;
         char *origin;
         char **prefetch;
@@ -25,6 +26,13 @@ char *apt_install_pin_content(const Step *s);
  * with *reterr. */
 int apt_install_pick(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
                      char **reterr);
+
+/* The kernels (apt_install_kernel.c), for a step that brings the nvidia module: the probe says
+ * PROBE_NEEDED (with *ret_detail) when the kernel the next boot starts lacks the module or a kernel
+ * metapackage is not held (hold_kernel); apply holds them, installs the missing headers and fails
+ * (-ENOPKG with *reterr) when the next kernel still lacks the module. */
+int apt_install_kernel_probe(const Step *s, Ctx *ctx, char **ret_detail);
+int apt_install_kernel_apply(const Step *s, Ctx *ctx, AptSession *as, unsigned *ret_changed, char **reterr);
 
 /* StepKind.preview and StepKind.bundle of apt-install (apt_install_resolve.c). */
 int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reterr);

@@ -149,7 +149,7 @@ shipped_vars() {
 }
 
 # converged_states: what a rerun of a converged shipped plan shows.
-CONVERGED="preflight=done nouveau-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped"
+CONVERGED="preflight=done nouveau-blacklist=skipped upgrade-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped"
 CONVERGED+=" driver-reboot=skipped ctk=skipped runtime=skipped docker-restart=skipped"
 
 # shipped_installed: what a shipped plan leaves in the root.
@@ -170,6 +170,30 @@ shipped_installed() {
         [ -f "$R/etc/apt/preferences.d/nvidia-driver-pinning-595" ] || fail "the pinning package's preferences are missing"
         [ "$(jq -r '.runtimes.nvidia.path' "$R/$DAEMON_JSON_REL")" = nvidia-container-runtime ] ||
                 fail "daemon.json has no nvidia runtime: $(cat "$R/$DAEMON_JSON_REL")"
+        upgrade_blacklist_written
+}
+
+# upgrade_blacklist_written: the shipped plans' unattended-upgrades blacklist, as apt reads it: every
+# package of the driver, Fabric Manager, the toolkit and the kernel is matched by one of its entries.
+upgrade_blacklist_written() {
+        local f=$R/etc/apt/apt.conf.d/51gpubase-upgrade-blacklist re
+        [ -f "$f" ] || fail "the unattended-upgrades blacklist is missing"
+        apt-config -c "$f" dump Unattended-Upgrade::Package-Blacklist >"$T/blacklist" ||
+                fail "apt cannot read $f"
+        for re in nvidia- libnvidia- cuda-drivers linux-image- linux-headers- linux-modules- linux-generic; do
+                contains "$T/blacklist" "Unattended-Upgrade::Package-Blacklist:: \"$re\";"
+        done
+        # each name a plan installs or holds, or a kernel upgrade brings, starts with an entry
+        # (unattended-upgrades matches with Python's re.match: from the start of the name)
+        local pkg
+        for pkg in nvidia-open nvidia-kernel-open-dkms libnvidia-compute nvidia-driver-pinning-595 \
+                nvidia-fabricmanager-595 libnvidia-nscq-595 nvidia-container-toolkit nvidia-container-toolkit-base \
+                libnvidia-container-tools libnvidia-container1 linux-image-amd64 linux-image-6.1.0-28-amd64 \
+                linux-headers-generic linux-generic-hwe-24.04 linux-modules-nvidia-595-server-open-generic; do
+                sed -n 's/^Unattended-Upgrade::Package-Blacklist:: "\(.*\)";$/\1/p' "$T/blacklist" |
+                        while read -r re; do case $pkg in "$re"*) echo yes ;; esac; done | grep -q yes ||
+                        fail "no blacklist entry matches $pkg"
+        done
 }
 
 # converge PLAN [CTK_URI]: a shipped plan from a bare GPU root to done (run, reboot, resume).
@@ -178,14 +202,14 @@ converge() {
         shipped_vars "${2:-}"
         expect_rc 3 ga run "$plan" --reboot=exit "${SV[@]}"
         eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         installed nvidia-open 595.45.01-1 hold
         not_installed nvidia-container-toolkit
         expect_rc 3 ga resume --reboot=exit # no reboot yet: still pending
         boot_root
         expect_rc 0 ga resume --reboot=exit
         eq "$(sj .run_state)" "done" "run_state after the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
         eq "$(sj .reboots)" 1 "reboots"
         shipped_installed
         eq "$(grep -c 'restart docker.service' "$R/$ACTIONS_REL")" 1 "docker restarts in host-actions.log"
@@ -357,7 +381,7 @@ t_plan_nouveau_loaded() {
         shipped_vars
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
         said "nouveau is loaded; this plan clears it: step 'nouveau-blacklist' blacklists it and rebuilds the initramfs, and step 'driver-reboot' reboots without it"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         file_is "$conf" $'blacklist nouveau\noptions nouveau modeset=0'
         eq "$(grep -c '^update-initramfs -u -k all$' "$R/$ACTIONS_REL")" 1 "initramfs rebuilds in host-actions.log"
         [ "$R/boot/initrd.img-$FIXTURE_KREL" -nt "$conf" ] || [ "$(stat -c %Y "$R/boot/initrd.img-$FIXTURE_KREL")" -ge "$(stat -c %Y "$conf")" ] ||
@@ -705,7 +729,7 @@ t_plan_debian12_nvidia_layout() {
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit --var "cuda_repo=$NV_REPO_URL" \
                 --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=$REPO_CTK_URI" --var "ctk_key_url=file://$CTK_KEY_ASC" \
                 --var "ctk_key_fpr=$CTK_KEY_FPR" --var "driver_origin=$NV_REPO_URL/"
-        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         installed cuda-keyring 1.1-1
         installed nvidia-open 595.45.01-1 hold
         contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"
@@ -864,6 +888,141 @@ t_dpkg_lock_timeout() {
         installed nvidia-container-toolkit 1.19.0-1 hold
         # the message names who holds the lock
         contains "$T/lock-message" "held by process $pid" "the lock timeout message"
+}
+
+# ---------------------------------------------------------------- kernels and the driver step
+
+# kernel_root [KVER...]: a GPU root that runs 6.1.0-9-amd64 (its headers installed) with
+# 6.1.0-28-amd64 installed beside it (a kernel upgrade not booted yet; no headers), and KVER too:
+# each one's image in /boot and its /lib/modules directory, as linux-image-<kver> leaves them.
+kernel_root() {
+        local k
+        gpu_root
+        printf '6.1.0-9-amd64\n' >"$R/proc/sys/kernel/osrelease"
+        mkdir -p "$R/boot" "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/log"
+        touch "$R/var/lib/dpkg/status"
+        for k in 6.1.0-9-amd64 6.1.0-28-amd64 "$@"; do
+                printf 'gpubase fixture: the image of %s\n' "$k" >"$R/boot/vmlinuz-$k"
+                mkdir -p "$R/lib/modules/$k/kernel"
+        done
+        dpkg_r -i "$FIXTURE_REPO_DIR/debs/linux-headers-6.1.0-9-amd64_6.1.0-9-amd64_amd64.deb" >"$T/dpkg.out" 2>&1 ||
+                { cat "$T/dpkg.out" >&2; fail "dpkg -i of the headers failed"; }
+}
+
+# kernel_plan [EXTRA-KEY-LINES...]: the driver from the CUDA fixture, the distribution's kernel
+# packages from the kernel fixture repository, then the driver reboot.
+kernel_plan() {
+        local l
+        {
+                cat <<EOF
+version: 1
+name: kernel
+steps:
+  - id: cuda-repo
+    kind: apt-source
+    key_url: file://$KEY_ASC
+    fingerprint: $KEY_FPR
+    uri: $REPO_CUDA_URI
+  - id: kernel-repo
+    kind: apt-source
+    key_url: file://$KEY_ASC
+    fingerprint: $KEY_FPR
+    uri: $REPO_KERNEL_URI
+  - id: driver
+    kind: apt-install
+    packages: ["nvidia-driver-pinning-595", "nvidia-open"]
+    hold: true
+EOF
+                for l in "$@"; do printf '    %s\n' "$l"; done
+                cat <<EOF
+  - id: driver-reboot
+    kind: reboot
+    when: driver-stale
+    checks: [driver.loaded]
+EOF
+        } | plan_file kernel
+}
+
+# module_for KVER VERSION: the fixture's DKMS built nvidia VERSION for KVER (its .modinfo strings).
+module_for() {
+        local ko=$R/lib/modules/$1/updates/dkms/nvidia.ko
+        [ -f "$ko" ] || fail "no module was built for $1"
+        grep -qa "version=$2" "$ko" || fail "the module for $1 is not version $2"
+        grep -qa "vermagic=$1 " "$ko" || fail "the module for $1 was not built for it"
+}
+
+# The next kernel's headers are missing: the driver step installs them (DKMS's header hook then
+# builds the module for it) before it lets the plan go on to the reboot.
+t_driver_step_installs_next_kernel_headers() {
+        kernel_root
+        local plan
+        plan=$(kernel_plan)
+        expect_rc 3 ga run "$plan" --reboot=exit
+        eq "$(states)" "cuda-repo=done kernel-repo=done driver=done driver-reboot=reboot-requested" "step states"
+        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
+        installed linux-headers-6.1.0-9-amd64 6.1.0-9-amd64
+        module_for 6.1.0-9-amd64 595.45.01
+        module_for 6.1.0-28-amd64 595.45.01
+        expect_rc 1 gb verify --json # the module is not loaded yet: the reboot is still to come
+        jq -e '.checks[] | select(.name == "driver.next-kernel") | .status == "ok"' "$T/out" >/dev/null ||
+                fail "driver.next-kernel is not ok: $(jq -c '.checks[] | select(.name == "driver.next-kernel")' "$T/out")"
+        frontends_untouched
+}
+
+# A kernel whose headers no repository offers boots next: the driver step fails, naming it and the
+# fix, and the plan never reaches the reboot; once the kernel is gone, a rerun goes on.
+t_driver_step_refuses_next_kernel_without_module() {
+        kernel_root 6.1.0-30-amd64
+        local plan
+        plan=$(kernel_plan)
+        expect_rc 1 ga run "$plan" --reboot=exit
+        eq "$(states)" "cuda-repo=done kernel-repo=done driver=failed driver-reboot=pending" "step states"
+        said "kernel 6.1.0-30-amd64 boots next and has no nvidia module, and linux-headers-6.1.0-30-amd64, which DKMS needs to build it, cannot be installed"
+        said "remove kernel 6.1.0-30-amd64"
+        [ ! -f "$R/$ACTIONS_REL" ] || not_contains "$R/$ACTIONS_REL" "reboot"
+        # the older kernels got their module on the way
+        module_for 6.1.0-28-amd64 595.45.01
+        expect_rc 1 gb verify
+        out_has "kernel 6.1.0-30-amd64 boots next (the newest of 3 installed) and has no nvidia module, nor its headers"
+        # headers there but the module not built (DKMS failed, say): the step still refuses
+        mkdir -p "$R/lib/modules/6.1.0-30-amd64/build" && : >"$R/lib/modules/6.1.0-30-amd64/build/Makefile"
+        expect_rc 1 ga run "$plan" --reboot=exit
+        said "not going on to a reboot: kernel 6.1.0-30-amd64, which boots next (the newest installed), has no nvidia module"
+        said "dkms autoinstall -k 6.1.0-30-amd64"
+        eq "$(step_state driver-reboot)" pending "the reboot step"
+        # the kernel removed: the rerun goes on to the reboot
+        rm -rf "$R/boot/vmlinuz-6.1.0-30-amd64" "$R/lib/modules/6.1.0-30-amd64"
+        expect_rc 3 ga run "$plan" --reboot=exit
+        eq "$(step_state driver-reboot)" reboot-requested "the reboot step after the kernel went"
+}
+
+# hold_kernel: true holds the kernel metapackages the host has (and only those).
+t_driver_step_hold_kernel() {
+        kernel_root
+        dpkg_r -i "$FIXTURE_REPO_DIR/debs/linux-image-amd64_6.1.28-1_amd64.deb" \
+                "$FIXTURE_REPO_DIR/debs/linux-headers-amd64_6.1.28-1_amd64.deb" >"$T/dpkg.out" 2>&1 ||
+                { cat "$T/dpkg.out" >&2; fail "dpkg -i of the metapackages failed"; }
+        local plan
+        plan=$(kernel_plan "hold_kernel: true")
+        expect_rc 0 ga plan show "$plan"
+        said "kernel metapackages held"
+        expect_rc 3 ga run "$plan" --reboot=exit
+        dpkg_r --get-selections >"$T/selections"
+        contains "$T/selections" "$(printf 'linux-image-amd64\t\t\t\thold')"
+        contains "$T/selections" "$(printf 'linux-headers-amd64\t\t\t\thold')"
+        contains "$T/selections" "$(printf 'linux-headers-6.1.0-28-amd64\t\t\tinstall')"
+        # a hold lifted by hand: a new run's probe sees it and puts it back
+        expect_rc 0 gb reset
+        echo "linux-image-amd64 install" | dpkg_r --set-selections
+        expect_rc 3 ga run "$plan" --reboot=exit
+        eq "$(step_state driver)" "done" "the driver step with the hold lifted"
+        installed linux-image-amd64 6.1.28-1 hold
+        # without the key, nothing is held
+        expect_rc 0 gb reset
+        echo "linux-image-amd64 install" | dpkg_r --set-selections
+        plan=$(kernel_plan)
+        expect_rc 3 ga run "$plan" --reboot=exit
+        installed linux-image-amd64 6.1.28-1
 }
 
 # ---------------------------------------------------------------- pinning, pin:, origin:
@@ -1237,6 +1396,9 @@ ALL_TESTS=(
         ctk_older_release
         refuse_glob_matching_nothing
         dpkg_lock_timeout
+        driver_step_installs_next_kernel_headers
+        driver_step_refuses_next_kernel_without_module
+        driver_step_hold_kernel
         pinning_package_first_takes_effect
         origin_mismatch_names_source
         drift_hold_removed

@@ -52,7 +52,7 @@ rehost() {
 
 # The GPU-stack checks `gpubase verify` reports, in its order.
 ALL_CHECKS="gpu.present gpu.open-module-supported nouveau secureboot driver.loaded driver.flavor driver.version"
-ALL_CHECKS+=" driver.stale driver.origin driver.nvml driver.cuda-ceiling driver.held ctk.installed ctk.held"
+ALL_CHECKS+=" driver.stale driver.next-kernel driver.origin driver.nvml driver.cuda-ceiling driver.held ctk.installed ctk.held"
 ALL_CHECKS+=" runtime.configured runtime.restarted toolkit.nvcc"
 
 # ---- verify --json helpers ----
@@ -160,7 +160,7 @@ t_healthy_h100_all_ok() {
         eq "$(jq -r '[.checks[].name] | join(" ")' "$T/verify.json")" "$ALL_CHECKS" "the checks verify reports"
         eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
                 "toolkit.nvcc=skip" "rows that are not ok"
-        eq "$(jq -c .summary "$T/verify.json")" '{"ok":16,"warn":0,"fail":0,"skip":1}' "summary"
+        eq "$(jq -c .summary "$T/verify.json")" '{"ok":17,"warn":0,"fail":0,"skip":1}' "summary"
         check_is gpu.present ok "H100" "(Hopper)"
         check_is gpu.open-module-supported ok "open module at branch 595"
         check_is driver.loaded ok "595.45.01"
@@ -177,9 +177,9 @@ t_healthy_h100_all_ok() {
         check_is toolkit.nvcc skip "no host CUDA toolkit"
         # text: one row per check, no fix line, the counts
         expect_rc 0 gb verify
-        eq "$(grep -c . "$T/out")" 18 "text lines (17 rows + the counts)"
+        eq "$(grep -c . "$T/out")" 19 "text lines (18 rows + the counts)"
         not_contains "$T/out" "fix:" "healthy text report"
-        out_has "16 ok, 0 warn, 0 fail, 1 skip"
+        out_has "17 ok, 0 warn, 0 fail, 1 skip"
         # read-only: nothing under the root changed, no state written
         snapshot "$R" >"$T/after"
         diff "$T/before" "$T/after" >&2 || fail "verify changed the root"
@@ -531,7 +531,7 @@ facts_are() {
         }
 }
 
-FACT_KEYS='["ctk","cuda_ceiling","cuda_ceiling_source","driver","gpus","nvml","runtime"]'
+FACT_KEYS='["ctk","cuda_ceiling","cuda_ceiling_source","driver","gpus","kernels","nvml","runtime"]'
 CTK4='"nvidia-container-toolkit","nvidia-container-toolkit-base","libnvidia-container-tools","libnvidia-container1"'
 
 t_facts_converged() {
@@ -675,6 +675,76 @@ EOF
         fix_has driver.stale "dkms autoinstall" "6.1.0-test"
 }
 
+# kernel_ko RELEASE VERSION: the nvidia module VERSION built for kernel RELEASE, where DKMS puts it
+kernel_ko() {
+        local ko=$R/lib/modules/$1/updates/dkms/nvidia.ko
+        mkdir -p "$(dirname "$ko")"
+        cat >"$T/ko.c" <<EOF
+__attribute__((section(".modinfo"), used)) static const char m_version[] = "version=$2";
+__attribute__((section(".modinfo"), used)) static const char m_vermagic[] = "vermagic=$1 SMP preempt mod_unload modversions ";
+EOF
+        "${CC:-cc}" -c "$T/ko.c" -o "$ko"
+}
+
+# two_kernels: the healthy host runs 6.1.0-9-amd64 (module built for it) and 6.1.0-28-amd64 is
+# installed beside it (a kernel upgrade), with no module: dpkg's order makes 28 the newer one,
+# where strcmp() would pick 9
+two_kernels() {
+        host healthy-h100
+        rm -rf "$R/lib/modules/6.1.0-test" "$R/boot/vmlinuz-6.1.0-test"
+        printf '6.1.0-9-amd64\n' >"$R/proc/sys/kernel/osrelease"
+        mkdir -p "$R/boot" "$R/lib/modules/6.1.0-28-amd64/kernel"
+        printf 'kernel image\n' >"$R/boot/vmlinuz-6.1.0-9-amd64"
+        printf 'kernel image\n' >"$R/boot/vmlinuz-6.1.0-28-amd64"
+        printf 'not a kernel\n' >"$R/boot/vmlinuz-6.1.0-99-amd64.dpkg-bak"
+        ln -s vmlinuz-6.1.0-28-amd64 "$R/boot/vmlinuz"
+        kernel_ko 6.1.0-9-amd64 595.45.01
+}
+
+t_next_kernel_without_module() {
+        two_kernels
+        vj 1
+        eq "$(not_ok)" "driver.stale=warn driver.next-kernel=fail" "checks not ok"
+        check_is driver.next-kernel fail "kernel 6.1.0-28-amd64 boots next (the newest of 2 installed) and has no nvidia module, nor its headers" \
+                "6.1.0-9-amd64 (running): 595.45.01; 6.1.0-28-amd64 (next): no module"
+        fix_has driver.next-kernel "install linux-headers-6.1.0-28-amd64" "reboot only then"
+        check_is driver.stale warn "kernel 6.1.0-28-amd64, which boots next, has no nvidia module"
+        facts_are '.kernels == [{"release": "6.1.0-9-amd64", "running": true, "next": false, "headers": false, "module": "595.45.01"},
+                                {"release": "6.1.0-28-amd64", "running": false, "next": true, "headers": false, "module": null}]'
+        # the text report names the kernel and the fix
+        expect_rc 1 gb verify
+        out_has "kernel 6.1.0-28-amd64 boots next"
+        out_has "fix: install linux-headers-6.1.0-28-amd64"
+        # headers there (by hand): the fix is DKMS's
+        mkdir -p "$R/lib/modules/6.1.0-28-amd64/build"
+        : >"$R/lib/modules/6.1.0-28-amd64/build/Makefile"
+        vj 1
+        fix_has driver.next-kernel "dkms autoinstall -k 6.1.0-28-amd64"
+        facts_are '.kernels[1].headers == true'
+        # built, but an older driver's module: still not what the next boot needs
+        kernel_ko 6.1.0-28-amd64 595.40.01
+        vj 1
+        check_is driver.next-kernel fail "kernel 6.1.0-28-amd64 boots next with the nvidia module 595.40.01, the installed package is 595.45.01"
+        # built for both: ok
+        kernel_ko 6.1.0-28-amd64 595.45.01
+        vj 0
+        check_is driver.next-kernel ok "kernel 6.1.0-28-amd64 boots next and has the module 595.45.01"
+        check_is driver.stale ok "loaded 595.45.01"
+        facts_are '[.kernels[].module] == ["595.45.01", "595.45.01"]'
+}
+
+# the running kernel is the newest: nothing else to build for; no /boot at all: nothing to judge
+t_next_kernel_running_or_none() {
+        two_kernels
+        rm "$R/boot/vmlinuz-6.1.0-28-amd64"
+        vj 0
+        check_is driver.next-kernel ok "kernel 6.1.0-9-amd64 boots next and has the module 595.45.01 (6.1.0-9-amd64 (running, next): 595.45.01)"
+        rm -rf "${R:?}/boot"
+        vj 0
+        check_is driver.next-kernel skip "no kernel image in /boot"
+        facts_are '.kernels == null'
+}
+
 # an optional host CUDA toolkit above the driver's ceiling
 t_toolkit_nvcc() {
         host cuda13-on-570
@@ -726,7 +796,7 @@ t_text_output_fix_lines() {
         out_has "fix: reboot to load the installed driver"
         out_has "fix: reboot to load the module that matches"
         eq "$(grep -c 'fix:' "$T/out")" 2 "fix lines (one per failing check)"
-        out_has "14 ok, 0 warn, 2 fail, 1 skip"
+        out_has "15 ok, 0 warn, 2 fail, 1 skip"
         # warnings get their fix too, and exit 2
         rehost unlisted-gpu
         expect_rc 2 gb verify

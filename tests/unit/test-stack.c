@@ -25,7 +25,7 @@ START_TEST(test_stack_json_unknown) {
                             "\"ctk\":{\"version\":null,\"packages\":{\"nvidia-container-toolkit\":null,"
                             "\"nvidia-container-toolkit-base\":null,\"libnvidia-container-tools\":null,"
                             "\"libnvidia-container1\":null}},"
-                            "\"runtime\":{\"name\":null,\"default_runtime\":null,\"cdi\":null}}");
+                            "\"runtime\":{\"name\":null,\"default_runtime\":null,\"cdi\":null},\"kernels\":null}");
 }
 END_TEST
 
@@ -70,7 +70,7 @@ START_TEST(test_stack_json_values) {
                             "\"ctk\":{\"version\":null,\"packages\":{\"nvidia-container-toolkit\":\"1.19.0-1\","
                             "\"nvidia-container-toolkit-base\":\"1.19.0-1\",\"libnvidia-container-tools\":\"1.19.0-1\","
                             "\"libnvidia-container1\":\"1.18.0-1\"}},"
-                            "\"runtime\":{\"name\":\"docker\",\"default_runtime\":\"nvidia\",\"cdi\":true}}");
+                            "\"runtime\":{\"name\":\"docker\",\"default_runtime\":\"nvidia\",\"cdi\":true},\"kernels\":null}");
         stack_facts_done(&f);
         ck_assert_ptr_null(f.driver_loaded);
         ck_assert_ptr_null(f.gpus.gpus);
