@@ -84,6 +84,7 @@ _printf_(1, 2) static void pci_quiet_cb(char *msg, ...) {
 
 void gpu_list_done(GpuList *l) {
         free(l->gpus);
+        free(l->nvswitches);
         free(l->ids_file);
         *l = (GpuList){0};
 }
@@ -117,16 +118,39 @@ static int gpu_cmp(const void *a, const void *b) {
         return strcmp(x->slot, y->slot);
 }
 
+static int switch_cmp(const void *a, const void *b) {
+        const NvSwitch *x = a, *y = b;
+        size_t lx = strlen(x->slot), ly = strlen(y->slot);
+        if (lx != ly)
+                return lx < ly ? -1 : 1;
+        return strcmp(x->slot, y->slot);
+}
+
 typedef struct Scan {
         Gpu *gpus;
         size_t n, cap;
+        NvSwitch *switches;
+        size_t n_switches;
 } Scan;
+
+static void add_nvswitch(Scan *s, const struct pci_dev *d, const char *generation) {
+        s->switches = xrealloc(s->switches, (s->n_switches + 1) * sizeof *s->switches);
+        NvSwitch *w = &s->switches[s->n_switches++];
+        *w = (NvSwitch){.device_id = d->device_id};
+        snprintf(w->slot, sizeof w->slot, "%04x:%02x:%02x.%u", (unsigned) d->domain, d->bus, d->dev, (unsigned) d->func);
+        snprintf(w->generation, sizeof w->generation, "%s", generation);
+}
 
 /* Everything that may end in libpci's error callback runs here, under pci_find_gpus()'s setjmp. */
 static void scan_devices(struct pci_access *acc, Scan *s) {
         pci_scan_bus(acc);
         for (struct pci_dev *d = acc->devices; d; d = d->next) {
                 pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS);
+                const char *generation;
+                if (d->vendor_id == 0x10de && nvswitch_table_find(d->device_id, &generation) == 0) {
+                        add_nvswitch(s, d, generation);
+                        continue;
+                }
                 if (d->vendor_id != 0x10de || (d->device_class != 0x0300 && d->device_class != 0x0302))
                         continue;
                 if (s->n == s->cap) {
@@ -210,14 +234,19 @@ int pci_find_gpus(const Host *h, GpuList *ret) {
 
         if (r < 0) {
                 free(s.gpus);
+                free(s.switches);
                 return r;
         }
         if (s.n > 1)
                 qsort(s.gpus, s.n, sizeof *s.gpus, gpu_cmp);
+        if (s.n_switches > 1) /* the same order as the GPUs: slot is the first member of both */
+                qsort(s.switches, s.n_switches, sizeof *s.switches, switch_cmp);
         *ret = (GpuList){
                 .n = s.n,
                 .gpus = s.gpus,
                 .ids_file = TAKE_PTR(ids),
+                .n_nvswitches = s.n_switches,
+                .nvswitches = s.switches,
         };
         return 0;
 }

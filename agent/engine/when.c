@@ -2,6 +2,7 @@
 
 #include "checks/checks.h"
 #include "checks/facts.h"
+#include "checks/pci.h"
 #include "plan/state.h"
 
 static int when_always(const Step *s _unused_, Ctx *ctx _unused_, char **ret_why) {
@@ -46,6 +47,19 @@ static int when_config_changed(const Step *s _unused_, Ctx *ctx, char **ret_why)
         return when_check_fails("runtime.restarted", ctx, ret_why);
 }
 
+/* An HGX board: NVSwitches on the PCI bus (NVIDIA's list of their IDs), whatever driver is loaded. */
+static int when_nvswitch_present(const Step *s _unused_, Ctx *ctx, char **ret_why) {
+        GpuList l = {0};
+        int r = pci_find_gpus(ctx->host, &l);
+        if (r < 0)
+                return r;
+        size_t n = l.n_nvswitches;
+        gpu_list_done(&l);
+        *ret_why = n ? xasprintf("%zu NVSwitch%s on the PCI bus", n, n == 1 ? "" : "es")
+                     : xstrdup("no NVSwitch on the PCI bus");
+        return n > 0;
+}
+
 static const WhenKind when_kinds[] = {
         {"always", "always run the step (default for every kind but reboot)", when_always},
         {"changed", "an earlier step of this run applied a change since the last reboot (default for reboot)",
@@ -56,6 +70,8 @@ static const WhenKind when_kinds[] = {
          when_driver_stale},
         {"config-changed", "the container runtime's configuration is newer than the running daemon (runtime.restarted fails)",
          when_config_changed},
+        {"nvswitch-present", "NVSwitches are on the PCI bus (an HGX/DGX board: Fabric Manager is needed)",
+         when_nvswitch_present},
 };
 
 const WhenKind *when_find(const char *name) {

@@ -13,7 +13,7 @@
 #include "steps/apt_install.h"
 
 static const char *const apt_install_keys[] = {"packages", "hold", "unhold", "pin", "origin", "prefetch",
-                                               "lock_timeout", "update", NULL};
+                                               "lock_timeout", "update", "version_of", NULL};
 
 static void params_free(void *p) {
         AptInstallParams *a = p;
@@ -26,6 +26,7 @@ static void params_free(void *p) {
         free(a->origin);
         strv_free(a->prefetch);
         free(a->update);
+        free(a->version_of);
         free(a);
 }
 
@@ -77,6 +78,15 @@ static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
         if ((v = ynode_get(map, "lock_timeout")) &&
             schema_uint(pc, v, "lock_timeout (seconds)", 0, 24 * 3600, &a->lock_timeout) < 0)
                 return -EINVAL;
+        if ((v = ynode_get(map, "version_of"))) {
+                if (schema_string(pc, v, "version_of", &a->version_of) < 0)
+                        return -EINVAL;
+                if (!pkg_name_ok(a->version_of)) {
+                        src_error_set(pc->err, pc->file, v, "version_of names a package (e.g. nvidia-open), found '%s'",
+                                      a->version_of);
+                        return -EINVAL;
+                }
+        }
         if ((v = ynode_get(map, "update"))) {
                 if (schema_string(pc, v, "update", &a->update) < 0)
                         return -EINVAL;
@@ -124,11 +134,50 @@ static void apt_install_declare(const Step *s, PlanIntent *in) {
                 default:
                         break;
                 }
+                if (startswith(p->name, "nvidia-fabricmanager") && !in->fabric_manager_pkg)
+                        in->fabric_manager_pkg = xstrdup(p->name);
                 if (streq(p->name, "nvidia-container-toolkit") && p->version && !is_glob(p->version) && !in->ctk_version)
                         in->ctk_version = xstrdup(p->version);
         }
         if (a->origin && !in->origin)
                 in->origin = xstrdup(a->origin);
+}
+
+int apt_install_specs(AptSession *as, const AptInstallParams *a, AptPkgSpec **ret, char **reterr) {
+        if (!a->version_of) {
+                *ret = a->pkgs;
+                return 0;
+        }
+        _cleanup_free_ char *v = NULL;
+        AptPackage pk = {0};
+        if (apt_shim_package(as->shim, a->version_of, &pk) == 0 && pk.installed)
+                v = xstrdup(pk.installed);
+        apt_package_done(&pk);
+        if (!v) {
+                _cleanup_free_ char *err = NULL;
+                int r = apt_pick_version_from(as, a->version_of, NULL, NULL, &v, &err);
+                if (r < 0)
+                        return errorf(reterr, r, "version_of: %s is neither installed nor offered (%s)", a->version_of,
+                                      err ? err : strerror(-r));
+        }
+        char *colon = strchr(v, ':'), *up = colon ? colon + 1 : v, *dash = strrchr(up, '-');
+        if (dash)
+                *dash = 0;
+        AptPkgSpec *specs = xcalloc(a->n_pkgs, sizeof *specs);
+        for (size_t i = 0; i < a->n_pkgs; i++) {
+                specs[i].name = a->pkgs[i].name;
+                specs[i].version = a->pkgs[i].version ? xstrdup(a->pkgs[i].version) : xasprintf("%s-*", up);
+        }
+        *ret = specs;
+        return 0;
+}
+
+void apt_install_specs_free(const AptInstallParams *a, AptPkgSpec *specs) {
+        if (!specs || specs == a->pkgs)
+                return;
+        for (size_t i = 0; i < a->n_pkgs; i++)
+                free(specs[i].version);
+        free(specs);
 }
 
 char *apt_install_pin_path(const Step *s) {
@@ -164,10 +213,10 @@ static int check_origin(AptSession *as, const char *origin, const char *name, co
                       name, version, from, origin);
 }
 
-static int probe_with(const Step *s, Ctx *ctx, AptSession *as, char **ret_detail) { /* a ProbeResult */
-        const AptInstallParams *a = s->params;
+static int probe_with(const Step *s, Ctx *ctx, AptSession *as, const AptPkgSpec *specs, char **ret_detail) {
+        const AptInstallParams *a = s->params; /* returns a ProbeResult */
         for (size_t i = 0; i < a->n_pkgs; i++) {
-                const AptPkgSpec *p = &a->pkgs[i];
+                const AptPkgSpec *p = &specs[i];
                 AptPackage pk = {0};
                 if (apt_shim_package(as->shim, p->name, &pk) < 0 || !pk.installed) {
                         *ret_detail = xasprintf("%s is not installed", p->name);
@@ -237,9 +286,16 @@ static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **
         int r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0)
                 return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
-        r = probe_with(s, ctx, &as, ret_detail);
+        const AptInstallParams *a = s->params;
+        AptPkgSpec *specs = NULL;
+        r = apt_install_specs(&as, a, &specs, &err);
+        if (r < 0) /* the package it takes the version from is not there yet: install */
+                *ret_detail = TAKE_PTR(err);
+        else
+                r = probe_with(s, ctx, &as, specs, ret_detail);
+        apt_install_specs_free(a, specs);
         apt_session_close(&as);
-        return r;
+        return r < 0 ? PROBE_NEEDED : r;
 }
 
 /* Resolve every spec to one version (glob -> the highest match; from origin when given). */
@@ -420,11 +476,14 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                 r = install_pinning_first(&as, a, update, &updated, &changed, &err);
                 first = 1;
         }
+        AptPkgSpec *specs = NULL;
         if (r >= 0)
-                r = pick_or_update(&as, a->pkgs + first, a->n_pkgs - first, a->origin, update, &updated, &versions,
-                                   &err);
+                r = apt_install_specs(&as, a, &specs, &err);
         if (r >= 0)
-                r = apt_install_versions(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+                r = pick_or_update(&as, specs + first, a->n_pkgs - first, a->origin, update, &updated, &versions, &err);
+        if (r >= 0)
+                r = apt_install_versions(&as, specs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+        apt_install_specs_free(a, specs);
         if (r >= 0)
                 r = verify_installed(&as, a, &err);
         if (r >= 0)
@@ -451,6 +510,8 @@ static char *apt_install_describe(const Step *s) {
                 buf_puts(&b, ", held");
         if (a->pin)
                 buf_printf(&b, ", pinned to %s", a->pin);
+        if (a->version_of)
+                buf_printf(&b, ", at %s's version", a->version_of);
         if (a->origin)
                 buf_printf(&b, ", from %s", a->origin);
         if (a->prefetch) {
