@@ -28,6 +28,20 @@ void hgx_unit_state(const Host *h, const char *unit, int *ret_enabled, int *ret_
         *ret_active = (marker || !host_is_rooted(h)) && host_service_active_since(h, unit, marker, &since) >= 0;
 }
 
+bool hgx_unit_installed(const Host *h, const char *unit, char **ret_path) {
+        static const char *const dirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *rel = xasprintf("%s/%s", dirs[i], unit);
+                _cleanup_free_ char *p = host_path(h, rel);
+                if (access(p, F_OK) == 0) {
+                        if (ret_path)
+                                *ret_path = TAKE_PTR(rel);
+                        return true;
+                }
+        }
+        return false;
+}
+
 size_t hgx_nvswitch_count(const Host *h) {
         GpuList l = {0};
         size_t n = pci_find_gpus(h, &l) == 0 ? l.n_nvswitches : 0;
@@ -85,6 +99,14 @@ static void manager_verdict(const Host *h, const DpkgPackage *fm, const char *dr
 static void manager_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         size_t n = hgx_nvswitch_count(ctx->host);
         const PlanIntent *in = intent_of(ctx);
+        if (in && in->expect_nvswitches && n != in->expect_nvswitches) {
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("%zu NVSwitch%s on the PCI bus, %u expected", n, n == 1 ? "" : "es",
+                                           in->expect_nvswitches),
+                                 xstrdup("an NVSwitch is missing from the bus: lspci -d 10de:, the BMC's event log; or "
+                                         "correct expect.nvswitches"));
+                return;
+        }
         if (n == 0 && !(in && in->fabric_manager_pkg)) {
                 check_result_set(ret, CHECK_SKIP, xstrdup("no NVSwitch on the PCI bus: Fabric Manager is not needed"), NULL);
                 return;
@@ -112,7 +134,7 @@ static void manager_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret)
 const CheckKind check_fabric_manager = {
         .name = "fabric.manager",
         .summary = "on an NVSwitch host: Fabric Manager installed at the driver's exact version, held, its unit enabled "
-                   "and active",
+                   "and active (and as many NVSwitches as the plan's expect.nvswitches)",
         .param = CHECK_PARAM_NONE,
         .run = manager_run,
         .verify = true,
@@ -220,10 +242,16 @@ const CheckKind check_fabric_state = {
 
 static void persistence_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         const PlanIntent *in = intent_of(ctx);
-        if (!(in && in->persistence) && hgx_nvswitch_count(ctx->host) == 0) {
+        bool hgx = hgx_nvswitch_count(ctx->host) > 0;
+        if (!(in && in->persistence) && !hgx) {
                 check_result_set(ret, CHECK_SKIP,
                                  xstrdup("not asked for: the plan does not enable " PERSISTENCED_UNIT
                                          " and this is no NVSwitch host"),
+                                 NULL);
+                return;
+        }
+        if (!hgx && !hgx_unit_installed(ctx->host, PERSISTENCED_UNIT, NULL)) {
+                check_result_set(ret, CHECK_SKIP, xstrdup(PERSISTENCED_UNIT " is not installed (the driver did not bring it)"),
                                  NULL);
                 return;
         }

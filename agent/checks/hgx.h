@@ -16,6 +16,9 @@
 const char *hgx_unit_marker(const char *unit);
 /* Enabled (1/0) and active (1/0) as host/ sees them (under --root: the actions log and the marker). */
 void hgx_unit_state(const Host *h, const char *unit, int *ret_enabled, int *ret_active);
+/* Is the unit's file installed (/etc/systemd/system, /usr/lib/systemd/system, /lib/systemd/system)?
+ * *ret_path (may be NULL): where, on success. */
+bool hgx_unit_installed(const Host *h, const char *unit, char **ret_path);
 /* The NVSwitches on the PCI bus (0 when the bus cannot be read). */
 size_t hgx_nvswitch_count(const Host *h);
 /* "NVIDIA H100 80GB HBM3" matches glob "H100*" or "NVIDIA H100*": the name with or without NVIDIA's prefix. */

@@ -2,6 +2,7 @@
 
 #include "checks/checks.h"
 #include "checks/facts.h"
+#include "checks/hgx.h"
 #include "checks/pci.h"
 #include "plan/state.h"
 
@@ -60,6 +61,17 @@ static int when_nvswitch_present(const Step *s _unused_, Ctx *ctx, char **ret_wh
         return n > 0;
 }
 
+/* nvidia-persistenced's unit is installed (the driver's packages bring it): enabling it is possible. */
+static int when_persistenced_installed(const Step *s _unused_, Ctx *ctx, char **ret_why) {
+        _cleanup_free_ char *path = NULL;
+        if (hgx_unit_installed(ctx->host, PERSISTENCED_UNIT, &path)) {
+                *ret_why = xasprintf("%s is installed", path);
+                return 1;
+        }
+        *ret_why = xstrdup(PERSISTENCED_UNIT " is not installed");
+        return 0;
+}
+
 static const WhenKind when_kinds[] = {
         {"always", "always run the step (default for every kind but reboot)", when_always},
         {"changed", "an earlier step of this run applied a change since the last reboot (default for reboot)",
@@ -72,6 +84,8 @@ static const WhenKind when_kinds[] = {
          when_config_changed},
         {"nvswitch-present", "NVSwitches are on the PCI bus (an HGX/DGX board: Fabric Manager is needed)",
          when_nvswitch_present},
+        {"persistenced-installed", "nvidia-persistenced.service is installed (the driver's packages bring it)",
+         when_persistenced_installed},
 };
 
 const WhenKind *when_find(const char *name) {
