@@ -107,7 +107,7 @@ static void manager_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret)
                                          "correct expect.nvswitches"));
                 return;
         }
-        if (n == 0 && !(in && in->fabric_manager_pkg)) {
+        if (n == 0) {
                 check_result_set(ret, CHECK_SKIP, xstrdup("no NVSwitch on the PCI bus: Fabric Manager is not needed"), NULL);
                 return;
         }
@@ -176,9 +176,11 @@ int parse_nvidia_smi_fabric(const char *text, NvmlInfo *ret) {
 }
 
 /* NVML, else `nvidia-smi -q`; false with *ret_why when neither answered. */
-static bool fabric_info(const Host *h, NvmlInfo *n, char **ret_why) {
+static bool fabric_info(const Host *h, NvmlInfo *n, const char **ret_source, char **ret_why) {
+        *ret_source = "NVML";
         if (nvml_query(h, n) >= 0 && n->status == NVML_STATUS_OK)
                 return true;
+        *ret_source = "nvidia-smi -q";
         _cleanup_free_ char *nvml_err = xstrdup(n->error ? n->error : nvml_status_to_string(n->status));
         nvml_info_done(n);
         char *args[] = {(char *) "-q", NULL};
@@ -199,7 +201,8 @@ static void state_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         }
         NvmlInfo n = {0};
         _cleanup_free_ char *why = NULL;
-        if (!fabric_info(ctx->host, &n, &why)) {
+        const char *source;
+        if (!fabric_info(ctx->host, &n, &source, &why)) {
                 check_result_set(ret, CHECK_FAIL, TAKE_PTR(why),
                                  xstrdup("load the driver first (driver.loaded, driver.nvml), then read the fabric state"));
                 return;
@@ -218,7 +221,8 @@ static void state_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         }
         _cleanup_free_ char *list = buf_steal(&b);
         if (bad)
-                check_result_set(ret, CHECK_FAIL, xasprintf("GPU fabric not ready on %u of %u GPUs: %s", bad, n.n_gpus, list),
+                check_result_set(ret, CHECK_FAIL,
+                                 xasprintf("GPU fabric not ready on %u of %u GPUs (%s): %s", bad, n.n_gpus, source, list),
                                  xstrdup("Fabric Manager registers the GPUs with the NVSwitches: check fabric.manager, "
                                          "then systemctl restart " FABRIC_MANAGER_UNIT " and read " FABRIC_MANAGER_LOG));
         else if (unknown == n.n_gpus)
@@ -226,7 +230,8 @@ static void state_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
                                  xstrdup("a driver older than the GPU fabric API (R525): read nvidia-smi -q's Fabric section"));
         else
                 check_result_set(ret, CHECK_OK,
-                                 xasprintf("fabric completed, status success on all %u GPUs", n.n_gpus - unknown), NULL);
+                                 xasprintf("fabric completed, status success on all %u GPUs (%s)", n.n_gpus - unknown, source),
+                                 NULL);
         nvml_info_done(&n);
 }
 

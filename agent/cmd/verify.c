@@ -25,6 +25,7 @@ const char cmd_verify_help[] =
         "\"fail\", \"skip\"}, \"facts\": {...}}. detail and fix are for people and may be reworded; compare\n"
         "hosts by facts, whose values are null when unknown:\n"
         "  gpus                 [{pci, id (\"10de:2330\"), name (pci.ids), arch (\"Hopper\")}]; null: no PCI bus\n"
+        "  nvswitches           {count, ids: [\"10de:22a3\", ...]}: the NVSwitches on the PCI bus (HGX boards)\n"
         "  driver.loaded        the loaded module's version (/sys/module/nvidia/version)\n"
         "  driver.flavor        \"open\" or \"proprietary\" (/proc/driver/nvidia/version)\n"
         "  driver.on_disk       the module for the running kernel\n"
