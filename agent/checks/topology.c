@@ -37,6 +37,12 @@ static int count_parse(CheckSpec *c, const YNode *param, ParseCtx *pc) {
         return 0;
 }
 
+/* the parameter is the plan's expectation too (verify --plan reports the row once) */
+static void count_declare(const CheckSpec *c, PlanIntent *intent) {
+        if (c->params && !intent->expect_gpus)
+                intent->expect_gpus = *(const unsigned *) c->params;
+}
+
 static void count_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         const PlanIntent *in = intent_of(ctx);
         unsigned want = c->params ? *(const unsigned *) c->params : in ? in->expect_gpus : 0;
@@ -70,10 +76,16 @@ const CheckKind check_gpu_count = {
         .parse = count_parse,
         .free_params = free,
         .run = count_run,
+        .declare = count_declare,
         .verify = true,
 };
 
 /* ---- gpu.model ---- */
+
+static void model_declare(const CheckSpec *c, PlanIntent *intent) {
+        if (c->params && !intent->expect_model)
+                intent->expect_model = xstrdup(c->params);
+}
 
 static void model_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         const PlanIntent *in = intent_of(ctx);
@@ -120,6 +132,7 @@ const CheckKind check_gpu_model = {
         .parse = check_param_string,
         .free_params = free,
         .run = model_run,
+        .declare = model_declare,
         .verify = true,
 };
 

@@ -52,8 +52,14 @@ static int when_config_changed(const Step *s _unused_, Ctx *ctx, char **ret_why)
 static int when_nvswitch_present(const Step *s _unused_, Ctx *ctx, char **ret_why) {
         GpuList l = {0};
         int r = pci_find_gpus(ctx->host, &l);
-        if (r < 0)
+        if (r == -ENOENT) { /* no PCI bus to read (a container, a bare test root): no NVSwitch either */
+                *ret_why = xstrdup("no PCI bus (/sys/bus/pci): no NVSwitch");
+                return 0;
+        }
+        if (r < 0) {
+                *ret_why = xasprintf("the PCI bus cannot be read: %s", r == -EIO ? pci_last_error() : strerror(-r));
                 return r;
+        }
         size_t n = l.n_nvswitches;
         gpu_list_done(&l);
         *ret_why = n ? xasprintf("%zu NVSwitch%s on the PCI bus", n, n == 1 ? "" : "es")

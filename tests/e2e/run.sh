@@ -585,8 +585,8 @@ scenario_failure() {
 # The moments a seed may cut off (text on the serial console, then a random 0..N-1 s more):
 # the driver step's apt/dpkg work in boot 1, the clean reboot gpubase asked for, the Container
 # Toolkit's apt/dpkg work resumed by gpubase.service in boot 2, docker's restart.
-RESET_POINTS=('\[4/9\] ctk-repo +apt-source|15' '\[6/9\] driver-reboot +reboot +reboot-requested|3'
-        '\[6/9\] driver-reboot +reboot +done|15' '\[8/9\] runtime +container-runtime|4')
+RESET_POINTS=('\[4/12\] ctk-repo +apt-source|15' '\[7/12\] driver-reboot +reboot +reboot-requested|3'
+        '\[7/12\] driver-reboot +reboot +done|15' '\[11/12\] runtime +container-runtime|4')
 scenario_reset() { # SEED
         local seed=$1 point at range jitter
         RANDOM=$seed

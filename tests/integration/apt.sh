@@ -267,7 +267,7 @@ t_plan_debian12_nvswitch_fabric_manager() {
         nvswitches
         shipped_vars
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
-        eq "$(step_state fabric-manager)" done "fabric-manager at the reboot"
+        eq "$(step_state fabric-manager)" "done" "fabric-manager at the reboot"
         installed nvidia-open 595.45.01-1 hold
         installed nvidia-fabricmanager 595.45.01-1 hold
         [ -f "$R/lib/systemd/system/nvidia-fabricmanager.service" ] || fail "Fabric Manager's unit is missing"
