@@ -134,7 +134,10 @@ static void apt_install_declare(const Step *s, PlanIntent *in) {
                 default:
                         break;
                 }
-                if (startswith(p->name, "nvidia-fabricmanager") && !in->fabric_manager_pkg)
+                /* NVIDIA's nvidia-fabricmanager[-<branch>], or the cuda-drivers-fabricmanager[-<branch>]
+                 * meta-package that brings the driver and Fabric Manager together */
+                if ((startswith(p->name, "nvidia-fabricmanager") || startswith(p->name, "cuda-drivers-fabricmanager")) &&
+                    !in->fabric_manager_pkg)
                         in->fabric_manager_pkg = xstrdup(p->name);
                 if (streq(p->name, "nvidia-container-toolkit") && p->version && !is_glob(p->version) && !in->ctk_version)
                         in->ctk_version = xstrdup(p->version);
