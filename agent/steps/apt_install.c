@@ -159,9 +159,12 @@ int apt_install_specs(AptSession *as, const AptInstallParams *a, AptPkgSpec **re
         if (!v) {
                 _cleanup_free_ char *err = NULL;
                 int r = apt_pick_version_from(as, a->version_of, NULL, NULL, &v, &err);
-                if (r < 0)
-                        return errorf(reterr, r, "version_of: %s is neither installed nor offered (%s)", a->version_of,
+                if (r < 0) {
+                        /* r itself, not errorf()'s result: the analyser cannot see that errorf() returns r */
+                        (void) errorf(reterr, r, "version_of: %s is neither installed nor offered (%s)", a->version_of,
                                       err ? err : strerror(-r));
+                        return r;
+                }
         }
         char *colon = strchr(v, ':'), *up = colon ? colon + 1 : v, *dash = strrchr(up, '-');
         if (dash)
