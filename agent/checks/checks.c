@@ -7,6 +7,8 @@
 /* The GPU-stack checks first, in the order `gpubase verify` reports them. */
 static const CheckKind *const check_kinds[] = {
         &check_gpu_present,
+        &check_gpu_count,
+        &check_gpu_model,
         &check_gpu_open_module_supported,
         &check_nouveau,
         &check_secureboot,
@@ -19,6 +21,12 @@ static const CheckKind *const check_kinds[] = {
         &check_driver_nvml,
         &check_driver_cuda_ceiling,
         &check_driver_held,
+        &check_driver_persistence,
+        &check_fabric_manager,
+        &check_fabric_state,
+        &check_nvlink_up,
+        &check_gpu_ecc,
+        &check_gpu_xid,
         &check_ctk_installed,
         &check_ctk_held,
         &check_runtime_configured,

@@ -13,3 +13,4 @@
 
 EMBED(gpubase_data_cuda_driver, "plans/data/cuda-driver.tsv");
 EMBED(gpubase_data_gpus, "plans/data/gpus.tsv");
+EMBED(gpubase_data_nvswitches, "plans/data/nvswitches.tsv");

@@ -123,3 +123,23 @@ const char *gpu_family(const Gpu *g) {
                 return "Grace Blackwell";
         return gpu_arch_to_string(g->arch);
 }
+
+/* plans/data/nvswitches.tsv: "ID<TAB>generation<TAB>role"; only "endpoint" rows count. */
+int nvswitch_table_find(unsigned device_id, const char **ret_generation) {
+        static char generation[8];
+        for (const char *s = gpubase_data_nvswitches; *s;) {
+                const char *e = strchr(s, '\n');
+                if (!e)
+                        e = s + strlen(s);
+                char id[5] = {0}, gen[8] = {0}, role[16] = {0};
+                if (s[0] != '#' && sscanf(s, "%4[0-9a-f]\t%7[A-Z0-9]\t%15[a-z]", id, gen, role) == 3 &&
+                    strtoul(id, NULL, 16) == device_id && streq(role, "endpoint")) {
+                        snprintf(generation, sizeof generation, "%s", gen);
+                        if (ret_generation)
+                                *ret_generation = generation;
+                        return 0;
+                }
+                s = *e ? e + 1 : e;
+        }
+        return -ENOENT;
+}

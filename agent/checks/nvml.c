@@ -37,6 +37,25 @@ typedef struct nvmlPciInfo {
         char busId[32];
 } nvmlPciInfo_t;
 
+/* nvmlGpuFabricInfo_v2_t (nvml.h; version = sizeof | 2 << 24) and the older nvmlGpuFabricInfo_t */
+#define NVML_GPU_FABRIC_UUID_LEN 16
+typedef struct nvmlGpuFabricInfoV {
+        unsigned int version;
+        unsigned char clusterUuid[NVML_GPU_FABRIC_UUID_LEN];
+        nvmlReturn_t status;
+        unsigned int cliqueId;
+        unsigned char state;
+        unsigned int healthMask;
+} nvmlGpuFabricInfoV_t;
+typedef struct nvmlGpuFabricInfo {
+        unsigned char clusterUuid[NVML_GPU_FABRIC_UUID_LEN];
+        nvmlReturn_t status;
+        unsigned int cliqueId;
+        unsigned char state;
+} nvmlGpuFabricInfo_t;
+#define NVML_GPU_FABRIC_INFO_V2 ((unsigned int) (sizeof(nvmlGpuFabricInfoV_t) | (2U << 24)))
+#define NVML_NVLINK_MAX_LINKS 18
+
 #define NVML_LIBRARY "libnvidia-ml.so.1"
 #define NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE 80
 #define NVML_DEVICE_NAME_V2_BUFFER_SIZE 96
@@ -54,7 +73,26 @@ typedef struct Nvml {
         nvmlReturn_t (*DeviceGetName)(nvmlDevice_t, char *, unsigned int);
         nvmlReturn_t (*DeviceGetCudaComputeCapability)(nvmlDevice_t, int *, int *);
         nvmlReturn_t (*DeviceGetPciInfo_v3)(nvmlDevice_t, nvmlPciInfo_t *);
+        nvmlReturn_t (*DeviceGetPersistenceMode)(nvmlDevice_t, int *);
+        nvmlReturn_t (*DeviceGetGpuFabricInfoV)(nvmlDevice_t, nvmlGpuFabricInfoV_t *);
+        nvmlReturn_t (*DeviceGetGpuFabricInfo)(nvmlDevice_t, nvmlGpuFabricInfo_t *);
+        nvmlReturn_t (*DeviceGetNvLinkState)(nvmlDevice_t, unsigned int, int *);
+        nvmlReturn_t (*DeviceGetEccMode)(nvmlDevice_t, int *, int *);
+        nvmlReturn_t (*DeviceGetRetiredPagesPendingStatus)(nvmlDevice_t, int *);
+        nvmlReturn_t (*DeviceGetRemappedRows)(nvmlDevice_t, unsigned int *, unsigned int *, unsigned int *,
+                                              unsigned int *);
 } Nvml;
+
+const char *nvml_fabric_state_to_string(int state) {
+        static const char *const names[] = {"not supported", "not started", "in progress", "completed"};
+        return state >= 0 && (size_t) state < ELEMENTSOF(names) ? names[state] : "unknown";
+}
+
+void nvml_gpu_health_unknown(NvmlGpu *g) {
+        g->persistence = g->fabric_state = g->fabric_status = g->nvlinks = g->nvlinks_active = -1;
+        g->ecc = g->retired_pending = g->remap_pending = g->remap_failure = -1;
+        g->nvlink_down_mask = 0;
+}
 
 static const char *const nvml_status_table[] = {
         [NVML_STATUS_OK] = "ok",
@@ -178,6 +216,13 @@ static void nvml_resolve(Nvml *n) {
         NVML_SYM(n, DeviceGetName);
         NVML_SYM(n, DeviceGetCudaComputeCapability);
         NVML_SYM(n, DeviceGetPciInfo_v3);
+        NVML_SYM(n, DeviceGetPersistenceMode);
+        NVML_SYM(n, DeviceGetGpuFabricInfoV);
+        NVML_SYM(n, DeviceGetGpuFabricInfo);
+        NVML_SYM(n, DeviceGetNvLinkState);
+        NVML_SYM(n, DeviceGetEccMode);
+        NVML_SYM(n, DeviceGetRetiredPagesPendingStatus);
+        NVML_SYM(n, DeviceGetRemappedRows);
         (void) dlerror();
 }
 
@@ -217,6 +262,51 @@ static void map_init_error(NvmlInfo *ret, const Nvml *n, nvmlReturn_t code) {
 /* A per-device field NVML cannot give is left unknown; only a lost GPU or a broken library is an error. */
 static bool field_error_is_fatal(nvmlReturn_t r) {
         return r != NVML_ERROR_NOT_SUPPORTED && r != NVML_ERROR_NO_PERMISSION && r != NVML_ERROR_FUNCTION_NOT_FOUND;
+}
+
+static void query_fabric(const Nvml *n, nvmlDevice_t dev, NvmlGpu *g) {
+        if (n->DeviceGetGpuFabricInfoV) {
+                nvmlGpuFabricInfoV_t f = {.version = NVML_GPU_FABRIC_INFO_V2};
+                if (n->DeviceGetGpuFabricInfoV(dev, &f) == NVML_SUCCESS) {
+                        g->fabric_state = f.state;
+                        g->fabric_status = f.status;
+                        return;
+                }
+        }
+        if (n->DeviceGetGpuFabricInfo) {
+                nvmlGpuFabricInfo_t f = {0};
+                if (n->DeviceGetGpuFabricInfo(dev, &f) == NVML_SUCCESS) {
+                        g->fabric_state = f.state;
+                        g->fabric_status = f.status;
+                }
+        }
+}
+
+/* What an HGX host must show for every GPU. Each call is optional: what NVML cannot tell stays -1. */
+static void query_health(const Nvml *n, nvmlDevice_t dev, NvmlGpu *g) {
+        int a = 0, b = 0;
+        unsigned corr = 0, unc = 0, pending = 0, failure = 0;
+        nvml_gpu_health_unknown(g);
+        if (n->DeviceGetPersistenceMode && n->DeviceGetPersistenceMode(dev, &a) == NVML_SUCCESS)
+                g->persistence = a != 0;
+        query_fabric(n, dev, g);
+        for (unsigned l = 0; n->DeviceGetNvLinkState && l < NVML_NVLINK_MAX_LINKS; l++) {
+                /* a link the GPU does not have answers NOT_SUPPORTED or INVALID_ARGUMENT */
+                if (n->DeviceGetNvLinkState(dev, l, &a) != NVML_SUCCESS)
+                        continue;
+                g->nvlinks = (g->nvlinks < 0 ? 0 : g->nvlinks) + 1;
+                g->nvlinks_active = (g->nvlinks_active < 0 ? 0 : g->nvlinks_active) + (a != 0);
+                if (!a)
+                        g->nvlink_down_mask |= 1U << l;
+        }
+        if (n->DeviceGetEccMode && n->DeviceGetEccMode(dev, &a, &b) == NVML_SUCCESS)
+                g->ecc = a != 0;
+        if (n->DeviceGetRetiredPagesPendingStatus && n->DeviceGetRetiredPagesPendingStatus(dev, &a) == NVML_SUCCESS)
+                g->retired_pending = a != 0;
+        if (n->DeviceGetRemappedRows && n->DeviceGetRemappedRows(dev, &corr, &unc, &pending, &failure) == NVML_SUCCESS) {
+                g->remap_pending = pending != 0;
+                g->remap_failure = failure != 0;
+        }
 }
 
 static void query_device(const Nvml *n, unsigned idx, NvmlInfo *ret) {
@@ -265,6 +355,7 @@ static void query_device(const Nvml *n, unsigned idx, NvmlInfo *ret) {
                         set_error(ret, NVML_STATUS_ERROR, r,
                                   xasprintf("nvmlDeviceGetPciInfo_v3(%u): %s", idx, nvml_error_string(n, r)));
         }
+        query_health(n, dev, g);
 }
 
 static void query_initialized(const Nvml *n, NvmlInfo *ret) {
@@ -385,6 +476,7 @@ int parse_nvidia_smi_csv(const char *text, NvmlInfo *ret) {
                         driver = xstrdup(fields[0]);
                 NvmlGpu *g = &gpus[n++];
                 *g = (NvmlGpu){0};
+                nvml_gpu_health_unknown(g);
                 snprintf(g->name, sizeof g->name, "%s", fields[1]);
                 parse_compute_cap(fields[2], &g->cc_major, &g->cc_minor);
                 snprintf(g->bus_id, sizeof g->bus_id, "%s", fields[3]);

@@ -6,7 +6,10 @@
  * (<root>/usr/lib/...). Only these calls are
  * used: nvmlInit_v2, nvmlSystemGetDriverVersion, nvmlSystemGetCudaDriverVersion_v2,
  * nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetName,
- * nvmlDeviceGetCudaComputeCapability, nvmlDeviceGetPciInfo_v3, nvmlErrorString, nvmlShutdown. */
+ * nvmlDeviceGetCudaComputeCapability, nvmlDeviceGetPciInfo_v3, nvmlErrorString, nvmlShutdown, and for
+ * HGX hosts nvmlDeviceGetPersistenceMode, nvmlDeviceGetGpuFabricInfoV (else nvmlDeviceGetGpuFabricInfo),
+ * nvmlDeviceGetNvLinkState, nvmlDeviceGetEccMode, nvmlDeviceGetRetiredPagesPendingStatus and
+ * nvmlDeviceGetRemappedRows (each optional: a field NVML does not give stays -1). */
 #pragma once
 
 #include "host/host.h"
@@ -18,7 +21,27 @@ typedef struct NvmlGpu {
         int cc_major, cc_minor;  /* compute capability, -1 if unknown */
         char bus_id[32];         /* "00000000:01:00.0" */
         unsigned pci_device_id;  /* 0x233010de style as NVML reports it (device << 16 | vendor) */
+        /* HGX health; -1 where NVML does not say (the call is missing or not supported) */
+        int persistence;         /* nvmlDeviceGetPersistenceMode: 1 enabled, 0 disabled */
+        int fabric_state;        /* nvmlDeviceGetGpuFabricInfoV: NVML_GPU_FABRIC_STATE_* (3 completed) */
+        int fabric_status;       /* its status, an nvmlReturn_t (0 success) */
+        int nvlinks, nvlinks_active; /* nvmlDeviceGetNvLinkState over links 0..NVML_NVLINK_MAX_LINKS-1 */
+        unsigned nvlink_down_mask;   /* the links that are not active */
+        int ecc;                 /* nvmlDeviceGetEccMode, current: 1 enabled, 0 disabled */
+        int retired_pending;     /* nvmlDeviceGetRetiredPagesPendingStatus: 1 pages wait for a reset */
+        int remap_pending, remap_failure; /* nvmlDeviceGetRemappedRows */
 } NvmlGpu;
+
+/* NVML's GPU fabric states (nvmlGpuFabricState_t) */
+enum {
+        NVML_FABRIC_NOT_SUPPORTED = 0,
+        NVML_FABRIC_NOT_STARTED = 1,
+        NVML_FABRIC_IN_PROGRESS = 2,
+        NVML_FABRIC_COMPLETED = 3,
+};
+const char *nvml_fabric_state_to_string(int state); /* "completed", "not started", ... */
+/* Every health field of g to -1 (unknown). */
+void nvml_gpu_health_unknown(NvmlGpu *g);
 
 typedef enum NvmlStatus {
         NVML_STATUS_OK,

@@ -84,6 +84,7 @@ _printf_(1, 2) static void pci_quiet_cb(char *msg, ...) {
 
 void gpu_list_done(GpuList *l) {
         free(l->gpus);
+        free(l->nvswitches);
         free(l->ids_file);
         *l = (GpuList){0};
 }
@@ -117,12 +118,22 @@ static int gpu_cmp(const void *a, const void *b) {
         return strcmp(x->slot, y->slot);
 }
 
+static int switch_cmp(const void *a, const void *b) {
+        const NvSwitch *x = a, *y = b;
+        size_t lx = strlen(x->slot), ly = strlen(y->slot);
+        if (lx != ly)
+                return lx < ly ? -1 : 1;
+        return strcmp(x->slot, y->slot);
+}
+
 typedef struct Scan {
         const Host *host;
         Gpu *gpus;
         size_t n, cap;
         char *ids;        /* the pci.ids given to libpci, once a device needs it */
         bool ids_chosen;
+        NvSwitch *switches;
+        size_t n_switches;
 } Scan;
 
 /* pci.ids is looked for only when a device is not in NVIDIA's list: on a host of listed GPUs it
@@ -136,11 +147,24 @@ static void choose_ids_file(struct pci_access *acc, Scan *s) {
                 pci_set_name_list_path(acc, s->ids, 0);
 }
 
+static void add_nvswitch(Scan *s, const struct pci_dev *d, const char *generation) {
+        s->switches = xrealloc(s->switches, (s->n_switches + 1) * sizeof *s->switches);
+        NvSwitch *w = &s->switches[s->n_switches++];
+        *w = (NvSwitch){.device_id = d->device_id};
+        snprintf(w->slot, sizeof w->slot, "%04x:%02x:%02x.%u", (unsigned) d->domain, d->bus, d->dev, (unsigned) d->func);
+        snprintf(w->generation, sizeof w->generation, "%s", generation);
+}
+
 /* Everything that may end in libpci's error callback runs here, under pci_find_gpus()'s setjmp. */
 static void scan_devices(struct pci_access *acc, Scan *s) {
         pci_scan_bus(acc);
         for (struct pci_dev *d = acc->devices; d; d = d->next) {
                 pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS);
+                const char *generation;
+                if (d->vendor_id == 0x10de && nvswitch_table_find(d->device_id, &generation) == 0) {
+                        add_nvswitch(s, d, generation);
+                        continue;
+                }
                 if (d->vendor_id != 0x10de || (d->device_class != 0x0300 && d->device_class != 0x0302))
                         continue;
                 if (s->n == s->cap) {
@@ -202,6 +226,11 @@ static GpuList gpu_list_copy(const GpuList *l) {
                 c.gpus = xmalloc(l->n * sizeof(Gpu));
                 memcpy(c.gpus, l->gpus, l->n * sizeof(Gpu));
         }
+        if (l->n_nvswitches) {
+                c.n_nvswitches = l->n_nvswitches;
+                c.nvswitches = xmalloc(l->n_nvswitches * sizeof(NvSwitch));
+                memcpy(c.nvswitches, l->nvswitches, l->n_nvswitches * sizeof(NvSwitch));
+        }
         return c;
 }
 
@@ -258,14 +287,19 @@ static int pci_scan_gpus(const Host *h, GpuList *ret) {
         if (r < 0) {
                 free(s.gpus);
                 free(s.ids);
+                free(s.switches);
                 return r;
         }
         if (s.n > 1)
                 qsort(s.gpus, s.n, sizeof *s.gpus, gpu_cmp);
+        if (s.n_switches > 1) /* the same order as the GPUs: slot is the first member of both */
+                qsort(s.switches, s.n_switches, sizeof *s.switches, switch_cmp);
         *ret = (GpuList){
                 .n = s.n,
                 .gpus = s.gpus,
-                .ids_file = s.ids, /* s is not freed: both are handed on */
+                .ids_file = s.ids, /* s is not freed: all three are handed on */
+                .n_nvswitches = s.n_switches,
+                .nvswitches = s.switches,
         };
         return 0;
 }

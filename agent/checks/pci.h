@@ -76,13 +76,26 @@ OpenRule gpu_open_rule(const Gpu *g);
 /* "Grace Hopper", "Grace Blackwell", else the architecture's name. */
 const char *gpu_family(const Gpu *g);
 
+/* An NVSwitch's management function (plans/data/nvswitches.tsv: NVIDIA's nvswitch driver's IDs). */
+typedef struct NvSwitch {
+        char slot[16];         /* "0000:05:00.0" */
+        unsigned device_id;    /* 0x22a3 */
+        char generation[8];    /* "LS10" (HGX H100/H200), "LR10" (HGX A100) */
+} NvSwitch;
+/* 0 with the generation ("LS10") when the ID is an NVSwitch's management endpoint, -ENOENT
+ * otherwise (a bridge function of one included); ret may be NULL. */
+int nvswitch_table_find(unsigned device_id, const char **ret_generation);
+
 typedef struct GpuList {
         size_t n;
         Gpu *gpus;
         char *ids_file; /* pci.ids used, NULL if none, or none was needed (every GPU in NVIDIA's list) */
+        size_t n_nvswitches; /* NVSwitches on the same bus, by slot */
+        NvSwitch *nvswitches;
 } GpuList;
 
-/* All NVIDIA (vendor 0x10de) devices of class display-VGA (0x0300) or 3D (0x0302).
+/* All NVIDIA (vendor 0x10de) devices of class display-VGA (0x0300) or 3D (0x0302), and the
+ * NVSwitches (any class, by NVIDIA's list of their IDs).
  * 0 with n == 0 when there are none; -ENOENT when <root>/sys/bus/pci does not exist. pci.ids is
  * read only for a device NVIDIA's list does not have. With the Host's memo (host_memo_enable())
  * the bus is scanned once per process and *ret is a copy of that scan. */

@@ -54,6 +54,16 @@ char **plan_refusals(const Plan *p, const Host *h) {
                         if (why)
                                 strv_push(&out, xasprintf("%s; %s", why, fix));
                 }
+        /* on an NVSwitch board CUDA does not start without Fabric Manager at the driver's version */
+        if (l.n_nvswitches > 0 && (in->driver_branch > 0 || in->driver_flavor >= 0) && !in->fabric_manager_pkg) {
+                _cleanup_free_ char *pkg = fabric_manager_package(in->driver_branch);
+                strv_push(&out, xasprintf("this host has %zu NVSwitch%s (%s), and the plan installs a driver but no "
+                                          "Fabric Manager: CUDA would fail with 'system not yet initialized'; add an "
+                                          "apt-install step of %s at the driver's version (version_of: the driver "
+                                          "package), held, when: nvswitch-present",
+                                          l.n_nvswitches, l.n_nvswitches == 1 ? "" : "es", l.nvswitches[0].generation,
+                                          pkg));
+        }
         gpu_list_done(&l);
 
         /* with Secure Boot on, the module must have a way to be signed before the reboot that loads it */
@@ -61,4 +71,8 @@ char **plan_refusals(const Plan *p, const Host *h) {
         if (sb)
                 strv_push(&out, sb);
         return out;
+}
+
+char *fabric_manager_package(int branch) {
+        return branch > 0 && branch < 590 ? xasprintf("nvidia-fabricmanager-%d", branch) : xstrdup("nvidia-fabricmanager");
 }

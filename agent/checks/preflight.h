@@ -18,3 +18,8 @@ char *gpu_refusal(const Gpu *g, int branch, int flavor, char **ret_fix);
 
 /* Every reason to refuse the plan on this host, one message each (with its fix); NULL if none. */
 char **plan_refusals(const Plan *p, const Host *h);
+
+/* The Fabric Manager package of a driver branch in NVIDIA's CUDA repository, named as its driver
+ * packages are: "nvidia-fabricmanager-<branch>" up to branch 580, "nvidia-fabricmanager" from 590 on
+ * (the branch chosen by nvidia-driver-pinning-<branch>) and when the branch is unknown. */
+char *fabric_manager_package(int branch);

@@ -107,11 +107,27 @@ static json_object *kernels_json(const StackFacts *f) {
         return arr;
 }
 
+/* {count, ids: ["10de:22a3", ...]} of the NVSwitches on the bus; null when the bus cannot be read */
+static json_object *nvswitches_json(const StackFacts *f) {
+        if (!f->gpus_known)
+                return NULL;
+        json_object *o = json_object_new_object(), *ids = json_object_new_array();
+        for (size_t i = 0; i < f->gpus.n_nvswitches; i++) {
+                char id[16];
+                snprintf(id, sizeof id, "10de:%04x", f->gpus.nvswitches[i].device_id);
+                json_object_array_add(ids, json_str(id));
+        }
+        json_object_object_add(o, "count", json_object_new_int((int) f->gpus.n_nvswitches));
+        json_object_object_add(o, "ids", ids);
+        return o;
+}
+
 json_object *stack_facts_to_json(const StackFacts *f) {
         json_object *o = json_object_new_object(), *drv = json_object_new_object(), *nvml = json_object_new_object(),
                     *ctk = json_object_new_object(), *pkgs = json_object_new_object(), *rt = json_object_new_object();
 
         json_object_object_add(o, "gpus", gpus_json(f));
+        json_object_object_add(o, "nvswitches", nvswitches_json(f));
 
         json_object_object_add(drv, "loaded", str_or_null(f->driver_loaded));
         json_object_object_add(drv, "flavor",

@@ -35,6 +35,7 @@ typedef struct StackFacts {
 /* Reads every fact; always fills ret (unknown facts stay NULL). */
 void stack_facts_gather(const Host *h, StackFacts *ret);
 void stack_facts_done(StackFacts *f);
-/* {"gpus", "driver": {...}, "nvml": {...}, "cuda_ceiling", "cuda_ceiling_source", "ctk": {...},
- * "runtime": {...}, "kernels": [...]}: the shape README.md documents for verify --json. A new reference. */
+/* {"gpus", "nvswitches": {count, ids}, "driver": {...}, "nvml": {...}, "cuda_ceiling", "cuda_ceiling_source",
+ * "ctk": {...}, "runtime": {...}, "kernels": [...]}: the shape README.md documents for verify --json. A new
+ * reference. */
 json_object *stack_facts_to_json(const StackFacts *f);

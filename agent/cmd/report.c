@@ -13,14 +13,16 @@
 #include "host/confine.h"
 #include "host/journal.h"
 #include "host/tarball.h"
+#include "checks/hgx.h"
+#include "checks/program.h"
 #include "plan/secret_vars.h"
 #include "cmd/cmd.h"
 
 const char cmd_report_help[] =
         "Writes a support tarball (tar.gz, mode 0600) to FILE, or to ./gpubase-report-HOST-TIME.tar.gz; `-o -`\n"
         "writes it to standard output. It reads, never changes, and runs no program but gpubase's own checks\n"
-        "(a plan's command-succeeds checks are skipped; under --root the root's programs run only inside it:\n"
-        "see verify --help).\n"
+        "and `nvidia-smi -q` (a plan's command-succeeds checks are skipped; under --root the root's programs run\n"
+        "only inside it: see verify --help).\n"
         "\n"
         "What it collects (paths under --root DIR when given):\n"
         "  state.json, host-actions.log  /var/lib/gpubase/ (the run, its steps, their errors)\n"
@@ -29,7 +31,9 @@ const char cmd_report_help[] =
         "  journal.txt              the journal entries of gpubase and gpubase.service (not under --root)\n"
         "  dpkg.log, apt logs       /var/log/dpkg.log, /var/log/apt/term.log, /var/log/apt/history.log\n"
         "  runtime configuration    /etc/docker/daemon.json, /etc/containerd/conf.d/*.toml (drop-ins)\n"
-        "  driver                   /proc/driver/nvidia/version, /sys/module/nvidia/version\n"
+        "  driver                   /proc/driver/nvidia/version, /sys/module/nvidia/version, `nvidia-smi -q`\n"
+        "                           (nvidia-smi-q.txt, when nvidia-smi is there)\n"
+        "  Fabric Manager           /var/log/fabricmanager.log (NVSwitch hosts)\n"
         "  system                   /etc/os-release, /proc/sys/kernel/osrelease, /etc/apt/preferences.d/*,\n"
         "                           /etc/modprobe.d/blacklist-nouveau.conf\n"
         "  README, MANIFEST         what was collected, what was skipped or missing and why\n"
@@ -401,6 +405,24 @@ static char *collect_journal(Collector *c) {
         return xstrdup("journal.txt: not collected.");
 }
 
+/* `nvidia-smi -q` as nvidia-smi-q.txt: every GPU's state, its fabric and ECC sections included */
+static void collect_nvidia_smi(Collector *c) {
+        char *args[] = {(char *) "-q", NULL};
+        _cleanup_(exec_result_done) ExecResult res = {0};
+        _cleanup_free_ char *not_run = NULL;
+        int r = program_run(&c->a->host, "/usr/bin/nvidia-smi", "nvidia-smi", args, 60, &res, &not_run);
+        if (r == 1)
+                note(c, "not-collected", "nvidia-smi-q.txt", "%s", not_run);
+        else if (r < 0 || res.exec_errno)
+                note(c, "missing", "nvidia-smi-q.txt", "nvidia-smi: %s", strerror(r < 0 ? -r : res.exec_errno));
+        else if (res.timed_out)
+                note(c, "missing", "nvidia-smi-q.txt", "nvidia-smi -q did not finish within 60 s");
+        else if (add_redacted(c, "nvidia-smi-q.txt", res.output ? res.output : "", res.output ? strlen(res.output) : 0,
+                              0) == 0)
+                note(c, "collected", "nvidia-smi-q.txt", "nvidia-smi -q%s, exit %d", program_where(&c->a->host),
+                     res.status);
+}
+
 /* the files of the machine: apt and dpkg, the container runtime, the driver and the system */
 static void collect_system(Collector *c) {
         collect_file(c, "/var/log/dpkg.log");
@@ -416,6 +438,8 @@ static void collect_system(Collector *c) {
         collect_file(c, "/etc/os-release");
         collect_file(c, "/proc/sys/kernel/osrelease");
         collect_file(c, "/etc/modprobe.d/blacklist-nouveau.conf");
+        collect_file(c, FABRIC_MANAGER_LOG);
+        collect_nvidia_smi(c);
 }
 
 /* README and MANIFEST last: they describe everything above */

@@ -31,6 +31,7 @@ const char cmd_verify_help[] =
         "hosts by facts, whose values are null when unknown:\n"
         "  gpus                 [{pci, id (\"10de:2330\"), name (NVIDIA's list, else pci.ids), arch (\"Hopper\")}];\n"
         "                       null: no PCI bus\n"
+        "  nvswitches           {count, ids: [\"10de:22a3\", ...]}: the NVSwitches on the PCI bus (HGX boards)\n"
         "  driver.loaded        the loaded module's version (/sys/module/nvidia/version)\n"
         "  driver.flavor        \"open\" or \"proprietary\" (/proc/driver/nvidia/version)\n"
         "  driver.on_disk       the module for the running kernel\n"

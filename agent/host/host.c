@@ -268,6 +268,25 @@ int host_service_restart(const Host *h, const char *unit, const char *marker, un
         return 0;
 }
 
+int host_service_start(const Host *h, const char *unit, const char *marker, unsigned timeout_sec, char **reterr) {
+        if (!host_is_rooted(h))
+                return sd_unit_start(unit, timeout_sec, reterr);
+        int r = host_log_action(h, "start %s", unit);
+        if (r < 0)
+                return log_failed(h, r, reterr);
+        if (!marker)
+                return 0;
+        _cleanup_free_ char *dir = xstrdup(marker);
+        *strrchr(dir, '/') = 0;
+        r = dir[0] ? host_mkdir_p(h, dir, 0755) : 0;
+        _cleanup_close_ int fd = r < 0 ? r : host_open(h, marker, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0644);
+        r = fd < 0 ? fd : futimens(fd, NULL) < 0 ? negative_errno() : 0;
+        if (r < 0)
+                return errorf(reterr, r, "cannot create %s%s (the started daemon's marker): %s", h->root, marker,
+                              strerror(-r));
+        return 0;
+}
+
 static pid_t read_pid_fd_once(int fd) {
         char buf[32] = {0};
         ssize_t n = pread(fd, buf, sizeof buf - 1, 0);

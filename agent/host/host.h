@@ -108,6 +108,9 @@ int host_service_active_since(const Host *h, const char *unit, const char *marke
  * state and its last journal lines. Under --root: logged as "restart UNIT", and marker (the file
  * the daemon writes when it starts) is touched, as the restarted daemon would. */
 int host_service_restart(const Host *h, const char *unit, const char *marker, unsigned timeout_sec, char **reterr);
+/* Start a service (a running one is left as it is) and wait until it is active: sd-bus StartUnit.
+ * Under --root: logged as "start UNIT", and marker created (or touched), as the started daemon would. */
+int host_service_start(const Host *h, const char *unit, const char *marker, unsigned timeout_sec, char **reterr);
 
 /* One agent at a time: an exclusive flock on <root>/run/gpubase.lock holding the owner's pid.
  * Returns -EBUSY with *reterr_holder set when another process holds it. */
@@ -131,3 +134,4 @@ int sd_unit_is_enabled(const char *unit);
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec);
 int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr);
 int sd_unit_start_stop(const char *unit, bool start, char **reterr);
+int sd_unit_start(const char *unit, unsigned timeout_sec, char **reterr);

@@ -170,7 +170,8 @@ static char *journal_tail(const char *unit, unsigned lines) {
         return buf_steal(&b);
 }
 
-int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
+/* method: "RestartUnit" or "StartUnit"; verb names it in messages */
+static int unit_job(const char *method, const char *verb, const char *unit, unsigned timeout_sec, char **reterr) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -181,12 +182,12 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
         if (r < 0)
                 return bus_fail(r, NULL, "cannot connect to the system bus", reterr);
         r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "RestartUnit", &e, &reply, "ss", unit, "replace");
+                               "org.freedesktop.systemd1.Manager", method, &e, &reply, "ss", unit, "replace");
         if (r < 0)
-                return bus_fail(r, &e, "RestartUnit failed", reterr);
+                return bus_fail(r, &e, method, reterr);
         r = sd_bus_message_read(reply, "o", &job);
         if (r < 0)
-                return bus_fail(r, NULL, "RestartUnit returned no job", reterr);
+                return bus_fail(r, NULL, "no job returned", reterr);
         _cleanup_free_ char *jobpath = xstrdup(job);
         sd_bus_message_unref(reply);
         reply = NULL;
@@ -210,7 +211,7 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
                 if (r < 0)
                         break; /* job finished */
                 if (mono_usec() > deadline)
-                        return errorf(reterr, -ETIMEDOUT, "%s did not finish restarting within %us", unit, timeout_sec);
+                        return errorf(reterr, -ETIMEDOUT, "%s did not finish %s within %us", unit, verb, timeout_sec);
                 usleep(100 * 1000);
         }
         for (;;) {
@@ -227,8 +228,8 @@ int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
                                                           "org.freedesktop.systemd1.Unit", "SubState", &e, &sub);
                         sd_bus_error_free(&e);
                         _cleanup_free_ char *tail = journal_tail(unit, 10);
-                        return errorf(reterr, -EIO, "%s is %s (%s) after the restart; its last log lines:%s", unit, active,
-                                      sub ? sub : "?", *tail ? tail : " (none)");
+                        return errorf(reterr, -EIO, "%s is %s (%s) after %s; its last log lines:%s", unit, active,
+                                      sub ? sub : "?", verb, *tail ? tail : " (none)");
                 }
                 usleep(100 * 1000);
         }
@@ -249,4 +250,12 @@ int sd_unit_start_stop(const char *unit, bool start, char **reterr) {
         if (r < 0)
                 return bus_fail(r, &e, start ? "StartUnit failed" : "StopUnit failed", reterr);
         return 0;
+}
+
+int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr) {
+        return unit_job("RestartUnit", "restarting", unit, timeout_sec, reterr);
+}
+
+int sd_unit_start(const char *unit, unsigned timeout_sec, char **reterr) {
+        return unit_job("StartUnit", "starting", unit, timeout_sec, reterr);
 }

@@ -11,7 +11,9 @@
 #include "plan/step_kind.h"
 #include "plan/when_kind.h"
 
-static const char *const plan_keys[] = {"version", "name", "description", "match", "vars", "workloads", "watch", "steps", NULL};
+static const char *const plan_keys[] = {"version", "name", "description", "match", "vars", "workloads", "watch", "expect",
+                                        "steps", NULL};
+static const char *const expect_keys[] = {"gpus", "model", "nvswitches", NULL};
 static const char *const match_keys[] = {"os", "arch", NULL};
 static const char *const workloads_keys[] = {"cuda", NULL};
 static const char *const watch_keys[] = {"enable", "repair", "reboot", NULL};
@@ -29,6 +31,8 @@ void plan_intent_done(PlanIntent *i) {
         free(i->origin);
         free(i->nouveau_blacklist_step);
         free(i->nouveau_reboot_step);
+        free(i->fabric_manager_pkg);
+        free(i->expect_model);
         *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
 }
 
@@ -362,6 +366,22 @@ static int parse_watch(ParseCtx *pc, Plan *p, const YNode *w) {
         return 0;
 }
 
+/* expect: {gpus: 8, model: "H200*", nvswitches: 4}: the machine's shape, which gpu.count, gpu.model
+ * and the Fabric Manager checks take when they have no parameter of their own. */
+static int parse_expect(ParseCtx *pc, Plan *p, const YNode *e) {
+        const YNode *v;
+        if (schema_map(pc, e, "expect") < 0 || schema_keys(pc, e, "expect", expect_keys) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(e, "gpus")) && schema_uint(pc, v, "expect.gpus", 1, 1024, &p->intent.expect_gpus) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(e, "nvswitches")) &&
+            schema_uint(pc, v, "expect.nvswitches", 0, 64, &p->intent.expect_nvswitches) < 0)
+                return -EINVAL;
+        if ((v = ynode_get(e, "model")) && schema_string(pc, v, "expect.model", &p->intent.expect_model) < 0)
+                return -EINVAL;
+        return 0;
+}
+
 static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host) {
         const YNode *v;
         YNode *vars = NULL;
@@ -414,6 +434,7 @@ static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host)
         if ((v = ynode_get(root, "workloads")) && parse_workloads(pc, p, v) < 0)
                 return -EINVAL;
         if ((v = ynode_get(root, "watch")) && parse_watch(pc, p, v) < 0)
+        if ((v = ynode_get(root, "expect")) && parse_expect(pc, p, v) < 0)
                 return -EINVAL;
 
         if (schema_require(pc, root, "steps", "the plan", &v) < 0)

@@ -54,6 +54,12 @@ typedef struct PlanIntent {
          * none declared) */
         bool module_dkms, module_signed;
         int signing_route;
+        /* HGX hosts: the Fabric Manager package a step installs (NULL: none), whether a step enables
+         * nvidia-persistenced, and the machine's shape from the plan's `expect:` (0 / NULL: not said) */
+        char *fabric_manager_pkg;
+        bool persistence;
+        unsigned expect_gpus, expect_nvswitches;
+        char *expect_model; /* a glob: "H100*" */
 } PlanIntent;
 
 void plan_intent_done(PlanIntent *i);

@@ -14,7 +14,7 @@
 #include "steps/apt_install.h"
 
 static const char *const apt_install_keys[] = {"packages", "hold", "unhold", "pin", "origin", "prefetch",
-                                               "lock_timeout", "update", "hold_kernel", NULL};
+                                               "lock_timeout", "update", "hold_kernel", "version_of", NULL};
 
 static void params_free(void *p) {
         AptInstallParams *a = p;
@@ -27,6 +27,7 @@ static void params_free(void *p) {
         free(a->origin);
         strv_free(a->prefetch);
         free(a->update);
+        free(a->version_of);
         free(a);
 }
 
@@ -80,6 +81,15 @@ static int apt_install_parse(Step *s, const YNode *map, ParseCtx *pc) {
         if ((v = ynode_get(map, "lock_timeout")) &&
             schema_uint(pc, v, "lock_timeout (seconds)", 0, 24 * 3600, &a->lock_timeout) < 0)
                 return -EINVAL;
+        if ((v = ynode_get(map, "version_of"))) {
+                if (schema_string(pc, v, "version_of", &a->version_of) < 0)
+                        return -EINVAL;
+                if (!pkg_name_ok(a->version_of)) {
+                        src_error_set(pc->err, pc->file, v, "version_of names a package (e.g. nvidia-open), found '%s'",
+                                      a->version_of);
+                        return -EINVAL;
+                }
+        }
         if ((v = ynode_get(map, "update"))) {
                 if (schema_string(pc, v, "update", &a->update) < 0)
                         return -EINVAL;
@@ -127,11 +137,62 @@ static void apt_install_declare(const Step *s, PlanIntent *in) {
                 default:
                         break;
                 }
+                /* NVIDIA's nvidia-fabricmanager[-<branch>], or the cuda-drivers-fabricmanager[-<branch>]
+                 * meta-package that brings the driver and Fabric Manager together */
+                if ((startswith(p->name, "nvidia-fabricmanager") || startswith(p->name, "cuda-drivers-fabricmanager")) &&
+                    !in->fabric_manager_pkg)
+                        in->fabric_manager_pkg = xstrdup(p->name);
                 if (streq(p->name, "nvidia-container-toolkit") && p->version && !is_glob(p->version) && !in->ctk_version)
                         in->ctk_version = xstrdup(p->version);
         }
         if (a->origin && !in->origin)
                 in->origin = xstrdup(a->origin);
+}
+
+/* a->pkgs with every package listed without a version at "<v's upstream version>-*" */
+static AptPkgSpec *specs_at_version(const AptInstallParams *a, const char *version) {
+        _cleanup_free_ char *v = xstrdup(version);
+        char *colon = strchr(v, ':'), *up = colon ? colon + 1 : v, *dash = strrchr(up, '-');
+        if (dash)
+                *dash = 0;
+        AptPkgSpec *specs = xcalloc(a->n_pkgs, sizeof *specs);
+        for (size_t i = 0; i < a->n_pkgs; i++) {
+                specs[i].name = a->pkgs[i].name;
+                specs[i].version = a->pkgs[i].version ? xstrdup(a->pkgs[i].version) : xasprintf("%s-*", up);
+        }
+        return specs;
+}
+
+int apt_install_specs(AptSession *as, const AptInstallParams *a, AptPkgSpec **ret, char **reterr) {
+        if (!a->version_of) {
+                *ret = a->pkgs;
+                return 0;
+        }
+        _cleanup_free_ char *v = NULL;
+        AptPackage pk = {0};
+        if (apt_shim_package(as->shim, a->version_of, &pk) == 0 && pk.installed)
+                v = xstrdup(pk.installed);
+        apt_package_done(&pk);
+        if (!v) {
+                _cleanup_free_ char *err = NULL;
+                int r = apt_pick_version_from(as, a->version_of, NULL, NULL, &v, &err);
+                if (r < 0) {
+                        /* r itself, not errorf()'s result: the analyser cannot see that errorf() returns r */
+                        (void) errorf(reterr, r, "version_of: %s is neither installed nor offered (%s)", a->version_of,
+                                      err ? err : strerror(-r));
+                        return r;
+                }
+        }
+        *ret = specs_at_version(a, v);
+        return 0;
+}
+
+void apt_install_specs_free(const AptInstallParams *a, AptPkgSpec *specs) {
+        if (!specs || specs == a->pkgs)
+                return;
+        for (size_t i = 0; i < a->n_pkgs; i++)
+                free(specs[i].version);
+        free(specs);
 }
 
 char *apt_install_pin_path(const Step *s) {
@@ -168,19 +229,31 @@ static int check_origin(AptSession *as, const char *origin, const char *name, co
 }
 
 /* What dpkg's status says (no libapt): every package installed at a fitting version, and held
- * when asked. PROBE_SATISFIED, or PROBE_NEEDED with *ret_detail saying what is missing; -errno
- * with *reterr when the status file cannot be read. */
+ * when asked; with `version_of: PKG`, at PKG's installed upstream version. PROBE_SATISFIED, or
+ * PROBE_NEEDED with *ret_detail saying what is missing; -errno with *reterr when the status file
+ * cannot be read. */
 static int probe_dpkg(const AptInstallParams *a, const Host *h, char **ret_detail, char **reterr) {
         const DpkgStatus *st = NULL;
         int r = dpkg_status_get(h, &st);
         if (r < 0)
                 return errorf(reterr, r, "cannot read dpkg's status (%s): %s", DPKG_STATUS, strerror(-r));
-        for (size_t i = 0; i < a->n_pkgs; i++) {
-                const AptPkgSpec *p = &a->pkgs[i];
+        AptPkgSpec *specs = a->pkgs;
+        if (a->version_of) {
+                const DpkgStanza *of = dpkg_status_lookup(st, a->version_of);
+                if (!dpkg_stanza_present(of)) { /* the package it takes the version from is not there yet */
+                        *ret_detail = xasprintf("%s (whose version this step follows) is not installed", a->version_of);
+                        return PROBE_NEEDED;
+                }
+                specs = specs_at_version(a, of->version);
+        }
+        r = PROBE_SATISFIED;
+        for (size_t i = 0; r == PROBE_SATISFIED && i < a->n_pkgs; i++) {
+                const AptPkgSpec *p = &specs[i];
                 const DpkgStanza *pk = dpkg_status_lookup(st, p->name);
                 if (!dpkg_stanza_present(pk)) {
                         *ret_detail = xasprintf("%s is not installed", p->name);
-                        return PROBE_NEEDED;
+                        r = PROBE_NEEDED;
+                        break;
                 }
                 bool ok = dpkg_stanza_installed(pk) && version_fits(p->version, pk->version);
                 bool held_ok = !a->hold || dpkg_stanza_held(pk);
@@ -189,10 +262,11 @@ static int probe_dpkg(const AptInstallParams *a, const Host *h, char **ret_detai
                                               ? xasprintf("%s %s is not fully installed (dpkg state)", p->name, pk->version)
                                       : !ok ? xasprintf("%s is at %s, want %s", p->name, pk->version, p->version)
                                             : xasprintf("%s is not held", p->name);
-                        return PROBE_NEEDED;
+                        r = PROBE_NEEDED;
                 }
         }
-        return PROBE_SATISFIED;
+        apt_install_specs_free(a, specs);
+        return r;
 }
 
 /* What needs libapt: where the installed packages come from (`origin:`), and the archives of the
@@ -458,11 +532,14 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                 r = install_pinning_first(&as, a, update, &updated, &changed, &err);
                 first = 1;
         }
+        AptPkgSpec *specs = NULL;
         if (r >= 0)
-                r = pick_or_update(&as, a->pkgs + first, a->n_pkgs - first, a->origin, update, &updated, &versions,
-                                   &err);
+                r = apt_install_specs(&as, a, &specs, &err);
         if (r >= 0)
-                r = apt_install_versions(&as, a->pkgs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+                r = pick_or_update(&as, specs + first, a->n_pkgs - first, a->origin, update, &updated, &versions, &err);
+        if (r >= 0)
+                r = apt_install_versions(&as, specs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
+        apt_install_specs_free(a, specs);
         if (r >= 0)
                 r = verify_installed(&as, a, &err);
         if (r >= 0)
@@ -493,6 +570,8 @@ static char *apt_install_describe(const Step *s) {
                 buf_puts(&b, ", kernel metapackages held");
         if (a->pin)
                 buf_printf(&b, ", pinned to %s", a->pin);
+        if (a->version_of)
+                buf_printf(&b, ", at %s's version", a->version_of);
         if (a->origin)
                 buf_printf(&b, ", from %s", a->origin);
         if (a->prefetch) {

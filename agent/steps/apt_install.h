@@ -17,7 +17,15 @@ typedef struct AptInstallParams {
         char **prefetch;
         unsigned lock_timeout;
         char *update; /* auto, always, never */
+        char *version_of; /* `version_of: PKG`: unversioned packages at PKG's upstream version */
 } AptInstallParams;
+
+/* The packages to resolve: a->pkgs itself, or with `version_of: PKG` a copy in which every package
+ * listed without a version gets "<PKG's upstream version>-*" (PKG installed, else the version apt
+ * picks for it): Fabric Manager at exactly the driver's version, whatever the Debian revision.
+ * Free the copy with apt_install_specs_free(a, specs). -errno with *reterr when PKG has no version. */
+int apt_install_specs(AptSession *as, const AptInstallParams *a, AptPkgSpec **ret, char **reterr);
+void apt_install_specs_free(const AptInstallParams *a, AptPkgSpec *specs);
 
 /* /etc/apt/preferences.d/gpubase-ID and its content (`pin:`). */
 char *apt_install_pin_path(const Step *s);

@@ -19,8 +19,12 @@ int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reter
         if (r < 0)
                 return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
         r = apt_shim_update(as.shim, NULL, &err);
+        AptPkgSpec *specs = NULL;
         if (r >= 0)
-                r = apt_install_pick(&as, a->pkgs, a->n_pkgs, a->origin, &versions, &err);
+                r = apt_install_specs(&as, a, &specs, &err);
+        if (r >= 0)
+                r = apt_install_pick(&as, specs, a->n_pkgs, a->origin, &versions, &err);
+        apt_install_specs_free(a, specs);
         for (size_t i = 0; r >= 0 && i < a->n_pkgs; i++)
                 r = apt_shim_set_candidate(as.shim, a->pkgs[i].name, versions[i], &err);
         for (size_t i = 0; r >= 0 && i < a->n_pkgs; i++)
@@ -107,10 +111,14 @@ int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_det
                         r = apt_session_reopen(&as, &err);
                 first = 1;
         }
+        AptPkgSpec *specs = NULL;
         if (r >= 0)
-                r = apt_install_pick(&as, a->pkgs + first, a->n_pkgs - first, a->origin, &versions, &err);
+                r = apt_install_specs(&as, a, &specs, &err);
         if (r >= 0)
-                r = bundle_set(&as, s, b, a->pkgs + first, versions, a->n_pkgs - first, &added, NULL, &err);
+                r = apt_install_pick(&as, specs + first, a->n_pkgs - first, a->origin, &versions, &err);
+        if (r >= 0)
+                r = bundle_set(&as, s, b, specs + first, versions, a->n_pkgs - first, &added, NULL, &err);
+        apt_install_specs_free(a, specs);
         /* a package already installed here is not a change here, so it is not in the bundle: the
          * bundle assumes the target has it too */
         _cleanup_strv_free_ char **here = NULL;

@@ -10,6 +10,7 @@ static const StepKind *const step_kinds[] = {
         &step_apt_keyring_deb,
         &step_container_runtime,
         &step_service_restart,
+        &step_service_enable,
         &step_module_blacklist,
 };
 

@@ -150,7 +150,7 @@ shipped_vars() {
 
 # converged_states: what a rerun of a converged shipped plan shows.
 CONVERGED="preflight=done nouveau-blacklist=skipped upgrade-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped"
-CONVERGED+=" driver-reboot=skipped ctk=skipped runtime=skipped docker-restart=skipped"
+CONVERGED+=" fabric-manager=skipped driver-reboot=skipped persistence=skipped fabric-manager-start=skipped ctk=skipped runtime=skipped docker-restart=skipped"
 
 # shipped_installed: what a shipped plan leaves in the root.
 shipped_installed() {
@@ -202,14 +202,14 @@ converge() {
         shipped_vars "${2:-}"
         expect_rc 3 ga run "$plan" --reboot=exit "${SV[@]}"
         eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         installed nvidia-open 595.45.01-1 hold
         not_installed nvidia-container-toolkit
         expect_rc 3 ga resume --reboot=exit # no reboot yet: still pending
         boot_root
         expect_rc 0 ga resume --reboot=exit
         eq "$(sj .run_state)" "done" "run_state after the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=done persistence=skipped fabric-manager-start=skipped ctk=done runtime=done docker-restart=done" "step states after the reboot"
         eq "$(sj .reboots)" 1 "reboots"
         shipped_installed
         eq "$(grep -c 'restart docker.service' "$R/$ACTIONS_REL")" 1 "docker restarts in host-actions.log"
@@ -269,6 +269,71 @@ t_plan_ubuntu2404() {
         set_os ubuntu 24.04
         converge "$PLANS/ubuntu-24.04.yaml"
         rerun_converged "$PLANS/ubuntu-24.04.yaml"
+}
+
+# nvswitches: the root becomes an HGX board's: 4 NVSwitches (LS10 management endpoints) on the bus.
+nvswitches() {
+        local bus d
+        for bus in 05 06 07 08; do
+                d=$R/sys/bus/pci/devices/0000:$bus:00.0
+                mkdir -p "$d"
+                printf '0x10de\n' >"$d/vendor"
+                printf '0x22a3\n' >"$d/device"
+                printf '0x068000\n' >"$d/class"
+        done
+}
+
+# An NVSwitch host: the shipped plan's nvswitch-present condition holds, Fabric Manager is installed
+# from the driver's repository at exactly the driver's version (595.45.01-1, though 595.58.03-1 is
+# offered there too), held, and enabled and started after the driver reboot with nvidia-persistenced
+t_plan_debian12_nvswitch_fabric_manager() {
+        gpu_root
+        nvswitches
+        shipped_vars
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state fabric-manager)" "done" "fabric-manager at the reboot"
+        installed nvidia-open 595.45.01-1 hold
+        installed nvidia-fabricmanager 595.45.01-1 hold
+        [ -f "$R/lib/systemd/system/nvidia-fabricmanager.service" ] || fail "Fabric Manager's unit is missing"
+        # the driver's packages bring nvidia-persistenced's unit (the fixture's do not: it is put here)
+        mkdir -p "$R/lib/systemd/system"
+        printf '[Service]\nPIDFile=/var/run/nvidia-persistenced/nvidia-persistenced.pid\n' \
+                >"$R/lib/systemd/system/nvidia-persistenced.service"
+        boot_root
+        expect_rc 0 ga resume --reboot=exit
+        eq "$(sj .run_state)" "done" "run_state after the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=done driver-reboot=done persistence=done fabric-manager-start=done ctk=done runtime=done docker-restart=done" "step states after the reboot"
+        local u
+        for u in nvidia-persistenced.service nvidia-fabricmanager.service; do
+                contains "$R/$ACTIONS_REL" "enable $u" "host-actions.log"
+                contains "$R/$ACTIONS_REL" "start $u" "host-actions.log"
+        done
+        [ -f "$R/run/nvidia-fabricmanager/nv-fabricmanager.pid" ] || fail "Fabric Manager was not started"
+        # (driver.origin warns under --root: the lists do not name the repository as on a machine)
+        expect_rc 2 ga verify --json --plan "$PLANS/debian-12.yaml" "${SV[@]}"
+        eq "$(jq -r '[.checks[] | select(.status == "warn" or .status == "fail") | .name] | join(" ")' "$T/out")" \
+                driver.origin "verify's rows that are not ok"
+        eq "$(jq -r '.checks[] | select(.name == "fabric.manager") | .detail' "$T/out")" \
+                "nvidia-fabricmanager 595.45.01 matches the driver 595.45.01, held; nvidia-fabricmanager.service enabled and active" \
+                "fabric.manager"
+        eq "$(jq -r '.checks[] | select(.name == "fabric.state") | .status' "$T/out")" ok "fabric.state"
+        eq "$(jq -r '.checks[] | select(.name == "driver.persistence") | .status' "$T/out")" ok "driver.persistence"
+        eq "$(jq -c .facts.nvswitches.count "$T/out")" 4 "facts.nvswitches.count"
+        # a rerun changes nothing: Fabric Manager stays where it is
+        expect_rc 0 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state fabric-manager)" skipped "fabric-manager on the rerun"
+        eq "$(step_state fabric-manager-start)" skipped "fabric-manager-start on the rerun"
+        installed nvidia-fabricmanager 595.45.01-1 hold
+}
+
+# The same plan without an NVSwitch: nothing of Fabric Manager is installed or started
+t_plan_debian12_no_nvswitch_no_fabric_manager() {
+        gpu_root
+        shipped_vars
+        expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        eq "$(step_state fabric-manager)" skipped "fabric-manager"
+        contains "$R/$STATE_REL" "no NVSwitch on the PCI bus" "state.json"
+        not_installed nvidia-fabricmanager
 }
 
 t_plan_refused_on_other_os() {
@@ -381,7 +446,7 @@ t_plan_nouveau_loaded() {
         shipped_vars
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
         said "nouveau is loaded; this plan clears it: step 'nouveau-blacklist' blacklists it and rebuilds the initramfs, and step 'driver-reboot' reboots without it"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         file_is "$conf" $'blacklist nouveau\noptions nouveau modeset=0'
         eq "$(grep -c '^update-initramfs -u -k all$' "$R/$ACTIONS_REL")" 1 "initramfs rebuilds in host-actions.log"
         [ "$R/boot/initrd.img-$FIXTURE_KREL" -nt "$conf" ] || [ "$(stat -c %Y "$R/boot/initrd.img-$FIXTURE_KREL")" -ge "$(stat -c %Y "$conf")" ] ||
@@ -729,7 +794,7 @@ t_plan_debian12_nvidia_layout() {
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit --var "cuda_repo=$NV_REPO_URL" \
                 --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=$REPO_CTK_URI" --var "ctk_key_url=file://$CTK_KEY_ASC" \
                 --var "ctk_key_fpr=$CTK_KEY_FPR" --var "driver_origin=$NV_REPO_URL/"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
         installed cuda-keyring 1.1-1
         installed nvidia-open 595.45.01-1 hold
         contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"
@@ -1367,6 +1432,8 @@ t_runtime_containerd_root() {
 ALL_TESTS=(
         plan_debian12
         rerun_no_child_cache_reused
+        plan_debian12_nvswitch_fabric_manager
+        plan_debian12_no_nvswitch_no_fabric_manager
         plan_ubuntu2204
         plan_ubuntu2404
         plan_refused_on_other_os

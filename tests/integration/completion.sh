@@ -95,7 +95,7 @@ t_man_page_renders_and_is_complete() {
         while read -r k; do
                 contains "$T/page" "$k" "gpubase-plan(5) (check $k)"
         done < <(grep -h '\.name = "' "$SRC_DIR"/agent/checks/*.c | sed 's/.*"\(.*\)".*/\1/')
-        for k in always changed driver-stale config-changed; do
+        for k in always changed driver-stale config-changed nvswitch-present persistenced-installed; do
                 contains "$T/page" "$k" "gpubase-plan(5) (condition $k)"
         done
         # every parameter key of every step kind

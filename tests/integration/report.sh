@@ -159,6 +159,24 @@ t_report_default_name_and_usage() {
         out_has "report [-o FILE]"
 }
 
+# an HGX board: Fabric Manager's log and `nvidia-smi -q` (run inside the root) are in the report
+t_report_hgx_fabric_manager_and_nvidia_smi() {
+        "$SRC_DIR/tests/fixtures/hosts/mkhost.sh" "$T/hgx" hgx-h100 >"$T/mkhost.log" 2>&1 || fail "mkhost.sh hgx-h100: $(cat "$T/mkhost.log")"
+        cp -a "$T/hgx/." "$R/"
+        expect_rc 0 gb report -o "$T/r.tar.gz"
+        mkdir "$T/x"
+        tar -xzf "$T/r.tar.gz" -C "$T/x"
+        local X=$T/x/gpubase-report
+        cmp "$R/var/log/fabricmanager.log" "$X/files/var/log/fabricmanager.log" || fail "fabricmanager.log differs"
+        contains "$X/nvidia-smi-q.txt" "GPU 00000000:DB:00.0"
+        contains "$X/nvidia-smi-q.txt" "State                             : Completed"
+        contains "$X/MANIFEST" "collected     nvidia-smi-q.txt"
+        contains "$X/MANIFEST" "nvidia-smi -q (run inside the root, chroot), exit 0"
+        contains "$X/MANIFEST" "collected     files/var/log/fabricmanager.log"
+        eq "$(jq -r '.checks[] | select(.name == "fabric.manager") | .status' "$X/verify.json")" ok "fabric.manager in verify.json"
+        eq "$(jq -c .facts.nvswitches.count "$X/verify.json")" 4 "facts.nvswitches.count in verify.json"
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
         if [ -z "${1:-}" ] || [[ $t =~ $1 ]]; then
                 run_test "${t#t_}" "$t"

@@ -51,9 +51,14 @@ rehost() {
 }
 
 # The GPU-stack checks `gpubase verify` reports, in its order.
-ALL_CHECKS="gpu.present gpu.open-module-supported nouveau secureboot driver.loaded driver.flavor driver.version"
-ALL_CHECKS+=" driver.stale driver.next-kernel driver.origin driver.nvml driver.cuda-ceiling driver.held ctk.installed ctk.held"
+ALL_CHECKS="gpu.present gpu.count gpu.model gpu.open-module-supported nouveau secureboot driver.loaded driver.flavor"
+ALL_CHECKS+=" driver.version driver.stale driver.next-kernel driver.origin driver.nvml driver.cuda-ceiling driver.held"
+ALL_CHECKS+=" driver.persistence fabric.manager fabric.state nvlink.up gpu.ecc gpu.xid ctk.installed ctk.held"
 ALL_CHECKS+=" runtime.configured runtime.restarted toolkit.nvcc"
+# What a healthy single-GPU host without NVSwitches skips (no expected shape, no NVLink, no
+# persistence daemon asked for, no kernel log in the fixture, no host CUDA toolkit)
+HEALTHY_SKIPS="gpu.count=skip gpu.model=skip driver.persistence=skip fabric.manager=skip fabric.state=skip nvlink.up=skip"
+HEALTHY_SKIPS+=" gpu.xid=skip toolkit.nvcc=skip"
 
 # ---- verify --json helpers ----
 
@@ -159,8 +164,8 @@ t_healthy_h100_all_ok() {
         vj 0
         eq "$(jq -r '[.checks[].name] | join(" ")' "$T/verify.json")" "$ALL_CHECKS" "the checks verify reports"
         eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
-                "toolkit.nvcc=skip" "rows that are not ok"
-        eq "$(jq -c .summary "$T/verify.json")" '{"ok":17,"warn":0,"fail":0,"skip":1}' "summary"
+                "$HEALTHY_SKIPS" "rows that are not ok"
+        eq "$(jq -c .summary "$T/verify.json")" '{"ok":18,"warn":0,"fail":0,"skip":8}' "summary"
         check_is gpu.present ok "H100" "(Hopper)"
         check_is gpu.open-module-supported ok "open module at branch 595"
         check_is driver.loaded ok "595.45.01"
@@ -177,9 +182,9 @@ t_healthy_h100_all_ok() {
         check_is toolkit.nvcc skip "no host CUDA toolkit"
         # text: one row per check, no fix line, the counts
         expect_rc 0 gb verify
-        eq "$(grep -c . "$T/out")" 19 "text lines (18 rows + the counts)"
+        eq "$(grep -c . "$T/out")" 27 "text lines (26 rows + the counts)"
         not_contains "$T/out" "fix:" "healthy text report"
-        out_has "17 ok, 0 warn, 0 fail, 1 skip"
+        out_has "18 ok, 0 warn, 0 fail, 8 skip"
         # read-only: nothing under the root changed, no state written
         snapshot "$R" >"$T/after"
         diff "$T/before" "$T/after" >&2 || fail "verify changed the root"
@@ -475,7 +480,7 @@ t_current_gpus_healthy() {
                 rehost "$s"
                 vj 0
                 eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
-                        "toolkit.nvcc=skip" "$s: rows that are not ok"
+                        "$HEALTHY_SKIPS" "$s: rows that are not ok"
                 check_is gpu.present ok "1x $name ($arch)"
                 check_is gpu.open-module-supported ok "open module" "supports every GPU"
                 check_is driver.flavor ok "open module 595.45.04"
@@ -531,7 +536,7 @@ facts_are() {
         }
 }
 
-FACT_KEYS='["ctk","cuda_ceiling","cuda_ceiling_source","driver","gpus","kernels","nvml","runtime"]'
+FACT_KEYS='["ctk","cuda_ceiling","cuda_ceiling_source","driver","gpus","kernels","nvml","nvswitches","runtime"]'
 CTK4='"nvidia-container-toolkit","nvidia-container-toolkit-base","libnvidia-container-tools","libnvidia-container1"'
 
 t_facts_converged() {
@@ -796,7 +801,7 @@ t_text_output_fix_lines() {
         out_has "fix: reboot to load the installed driver"
         out_has "fix: reboot to load the module that matches"
         eq "$(grep -c 'fix:' "$T/out")" 2 "fix lines (one per failing check)"
-        out_has "15 ok, 0 warn, 2 fail, 1 skip"
+        out_has "15 ok, 0 warn, 2 fail, 9 skip"
         # warnings get their fix too, and exit 2
         rehost unlisted-gpu
         expect_rc 2 gb verify
@@ -1177,6 +1182,144 @@ run_bug() {
         else
                 cat "$IT_LOGDIR/$name.result"
         fi
+}
+
+# ---------------------------------------------------------------- HGX boards (NVSwitches)
+
+# plan_hgx: a gate that states the board's shape once (expect:) and takes every HGX check
+plan_hgx() {
+        plan hgx <<EOF
+version: 1
+name: hgx
+expect: {gpus: 8, model: "H100*", nvswitches: 4}
+steps:
+  - id: board
+    kind: gate
+    checks: [gpu.count, gpu.model, driver.persistence, fabric.manager, fabric.state, nvlink.up, gpu.ecc, gpu.xid]
+EOF
+}
+
+# the healthy board: everything ok, the switches in the facts
+t_hgx_h100_healthy() {
+        host hgx-h100
+        vj 0 --plan "$(plan_hgx)"
+        eq "$(not_ok)" "" "checks not ok"
+        check_is gpu.present ok "8x NVIDIA H100 80GB HBM3"
+        check_is gpu.count ok "8 NVIDIA GPUs on the PCI bus, as expected"
+        check_is gpu.model ok "all 8 GPUs match 'H100*'"
+        check_is fabric.manager ok "nvidia-fabricmanager 595.45.01 matches the driver 595.45.01, held" "enabled and active"
+        check_is fabric.state ok "fabric completed, status success on all 8 GPUs"
+        check_is driver.persistence ok "nvidia-persistenced.service enabled and active" "persistence mode on for all 8 GPUs"
+        check_is nvlink.up ok "all 144 NVLinks of 8 GPUs active"
+        check_is gpu.ecc ok "ECC enabled on all 8 GPUs"
+        check_is gpu.xid ok "no Xid error"
+        facts_are '.nvswitches.count == 4 and (.nvswitches.ids | length == 4 and all(. == "10de:22a3"))'
+        # the gate passes as a plan step too
+        expect_rc 0 gb plan check "$T/hgx.yaml"
+        # without a plan the shape is not known: the two shape checks skip, the rest still judge
+        vj 0
+        check_is gpu.count skip "no count expected"
+        check_is gpu.model skip "no model expected"
+        check_is fabric.manager ok "matches the driver"
+        # the shape as parameters of the checks themselves
+        plan shape >/dev/null <<EOF
+version: 1
+name: shape
+steps:
+  - id: board
+    kind: gate
+    checks: [{gpu.count: 4}, {gpu.model: "A100*"}]
+EOF
+        vj 1 --plan "$T/shape.yaml"
+        check_is gpu.count fail "8 NVIDIA GPUs on the PCI bus, 4 expected"
+        check_is gpu.model fail "8 of 8 GPUs do not match 'A100*'" "GPU 0 is 'NVIDIA H100 80GB HBM3'"
+        # NVML gone: the fabric state comes from nvidia-smi -q
+        rm "$R/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"
+        vj 1
+        check_is fabric.state ok "fabric completed, status success on all 8 GPUs (nvidia-smi -q)"
+        check_is nvlink.up skip "NVML does not answer"
+}
+
+t_hgx_h100_without_fabric_manager() {
+        host hgx-h100-no-fm
+        vj 1 --plan "$(plan_hgx)"
+        eq "$(not_ok)" "fabric.manager=fail fabric.state=fail" "checks not ok"
+        check_is fabric.manager fail "Fabric Manager is not installed" "4 NVSwitches" "driver 595.45.01"
+        fix_has fabric.manager "nvidia-fabricmanager=595.45.01-*" "system not yet initialized"
+        check_is fabric.state fail "GPU fabric not ready on 8 of 8 GPUs" "GPU 0 (00000000:18:00.0): not started"
+        fix_has fabric.state "fabricmanager.log"
+}
+
+t_hgx_h100_fabric_manager_version_mismatch() {
+        host hgx-h100-fm-mismatch
+        vj 1 --plan "$(plan_hgx)"
+        eq "$(not_ok)" "fabric.manager=fail" "checks not ok"
+        check_is fabric.manager fail "nvidia-fabricmanager 595.40.01 does not match the driver 595.45.01"
+        fix_has fabric.manager "nvidia-fabricmanager=595.45.01-*" "hold"
+}
+
+t_hgx_h100_seven_of_eight_gpus() {
+        host hgx-h100-7gpus
+        vj 1 --plan "$(plan_hgx)"
+        eq "$(not_ok)" "gpu.count=fail" "checks not ok"
+        check_is gpu.count fail "7 NVIDIA GPUs on the PCI bus, 8 expected"
+        fix_has gpu.count "missing from the bus"
+}
+
+t_hgx_h100_link_down() {
+        host hgx-h100-link-down
+        vj 1 --plan "$(plan_hgx)"
+        eq "$(not_ok)" "nvlink.up=fail" "checks not ok"
+        check_is nvlink.up fail "1 of 144 NVLinks inactive: GPU 3 (00000000:5D:00.0) link 7"
+}
+
+t_hgx_h100_xid_in_kernel_log() {
+        host hgx-h100-xid
+        vj 1 --plan "$(plan_hgx)"
+        eq "$(not_ok)" "gpu.xid=fail" "checks not ok"
+        check_is gpu.xid fail "Xid 79 (GPU has fallen off the bus)" "NVRM: Xid (PCI:0000:9a:00): 79"
+        # as a gate, the run stops on it
+        expect_rc 1 gb run "$T/hgx.yaml" --reboot=exit
+        err_has "Xid 79"
+}
+
+# a driver plan without Fabric Manager is refused on an NVSwitch board, naming the package; the
+# shipped plan (Fabric Manager when nvswitch-present) is not
+t_refusal_no_fabric_manager_on_nvswitch_host() {
+        host hgx-h100-no-fm
+        local p
+        p=$(plan nofm <<EOF
+version: 1
+name: nofm
+steps:
+  - id: driver
+    kind: apt-install
+    packages: ["nvidia-driver-pinning-595", "nvidia-open"]
+    hold: true
+EOF
+)
+        snapshot "$R" >"$T/before"
+        expect_rc 65 gb plan check "$p"
+        err_has "plan refused"
+        err_has "4 NVSwitches (LS10)"
+        err_has "no Fabric Manager"
+        err_has "nvidia-fabricmanager"
+        expect_rc 65 gb run "$p" --reboot=exit
+        absent "$R/$STATE_REL"
+        snapshot "$R" >"$T/after"
+        diff "$T/before" "$T/after" >&2 || fail "a refused run changed the root"
+        # branch 580 names the package by its branch
+        sed -i 's/"nvidia-driver-pinning-595", "nvidia-open"/"nvidia-open-580"/' "$p"
+        expect_rc 65 gb plan check "$p"
+        err_has "nvidia-fabricmanager-580"
+        # the shipped plan installs it when NVSwitches are present: not refused
+        expect_rc 0 gb plan check "$REPO_DIR/plans/debian-12.yaml"
+        # Debian's own packaging has no Fabric Manager: refused
+        expect_rc 65 gb plan check "$REPO_DIR/plans/debian-12-distro.yaml"
+        err_has "no Fabric Manager"
+        # the same plan on a board without NVSwitches is fine
+        rehost healthy-h100
+        expect_rc 0 gb plan check "$p"
 }
 
 # ---------------------------------------------------------------- main

@@ -16,6 +16,7 @@ int main(void) {
         srunner_add_suite(sr, apt_suite());
         srunner_add_suite(sr, nvml_suite());
         srunner_add_suite(sr, pci_suite());
+        srunner_add_suite(sr, hgx_suite());
         srunner_add_suite(sr, facts_suite());
         srunner_add_suite(sr, stack_suite());
         srunner_add_suite(sr, signing_suite());

@@ -18,6 +18,7 @@ START_TEST(test_stack_json_unknown) {
         StackFacts f = {.driver_flavor = _DRIVER_FLAVOR_INVALID, .nvml_status = NVML_STATUS_NO_LIBRARY, .cdi = -1};
         _cleanup_free_ char *s = facts_json(&f);
         ck_assert_str_eq(s, "{\"gpus\":null,"
+                            "\"nvswitches\":null,"
                             "\"driver\":{\"loaded\":null,\"flavor\":null,\"on_disk\":null,\"installed\":null,"
                             "\"package\":null,\"package_version\":null},"
                             "\"nvml\":{\"status\":\"no-library\",\"driver\":null},"
@@ -63,6 +64,7 @@ START_TEST(test_stack_json_values) {
         ck_assert_str_eq(s, "{\"gpus\":[{\"pci\":\"0000:01:00.0\",\"id\":\"10de:2330\",\"name\":\"GH100 [H100 SXM5 80GB]\","
                             "\"arch\":\"Hopper\",\"grace\":false},{\"pci\":\"0000:02:00.0\",\"id\":\"10de:2335\",\"name\":null,"
                             "\"arch\":null,\"grace\":false}],"
+                            "\"nvswitches\":{\"count\":0,\"ids\":[]},"
                             "\"driver\":{\"loaded\":\"595.45.01\",\"flavor\":\"open\",\"on_disk\":\"595.58.02\","
                             "\"installed\":\"595.58.02\",\"package\":\"nvidia-open\",\"package_version\":\"595.58.02-1\"},"
                             "\"nvml\":{\"status\":\"ok\",\"driver\":\"595.45.01\"},"

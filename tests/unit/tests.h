@@ -20,6 +20,7 @@ Suite *pgp_suite(void);
 Suite *apt_suite(void);
 Suite *nvml_suite(void);
 Suite *pci_suite(void);
+Suite *hgx_suite(void);
 Suite *facts_suite(void);
 Suite *stack_suite(void);
 Suite *signing_suite(void);
