@@ -20,13 +20,15 @@ enum {
         OPT_VAR = 1 << 8,
         OPT_OUTPUT = 1 << 9,
         OPT_BUNDLE = 1 << 10,
-        _OPT_LAST = OPT_BUNDLE,
+        OPT_SMOKE = 1 << 11,
+        _OPT_LAST = OPT_SMOKE,
 };
 
 typedef struct Args {
         Host host;
         RebootMode reboot;
         bool dry_run, replan, json;
+        bool smoke;       /* verify --smoke: also start a container (runtime.smoke) */
         bool no_programs; /* gpubase report: checks run no program (command-succeeds is skipped) */
         int verbose;
         unsigned timeout; /* wait --timeout, seconds; 0: none */

@@ -28,6 +28,9 @@ void plan_intent_done(PlanIntent *i) {
         free(i->origin);
         free(i->nouveau_blacklist_step);
         free(i->nouveau_reboot_step);
+        free(i->smoke_image);
+        free(i->smoke_cuda);
+        free(i->cdi_spec);
         *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
 }
 

@@ -11,6 +11,8 @@ static const StepKind *const step_kinds[] = {
         &step_container_runtime,
         &step_service_restart,
         &step_module_blacklist,
+        &step_cdi_generate,
+        &step_container_smoke,
 };
 
 const StepKind *step_kind_find(const char *name) {

@@ -51,9 +51,9 @@ rehost() {
 }
 
 # The GPU-stack checks `gpubase verify` reports, in its order.
-ALL_CHECKS="gpu.present gpu.open-module-supported nouveau secureboot driver.loaded driver.flavor driver.version"
-ALL_CHECKS+=" driver.stale driver.origin driver.nvml driver.cuda-ceiling driver.held ctk.installed ctk.held"
-ALL_CHECKS+=" runtime.configured runtime.restarted toolkit.nvcc"
+ALL_CHECKS="gpu.present gpu.open-module-supported nouveau secureboot driver.operator driver.loaded driver.flavor"
+ALL_CHECKS+=" driver.version driver.stale driver.origin driver.nvml driver.cuda-ceiling driver.held ctk.installed ctk.held"
+ALL_CHECKS+=" runtime.configured runtime.restarted cdi.spec toolkit.nvcc"
 
 # ---- verify --json helpers ----
 
@@ -159,8 +159,8 @@ t_healthy_h100_all_ok() {
         vj 0
         eq "$(jq -r '[.checks[].name] | join(" ")' "$T/verify.json")" "$ALL_CHECKS" "the checks verify reports"
         eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
-                "toolkit.nvcc=skip" "rows that are not ok"
-        eq "$(jq -c .summary "$T/verify.json")" '{"ok":16,"warn":0,"fail":0,"skip":1}' "summary"
+                "cdi.spec=skip toolkit.nvcc=skip" "rows that are not ok"
+        eq "$(jq -c .summary "$T/verify.json")" '{"ok":17,"warn":0,"fail":0,"skip":2}' "summary"
         check_is gpu.present ok "H100" "(Hopper)"
         check_is gpu.open-module-supported ok "open module at branch 595"
         check_is driver.loaded ok "595.45.01"
@@ -177,9 +177,9 @@ t_healthy_h100_all_ok() {
         check_is toolkit.nvcc skip "no host CUDA toolkit"
         # text: one row per check, no fix line, the counts
         expect_rc 0 gb verify
-        eq "$(grep -c . "$T/out")" 18 "text lines (17 rows + the counts)"
+        eq "$(grep -c . "$T/out")" 20 "text lines (19 rows + the counts)"
         not_contains "$T/out" "fix:" "healthy text report"
-        out_has "16 ok, 0 warn, 0 fail, 1 skip"
+        out_has "17 ok, 0 warn, 0 fail, 2 skip"
         # read-only: nothing under the root changed, no state written
         snapshot "$R" >"$T/after"
         diff "$T/before" "$T/after" >&2 || fail "verify changed the root"
@@ -453,7 +453,7 @@ t_current_gpus_healthy() {
                 rehost "$s"
                 vj 0
                 eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
-                        "toolkit.nvcc=skip" "$s: rows that are not ok"
+                        "cdi.spec=skip toolkit.nvcc=skip" "$s: rows that are not ok"
                 check_is gpu.present ok "1x $name ($arch)"
                 check_is gpu.open-module-supported ok "open module" "supports every GPU"
                 check_is driver.flavor ok "open module 595.45.04"
@@ -704,7 +704,7 @@ t_text_output_fix_lines() {
         out_has "fix: reboot to load the installed driver"
         out_has "fix: reboot to load the module that matches"
         eq "$(grep -c 'fix:' "$T/out")" 2 "fix lines (one per failing check)"
-        out_has "14 ok, 0 warn, 2 fail, 1 skip"
+        out_has "15 ok, 0 warn, 2 fail, 2 skip"
         # warnings get their fix too, and exit 2
         rehost unlisted-gpu
         expect_rc 2 gb verify
