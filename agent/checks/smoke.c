@@ -71,16 +71,18 @@ int smoke_spec_parse(SmokeSpec *s, const YNode *map, ParseCtx *pc, const char *w
                         return -EINVAL;
                 s->pull = streq(pull, "missing");
         }
-        if ((v = ynode_get(map, "image"))) {
+        /* an empty image or archive (a plan variable left empty) is no image, no archive */
+        if ((v = ynode_get(map, "image")) && !(v->type == YNODE_SCALAR && isempty(v->value))) {
                 if (schema_string(pc, v, "image", &s->image) < 0)
                         return -EINVAL;
-                if (isempty(s->image) || strpbrk(s->image, " \t\n")) {
+                if (strpbrk(s->image, " \t\n")) {
                         src_error_set(pc->err, pc->file, v, "image must be an image reference such as %s",
                                       default_images[0]);
                         return -EINVAL;
                 }
         }
-        if ((v = ynode_get(map, "archive")) && schema_abs_path(pc, v, "archive", &s->archive) < 0)
+        if ((v = ynode_get(map, "archive")) && !(v->type == YNODE_SCALAR && isempty(v->value)) &&
+            schema_abs_path(pc, v, "archive", &s->archive) < 0)
                 return -EINVAL;
         if ((v = ynode_get(map, "timeout")) && schema_uint(pc, v, "timeout", 1, 3600, &s->timeout_sec) < 0)
                 return -EINVAL;
@@ -124,8 +126,10 @@ static char **run_argv(const char *runtime, SmokeRequest req, const char *image,
         }
         strv_push(&argv, xstrdup("run"));
         strv_push(&argv, xstrdup("--rm"));
-        if (docker)
+        if (docker) { /* the test needs no network: it also runs where docker has no bridge */
                 strv_push(&argv, xstrdup("--pull=never"));
+                strv_push(&argv, xstrdup("--network=none"));
+        }
         if (req == SMOKE_REQUEST_CDI) {
                 strv_push(&argv, xstrdup("--device"));
                 strv_push(&argv, xstrdup("nvidia.com/gpu=all"));

@@ -12,7 +12,7 @@ _gpubase_opts() {
         resume) echo "$common --reboot= --dry-run --replan --bundle" ;;
         status) echo "$common --json" ;;
         wait) echo "$common --timeout" ;;
-        verify) echo "$common --json --plan --var" ;;
+        verify) echo "$common --json --plan --var --smoke" ;;
         plan) echo "$common --var" ;;
         reset) echo "$common --dry-run" ;;
         bundle) echo "$common --var --output -o --json" ;;

@@ -153,6 +153,30 @@ drift_start() {
         finish
 }
 
+# the containerd phase: the shipped containerd plan run on the machine the docker plan converged
+# (no reboot: the driver and the toolkit are there), which configures containerd, restarts it, writes
+# the CDI spec and ends with the smoke test through containerd; results in containerd/
+containerd_phase() {
+        R=$SHARE/containerd
+        mkdir -p "$R"
+        say "the containerd plan on the converged machine"
+        run run run "${VARS[@]}" /srv/e2e/plan-containerd.yaml
+        ctr --namespace gpubase images ls -q >"$R/ctr-images.txt" 2>&1
+        cp /etc/containerd/config.toml "$R/config.toml" 2>/dev/null
+        cp /etc/containerd/conf.d/99-nvidia.toml "$R/99-nvidia.toml" 2>/dev/null
+        cp /etc/cdi/nvidia.yaml "$R/cdi.yaml" 2>/dev/null
+        systemctl show containerd.service >"$R/containerd-unit.txt"
+        timeout 120 gpubase verify --smoke --plan /srv/e2e/plan-containerd.yaml "${VARS[@]}" --json >"$R/verify-smoke.json" 2>"$R/verify-smoke.err"
+        echo $? >"$R/verify-smoke.rc"
+        sync
+}
+# the last boot of happy (and drift): the results so far, then the containerd phase, then off
+end_with_containerd() {
+        collect
+        containerd_phase
+        finish
+}
+
 case "$SCENARIO" in
 happy)
         # gpubase run --reboot=now: it reboots through logind; gpubase.service resumes in boot 2.
@@ -169,11 +193,11 @@ happy)
                         collect
                         drift_start
                 fi
-                finish
+                end_with_containerd
         fi
         R=$SHARE/drift
         run wait wait --timeout 540
-        finish
+        end_with_containerd
         ;;
 packer)
         # examples/packer's template, replayed: its provisioners in order (/srv/e2e/packer/steps, read
