@@ -132,9 +132,9 @@ t_smoke_step_in_a_plan() {
         local p
         p=$(smoke_plan smoke "runtime: docker" "timeout: 60")
         expect_rc 0 gb plan show "$p"
-        out_has "docker run --rm --pull=never --gpus all"
+        out_has "docker run --rm --pull=never --network=none --gpus all"
         expect_rc 0 gb run "$p"
-        eq "$(step_state smoke)" done "the smoke step"
+        eq "$(step_state smoke)" "done" "the smoke step"
         jq -r '.steps[] | select(.id == "smoke") | .detail' "$R/$STATE_REL" >"$T/d"
         contains "$T/d" "the container sees all 1 GPU and driver 595.45.01" "the step's detail"
 }
@@ -283,13 +283,31 @@ t_image_from_an_archive() {
         mkdir -p "$R/srv/images"
         image_tar "$R/srv/images/cuda.tar" "$IMAGE" 13.0
         expect_rc 0 gb run "$(smoke_plan archive "archive: /srv/images/cuda.tar")"
-        eq "$(step_state smoke)" done "the smoke step"
+        eq "$(step_state smoke)" "done" "the smoke step"
         grep -q "^$IMAGE 13.0$" "$R/var/lib/docker/standin-images" || fail "docker load did not load the archive"
         # an archive that does not hold the image: said so
         : >"$R/var/lib/docker/standin-images"
         image_tar "$R/srv/images/other.tar" nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04 12.8
         smoke_row --plan "$(smoke_plan other "archive: /srv/images/other.tar")"
         smoke_is fail "is not on this machine, and loading it from the archive did not provide it"
+}
+
+# an air-gapped host: bundle create carries the image archive (images/FILE), run --bundle loads the
+# bundle's copy; the archive itself is not on the target
+t_image_from_an_offline_bundle() {
+        ct_host
+        mkdir -p "$R/srv/images"
+        image_tar "$R/srv/images/cuda.tar" "$IMAGE" 13.0
+        local p
+        p=$(smoke_plan bundled "archive: /srv/images/cuda.tar")
+        expect_rc 0 gb bundle create "$p" -o "$T/b.tar.gz"
+        expect_rc 0 gb bundle inspect "$T/b.tar.gz"
+        out_has "images/cuda.tar"
+        rm "$R/srv/images/cuda.tar"
+        : >"$R/var/lib/docker/standin-images"
+        expect_rc 0 gb run --bundle "$T/b.tar.gz"
+        eq "$(step_state smoke)" "done" "the smoke step"
+        grep -q "^$IMAGE 13.0$" "$R/var/lib/docker/standin-images" || fail "the bundle's image was not loaded"
 }
 
 t_docker_not_running() {
@@ -508,7 +526,8 @@ ALL_TESTS=(
         docker_gpus_all_ok smoke_step_in_a_plan shipped_plans_end_with_the_smoke_test
         docker_not_restarted_after_toolkit docker_unknown_runtime_nvidia version_mismatch_in_the_container
         version_mismatch_on_the_host image_cuda_above_the_ceiling image_cuda_refused_at_plan_time no_gpu_visible
-        one_gpu_missing image_not_present_offline image_from_an_archive docker_not_running standins_refuse_unknown_flags
+        one_gpu_missing image_not_present_offline image_from_an_archive image_from_an_offline_bundle docker_not_running
+        standins_refuse_unknown_flags
         containerd_through_the_nvidia_runtime containerd_gpus_and_its_failures
         cdi_unresolvable_then_generated cdi_stale_after_a_driver_upgrade cdi_spec_that_does_not_parse
         operator_driver_detected operator_refuses_a_host_driver
