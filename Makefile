@@ -174,7 +174,7 @@ unit: deps $(B)/test-unit $(B)/fixtures/libnvidia-ml.so.1
 # stand-in NVML for the suites that build GPU hosts). san-check runs them against build/san/gpubase
 # with leak detection, less examples and completion (the shipped examples under their tools, and the
 # shell completion and man pages).
-SUITES     ?= run verify apt report bundle confine examples completion faults hangs secrets input image ops
+SUITES     ?= run verify container apt report bundle confine examples completion faults hangs secrets input image ops
 SAN_SUITES  = $(filter-out examples completion,$(SUITES))
 FAKE_NVML  := $(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1
 

@@ -15,7 +15,7 @@ static const Command commands[] = {
         {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0), failed or its agent died (1), or waits for a reboot (3)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
-        {"verify", "[--plan PLAN]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE | OPT_TEXTFILE, 0, 0, cmd_verify, cmd_verify_help},
+        {"verify", "[--plan PLAN] [--smoke]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE | OPT_TEXTFILE | OPT_SMOKE, 0, 0, cmd_verify, cmd_verify_help},
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},
         {"bundle", "create|inspect", "an offline bundle of what a plan downloads (run --bundle FILE)", OPT_ROOT | OPT_VAR | OPT_OUTPUT | OPT_JSON | OPT_VERBOSE, 2, 2, cmd_bundle, cmd_bundle_help},
@@ -47,6 +47,7 @@ static void help(void) {
                "  --json                  machine-readable output (status, verify); run, resume: one JSON\n"
                "                          event per line on stdout, everything else on stderr\n"
                "  --plan PLAN             verify against what this plan installs (branch, versions, workloads)\n"
+               "  --smoke                 verify: also start a container with every GPU (runtime.smoke)\n"
                "  --var NAME=VALUE        override a variable of the plan's vars (run, plan, verify; a run\n"
                "                          keeps them for resume)\n"
                "  --textfile PATH         also write the result for node_exporter's textfile collector\n"
@@ -79,6 +80,7 @@ static const struct option long_opts[] = {
         {"image", no_argument, NULL, 'I'},
         {"keep-cache", no_argument, NULL, 'K'},
         {"textfile", required_argument, NULL, 'X'},
+        {"smoke", no_argument, NULL, 'S'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -113,6 +115,8 @@ static const char *opt_name(unsigned bit) {
                 return "--keep-cache";
         case OPT_TEXTFILE:
                 return "--textfile";
+        case OPT_SMOKE:
+                return "--smoke";
         default:
                 return "-v";
         }
@@ -185,6 +189,10 @@ static int parse_option(Args *a, int c, char **argv, const char **root, bool *wa
         case 'X':
                 a->textfile = optarg;
                 a->seen |= OPT_TEXTFILE;
+                return EXIT_OK;
+        case 'S':
+                a->smoke = true;
+                a->seen |= OPT_SMOKE;
                 return EXIT_OK;
         case 'v':
                 a->verbose++;

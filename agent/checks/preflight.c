@@ -2,8 +2,25 @@
 
 #include "host/version.h"
 #include "checks/facts.h"
+#include "checks/operator.h"
 #include "checks/preflight.h"
 #include "checks/signing.h"
+
+/* The container smoke test's image (its tag's CUDA) above the planned branch's ceiling. */
+static void smoke_ceiling_refusal(const PlanIntent *in, const Host *h, char ***out) {
+        CudaTable t = {0};
+        if (cuda_table_load(h, &t, NULL) < 0)
+                return;
+        _cleanup_free_ char *of = xasprintf("%d.999.999", in->driver_branch);
+        _cleanup_free_ char *ceiling = cuda_table_ceiling(&t, of);
+        if (ceiling && cuda_minor_cmp(in->smoke_cuda, ceiling) > 0)
+                strv_push(out, xasprintf("the container smoke test's image %s needs CUDA %s, but driver branch %d serves "
+                                         "CUDA up to %s (the container would fail with \"CUDA driver version is "
+                                         "insufficient\"); name an image of CUDA %s or older, or leave image unset "
+                                         "for one within the ceiling",
+                                         in->smoke_image, in->smoke_cuda, in->driver_branch, ceiling, ceiling));
+        cuda_table_done(&t);
+}
 
 char **plan_refusals(const Plan *p, const Host *h) {
         const PlanIntent *in = &p->intent;
@@ -65,6 +82,15 @@ char **plan_refusals(const Plan *p, const Host *h) {
                                           pkg));
         }
         gpu_list_done(&l);
+
+        /* the smoke test's image must be one the planned driver serves */
+        if (in->smoke_cuda && in->driver_branch > 0)
+                smoke_ceiling_refusal(in, h, &out);
+
+        /* a host driver never goes on top of the GPU Operator's driver container */
+        _cleanup_free_ char *op = in->driver_branch > 0 || in->driver_glob ? gpu_operator_driver(h) : NULL;
+        if (op)
+                strv_push(&out, xasprintf("%s, and this plan installs a host driver; %s", op, OPERATOR_FIX));
 
         /* with Secure Boot on, the module must have a way to be signed before the reboot that loads it */
         char *sb = secureboot_refusal(in, h);

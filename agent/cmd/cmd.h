@@ -24,13 +24,15 @@ enum {
         OPT_IMAGE = 1 << 11,
         OPT_KEEP_CACHE = 1 << 12,
         OPT_TEXTFILE = 1 << 13,
-        _OPT_LAST = OPT_TEXTFILE,
+        OPT_SMOKE = 1 << 14,
+        _OPT_LAST = OPT_SMOKE,
 };
 
 typedef struct Args {
         Host host;
         RebootMode reboot;
         bool dry_run, replan, json;
+        bool smoke;       /* verify --smoke: also start a container (runtime.smoke) */
         bool no_programs; /* gpubase report: checks run no program (command-succeeds is skipped) */
         int verbose;
         unsigned timeout; /* wait --timeout, seconds; 0: none */

@@ -1,6 +1,6 @@
-/* gpubase verify [--plan PLAN] [--json]: a read-only report of every GPU-stack check, the one
- * command that replaces nvidia-smi + nvcc --version + nvidia-ctk + a container smoke test + cat
- * /proc/driver/nvidia/version. Exit 0 all ok, 2 warnings, 1 failures. With --json, "facts" beside
+/* gpubase verify [--plan PLAN] [--smoke] [--json]: a read-only report of every GPU-stack check, the
+ * one command that replaces nvidia-smi + nvcc --version + nvidia-ctk + cat /proc/driver/nvidia/version
+ * and, with --smoke, a container smoke test. Exit 0 all ok, 2 warnings, 1 failures. With --json, "facts" beside
  * the rows gives the versions found as plain values, for fleets to compare (checks/stack.h). */
 #include <json-c/json.h>
 #include <string.h>
@@ -11,11 +11,17 @@
 #include "base/log.h"
 #include "plan/secret_vars.h"
 #include "cmd/cmd.h"
+#include "steps/steps.h"
 
 const char cmd_verify_help[] =
         "Runs every GPU-stack check, read-only (exit 0 all ok, 2 warnings, 1 failures); with --plan PLAN,\n"
         "against what the plan installs (branch, flavour, toolkit version, workloads.cuda) and with the\n"
         "plan's own checks too.\n"
+        "\n"
+        "--smoke also starts a container through the container runtime with every GPU requested and runs\n"
+        "nvidia-smi in it (runtime.smoke): ok only when it sees every GPU of the host and the host's driver\n"
+        "version; with --plan, as the plan's container-smoke step says (runtime, image, archive, pull).\n"
+        "Without --smoke nothing is started, and a plan's runtime.smoke checks are left out.\n"
         "\n"
         "Under --root the root's programs (nvcc, nvidia-smi, nvidia-ctk) and NVML (libnvidia-ml.so.1) never\n"
         "run on the host: they run inside the root (chroot, every capability dropped) when gpubase runs as\n"
@@ -65,6 +71,30 @@ static bool seen(const VerifyReport *v, const char *name) {
         return false;
 }
 
+/* The plan's own checks that say something more (runtime.smoke only with --smoke). */
+static void add_plan_rows(VerifyReport *v, const Plan *p, Ctx *ctx, bool smoke) {
+        for (size_t i = 0; p && i < p->n_steps; i++)
+                for (size_t j = 0; j < p->steps[i].n_checks; j++) {
+                        const CheckSpec *c = &p->steps[i].checks[j];
+                        _cleanup_free_ char *label = check_spec_label(c);
+                        /* a GPU-stack check's parameter is already in the plan's intent, which the
+                         * row above used: list it once */
+                        if (c->kind == &check_runtime_smoke && !smoke)
+                                continue;
+                        if (!c->kind->verify && !seen(v, label))
+                                add_row(v, c, ctx);
+                }
+}
+
+/* verify --smoke: runtime.smoke as the plan's container-smoke step says, else with its defaults. */
+static void add_smoke_row(VerifyReport *v, const Plan *p, Ctx *ctx) {
+        CheckSpec c = {.kind = &check_runtime_smoke};
+        for (size_t i = 0; p && i < p->n_steps && !c.params; i++)
+                if (p->steps[i].kind == &step_container_smoke)
+                        c.params = p->steps[i].params;
+        add_row(v, &c, ctx);
+}
+
 void verify_collect(Args *a, const Plan *p, VerifyReport *ret) {
         VerifyReport v = {0};
         Ctx ctx = {.host = &a->host, .plan = p, .no_programs = a->no_programs, .verbose = a->verbose};
@@ -77,16 +107,9 @@ void verify_collect(Args *a, const Plan *p, VerifyReport *ret) {
                 CheckSpec c = {.kind = k};
                 add_row(&v, &c, &ctx);
         }
-        /* then the plan's own checks that say something more */
-        for (size_t i = 0; p && i < p->n_steps; i++)
-                for (size_t j = 0; j < p->steps[i].n_checks; j++) {
-                        const CheckSpec *c = &p->steps[i].checks[j];
-                        _cleanup_free_ char *label = check_spec_label(c);
-                        /* a GPU-stack check's parameter is already in the plan's intent, which the
-                         * row above used: list it once */
-                        if (!c->kind->verify && !seen(&v, label))
-                                add_row(&v, c, &ctx);
-                }
+        if (a->smoke)
+                add_smoke_row(&v, p, &ctx);
+        add_plan_rows(&v, p, &ctx, a->smoke);
         for (size_t i = 0; i < v.n; i++)
                 v.count[v.rows[i].res.status]++;
         *ret = v;

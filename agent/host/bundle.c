@@ -525,7 +525,7 @@ char *bundle_sources_list(const char *dir) {
 }
 
 void bundle_prune(const char *dir) {
-        static const char *const sub[] = {"repo", "keyrings", "keys"};
+        static const char *const sub[] = {"repo", "keyrings", "keys", "images"};
         for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
                 _cleanup_free_ char *p = xasprintf("%s/%s", dir, sub[i]);
                 rm_rf_tree(p);

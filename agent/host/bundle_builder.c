@@ -326,10 +326,10 @@ int bundle_builder_write(BundleBuilder *b, const BundlePlanRef *p, const char *o
         m->plan_sha256 = xstrdup(p->sha256);
         m->plan_source = xstrdup(p->path);
         m->vars = p->vars ? strv_copy(p->vars) : NULL;
-        /* the plan first, then keyrings (with the signed indexes that vouch for them), keys, and the
-         * repositories */
+        /* the plan first, then keyrings (with the signed indexes that vouch for them), keys, the
+         * repositories, and the container smoke test's image archives */
         m->files = xcalloc(b->n_files + 1, sizeof(BundleFile));
-        static const char *const order[] = {"plan", "keyring-deb", "keyring-chain", "key", "index", "deb"};
+        static const char *const order[] = {"plan", "keyring-deb", "keyring-chain", "key", "index", "deb", "image"};
         for (size_t k = 0; k < ELEMENTSOF(order); k++)
                 for (size_t i = 0; i < b->n_files; i++) {
                         const Staged *s = &b->files[i];

@@ -33,6 +33,9 @@ void plan_intent_done(PlanIntent *i) {
         free(i->nouveau_reboot_step);
         free(i->fabric_manager_pkg);
         free(i->expect_model);
+        free(i->smoke_image);
+        free(i->smoke_cuda);
+        free(i->cdi_spec);
         *i = (PlanIntent){.driver_branch = -1, .driver_flavor = -1, .signing_route = -1};
 }
 
@@ -434,6 +437,7 @@ static int plan_parse_tree(ParseCtx *pc, Plan *p, YNode *root, const Host *host)
         if ((v = ynode_get(root, "workloads")) && parse_workloads(pc, p, v) < 0)
                 return -EINVAL;
         if ((v = ynode_get(root, "watch")) && parse_watch(pc, p, v) < 0)
+                return -EINVAL;
         if ((v = ynode_get(root, "expect")) && parse_expect(pc, p, v) < 0)
                 return -EINVAL;
 

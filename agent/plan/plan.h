@@ -60,6 +60,11 @@ typedef struct PlanIntent {
         bool persistence;
         unsigned expect_gpus, expect_nvswitches;
         char *expect_model; /* a glob: "H100*" */
+        /* the container smoke test's image whose CUDA is the newest, and that CUDA ("12.8.1"); NULL:
+         * none named (the default image follows the driver's ceiling) */
+        char *smoke_image, *smoke_cuda;
+        /* the CDI spec a cdi-generate step writes (or a cdi.spec check names); NULL: none */
+        char *cdi_spec;
 } PlanIntent;
 
 void plan_intent_done(PlanIntent *i);

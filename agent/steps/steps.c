@@ -12,6 +12,8 @@ static const StepKind *const step_kinds[] = {
         &step_service_restart,
         &step_service_enable,
         &step_module_blacklist,
+        &step_cdi_generate,
+        &step_container_smoke,
 };
 
 const StepKind *step_kind_find(const char *name) {

@@ -7,7 +7,7 @@
 
 extern const StepKind step_gate, step_command, step_file, step_reboot, step_apt_install, step_apt_source,
         step_apt_keyring_deb, step_container_runtime, step_service_restart, step_module_blacklist,
-        step_service_enable;
+        step_service_enable, step_container_smoke, step_cdi_generate;
 
 /* Reboot step parameters, read by the engine. */
 typedef struct RebootParams {

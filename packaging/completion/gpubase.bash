@@ -12,7 +12,7 @@ _gpubase_opts() {
         resume) echo "$common --reboot= --dry-run --replan --bundle --image --keep-cache --json" ;;
         status) echo "$common --json" ;;
         wait) echo "$common --timeout" ;;
-        verify) echo "$common --json --plan --var --textfile" ;;
+        verify) echo "$common --json --plan --var --textfile --smoke" ;;
         watch) echo "$common --textfile" ;;
         plan) echo "$common --var" ;;
         reset) echo "$common --dry-run" ;;

@@ -57,7 +57,8 @@ esac
 SMP=${E2E_SMP:-$(((JOBS >= 2) ? 1 : 2))}
 # cryptomgr.notests: the kernel's crypto self-tests cost ~20 s of every boot under TCG;
 # mitigations=off: no retpolines in an emulated CPU. Neither changes what the test looks at.
-KERNEL_ARGS=${E2E_KERNEL_ARGS:-cryptomgr.notests mitigations=off}
+# apparmor=0: docker loads its AppArmor profile with apparmor_parser, which the minimal guest lacks
+KERNEL_ARGS=${E2E_KERNEL_ARGS:-cryptomgr.notests mitigations=off apparmor=0}
 
 # ------------------------------------------------------------------ the guest image (cached)
 mkdir -p "$CACHE"
@@ -162,6 +163,15 @@ awk '/^  - id: / { ctk = ($3 == "ctk") } { print } ctk && $0 == "    hold: true"
         "$ROOT/srv/e2e/plan.yaml" >"$ROOT/srv/e2e/plan-busy.yaml"
 [ "$(grep -c '^    lock_timeout: 15$' "$ROOT/srv/e2e/plan-busy.yaml")" = 1 ] ||
         die "$shipped changed: its ctk step has no 'hold: true' line to put lock_timeout after (update tests/e2e/run.sh)"
+# the containerd variant, with the same change (the happy scenario's last boot runs it)
+shipped_ctrd=$ROOT/usr/share/gpubase/plans/debian-12-containerd.yaml
+[ "$(grep -cxF "$from" "$shipped_ctrd")" = 1 ] || die "$shipped_ctrd changed: its preflight line is not '$from'"
+awk -v from="$from" -v to="$to" '$0 == from { print to; next } { print }' "$shipped_ctrd" >"$ROOT/srv/e2e/plan-containerd.yaml"
+# The container smoke test's image: the CUDA base image gpubase picks for the guest's ceiling (the fake
+# NVML's 13.0), built here as a docker-archive (make-smoke-image.sh) whose nvidia-smi is a stand-in
+# reading what the NVIDIA runtime stand-in injected; the plans load it through smoke_archive.
+"$HERE/make-smoke-image.sh" "$ROOT/srv/e2e/smoke-image.tar" nvcr.io/nvidia/cuda:13.0.0-base-ubuntu24.04 13.0 ||
+        die "cannot build the smoke test's image"
 cat >"$ROOT/srv/e2e/vars" <<EOF
 cuda_repo=file://$GUEST_REPO/cuda
 cuda_key_fpr=$KEY_FPR
@@ -169,6 +179,7 @@ ctk_repo=file://$GUEST_REPO/ctk
 ctk_key_url=file://$GUEST_REPO/keys/ctk-key.asc
 ctk_key_fpr=$CTK_KEY_FPR
 driver_origin=$GUEST_REPO/cuda
+smoke_archive=/srv/e2e/smoke-image.tar
 EOF
 # The packer scenario replays examples/packer: its provisioners as the template lists them (read
 # from the template now, tests/e2e/packer-steps.sh), its scripts copied unchanged, and the plan
@@ -427,9 +438,13 @@ assert_done_after_one_reboot() { # B1 B2
         expect "gpubase wait exit" "$(sh_ wait.rc)" 0
         expect "reboots" "$(status_field .reboots)" 1
         expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id ${1:0:8}… -> ${2:0:8}…\)"
-        for st in driver driver-reboot ctk runtime docker-restart; do
+        for st in driver driver-reboot ctk runtime docker-restart smoke; do
                 expect "step $st" "$(step_field $st .state)" "done"
         done
+        # the smoke test through the real dockerd, runc and the NVIDIA runtime stand-in; the image
+        # came from smoke_archive (docker load)
+        expect_match "smoke detail" "$(step_field smoke .detail)" \
+                '^the container sees all 1 GPU and driver 595\.45\.01 \(docker run --rm --pull=never --network=none --runtime=nvidia -e NVIDIA_VISIBLE_DEVICES=all '
         assert_converged 595.45.01
         assert_docker_restarted_by_unit
         assert_journal_fields "$1" driver-reboot reboot-requested
@@ -513,6 +528,36 @@ report_dir() { # NAME
         echo "$W/s/$1.report"
 }
 
+# the containerd phase of happy's last boot (share/containerd): the shipped containerd plan on the
+# converged machine, with no reboot, ends done with the smoke test through the real containerd
+assert_containerd_phase() { # MODULE-VERSION
+        local sh=$SH st
+        SH=$VM/share/containerd
+        if [ ! -e "$SH/run.rc" ]; then
+                bad "the containerd phase did not run (no containerd/run.rc)"
+                SH=$sh
+                return
+        fi
+        expect "containerd plan: gpubase run exit" "$(sh_ run.rc)" 0
+        expect "containerd plan: run state" "$(status_field .run_state)" "done"
+        for st in driver driver-reboot ctk; do
+                expect "containerd plan: step $st (converged already)" "$(step_field $st .state)" skipped
+        done
+        for st in runtime containerd-restart cdi smoke; do
+                expect "containerd plan: step $st" "$(step_field $st .state)" "done"
+        done
+        expect_match "containerd smoke detail" "$(step_field smoke .detail)" \
+                "^the container sees all 1 GPU and driver ${1//./\\.} \\(ctr --namespace gpubase run --rm --runtime io.containerd.runc.v2 --runc-binary /usr/bin/nvidia-container-runtime "
+        expect_match "containerd's config.toml imports the drop-in" "$(sh_ config.toml)" 'imports = \["/etc/containerd/conf.d/\*\.toml"\]'
+        expect_match "the drop-in names the NVIDIA runtime" "$(sh_ 99-nvidia.toml)" 'BinaryName = "/usr/bin/nvidia-container-runtime"'
+        expect_match "the CDI spec names the driver" "$(sh_ cdi.yaml)" "libcuda\.so\.${1//./\\.}"
+        expect_match "ctr images (imported from smoke_archive)" "$(sh_ ctr-images.txt)" 'nvcr\.io/nvidia/cuda:13\.0\.0-base-ubuntu24\.04'
+        expect "verify --smoke: runtime.smoke (containerd)" "$(jq -r '.checks[] | select(.name == "runtime.smoke") | .status' "$SH/verify-smoke.json" 2>/dev/null)" ok
+        expect "verify --smoke: cdi.spec" "$(jq -r '.checks[] | select(.name == "cdi.spec") | .status' "$SH/verify-smoke.json" 2>/dev/null)" ok
+        obs "containerd phase: $(step_field smoke .detail)"
+        SH=$sh
+}
+
 # happy path, and (DRIFT=1) the drift path continuing on the same machine
 scenario_happy() { # DRIFT(0|1)
         local drift=$1 b1 b2 b3 rc
@@ -539,6 +584,7 @@ scenario_happy() { # DRIFT(0|1)
                         bad "journalctl -u gpubase -o verbose has no GPUBASE_STEP=docker-restart"
                 fi
         fi
+        [ "$drift" = 1 ] || assert_containerd_phase 595.45.01
         finish_scenario happy
         [ "$drift" = 1 ] || return 0
 
@@ -567,6 +613,7 @@ scenario_happy() { # DRIFT(0|1)
                 assert_converged 595.45.01
         fi
         obs "driver packages at the end: $(grep -E '^(nvidia-open|nvidia-kernel-open-dkms|libnvidia-compute:?[a-z0-9]*) ' "$SH/dpkg.txt" | tr '\n' ';')"
+        if [ "$rc" = 3 ]; then assert_containerd_phase 595.58.03; else assert_containerd_phase 595.45.01; fi
         finish_scenario drift
 }
 

@@ -150,7 +150,7 @@ shipped_vars() {
 
 # converged_states: what a rerun of a converged shipped plan shows.
 CONVERGED="preflight=done nouveau-blacklist=skipped upgrade-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped"
-CONVERGED+=" fabric-manager=skipped driver-reboot=skipped persistence=skipped fabric-manager-start=skipped ctk=skipped runtime=skipped docker-restart=skipped"
+CONVERGED+=" fabric-manager=skipped driver-reboot=skipped persistence=skipped fabric-manager-start=skipped ctk=skipped runtime=skipped docker-restart=skipped smoke=done"
 
 # shipped_installed: what a shipped plan leaves in the root.
 shipped_installed() {
@@ -202,14 +202,14 @@ converge() {
         shipped_vars "${2:-}"
         expect_rc 3 ga run "$plan" --reboot=exit "${SV[@]}"
         eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending smoke=pending" "step states at the reboot"
         installed nvidia-open 595.45.01-1 hold
         not_installed nvidia-container-toolkit
         expect_rc 3 ga resume --reboot=exit # no reboot yet: still pending
         boot_root
         expect_rc 0 ga resume --reboot=exit
         eq "$(sj .run_state)" "done" "run_state after the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=done persistence=skipped fabric-manager-start=skipped ctk=done runtime=done docker-restart=done" "step states after the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=done persistence=skipped fabric-manager-start=skipped ctk=done runtime=done docker-restart=done smoke=done" "step states after the reboot"
         eq "$(sj .reboots)" 1 "reboots"
         shipped_installed
         eq "$(grep -c 'restart docker.service' "$R/$ACTIONS_REL")" 1 "docker restarts in host-actions.log"
@@ -446,7 +446,7 @@ t_plan_nouveau_loaded() {
         shipped_vars
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
         said "nouveau is loaded; this plan clears it: step 'nouveau-blacklist' blacklists it and rebuilds the initramfs, and step 'driver-reboot' reboots without it"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending smoke=pending" "step states at the reboot"
         file_is "$conf" $'blacklist nouveau\noptions nouveau modeset=0'
         eq "$(grep -c '^update-initramfs -u -k all$' "$R/$ACTIONS_REL")" 1 "initramfs rebuilds in host-actions.log"
         [ "$R/boot/initrd.img-$FIXTURE_KREL" -nt "$conf" ] || [ "$(stat -c %Y "$R/boot/initrd.img-$FIXTURE_KREL")" -ge "$(stat -c %Y "$conf")" ] ||
@@ -560,7 +560,7 @@ t_plan_check_shipped() {
         gpu_root
         local spec f os ver
         for spec in ubuntu-22.04:ubuntu:22.04 ubuntu-24.04:ubuntu:24.04 debian-12:debian:12 debian-12-distro:debian:12 \
-                debian-13:debian:13; do
+                debian-12-containerd:debian:12 debian-13:debian:13; do
                 IFS=: read -r f os ver <<<"$spec"
                 set_os "$os" "$ver"
                 expect_rc 0 ga plan check "$PLANS/$f.yaml"
@@ -572,7 +572,7 @@ t_plan_check_shipped() {
         out_has "0218 2E60 104F CDC2 6EAE 1B85 97A5 D4CB 8793 F200"
         # every shipped plan is accounted for here
         local shipped=("$PLANS"/*.yaml)
-        eq "$(printf '%s\n' "${shipped[@]}" | grep -vc '/demo\.yaml$')" 5 "shipped plans"
+        eq "$(printf '%s\n' "${shipped[@]}" | grep -vc '/demo\.yaml$')" 6 "shipped plans"
 }
 
 # ---------------------------------------------------------------- apt front ends
@@ -794,7 +794,7 @@ t_plan_debian12_nvidia_layout() {
         expect_rc 3 ga run "$PLANS/debian-12.yaml" --reboot=exit --var "cuda_repo=$NV_REPO_URL" \
                 --var "cuda_key_fpr=$KEY_FPR" --var "ctk_repo=$REPO_CTK_URI" --var "ctk_key_url=file://$CTK_KEY_ASC" \
                 --var "ctk_key_fpr=$CTK_KEY_FPR" --var "driver_origin=$NV_REPO_URL/"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending smoke=pending" "step states at the reboot"
         installed cuda-keyring 1.1-1
         installed nvidia-open 595.45.01-1 hold
         contains "$R/etc/apt/sources.list.d/cuda-debian12-x86_64.list" "$NV_REPO_URL/ /"

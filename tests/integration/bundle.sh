@@ -128,7 +128,7 @@ t_bundle_run_offline_to_done() {
         expect_rc 3 gb run --bundle "$GOOD" --reboot=exit
         out_has "packages from the offline bundle"
         eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending" "step states at the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending smoke=pending" "step states at the reboot"
         eq "$(sj .bundle)" /var/lib/gpubase/bundle "the run's bundle"
         installed cuda-keyring 1.1-1
         installed nvidia-open 595.45.01-1 hold
@@ -143,7 +143,7 @@ t_bundle_run_offline_to_done() {
         # resume goes on with the extracted bundle, checked again
         expect_rc 0 gb resume --reboot=exit
         eq "$(sj .run_state)" "done" "run_state after the reboot"
-        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=done persistence=skipped fabric-manager-start=skipped ctk=done runtime=done docker-restart=done" "step states after the reboot"
+        eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=done persistence=skipped fabric-manager-start=skipped ctk=done runtime=done docker-restart=done smoke=done" "step states after the reboot"
         local p
         for p in nvidia-container-toolkit nvidia-container-toolkit-base libnvidia-container-tools libnvidia-container1; do
                 installed "$p" 1.19.0-1 hold
@@ -157,7 +157,7 @@ t_bundle_run_offline_to_done() {
         # a converged rerun from the bundle changes nothing
         cp "$R/var/lib/dpkg/status" "$T/status.before"
         expect_rc 0 gb run --bundle "$GOOD" --reboot=exit
-        eq "$(states)" "preflight=done nouveau-blacklist=skipped upgrade-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped fabric-manager=skipped driver-reboot=skipped persistence=skipped fabric-manager-start=skipped ctk=skipped runtime=skipped docker-restart=skipped" "converged rerun"
+        eq "$(states)" "preflight=done nouveau-blacklist=skipped upgrade-blacklist=skipped cuda-keyring=skipped ctk-repo=skipped driver=skipped fabric-manager=skipped driver-reboot=skipped persistence=skipped fabric-manager-start=skipped ctk=skipped runtime=skipped docker-restart=skipped smoke=done" "converged rerun"
         cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "the converged rerun changed dpkg's status"
         # without the bundle the same plan cannot reach its repositories
         expect_rc 0 gb reset

@@ -54,6 +54,7 @@ t_completion_options() {
         offers "exit never now" gpubase resume --reboot=
         offers "--json" gpubase status --j
         offers "--plan" gpubase verify --pl
+        offers "--smoke" gpubase verify --sm
         comp gpubase verify -- >"$T/o"
         contains "$T/o" "--var"
         not_contains "$T/o" "--reboot="

@@ -246,6 +246,23 @@ gpu_root() {
         cp "$ids" "$R/usr/share/misc/pci.ids"
         printf '%s\n' "$FIXTURE_KREL" >"$R/proc/sys/kernel/osrelease"
         docker_running "$FIXTURE_OLD_TIME"
+        smoke_standins
+}
+
+# smoke_standins: what a shipped plan's container smoke test needs in the root: docker and ctr
+# stand-ins (tests/fixtures/container/standin.c, static: gpubase runs them inside the root), the
+# device node /dev/nvidia0, and the CUDA base image gpubase picks for the fixture driver's CUDA
+# ceiling (13.0) in docker's and containerd's stores. The test then passes once the plan has
+# configured docker and restarted it, as on a real host.
+smoke_standins() {
+        local bin=$IT_LOGDIR/container-standin
+        [ -x "$bin" ] || gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static "$TESTS_DIR/fixtures/container/standin.c" -o "$bin"
+        mkdir -p "$R/usr/bin" "$R/dev" "$R/var/lib/docker" "$R/var/lib/containerd"
+        cp "$bin" "$R/usr/bin/docker"
+        cp "$bin" "$R/usr/bin/ctr"
+        : >"$R/dev/nvidia0"
+        printf 'nvcr.io/nvidia/cuda:13.0.0-base-ubuntu24.04 13.0\n' >"$R/var/lib/docker/standin-images"
+        cp "$R/var/lib/docker/standin-images" "$R/var/lib/containerd/standin-images"
 }
 
 # docker_running TIME: docker (re)started at TIME.

@@ -51,14 +51,14 @@ rehost() {
 }
 
 # The GPU-stack checks `gpubase verify` reports, in its order.
-ALL_CHECKS="gpu.present gpu.count gpu.model gpu.open-module-supported nouveau secureboot driver.loaded driver.flavor"
-ALL_CHECKS+=" driver.version driver.stale driver.next-kernel driver.origin driver.nvml driver.cuda-ceiling driver.held"
-ALL_CHECKS+=" driver.persistence fabric.manager fabric.state nvlink.up gpu.ecc gpu.xid ctk.installed ctk.held"
-ALL_CHECKS+=" runtime.configured runtime.restarted toolkit.nvcc"
+ALL_CHECKS="gpu.present gpu.count gpu.model gpu.open-module-supported nouveau secureboot driver.operator driver.loaded"
+ALL_CHECKS+=" driver.flavor driver.version driver.stale driver.next-kernel driver.origin driver.nvml driver.cuda-ceiling"
+ALL_CHECKS+=" driver.held driver.persistence fabric.manager fabric.state nvlink.up gpu.ecc gpu.xid ctk.installed ctk.held"
+ALL_CHECKS+=" runtime.configured runtime.restarted cdi.spec toolkit.nvcc"
 # What a healthy single-GPU host without NVSwitches skips (no expected shape, no NVLink, no
-# persistence daemon asked for, no kernel log in the fixture, no host CUDA toolkit)
+# persistence daemon asked for, no kernel log in the fixture, no CDI spec, no host CUDA toolkit)
 HEALTHY_SKIPS="gpu.count=skip gpu.model=skip driver.persistence=skip fabric.manager=skip fabric.state=skip nvlink.up=skip"
-HEALTHY_SKIPS+=" gpu.xid=skip toolkit.nvcc=skip"
+HEALTHY_SKIPS+=" gpu.xid=skip cdi.spec=skip toolkit.nvcc=skip"
 
 # ---- verify --json helpers ----
 
@@ -165,7 +165,7 @@ t_healthy_h100_all_ok() {
         eq "$(jq -r '[.checks[].name] | join(" ")' "$T/verify.json")" "$ALL_CHECKS" "the checks verify reports"
         eq "$(jq -r '[.checks[] | select(.status != "ok") | "\(.name)=\(.status)"] | join(" ")' "$T/verify.json")" \
                 "$HEALTHY_SKIPS" "rows that are not ok"
-        eq "$(jq -c .summary "$T/verify.json")" '{"ok":18,"warn":0,"fail":0,"skip":8}' "summary"
+        eq "$(jq -c .summary "$T/verify.json")" '{"ok":19,"warn":0,"fail":0,"skip":9}' "summary"
         check_is gpu.present ok "H100" "(Hopper)"
         check_is gpu.open-module-supported ok "open module at branch 595"
         check_is driver.loaded ok "595.45.01"
@@ -182,9 +182,9 @@ t_healthy_h100_all_ok() {
         check_is toolkit.nvcc skip "no host CUDA toolkit"
         # text: one row per check, no fix line, the counts
         expect_rc 0 gb verify
-        eq "$(grep -c . "$T/out")" 27 "text lines (26 rows + the counts)"
+        eq "$(grep -c . "$T/out")" 29 "text lines (28 rows + the counts)"
         not_contains "$T/out" "fix:" "healthy text report"
-        out_has "18 ok, 0 warn, 0 fail, 8 skip"
+        out_has "19 ok, 0 warn, 0 fail, 9 skip"
         # read-only: nothing under the root changed, no state written
         snapshot "$R" >"$T/after"
         diff "$T/before" "$T/after" >&2 || fail "verify changed the root"
@@ -801,7 +801,7 @@ t_text_output_fix_lines() {
         out_has "fix: reboot to load the installed driver"
         out_has "fix: reboot to load the module that matches"
         eq "$(grep -c 'fix:' "$T/out")" 2 "fix lines (one per failing check)"
-        out_has "15 ok, 0 warn, 2 fail, 9 skip"
+        out_has "16 ok, 0 warn, 2 fail, 10 skip"
         # warnings get their fix too, and exit 2
         rehost unlisted-gpu
         expect_rc 2 gb verify

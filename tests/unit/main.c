@@ -24,6 +24,7 @@ int main(void) {
         srunner_add_suite(sr, input_suite());
         srunner_add_suite(sr, confine_suite());
         srunner_add_suite(sr, kernels_suite());
+        srunner_add_suite(sr, container_suite());
         srunner_run_all(sr, CK_ENV);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);

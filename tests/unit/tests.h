@@ -28,6 +28,7 @@ Suite *exec_suite(void);
 Suite *input_suite(void);
 Suite *confine_suite(void);
 Suite *kernels_suite(void);
+Suite *container_suite(void);
 
 /* One directory for the whole run (<tmp>/gpubase-unit.XXXXXX), removed at the end even when a
  * failing test (in a forked child) never reached its teardown. */

@@ -248,6 +248,30 @@ ops_checks() {
         systemctl is-enabled gpubase-verify.timer >"$d/timer-enabled-after.txt" 2>&1
         sync
 }
+# the containerd phase: the shipped containerd plan run on the machine the docker plan converged
+# (no reboot: the driver and the toolkit are there), which configures containerd, restarts it, writes
+# the CDI spec and ends with the smoke test through containerd; results in containerd/
+containerd_phase() {
+        R=$SHARE/containerd
+        mkdir -p "$R"
+        say "the containerd plan on the converged machine"
+        run run run "${VARS[@]}" /srv/e2e/plan-containerd.yaml
+        ctr --namespace gpubase images ls -q >"$R/ctr-images.txt" 2>&1
+        cp /etc/containerd/config.toml "$R/config.toml" 2>/dev/null
+        cp /etc/containerd/conf.d/99-nvidia.toml "$R/99-nvidia.toml" 2>/dev/null
+        cp /etc/cdi/nvidia.yaml "$R/cdi.yaml" 2>/dev/null
+        systemctl show containerd.service >"$R/containerd-unit.txt"
+        timeout 120 gpubase verify --smoke --plan /srv/e2e/plan-containerd.yaml "${VARS[@]}" --json >"$R/verify-smoke.json" 2>"$R/verify-smoke.err"
+        echo $? >"$R/verify-smoke.rc"
+        sync
+}
+# the last boot of happy (and drift): the results so far, then the containerd phase, then off
+end_with_containerd() {
+        collect
+        echo "$N" >"$R/finished" # this phase's results are complete (drift's are judged on it)
+        containerd_phase
+        finish
+}
 
 case "$SCENARIO" in
 happy)
@@ -269,11 +293,11 @@ happy)
                         collect
                         drift_start
                 fi
-                finish
+                end_with_containerd
         fi
         R=$SHARE/drift
         run wait wait --timeout 540
-        finish
+        end_with_containerd
         ;;
 image)
         # the tree was provisioned on the build host (gpubase --root TREE --image run): this is its
