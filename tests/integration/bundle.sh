@@ -32,7 +32,9 @@ SV=(--var "cuda_keyring_url=file://$CUDA_KEYRING_DEB"
 PLAN=$PLANS/debian-12.yaml
 DEBS="libnvidia-compute=595.45.01-1 libnvidia-container-tools=1.19.0-1 libnvidia-container1=1.19.0-1"
 DEBS+=" nvidia-container-toolkit-base=1.19.0-1 nvidia-container-toolkit=1.19.0-1 nvidia-driver-pinning-595=595-1"
-DEBS+=" nvidia-kernel-open-dkms=595.45.01-1 nvidia-open=595.45.01-1"
+# Fabric Manager too, at the driver's version (not the newer 595.58.03-1 the repository offers): its
+# step's condition (nvswitch-present) is the target's to judge, at run time
+DEBS+=" nvidia-fabricmanager=595.45.01-1 nvidia-kernel-open-dkms=595.45.01-1 nvidia-open=595.45.01-1"
 
 # one good bundle (gzip, for the crafting script) made once, in a root of its own
 GOOD=$BW/good.tar.gz
@@ -63,8 +65,9 @@ t_bundle_create_and_inspect() {
         out_has "cuda-keyring             apt-keyring-deb  bundled"
         out_has "ctk-repo                 apt-source       bundled"
         out_has "driver                   apt-install      bundled"
+        out_has "fabric-manager           apt-install      bundled"
         out_has "ctk                      apt-install      bundled"
-        out_has "wrote $b: 8 packages, 19 files"
+        out_has "wrote $b: 9 packages, 20 files"
         snapshot "$R" >"$T/root.after"
         diff "$T/root.before" "$T/root.after" >&2 || fail "bundle create changed the root"
         # zstd, manifest first
