@@ -15,8 +15,8 @@ int mkdir_parents_mode(const char *path, unsigned parents_mode, unsigned dir_mod
  * taken in it (the temp file O_EXCL|O_NOFOLLOW); a link at path is replaced, never followed. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 int fsync_parent_dir(const char *path);
-/* A new file (O_EXCL|O_NOFOLLOW: never one that exists, never through a link), written without
- * fsync: for scratch copies in a private temporary directory that nothing reads after a crash. */
+/* path created or truncated (O_NOFOLLOW: never through a link) and written without fsync: for
+ * scratch copies in a private temporary directory (mkdtemp) that nothing reads after a crash. */
 int write_file_scratch(const char *path, const void *data, size_t len, unsigned mode);
 /* strerror() for what write_file_atomic() returned, with -EBUSY explained: the path is a mount
  * point (a file bind-mounted over it), which a rename cannot replace. */
