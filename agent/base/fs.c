@@ -228,7 +228,7 @@ int write_file_replace(const char *path, const void *data, size_t len, unsigned 
 }
 
 int write_file_scratch(const char *path, const void *data, size_t len, unsigned mode) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
         if (fd < 0)
                 return negative_errno();
         return write_all_fd(fd, data, len);

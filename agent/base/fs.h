@@ -18,8 +18,8 @@ int fsync_parent_dir(const char *path);
 /* The same rename into place without the fsyncs: readers see the old file or the new one, but a
  * crash may leave either (or an empty one): for copies that are rewritten anyway, e.g. on /run. */
 int write_file_replace(const char *path, const void *data, size_t len, unsigned mode);
-/* A new file (O_EXCL|O_NOFOLLOW: never one that exists, never through a link), written without
- * fsync: for scratch copies in a private temporary directory that nothing reads after a crash. */
+/* path created or truncated (O_NOFOLLOW: never through a link) and written without fsync: for
+ * scratch copies in a private temporary directory (mkdtemp) that nothing reads after a crash. */
 int write_file_scratch(const char *path, const void *data, size_t len, unsigned mode);
 /* strerror() for what write_file_atomic() returned, with -EBUSY explained: the path is a mount
  * point (a file bind-mounted over it), which a rename cannot replace. */
