@@ -27,6 +27,13 @@ typedef struct AptOptions {
                                     * no cache files: a dry run writes nothing where it looks */
         bool readonly;             /* no cache files written (probes); NULL scratch: the root's lists */
         bool force_confmiss;       /* dpkg restores deleted conffiles of reinstalled packages */
+        int dpkg_output_fd;        /* > 0: what dpkg and its maintainer scripts write (stdout and stderr)
+                                    * goes to this descriptor while apt_shim_commit() installs; the
+                                    * progress callbacks still write to ours. 0: dpkg shares ours */
+        /* called about once a second while apt_shim_lock() waits for a lock someone else holds:
+         * seconds waited so far, of lock_timeout_sec. NULL: wait silently */
+        void (*lock_wait)(void *userdata, unsigned waited, unsigned timeout);
+        void *lock_userdata;
 } AptOptions;
 
 typedef struct AptProgress {

@@ -20,7 +20,8 @@ enum {
         OPT_VAR = 1 << 8,
         OPT_OUTPUT = 1 << 9,
         OPT_BUNDLE = 1 << 10,
-        _OPT_LAST = OPT_BUNDLE,
+        OPT_QUIET = 1 << 11,
+        _OPT_LAST = OPT_QUIET,
 };
 
 typedef struct Args {
@@ -29,6 +30,7 @@ typedef struct Args {
         bool dry_run, replan, json;
         bool no_programs; /* gpubase report: checks run no program (command-succeeds is skipped) */
         int verbose;
+        bool quiet;       /* -q: one line per step (run, resume) */
         unsigned timeout; /* wait --timeout, seconds; 0: none */
         const char *plan; /* verify --plan */
         char **vars;      /* --var NAME=VALUE */

@@ -1,8 +1,16 @@
 #include <string.h>
+#include <unistd.h>
 
 #include "checks/preflight.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
+
+/* " (are you root? ...)" after a permission error of gpubase's own files when not running as root. */
+static const char *root_hint(int r) {
+        if ((r == -EACCES || r == -EPERM) && geteuid() != 0)
+                return " (are you root? gpubase keeps its lock and state where only root may write: run it with sudo)";
+        return "";
+}
 
 char *state_file_path(Args *a) {
         return host_path(&a->host, GPUBASE_STATE_FILE);
@@ -49,7 +57,7 @@ int take_lock_or_complain(Args *a, int *ret_fd) {
         }
         if (r < 0) {
                 _cleanup_free_ char *p = host_path(&a->host, GPUBASE_LOCK_FILE);
-                log_error("cannot take the lock %s: %s", p, strerror(-r));
+                log_error("cannot take the lock %s: %s%s", p, strerror(-r), root_hint(r));
                 return EXIT_FAILED;
         }
         /* a checkpoint write cut off by a crash leaves its temp file behind */
@@ -78,7 +86,7 @@ int load_state_or_complain(Args *a, State **ret) {
                 return EXIT_FAILED;
         }
         if (r < 0) {
-                log_error("cannot read the state file %s: %s", path, why ? why : strerror(-r));
+                log_error("cannot read the state file %s: %s%s", path, why ? why : strerror(-r), root_hint(r));
                 return EXIT_FAILED;
         }
         return EXIT_OK;

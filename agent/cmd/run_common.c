@@ -43,8 +43,9 @@ int run_with(Args *a, Plan *p, State *st) {
                 .dry_run = a->dry_run,
                 .replan = a->replan,
                 .verbose = a->verbose,
+                .quiet = a->quiet,
         };
-        if (a->dry_run)
+        if (a->dry_run && !a->quiet)
                 printf("dry run of plan '%s' (%s): nothing is changed, no state is written\n", p->name, p->path);
         if (a->host.apt_bundle)
                 printf("packages from the offline bundle in %s: no network is used for keyrings, keys or packages\n",
