@@ -253,7 +253,7 @@ static const Command *find_command_or_complain(const char *name) {
         names[ELEMENTSOF(commands)] = "help";
         names[ELEMENTSOF(commands) + 1] = NULL;
         _cleanup_free_ char *hint = did_you_mean(name, names);
-        log_error("unknown command '%s'%s (see `gpubase --help`)", name, hint);
+        log_error("unknown command '%s'%s; see `gpubase --help`", name, hint);
         return NULL;
 }
 

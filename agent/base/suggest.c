@@ -53,5 +53,5 @@ const char *closest_name(const char *word, const char *const *names) {
 
 char *did_you_mean(const char *word, const char *const *names) {
         const char *n = closest_name(word, names);
-        return n ? xasprintf("; did you mean '%s'?", n) : xstrdup("");
+        return n ? xasprintf(" (did you mean '%s'?)", n) : xstrdup("");
 }

@@ -6,5 +6,5 @@
  * likely typo: at most 2 edits (1 for words of up to 4 characters), and fewer than the word's length.
  * Adjacent transpositions count as one edit. */
 const char *closest_name(const char *word, const char *const *names);
-/* "; did you mean 'NAME'?" when closest_name() finds one, else "" (always a malloc'ed string). */
+/* " (did you mean 'NAME'?)" when closest_name() finds one, else "" (always a malloc'ed string). */
 char *did_you_mean(const char *word, const char *const *names);

@@ -67,9 +67,16 @@ int take_lock_or_complain(Args *a, int *ret_fd) {
 }
 
 int load_state_or_complain(Args *a, State **ret) {
+        _cleanup_free_ char *resolved = NULL;
+        int r = host_resolve(&a->host, GPUBASE_STATE_FILE, 0, &resolved);
+        if (r == -EACCES) { /* under --root: the state directory (0700) cannot be entered */
+                log_error("cannot read the state file %s%s: %s%s", a->host.root, GPUBASE_STATE_FILE, strerror(-r),
+                          root_hint(r));
+                return EXIT_FAILED;
+        }
         _cleanup_free_ char *path = state_file_path(a);
         _cleanup_free_ char *why = NULL;
-        int r = state_load(path, ret, &why);
+        r = state_load(path, ret, &why);
         if (r == -ENOENT) {
                 *ret = NULL;
                 return EXIT_OK;
