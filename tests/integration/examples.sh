@@ -210,6 +210,10 @@ ap() {
 t_ansible_syntax_check() {
         need ansible-playbook
         expect_rc 0 ap -i "$EX/ansible/inventory.example.ini" --syntax-check "$EX/ansible/site.yml"
+        local d
+        for d in tasks defaults handlers meta vars; do
+                [ -f "$EX/ansible/roles/gpubase/$d/main.yml" ] || fail "the role has no $d/main.yml"
+        done
 }
 
 t_ansible_fleet_reports_driver_disagreement() {
@@ -233,7 +237,7 @@ t_ansible_fleet_reports_driver_disagreement() {
                and (.disagreements | length) == 2 and .not_done == []' "$T/fleet.json" >/dev/null ||
                 { cat "$T/fleet.json" >&2; fail "the fleet report is not as expected"; }
         # serial: 1 — node-a's whole run came before node-b's
-        grep -n 'TASK \[gpubase run --reboot=exit\]' "$T/out" | head -2 >"$T/runs"
+        grep -n 'TASK \[gpubase : gpubase run --reboot=exit\]' "$T/out" | head -2 >"$T/runs"
         [ "$(wc -l <"$T/runs")" = 2 ] || fail "expected one run task per batch"
 }
 
@@ -243,10 +247,56 @@ t_ansible_fleet_agrees() {
         expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
         out_has "2 nodes agree: driver 595.45.01, CTK 1.19.0-1"
         jq -e '.disagreements == [] and .drivers == ["595.45.01"]' "$T/fleet.json" >/dev/null || fail "fleet report"
-        # a second rollout of a converged fleet: no reboot
+        # a second rollout of a converged fleet: no reboot (the reboot handlers are not notified;
+        # before the role they were tasks, shown as skipped), and nothing changed
         expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
-        contains "$T/out" "Simulated reboot (sandboxes)"
+        not_contains "$T/out" "RUNNING HANDLER" "the converged rerun"
         eq "$(jq -r .reboots "$T/node-a/$STATE_REL")" 0 "reboots of the converged rerun"
+        recap_changed node-a 0
+        recap_changed node-b 0
+}
+
+# recap_changed HOST N: the PLAY RECAP of the last ansible-playbook says changed=N for HOST.
+recap_changed() {
+        local got
+        got=$(sed -n "/^PLAY RECAP/,\$ s/^$1 *:.* changed=\([0-9]*\) .*/\1/p" "$T/out")
+        [ "$got" = "$2" ] || { sed -n '/^PLAY RECAP/,$p' "$T/out" >&2; fail "changed=$got for $1 in the recap, expected $2"; }
+}
+
+# recap_changed_some HOST: changed is more than 0 for HOST.
+recap_changed_some() {
+        local got
+        got=$(sed -n "/^PLAY RECAP/,\$ s/^$1 *:.* changed=\([0-9]*\) .*/\1/p" "$T/out")
+        [ -n "$got" ] && [ "$got" -gt 0 ] || { sed -n '/^PLAY RECAP/,$p' "$T/out" >&2; fail "changed=$got for $1, expected some"; }
+}
+
+# The role is idempotent: the first rollout changes the node and reboots it, the second reports
+# changed=0 for the node; under --check (gpubase run --dry-run) nothing on the node changes, the
+# node is reported as one a run would change, with the steps under --diff; on the converged node
+# --check reports changed=0.
+t_ansible_role_idempotent_and_check_mode() {
+        need ansible-playbook
+        inventory node-a=healthy-h100
+        snapshot "$T/node-a" >"$T/before"
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" --check --diff "$EX/ansible/site.yml"
+        snapshot "$T/node-a" >"$T/after"
+        diff "$T/before" "$T/after" >&2 || fail "--check changed the node"
+        recap_changed_some node-a
+        contains "$T/out" "gpubase run --dry-run" "the --check rollout"
+        contains "$T/out" "[1/5] conf" "--diff: the steps a run would change"
+        not_contains "$T/out" "[4/5] after" "--diff: steps after a reboot are not predicted"
+        # the real rollout: changed, through the reboot
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
+        recap_changed_some node-a
+        contains "$T/out" "RUNNING HANDLER [gpubase : gpubase resume]" "the first rollout"
+        eq "$(jq -r .run_state "$T/node-a/$STATE_REL")" "done" "node-a's run"
+        eq "$(jq -r .reboots "$T/node-a/$STATE_REL")" 1 "node-a's reboots"
+        # converged: changed=0, with and without --check
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
+        recap_changed node-a 0
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" --check --diff "$EX/ansible/site.yml"
+        recap_changed node-a 0
+        recap_changed localhost 0
 }
 
 # make demo's script: to a pipe or a log it writes plain text (no terminal escapes, from the
