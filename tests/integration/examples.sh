@@ -44,7 +44,15 @@ t_packer_validate() {
         need packer
         cd "$EX/packer"
         expect_rc 0 packer fmt -check .
-        expect_rc 0 packer validate -var "gpubase_binary=$GPUBASE" -var-file=gpu-image.pkrvars.hcl gpu-image.pkr.hcl
+        # the file provisioner checks that the package it uploads exists: any .deb will do here
+        : >"$T/gpubase.deb"
+        expect_rc 0 packer validate -var "gpubase_deb=$T/gpubase.deb" -var-file=gpu-image.pkrvars.hcl gpu-image.pkr.hcl
+        # gpubase comes from its package, with its dependencies (apt-get install, not a bare binary)
+        grep -q 'source *= local.deb' gpu-image.pkr.hcl || fail "the template does not upload the .deb"
+        grep -q 'apt_install "$UP/gpubase.deb"' scripts/10-install.sh || fail "10-install.sh does not apt-get install the .deb"
+        # Packer >= 1.10 needs the Amazon plugin declared (packer 1.6.6 here knows no required_plugins:
+        # plugins.pkr.hcl is checked by fmt, which parses it, not by validate)
+        grep -q 'source *= "github.com/hashicorp/amazon"' plugins.pkr.hcl || fail "no required_plugins for the Amazon builder"
         # the reboot protocol as the README describes it
         grep -A4 'scripts/20-run.sh' gpu-image.pkr.hcl | grep -q 'valid_exit_codes = \[0, 3\]' ||
                 fail "20-run.sh's provisioner does not accept exit 3"
@@ -61,9 +69,13 @@ t_packer_validate() {
 t_packer_sequence_in_sandbox() {
         host healthy-h100
         printf 'b1e5a7e0c1d24f0e9a7b3c5d7e9f1a2b\n' >"$R/etc/machine-id"
-        # what the template's file provisioners upload
-        mkdir -p "$R/tmp/gpubase-upload"
-        cp "$GPUBASE" "$R/tmp/gpubase-upload/gpubase"
+        # what the template's file provisioners upload: a package with gpubase as the .deb installs
+        # it (/usr/bin/gpubase; `make deb` is not run by this suite), and the plans
+        mkdir -p "$R/tmp/gpubase-upload" "$T/pkg/DEBIAN" "$T/pkg/usr/bin"
+        cp "$GPUBASE" "$T/pkg/usr/bin/gpubase"
+        printf 'Package: gpubase\nVersion: 0.1.0\nArchitecture: all\nMaintainer: test <test@example.invalid>\nDescription: test\n' \
+                >"$T/pkg/DEBIAN/control"
+        dpkg-deb --root-owner-group --build "$T/pkg" "$R/tmp/gpubase-upload/gpubase.deb" >/dev/null
         cp -r "$SRC_DIR/plans" "$R/tmp/gpubase-upload/plans"
         # the demo plan (runs anywhere) and, as the shipped plans end, docker restarted after its
         # configuration changed
@@ -106,7 +118,7 @@ EOF
         absent "$R/var/lib/gpubase/state.json"
         eq "$(stat -c %s "$R/etc/machine-id")" 0 "size of /etc/machine-id"
         absent "$R/tmp/gpubase-upload"
-        [ -x "$R/usr/local/bin/gpubase" ] || fail "gpubase is not installed in the image"
+        [ -x "$R/usr/bin/gpubase" ] || fail "gpubase is not installed in the image"
         contains "$R/etc/modprobe.d/blacklist-nouveau.conf" "blacklist nouveau"
         # --reboot=exit: gpubase rebooted nothing itself; it restarted docker after configuring it
         eq "$(cat "$R/$ACTIONS_REL")" "restart docker.service" "host actions"
