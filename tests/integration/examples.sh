@@ -49,7 +49,8 @@ t_packer_validate() {
         expect_rc 0 packer validate -var "gpubase_deb=$T/gpubase.deb" -var-file=gpu-image.pkrvars.hcl gpu-image.pkr.hcl
         # gpubase comes from its package, with its dependencies (apt-get install, not a bare binary)
         grep -q 'source *= local.deb' gpu-image.pkr.hcl || fail "the template does not upload the .deb"
-        grep -q 'apt_install "$UP/gpubase.deb"' scripts/10-install.sh || fail "10-install.sh does not apt-get install the .deb"
+        # shellcheck disable=SC2016 # the script's text, literally
+        grep -qF 'apt_install "$UP/gpubase.deb"' scripts/10-install.sh || fail "10-install.sh does not apt-get install the .deb"
         # Packer >= 1.10 needs the Amazon plugin declared (packer 1.6.6 here knows no required_plugins:
         # plugins.pkr.hcl is checked by fmt, which parses it, not by validate)
         grep -q 'source *= "github.com/hashicorp/amazon"' plugins.pkr.hcl || fail "no required_plugins for the Amazon builder"
@@ -279,7 +280,10 @@ recap_changed() {
 recap_changed_some() {
         local got
         got=$(sed -n "/^PLAY RECAP/,\$ s/^$1 *:.* changed=\([0-9]*\) .*/\1/p" "$T/out")
-        [ -n "$got" ] && [ "$got" -gt 0 ] || { sed -n '/^PLAY RECAP/,$p' "$T/out" >&2; fail "changed=$got for $1, expected some"; }
+        if [ -z "$got" ] || [ "$got" -eq 0 ]; then
+                sed -n '/^PLAY RECAP/,$p' "$T/out" >&2
+                fail "changed=$got for $1, expected some"
+        fi
 }
 
 # The role is idempotent: the first rollout changes the node and reboots it, the second reports
