@@ -7,6 +7,7 @@ DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
 DATADIR    ?= $(PREFIX)/share/gpubase
 UNITDIR    ?= /lib/systemd/system
+CATALOGDIR ?= /usr/lib/systemd/catalog
 MANDIR     ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
@@ -33,9 +34,10 @@ BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # The tests: check (unit), jq (--json), dpkg-dev, apt-utils, gnupg (fixture repositories), zstd
 # (bundles), python3 and python3-yaml (helpers), packer, ansible-core, cloud-init (the examples),
 # bash-completion, groff-base, bsdextrautils and man-db (completion.sh renders the man pages: groff,
-# col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root).
+# col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root),
+# debhelper and lintian (make deb: dpkg-buildpackage through dh, then lintian).
 DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
-              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git
+              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git debhelper lintian
 # What the e2e tier (tests/e2e) needs besides: qemu, mmdebstrap (the guest image), e2fsprogs
 # (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
 # --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio
@@ -108,11 +110,11 @@ print-deps:
 define variant
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$(2) $$(BASEFLAGS) $(4) $$(PKG_CFLAGS) $$(CFLAGS) $$(DEPFLAGS) -c $$< -o $$@
+	$(2) $$(BASEFLAGS) $(4) $$(PKG_CFLAGS) $$(CPPFLAGS) $$(CFLAGS) $$(DEPFLAGS) -c $$< -o $$@
 
 $(1)/obj/%.o: %.cc
 	@mkdir -p $$(dir $$@)
-	$(3) $$(CXXFLAGS_SHIM) $(4) $$(DEPFLAGS) -c $$< -o $$@
+	$(3) $$(CXXFLAGS_SHIM) $(4) $$(CPPFLAGS) $$(CXXFLAGS) $$(DEPFLAGS) -c $$< -o $$@
 
 $(1)/obj/agent/checks/data.o: $$(DATA_FILES)
 
@@ -343,21 +345,28 @@ install: $(B)/gpubase
 	install -m 0644 plans/*.yaml $(DESTDIR)$(DATADIR)/plans/
 	install -d $(DESTDIR)$(DATADIR)/plans/demo
 	install -m 0644 plans/demo/* $(DESTDIR)$(DATADIR)/plans/demo/
-	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/gpubase.service.in > $(DESTDIR)$(UNITDIR)/gpubase.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/gpubase.service
+	@# every unit of packaging/systemd (NAME.in: @BINDIR@ replaced), and journal catalogs
+	@set -e; for f in packaging/systemd/*; do \
+	  case $$f in \
+	  *.catalog) install -d $(DESTDIR)$(CATALOGDIR); install -m 0644 $$f $(DESTDIR)$(CATALOGDIR)/ ;; \
+	  *.service|*.timer|*.socket|*.path|*.service.in|*.timer.in|*.socket.in|*.path.in) \
+	    u=$$(basename $$f .in); echo "  unit $$u"; \
+	    sed 's|@BINDIR@|$(BINDIR)|g' $$f > $(DESTDIR)$(UNITDIR)/$$u; chmod 0644 $(DESTDIR)$(UNITDIR)/$$u ;; \
+	  *) echo "install: $$f is neither a unit nor a catalog" >&2; exit 1 ;; \
+	  esac; \
+	done
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0644 packaging/gpubase-plan.5 $(DESTDIR)$(MANDIR)/man5/gpubase-plan.5
 	install -m 0644 packaging/completion/gpubase.bash $(DESTDIR)$(COMPLETIONDIR)/gpubase
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 packaging/gpubase.1 $(DESTDIR)$(MANDIR)/man1/gpubase.1
 
-# deb: build/gpubase_$(VERSION)_<arch>.deb from a staging tree (packaging/debian/build-deb.sh).
+# deb: build/gpubase_$(VERSION)_<arch>.deb and build/gpubase-dbgsym_$(VERSION)_<arch>.deb through
+# dpkg-buildpackage and debhelper (packaging/debian is debian/), lintian-clean
+# (packaging/debian/build-deb.sh; the build tree and its logs stay in build/deb/).
 DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null || dpkg --print-architecture)
-DEB_STAGE  := $(B)/deb/stage
-deb: deps $(B)/gpubase
-	rm -rf $(DEB_STAGE)
-	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr UNITDIR=/lib/systemd/system
-	packaging/debian/build-deb.sh $(DEB_STAGE) $(B) $(VERSION)
+deb: deps
+	packaging/debian/build-deb.sh $(B) $(VERSION)
 
 clean:
 	rm -rf $(B)
