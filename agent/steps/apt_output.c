@@ -62,14 +62,15 @@ static void print_done(void *userdata) {
 }
 
 static void print_lock_wait(void *userdata, const char *holder, unsigned waited, unsigned timeout) {
-        const AptPrinter *p = userdata;
+        AptPrinter *p = userdata;
         _cleanup_free_ char *line = xasprintf("      waiting for the dpkg lock held by %s, %us/%us",
                                               holder ? holder : "another process", waited, timeout);
         if (p->live)
                 status_line(line);
-        else if (!p->quiet && waited % 30 == 0) { /* the first second, then every 30 s */
+        else if (!p->quiet && waited >= p->lock_next) { /* at once, then every 30 s */
                 printf("%s\n", line);
                 fflush(stdout);
+                p->lock_next = waited + 30;
         }
 }
 

@@ -16,6 +16,7 @@ typedef struct AptPrinter {
         bool quiet;       /* -q */
         int verbose;
         unsigned pct;     /* the install bar so far: it never goes back */
+        unsigned lock_next; /* without the status line: the next lock wait line, at this many seconds */
         char last[256];   /* the last action printed as a line (-v), not repeated */
 } AptPrinter;
 
