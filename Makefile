@@ -45,9 +45,10 @@ BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # bash-completion, groff-base, bsdextrautils and man-db (completion.sh renders the man pages: groff,
 # col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root),
 # strace (apt.sh traces a converged rerun; run.sh counts a no-op rerun's fsyncs; verify.sh and run.sh
-# prove files and libraries are not opened; make bench counts a no-op's fsyncs and child processes).
+# prove files and libraries are not opened; make bench counts a no-op's fsyncs and child processes);
+# debhelper and lintian (make deb: dpkg-buildpackage through dh, then lintian).
 DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
-              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace
+              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace debhelper lintian
 # ops.sh: the Prometheus text-format parser (verify --textfile) and JSON Schema validation (--json
 # outputs against packaging/schema), both for /usr/bin/python3; systemd-analyze (verify, security)
 # and journalctl (the catalog) from systemd
@@ -124,11 +125,11 @@ print-deps:
 define variant
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$(2) $$(BASEFLAGS) $(4) $$(PKG_CFLAGS) $$(CFLAGS) $$(DEPFLAGS) -c $$< -o $$@
+	$(2) $$(BASEFLAGS) $(4) $$(PKG_CFLAGS) $$(CPPFLAGS) $$(CFLAGS) $$(DEPFLAGS) -c $$< -o $$@
 
 $(1)/obj/%.o: %.cc
 	@mkdir -p $$(dir $$@)
-	$(3) $$(CXXFLAGS_SHIM) $(4) $$(DEPFLAGS) -c $$< -o $$@
+	$(3) $$(CXXFLAGS_SHIM) $(4) $$(CPPFLAGS) $$(CXXFLAGS) $$(DEPFLAGS) -c $$< -o $$@
 
 $(1)/obj/agent/checks/data.o: $$(DATA_FILES)
 
@@ -367,12 +368,17 @@ install: $(B)/gpubase $(B)/libgpubase-apt.so
 	install -m 0644 plans/*.yaml $(DESTDIR)$(DATADIR)/plans/
 	install -d $(DESTDIR)$(DATADIR)/plans/demo
 	install -m 0644 plans/demo/* $(DESTDIR)$(DATADIR)/plans/demo/
-	for u in gpubase.service gpubase-verify.service; do \
-	  sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	@# every unit of packaging/systemd (NAME.in: @BINDIR@ replaced), and journal catalogs
+	@set -e; for f in packaging/systemd/*; do \
+	  case $$f in \
+	  *.catalog) install -d $(DESTDIR)$(CATALOGDIR); install -m 0644 $$f $(DESTDIR)$(CATALOGDIR)/ ;; \
+	  *.service|*.timer|*.socket|*.path|*.service.in|*.timer.in|*.socket.in|*.path.in) \
+	    u=$$(basename $$f .in); echo "  unit $$u"; \
+	    sed 's|@BINDIR@|$(BINDIR)|g' $$f > $(DESTDIR)$(UNITDIR)/$$u; chmod 0644 $(DESTDIR)$(UNITDIR)/$$u ;; \
+	  *) echo "install: $$f is neither a unit nor a catalog" >&2; exit 1 ;; \
+	  esac; \
 	done
-	install -m 0644 packaging/systemd/gpubase-verify.timer $(DESTDIR)$(UNITDIR)/gpubase-verify.timer
-	install -d $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(DATADIR)/schema
-	install -m 0644 packaging/systemd/gpubase.catalog $(DESTDIR)$(CATALOGDIR)/gpubase.catalog
+	install -d $(DESTDIR)$(DATADIR)/schema
 	install -m 0644 packaging/schema/*.schema.json $(DESTDIR)$(DATADIR)/schema/
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0644 packaging/gpubase-plan.5 $(DESTDIR)$(MANDIR)/man5/gpubase-plan.5
@@ -380,13 +386,12 @@ install: $(B)/gpubase $(B)/libgpubase-apt.so
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 packaging/gpubase.1 $(DESTDIR)$(MANDIR)/man1/gpubase.1
 
-# deb: build/gpubase_$(VERSION)_<arch>.deb from a staging tree (packaging/debian/build-deb.sh).
+# deb: build/gpubase_$(VERSION)_<arch>.deb and build/gpubase-dbgsym_$(VERSION)_<arch>.deb through
+# dpkg-buildpackage and debhelper (packaging/debian is debian/), lintian-clean
+# (packaging/debian/build-deb.sh; the build tree and its logs stay in build/deb/).
 DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null || dpkg --print-architecture)
-DEB_STAGE  := $(B)/deb/stage
-deb: deps $(B)/gpubase $(B)/libgpubase-apt.so
-	rm -rf $(DEB_STAGE)
-	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr UNITDIR=/lib/systemd/system
-	packaging/debian/build-deb.sh $(DEB_STAGE) $(B) $(VERSION)
+deb: deps
+	packaging/debian/build-deb.sh $(B) $(VERSION)
 
 clean:
 	rm -rf $(B)

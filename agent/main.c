@@ -5,14 +5,15 @@
 
 #include "cmd/cmd.h"
 #include "base/log.h"
+#include "base/suggest.h"
 
 #ifndef GPUBASE_VERSION
 #define GPUBASE_VERSION "0.1.0"
 #endif
 
 static const Command commands[] = {
-        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 1, cmd_run},
-        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 0, cmd_resume},
+        {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_QUIET | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 1, cmd_run},
+        {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_QUIET | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
         {"wait", "", "block until the run is done (0), failed or its agent died (1), or waits for a reboot (3)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
         {"verify", "[--plan PLAN] [--smoke]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE | OPT_TEXTFILE | OPT_SMOKE, 0, 0, cmd_verify, cmd_verify_help},
@@ -23,6 +24,59 @@ static const Command commands[] = {
         {"watch", "enable|disable|status|check", "the drift watch: gpubase-verify.timer, a periodic verify of the last run's plan", OPT_ROOT | OPT_TEXTFILE | OPT_VERBOSE, 1, 1, cmd_watch, cmd_watch_help},
 };
 
+/* Every option, in the order --help lists them: the global help shows all, `gpubase COMMAND --help`
+ * those its command accepts (Command.opts). */
+static const struct {
+        unsigned bit;
+        const char *name, *text;
+} option_help[] = {
+        {OPT_ROOT, "--root DIR",
+         "act on the system under DIR: every path is taken under it, as after\n"
+         "chroot DIR (links and .. never lead out), and reboots/unit changes are\n"
+         "logged to DIR" GPUBASE_ACTIONS_LOG " (DIR must not be empty)"},
+        {OPT_IMAGE, "--image",
+         "with --root: DIR is a complete OS tree being built into an image (run,\n"
+         "resume): package scripts and commands run chrooted into it with /proc,\n"
+         "/sys, /dev mounted for the run only, no service starts, and the reboot\n"
+         "step and what follows run at the image's first boot (exit 3, `status`:\n"
+         "first boot pending)"},
+        {OPT_KEEP_CACHE, "--keep-cache", "--image: keep the apt lists and archives the run downloaded"},
+        {OPT_REBOOT, "--reboot=now|exit|never",
+         "when a step needs a reboot: reboot now (default), exit 3 so that\nPacker/Ansible reboot, or fail"},
+        {OPT_DRY_RUN, "--dry-run", "print what each step would do; change nothing, write no state"},
+        {OPT_REPLAN, "--replan", "continue an unfinished run with a changed plan"},
+        {OPT_JSON, "--json",
+         "machine-readable output (status, verify, bundle inspect); run, resume:\n"
+         "one JSON event per line on stdout, everything else on stderr"},
+        {OPT_PLAN, "--plan PLAN", "verify against what this plan installs (branch, versions, workloads)"},
+        {OPT_SMOKE, "--smoke", "verify: also start a container with every GPU (runtime.smoke)"},
+        {OPT_VAR, "--var NAME=VALUE",
+         "override a variable of the plan's vars (run, plan, verify, bundle; a run\nkeeps them for resume)"},
+        {OPT_TEXTFILE, "--textfile PATH",
+         "also write the result for node_exporter's textfile collector (verify,\nwatch check)"},
+        {OPT_TIMEOUT, "--timeout SECONDS", "give up waiting after this long (wait)"},
+        {OPT_BUNDLE, "--bundle FILE", "take keyrings and packages from an offline bundle (run, resume)"},
+        {OPT_OUTPUT, "-o, --output FILE", "where to write the bundle or report (report: - for stdout)"},
+        {OPT_QUIET, "-q, --quiet", "one line per step and nothing else (run, resume)"},
+        {OPT_VERBOSE, "-v, --verbose", "more output (program output, passing checks)"},
+};
+
+/* The options of mask, two columns, continuation lines indented under the text. */
+static void print_options(unsigned mask) {
+        for (size_t i = 0; i < ELEMENTSOF(option_help); i++) {
+                if (!(mask & option_help[i].bit))
+                        continue;
+                printf("  %-24s ", option_help[i].name);
+                for (const char *t = option_help[i].text; *t; t++) {
+                        putchar(*t);
+                        if (*t == '\n')
+                                printf("%27s", "");
+                }
+                putchar('\n');
+        }
+        printf("  %-24s %s\n", "-h, --help", "this help");
+}
+
 static void help(void) {
         printf("gpubase %s - turn a machine into a verified NVIDIA GPU container host\n\n", GPUBASE_VERSION);
         printf("Usage: gpubase [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
@@ -30,40 +84,24 @@ static void help(void) {
                 _cleanup_free_ char *s = xasprintf("%s %s", commands[i].name, commands[i].usage);
                 printf("  %-24s %s\n", s, commands[i].summary);
         }
-        printf("\nOptions:\n"
-               "  --root DIR              act on the system under DIR: every path is taken under it, as after\n"
-               "                          chroot DIR (links and .. never lead out), and reboots/unit\n"
-               "                          changes are logged to DIR%s (DIR must not be empty)\n"
-               "  --image                 with --root: DIR is a complete OS tree being built into an image (run,\n"
-               "                          resume): package scripts and commands run chrooted into it with\n"
-               "                          /proc, /sys, /dev mounted for the run only, no service starts, and\n"
-               "                          the reboot step and what follows run at the image's first boot\n"
-               "                          (exit 3, `status`: first boot pending)\n"
-               "  --keep-cache            --image: keep the apt lists and archives the run downloaded\n"
-               "  --reboot=now|exit|never when a step needs a reboot: reboot now (default), exit 3 so that\n"
-               "                          Packer/Ansible reboot, or fail\n"
-               "  --dry-run               print what each step would do; change nothing, write no state\n"
-               "  --replan                continue an unfinished run with a changed plan\n"
-               "  --json                  machine-readable output (status, verify); run, resume: one JSON\n"
-               "                          event per line on stdout, everything else on stderr\n"
-               "  --plan PLAN             verify against what this plan installs (branch, versions, workloads)\n"
-               "  --smoke                 verify: also start a container with every GPU (runtime.smoke)\n"
-               "  --var NAME=VALUE        override a variable of the plan's vars (run, plan, verify; a run\n"
-               "                          keeps them for resume)\n"
-               "  --textfile PATH         also write the result for node_exporter's textfile collector\n"
-               "                          (verify, watch check)\n"
-               "  --timeout SECONDS       give up waiting after this long (wait)\n"
-               "  --bundle FILE           take keyrings and packages from an offline bundle (run, resume)\n"
-               "  -o, --output FILE       where to write the bundle or report (report: - for stdout)\n"
-               "  -v, --verbose           more output (program output, passing checks)\n"
-               "  -h, --help              this help\n"
-               "      --version           print the version\n"
-               "\nExit codes: 0 done, 1 failed (state kept), 2 drift (verify warnings), 3 reboot pending, 64 usage,\n"
+        printf("  %-24s %s\n", "help [COMMAND]", "this help, or one command's options");
+        printf("\nOptions:\n");
+        print_options(~0u);
+        printf("  %-24s %s\n", "    --version", "print the version");
+        printf("\nExit codes: 0 done, 1 failed (state kept), 2 drift (verify warnings), 3 reboot pending, 64 usage,\n"
                "65 invalid or refused plan, 75 busy (another gpubase holds %s), 130/143 stopped by SIGINT/SIGTERM\n"
                "(the step is recorded as interrupted; `gpubase resume` runs it again).\n"
-               "State: %s (mode 0600). `gpubase COMMAND --help` for more on one command.\n"
+               "State: %s (mode 0600). `gpubase help COMMAND` or `gpubase COMMAND --help` for more on one command.\n"
                "See gpubase(1), gpubase-plan(5) and README.md.\n",
-               GPUBASE_ACTIONS_LOG, GPUBASE_LOCK_FILE, GPUBASE_STATE_FILE);
+               GPUBASE_LOCK_FILE, GPUBASE_STATE_FILE);
+}
+
+static void command_help(const Command *cmd) {
+        printf("Usage: gpubase [OPTIONS] %s%s%s\n\n%s\n", cmd->name, isempty(cmd->usage) ? "" : " ", cmd->usage,
+               cmd->help ? cmd->help : cmd->summary);
+        printf("\nOptions:\n");
+        print_options(cmd->opts);
+        printf("\nSee gpubase(1) for exit codes and files.\n");
 }
 
 static const struct option long_opts[] = {
@@ -82,6 +120,7 @@ static const struct option long_opts[] = {
         {"textfile", required_argument, NULL, 'X'},
         {"smoke", no_argument, NULL, 'S'},
         {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -117,6 +156,8 @@ static const char *opt_name(unsigned bit) {
                 return "--textfile";
         case OPT_SMOKE:
                 return "--smoke";
+        case OPT_QUIET:
+                return "--quiet";
         default:
                 return "-v";
         }
@@ -198,6 +239,10 @@ static int parse_option(Args *a, int c, char **argv, const char **root, bool *wa
                 a->verbose++;
                 a->seen |= OPT_VERBOSE;
                 return EXIT_OK;
+        case 'q':
+                a->quiet = true;
+                a->seen |= OPT_QUIET;
+                return EXIT_OK;
         case 'h':
                 *want_help = true;
                 return EXIT_OK;
@@ -217,6 +262,10 @@ static int check_usage(const Args *a, const Command *cmd, int n_args) {
                         log_error("%s does not apply to `gpubase %s`", opt_name(bit), cmd->name);
                         return EXIT_USAGE;
                 }
+        if (a->quiet && a->verbose) {
+                log_error("-q and -v do not go together: -q prints one line per step, -v more");
+                return EXIT_USAGE;
+        }
         if (n_args < cmd->min_args || n_args > cmd->max_args) {
                 log_error("usage: gpubase %s %s", cmd->name, cmd->usage);
                 return EXIT_USAGE;
@@ -231,6 +280,42 @@ static const Command *find_command(const char *name) {
         return NULL;
 }
 
+/* The command named name, or NULL once told that there is none (and which one was perhaps meant). */
+static const Command *find_command_or_complain(const char *name) {
+        const Command *cmd = find_command(name);
+        if (cmd)
+                return cmd;
+        const char *names[ELEMENTSOF(commands) + 2];
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                names[i] = commands[i].name;
+        names[ELEMENTSOF(commands)] = "help";
+        names[ELEMENTSOF(commands) + 1] = NULL;
+        _cleanup_free_ char *hint = did_you_mean(name, names);
+        log_error("unknown command '%s'%s; see `gpubase --help`", name, hint);
+        return NULL;
+}
+
+/* gpubase help [COMMAND] */
+static int help_command(char **ops, int n_ops) {
+        if (n_ops > 2) {
+                log_error("usage: gpubase help [COMMAND]");
+                return EXIT_USAGE;
+        }
+        if (n_ops == 1) {
+                help();
+                return EXIT_OK;
+        }
+        if (streq(ops[1], "help")) {
+                printf("Usage: gpubase help [COMMAND]\n\nThe list of commands and options, or one command's.\n");
+                return EXIT_OK;
+        }
+        const Command *cmd = find_command_or_complain(ops[1]);
+        if (!cmd)
+                return EXIT_USAGE;
+        command_help(cmd);
+        return EXIT_OK;
+}
+
 int main(int argc, char **argv) {
         Args a = {.reboot = REBOOT_NOW};
         const char *root = NULL;
@@ -239,7 +324,7 @@ int main(int argc, char **argv) {
 
         opterr = 0;
         /* GNU permutation: options may come before or after the command; operands end up last */
-        while ((c = getopt_long(argc, argv, ":vho:", long_opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":vqho:", long_opts, NULL)) >= 0) {
                 if (c == 'V') {
                         printf("gpubase %s\n", GPUBASE_VERSION);
                         return EXIT_OK;
@@ -251,7 +336,7 @@ int main(int argc, char **argv) {
 
         char **ops = argv + optind;
         int n_ops = argc - optind;
-        if (want_help && (n_ops == 0 || streq(ops[0], "help"))) {
+        if (want_help && n_ops == 0) {
                 help();
                 return EXIT_OK;
         }
@@ -259,13 +344,13 @@ int main(int argc, char **argv) {
                 help();
                 return EXIT_USAGE;
         }
-        const Command *cmd = find_command(ops[0]);
-        if (!cmd) {
-                log_error("unknown command '%s'; see `gpubase --help`", ops[0]);
+        if (streq(ops[0], "help"))
+                return help_command(ops, n_ops);
+        const Command *cmd = find_command_or_complain(ops[0]);
+        if (!cmd)
                 return EXIT_USAGE;
-        }
         if (want_help) {
-                printf("Usage: gpubase [OPTIONS] %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help ? cmd->help : cmd->summary);
+                command_help(cmd);
                 return EXIT_OK;
         }
         r = check_usage(&a, cmd, n_ops - 1);

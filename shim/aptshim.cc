@@ -157,6 +157,10 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         }
         for (size_t i = 0; o->debs && o->debs[i]; i++)
                 s->debs.push_back(o->debs[i]);
+        s->dpkg_output_fd = o->dpkg_output_fd;
+        s->lock_wait = o->lock_wait;
+        s->lock_userdata = o->lock_userdata;
+        s->lock_timeout = o->lock_timeout_sec;
         if (o->quiet)
                 _config->Set("quiet", "2");
         if (!s->root.empty()) {
@@ -206,8 +210,8 @@ const char *const *apt_shim_dpkg_options(AptShim *s) {
 int apt_shim_lock(AptShim *s, char **reterr) {
         if (s->locked)
                 return 0;
-        OpProgress quiet; // DPkg::Lock::Timeout is honoured only with a progress object
-        if (!_system->Lock(&quiet)) {
+        LockWait wait(s); // DPkg::Lock::Timeout is honoured only with a progress object
+        if (!_system->Lock(&wait)) {
                 std::string m = pop_errors();
                 if (reterr)
                         *reterr = dup(m);

@@ -33,6 +33,13 @@ typedef struct AptOptions {
                                     * scripts chrooted into it (no --force-script-chrootless), and
                                     * the root's apt hooks (DPkg::Pre-Invoke...), which would run on
                                     * this machine, are not run */
+        int dpkg_output_fd;        /* > 0: what dpkg and its maintainer scripts write (stdout and stderr)
+                                    * goes to this descriptor while apt_shim_commit() installs; the
+                                    * progress callbacks still write to ours. 0: dpkg shares ours */
+        /* called about once a second while apt_shim_lock() waits for a lock someone else holds:
+         * seconds waited so far, of lock_timeout_sec. NULL: wait silently */
+        void (*lock_wait)(void *userdata, unsigned waited, unsigned timeout);
+        void *lock_userdata;
 } AptOptions;
 
 typedef struct AptProgress {

@@ -15,6 +15,7 @@
 #include <apt-pkg/strutl.h>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <set>
 #include <sys/stat.h>
 
@@ -137,6 +138,20 @@ int save_repository(metaIndex *m, const std::string &dir, char **reterr) {
         return 0;
 }
 
+// Our stdout and stderr back from dpkg's log (saved_* < 0: not redirected, nothing to do).
+static void restore_output(int saved_out, int saved_err) {
+        fflush(stdout);
+        fflush(stderr);
+        if (saved_out >= 0) {
+                (void) dup2(saved_out, STDOUT_FILENO);
+                close(saved_out);
+        }
+        if (saved_err >= 0) {
+                (void) dup2(saved_err, STDERR_FILENO);
+                close(saved_err);
+        }
+}
+
 } // namespace
 
 extern "C" {
@@ -178,8 +193,24 @@ int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char *
                 return 0;
         }
         InstallStatus inst(p);
+        int saved_out = -1, saved_err = -1;
+        if (s->dpkg_output_fd > 0) {
+                // dpkg and its maintainer scripts inherit our stdout and stderr: point them at the log
+                // while it runs, so that they never write into the progress line
+                fflush(stdout);
+                fflush(stderr);
+                saved_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (saved_out < 0 || saved_err < 0 || dup2(s->dpkg_output_fd, STDOUT_FILENO) < 0 ||
+                    dup2(s->dpkg_output_fd, STDERR_FILENO) < 0) {
+                        restore_output(saved_out, saved_err);
+                        return fail(reterr, -EIO, "cannot send dpkg's output to its log");
+                }
+                inst.redirect(saved_out, saved_err, s->dpkg_output_fd);
+        }
         _system->UnLockInner(); // dpkg takes its own lock; we keep the frontend lock
         pkgPackageManager::OrderResult res = pm->DoInstall(&inst);
+        restore_output(saved_out, saved_err);
         bool relocked = _system->LockInner();
         if (res != pkgPackageManager::Completed)
                 return fail(reterr, -EIO, "dpkg did not complete the installation");

@@ -7,7 +7,12 @@
 #include <apt-pkg/error.h>
 #include <apt-pkg/install-progress.h>
 #include <apt-pkg/pkgcache.h>
+#include <apt-pkg/progress.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -24,6 +29,10 @@ struct AptShim {
         std::vector<const char *> dpkg_opts_c;
         std::vector<std::string> protect; // packages the user asked for: the resolver must not drop them
         std::vector<std::string> debs; // local .deb files offered beside the repositories
+        int dpkg_output_fd = 0;        // AptOptions.dpkg_output_fd
+        void (*lock_wait)(void *, unsigned, unsigned) = nullptr;
+        void *lock_userdata = nullptr;
+        unsigned lock_timeout = 0;     // AptOptions.lock_timeout_sec
 };
 
 namespace aptshim {
@@ -87,17 +96,56 @@ class AcqStatus : public pkgAcquireStatus {
         }
 };
 
+// dpkg's progress, told to p->install. With a terminal saved (dpkg_output_fd in use: our stdout and
+// stderr point at dpkg's log while it runs, so that the dpkg and scripts it forks write there), the
+// callback gets our own stdout and stderr back for the time it runs: what it prints reaches the user.
 class InstallStatus : public APT::Progress::PackageManager {
         const AptProgress *p;
+        int saved_out = -1, saved_err = -1, log_fd = -1;
 
       public:
         explicit InstallStatus(const AptProgress *prog) : p(prog) {}
+        void redirect(int saved_stdout, int saved_stderr, int fd) {
+                saved_out = saved_stdout;
+                saved_err = saved_stderr;
+                log_fd = fd;
+        }
         bool StatusChanged(std::string PackageName, unsigned int StepsDone, unsigned int TotalSteps,
                            std::string HumanReadableAction) override {
-                if (p && p->install)
-                        p->install(p->userdata, PackageName.c_str(), HumanReadableAction.c_str(), StepsDone, TotalSteps);
+                if (!p || !p->install)
+                        return true;
+                if (log_fd >= 0) {
+                        (void) dup2(saved_out, STDOUT_FILENO);
+                        (void) dup2(saved_err, STDERR_FILENO);
+                }
+                p->install(p->userdata, PackageName.c_str(), HumanReadableAction.c_str(), StepsDone, TotalSteps);
+                if (log_fd >= 0) {
+                        fflush(stdout);
+                        fflush(stderr);
+                        (void) dup2(log_fd, STDOUT_FILENO);
+                        (void) dup2(log_fd, STDERR_FILENO);
+                }
                 return true;
         }
+};
+
+// libapt's lock wait (DPkg::Lock::Timeout, debSystem::Lock() in apt 2.6) reports once a second
+// through OverallProgress(), which calls Update(): told to AptShim.lock_wait with the seconds since
+// the wait began (measured here: OpProgress keeps its own count private).
+class LockWait : public OpProgress {
+        AptShim *s;
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+      protected:
+        void Update() override {
+                if (!s->lock_wait)
+                        return;
+                auto waited = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+                s->lock_wait(s->lock_userdata, (unsigned) waited.count(), s->lock_timeout);
+        }
+
+      public:
+        explicit LockWait(AptShim *shim) : s(shim) {}
 };
 
 inline pkgCache::PkgIterator find_pkg(AptShim *s, const char *name) {

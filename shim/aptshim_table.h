@@ -10,7 +10,7 @@
 #define APT_SHIM_TABLE_SYMBOL "gpubase_apt_shim_table"
 #define APT_SHIM_SONAME "libgpubase-apt.so"
 /* Bumped whenever aptshim.h changes: a .so of another build is refused, not called. */
-#define APT_SHIM_ABI 1
+#define APT_SHIM_ABI 2
 
 /* X(function) for every function of aptshim.h */
 #define APT_SHIM_FUNCTIONS(X) \

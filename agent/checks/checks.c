@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/string_table.h"
+#include "base/suggest.h"
 
 /* The GPU-stack checks first, in the order `gpubase verify` reports them. */
 static const CheckKind *const check_kinds[] = {
@@ -100,7 +101,9 @@ int check_spec_parse(CheckSpec *c, const YNode *entry, ParseCtx *pc) {
         c->kind = check_kind_find(name->value);
         if (!c->kind) {
                 _cleanup_free_ char *names = strv_join((char *const *) check_kind_names(), ", ");
-                src_error_set(pc->err, pc->file, name, "unknown check '%s'; known checks: %s", name->value, names);
+                _cleanup_free_ char *hint = did_you_mean(name->value, check_kind_names());
+                src_error_set(pc->err, pc->file, name, "unknown check '%s'%s; known checks: %s", name->value, hint,
+                              names);
                 return -EINVAL;
         }
         if (param && ynode_is_null(param))

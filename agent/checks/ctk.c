@@ -79,6 +79,8 @@ static void installed_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         Buf missing = {0}, versions = {0};
         CtkVersions v = {0};
 
+        if (dpkg_status_unreadable(ctx->host, ret))
+                return; /* before anything is put into missing and versions */
         ctk_versions(ctx->host, &v);
         for (size_t i = 0; i < CTK_N_PACKAGES; i++)
                 if (v.installed[i])
@@ -134,6 +136,8 @@ const CheckKind check_ctk_installed = {
 static void held_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         Buf not_held = {0};
         size_t present = 0;
+        if (dpkg_status_unreadable(ctx->host, ret))
+                return;
         for (size_t i = 0; ctk_packages[i]; i++) {
                 DpkgPackage p = {0};
                 if (dpkg_find(ctx->host, ctk_packages[i], &p) == 0 && p.installed) {

@@ -22,6 +22,8 @@ static void loaded_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) 
                                  NULL);
                 return;
         }
+        if (dpkg_status_unreadable(ctx->host, ret))
+                return;
         DpkgPackage pkg = {0};
         bool installed = dpkg_find_driver(ctx->host, &pkg) == 0;
         char *fix;
@@ -227,6 +229,8 @@ static void origin_run(const CheckSpec *c, Ctx *ctx, CheckResult *ret) {
         DpkgPackage pkg = {0};
         _cleanup_strv_free_ char **lists = NULL;
 
+        if (dpkg_status_unreadable(ctx->host, ret))
+                return;
         if (dpkg_find_driver(ctx->host, &pkg) < 0) {
                 check_result_set(ret, CHECK_SKIP, xstrdup("no NVIDIA driver package is installed"), NULL);
                 return;
@@ -275,6 +279,8 @@ const CheckKind check_driver_origin = {
 static void held_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) {
         DpkgPackage pkg = {0}, pin = {0};
         _cleanup_free_ char *holder = NULL;
+        if (dpkg_status_unreadable(ctx->host, ret))
+                return;
         if (dpkg_find_driver(ctx->host, &pkg) < 0) {
                 check_result_set(ret, CHECK_SKIP, xstrdup("no NVIDIA driver package is installed"), NULL);
                 return;

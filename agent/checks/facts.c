@@ -458,6 +458,17 @@ int dpkg_find(const Host *h, const char *name, DpkgPackage *ret) {
         return find_in_status(s, name, ret);
 }
 
+bool dpkg_status_unreadable(const Host *h, CheckResult *ret) {
+        _cleanup_close_ int fd = host_open(h, "/var/lib/dpkg/status", O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+        if (fd >= 0 || fd == -ENOENT)
+                return false;
+        int r = fd;
+        check_result_set(ret, CHECK_FAIL, xasprintf("cannot read /var/lib/dpkg/status: %s", strerror(-r)),
+                         xstrdup(r == -EACCES && geteuid() != 0 ? "run gpubase verify as root (sudo gpubase verify)"
+                                                                : "make dpkg's database readable"));
+        return true;
+}
+
 int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret) {
         const DpkgStatus *s = NULL;
         int r = dpkg_status_get(h, &s);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "host/host.h"
+#include "plan/check_kind.h"
 
 /* ---- the loaded kernel module ---- */
 
@@ -69,6 +70,9 @@ int dpkg_list_installed_in(const char *status_text, const char *glob, char ***re
 int dpkg_find_first(const Host *h, const char *const *names, DpkgPackage *ret);
 /* The driver package that is installed, by the names the CUDA repository and the distributions use. */
 int dpkg_find_driver(const Host *h, DpkgPackage *ret);
+/* dpkg's database exists but cannot be read (EACCES as non-root, EIO): sets *ret to a failure that
+ * says why and returns true, so that a check never reports a package it cannot see as absent. */
+bool dpkg_status_unreadable(const Host *h, CheckResult *ret);
 /* Which apt list (repository) offers name=version, e.g. "developer.download.nvidia.com_compute_cuda_..."
  * from the Packages files in <root>/var/lib/apt/lists. -ENOENT if none does. */
 int apt_lists_origin(const Host *h, const char *name, const char *version, char ***ret_lists);

@@ -25,7 +25,8 @@ enum {
         OPT_KEEP_CACHE = 1 << 12,
         OPT_TEXTFILE = 1 << 13,
         OPT_SMOKE = 1 << 14,
-        _OPT_LAST = OPT_SMOKE,
+        OPT_QUIET = 1 << 15,
+        _OPT_LAST = OPT_QUIET,
 };
 
 typedef struct Args {
@@ -35,6 +36,7 @@ typedef struct Args {
         bool smoke;       /* verify --smoke: also start a container (runtime.smoke) */
         bool no_programs; /* gpubase report: checks run no program (command-succeeds is skipped) */
         int verbose;
+        bool quiet;       /* -q: one line per step (run, resume) */
         unsigned timeout; /* wait --timeout, seconds; 0: none */
         const char *plan; /* verify --plan */
         char **vars;      /* --var NAME=VALUE */

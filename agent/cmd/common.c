@@ -1,8 +1,16 @@
 #include <string.h>
+#include <unistd.h>
 
 #include "checks/preflight.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
+
+/* " (are you root? ...)" after a permission error of gpubase's own files when not running as root. */
+static const char *root_hint(int r) {
+        if ((r == -EACCES || r == -EPERM) && geteuid() != 0)
+                return " (are you root? gpubase keeps its lock and state where only root may write: run it with sudo)";
+        return "";
+}
 
 char *state_file_path(Args *a) {
         return host_path(&a->host, GPUBASE_STATE_FILE);
@@ -49,7 +57,7 @@ int take_lock_or_complain(Args *a, int *ret_fd) {
         }
         if (r < 0) {
                 _cleanup_free_ char *p = host_path(&a->host, GPUBASE_LOCK_FILE);
-                log_error("cannot take the lock %s: %s", p, strerror(-r));
+                log_error("cannot take the lock %s: %s%s", p, strerror(-r), root_hint(r));
                 return EXIT_FAILED;
         }
         /* a checkpoint write cut off by a crash leaves its temp file behind */
@@ -59,9 +67,16 @@ int take_lock_or_complain(Args *a, int *ret_fd) {
 }
 
 int load_state_or_complain(Args *a, State **ret) {
+        _cleanup_free_ char *resolved = NULL;
+        int r = host_resolve(&a->host, GPUBASE_STATE_FILE, 0, &resolved);
+        if (r == -EACCES) { /* under --root: the state directory (0700) cannot be entered */
+                log_error("cannot read the state file %s%s: %s%s", a->host.root, GPUBASE_STATE_FILE, strerror(-r),
+                          root_hint(r));
+                return EXIT_FAILED;
+        }
         _cleanup_free_ char *path = state_file_path(a);
         _cleanup_free_ char *why = NULL;
-        int r = state_load(path, ret, &why);
+        r = state_load(path, ret, &why);
         if (r == -ENOENT) {
                 *ret = NULL;
                 return EXIT_OK;
@@ -78,7 +93,7 @@ int load_state_or_complain(Args *a, State **ret) {
                 return EXIT_FAILED;
         }
         if (r < 0) {
-                log_error("cannot read the state file %s: %s", path, why ? why : strerror(-r));
+                log_error("cannot read the state file %s: %s%s", path, why ? why : strerror(-r), root_hint(r));
                 return EXIT_FAILED;
         }
         return EXIT_OK;

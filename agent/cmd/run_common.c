@@ -46,13 +46,14 @@ int run_with(Args *a, Plan *p, State *st) {
                 .replan = a->replan,
                 .verbose = a->verbose,
                 .events_fd = a->events_fd,
+                .quiet = a->quiet,
         };
         if (a->host.image) {
                 int r = image_refuse_unfit(a, p);
                 if (r != EXIT_OK)
                         return r;
         }
-        if (a->dry_run)
+        if (a->dry_run && !a->quiet)
                 printf("dry run of plan '%s' (%s): nothing is changed, no state is written\n", p->name, p->path);
         if (a->host.apt_bundle)
                 printf("packages from the offline bundle in %s: no network is used for keyrings, keys or packages\n",

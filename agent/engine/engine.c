@@ -578,8 +578,9 @@ static Outcome run_steps(Engine *e, ssize_t rebooted) {
                 Outcome o = (ssize_t) i == rebooted ? after_reboot(e, i) : run_step(e, i);
                 if (o == OUTCOME_DRY_REBOOT) {
                         for (size_t j = i + 1; j < p->n_steps; j++)
-                                progress_note(&e->progress, "[%zu/%zu] %-24s %-9s after the reboot", j + 1, p->n_steps,
-                                              p->steps[j].id, p->steps[j].kind->name);
+                                progress_note(&e->progress, "[%zu/%zu] %-*s %-*s after the reboot", j + 1, p->n_steps,
+                                              e->progress.id_w, p->steps[j].id, e->progress.kind_w,
+                                              p->steps[j].kind->name);
                         return o;
                 }
                 if (o != OUTCOME_NEXT)

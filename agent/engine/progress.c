@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
+#include "base/term.h"
 #include "steps/steps.h"
 
 #define ANSI_GREEN "\033[32m"
@@ -21,6 +22,20 @@ void progress_init(Progress *r, const Ctx *ctx) {
         r->color = r->tty && !getenv("NO_COLOR") && !(term && streq(term, "dumb"));
         r->journal = !host_is_rooted(ctx->host) && !ctx->dry_run;
         r->verbose = ctx->verbose;
+        r->quiet = ctx->quiet;
+        /* columns that fit every kind (not just this plan's: the layout is the same for every plan)
+         * and this plan's longest step id */
+        const char *const *kinds = step_kind_names();
+        for (size_t i = 0; kinds[i]; i++)
+                if ((int) strlen(kinds[i]) > r->kind_w)
+                        r->kind_w = (int) strlen(kinds[i]);
+        r->id_w = 8;
+        size_t n = ctx->plan ? ctx->plan->n_steps : 0;
+        for (size_t i = 0; i < n; i++)
+                if ((int) term_width(ctx->plan->steps[i].id) > r->id_w)
+                        r->id_w = (int) term_width(ctx->plan->steps[i].id);
+        _cleanup_free_ char *count = xasprintf("[%zu/%zu]", n, n);
+        r->count_w = (int) strlen(count);
         if (ctx->state) {
                 r->run_id = ctx->state->run_id;
                 r->plan_name = ctx->state->plan_name;
@@ -43,12 +58,29 @@ static const char *state_color(StepState s) {
         }
 }
 
+/* "[i/n]" padded to the widest count of the plan */
+static char *step_count(const Progress *r, size_t i, size_t n) {
+        _cleanup_free_ char *c = xasprintf("[%zu/%zu]", i + 1, n);
+        return xasprintf("%-*s", r->count_w, c);
+}
+
+/* On a TTY, how many columns a text may take after a prefix of prefix_w columns (the last column is
+ * left free: a line that fills it wraps on some terminals). */
+static size_t room(size_t prefix_w) {
+        size_t cols = term_columns(STDOUT_FILENO);
+        return cols > prefix_w + 1 ? cols - prefix_w - 1 : 0;
+}
+
 void progress_step_start(Progress *r, size_t i, size_t n, const Step *s) {
         (void) sd_notifyf(0, "STATUS=step %zu/%zu: %s (%s)", i + 1, n, s->id, s->kind->name);
+        if (r->quiet)
+                return;
         if (r->tty) {
-                printf("%s[%zu/%zu]%s %-24s %-9s %s...%s", r->color ? ANSI_BOLD : "", i + 1, n,
-                       r->color ? ANSI_RESET : "", s->id, s->kind->name, r->color ? ANSI_GREY : "",
-                       r->color ? ANSI_RESET : "");
+                _cleanup_free_ char *count = step_count(r, i, n);
+                _cleanup_free_ char *line = xasprintf("%s %-*s %-*s", count, r->id_w, s->id, r->kind_w, s->kind->name);
+                _cleanup_free_ char *fit = term_fit(line, room(3));
+                printf("%s%s%s %s...%s", r->color ? ANSI_BOLD : "", fit, r->color ? ANSI_RESET : "",
+                       r->color ? ANSI_GREY : "", r->color ? ANSI_RESET : "");
                 fflush(stdout);
         } else if (r->verbose > 0) {
                 printf("[%zu/%zu] %s (%s) started\n", i + 1, n, s->id, s->kind->name);
@@ -62,11 +94,21 @@ void progress_step_end(Progress *r, size_t i, size_t n, const Step *s, const Ste
         const char *text = bad ? rec->error : rec->detail;
         double secs = (double) elapsed_usec / 1e6;
 
-        if (r->tty)
+        _cleanup_free_ char *count = step_count(r, i, n);
+        _cleanup_free_ char *head = xasprintf("%s %-*s %-*s", count, r->id_w, s->id, r->kind_w, s->kind->name);
+        _cleanup_free_ char *tail = xasprintf("%-16s %6.2fs  ", state, secs);
+        size_t fixed = term_width(head) + 1 + term_width(tail);
+        _cleanup_free_ char *detail = r->tty ? term_fit(text ? text : "", room(fixed)) : xstrdup(text ? text : "");
+        if (r->tty && !r->quiet)
                 printf("\r\033[K");
-        printf("%s[%zu/%zu]%s %-24s %-9s %s%-16s%s %6.2fs  %s\n", r->color ? ANSI_BOLD : "", i + 1, n,
-               r->color ? ANSI_RESET : "", s->id, s->kind->name, r->color ? state_color(rec->state) : "", state,
-               r->color ? ANSI_RESET : "", secs, text ? text : "");
+        if (r->tty && room(fixed) == 0) {
+                /* a terminal narrower than the columns themselves: the whole line cut, without colour */
+                _cleanup_free_ char *line = xasprintf("%s %s", head, tail);
+                _cleanup_free_ char *fit = term_fit(line, room(0));
+                printf("%s\n", fit);
+        } else
+                printf("%s%s%s %s%-16s%s %6.2fs  %s\n", r->color ? ANSI_BOLD : "", head, r->color ? ANSI_RESET : "",
+                       r->color ? state_color(rec->state) : "", state, r->color ? ANSI_RESET : "", secs, detail);
         fflush(stdout);
         if (r->journal)
                 (void) sd_journal_send("MESSAGE=step %s (%s): %s%s%s", s->id, s->kind->name, state, text ? ": " : "",
@@ -77,20 +119,26 @@ void progress_step_end(Progress *r, size_t i, size_t n, const Step *s, const Ste
 }
 
 void progress_check(Progress *r, const Step *s, const CheckSpec *c, const CheckResult *res) {
-        if (res->status == CHECK_OK && r->verbose == 0)
+        if (r->quiet || (res->status == CHECK_OK && r->verbose == 0))
                 return;
         _cleanup_free_ char *label = check_spec_label(c);
+        const char *status = check_status_to_string(res->status);
+        _cleanup_free_ char *text = xasprintf("%s%s%s", res->detail ? res->detail : "", res->fix ? " — fix: " : "",
+                                              res->fix ? res->fix : "");
+        _cleanup_free_ char *head = xasprintf("      check %-30s %s  ", label, status);
+        _cleanup_free_ char *detail = r->tty ? term_fit(text, room(term_width(head))) : xstrdup(text);
         if (r->tty)
                 printf("\r\033[K");
-        printf("      check %-30s %s%s%s  %s%s%s\n", label,
+        printf("      check %-30s %s%s%s  %s\n", label,
                r->color ? (res->status == CHECK_OK ? ANSI_GREEN : res->status == CHECK_FAIL ? ANSI_RED : ANSI_YELLOW) : "",
-               check_status_to_string(res->status), r->color ? ANSI_RESET : "", res->detail ? res->detail : "",
-               res->fix ? " — fix: " : "", res->fix ? res->fix : "");
+               status, r->color ? ANSI_RESET : "", detail);
         fflush(stdout);
         (void) s;
 }
 
-void progress_note(Progress *r _unused_, const char *fmt, ...) {
+void progress_note(Progress *r, const char *fmt, ...) {
+        if (r->quiet)
+                return;
         va_list ap;
         va_start(ap, fmt);
         vprintf(fmt, ap);

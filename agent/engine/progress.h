@@ -1,5 +1,6 @@
 /* Events of a run, told to the person at the terminal (with colour and in-place progress on a
- * TTY, plain lines otherwise), to the journal as structured fields, and to systemd as STATUS=. */
+ * TTY, every line cut to its width; plain lines otherwise, in the format gpubase(1) documents under
+ * OUTPUT), to the journal as structured fields, and to systemd as STATUS=. */
 #pragma once
 
 #include <stdbool.h>
@@ -13,7 +14,9 @@
 typedef struct Progress {
         bool tty, color;
         bool journal; /* send structured entries (real machine only) */
+        bool quiet;   /* -q: the step lines and nothing else */
         int verbose;
+        int id_w, kind_w, count_w; /* column widths: the plan's longest id, the longest kind, "[n/n]" */
         const char *run_id, *plan_name;
 } Progress;
 

@@ -50,6 +50,21 @@ static int write_bundle_sources(const Host *h, const char *tmpdir) {
         return write_file_scratch(outlist, text, strlen(text), 0644);
 }
 
+static char *dpkg_lock_holder(const Host *h);
+
+static void on_lock_wait(void *userdata, unsigned waited, unsigned timeout) {
+        AptSession *s = userdata;
+        _cleanup_free_ char *holder = dpkg_lock_holder(s->host);
+        s->out.lock_wait(s->out.userdata, holder, waited, timeout);
+}
+
+/* APT_TERM_LOG in the root, for dpkg's output (0 when it cannot be opened: dpkg then writes to ours). */
+static int open_term_log(const Host *h) {
+        (void) host_mkdir_p(h, "/var/log/apt", 0755);
+        int fd = host_open(h, APT_TERM_LOG, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+        return fd > 0 ? fd : 0;
+}
+
 static void progress_done(const AptSession *s) {
         if (s->out.progress_done)
                 s->out.progress_done(s->out.userdata);
@@ -115,7 +130,12 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .readonly = o && o->readonly,
                 .force_confmiss = o && o->force_confmiss,
                 .chroot_scripts = s->host->image,
+                .lock_wait = s->out.lock_wait ? on_lock_wait : NULL,
+                .lock_userdata = s,
         };
+        if (o && o->lock && !o->verbose && !scratch && s->dpkg_log_fd <= 0)
+                s->dpkg_log_fd = open_term_log(s->host);
+        ao.dpkg_output_fd = s->dpkg_log_fd;
         int r = apt_shim_open(&ao, &s->shim, reterr);
         if (r < 0 || !bundle)
                 return r;
@@ -322,6 +342,9 @@ void apt_session_close(AptSession *s) {
         if (s->shim)
                 apt_shim_close(s->shim);
         s->shim = NULL;
+        if (s->dpkg_log_fd > 0)
+                close(s->dpkg_log_fd);
+        s->dpkg_log_fd = 0;
         if (s->tmpdir)
                 rm_rf_tree(s->tmpdir);
         free(s->tmpdir);
@@ -509,6 +532,12 @@ int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions
         if (changed > 0) {
                 r = apt_shim_commit(as->shim, download_only, &as->out.progress, reterr);
                 progress_done(as);
+                if (r < 0 && reterr && as->dpkg_log_fd > 0 && !download_only) {
+                        char *m = xasprintf("%s (dpkg's output: %s%s)", *reterr ? *reterr : "dpkg failed",
+                                            as->host->root, APT_TERM_LOG);
+                        free(*reterr);
+                        *reterr = m;
+                }
                 if (r < 0)
                         return r;
         } else

@@ -25,8 +25,15 @@ typedef struct AptOutput {
         void (*progress_done)(void *userdata); /* a download or an install is over (its progress line ends) */
         void (*notice)(void *userdata, const char *text); /* something the user should know, not an error */
         ExecOutputFn program;                  /* the output of a dpkg run by the session itself */
-        void *userdata;                        /* for progress_done, notice and program */
+        /* about once a second while the session waits for the dpkg lock: who holds it ("process
+         * 1234 (unattended-upgr)", NULL when that cannot be told), seconds waited, of timeout */
+        void (*lock_wait)(void *userdata, const char *holder, unsigned waited, unsigned timeout);
+        void *userdata;                        /* for progress_done, notice, program and lock_wait */
 } AptOutput;
+
+/* Where dpkg's own output (and its maintainer scripts') goes when the session installs without
+ * verbose: apt's terminal log, which apt itself opens and closes with "Log started/ended" lines. */
+#define APT_TERM_LOG "/var/log/apt/term.log"
 
 typedef struct AptSession {
         const Host *host;
@@ -35,6 +42,7 @@ typedef struct AptSession {
         bool root_sources; /* libapt reads the root's sources (rewritten into tmpdir when needed) */
         AptOutput out;
         int stop_fd;       /* ExecSpec.stop_fd for the dpkg the session runs itself */
+        int dpkg_log_fd;   /* > 0: APT_TERM_LOG, where dpkg's output goes while it installs */
 } AptSession;
 
 #define APT_LOCK_TIMEOUT_DEFAULT 120
@@ -49,7 +57,8 @@ typedef struct AptSessionOptions {
         bool force_confmiss;     /* dpkg puts back deleted conffiles of reinstalled packages */
         const char *only_sources; /* a directory holding sources.list and sources.list.d/: these
                                    * sources instead of the machine's (with scratch: lists apart) */
-        int verbose;              /* libapt and dpkg write to the terminal themselves (the shim's quiet off) */
+        int verbose;              /* libapt and dpkg write to the terminal themselves (the shim's quiet off);
+                                   * without, dpkg's output goes to APT_TERM_LOG */
         const AptOutput *output;  /* what the session has to say goes there; NULL: nowhere */
         int stop_fd;              /* readable: stop a dpkg the session runs (Ctx.stop_fd); 0: none */
 } AptSessionOptions;

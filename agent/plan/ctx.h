@@ -28,6 +28,7 @@ typedef struct Ctx {
         bool replan;
         bool no_programs; /* gpubase report: a check that would run a program (command-succeeds) is skipped */
         int verbose;
+        bool quiet; /* -q: one line per step, no progress, no check lines */
         int stop_fd; /* readable once the agent was told to stop (SIGTERM, SIGINT): the programs a step
                       * runs (ExecSpec.stop_fd) are stopped. 0: none (verify, bundle create) */
         /* Set by a step whose apply gave up because someone else holds a lock it needs (the dpkg

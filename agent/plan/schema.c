@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/path.h"
+#include "base/suggest.h"
 
 int schema_keys(ParseCtx *pc, const YNode *map, const char *what, const char *const *allowed) {
         for (size_t i = 0; i < map->n; i++) {
@@ -17,8 +18,9 @@ int schema_keys(ParseCtx *pc, const YNode *map, const char *what, const char *co
                 if (ok)
                         continue;
                 _cleanup_free_ char *list = strv_join((char *const *) allowed, ", ");
-                src_error_set(pc->err, pc->file, k, "unknown key '%s' in %s; expected one of: %s", k->value, what,
-                              list);
+                _cleanup_free_ char *hint = did_you_mean(k->value, allowed);
+                src_error_set(pc->err, pc->file, k, "unknown key '%s' in %s%s; expected one of: %s", k->value, what,
+                              hint, list);
                 return -EINVAL;
         }
         return 0;

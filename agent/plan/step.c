@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/suggest.h"
 #include "plan/check_kind.h"
 #include "plan/step_kind.h"
 #include "plan/when_kind.h"
@@ -49,7 +50,8 @@ static int parse_kind(ParseCtx *pc, const Plan *p _unused_, const YNode *n, Step
         s->kind = step_kind_find(kind);
         if (!s->kind) {
                 _cleanup_free_ char *names = strv_join((char *const *) step_kind_names(), ", ");
-                src_error_set(pc->err, pc->file, v, "unknown step kind '%s'; known kinds: %s", kind, names);
+                _cleanup_free_ char *hint = did_you_mean(kind, step_kind_names());
+                src_error_set(pc->err, pc->file, v, "unknown step kind '%s'%s; known kinds: %s", kind, hint, names);
                 return -EINVAL;
         }
         return 0;
@@ -82,7 +84,9 @@ static int parse_when(ParseCtx *pc, const Plan *p _unused_, const YNode *n, Step
         s->when = when_find(when);
         if (!s->when) {
                 _cleanup_free_ char *names = strv_join((char *const *) when_names(), ", ");
-                src_error_set(pc->err, pc->file, v, "unknown condition '%s' in when; known conditions: %s", when, names);
+                _cleanup_free_ char *hint = did_you_mean(when, when_names());
+                src_error_set(pc->err, pc->file, v, "unknown condition '%s' in when%s; known conditions: %s", when, hint,
+                              names);
                 return -EINVAL;
         }
         return 0;

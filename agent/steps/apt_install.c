@@ -325,7 +325,7 @@ static int apt_install_probe(const Step *s, Ctx *ctx, char **ret_detail, char **
                 _cleanup_free_ char *err = NULL;
                 AptPrinter printer;
                 AptSessionOptions o = {.readonly = true, .verbose = ctx->verbose,
-                                       .output = apt_printer(&printer, ctx->verbose)};
+                                       .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
                 r = apt_probe_session(ctx->host, &o, &as, &err);
                 if (r < 0)
                         return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
@@ -512,7 +512,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         _cleanup_strv_free_ char **versions = NULL;
         AptPrinter printer;
         AptSessionOptions o = {.lock = true, .lock_timeout = a->lock_timeout, .verbose = ctx->verbose,
-                               .output = apt_printer(&printer, ctx->verbose), .stop_fd = ctx->stop_fd};
+                               .output = apt_printer(&printer, ctx->verbose, ctx->quiet), .stop_fd = ctx->stop_fd};
         const char *update = a->update ? a->update : "auto";
         bool updated = false;
         unsigned changed = 0, changed2 = 0, changed3 = 0;

@@ -14,7 +14,7 @@ int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reter
         _cleanup_free_ char *err = NULL;
         _cleanup_strv_free_ char **versions = NULL, **changes = NULL;
         AptPrinter printer;
-        AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose)};
+        AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
         int r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0)
                 return errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
@@ -93,7 +93,7 @@ int apt_install_bundle(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_det
         _cleanup_free_ char *err = NULL, *pinning_deb = NULL;
         _cleanup_strv_free_ char **versions = NULL;
         AptPrinter printer;
-        AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose)};
+        AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
         unsigned added = 0;
         size_t first = 0;
         int r = apt_session_open(&as, ctx->host, &o, &err);

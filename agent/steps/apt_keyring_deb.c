@@ -252,7 +252,8 @@ static int vouch(const KeyringDebParams *k, const Ctx *ctx, const char *deb, con
                                       k->file, k->file);
         }
         KeyringChainIndexes idx = {.save = save, .saved = saved};
-        int r = keyring_chain_verify(ctx->host, deb, info, k->file, k->fingerprint, &idx, ctx->verbose, &how, reterr);
+        int r = keyring_chain_verify(ctx->host, deb, info, k->file, k->fingerprint, &idx,
+                                     ctx->quiet ? -1 : ctx->verbose, &how, reterr);
         if (r < 0)
                 return r;
         *ret_how = xasprintf("key fingerprint checked; %s%s", how, saved ? " (the bundle's copy of the index)" : "");
@@ -281,7 +282,7 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
                 /* scratch: a download needs no lists, and a refused file leaves the root as it was */
                 AptPrinter printer;
                 AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose,
-                                       .output = apt_printer(&printer, ctx->verbose)};
+                                       .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
                 r = apt_session_open(&as, ctx->host, &o, &err);
                 if (r >= 0) {
                         r = apt_shim_fetch_file(as.shim, k->url, NULL, deb, &err);
@@ -328,7 +329,7 @@ static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         AptPrinter printer;
         AptSessionOptions o = {.lock = true, .lock_timeout = APT_LOCK_TIMEOUT_DEFAULT, .debs = debs,
                                .force_confmiss = reinstall, .verbose = ctx->verbose,
-                               .output = apt_printer(&printer, ctx->verbose), .stop_fd = ctx->stop_fd};
+                               .output = apt_printer(&printer, ctx->verbose, ctx->quiet), .stop_fd = ctx->stop_fd};
         r = apt_session_open(&as, ctx->host, &o, &err);
         if (r < 0) {
                 ctx->lock_busy = r == -EBUSY;

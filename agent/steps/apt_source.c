@@ -144,7 +144,7 @@ static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, si
         }
         AptSession as;
         AptPrinter printer;
-        AptSessionOptions o = {.verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose)};
+        AptSessionOptions o = {.verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
         _cleanup_free_ char *err = NULL;
         char tmpl[] = "/tmp/gpubase-key.XXXXXX";
         if (!mkdtemp(tmpl))

@@ -281,8 +281,9 @@ static int chain_fetch(const Host *h, const char *tmpl, const DebInfo *info, con
         _cleanup_free_ char *err = NULL;
         AptSession as = {0};
         AptPrinter printer;
-        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose,
-                               .output = apt_printer(&printer, verbose)};
+        /* verbose < 0: -q (keyring_chain.h) */
+        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = verbose > 0 ? verbose : 0,
+                               .output = apt_printer(&printer, verbose > 0 ? verbose : 0, verbose < 0)};
         /* (with an offline bundle the session's opening is the update: its sources are local files) */
         int r = apt_session_open(&as, h, &o, &err);
         if (r < 0) {

@@ -28,6 +28,7 @@ typedef struct KeyringChainIndexes {
  * Writes nothing under h's root: the repository's lists go to a temporary directory. */
 int keyring_chain_verify(const Host *h, const char *deb, const DebInfo *info, const char *file, const char *fingerprint,
                          const KeyringChainIndexes *idx, int verbose, char **ret_detail, char **reterr);
+/* (verbose: Ctx.verbose, or -1 for -q: no progress at all) */
 
 /* The repositories an apt source file names, one "URI SUITE [COMPONENT...]" line each: the
  * one-line format (.list) or deb822 (.sources). Only "deb" entries count; options such as

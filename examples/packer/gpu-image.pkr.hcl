@@ -1,8 +1,11 @@
 # A Debian 12 GPU image (AMI) built with gpubase: the plan runs in the build instance, the
-# orchestration around gpubase's exit codes is Packer's. Validate with
+# orchestration around gpubase's exit codes is Packer's. gpubase is installed from its .deb
+# (`make deb`) with the packages it depends on. Build with
+#   packer init . && packer build -var-file=gpu-image.pkrvars.hcl .
+# (plugins.pkr.hcl: the Amazon plugin). Debian 12's packer 1.6.6 validates this file alone:
 #   packer validate -var-file=gpu-image.pkrvars.hcl gpu-image.pkr.hcl
-# (Debian 12's packer 1.6.6 parses it: see README.md). The provisioners run the scripts in
-# scripts/, in this order; tests/integration/examples.sh runs the same scripts in a --root sandbox.
+# The provisioners run the scripts in scripts/, in this order; tests/integration/examples.sh runs
+# the same scripts in a --root sandbox, and the e2e tier in a VM (tests/e2e/packer-steps.sh).
 
 variable "region" {
   type    = string
@@ -20,10 +23,10 @@ variable "ami_name" {
   default = "debian-12-gpu-gpubase"
 }
 
-variable "gpubase_binary" {
+variable "gpubase_deb" {
   type        = string
   default     = ""
-  description = "The gpubase binary to install (make), with libgpubase-apt.so beside it; empty: build/gpubase of this source tree."
+  description = "The gpubase package to install (make deb); empty: build/gpubase_0.1.0_amd64.deb of this source tree."
 }
 
 variable "plan_dir" {
@@ -49,7 +52,7 @@ variable "run_timeout" {
 }
 
 locals {
-  binary   = var.gpubase_binary != "" ? var.gpubase_binary : "${path.root}/../../build/gpubase"
+  deb      = var.gpubase_deb != "" ? var.gpubase_deb : "${path.root}/../../build/gpubase_0.1.0_amd64.deb"
   plans    = var.plan_dir != "" ? var.plan_dir : "${path.root}/../../plans"
   gpu_vars = join(" ", var.plan_vars)
   # every script gets the same environment; sudo -E keeps it
@@ -90,13 +93,14 @@ source "amazon-ebs" "gpu" {
 build {
   sources = ["source.amazon-ebs.gpu"]
 
-  # 1. upload gpubase and the plans
+  # 1. upload gpubase's package and the plans; 10-install.sh installs the package with apt-get,
+  #    which brings the libraries it depends on
   provisioner "shell" {
     inline = ["mkdir -p /tmp/gpubase-upload"]
   }
   provisioner "file" {
-    source      = local.binary
-    destination = "/tmp/gpubase-upload/gpubase"
+    source      = local.deb
+    destination = "/tmp/gpubase-upload/gpubase.deb"
   }
   # gpubase's link to libapt-pkg, which it loads from <bin>/../lib/gpubase when a step uses apt
   provisioner "file" {

@@ -8,8 +8,8 @@ _gpubase_builtin_vars="arch deb_arch arch_dir os_id os_version distro root plan_
 _gpubase_opts() {
         local common="--root --verbose -v --help -h"
         case $1 in
-        run) echo "$common --reboot= --dry-run --replan --var --bundle --image --keep-cache --json" ;;
-        resume) echo "$common --reboot= --dry-run --replan --bundle --image --keep-cache --json" ;;
+        run) echo "$common --reboot= --dry-run --replan --var --bundle --image --keep-cache --json --quiet -q" ;;
+        resume) echo "$common --reboot= --dry-run --replan --bundle --image --keep-cache --json --quiet -q" ;;
         status) echo "$common --json" ;;
         wait) echo "$common --timeout" ;;
         verify) echo "$common --json --plan --var --textfile --smoke" ;;
@@ -64,7 +64,7 @@ _gpubase() {
                 cur=${COMP_WORDS[COMP_CWORD]}
                 prev=${COMP_WORDS[COMP_CWORD - 1]}
         fi
-        local commands="run resume status wait verify plan reset bundle report watch"
+        local commands="run resume status wait verify plan reset bundle report watch help"
 
         # the subcommand and its first operand, skipping options and their values
         for ((i = 1; i < cword; i++)); do
@@ -137,6 +137,9 @@ _gpubase() {
         case $cmd in
         run)
                 [ "$nops" -eq 1 ] && _gpubase_files '@(*.yaml|*.yml)'
+                ;;
+        help)
+                [ "$nops" -eq 1 ] && mapfile -t COMPREPLY < <(compgen -W "${commands% help}" -- "$cur")
                 ;;
         plan)
                 if [ "$nops" -eq 1 ]; then

@@ -1,67 +1,62 @@
 #!/bin/bash
-# build-deb.sh STAGE OUTDIR VERSION — turn a `make install DESTDIR=STAGE PREFIX=/usr
-# UNITDIR=/lib/systemd/system` tree into OUTDIR/gpubase_VERSION_ARCH.deb (called by `make deb`).
+# build-deb.sh OUTDIR VERSION — OUTDIR/gpubase_VERSION_ARCH.deb and its -dbgsym package, built by
+# debhelper (packaging/debian is the package's debian/ directory), then checked by lintian (called
+# by `make deb`).
 #
-# The control file comes from packaging/debian/control through dpkg-gencontrol, with Depends
-# computed by dpkg-shlibdeps from the NEEDED entries of the binary and of /usr/lib/gpubase/
-# libgpubase-apt.so, the shim over libapt-pkg that gpubase opens with dlopen (and Installed-Size
-# from the tree); libarchive, also opened with dlopen, is named in the control file.
-# No conffiles: the plans under /usr/share/gpubase are data, a site's own plan lives elsewhere.
-# The unit is shipped but not enabled (no postinst): gpubase enables it only while a run waits for
-# a reboot. postrm drops a leftover enablement and, on purge, the checkpoint.
+# dpkg-buildpackage wants debian/ at the top of the source tree: the sources (Makefile, agent/,
+# shim/, plans/, packaging/) are copied to OUTDIR/deb/gpubase-VERSION with packaging/debian as
+# debian/, and built there (`debian/rules`: the Makefile with dpkg-buildflags' hardening flags,
+# `make install` into the package, dh_installsystemd for every unit, stripped binary, compressed man
+# pages). lintian must report nothing but what packaging/debian/gpubase.lintian-overrides explains.
 set -euo pipefail
 export LC_ALL=C TZ=UTC
 
-[ $# -eq 3 ] || { echo "usage: build-deb.sh STAGE OUTDIR VERSION" >&2; exit 64; }
-STAGE=$(realpath -- "$1")
-OUTDIR=$(realpath -m -- "$2")
-VERSION=$3
+[ $# -eq 2 ] || { echo "usage: build-deb.sh OUTDIR VERSION" >&2; exit 64; }
+OUTDIR=$(realpath -m -- "$1")
+VERSION=$2
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+TOP=$(cd "$HERE/../.." && pwd -P)
 
-for tool in dpkg-deb dpkg-shlibdeps dpkg-gencontrol dpkg-architecture gzip md5sum; do
-        command -v "$tool" >/dev/null || { echo "build-deb.sh: missing $tool (dpkg-dev)" >&2; exit 1; }
+for tool in dpkg-buildpackage dh lintian; do
+        command -v "$tool" >/dev/null || { echo "build-deb.sh: missing $tool (make deps installs dpkg-dev, debhelper, lintian)" >&2; exit 1; }
 done
-[ -x "$STAGE/usr/bin/gpubase" ] || { echo "build-deb.sh: $STAGE/usr/bin/gpubase missing (make install first)" >&2; exit 1; }
-shim=$STAGE/usr/lib/gpubase/libgpubase-apt.so
-[ -f "$shim" ] || { echo "build-deb.sh: $shim missing (make install installs it)" >&2; exit 1; }
-# the changelog's version is what dpkg-gencontrol would take without -v: keep them in step
+# the changelog's version is what the package gets: keep it in step with the Makefile's
 clv=$(sed -n '1s/^gpubase (\([^)]*\)).*/\1/p' "$HERE/changelog")
-[ "$clv" = "$VERSION" ] || echo "build-deb.sh: warning: packaging/debian/changelog says $clv, building $VERSION" >&2
+[ "$clv" = "$VERSION" ] || { echo "build-deb.sh: packaging/debian/changelog says $clv, the Makefile $VERSION" >&2; exit 1; }
 
-# timestamps from the changelog entry, so that a rebuild of the same tree is byte-identical
-SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(date -d "$(sed -n 's/^ -- .*>  //p' "$HERE/changelog" | head -1)" +%s)}
-export SOURCE_DATE_EPOCH
-
-# Debian layout: man pages and the changelog compressed, documentation under /usr/share/doc
-man=$STAGE/usr/share/man/man1/gpubase.1
-[ -f "$man" ] || { echo "build-deb.sh: $man missing (make install installs it)" >&2; exit 1; }
-gzip -9nf "$man"
-install -d "$STAGE/usr/share/doc/gpubase"
-gzip -9nc "$HERE/changelog" >"$STAGE/usr/share/doc/gpubase/changelog.gz"
-chmod 644 "$STAGE/usr/share/doc/gpubase/changelog.gz"
-strip --strip-debug --remove-section=.comment --remove-section=.note "$STAGE/usr/bin/gpubase"
-strip --strip-debug --remove-section=.comment --remove-section=.note "$shim"
-
-rm -rf "$STAGE/DEBIAN"
-install -d -m 755 "$STAGE/DEBIAN"
-install -m 755 "$HERE/postrm" "$STAGE/DEBIAN/postrm"
-
-# dpkg-shlibdeps and dpkg-gencontrol want a debian/ directory: a scratch one
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir "$work/debian"
-cp "$HERE/control" "$HERE/changelog" "$work/debian/"
-(
-        cd "$work"
-        dpkg-shlibdeps -Tdebian/substvars -e"$STAGE/usr/bin/gpubase" -e"$shim" 2> >(grep -v 'binaries to analyze should already be installed' >&2)
-        dpkg-gencontrol -pgpubase -v"$VERSION" -Tdebian/substvars -P"$STAGE" -fdebian/files
-)
-(cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' md5sum) >"$STAGE/DEBIAN/md5sums"
-chmod 644 "$STAGE/DEBIAN/md5sums" "$STAGE/DEBIAN/control"
-find "$STAGE" -newermt "@$SOURCE_DATE_EPOCH" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-
+work=$OUTDIR/deb
+src=$work/gpubase-$VERSION
+rm -rf "$work"
+mkdir -p "$src"
+cp -a "$TOP/Makefile" "$TOP/agent" "$TOP/shim" "$TOP/plans" "$TOP/packaging" "$src/"
+cp -a "$HERE" "$src/debian"
+rm -f "$src/debian/build-deb.sh"
+(cd "$src" && dpkg-buildpackage -b -us -uc -j"$(nproc)" >"$work/build.log" 2>&1) || {
+        tail -n 40 "$work/build.log" >&2
+        echo "build-deb.sh: dpkg-buildpackage failed (all of it: $work/build.log)" >&2
+        exit 1
+}
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
-mkdir -p "$OUTDIR"
-deb=$OUTDIR/gpubase_${VERSION}_${arch}.deb
-dpkg-deb --root-owner-group -Zxz --build "$STAGE" "$deb" >/dev/null
-echo "$deb"
+deb=$work/gpubase_${VERSION}_${arch}.deb
+dbg=$work/gpubase-dbgsym_${VERSION}_${arch}.deb
+[ -f "$deb" ] || { echo "build-deb.sh: dpkg-buildpackage made no $deb" >&2; exit 1; }
+[ -f "$dbg" ] || { echo "build-deb.sh: dpkg-buildpackage made no $dbg (no debug symbols?)" >&2; exit 1; }
+# every unit and journal catalog of packaging/systemd is in the package (debian/rules installs
+# them through `make install`, whatever their names)
+dpkg-deb -c "$deb" | awk '{ print $NF }' >"$work/contents"
+for f in "$TOP"/packaging/systemd/*; do
+        n=$(basename "$f" .in)
+        case $n in
+        *.catalog) p=./usr/lib/systemd/catalog/$n ;;
+        *) p=./lib/systemd/system/$n ;;
+        esac
+        grep -qx -- "$p" "$work/contents" || { echo "build-deb.sh: $deb lacks $p (from $f)" >&2; exit 1; }
+done
+# every tag lintian reports at info level or above fails the build, unless overridden with a reason
+lintian --fail-on error,warning,info --display-info --suppress-tags-from-file /dev/null "$deb" "$dbg" >"$work/lintian.log" 2>&1 || {
+        cat "$work/lintian.log" >&2
+        echo "build-deb.sh: lintian is not clean (above)" >&2
+        exit 1
+}
+cp "$deb" "$dbg" "$OUTDIR/"
+echo "$OUTDIR/$(basename "$deb")"

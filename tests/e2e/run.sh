@@ -193,10 +193,12 @@ while IFS=$'\t' read -r kind a _; do
                 die "the template runs scripts/$a, which examples/packer/scripts does not have"
         # shellcheck disable=SC2016 # the template's own expression, literally
         case "$kind:$a" in
-        inline:* | script:* | upload:local.binary | 'upload:${local.plans}/' | download:/var/tmp/*) ;;
+        inline:* | script:* | upload:local.deb | 'upload:${local.plans}/' | download:/var/tmp/*) ;;
         *) die "examples/packer/gpu-image.pkr.hcl: the harness does not know the provisioner '$kind $a' (teach tests/e2e/guest/e2e-scenario.sh)" ;;
         esac
 done <"$ROOT/srv/e2e/packer/steps"
+# the package the template uploads (local.deb): the one under test
+cp "$DEB" "$ROOT/srv/e2e/packer/gpubase.deb"
 plan_file=$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$ROOT/srv/e2e/packer/env")
 [ -n "$plan_file" ] || die "the template's environment has no GPUBASE_PLAN_FILE"
 cp "$ROOT/srv/e2e/plan.yaml" "$ROOT/srv/e2e/packer/plans/$plan_file"

@@ -196,11 +196,21 @@ upgrade_blacklist_written() {
         done
 }
 
+# plain_output_ok: $T/out of a run without a terminal is gpubase(1)'s plain format (OUTPUT): step
+# lines and check lines only, never dpkg's own (that goes to apt's term.log) nor apt's progress.
+plain_output_ok() {
+        local bad
+        bad=$(grep -vE '^(\[[0-9]+/[0-9]+\] +[^ ]+ +[a-z-]+ +(done|skipped|failed|reboot-requested|interrupted) +[0-9]+\.[0-9]{2}s  .*|      check .*)$' "$T/out" || true)
+        [ -z "$bad" ] || fail "lines outside the documented plain format: $bad"
+        [ -s "$R/var/log/apt/term.log" ] || fail "apt's term.log holds nothing of dpkg's output"
+}
+
 # converge PLAN [CTK_URI]: a shipped plan from a bare GPU root to done (run, reboot, resume).
 converge() {
         local plan=$1
         shipped_vars "${2:-}"
         expect_rc 3 ga run "$plan" --reboot=exit "${SV[@]}"
+        plain_output_ok
         eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
         eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending smoke=pending" "step states at the reboot"
         installed nvidia-open 595.45.01-1 hold
@@ -1088,6 +1098,77 @@ t_driver_step_hold_kernel() {
         plan=$(kernel_plan)
         expect_rc 3 ga run "$plan" --reboot=exit
         installed linux-image-amd64 6.1.28-1
+# ---------------------------------------------------------------- output on a terminal (a real pty)
+
+# tty_run COLS RC ARGS...: gpubase --root $R ARGS on a pseudo-terminal COLS wide (pty-run.py), its
+# exit code RC; what the terminal received is in $T/tty.
+tty_run() {
+        local cols=$1 want=$2 rc=0
+        shift 2
+        PATH="$FAKEBIN:$PATH" /usr/bin/python3 "$APT_IT_DIR/pty-run.py" "$cols" "$T/tty" "$GPUBASE" --root "$R" "$@" ||
+                rc=$?
+        [ "$rc" = "$want" ] || { cat -v "$T/tty" >&2; fail "exit code $rc on a terminal, expected $want: $*"; }
+}
+
+# tty_ok COLS: $T/tty holds to gpubase(1)'s OUTPUT (tty-check.py); the step lines as shown go to $T/steps.
+tty_ok() {
+        /usr/bin/python3 "$APT_IT_DIR/tty-check.py" "$1" "$T/tty" >"$T/steps" || { cat -v "$T/tty" >&2; fail "the terminal output above"; }
+}
+
+t_tty_output() {
+        gpu_root
+        shipped_vars
+        # 64 columns: narrower than the shipped plan's step lines, which must be cut, not wrapped
+        tty_run 64 3 run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        tty_ok 64
+        eq "$(awk '{print $2 "=" $4}' "$T/steps" | tr '\n' ' ')" \
+                "preflight=done nouveau-blacklist=done cuda-keyring=done ctk-repo=done driver=done driver-reboot=reboot-requested " \
+                "the step lines on the terminal"
+        grep -q '…$' "$T/steps" || fail "no line was cut to the 64 columns: $(cat "$T/steps")"
+        # apt's progress was shown (a bar, in place), dpkg's own lines went to apt's term.log
+        grep -q 'installing  \[#' "$T/tty" || fail "no install bar on the terminal"
+        contains "$R/var/log/apt/term.log" "Unpacking nvidia-open" "apt's term.log"
+        contains "$R/var/log/apt/term.log" "Setting up nvidia-open" "apt's term.log"
+        # the kind column fits the longest kind: apt-keyring-deb and container-runtime line up
+        boot_root
+        tty_run 200 0 resume --reboot=exit
+        tty_ok 200
+        eq "$(awk '{print $2 "=" $3}' "$T/steps" | tr '\n' ' ')" "driver-reboot=reboot ctk=apt-install runtime=container-runtime docker-restart=service-restart " \
+                "the step lines after the reboot"
+}
+
+t_tty_quiet() {
+        gpu_root
+        shipped_vars
+        tty_run 100 3 run -q "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        tty_ok 100
+        # one line per step and nothing else: no status line, no check line (besides the reboot
+        # notice on stderr)
+        tr -d '\r' <"$T/tty" | sed 's/\x1b\[[0-9;]*m//g' | grep -v '^gpubase: reboot needed' >"$T/plain"
+        eq "$(wc -l <"$T/plain")" 6 "lines of run -q: $(cat "$T/plain")"
+        eq "$(grep -c '^\[[0-9]/9\] ' "$T/plain")" 6 "step lines of run -q"
+        expect_rc 64 ga run -q -v "$PLANS/debian-12.yaml"
+        err_has "-q and -v do not go together"
+}
+
+t_tty_lock_wait() {
+        local plan pid
+        plan=$(ctk_plan "$REPO_CTK_URI" 1.19.0-1 "lock_timeout: 20")
+        mkdir -p "$R/var/lib/dpkg"
+        perl -MFcntl -e 'open(my $f, ">", $ARGV[0]) or die "$ARGV[0]: $!";
+                my $l = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0); fcntl($f, F_SETLKW, $l) or die "fcntl: $!";
+                open(my $r, ">", $ARGV[1]) or die; print $r $$; close $r; sleep 4' \
+                "$R/var/lib/dpkg/lock-frontend" "$T/locked" &
+        BG_PIDS+=($!)
+        for _ in $(seq 1 100); do [ -s "$T/locked" ] && break; sleep 0.05; done
+        [ -s "$T/locked" ] || fail "the lock holder did not start"
+        pid=$(cat "$T/locked")
+        tty_run 120 0 run "$plan"
+        tty_ok 120
+        # the wait was shown live, in place, with who holds the lock and for how long
+        grep -qE "waiting for the dpkg lock held by process $pid \(perl\), [1-3]s/20s" "$T/tty" ||
+                { cat -v "$T/tty" >&2; fail "no live line for the dpkg lock wait"; }
+        installed nvidia-container-toolkit 1.19.0-1 hold
 }
 
 # ---------------------------------------------------------------- pinning, pin:, origin:
@@ -1434,6 +1515,9 @@ ALL_TESTS=(
         rerun_no_child_cache_reused
         plan_debian12_nvswitch_fabric_manager
         plan_debian12_no_nvswitch_no_fabric_manager
+        tty_output
+        tty_quiet
+        tty_lock_wait
         plan_ubuntu2204
         plan_ubuntu2404
         plan_refused_on_other_os

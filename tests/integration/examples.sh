@@ -44,7 +44,16 @@ t_packer_validate() {
         need packer
         cd "$EX/packer"
         expect_rc 0 packer fmt -check .
-        expect_rc 0 packer validate -var "gpubase_binary=$GPUBASE" -var-file=gpu-image.pkrvars.hcl gpu-image.pkr.hcl
+        # the file provisioner checks that the package it uploads exists: any .deb will do here
+        : >"$T/gpubase.deb"
+        expect_rc 0 packer validate -var "gpubase_deb=$T/gpubase.deb" -var-file=gpu-image.pkrvars.hcl gpu-image.pkr.hcl
+        # gpubase comes from its package, with its dependencies (apt-get install, not a bare binary)
+        grep -q 'source *= local.deb' gpu-image.pkr.hcl || fail "the template does not upload the .deb"
+        # shellcheck disable=SC2016 # the script's text, literally
+        grep -qF 'apt_install "$UP/gpubase.deb"' scripts/10-install.sh || fail "10-install.sh does not apt-get install the .deb"
+        # Packer >= 1.10 needs the Amazon plugin declared (packer 1.6.6 here knows no required_plugins:
+        # plugins.pkr.hcl is checked by fmt, which parses it, not by validate)
+        grep -q 'source *= "github.com/hashicorp/amazon"' plugins.pkr.hcl || fail "no required_plugins for the Amazon builder"
         # the reboot protocol as the README describes it
         grep -A4 'scripts/20-run.sh' gpu-image.pkr.hcl | grep -q 'valid_exit_codes = \[0, 3\]' ||
                 fail "20-run.sh's provisioner does not accept exit 3"
@@ -61,10 +70,13 @@ t_packer_validate() {
 t_packer_sequence_in_sandbox() {
         host healthy-h100
         printf 'b1e5a7e0c1d24f0e9a7b3c5d7e9f1a2b\n' >"$R/etc/machine-id"
-        # what the template's file provisioners upload
-        mkdir -p "$R/tmp/gpubase-upload"
-        cp "$GPUBASE" "$R/tmp/gpubase-upload/gpubase"
-        cp "$(dirname "$GPUBASE")/libgpubase-apt.so" "$R/tmp/gpubase-upload/libgpubase-apt.so"
+        # what the template's file provisioners upload: a package with gpubase as the .deb installs
+        # it (/usr/bin/gpubase; `make deb` is not run by this suite), and the plans
+        mkdir -p "$R/tmp/gpubase-upload" "$T/pkg/DEBIAN" "$T/pkg/usr/bin"
+        cp "$GPUBASE" "$T/pkg/usr/bin/gpubase"
+        printf 'Package: gpubase\nVersion: 0.1.0\nArchitecture: all\nMaintainer: test <test@example.invalid>\nDescription: test\n' \
+                >"$T/pkg/DEBIAN/control"
+        dpkg-deb --root-owner-group --build "$T/pkg" "$R/tmp/gpubase-upload/gpubase.deb" >/dev/null
         cp -r "$SRC_DIR/plans" "$R/tmp/gpubase-upload/plans"
         # the demo plan (runs anywhere) and, as the shipped plans end, docker restarted after its
         # configuration changed
@@ -107,8 +119,7 @@ EOF
         absent "$R/var/lib/gpubase/state.json"
         eq "$(stat -c %s "$R/etc/machine-id")" 0 "size of /etc/machine-id"
         absent "$R/tmp/gpubase-upload"
-        [ -x "$R/usr/local/bin/gpubase" ] || fail "gpubase is not installed in the image"
-        [ -f "$R/usr/local/lib/gpubase/libgpubase-apt.so" ] || fail "libgpubase-apt.so is not installed in the image"
+        [ -x "$R/usr/bin/gpubase" ] || fail "gpubase is not installed in the image"
         contains "$R/etc/modprobe.d/blacklist-nouveau.conf" "blacklist nouveau"
         # --reboot=exit: gpubase rebooted nothing itself; it restarted docker after configuring it
         eq "$(cat "$R/$ACTIONS_REL")" "restart docker.service" "host actions"
@@ -212,6 +223,10 @@ ap() {
 t_ansible_syntax_check() {
         need ansible-playbook
         expect_rc 0 ap -i "$EX/ansible/inventory.example.ini" --syntax-check "$EX/ansible/site.yml"
+        local d
+        for d in tasks defaults handlers meta vars; do
+                [ -f "$EX/ansible/roles/gpubase/$d/main.yml" ] || fail "the role has no $d/main.yml"
+        done
 }
 
 t_ansible_fleet_reports_driver_disagreement() {
@@ -235,7 +250,7 @@ t_ansible_fleet_reports_driver_disagreement() {
                and (.disagreements | length) == 2 and .not_done == []' "$T/fleet.json" >/dev/null ||
                 { cat "$T/fleet.json" >&2; fail "the fleet report is not as expected"; }
         # serial: 1 — node-a's whole run came before node-b's
-        grep -n 'TASK \[gpubase run --reboot=exit\]' "$T/out" | head -2 >"$T/runs"
+        grep -n 'TASK \[gpubase : gpubase run --reboot=exit\]' "$T/out" | head -2 >"$T/runs"
         [ "$(wc -l <"$T/runs")" = 2 ] || fail "expected one run task per batch"
 }
 
@@ -245,10 +260,59 @@ t_ansible_fleet_agrees() {
         expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
         out_has "2 nodes agree: driver 595.45.01, CTK 1.19.0-1"
         jq -e '.disagreements == [] and .drivers == ["595.45.01"]' "$T/fleet.json" >/dev/null || fail "fleet report"
-        # a second rollout of a converged fleet: no reboot
+        # a second rollout of a converged fleet: no reboot (the reboot handlers are not notified;
+        # before the role they were tasks, shown as skipped), and nothing changed
         expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
-        contains "$T/out" "Simulated reboot (sandboxes)"
+        not_contains "$T/out" "RUNNING HANDLER" "the converged rerun"
         eq "$(jq -r .reboots "$T/node-a/$STATE_REL")" 0 "reboots of the converged rerun"
+        recap_changed node-a 0
+        recap_changed node-b 0
+}
+
+# recap_changed HOST N: the PLAY RECAP of the last ansible-playbook says changed=N for HOST.
+recap_changed() {
+        local got
+        got=$(sed -n "/^PLAY RECAP/,\$ s/^$1 *:.* changed=\([0-9]*\) .*/\1/p" "$T/out")
+        [ "$got" = "$2" ] || { sed -n '/^PLAY RECAP/,$p' "$T/out" >&2; fail "changed=$got for $1 in the recap, expected $2"; }
+}
+
+# recap_changed_some HOST: changed is more than 0 for HOST.
+recap_changed_some() {
+        local got
+        got=$(sed -n "/^PLAY RECAP/,\$ s/^$1 *:.* changed=\([0-9]*\) .*/\1/p" "$T/out")
+        if [ -z "$got" ] || [ "$got" -eq 0 ]; then
+                sed -n '/^PLAY RECAP/,$p' "$T/out" >&2
+                fail "changed=$got for $1, expected some"
+        fi
+}
+
+# The role is idempotent: the first rollout changes the node and reboots it, the second reports
+# changed=0 for the node; under --check (gpubase run --dry-run) nothing on the node changes, the
+# node is reported as one a run would change, with the steps under --diff; on the converged node
+# --check reports changed=0.
+t_ansible_role_idempotent_and_check_mode() {
+        need ansible-playbook
+        inventory node-a=healthy-h100
+        snapshot "$T/node-a" >"$T/before"
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" --check --diff "$EX/ansible/site.yml"
+        snapshot "$T/node-a" >"$T/after"
+        diff "$T/before" "$T/after" >&2 || fail "--check changed the node"
+        recap_changed_some node-a
+        contains "$T/out" "gpubase run --dry-run" "the --check rollout"
+        contains "$T/out" "[1/5] conf" "--diff: the steps a run would change"
+        not_contains "$T/out" "[4/5] after" "--diff: steps after a reboot are not predicted"
+        # the real rollout: changed, through the reboot
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
+        recap_changed_some node-a
+        contains "$T/out" "RUNNING HANDLER [gpubase : gpubase resume]" "the first rollout"
+        eq "$(jq -r .run_state "$T/node-a/$STATE_REL")" "done" "node-a's run"
+        eq "$(jq -r .reboots "$T/node-a/$STATE_REL")" 1 "node-a's reboots"
+        # converged: changed=0, with and without --check
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"
+        recap_changed node-a 0
+        expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" --check --diff "$EX/ansible/site.yml"
+        recap_changed node-a 0
+        recap_changed localhost 0
 }
 
 # make demo's script: to a pipe or a log it writes plain text (no terminal escapes, from the

@@ -180,6 +180,9 @@ t_dpkg_lock_held() {
         t1=$(now_ms)
         said "the dpkg lock is still held after 3s"
         said "held by process $HOLDER (python3)"
+        # the wait was told as it went (not on a terminal: its first second, then every 30 s)
+        grep -qE "^      waiting for the dpkg lock held by process $HOLDER \(python3\), [0-3]s/3s$" "$T/out" ||
+                fail "no line for the dpkg lock wait: $(cat "$T/out")"
         [ $((t1 - t0)) -ge 2900 ] || fail "gave up after $((t1 - t0)) ms, before the 3 s lock_timeout"
         [ $((t1 - t0)) -lt 15000 ] || fail "waited $((t1 - t0)) ms for a 3 s lock_timeout"
         eq "$(step_state ctk-repo)" "done" "the step before"

@@ -1320,6 +1320,64 @@ EOF
         # the same plan on a board without NVSwitches is fine
         rehost healthy-h100
         expect_rc 0 gb plan check "$p"
+# ---------------------------------------------------------------- not root
+
+# as_nobody ARGS...: gpubase --root $R ARGS as the user nobody (every directory down to $R
+# searchable by others, as a machine's are), its output in $T/out and $T/err; prints the exit code.
+as_nobody() {
+        local d=$R rc=0
+        while [ "$d" != / ] && [ "$d" != /tmp ]; do
+                chmod o+x "$d"
+                d=$(dirname "$d")
+        done
+        setpriv --reuid=nobody --regid=nogroup --clear-groups "$GPUBASE" --root "$R" "$@" >"$T/out" 2>"$T/err" || rc=$?
+        echo "$rc"
+}
+
+# a check that cannot read dpkg's database fails and says why; it never reports the packages as
+# absent ("not installed")
+t_not_root_unreadable_dpkg_database() {
+        host healthy-h100
+        chmod 600 "$R/var/lib/dpkg/status"
+        eq "$(as_nobody verify --json)" 1 "exit code of verify as nobody"
+        cp "$T/out" "$T/verify.json"
+        jq -r '.checks[] | [.name, .status, .detail, (.fix // "")] | join("\u001f")' "$T/verify.json" >"$T/rows"
+        check_is ctk.installed fail "cannot read /var/lib/dpkg/status: Permission denied"
+        fix_has ctk.installed "run gpubase verify as root"
+        check_is ctk.held fail "cannot read /var/lib/dpkg/status: Permission denied"
+        check_is driver.held fail "cannot read /var/lib/dpkg/status: Permission denied"
+        not_contains "$T/out" "not installed" "verify as nobody"
+        # readable again: the toolkit is found (its programs are not run: not root)
+        chmod 644 "$R/var/lib/dpkg/status"
+        as_nobody verify --json >/dev/null
+        cp "$T/out" "$T/verify.json"
+        jq -r '.checks[] | [.name, .status, .detail, (.fix // "")] | join("\u001f")' "$T/verify.json" >"$T/rows"
+        check_is ctk.installed ok "all four packages at 1.19.0-1"
+        check_is ctk.held ok "all 4"
+}
+
+# the lock and the state are root's: a user is asked whether they meant to be root
+t_not_root_lock_and_state_hint() {
+        host healthy-h100
+        local p
+        p=$(plan hint <<EOF
+version: 1
+name: hint
+steps:
+  - id: a
+    kind: gate
+    checks: [{file-exists: /etc/os-release}]
+EOF
+)
+        expect_rc 0 gb run "$p"
+        chmod 644 "$p"
+        eq "$(as_nobody run "$p")" 1 "exit code of run as nobody"
+        err_has "cannot take the lock $R/run/gpubase.lock: Permission denied (are you root?"
+        # status reads the secrets-free copy a run publishes in /run; without it, the state itself
+        eq "$(as_nobody status)" 0 "exit code of status as nobody, from /run/gpubase/status.json"
+        rm "$R/run/gpubase/status.json"
+        eq "$(as_nobody status)" 1 "exit code of status as nobody"
+        err_has "cannot read the state file $R/var/lib/gpubase/state.json: Permission denied (are you root?"
 }
 
 # ---------------------------------------------------------------- main

@@ -1,5 +1,6 @@
 /* Plan loading: the malformed-plan corpus (tests/fixtures/plans/bad), the good plans
- * (tests/fixtures/plans/good), built-in variables, digests, sha256 and plan_matches_host. */
+ * (tests/fixtures/plans/good), built-in variables, digests, sha256, plan_matches_host and the
+ * "did you mean" of unknown names. */
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/hash.h"
+#include "base/suggest.h"
 #include "checks/checks.h"
 #include "plan/when_kind.h"
 #include "steps/steps.h"
@@ -603,6 +605,34 @@ START_TEST(test_matches_host) {
 }
 END_TEST
 
+START_TEST(test_closest_name) {
+        static const char *const names[] = {"apt-install", "apt-source", "apt-keyring-deb", "run", "resume",
+                                            "reset", "status", "driver.loaded", "driver.held", NULL};
+        struct {
+                const char *word, *want;
+        } cases[] = {
+                {"apt-instal", "apt-install"},      /* a letter missing */
+                {"apt-isntall", "apt-install"},     /* two letters swapped: one edit */
+                {"stauts", "status"},
+                {"driver.loded", "driver.loaded"},
+                {"rn", "run"},                      /* short words: one edit at most */
+                {"rm", NULL},                       /* "rm" is not "run" (two edits on a short word) */
+                {"apt-frobnicate", NULL},           /* nothing near */
+                {"status", NULL},                   /* a known name is no typo */
+                {"", NULL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *got = closest_name(cases[i].word, names);
+                ck_assert_msg(got == cases[i].want || (got && cases[i].want && streq(got, cases[i].want)),
+                              "closest_name(\"%s\") = %s, expected %s", cases[i].word, got ? got : "NULL",
+                              cases[i].want ? cases[i].want : "NULL");
+        }
+        _cleanup_free_ char *hint = did_you_mean("resmue", names), *none = did_you_mean("xyz", names);
+        ck_assert_str_eq(hint, " (did you mean 'resume'?)");
+        ck_assert_str_eq(none, "");
+}
+END_TEST
+
 Suite *plan_suite(void) {
         Suite *s = suite_create("plan");
         TCase *tc;
@@ -635,6 +665,10 @@ Suite *plan_suite(void) {
         tcase_add_test(tc, test_digest_stable);
         tcase_add_test(tc, test_digest_changes_with_step);
         tcase_add_test(tc, test_sha256_changes_with_byte);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("suggest");
+        tcase_add_test(tc, test_closest_name);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("match");

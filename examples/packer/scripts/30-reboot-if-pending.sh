@@ -4,7 +4,7 @@
 set -u
 # In the image build: the real machine. In tests/integration/examples.sh: a --root sandbox.
 R=${SANDBOX_ROOT:-}
-gb() { "$R/usr/local/bin/gpubase" ${R:+--root "$R"} "$@"; }
+gb() { "$R/usr/bin/gpubase" ${R:+--root "$R"} "$@"; }
 PLAN=$R/etc/gpubase/plans/${GPUBASE_PLAN_FILE:?}
 VARS=()
 for v in ${GPUBASE_PLAN_VARS:-}; do VARS+=(--var "$v"); done

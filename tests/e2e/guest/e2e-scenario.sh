@@ -335,7 +335,7 @@ packer)
                         say "packer $n: file $a -> $b"
                         # shellcheck disable=SC2016 # the template's words, literally
                         case "$a" in
-                        local.binary) install -D -m 755 /usr/bin/gpubase "$b" ;;
+                        local.deb) install -D -m 644 "$P/gpubase.deb" "$b" ;;
                         '${local.plans}/') mkdir -p "$b" && cp -r "$P/plans/." "$b/" ;;
                         *) false ;;
                         esac
