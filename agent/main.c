@@ -163,8 +163,32 @@ static const char *opt_name(unsigned bit) {
         }
 }
 
+/* The options that only switch something on: their letter, their bit, their flag in Args. */
+static bool *flag_of(Args *a, int c, unsigned *ret_bit) {
+        static const struct {
+                int c;
+                unsigned bit;
+        } flags[] = {{'n', OPT_DRY_RUN}, {'p', OPT_REPLAN}, {'j', OPT_JSON},  {'I', OPT_IMAGE},
+                     {'K', OPT_KEEP_CACHE}, {'S', OPT_SMOKE},  {'q', OPT_QUIET}};
+        bool *const where[] = {&a->dry_run, &a->replan, &a->json, &a->host.image, /* kept across host_init() */
+                               &a->keep_cache, &a->smoke, &a->quiet};
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+                if (flags[i].c == c) {
+                        *ret_bit = flags[i].bit;
+                        return where[i];
+                }
+        return NULL;
+}
+
 /* One option of the command line (not --version). EXIT_OK, or EXIT_USAGE once told why. */
 static int parse_option(Args *a, int c, char **argv, const char **root, bool *want_help) {
+        unsigned bit = 0;
+        bool *flag = flag_of(a, c, &bit);
+        if (flag) {
+                *flag = true;
+                a->seen |= bit;
+                return EXIT_OK;
+        }
         switch (c) {
         case 'R':
                 if (isempty(optarg)) { /* an unset shell variable must not mean the live machine */
@@ -182,18 +206,6 @@ static int parse_option(Args *a, int c, char **argv, const char **root, bool *wa
                         return EXIT_USAGE;
                 }
                 a->seen |= OPT_REBOOT;
-                return EXIT_OK;
-        case 'n':
-                a->dry_run = true;
-                a->seen |= OPT_DRY_RUN;
-                return EXIT_OK;
-        case 'p':
-                a->replan = true;
-                a->seen |= OPT_REPLAN;
-                return EXIT_OK;
-        case 'j':
-                a->json = true;
-                a->seen |= OPT_JSON;
                 return EXIT_OK;
         case 't':
                 if (parse_uint(optarg, &a->timeout) < 0) {
@@ -222,26 +234,13 @@ static int parse_option(Args *a, int c, char **argv, const char **root, bool *wa
                 a->bundle = optarg;
                 a->seen |= OPT_BUNDLE;
                 return EXIT_OK;
-        case 'I': /* --image: kept across host_init() by main() */
-        case 'K':
-                *(c == 'I' ? &a->host.image : &a->keep_cache) = true;
-                a->seen |= c == 'I' ? OPT_IMAGE : OPT_KEEP_CACHE;
-                return EXIT_OK;
         case 'X':
                 a->textfile = optarg;
                 a->seen |= OPT_TEXTFILE;
                 return EXIT_OK;
-        case 'S':
-                a->smoke = true;
-                a->seen |= OPT_SMOKE;
-                return EXIT_OK;
         case 'v':
                 a->verbose++;
                 a->seen |= OPT_VERBOSE;
-                return EXIT_OK;
-        case 'q':
-                a->quiet = true;
-                a->seen |= OPT_QUIET;
                 return EXIT_OK;
         case 'h':
                 *want_help = true;

@@ -111,6 +111,23 @@ int unknown_version(pkgCache::PkgIterator &pkg, const char *name, const char *ve
 
 extern "C" {
 
+// dpkg under --root: its root and log there; the maintainer scripts chrooted into it only for an
+// image (gpubase --image), else run here (the sandboxes of the tests have no shell of their own).
+static void set_root_dpkg_options(AptShim *s, const AptOptions *o) {
+        s->dpkg_opts = {"--root=" + s->root, "--log=" + s->root + "/var/log/dpkg.log"};
+        if (!o->chroot_scripts)
+                s->dpkg_opts.push_back("--force-script-chrootless");
+        else // hooks of the tree's apt.conf.d are commands meant for the tree, not this machine
+                for (const char *hook : {"DPkg::Pre-Invoke", "DPkg::Post-Invoke", "DPkg::Pre-Install-Pkgs"})
+                        _config->Clear(hook);
+        if (geteuid() != 0)
+                s->dpkg_opts.push_back("--force-not-root");
+        for (auto &opt : s->dpkg_opts)
+                _config->Set("DPkg::Options::", opt);
+        // the test roots are private directories the _apt sandbox user cannot enter
+        _config->Set("APT::Sandbox::User", "root");
+}
+
 int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         std::unique_ptr<AptShim> s(new AptShim());
         s->root = o->root ? o->root : "";
@@ -163,20 +180,8 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         s->lock_timeout = o->lock_timeout_sec;
         if (o->quiet)
                 _config->Set("quiet", "2");
-        if (!s->root.empty()) {
-                s->dpkg_opts = {"--root=" + s->root, "--log=" + s->root + "/var/log/dpkg.log"};
-                if (!o->chroot_scripts)
-                        s->dpkg_opts.push_back("--force-script-chrootless");
-                else // hooks of the tree's apt.conf.d are commands meant for the tree, not this machine
-                        for (const char *hook : {"DPkg::Pre-Invoke", "DPkg::Post-Invoke", "DPkg::Pre-Install-Pkgs"})
-                                _config->Clear(hook);
-                if (geteuid() != 0)
-                        s->dpkg_opts.push_back("--force-not-root");
-                for (auto &opt : s->dpkg_opts)
-                        _config->Set("DPkg::Options::", opt);
-                // the test roots are private directories the _apt sandbox user cannot enter
-                _config->Set("APT::Sandbox::User", "root");
-        }
+        if (!s->root.empty())
+                set_root_dpkg_options(s.get(), o);
         for (auto &opt : s->dpkg_opts)
                 s->dpkg_opts_c.push_back(opt.c_str());
         s->dpkg_opts_c.push_back(nullptr);

@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "engine/engine_internal.h"
 #include "engine/image.h"
 #include "engine/events.h"
 #include "engine/interrupt.h"
@@ -16,28 +17,6 @@
 #include "plan/secret_vars.h"
 #include "plan/state.h"
 #include "plan/when_kind.h"
-
-typedef struct Engine {
-        Ctx *ctx;
-        Progress progress;
-        Events events;
-        const char *state_path;
-        uint64_t step_t0;
-        bool step_changed; /* the step being run applied (or, dry, would apply) a change */
-        char **secrets; /* the values of the plan's secret variables: never printed, never checkpointed */
-        size_t first_boot; /* --image: the step the image's first boot begins with (engine/image.h) */
-} Engine;
-
-/* What a step, or the look at a reboot that was requested, comes to. Only engine_run() turns it
- * into a process exit code: the internals never mix exit codes, sentinels and -errno. */
-typedef enum Outcome {
-        OUTCOME_NEXT,           /* finished (done, skipped, or described by a dry run): go on */
-        OUTCOME_FAILED,         /* a step failed, or the checkpoint could not be written; told */
-        OUTCOME_BUSY,           /* someone else holds the dpkg lock past the timeout: busy, not broken */
-        OUTCOME_REBOOT_PENDING, /* a reboot must happen before the run can go on */
-        OUTCOME_DRY_REBOOT,     /* a dry run reached a reboot: the later steps come after it */
-        OUTCOME_INTERRUPTED,    /* SIGTERM or SIGINT came: the run stopped, recorded as interrupted */
-} Outcome;
 
 static int outcome_to_exit(Outcome o) {
         switch (o) {
@@ -58,7 +37,7 @@ static int outcome_to_exit(Outcome o) {
 
 /* Written now: before a change is made, after it was made, and when the run stops or ends. It
  * carries whatever checkpoint_later() held back. */
-static int checkpoint(Engine *e) {
+int engine_checkpoint(Engine *e) {
         state_redact(e->ctx->state, e->secrets);
         if (e->ctx->dry_run)
                 return 0;
@@ -76,21 +55,21 @@ static int checkpoint(Engine *e) {
 }
 
 /* What only read the machine (the start of a run or of a step, a step found satisfied or not
- * needed, a gate) is written with the next checkpoint(), not on its own: a crash before that loses
+ * needed, a gate) is written with the next engine_checkpoint(), not on its own: a crash before that loses
  * nothing a rerun of those read-only probes would not find again, and a run that changes nothing
  * writes its state once, at the end. */
 static void checkpoint_later(Engine *e) {
         state_redact(e->ctx->state, e->secrets);
 }
 
-static void end_step(Engine *e, size_t i, StepState to) {
+void engine_end_step(Engine *e, size_t i, StepState to) {
         StepRecord *rec = &e->ctx->state->steps[i];
         rec->state = to;
         rec->applying = false;
         rec->finished = now_usec();
 }
 
-static void progress_end(Engine *e, size_t i) {
+void engine_progress_end(Engine *e, size_t i) {
         state_redact(e->ctx->state, e->secrets);
         uint64_t elapsed = mono_usec() - e->step_t0;
         progress_step_end(&e->progress, i, e->ctx->plan->n_steps, &e->ctx->plan->steps[i], &e->ctx->state->steps[i],
@@ -117,8 +96,8 @@ static Outcome interrupt_step(Engine *e, size_t i, char *msg /* owned */) {
         st->run_state = RUN_INTERRUPTED;
         free(st->error);
         st->error = xasprintf("gpubase was stopped by %s during step '%s'", sig, rec->id);
-        progress_end(e, i);
-        if (checkpoint(e) < 0)
+        engine_progress_end(e, i);
+        if (engine_checkpoint(e) < 0)
                 return OUTCOME_INTERRUPTED;
         log_error("%s; what the step had started was stopped. %s", st->error,
                   e->ctx->dry_run ? "Nothing was changed (dry run)."
@@ -136,26 +115,26 @@ static Outcome interrupt_run(Engine *e, size_t next) {
         st->error = next < st->n_steps
                             ? xasprintf("gpubase was stopped by %s before step '%s'", sig, st->steps[next].id)
                             : xasprintf("gpubase was stopped by %s after the last step", sig);
-        if (checkpoint(e) < 0)
+        if (engine_checkpoint(e) < 0)
                 return OUTCOME_INTERRUPTED;
         log_error("%s. %s", st->error,
                   e->ctx->dry_run ? "Nothing was changed (dry run)." : "Run `gpubase resume` to go on.");
         return OUTCOME_INTERRUPTED;
 }
 
-static Outcome fail_step(Engine *e, size_t i, char *msg /* owned */) {
+Outcome engine_fail_step(Engine *e, size_t i, char *msg /* owned */) {
         State *st = e->ctx->state;
         StepRecord *rec = &st->steps[i];
         if (interrupt_received())
                 return interrupt_step(e, i, msg);
-        end_step(e, i, STEP_FAILED);
+        engine_end_step(e, i, STEP_FAILED);
         free(rec->error);
         rec->error = msg;
         st->run_state = RUN_FAILED;
         free(st->error);
         st->error = xasprintf("step '%s' failed: %s", rec->id, msg);
-        progress_end(e, i);
-        if (checkpoint(e) < 0)
+        engine_progress_end(e, i);
+        if (engine_checkpoint(e) < 0)
                 return OUTCOME_FAILED;
         if (!e->ctx->dry_run)
                 log_error("%s\n  The run stopped here; later steps did not run. Fix the cause, then run `gpubase resume`.",
@@ -167,7 +146,7 @@ static Outcome fail_step(Engine *e, size_t i, char *msg /* owned */) {
 
 /* true: all checks passed (warnings allowed); false: one failed, and *ret_why says which and how to
  * fix it. Checks stop at the first failure: later checks may depend on it. */
-static bool checks_pass(Engine *e, const Step *s, char **ret_why) {
+bool engine_checks_pass(Engine *e, const Step *s, char **ret_why) {
         for (size_t j = 0; j < s->n_checks; j++) {
                 const CheckSpec *c = &s->checks[j];
                 _cleanup_(check_result_done) CheckResult res = {0};
@@ -194,143 +173,15 @@ static Outcome finish_with_checks(Engine *e, size_t i, StepState to, bool applie
 
         free(rec->detail);
         rec->detail = detail;
-        if (!e->ctx->dry_run && !checks_pass(e, s, &why))
-                return fail_step(e, i, why);
-        end_step(e, i, to);
-        progress_end(e, i);
+        if (!e->ctx->dry_run && !engine_checks_pass(e, s, &why))
+                return engine_fail_step(e, i, why);
+        engine_end_step(e, i, to);
+        engine_progress_end(e, i);
         if (!applied) {
                 checkpoint_later(e);
                 return OUTCOME_NEXT;
         }
-        return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
-}
-
-/* May this step reboot, and is there a boot id to prove the reboot by? 0 with *ret_boot, or -errno
- * with the step's failure message in *reterr. */
-static int reboot_allowed(Engine *e, size_t i, const char *why, char **ret_boot, char **reterr) {
-        Ctx *ctx = e->ctx;
-        const StepRecord *rec = &ctx->state->steps[i];
-        const RebootParams *rp = ctx->plan->steps[i].params;
-        int r;
-
-        if (rec->reboots >= rp->max_reboots)
-                return errorf(reterr, -ELOOP,
-                              "a reboot is needed (%s) but this step already rebooted %u time%s (max_reboots: %u); "
-                              "not rebooting again",
-                              why, rec->reboots, rec->reboots == 1 ? "" : "s", rp->max_reboots);
-        if (ctx->reboot_mode == REBOOT_NEVER)
-                return errorf(reterr, -EPERM,
-                              "a reboot is needed (%s) but --reboot=never was given; run `gpubase resume "
-                              "--reboot=exit`, reboot, then `gpubase resume`",
-                              why);
-        r = host_boot_id(ctx->host, ret_boot);
-        if (r < 0) {
-                _cleanup_free_ char *p = host_path(ctx->host, BOOT_ID_FILE);
-                return errorf(reterr, r,
-                              "cannot read the boot id from %s (%s); without it a reboot cannot be proven, so none "
-                              "is requested",
-                              p, strerror(-r));
-        }
-        return 0;
-}
-
-/* --reboot=now: gpubase.service must be enabled so that something resumes the run after the
- * reboot. -errno with the step's failure message in *reterr. */
-static int enable_unit_for_reboot(Engine *e, char **reterr) {
-        State *st = e->ctx->state;
-        _cleanup_free_ char *err = NULL;
-        int r;
-
-        if (e->ctx->reboot_mode != REBOOT_NOW || st->unit_enabled)
-                return 0;
-        /* record the intent first: a crash after enabling still disables the unit at the end */
-        st->unit_enabled = true;
-        r = checkpoint(e);
-        if (r < 0)
-                return r; /* told */
-        r = host_unit_set_enabled(e->ctx->host, GPUBASE_UNIT, true, &err);
-        if (r < 0)
-                return errorf(reterr, r, "cannot enable %s, so nothing would resume the run after the reboot: %s",
-                              GPUBASE_UNIT, err ? err : strerror(-r));
-        return 0;
-}
-
-static Outcome request_reboot(Engine *e, size_t i, const char *why) {
-        Ctx *ctx = e->ctx;
-        State *st = ctx->state;
-        StepRecord *rec = &st->steps[i];
-        _cleanup_free_ char *boot = NULL;
-        char *err = NULL;
-        int r;
-
-        if (ctx->dry_run) {
-                free(rec->detail);
-                rec->detail = xasprintf("would reboot: %s", why);
-                end_step(e, i, STEP_REBOOT_REQUESTED);
-                progress_end(e, i);
-                events_reboot_requested(&e->events, i, why);
-                return OUTCOME_DRY_REBOOT;
-        }
-        r = reboot_allowed(e, i, why, &boot, &err);
-        if (r >= 0)
-                r = enable_unit_for_reboot(e, &err);
-        if (r < 0)
-                return err ? fail_step(e, i, err) : OUTCOME_FAILED;
-
-        rec->state = STEP_REBOOT_REQUESTED;
-        rec->applying = false;
-        rec->reboots++;
-        rec->finished = now_usec();
-        step_record_set(&rec->reboot_boot_id, boot);
-        free(rec->detail);
-        rec->detail = xasprintf("reboot requested: %s", why);
-        step_record_set(&st->boot_id, boot);
-        st->run_state = RUN_REBOOT_PENDING;
-        progress_end(e, i);
-        if (checkpoint(e) < 0)
-                return OUTCOME_FAILED;
-        events_reboot_requested(&e->events, i, why);
-
-        if (ctx->reboot_mode == REBOOT_NOW) {
-                r = host_reboot(ctx->host, &err);
-                if (r < 0) {
-                        _cleanup_free_ char *m = err;
-                        log_error("the reboot could not be requested: %s\n  The run is checkpointed as "
-                                  "reboot-pending: reboot the machine, then run `gpubase resume`.",
-                                  m ? m : strerror(-r));
-                        return OUTCOME_FAILED;
-                }
-                log_info("rebooting (step '%s': %s); %s", rec->id, why,
-                         host_is_rooted(ctx->host) ? "simulated under --root: change the boot id, then `gpubase resume`"
-                                                   : "the run resumes through gpubase.service");
-        } else
-                log_info("reboot needed (step '%s': %s): reboot the machine, then run `gpubase resume`", rec->id, why);
-        return OUTCOME_REBOOT_PENDING;
-}
-
-/* A step that asked for a reboot, seen again in a new boot: its checks decide. */
-static Outcome after_reboot(Engine *e, size_t i) {
-        const Step *s = &e->ctx->plan->steps[i];
-        StepRecord *rec = &e->ctx->state->steps[i];
-        const RebootParams *rp = s->params;
-        char *why = NULL;
-
-        e->step_t0 = mono_usec();
-        e->step_changed = false;
-        progress_step_start(&e->progress, i, e->ctx->plan->n_steps, s);
-        events_step_started(&e->events, i);
-        if (!checks_pass(e, s, &why)) {
-                _cleanup_free_ char *m = why;
-                if (rec->reboots < rp->max_reboots && e->ctx->reboot_mode != REBOOT_NEVER) {
-                        _cleanup_free_ char *again = xasprintf("after reboot %u: %s", rec->reboots, m);
-                        return request_reboot(e, i, again);
-                }
-                return fail_step(e, i, xasprintf("after the reboot: %s (not rebooting again: max_reboots is %u)", m,
-                                                 rp->max_reboots));
-        }
-        end_step(e, i, STEP_DONE);
-        progress_end(e, i);
-        return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
+        return engine_checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
 }
 
 /* A step whose `when:` holds and whose probe says it is needed, in a dry run: say what apply would do. */
@@ -347,11 +198,11 @@ static Outcome describe_step(Engine *e, size_t i, char *probe_detail /* owned */
         free(rec->detail);
         rec->detail = xasprintf("would %s%s%s%s%s%s", what, d ? " (" : "", d ? d : "", d ? ")" : "",
                                 preview ? "; " : "", preview ? preview : "");
-        end_step(e, i, STEP_DONE);
+        engine_end_step(e, i, STEP_DONE);
         if (!s->kind->changes_nothing)
                 ctx->state->changed = true;
         e->step_changed = true;
-        progress_end(e, i);
+        engine_progress_end(e, i);
         return OUTCOME_NEXT;
 }
 
@@ -365,7 +216,7 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
 
         r = s->kind->probe ? s->kind->probe(s, ctx, &detail, &err) : PROBE_NEEDED;
         if (r < 0)
-                return fail_step(e, i, err ? err : xasprintf("probe failed: %s", strerror(-r)));
+                return engine_fail_step(e, i, err ? err : xasprintf("probe failed: %s", strerror(-r)));
         if (r == PROBE_SATISFIED) {
                 if (!was_applying)
                         return finish_with_checks(e, i, STEP_SKIPPED, false, detail);
@@ -381,7 +232,7 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
         detail = NULL;
 
         st->steps[i].applying = true;
-        if (checkpoint(e) < 0)
+        if (engine_checkpoint(e) < 0)
                 return OUTCOME_FAILED;
         ctx->lock_busy = false;
         e->step_changed = true;
@@ -389,7 +240,7 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
         if (!s->kind->changes_nothing)
                 st->changed = true; /* even a failed apply may have changed something */
         if (r < 0) {
-                Outcome o = fail_step(e, i, err ? err : xasprintf("apply failed: %s", strerror(-r)));
+                Outcome o = engine_fail_step(e, i, err ? err : xasprintf("apply failed: %s", strerror(-r)));
                 /* someone else holds the dpkg lock past the timeout: busy, not broken (an -EBUSY
                  * of any other kind is a failure like the rest) */
                 return ctx->lock_busy && o == OUTCOME_FAILED ? OUTCOME_BUSY : o;
@@ -422,7 +273,7 @@ static Outcome run_step(Engine *e, size_t i) {
 
         r = s->when->eval(s, ctx, &why);
         if (r < 0)
-                return fail_step(e, i, xasprintf("cannot evaluate when: %s: %s", s->when->name, why ? why : strerror(-r)));
+                return engine_fail_step(e, i, xasprintf("cannot evaluate when: %s: %s", s->when->name, why ? why : strerror(-r)));
         if (s->kind->reboot) {
                 if (r == 0 && ctx->dry_run && st->changed) {
                         /* the condition is about the machine after the changes the dry run only described */
@@ -432,7 +283,7 @@ static Outcome run_step(Engine *e, size_t i) {
                         r = 1;
                 }
                 if (r > 0)
-                        return request_reboot(e, i, why);
+                        return engine_request_reboot(e, i, why);
                 return finish_with_checks(e, i, STEP_SKIPPED, false, xasprintf("no reboot needed: %s", why));
         }
         if (r == 0)
@@ -458,49 +309,6 @@ int engine_state_matches_plan(const State *st, const Plan *p, char **ret_why) {
         return 1;
 }
 
-/* A reboot was requested: did it happen? OUTCOME_NEXT with *ret_rebooted the step that asked for
- * it (-1: none asked), or the outcome that ends the run here. */
-static Outcome find_reboot(Engine *e, ssize_t *ret_rebooted) {
-        Ctx *ctx = e->ctx;
-        State *st = ctx->state;
-        int r;
-
-        for (size_t i = 0; i < st->n_steps; i++) {
-                StepRecord *rec = &st->steps[i];
-                _cleanup_free_ char *boot = NULL;
-                if (rec->state != STEP_REBOOT_REQUESTED)
-                        continue;
-                r = host_boot_id(ctx->host, &boot);
-                if (r < 0) {
-                        _cleanup_free_ char *bp = host_path(ctx->host, BOOT_ID_FILE);
-                        log_error("cannot read the boot id from %s (%s), so whether the reboot requested by step '%s' "
-                                  "happened cannot be told; nothing was changed",
-                                  bp, strerror(-r), rec->id);
-                        return OUTCOME_FAILED;
-                }
-                /* reboot_boot_id is cleared once the new boot has been seen and counted, so that a crash
-                 * after that checkpoint does not count the same reboot twice */
-                if (rec->reboot_boot_id && streq(boot, rec->reboot_boot_id)) {
-                        _cleanup_free_ char *when = rec->finished ? format_timestamp(rec->finished)
-                                                                  : xstrdup("an earlier run");
-                        log_error("reboot still pending: step '%s' asked for a reboot at %s (%s) and this is still "
-                                  "the same boot (boot id %s); reboot the machine, then run `gpubase resume`",
-                                  rec->id, when, rec->detail ? rec->detail : "", boot);
-                        return OUTCOME_REBOOT_PENDING;
-                }
-                if (rec->reboot_boot_id && !ctx->dry_run) {
-                        st->reboots++;
-                        st->changed = false;
-                        free(rec->detail);
-                        rec->detail = xasprintf("rebooted (boot id %.8s… -> %.8s…)", rec->reboot_boot_id, boot);
-                        step_record_set(&rec->reboot_boot_id, NULL);
-                }
-                *ret_rebooted = (ssize_t) i;
-                return OUTCOME_NEXT;
-        }
-        *ret_rebooted = -1;
-        return OUTCOME_NEXT;
-}
 
 /* Every step is done or skipped: the run is done, and gpubase.service is disabled if the run enabled it. */
 static Outcome finish_run(Engine *e) {
@@ -528,7 +336,7 @@ static Outcome finish_run(Engine *e) {
                                     "watch enable`",
                                     GPUBASE_VERIFY_TIMER, err ? err : strerror(-r));
         }
-        return checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
+        return engine_checkpoint(e) < 0 ? OUTCOME_FAILED : OUTCOME_NEXT;
 }
 
 /* --image: the run stops before step i, which the image's first boot begins with; gpubase.service
@@ -541,7 +349,7 @@ static Outcome defer_to_first_boot(Engine *e, size_t i) {
 
         st->unit_enabled = true; /* the intent first, as enable_unit_for_reboot() records it */
         if (image_prepare_first_boot(e->ctx, &did, &err) < 0)
-                return fail_step(e, i, err);
+                return engine_fail_step(e, i, err);
         if (e->ctx->plan->steps[i].kind->reboot) {
                 rec->state = STEP_REBOOT_REQUESTED;
                 rec->reboots++;
@@ -552,7 +360,7 @@ static Outcome defer_to_first_boot(Engine *e, size_t i) {
         }
         st->run_state = RUN_REBOOT_PENDING;
         step_record_set(&st->image, STATE_IMAGE_FIRST_BOOT);
-        if (checkpoint(e) < 0)
+        if (engine_checkpoint(e) < 0)
                 return OUTCOME_FAILED;
         log_info("image ready (%s): step '%s' and what follows run at the image's first boot, through %s", did,
                  rec->id, GPUBASE_UNIT);
@@ -575,7 +383,7 @@ static Outcome run_steps(Engine *e, ssize_t rebooted) {
                                       p->steps[i].id, p->steps[i].kind->name);
                         continue;
                 }
-                Outcome o = (ssize_t) i == rebooted ? after_reboot(e, i) : run_step(e, i);
+                Outcome o = (ssize_t) i == rebooted ? engine_after_reboot(e, i) : run_step(e, i);
                 if (o == OUTCOME_DRY_REBOOT) {
                         for (size_t j = i + 1; j < p->n_steps; j++)
                                 progress_note(&e->progress, "[%zu/%zu] %-*s %-*s after the reboot", j + 1, p->n_steps,
@@ -605,7 +413,7 @@ static int run_watched(Ctx *ctx, const char *state_path) {
         }
         e.progress.journal = false; /* engine/events.c writes the journal entries, with their MESSAGE_IDs */
         events_init(&e.events, ctx);
-        o = find_reboot(&e, &rebooted);
+        o = engine_find_reboot(&e, &rebooted);
         if (o != OUTCOME_NEXT)
                 return outcome_to_exit(o);
 
