@@ -102,11 +102,6 @@ build {
     source      = local.deb
     destination = "/tmp/gpubase-upload/gpubase.deb"
   }
-  # gpubase's link to libapt-pkg, which it loads from <bin>/../lib/gpubase when a step uses apt
-  provisioner "file" {
-    source      = "${dirname(local.binary)}/libgpubase-apt.so"
-    destination = "/tmp/gpubase-upload/libgpubase-apt.so"
-  }
   provisioner "file" {
     source      = "${local.plans}/"
     destination = "/tmp/gpubase-upload/plans"

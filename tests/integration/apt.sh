@@ -1098,6 +1098,8 @@ t_driver_step_hold_kernel() {
         plan=$(kernel_plan)
         expect_rc 3 ga run "$plan" --reboot=exit
         installed linux-image-amd64 6.1.28-1
+}
+
 # ---------------------------------------------------------------- output on a terminal (a real pty)
 
 # tty_run COLS RC ARGS...: gpubase --root $R ARGS on a pseudo-terminal COLS wide (pty-run.py), its

@@ -1320,6 +1320,8 @@ EOF
         # the same plan on a board without NVSwitches is fine
         rehost healthy-h100
         expect_rc 0 gb plan check "$p"
+}
+
 # ---------------------------------------------------------------- not root
 
 # as_nobody ARGS...: gpubase --root $R ARGS as the user nobody (every directory down to $R
