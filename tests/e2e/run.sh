@@ -563,7 +563,7 @@ assert_containerd_phase() { # MODULE-VERSION
 # happy path, and (DRIFT=1) the drift path continuing on the same machine
 scenario_happy() { # DRIFT(0|1)
         local drift=$1 b1 b2 b3 rc
-        VM=$(new_vm happy raw "$W/base.raw" SCENARIO=happy "DRIFT=$drift")
+        VM=$(new_vm happy raw "$W/base.raw" SCENARIO=happy "DRIFT=$drift" "OPS=${E2E_OPS:-0}")
         S_DIR=$(report_dir happy) SH=$VM/share
         BOOTS=$((2 + drift)) boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * (2 + drift)))s)"
         if guest_started happy.done; then
@@ -576,7 +576,7 @@ scenario_happy() { # DRIFT(0|1)
                 expect "gpubase.service enabled when the reboot was requested" "$(sh_ enabled-after-run.txt)" enabled
                 expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
                 assert_done_after_one_reboot "$b1" "$b2"
-                assert_ops "$b2"
+                [ "${E2E_OPS:-0}" != 1 ] || assert_ops "$b2"
                 for f in GPUBASE_RUN GPUBASE_PLAN GPUBASE_STEP GPUBASE_STATE; do
                         grep -q "^    $f=" "$SH/journal-unit-verbose.txt" || bad "journalctl -u gpubase -o verbose has no $f"
                 done
