@@ -783,8 +783,8 @@ scenario_image() {
 # The moments a seed may cut off (text on the serial console, then a random 0..N-1 s more):
 # the driver step's apt/dpkg work in boot 1, the clean reboot gpubase asked for, the Container
 # Toolkit's apt/dpkg work resumed by gpubase.service in boot 2, docker's restart.
-RESET_POINTS=('\[[0-9]+/[0-9]+\] ctk-repo +apt-source|15' '\[[0-9]+/[0-9]+\] driver-reboot +reboot +reboot-requested|3'
-        '\[[0-9]+/[0-9]+\] driver-reboot +reboot +done|15' '\[[0-9]+/[0-9]+\] runtime +container-runtime|4')
+RESET_POINTS=('\[[0-9]+/[0-9]+\] +ctk-repo +apt-source|15' '\[[0-9]+/[0-9]+\] +driver-reboot +reboot +reboot-requested|3'
+        '\[[0-9]+/[0-9]+\] +driver-reboot +reboot +done|15' '\[[0-9]+/[0-9]+\] +runtime +container-runtime|4')
 scenario_reset() { # SEED
         local seed=$1 point at range jitter
         RANDOM=$seed
