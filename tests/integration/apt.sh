@@ -1120,13 +1120,13 @@ tty_ok() {
 t_tty_output() {
         gpu_root
         shipped_vars
-        # 64 columns: narrower than the shipped plan's step lines, which must be cut, not wrapped
-        tty_run 64 3 run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
-        tty_ok 64
+        # 72 columns: narrower than the shipped plan's step lines, which must be cut, not wrapped
+        tty_run 72 3 run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        tty_ok 72
         eq "$(awk '{print $2 "=" $4}' "$T/steps" | tr '\n' ' ')" \
                 "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested " \
                 "the step lines on the terminal"
-        grep -q '…$' "$T/steps" || fail "no line was cut to the 64 columns: $(cat "$T/steps")"
+        grep -q '…$' "$T/steps" || fail "no line was cut to the 72 columns: $(cat "$T/steps")"
         # apt's progress was shown (a bar, in place), dpkg's own lines went to apt's term.log
         grep -q 'installing  \[#' "$T/tty" || fail "no install bar on the terminal"
         contains "$R/var/log/apt/term.log" "Unpacking nvidia-open" "apt's term.log"
