@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "checks/facts.h"
+#include "host/dpkg.h"
 #include "host/version.h"
 
 void kernel_list_done(KernelList *l) {
@@ -73,14 +74,16 @@ static int boot_images(const Host *h, char ***ret) {
 
 int kernel_list_read(const Host *h, KernelList *ret) {
         _cleanup_strv_free_ char **rels = NULL;
-        _cleanup_free_ char *running = NULL, *status_path = host_path(h, "/var/lib/dpkg/status"), *status = NULL;
+        _cleanup_free_ char *running = NULL;
+        const DpkgStatus *st = NULL;
         int r = boot_images(h, &rels);
         if (r < 0)
                 return r;
         size_t n = strv_length(rels);
         kernel_releases_sort(rels, n);
         (void) kernel_release(h, &running);
-        (void) read_file(status_path, 256 * 1024 * 1024, &status, NULL);
+        /* dpkg's status as the process read it once (host/dpkg.h); NULL when it cannot be read */
+        const char *status = dpkg_status_get(h, &st) == 0 ? st->text : NULL;
         KernelList l = {.k = xcalloc(n, sizeof(KernelInfo)), .n = n};
         for (size_t i = 0; i < n; i++) {
                 KernelInfo *k = &l.k[i];

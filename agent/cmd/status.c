@@ -98,7 +98,9 @@ static void print_human(Args *a, const State *st) {
 /* Without root the state file (0600 in a 0700 directory) cannot be read: the copy the agent
  * publishes for everyone (engine/events.h, secret values redacted as in the state) is read instead. */
 static int load_public(Args *a, State **ret) {
-        _cleanup_free_ char *path = host_path(&a->host, GPUBASE_PUBLIC_STATUS), *state = state_file_path(a);
+        /* the state file as named, not resolved: the walk to it is what root alone may do */
+        _cleanup_free_ char *path = host_path(&a->host, GPUBASE_PUBLIC_STATUS),
+                            *state = xasprintf("%s%s", a->host.root, GPUBASE_STATE_FILE);
         _cleanup_free_ char *text = NULL, *why = NULL;
         size_t len = 0;
         int r = read_file(path, STATE_MAX_SIZE, &text, &len);

@@ -563,7 +563,7 @@ assert_containerd_phase() { # MODULE-VERSION
 # happy path, and (DRIFT=1) the drift path continuing on the same machine
 scenario_happy() { # DRIFT(0|1)
         local drift=$1 b1 b2 b3 rc
-        VM=$(new_vm happy raw "$W/base.raw" SCENARIO=happy "DRIFT=$drift")
+        VM=$(new_vm happy raw "$W/base.raw" SCENARIO=happy "DRIFT=$drift" "OPS=${E2E_OPS:-0}")
         S_DIR=$(report_dir happy) SH=$VM/share
         BOOTS=$((2 + drift)) boot_vm "$VM" || bad "qemu exit $? (124: the guest hung, or rebooted in a loop, for $((BOOT_BUDGET * (2 + drift)))s)"
         if guest_started happy.done; then
@@ -576,7 +576,7 @@ scenario_happy() { # DRIFT(0|1)
                 expect "gpubase.service enabled when the reboot was requested" "$(sh_ enabled-after-run.txt)" enabled
                 expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
                 assert_done_after_one_reboot "$b1" "$b2"
-                assert_ops "$b2"
+                [ "${E2E_OPS:-0}" != 1 ] || assert_ops "$b2"
                 for f in GPUBASE_RUN GPUBASE_PLAN GPUBASE_STEP GPUBASE_STATE; do
                         grep -q "^    $f=" "$SH/journal-unit-verbose.txt" || bad "journalctl -u gpubase -o verbose has no $f"
                 done
@@ -783,8 +783,8 @@ scenario_image() {
 # The moments a seed may cut off (text on the serial console, then a random 0..N-1 s more):
 # the driver step's apt/dpkg work in boot 1, the clean reboot gpubase asked for, the Container
 # Toolkit's apt/dpkg work resumed by gpubase.service in boot 2, docker's restart.
-RESET_POINTS=('\[[0-9]+/[0-9]+\] ctk-repo +apt-source|15' '\[[0-9]+/[0-9]+\] driver-reboot +reboot +reboot-requested|3'
-        '\[[0-9]+/[0-9]+\] driver-reboot +reboot +done|15' '\[[0-9]+/[0-9]+\] runtime +container-runtime|4')
+RESET_POINTS=('\[[0-9]+/[0-9]+\] +ctk-repo +apt-source|15' '\[[0-9]+/[0-9]+\] +driver-reboot +reboot +reboot-requested|3'
+        '\[[0-9]+/[0-9]+\] +driver-reboot +reboot +done|15' '\[[0-9]+/[0-9]+\] +runtime +container-runtime|4')
 scenario_reset() { # SEED
         local seed=$1 point at range jitter
         RANDOM=$seed

@@ -323,13 +323,13 @@ t_textfile_parsed_by_prometheus() {
         prom "$f" >"$T/prom.json" || fail "the Prometheus parser refused the textfile"
         # one gauge per check and status, exactly one of them 1 per check
         eq "$(jq -r '.gpubase_check_status.type' "$T/prom.json")" gauge "type"
-        eq "$(jq -r '[.gpubase_check_status.samples[] | select(.value == 1)] | length' "$T/prom.json")" 17 "checks"
-        eq "$(jq -r '.gpubase_check_status.samples | length' "$T/prom.json")" 68 "samples (17 checks x 4 states)"
+        eq "$(jq -r '[.gpubase_check_status.samples[] | select(.value == 1)] | length' "$T/prom.json")" 28 "checks"
+        eq "$(jq -r '.gpubase_check_status.samples | length' "$T/prom.json")" 112 "samples (28 checks x 4 states)"
         eq "$(jq -r '.gpubase_check_status.samples[] | select(.value == 1 and .labels.check == "driver.loaded") | .labels.status' "$T/prom.json")" \
                 ok "driver.loaded"
         eq "$(jq -r '.gpubase_check_status.samples[] | select(.value == 1 and .labels.check == "toolkit.nvcc") | .labels.status' "$T/prom.json")" \
                 skip "toolkit.nvcc"
-        eq "$(jq -r '.gpubase_checks.samples[] | select(.labels.status == "ok") | .value' "$T/prom.json")" 16 "ok count"
+        eq "$(jq -r '.gpubase_checks.samples[] | select(.labels.status == "ok") | .value' "$T/prom.json")" 19 "ok count"
         eq "$(jq -r '.gpubase_driver_info.samples[0].labels | "\(.loaded) \(.flavor) \(.installed)"' "$T/prom.json")" \
                 "595.45.01 open 595.45.01" "driver info"
         jq -e '.gpubase_cuda_ceiling_info.samples[0].labels.version | test("^[0-9]+\\.[0-9]+$")' "$T/prom.json" >/dev/null ||

@@ -1379,7 +1379,8 @@ EOF
         eq "$(as_nobody status)" 0 "exit code of status as nobody, from /run/gpubase/status.json"
         rm "$R/run/gpubase/status.json"
         eq "$(as_nobody status)" 1 "exit code of status as nobody"
-        err_has "cannot read the state file $R/var/lib/gpubase/state.json: Permission denied (are you root?"
+        err_has "the state file $R/var/lib/gpubase/state.json can be read only by root"
+        err_has "run \`sudo gpubase status\`"
 }
 
 # ---------------------------------------------------------------- main
