@@ -444,5 +444,7 @@ int engine_run(Ctx *ctx, const char *state_path) {
         r = run_watched(ctx, state_path);
         interrupt_unwatch(ctx->stop_fd);
         ctx->stop_fd = 0;
+        if (r == EXIT_REBOOT_PENDING && ctx->reboot_mode == REBOOT_NOW && !ctx->dry_run && !host_is_rooted(ctx->host))
+                interrupt_ignore();
         return r;
 }

@@ -53,3 +53,10 @@ void interrupt_unwatch(int fd) {
         if (fd > 0)
                 close(fd);
 }
+
+void interrupt_ignore(void) {
+        struct sigaction sa = {.sa_handler = SIG_IGN};
+        sigemptyset(&sa.sa_mask);
+        (void) sigaction(SIGTERM, &sa, NULL);
+        (void) sigaction(SIGINT, &sa, NULL);
+}

@@ -11,3 +11,6 @@ int interrupt_watch(int *ret_fd);
 int interrupt_received(void);
 /* The default handlers back, the pipe closed. */
 void interrupt_unwatch(int fd);
+/* From now on SIGTERM and SIGINT are ignored: the reboot gpubase asked for is under way, and the
+ * SIGTERM the shutdown sends must not turn the exit code that says so (3) into 143. */
+void interrupt_ignore(void);

@@ -1600,7 +1600,7 @@ EOS
 # $T/trace; every step skipped but the gate.
 traced_rerun() {
         shipped_vars
-        expect_rc 0 env PATH="$FAKEBIN:$PATH" strace -f -qq -o "$T/trace" -e trace=execve,openat \
+        expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=execve,openat \
                 "$GPUBASE" --root "$R" run "$1" --reboot=exit "${SV[@]}"
         eq "$(states)" "$CONVERGED" "step states of the traced rerun"
 }

@@ -7,6 +7,9 @@
 # Commands are run through `expect_rc N CMD...`, which keeps stdout in $T/out and stderr in $T/err.
 
 : "${GPUBASE:?set GPUBASE to the gpubase binary to test (make integration does)}"
+# NO_LSAN: the environment for a gpubase run under strace: LeakSanitizer (san-check's build)
+# cannot work under ptrace, so it is turned off for traced runs only.
+NO_LSAN="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 command -v jq >/dev/null || { echo "the integration tests need jq (make deps installs it)" >&2; exit 2; }
 
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

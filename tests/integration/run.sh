@@ -440,7 +440,7 @@ t_noop_rerun_writes_state_once() {
         expect_rc 0 gb run "$FIXTURES/fail-check.yaml"
         local before nsync nrename
         before=$(sj .run_id)
-        expect_rc 0 strace -f -o "$T/strace" -e trace=fsync,fdatasync,syncfs,sync,rename,renameat,renameat2 \
+        expect_rc 0 env "$NO_LSAN" strace -f -o "$T/strace" -e trace=fsync,fdatasync,syncfs,sync,rename,renameat,renameat2 \
                 "$GPUBASE" --root "$R" run "$FIXTURES/fail-check.yaml"
         eq "$(states)" "first=skipped needs=skipped later=skipped last=skipped" "step states of the no-op rerun"
         eq "$(sj .run_state)" "done" "run_state after the no-op rerun"
@@ -488,7 +488,7 @@ t_light_commands_load_no_apt_nor_archive() {
         local args lib
         for args in "--version" "status" "status --json" "plan check $FIXTURES/fail-check.yaml"; do
                 # shellcheck disable=SC2086 # the arguments, split on purpose
-                expect_rc 0 strace -f -o "$T/strace" -e trace=open,openat,openat2 "$GPUBASE" --root "$R" $args
+                expect_rc 0 env "$NO_LSAN" strace -f -o "$T/strace" -e trace=open,openat,openat2 "$GPUBASE" --root "$R" $args
                 for lib in libapt-pkg libgpubase-apt libarchive libxml2 libicu libstdc++; do
                         not_contains "$T/strace" "$lib" "the files 'gpubase $args' opened"
                 done
