@@ -576,6 +576,14 @@ scenario_happy() { # DRIFT(0|1)
                 expect "gpubase.service enabled when the reboot was requested" "$(sh_ enabled-after-run.txt)" enabled
                 expect_match "boot 2: gpubase.service ran and succeeded" "$(boot_line 2)" 'gpubase.service=(inactive|active)/success/0 '
                 assert_done_after_one_reboot "$b1" "$b2"
+                # qemu's PCI bus has no NVSwitch: the shipped plan's Fabric Manager steps do nothing
+                expect "step fabric-manager (when: nvswitch-present, false here)" "$(step_field fabric-manager .state)" skipped
+                expect "step fabric-manager-start (when: nvswitch-present, false here)" "$(step_field fabric-manager-start .state)" skipped
+                if grep -q '^nvidia-fabricmanager' "$SH/dpkg.txt"; then
+                        bad "Fabric Manager is installed on a host without NVSwitches: $(grep '^nvidia-fabricmanager' "$SH/dpkg.txt" | tr '\n' ';')"
+                else
+                        obs "no Fabric Manager package installed (no NVSwitch on the bus)"
+                fi
                 [ "${E2E_OPS:-0}" != 1 ] || assert_ops "$b2"
                 for f in GPUBASE_RUN GPUBASE_PLAN GPUBASE_STEP GPUBASE_STATE; do
                         grep -q "^    $f=" "$SH/journal-unit-verbose.txt" || bad "journalctl -u gpubase -o verbose has no $f"
