@@ -9,6 +9,7 @@
 : "${GPUBASE:?set GPUBASE to the gpubase binary to test (make integration does)}"
 # NO_LSAN: the environment for a gpubase run under strace: LeakSanitizer (san-check's build)
 # cannot work under ptrace, so it is turned off for traced runs only.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 NO_LSAN="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 command -v jq >/dev/null || { echo "the integration tests need jq (make deps installs it)" >&2; exit 2; }
 
