@@ -81,18 +81,11 @@ static char *rewrite_file(const Host *h, const char *text, bool deb822) {
 /* path with text, mode 0644, and the times of the file it copies (libapt's package cache is valid
  * only while no source is newer than it). Not fsynced: a scratch copy, rewritten at every open. */
 static int write_copy(const char *path, const char *text, const struct stat *like) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return negative_errno();
-        size_t len = strlen(text);
-        for (size_t done = 0; done < len;) {
-                ssize_t n = write(fd, text + done, len - done);
-                if (n < 0)
-                        return negative_errno();
-                done += (size_t) n;
-        }
+        int r = write_file_scratch(path, text, strlen(text), 0644);
+        if (r < 0)
+                return r;
         struct timespec t[2] = {like->st_atim, like->st_mtim};
-        return futimens(fd, t) < 0 ? negative_errno() : 0;
+        return utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW) < 0 ? negative_errno() : 0;
 }
 
 typedef struct SourceFile {
