@@ -29,20 +29,56 @@ static const char policy_rc_d[] = "#!/bin/sh\n"
                                   "# gpubase --image: no service starts inside an image being built (removed after)\n"
                                   "exit 101\n";
 
-/* Is path (a host path) a mount point in this process's namespace? */
-static bool is_mount_point(const char *path) {
+/* Calls fn for each mount point of this process's namespace that it can see (/proc/self/mountinfo,
+ * relative to its root), until fn returns non-zero; returns that, 0 after the last, or -errno when
+ * the table cannot be read. Octal escapes for spaces are not expected in the paths of a tree gpubase
+ * mounts into, nor in a build host's own mounts. */
+static int each_mount_point(int (*fn)(const char *mp, void *userdata), void *userdata) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
         char line[4096];
         if (!f)
-                return false;
+                return negative_errno();
         while (fgets(line, sizeof line, f)) {
-                /* id parent major:minor root mount-point ...; octal escapes for spaces are not expected
-                 * in the paths of a tree gpubase mounts into */
-                char mp[PATH_MAX];
-                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && streq(mp, path))
-                        return true;
+                char mp[PATH_MAX]; /* id parent major:minor root mount-point ... */
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+                        continue;
+                int r = fn(mp, userdata);
+                if (r)
+                        return r;
         }
-        return false;
+        return 0;
+}
+
+static int mount_point_is(const char *mp, void *path) {
+        return streq(mp, path);
+}
+
+/* Is path (a host path) a mount point in this process's namespace? */
+static bool is_mount_point(const char *path) {
+        return each_mount_point(mount_point_is, (void *) path) > 0;
+}
+
+static int make_private(const char *mp, void *userdata) {
+        (void) userdata;
+        return mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0 && errno != EINVAL ? negative_errno() : 0;
+}
+
+/* A mount namespace of gpubase's own, where nothing it mounts reaches another: a new one, with
+ * every mount in it made private. When gpubase itself runs chrooted (a build container, an
+ * image builder's chroot) "/" is not a mount point, and the chroot's own mount cannot be named from
+ * inside to change it (EINVAL); then every mount it can see is made private, one by one. If the
+ * mount holding the tree is shared with a namespace outside, what is mounted in the tree shows
+ * there while gpubase runs; the record (IMAGE_RECORD) is written before each mount, so the next run
+ * unmounts it all the same, and an unmount reaches the same peers. */
+static int private_namespace(void) {
+        if (unshare(CLONE_NEWNS) < 0)
+                return negative_errno();
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+                return 0;
+        if (errno != EINVAL)
+                return negative_errno();
+        int r = each_mount_point(make_private, NULL);
+        return r == -ENOENT ? 0 : r; /* no /proc in the chroot: nothing else is mounted there to make private */
 }
 
 /* Unmounts (lazily, with everything below) what the record says was mounted and is still a mount
@@ -118,9 +154,10 @@ int image_enter(const Host *h, char **reterr) {
 
         if (!host_is_rooted(h))
                 return errorf(reterr, -EINVAL, "--image needs --root TREE");
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return errorf(reterr, negative_errno(), "cannot make a private mount namespace: %s (gpubase --image "
-                              "must run as root)", strerror(errno));
+        r = private_namespace();
+        if (r < 0)
+                return errorf(reterr, r, "cannot make a private mount namespace: %s (gpubase --image must run as root)",
+                              strerror(-r));
         /* in the private namespace already: what is mounted in the tree by whoever runs gpubase (an
          * image builder's own /proc, /dev) stays as it is for them */
         r = undo_record(h);
