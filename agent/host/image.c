@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "host/aptshim_load.h"
 
 /* What the tree gets, in mount order (unmounted in reverse). sysfs read-only, as mmdebstrap mounts
  * it; /dev is the build host's, bound with what is mounted below it (/dev/pts, /dev/shm), since
@@ -154,6 +155,9 @@ int image_enter(const Host *h, char **reterr) {
 
         if (!host_is_rooted(h))
                 return errorf(reterr, -EINVAL, "--image needs --root TREE");
+        /* libgpubase-apt.so is found beside /proc/self/exe, which names the binary outside the
+         * chroot once gpubase, chrooted itself, is in a namespace of its own: loaded before */
+        (void) apt_shim_load(NULL);
         r = private_namespace();
         if (r < 0)
                 return errorf(reterr, r, "cannot make a private mount namespace: %s (gpubase --image must run as root)",

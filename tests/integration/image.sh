@@ -312,6 +312,44 @@ t_kill_resumes() {
         eq "$(sj .run_state)" "done" "run state after the first boot"
 }
 
+# gpubase itself chrooted, as in a build container or CI's fresh machine: its root is a plain
+# directory, not a mount point. There "/" cannot be made private (EINVAL), and once gpubase has a
+# mount namespace of its own /proc/self/exe names the binary as seen from outside the chroot, so
+# libgpubase-apt.so must be found before. The outer root has this machine's programs bound in and
+# its own copy of gpubase; the tree, the plan and the repository are where the test has them.
+t_chrooted() {
+        new_tree
+        image_plan
+        local C=$W/outer
+        # only the test's own directories are bound in, not the one that holds $C: a path outside the
+        # chroot must not happen to work inside it
+        mkdir -p "$C/gb" "$C/proc" "$C/dev" "$C/usr" "$C/etc" "$C/var" "$C/tmp" "$C$R" "$C$T" "$C$IMG_WORK"
+        cp "$GPUBASE" "$C/gb/gpubase"
+        cp "$(dirname "$GPUBASE")/libgpubase-apt.so" "$C/gb/"
+        local l
+        for l in bin sbin lib lib64; do [ -L "/$l" ] && ln -s "usr/$l" "$C/$l"; done
+        # shellcheck disable=SC2016 # expanded by the shell in the namespace
+        C=$C R=$R T=$T IMG_WORK=$IMG_WORK private_ns bash -euc '
+                for d in /usr /etc /var "$R" "$T" "$IMG_WORK"; do mount --bind "$d" "$C$d"; done
+                mount --rbind /dev "$C/dev"
+                mount -t proc proc "$C/proc"
+                rc=0; chroot "$C" unshare -m true 2>/dev/null || rc=$?
+                echo "$rc" >"$T/unshare.rc"
+                rc=0; chroot "$C" /gb/gpubase --root "$R" --image run "$T/plans/image.yaml" >"$T/out" 2>"$T/err" || rc=$?
+                echo "$rc" >"$T/rc"'
+        [ "$(cat "$T/unshare.rc")" != 0 ] || fail "unshare -m works in the outer root: it is not the chroot this tests"
+        [ "$(cat "$T/rc")" = 3 ] || { cat "$T/err" >&2; fail "exit code $(cat "$T/rc"), expected 3"; }
+        out_has "first boot pending"
+        absent "$HOST_MARKER"
+        file_is "$R$HOST_MARKER" ran
+        file_is "$R/var/lib/gpubase-image-marker/proc" yes
+        file_is "$R/var/lib/gpubase-image-marker/dev" yes
+        no_mounts
+        absent "$R/usr/sbin/policy-rc.d"
+        absent "$R/var/lib/gpubase/image-mounts"
+        eq "$(states)" "preflight=pending marker-repo=done marker=done hello=done first-reboot=reboot-requested late=pending" "steps"
+}
+
 # A plan without a reboot step runs whole while the image is built, when nothing in it needs the
 # booted machine: no first boot, the unit is not enabled, the tree is tidied the same way.
 t_no_reboot_plan() {
@@ -402,6 +440,7 @@ ALL_TESTS=(
         refuse_without_unit
         kill_resumes
         no_reboot_plan
+        chrooted
         bundle
         example_mmdebstrap_hook
         example_packer
