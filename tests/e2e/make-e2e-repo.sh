@@ -11,7 +11,8 @@
 #                 linux-modules-nvidia-* are: DKMS under TCG would cost ~70 s per install) at
 #                 /lib/modules/KVER/updates/dkms/nvidia.ko, /etc/modules-load.d/nvidia.conf, depmod
 #                 in postinst; and whose library package ships the fake NVML
-#                 (tests/fixtures/nvml/fake-nvml.c) with fake-nvml.conf saying the same version
+#                 (tests/fixtures/nvml/fake-nvml.c) with fake-nvml.conf saying the same version;
+#                 nvidia-fabricmanager 595.45.01-1 as build-repo.sh built it
 #   cuda-enodev/  the same, signed by the same key, but the kernel package also ships
 #                 /etc/modprobe.d/nvidia-e2e.conf `options nvidia fail=1`: the module's init returns
 #                 -ENODEV ("no usable GPU"). The failure scenario puts it at /srv/repo/cuda
@@ -177,6 +178,9 @@ driver_pkgs 595.58.03 "$SRV/next" ""
 for d in cuda cuda-enodev; do
         cp "$KEYRING" "$OUT/base/debs/nvidia-driver-pinning-595_595-1_all.deb" "$SRV/$d/"
 done
+# Fabric Manager at the driver's version, as build-repo.sh makes it (a stand-in daemon that starts
+# where an NVSwitch is on the PCI bus), for the shipped plan's nvswitch-present steps
+cp "$OUT/base/debs/nvidia-fabricmanager_595.45.01-1_amd64.deb" "$SRV/cuda/"
 cp "$SRV/cuda/"*.deb "$SRV/next/"*.deb "$SRV/cuda-later/"
 
 # ---------------------------------------------------------------- index and sign (as build-repo.sh)

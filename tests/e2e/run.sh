@@ -109,6 +109,9 @@ done >"$W/initramfs/modules"
 [ "$(wc -l <"$W/initramfs/modules")" -ge 5 ] || die "too few modules for the initramfs"
 (cd "$W/initramfs" && find . | cpio -o -H newc --quiet) >"$W/initrd.img" || die "cannot pack the initramfs (cpio)"
 log "guest kernel $KVER; initramfs: /init and $(wc -l <"$W/initramfs/modules") modules"
+# an NVSwitch's PCI function for the guests that want one (NVSWITCH=ID in boot_vm): qemu has no
+# such device; tests/e2e/nvswitch-dev.c answers its x-pci-proxy-dev's configuration accesses
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$W/nvswitch-dev" "$HERE/nvswitch-dev.c" || die "cannot build tests/e2e/nvswitch-dev.c"
 
 # the stand-in module is built against the guest kernel's headers, on this host
 KDIR=/usr/src/linux-headers-$KVER
@@ -298,14 +301,21 @@ rm -rf "$ROOT"
 # ------------------------------------------------------------------ one guest
 # boot_vm DIR [RESET_AT JITTER]: boots DIR/disk.qcow2 with DIR/share as the 9p share until the guest
 # powers off (exit 0) or VM_TIMEOUT passes (124). With RESET_AT, `system_reset` goes to the
-# monitor JITTER seconds after that text first shows on the guest's serial console.
+# monitor JITTER seconds after that text first shows on the guest's serial console. With
+# NVSWITCH=ID (hex), the guest's PCI bus also carries an NVSwitch's function 10de:ID (nvswitch-dev;
+# the guest's memory is a memfd then, which qemu's proxy hands to the device process, as it wants).
 boot_vm() {
         local dir=$1 reset_at=${2:-} jitter=${3:-0} rc pid deadline
         local VM_TIMEOUT=$((BOOT_BUDGET * ${BOOTS:-2}))
         local mon=$dir/monitor.sock
+        local -a dev=() mem=()
         [ ${#mon} -lt 100 ] || die "monitor socket path too long: $mon"
-        timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
-                -name "gpubase-e2e-$(basename "$dir")" -accel "$ACCEL" -cpu "$CPU" -m 1024 -smp "$SMP" \
+        if [ -n "${NVSWITCH:-}" ]; then
+                dev=("$W/nvswitch-dev" "$NVSWITCH" --)
+                mem=(-object 'memory-backend-memfd,id=mem,size=1024M' -machine 'memory-backend=mem')
+        fi
+        timeout --kill-after=10 "$VM_TIMEOUT" "${dev[@]}" qemu-system-x86_64 \
+                -name "gpubase-e2e-$(basename "$dir")" -accel "$ACCEL" -cpu "$CPU" -m 1024 "${mem[@]}" -smp "$SMP" \
                 -nodefaults -no-user-config -display none \
                 -serial "file:$dir/serial.log" \
                 -kernel "$W/vmlinuz" -initrd "$W/initrd.img" \
@@ -387,7 +397,7 @@ guest_started() { # MARKER
 }
 
 # the run ended done, the unit is disabled again, the driver and docker as the plan wants
-assert_converged() { # MODULE-VERSION
+assert_converged() { # MODULE-VERSION [CHECKS-NOT-OK]
         expect "run state" "$(status_field .run_state)" "done"
         expect "gpubase.service enabled at the end" "$(sh_ unit-enabled.txt)" disabled
         expect "loaded module (/sys/module/nvidia/version)" "$(sh_ module-loaded.txt)" "$1"
@@ -402,8 +412,9 @@ assert_converged() { # MODULE-VERSION
         # the installed nvidia-kernel-open-dkms, which that locks
         expect_match "verify driver.held" "$(verify_status driver.held):$(jq -r '.checks[] | select(.name == "driver.held") | .detail' "$SH/verify.json" 2>/dev/null)" \
                 '^ok:nvidia-kernel-open-dkms .* is held \(through nvidia-open, .*nvidia-driver-pinning-595$'
-        # every other check passes or skips: only gpu.present fails (qemu has no NVIDIA device)
-        expect "verify --plan: the checks not ok" "$(jq -r '[.checks[] | select(.status == "fail" or .status == "warn") | .name] | join(" ")' "$SH/verify.json" 2>/dev/null)" gpu.present
+        # every other check passes or skips: only gpu.present fails (qemu has no NVIDIA device), and
+        # what the caller names
+        expect "verify --plan: the checks not ok" "$(jq -r '[.checks[] | select(.status == "fail" or .status == "warn") | .name] | join(" ")' "$SH/verify.json" 2>/dev/null)" "${2:-gpu.present}"
 }
 
 # docker was restarted in the last boot while gpubase.service ran (RestartUnit over D-Bus)
@@ -627,14 +638,41 @@ scenario_happy() { # DRIFT(0|1)
         finish_scenario drift
 }
 
+# an NVSwitch on the guest's bus (nvswitch-dev): the shipped plan installed Fabric Manager from the
+# driver's repository at the driver's version, held it, and enabled and started its unit after the
+# driver reboot; the stand-in daemon (which starts only where an NVSwitch is on the bus) runs
+assert_fabric_manager() {
+        expect "the guest's PCI bus: NVIDIA functions (sysfs: vendor device class)" "$(sh_ pci-nvidia.txt)" "0x10de 0x22a3 0x068000"
+        expect "verify facts: nvswitches" "$(jq -c .facts.nvswitches "$SH/verify.json" 2>/dev/null)" '{"count":1,"ids":["10de:22a3"]}'
+        expect "step fabric-manager (when: nvswitch-present)" "$(step_field fabric-manager .state)" "done"
+        expect "step fabric-manager-start (when: nvswitch-present)" "$(step_field fabric-manager-start .state)" "done"
+        expect "Fabric Manager package (dpkg)" "$(grep '^nvidia-fabricmanager ' "$SH/dpkg.txt")" "nvidia-fabricmanager 595.45.01-1 install ok installed"
+        expect "Fabric Manager held (apt-mark showhold)" "$(grep -c '^nvidia-fabricmanager$' "$SH/holds.txt")" 1
+        expect "nvidia-fabricmanager.service enabled" "$(sh_ fm-enabled.txt)" enabled
+        expect "nvidia-fabricmanager.service state" "$(sed -n 's/^\(ActiveState\|SubState\|Result\)=//p' "$SH/fm-unit.txt" 2>/dev/null | tr '\n' ' ')" "active running success "
+        expect "nvidia-fabricmanager.service's main PID is its PID file's" "$(sed -n 's/^MainPID=//p' "$SH/fm-unit.txt" 2>/dev/null)" "$(sh_ fm-pid.txt)"
+        expect_match "Fabric Manager's log" "$(sh_ fabricmanager.log)" 'Fabric Manager version 595\.45\.01 is running \(1 NVSwitch endpoints'
+        expect "verify fabric.manager" "$(verify_status fabric.manager):$(jq -r '.checks[] | select(.name == "fabric.manager") | .detail' "$SH/verify.json" 2>/dev/null)" \
+                "ok:nvidia-fabricmanager 595.45.01 matches the driver 595.45.01, held; nvidia-fabricmanager.service enabled and active"
+        expect_match "verify fabric.state" "$(verify_status fabric.state):$(jq -r '.checks[] | select(.name == "fabric.state") | .detail' "$SH/verify.json" 2>/dev/null)" \
+                '^ok:fabric completed, status success on all 1 GPUs \(NVML\)$'
+        expect "verify driver.persistence (an NVSwitch host; the fixture driver has no nvidia-persistenced)" \
+                "$(jq -r '.checks[] | select(.name == "driver.persistence") | .detail' "$SH/verify.json" 2>/dev/null)" \
+                "nvidia-persistenced.service is not enabled and not active"
+}
+
 # packer: examples/packer's provisioners replayed in the guest (see packer-steps.sh); a step's
 # number is its place in the template's build block
 packer_step() { awk -F '\t' -v f="$1" '$1 == "script" && $2 == f { printf "%02d\n", NR; exit }' "$W/packer-steps"; }
 scenario_packer() {
         local n kind a codes _ i=0 run_n reboot_n resume_n verify_n clean_n
-        VM=$(new_vm packer raw "$W/base.raw" SCENARIO=packer)
+        # the machine is an NVSwitch board's (an HGX H100's switch, 10de:22a3, on its PCI bus): the
+        # shipped plan's Fabric Manager steps run. Its fixture driver brings no nvidia-persistenced,
+        # which gpubase wants running on such a host: driver.persistence fails besides gpu.present.
+        local not_ok="gpu.present driver.persistence"
+        VM=$(new_vm packer raw "$W/base.raw" SCENARIO=packer "VERIFY_NOT_OK='$not_ok'")
         S_DIR=$(report_dir packer) SH=$VM/share
-        BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $((BOOT_BUDGET * 2))s)"
+        NVSWITCH=22a3 BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $((BOOT_BUDGET * 2))s)"
         if guest_started; then
                 expect "template provisioners replayed to the end" "$(sh_ packer.finished)" "done"
                 [ ! -e "$SH/packer.failed" ] || bad "the build stopped at provisioner $(sh_ packer.failed): an exit code the template does not allow"
@@ -643,8 +681,8 @@ scenario_packer() {
                         n=$(printf '%02d' "$i")
                         [ -e "$SH/packer-$n.rc" ] || { bad "provisioner $n ($kind $a) did not run"; continue; }
                         if [ "$kind" = script ] && [[ ",$codes," != *",$(sh_ "packer-$n.rc"),"* ]]; then
-                                if [ "$(sh_ "packer-$n.rc")" = 1 ] && [ "$(sh_ "packer-$n.not-ok")" = gpu.present ]; then
-                                        obs "provisioner $n ($a): exit 1 only because gpu.present fails (no NVIDIA device in qemu); every other check ok"
+                                if [ "$(sh_ "packer-$n.rc")" = 1 ] && [ "$(sh_ "packer-$n.not-ok")" = "$not_ok" ]; then
+                                        obs "provisioner $n ($a): exit 1 only because $not_ok fail (no NVIDIA GPU in qemu, no nvidia-persistenced in the fixture driver); every other check ok"
                                 else
                                         bad "provisioner $n ($a): exit $(sh_ "packer-$n.rc"), the template allows $codes (checks not ok: $(sh_ "packer-$n.not-ok"))"
                                 fi
@@ -666,13 +704,16 @@ scenario_packer() {
                 expect_match "50-verify.sh (verify --plan, report) exit" "$(sh_ "packer-$verify_n.rc")" '^[012]$'
                 if tar -tzf "$SH/packer-download-gpubase-report.tar.gz" >/dev/null 2>&1; then
                         obs "support report downloaded: $(tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | wc -l) entries"
+                        tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | grep -q '/files/var/log/fabricmanager\.log$' ||
+                                bad "the support report has no Fabric Manager log (files/var/log/fabricmanager.log)"
                 else bad "the support report (/var/tmp/gpubase-report.tar.gz) was not downloaded or is not a tar.gz"; fi
                 expect "60-cleanup.sh exit" "$(sh_ "packer-$clean_n.rc")" 0
                 expect "gpubase status after the clean-up" "$(sh_ status-after-cleanup.txt)" "no run (idle)"
                 expect "reboots" "$(status_field .reboots)" 1
                 expect "plan the run used" "$(status_field .plan)" "/etc/gpubase/plans/$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$W/packer-env")"
                 expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id $(boot_id 1 | cut -c1-8)… -> $(boot_id 2 | cut -c1-8)…\)"
-                assert_converged 595.45.01
+                assert_converged 595.45.01 "$not_ok"
+                assert_fabric_manager
         fi
         finish_scenario packer
 }
@@ -843,7 +884,7 @@ cost() {
         reset:*) echo 290 ;;
         failure) echo 210 ;;
         image) echo 240 ;;
-        *) echo 165 ;;
+        *) echo 195 ;; # packer: 165 s, and about 30 s for Fabric Manager (an estimate)
         esac
 }
 mapfile -t longest_first < <(for it in "${items[@]}"; do echo "$(cost "$it") $it"; done | sort -s -k1,1nr | cut -d' ' -f2)
