@@ -30,8 +30,17 @@
 #include <unistd.h>
 
 /* MPQemuCmd, in qemu 7.2's order */
-enum { CMD_SYNC_SYSMEM, CMD_RET, CMD_PCI_CFGWRITE, CMD_PCI_CFGREAD, CMD_BAR_WRITE, CMD_BAR_READ, CMD_SET_IRQFD,
-       CMD_DEVICE_RESET, CMD_MAX };
+enum {
+        CMD_SYNC_SYSMEM,
+        CMD_RET,
+        CMD_PCI_CFGWRITE,
+        CMD_PCI_CFGREAD,
+        CMD_BAR_WRITE,
+        CMD_BAR_READ,
+        CMD_SET_IRQFD,
+        CMD_DEVICE_RESET,
+        CMD_MAX
+};
 #define MAX_FDS 8
 
 /* MPQemuMsg on the wire: cmd (int), size (size_t), then `size` bytes of the data union (whose
@@ -55,7 +64,7 @@ static void config_reset(void) {
         memset(config, 0, sizeof config);
         config[0x00] = 0xde, config[0x01] = 0x10; /* vendor NVIDIA */
         config[0x02] = device_id & 0xff, config[0x03] = device_id >> 8;
-        config[0x08] = 0xa1; /* revision */
+        config[0x08] = 0xa1;                      /* revision */
         config[0x0a] = 0x80, config[0x0b] = 0x06; /* class 0680: bridge, other (as an NVSwitch's endpoint) */
         /* header type 0, status 0 (no capability list), BARs 0 (none), interrupt pin 0 (none) */
 }

@@ -649,7 +649,8 @@ assert_fabric_manager() {
         expect "Fabric Manager package (dpkg)" "$(grep '^nvidia-fabricmanager ' "$SH/dpkg.txt")" "nvidia-fabricmanager 595.45.01-1 hold ok installed"
         expect "Fabric Manager held (apt-mark showhold)" "$(grep -c '^nvidia-fabricmanager$' "$SH/holds.txt")" 1
         expect "nvidia-fabricmanager.service enabled" "$(sh_ fm-enabled.txt)" enabled
-        expect "nvidia-fabricmanager.service state" "$(sed -n 's/^\(ActiveState\|SubState\|Result\)=//p' "$SH/fm-unit.txt" 2>/dev/null | tr '\n' ' ')" "active running success "
+        expect "nvidia-fabricmanager.service ActiveState/SubState/Result" \
+                "$(for p in ActiveState SubState Result; do sed -n "s/^$p=//p" "$SH/fm-unit.txt" 2>/dev/null; done | tr '\n' /)" "active/running/success/"
         expect "nvidia-fabricmanager.service's main PID is its PID file's" "$(sed -n 's/^MainPID=//p' "$SH/fm-unit.txt" 2>/dev/null)" "$(sh_ fm-pid.txt)"
         expect_match "Fabric Manager's log" "$(sh_ fabricmanager.log)" 'Fabric Manager version 595\.45\.01 is running \(1 NVSwitch endpoints'
         expect "verify fabric.manager" "$(verify_status fabric.manager):$(jq -r '.checks[] | select(.name == "fabric.manager") | .detail' "$SH/verify.json" 2>/dev/null)" \
@@ -703,7 +704,8 @@ scenario_packer() {
                 expect_match "50-verify.sh (verify --plan, report) exit" "$(sh_ "packer-$verify_n.rc")" '^[012]$'
                 if tar -tzf "$SH/packer-download-gpubase-report.tar.gz" >/dev/null 2>&1; then
                         obs "support report downloaded: $(tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | wc -l) entries"
-                        tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | grep -q '/files/var/log/fabricmanager\.log$' ||
+                        # (grep -c: with -q, tar would die of SIGPIPE, which pipefail counts)
+                        [ "$(tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | grep -c '/files/var/log/fabricmanager\.log$')" = 1 ] ||
                                 bad "the support report has no Fabric Manager log (files/var/log/fabricmanager.log)"
                 else bad "the support report (/var/tmp/gpubase-report.tar.gz) was not downloaded or is not a tar.gz"; fi
                 expect "60-cleanup.sh exit" "$(sh_ "packer-$clean_n.rc")" 0
