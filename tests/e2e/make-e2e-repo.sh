@@ -11,10 +11,15 @@
 #                 linux-modules-nvidia-* are: DKMS under TCG would cost ~70 s per install) at
 #                 /lib/modules/KVER/updates/dkms/nvidia.ko, /etc/modules-load.d/nvidia.conf, depmod
 #                 in postinst; and whose library package ships the fake NVML
-#                 (tests/fixtures/nvml/fake-nvml.c) with fake-nvml.conf saying the same version
+#                 (tests/fixtures/nvml/fake-nvml.c) with fake-nvml.conf saying the same version;
+#                 nvidia-fabricmanager 595.45.01-1 as build-repo.sh built it
 #   cuda-enodev/  the same, signed by the same key, but the kernel package also ships
 #                 /etc/modprobe.d/nvidia-e2e.conf `options nvidia fail=1`: the module's init returns
 #                 -ENODEV ("no usable GPU"). The failure scenario puts it at /srv/repo/cuda
+#   cuda-hgx/     the same as cuda/, signed by the same key, as an NVSwitch board's driver
+#                 repository: nvidia-open also depends on nvidia-persistenced (= its version), a
+#                 stand-in daemon and its unit. The packer scenario (an NVSwitch guest) puts it at
+#                 /srv/repo/cuda
 #   ctk/          the fixture's Container Toolkit repository, as build-repo.sh signed it
 #   keys/         ctk-key.asc (the apt-source step's key_url)
 #   cuda-later/   "the repository later": cuda/ plus 595.58.03-1 of the three driver packages,
@@ -53,7 +58,7 @@ mkdir -p "$OUT"
 
 W=$OUT/work
 SRV=$OUT/srv
-mkdir -p "$W" "$SRV/cuda" "$SRV/cuda-enodev" "$SRV/cuda-later" "$SRV/keys" "$SRV/next"
+mkdir -p "$W" "$SRV/cuda" "$SRV/cuda-enodev" "$SRV/cuda-hgx" "$SRV/cuda-later" "$SRV/keys" "$SRV/next"
 cp -a "$OUT/base/ctk" "$SRV/ctk"
 cp "$CTK_KEY_ASC" "$SRV/keys/ctk-key.asc"
 
@@ -120,9 +125,9 @@ gcc -std=gnu17 -O2 -Wall -Wextra -Werror -fPIC -shared -Wl,-soname,libnvidia-ml.
         -o "$W/libnvidia-ml.so" "$TOP/tests/fixtures/nvml/fake-nvml.c"
 
 # ---------------------------------------------------------------- driver packages
-# driver_pkgs UPSTREAM OUTDIR VARIANT(""|enodev)
+# driver_pkgs UPSTREAM OUTDIR VARIANT(""|enodev|hgx)
 driver_pkgs() {
-        local up=$1 dir=$2 variant=$3 ver="$1-1" postinst
+        local up=$1 dir=$2 variant=$3 ver="$1-1" postinst deps
         stage
         install -D -m 644 "$W/module-$up/nvidia.ko" "$S/lib/modules/$KVER/updates/dkms/nvidia.ko"
         put /etc/modules-load.d/nvidia.conf 644 "nvidia
@@ -165,18 +170,49 @@ driver=$up
                 "NVIDIA compute libraries (fake NVML for the e2e tier)" \
                 "Multi-Arch: same" "Conflicts: libnvidia-compute-580" "Replaces: libnvidia-compute-580"
 
+        deps="nvidia-kernel-open-dkms (= $ver), libnvidia-compute (= $ver)"
+        if [ "$variant" = hgx ]; then
+                # nvidia-persistenced, which gpubase wants running on an NVSwitch host: its stand-in
+                # forks a daemon and writes its PID file, as the unit (Type=forking) expects;
+                # persistence mode itself is what the fake NVML says
+                stage
+                put /usr/bin/nvidia-persistenced 755 "#!/bin/sh
+# gpubase e2e stand-in for nvidia-persistenced $up (tests/e2e/make-e2e-repo.sh)
+mkdir -p /run/nvidia-persistenced
+sleep infinity >/dev/null 2>&1 &
+echo \$! >/run/nvidia-persistenced/nvidia-persistenced.pid
+"
+                put /lib/systemd/system/nvidia-persistenced.service 644 "[Unit]
+Description=NVIDIA Persistence Daemon (gpubase e2e stand-in)
+
+[Service]
+Type=forking
+PIDFile=/run/nvidia-persistenced/nvidia-persistenced.pid
+ExecStart=/usr/bin/nvidia-persistenced
+ExecStopPost=/bin/rm -rf /run/nvidia-persistenced
+
+[Install]
+WantedBy=multi-user.target
+"
+                build "$dir/nvidia-persistenced_${ver}_amd64.deb" nvidia-persistenced "$ver" amd64 \
+                        "NVIDIA persistence daemon (stand-in for the e2e tier)"
+                deps+=", nvidia-persistenced (= $ver)"
+        fi
         stage
         mkdir -p "$S/usr/share/doc/nvidia-open"
         build "$dir/nvidia-open_${ver}_amd64.deb" nvidia-open "$ver" amd64 \
-                "NVIDIA driver with the open kernel module (meta package)" \
-                "Depends: nvidia-kernel-open-dkms (= $ver), libnvidia-compute (= $ver)"
+                "NVIDIA driver with the open kernel module (meta package)" "Depends: $deps"
 }
 driver_pkgs 595.45.01 "$SRV/cuda" ""
 driver_pkgs 595.45.01 "$SRV/cuda-enodev" enodev
+driver_pkgs 595.45.01 "$SRV/cuda-hgx" hgx
 driver_pkgs 595.58.03 "$SRV/next" ""
-for d in cuda cuda-enodev; do
+for d in cuda cuda-enodev cuda-hgx; do
         cp "$KEYRING" "$OUT/base/debs/nvidia-driver-pinning-595_595-1_all.deb" "$SRV/$d/"
 done
+# Fabric Manager at the driver's version, as build-repo.sh makes it (a stand-in daemon that starts
+# where an NVSwitch is on the PCI bus), for the shipped plan's nvswitch-present steps
+for d in cuda cuda-hgx; do cp "$OUT/base/debs/nvidia-fabricmanager_595.45.01-1_amd64.deb" "$SRV/$d/"; done
 cp "$SRV/cuda/"*.deb "$SRV/next/"*.deb "$SRV/cuda-later/"
 
 # ---------------------------------------------------------------- index and sign (as build-repo.sh)
@@ -201,6 +237,7 @@ index() { # DIR
 }
 index "$SRV/cuda"
 index "$SRV/cuda-enodev"
+index "$SRV/cuda-hgx"
 index "$SRV/cuda-later"
 
 {

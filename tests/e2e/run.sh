@@ -109,6 +109,9 @@ done >"$W/initramfs/modules"
 [ "$(wc -l <"$W/initramfs/modules")" -ge 5 ] || die "too few modules for the initramfs"
 (cd "$W/initramfs" && find . | cpio -o -H newc --quiet) >"$W/initrd.img" || die "cannot pack the initramfs (cpio)"
 log "guest kernel $KVER; initramfs: /init and $(wc -l <"$W/initramfs/modules") modules"
+# an NVSwitch's PCI function for the guests that want one (NVSWITCH=ID in boot_vm): qemu has no
+# such device; tests/e2e/nvswitch-dev.c answers its x-pci-proxy-dev's configuration accesses
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$W/nvswitch-dev" "$HERE/nvswitch-dev.c" || die "cannot build tests/e2e/nvswitch-dev.c"
 
 # the stand-in module is built against the guest kernel's headers, on this host
 KDIR=/usr/src/linux-headers-$KVER
@@ -298,14 +301,21 @@ rm -rf "$ROOT"
 # ------------------------------------------------------------------ one guest
 # boot_vm DIR [RESET_AT JITTER]: boots DIR/disk.qcow2 with DIR/share as the 9p share until the guest
 # powers off (exit 0) or VM_TIMEOUT passes (124). With RESET_AT, `system_reset` goes to the
-# monitor JITTER seconds after that text first shows on the guest's serial console.
+# monitor JITTER seconds after that text first shows on the guest's serial console. With
+# NVSWITCH=ID (hex), the guest's PCI bus also carries an NVSwitch's function 10de:ID (nvswitch-dev;
+# the guest's memory is a memfd then, which qemu's proxy hands to the device process, as it wants).
 boot_vm() {
         local dir=$1 reset_at=${2:-} jitter=${3:-0} rc pid deadline
         local VM_TIMEOUT=$((BOOT_BUDGET * ${BOOTS:-2}))
         local mon=$dir/monitor.sock
+        local -a dev=() mem=()
         [ ${#mon} -lt 100 ] || die "monitor socket path too long: $mon"
-        timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
-                -name "gpubase-e2e-$(basename "$dir")" -accel "$ACCEL" -cpu "$CPU" -m 1024 -smp "$SMP" \
+        if [ -n "${NVSWITCH:-}" ]; then
+                dev=("$W/nvswitch-dev" "$NVSWITCH" --)
+                mem=(-object 'memory-backend-memfd,id=mem,size=1024M' -machine 'memory-backend=mem')
+        fi
+        timeout --kill-after=10 "$VM_TIMEOUT" "${dev[@]}" qemu-system-x86_64 \
+                -name "gpubase-e2e-$(basename "$dir")" -accel "$ACCEL" -cpu "$CPU" -m 1024 "${mem[@]}" -smp "$SMP" \
                 -nodefaults -no-user-config -display none \
                 -serial "file:$dir/serial.log" \
                 -kernel "$W/vmlinuz" -initrd "$W/initrd.img" \
@@ -627,14 +637,42 @@ scenario_happy() { # DRIFT(0|1)
         finish_scenario drift
 }
 
+# an NVSwitch on the guest's bus (nvswitch-dev): the shipped plan installed Fabric Manager from the
+# driver's repository at the driver's version, held it, and enabled and started its unit after the
+# driver reboot; the stand-in daemon (which starts only where an NVSwitch is on the bus) runs; and
+# nvidia-persistenced, which the driver brought, was enabled and started too
+assert_fabric_manager() {
+        expect "the guest's PCI bus: NVIDIA functions (sysfs: vendor device class)" "$(sh_ pci-nvidia.txt)" "0x10de 0x22a3 0x068000"
+        expect "verify facts: nvswitches" "$(jq -c .facts.nvswitches "$SH/verify.json" 2>/dev/null)" '{"count":1,"ids":["10de:22a3"]}'
+        expect "step fabric-manager (when: nvswitch-present)" "$(step_field fabric-manager .state)" "done"
+        expect "step fabric-manager-start (when: nvswitch-present)" "$(step_field fabric-manager-start .state)" "done"
+        expect "Fabric Manager package (dpkg)" "$(grep '^nvidia-fabricmanager ' "$SH/dpkg.txt")" "nvidia-fabricmanager 595.45.01-1 hold ok installed"
+        expect "Fabric Manager held (apt-mark showhold)" "$(grep -c '^nvidia-fabricmanager$' "$SH/holds.txt")" 1
+        expect "nvidia-fabricmanager.service enabled" "$(sh_ fm-enabled.txt)" enabled
+        expect "nvidia-fabricmanager.service ActiveState/SubState/Result" \
+                "$(for p in ActiveState SubState Result; do sed -n "s/^$p=//p" "$SH/fm-unit.txt" 2>/dev/null; done | tr '\n' /)" "active/running/success/"
+        expect "nvidia-fabricmanager.service's main PID is its PID file's" "$(sed -n 's/^MainPID=//p' "$SH/fm-unit.txt" 2>/dev/null)" "$(sh_ fm-pid.txt)"
+        expect_match "Fabric Manager's log" "$(sh_ fabricmanager.log)" 'Fabric Manager version 595\.45\.01 is running \(1 NVSwitch endpoints'
+        expect "verify fabric.manager" "$(verify_status fabric.manager):$(jq -r '.checks[] | select(.name == "fabric.manager") | .detail' "$SH/verify.json" 2>/dev/null)" \
+                "ok:nvidia-fabricmanager 595.45.01 matches the driver 595.45.01, held; nvidia-fabricmanager.service enabled and active"
+        expect_match "verify fabric.state" "$(verify_status fabric.state):$(jq -r '.checks[] | select(.name == "fabric.state") | .detail' "$SH/verify.json" 2>/dev/null)" \
+                '^ok:fabric completed, status success on all 1 GPUs \(NVML\)$'
+        expect "step persistence (when: persistenced-installed)" "$(step_field persistence .state)" "done"
+        expect "verify driver.persistence" "$(verify_status driver.persistence):$(jq -r '.checks[] | select(.name == "driver.persistence") | .detail' "$SH/verify.json" 2>/dev/null)" \
+                "ok:nvidia-persistenced.service enabled and active; persistence mode on for all 1 GPUs"
+}
+
 # packer: examples/packer's provisioners replayed in the guest (see packer-steps.sh); a step's
 # number is its place in the template's build block
 packer_step() { awk -F '\t' -v f="$1" '$1 == "script" && $2 == f { printf "%02d\n", NR; exit }' "$W/packer-steps"; }
 scenario_packer() {
         local n kind a codes _ i=0 run_n reboot_n resume_n verify_n clean_n
-        VM=$(new_vm packer raw "$W/base.raw" SCENARIO=packer)
+        # the machine is an NVSwitch board's (an HGX H100's switch, 10de:22a3, on its PCI bus), and
+        # its driver repository the one for such boards (cuda-hgx: with nvidia-persistenced): the
+        # shipped plan's Fabric Manager and persistence steps run
+        VM=$(new_vm packer raw "$W/base.raw" SCENARIO=packer REPO=cuda-hgx)
         S_DIR=$(report_dir packer) SH=$VM/share
-        BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $((BOOT_BUDGET * 2))s)"
+        NVSWITCH=22a3 BOOTS=2 boot_vm "$VM" || bad "qemu exit $? (124: the guest hung for $((BOOT_BUDGET * 2))s)"
         if guest_started; then
                 expect "template provisioners replayed to the end" "$(sh_ packer.finished)" "done"
                 [ ! -e "$SH/packer.failed" ] || bad "the build stopped at provisioner $(sh_ packer.failed): an exit code the template does not allow"
@@ -644,7 +682,7 @@ scenario_packer() {
                         [ -e "$SH/packer-$n.rc" ] || { bad "provisioner $n ($kind $a) did not run"; continue; }
                         if [ "$kind" = script ] && [[ ",$codes," != *",$(sh_ "packer-$n.rc"),"* ]]; then
                                 if [ "$(sh_ "packer-$n.rc")" = 1 ] && [ "$(sh_ "packer-$n.not-ok")" = gpu.present ]; then
-                                        obs "provisioner $n ($a): exit 1 only because gpu.present fails (no NVIDIA device in qemu); every other check ok"
+                                        obs "provisioner $n ($a): exit 1 only because gpu.present fails (no NVIDIA GPU in qemu); every other check ok"
                                 else
                                         bad "provisioner $n ($a): exit $(sh_ "packer-$n.rc"), the template allows $codes (checks not ok: $(sh_ "packer-$n.not-ok"))"
                                 fi
@@ -666,6 +704,9 @@ scenario_packer() {
                 expect_match "50-verify.sh (verify --plan, report) exit" "$(sh_ "packer-$verify_n.rc")" '^[012]$'
                 if tar -tzf "$SH/packer-download-gpubase-report.tar.gz" >/dev/null 2>&1; then
                         obs "support report downloaded: $(tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | wc -l) entries"
+                        # (grep -c: with -q, tar would die of SIGPIPE, which pipefail counts)
+                        [ "$(tar -tzf "$SH/packer-download-gpubase-report.tar.gz" | grep -c '/files/var/log/fabricmanager\.log$')" = 1 ] ||
+                                bad "the support report has no Fabric Manager log (files/var/log/fabricmanager.log)"
                 else bad "the support report (/var/tmp/gpubase-report.tar.gz) was not downloaded or is not a tar.gz"; fi
                 expect "60-cleanup.sh exit" "$(sh_ "packer-$clean_n.rc")" 0
                 expect "gpubase status after the clean-up" "$(sh_ status-after-cleanup.txt)" "no run (idle)"
@@ -673,6 +714,7 @@ scenario_packer() {
                 expect "plan the run used" "$(status_field .plan)" "/etc/gpubase/plans/$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$W/packer-env")"
                 expect_match "driver-reboot detail" "$(step_field driver-reboot .detail)" "^rebooted \(boot id $(boot_id 1 | cut -c1-8)… -> $(boot_id 2 | cut -c1-8)…\)"
                 assert_converged 595.45.01
+                assert_fabric_manager
         fi
         finish_scenario packer
 }
@@ -843,7 +885,7 @@ cost() {
         reset:*) echo 290 ;;
         failure) echo 210 ;;
         image) echo 240 ;;
-        *) echo 165 ;;
+        *) echo 185 ;; # packer: 165 s, and about 20 s for Fabric Manager and persistence (measured)
         esac
 }
 mapfile -t longest_first < <(for it in "${items[@]}"; do echo "$(cost "$it") $it"; done | sort -s -k1,1nr | cut -d' ' -f2)

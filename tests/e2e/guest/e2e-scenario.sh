@@ -87,6 +87,14 @@ collect() {
         # shellcheck disable=SC2016 # dpkg-query's format
         T dpkg.txt dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'nvidia-*' 'libnvidia-*' cuda-keyring
         T holds.txt apt-mark showhold
+        # NVIDIA's functions on the PCI bus (sysfs, as libpci reads it), and Fabric Manager's unit
+        for p in /sys/bus/pci/devices/*; do
+                [ "$(cat "$p/vendor")" != 0x10de ] || echo "$(cat "$p/vendor") $(cat "$p/device") $(cat "$p/class")"
+        done >"$d/pci-nvidia.txt" 2>&1
+        T fm-enabled.txt systemctl is-enabled nvidia-fabricmanager.service
+        T fm-unit.txt systemctl show nvidia-fabricmanager.service
+        cp /run/nvidia-fabricmanager/nv-fabricmanager.pid "$d/fm-pid.txt" 2>/dev/null
+        cp /var/log/fabricmanager.log "$d/fabricmanager.log" 2>/dev/null
         timeout 60 gpubase verify --plan "$PLAN" "${VARS[@]}" --json >"$d/verify.json" 2>"$d/verify.err"
         echo $? >"$d/verify.rc"
         echo "$BOOT" >"$d/final-boot-id"
@@ -316,6 +324,11 @@ packer)
         P=/srv/e2e/packer
         mapfile -t ENV <"$P/env"
         next=$(cat "$SHARE/packer.next" 2>/dev/null || echo 1)
+        # REPO=cuda-hgx (an NVSwitch guest): that variant of the driver repository, before the build
+        if [ "$next" = 1 ] && [ -n "${REPO:-}" ]; then
+                mv /srv/repo/cuda /srv/repo/cuda-plain && mv "/srv/repo/$REPO" /srv/repo/cuda
+                say "repository: the $REPO variant"
+        fi
         mapfile -t STEPS <"$P/steps"
         i=0
         for line in "${STEPS[@]}"; do
@@ -358,7 +371,7 @@ packer)
                         rc=$?
                         ok=$rc
                         [[ ",$b," == *",$rc,"* ]] && ok=0
-                        # qemu has no NVIDIA device, so gpu.present fails in any verify: a verify script's exit 1
+                        # qemu has no NVIDIA GPU, so gpu.present fails in any verify: a verify script's exit 1
                         # counts as its Packer build would count it on a GPU machine only if nothing else fails
                         if [ "$ok" != 0 ] && [ "$rc" = 1 ] && grep -q '^gb verify' "$P/scripts/$a"; then
                                 notok=$(gpubase verify --plan "$P/plans/$(sed -n 's/^GPUBASE_PLAN_FILE=//p' "$P/env")" "${VARS[@]}" --json 2>/dev/null |
