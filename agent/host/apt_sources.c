@@ -103,7 +103,7 @@ static SourceFile *read_sources(const Host *h, size_t *ret_n, bool *ret_changed)
         size_t n = 0;
         bool changed = false;
         _cleanup_(closedirp) DIR *d = opendir(parts);
-        struct dirent *de;
+        struct dirent *de = NULL;
         for (bool main = true; main || (d && (de = readdir(d)));) {
                 _cleanup_free_ char *rel = NULL, *path = NULL, *text = NULL;
                 bool deb822 = false;

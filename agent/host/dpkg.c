@@ -163,8 +163,8 @@ const DpkgStanza *dpkg_status_lookup(const DpkgStatus *s, const char *name) {
                         all = p;
         }
         /* arch all belongs to the native architecture ("name:amd64" finds it on amd64) */
-        return all && (!colon || !dpkg_native_arch() || streq(want, dpkg_native_arch()) || streq(want, "all")) ? all
-                                                                                                                : NULL;
+        const char *native = dpkg_native_arch();
+        return all && (!colon || !native || streq(colon + 1, native) || streq(colon + 1, "all")) ? all : NULL;
 }
 
 bool dpkg_stanza_present(const DpkgStanza *p) {
