@@ -195,6 +195,17 @@ cut -d' ' -f1 /proc/uptime >"$B/held"
 (
         for _ in $(seq 240); do
                 echo "$(cut -d' ' -f1 /proc/uptime) $(systemctl show -p ActiveState -p SubState -p NRestarts -p StatusText gpubase.service | tr '\n' ' ')run_state=$(jq -r .run_state /var/lib/gpubase/state.json 2>/dev/null) ctk=$(jq -r '.steps[] | select(.id == "ctk") | .state' /var/lib/gpubase/state.json 2>/dev/null)"
+                # `gpubase wait` started while systemd waits to start gpubase.service again (the
+                # scenario unit's own wait may start only after the retry): it must wait for the retry
+                if [ ! -e "$B/wait-during-restart.started" ] && [ "$(systemctl show -p SubState --value gpubase.service)" = auto-restart ]; then
+                        cut -d' ' -f1 /proc/uptime >"$B/wait-during-restart.started"
+                        (
+                                gpubase wait --timeout 540 >"$B/wait-during-restart.out" 2>&1
+                                echo $? >"$B/wait-during-restart.rc"
+                                cut -d' ' -f1 /proc/uptime >"$B/wait-during-restart.returned"
+                                systemctl show -p NRestarts -p ActiveState -p Result gpubase.service >"$B/wait-during-restart.unit"
+                        ) &
+                fi
                 if [ ! -e "$B/status-while-running.txt" ] && systemctl show -p StatusText --value gpubase.service | grep -q '^step'; then
                         systemctl status --no-pager gpubase.service >"$B/status-while-running.txt" 2>&1
                 fi
@@ -227,6 +238,11 @@ UNIT
 ops_checks() {
         local d=$SHARE/ops
         mkdir -p "$d"
+        # the lock holder's own `gpubase wait` (hold.sh) returns about when the scenario's did
+        for _ in $(seq 60); do
+                [ ! -e "$BUSY/wait-during-restart.started" ] || [ -e "$BUSY/wait-during-restart.unit" ] && break
+                sleep 0.5
+        done
         cp -a "$BUSY/." "$d/busy/" 2>/dev/null
         rm -rf "$d/busy/pkg" "$d/busy/e2e-dpkg-busy.deb"
         systemctl show gpubase.service >"$d/gpubase-unit.txt"
