@@ -967,6 +967,22 @@ t_dpkg_lock_timeout() {
         eq "$(jq -r 'select(.event == "step-busy") | "\(.step) \(.changed)"' "$T/events")" "ctk false" "run --json: step-busy"
         eq "$(jq -r 'select(.event == "step-failed") | .step' "$T/events")" "" "run --json: step-failed events"
         eq "$(jq -r 'select(.event == "run-finished") | "\(.run_state) \(.exit_code)"' "$T/events")" "busy 75" "run-finished"
+        # the events and the busy status as the shipped JSON Schemas say (python3-jsonschema)
+        sj . >"$T/status-busy.json"
+        /usr/bin/python3 - "$SRC_DIR/packaging/schema" "$T/events" "$T/status-busy.json" <<'EOF' || fail "the busy run's JSON does not match the schemas"
+import json, sys
+import jsonschema
+def check(name, docs):
+    schema = json.load(open(f"{sys.argv[1]}/{name}.schema.json"))
+    v = jsonschema.validators.validator_for(schema)(schema)
+    errs = [e.message for d in docs for e in v.iter_errors(d)]
+    for e in errs:
+        print(f"  {name}: {e}", file=sys.stderr)
+    return not errs
+events = [json.loads(l) for l in open(sys.argv[2]).read().splitlines()]
+ok = check("run-events", events) & check("status", [json.load(open(sys.argv[3]))])
+sys.exit(0 if ok and events else 1)
+EOF
         # nothing starts it again (no gpubase.service restart pending): status and wait say what to run
         expect_rc 75 ga status
         out_has "nothing starts it again"
