@@ -857,7 +857,7 @@ if [ "$want_drift" = 1 ] && [[ " ${items[*]} " != *" happy "* ]]; then die "the 
 # first, each to the least loaded lane, so that the lanes end close together
 cost() {
         case "$1" in
-        happy) echo $((280 + 110 * want_drift)) ;; # 200 s, and about 80 s for the exit-75 retry and the drift watch (an estimate)
+        happy) echo $((280 + 110 * want_drift)) ;; # 200 s, and 80-100 s for the exit-75 retry and the drift watch's checks (README)
         cloudinit) echo 360 ;;
         reset:*) echo 290 ;;
         failure) echo 210 ;;
