@@ -15,7 +15,7 @@ static const Command commands[] = {
         {"run", "PLAN", "run a plan, or continue its unfinished run", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_QUIET | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 1, cmd_run},
         {"resume", "", "continue the unfinished run (after a reboot or a fix)", OPT_ROOT | OPT_REBOOT | OPT_DRY_RUN | OPT_REPLAN | OPT_VAR | OPT_VERBOSE | OPT_QUIET | OPT_BUNDLE | OPT_IMAGE | OPT_KEEP_CACHE | OPT_JSON, 0, 0, cmd_resume},
         {"status", "", "where the run stands", OPT_ROOT | OPT_JSON | OPT_VERBOSE, 0, 0, cmd_status},
-        {"wait", "", "block until the run is done (0), failed or its agent died (1), or waits for a reboot (3)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
+        {"wait", "", "block until the run is done (0), failed or its agent died (1), waits for a reboot (3), or is busy and nothing starts it again (75)", OPT_ROOT | OPT_TIMEOUT | OPT_VERBOSE, 0, 0, cmd_wait},
         {"verify", "[--plan PLAN] [--smoke]", "read-only report of every GPU-stack check (exit 0 ok, 2 warnings, 1 failures)", OPT_ROOT | OPT_JSON | OPT_PLAN | OPT_VAR | OPT_VERBOSE | OPT_TEXTFILE | OPT_SMOKE, 0, 0, cmd_verify, cmd_verify_help},
         {"plan", "check|show PLAN", "validate a plan / print its expanded steps", OPT_ROOT | OPT_VAR | OPT_VERBOSE, 2, 2, cmd_plan},
         {"reset", "", "forget the run (the machine is not touched)", OPT_ROOT | OPT_DRY_RUN | OPT_VERBOSE, 0, 0, cmd_reset},

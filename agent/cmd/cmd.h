@@ -114,6 +114,10 @@ bool agent_died(Args *a, const State *st, char **ret_msg);
  * on with the run: no agent holds the lock and gpubase.service is not enabled. *ret_msg says what
  * to run. */
 bool reboot_unattended(Args *a, const State *st, char **ret_msg);
+/* The run is busy (a step found the dpkg lock held past its lock_timeout, exit 75), no agent holds
+ * the lock and gpubase.service is not starting (running, or waiting to start again after its exit
+ * 75): nothing will go on with the run. *ret_msg says what to run. */
+bool busy_unattended(Args *a, const State *st, char **ret_msg);
 
 /* Shared by verify and watch (cmd/verify.c, cmd/textfile.c). */
 #define VERIFY_JSON_FORMAT 1 /* "format" of verify --json (packaging/schema/verify.schema.json) */

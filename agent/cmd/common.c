@@ -139,3 +139,16 @@ bool reboot_unattended(Args *a, const State *st, char **ret_msg) {
                              st->run_id, GPUBASE_UNIT);
         return true;
 }
+
+bool busy_unattended(Args *a, const State *st, char **ret_msg) {
+        if (!st || st->run_state != RUN_BUSY || host_lock_holder(&a->host) != 0)
+                return false;
+        /* gpubase.service's exit 75: Restart= starts it again, and the unit stays "activating"
+         * (SubState auto-restart) until then; systemd that cannot be asked cannot restart it either */
+        if (host_unit_activating(&a->host, GPUBASE_UNIT) > 0)
+                return false;
+        *ret_msg = xasprintf("run %.8s is busy (%s) and nothing starts it again (no gpubase is running and %s is not "
+                             "starting); run `gpubase resume` once the lock is free",
+                             st->run_id, st->error ? st->error : "a lock was held past its timeout", GPUBASE_UNIT);
+        return true;
+}

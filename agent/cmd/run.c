@@ -9,7 +9,7 @@
 
 static bool run_unfinished(const State *st) {
         return st->run_state == RUN_RUNNING || st->run_state == RUN_REBOOT_PENDING || st->run_state == RUN_FAILED ||
-               st->run_state == RUN_INTERRUPTED || st->run_state == RUN_IDLE;
+               st->run_state == RUN_INTERRUPTED || st->run_state == RUN_BUSY || st->run_state == RUN_IDLE;
 }
 
 static int bundle_plan_mismatch(const BundleManifest *m, const Plan *p) {

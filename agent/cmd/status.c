@@ -20,6 +20,8 @@ static int exit_for(Args *a, const State *st) {
                 return EXIT_FAILED;
         case RUN_REBOOT_PENDING:
                 return EXIT_REBOOT_PENDING;
+        case RUN_BUSY:
+                return EXIT_BUSY;
         default:
                 return EXIT_OK;
         }
@@ -47,7 +49,10 @@ static void print_json(Args *a, const State *st) {
         _cleanup_free_ char *died = NULL, *unattended = NULL;
         json_object_object_add(o, "agent_died", json_object_new_boolean(agent_died(a, st, &died)));
         /* what to do when nothing will go on with the run by itself */
-        const char *advice = died ? died : reboot_unattended(a, st, &unattended) ? unattended : NULL;
+        const char *advice = died                                      ? died
+                             : reboot_unattended(a, st, &unattended) ? unattended
+                             : busy_unattended(a, st, &unattended)   ? unattended
+                                                                     : NULL;
         json_object_object_add(o, "advice", advice ? json_object_new_string(advice) : NULL);
         _cleanup_free_ char *boot = NULL;
         (void) host_boot_id(&a->host, &boot);
@@ -76,13 +81,13 @@ static void print_human(Args *a, const State *st) {
         printf("\n  %-3s %-24s %-16s %-17s %-8s %s\n", "#", "STEP", "KIND", "STATE", "ATTEMPTS", "DETAIL");
         for (size_t i = 0; i < st->n_steps; i++) {
                 const StepRecord *r = &st->steps[i];
-                bool bad = r->state == STEP_FAILED || r->state == STEP_INTERRUPTED;
+                bool bad = r->state == STEP_FAILED || r->state == STEP_INTERRUPTED || step_record_busy(r);
                 const char *text = bad && r->error ? r->error : r->detail;
                 printf("  %-3zu %-24s %-16s %-17s %-8u %s\n", i + 1, r->id, r->kind, step_state_to_string(r->state),
                        r->attempts, text ? text : "");
         }
         _cleanup_free_ char *msg = NULL;
-        if (agent_died(a, st, &msg) || reboot_unattended(a, st, &msg))
+        if (agent_died(a, st, &msg) || reboot_unattended(a, st, &msg) || busy_unattended(a, st, &msg))
                 printf("\n%s\n", msg);
         else if (state_first_boot_pending(st))
                 printf("\nFirst boot pending: this tree is an image whose run goes on at its first boot (%s is "
@@ -91,6 +96,10 @@ static void print_human(Args *a, const State *st) {
                 printf("\nA reboot is pending: after it, `gpubase resume` (or gpubase.service) continues the run.\n");
         else if (st->run_state == RUN_FAILED)
                 printf("\nThe run failed: fix the cause above, then `gpubase resume`.\n");
+        else if (st->run_state == RUN_BUSY)
+                printf("\nThe run is busy: a step found the dpkg lock held past its lock_timeout and is pending again; "
+                       "%s starts the run again by itself (or run `gpubase resume`).\n",
+                       GPUBASE_UNIT);
         else if (st->run_state == RUN_INTERRUPTED)
                 printf("\nThe run was interrupted: `gpubase resume` runs the interrupted step again and goes on.\n");
 }

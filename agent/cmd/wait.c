@@ -1,7 +1,8 @@
 /* gpubase wait [--timeout S]: block until the run is done (0) or failed (1), like
  * `cloud-init status --wait`. A run that cannot finish by waiting returns at once: its agent died
  * or it was interrupted (1), a reboot is pending in this very boot, or a reboot happened and nothing
- * goes on with the run, or an image waits for its first boot (3). */
+ * goes on with the run, or an image waits for its first boot (3), or it is busy and gpubase.service
+ * will not start it again (75). A busy run that gpubase.service retries is waited for. */
 #include <string.h>
 
 #include "base/log.h"
@@ -36,6 +37,10 @@ static int look(Args *a, const State *st, bool *ret_done) {
                           st->run_state == RUN_FAILED ? "failed" : "was interrupted",
                           st->error ? st->error : "see `gpubase status`");
                 return EXIT_FAILED;
+        }
+        if (busy_unattended(a, st, &msg)) {
+                log_error("%s", msg);
+                return EXIT_BUSY;
         }
         if (agent_died(a, st, &msg)) {
                 log_error("%s", msg);

@@ -144,6 +144,30 @@ Outcome engine_fail_step(Engine *e, size_t i, char *msg /* owned */) {
         return OUTCOME_FAILED;
 }
 
+/* Step i's apply found the dpkg lock held past its lock_timeout (ctx->lock_busy), before it changed
+ * anything: busy, not broken. The step is pending again, with why (msg) as its error, and the run
+ * busy: gpubase.service starts again on exit 75 (Restart=), `gpubase wait` keeps waiting for that,
+ * and `gpubase resume` goes on. */
+static Outcome busy_step(Engine *e, size_t i, char *msg /* owned */) {
+        State *st = e->ctx->state;
+        StepRecord *rec = &st->steps[i];
+        if (interrupt_received())
+                return interrupt_step(e, i, msg);
+        engine_end_step(e, i, STEP_PENDING);
+        free(rec->error);
+        rec->error = msg;
+        st->run_state = RUN_BUSY;
+        free(st->error);
+        st->error = xasprintf("step '%s' is busy: %s", rec->id, msg);
+        engine_progress_end(e, i);
+        if (engine_checkpoint(e) < 0)
+                return OUTCOME_FAILED;
+        log_error("%s\n  Nothing was changed; the step runs again when the run goes on (gpubase.service starts "
+                  "again by itself; by hand: `gpubase resume`).",
+                  st->error);
+        return OUTCOME_BUSY;
+}
+
 /* true: all checks passed (warnings allowed); false: one failed, and *ret_why says which and how to
  * fix it. Checks stop at the first failure: later checks may depend on it. */
 bool engine_checks_pass(Engine *e, const Step *s, char **ret_why) {
@@ -237,14 +261,16 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
         ctx->lock_busy = false;
         e->step_changed = true;
         r = s->kind->apply(s, ctx, &detail, &err);
+        /* someone else holds the dpkg lock past the timeout: busy, not broken, and nothing changed
+         * (an -EBUSY of any other kind is a failure like the rest) */
+        if (r < 0 && ctx->lock_busy) {
+                e->step_changed = false;
+                return busy_step(e, i, err ? err : xasprintf("apply failed: %s", strerror(-r)));
+        }
         if (!s->kind->changes_nothing)
                 st->changed = true; /* even a failed apply may have changed something */
-        if (r < 0) {
-                Outcome o = engine_fail_step(e, i, err ? err : xasprintf("apply failed: %s", strerror(-r)));
-                /* someone else holds the dpkg lock past the timeout: busy, not broken (an -EBUSY
-                 * of any other kind is a failure like the rest) */
-                return ctx->lock_busy && o == OUTCOME_FAILED ? OUTCOME_BUSY : o;
-        }
+        if (r < 0)
+                return engine_fail_step(e, i, err ? err : xasprintf("apply failed: %s", strerror(-r)));
         return finish_with_checks(e, i, STEP_DONE, true, detail);
 }
 

@@ -111,8 +111,9 @@ void events_step_started(Events *ev, size_t i) {
 
 void events_step_ended(Events *ev, size_t i, bool changed, uint64_t elapsed_usec) {
         const StepRecord *rec = &ev->ctx->state->steps[i];
-        bool bad = rec->state == STEP_FAILED || rec->state == STEP_INTERRUPTED;
-        const char *state = step_state_to_string(rec->state);
+        bool busy = step_record_busy(rec);
+        bool bad = rec->state == STEP_FAILED || rec->state == STEP_INTERRUPTED || busy;
+        const char *state = busy ? "busy" : step_state_to_string(rec->state);
         const char *text = bad ? rec->error : rec->detail;
 
         if (rec->state == STEP_REBOOT_REQUESTED)
@@ -149,7 +150,7 @@ void events_reboot_requested(Events *ev, size_t i, const char *why) {
 
 void events_run_ended(Events *ev, int exit_code) {
         const State *st = ev->ctx->state;
-        RunState rs = st->run_state; /* a busy run (exit 75) is failed in the state */
+        RunState rs = st->run_state;
         json_object *o = event_new(ev, "run-finished");
         json_object_object_add(o, "run_state", json_object_new_string(run_state_to_string(rs)));
         json_object_object_add(o, "exit_code", json_object_new_int(exit_code));

@@ -52,6 +52,7 @@ static const char *state_color(StepState s) {
                 return ANSI_RED;
         case STEP_REBOOT_REQUESTED:
         case STEP_INTERRUPTED:
+        case STEP_PENDING: /* busy (step_record_busy()) */
                 return ANSI_YELLOW;
         default:
                 return "";
@@ -89,8 +90,9 @@ void progress_step_start(Progress *r, size_t i, size_t n, const Step *s) {
 }
 
 void progress_step_end(Progress *r, size_t i, size_t n, const Step *s, const StepRecord *rec, uint64_t elapsed_usec) {
-        const char *state = step_state_to_string(rec->state);
-        bool bad = rec->state == STEP_FAILED || rec->state == STEP_INTERRUPTED;
+        bool busy = step_record_busy(rec); /* pending again: the dpkg lock was held past lock_timeout */
+        const char *state = busy ? "busy" : step_state_to_string(rec->state);
+        bool bad = rec->state == STEP_FAILED || rec->state == STEP_INTERRUPTED || busy;
         const char *text = bad ? rec->error : rec->detail;
         double secs = (double) elapsed_usec / 1e6;
 

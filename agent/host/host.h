@@ -95,6 +95,12 @@ int host_unit_set_enabled(const Host *h, const char *unit, bool enable, char **r
 /* Will the unit start at boot? 1 / 0 / -errno. Under --root: what the log's last "enable UNIT" or
  * "disable UNIT" line says. */
 int host_unit_is_enabled(const Host *h, const char *unit);
+/* Is the unit starting? 1 when systemd says its ActiveState is "activating": its ExecStart= runs, or
+ * Restart= is about to start it again (SubState "auto-restart"); 0 when not; -errno when systemd
+ * cannot be asked. Under --root, where no systemd runs for the root: 1 when the last line of
+ * GPUBASE_ACTIONS_LOG that names the unit is "activating UNIT" (gpubase never writes that line;
+ * whoever plays the root's systemd does: the tests). */
+int host_unit_activating(const Host *h, const char *unit);
 /* Start or stop a unit now, without waiting for the job (under --root: logged as "start UNIT" or
  * "stop UNIT"). */
 int host_unit_start_stop(const Host *h, const char *unit, bool start, char **reterr);
@@ -132,6 +138,7 @@ int sd_reboot(char **reterr);
 int sd_unit_set_enabled(const char *unit, bool enable, char **reterr);
 int sd_unit_is_enabled(const char *unit);
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec);
+int sd_unit_activating(const char *unit);
 int sd_unit_restart(const char *unit, unsigned timeout_sec, char **reterr);
 int sd_unit_start_stop(const char *unit, bool start, char **reterr);
 int sd_unit_start(const char *unit, unsigned timeout_sec, char **reterr);

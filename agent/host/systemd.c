@@ -111,6 +111,58 @@ int host_unit_is_enabled(const Host *h, const char *unit) {
         return sd_unit_is_enabled(unit);
 }
 
+/* Under --root: the last line of the actions log that names the unit says "activating UNIT". */
+static int rooted_unit_activating(const Host *h, const char *unit) {
+        _cleanup_free_ char *p = host_path(h, GPUBASE_ACTIONS_LOG);
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(p, 16 * 1024 * 1024, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        int activating = 0;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                const char *sp = strrchr(line, ' ');
+                if (sp && streq(sp + 1, unit))
+                        activating = sp == line + strlen("activating") && startswith(line, "activating ");
+        }
+        return activating;
+}
+
+int sd_unit_activating(const char *unit) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *path = NULL;
+        _cleanup_free_ char *state = NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
+        sd_bus_error_free(&e);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &e, &state);
+        sd_bus_error_free(&e);
+        if (r < 0)
+                return r;
+        return streq(state, "activating");
+}
+
+int host_unit_activating(const Host *h, const char *unit) {
+        if (host_is_rooted(h))
+                return rooted_unit_activating(h, unit);
+        return sd_unit_activating(unit);
+}
+
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

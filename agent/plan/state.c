@@ -22,6 +22,7 @@ static const char *const run_state_table[_RUN_STATE_MAX] = {
         [RUN_DONE] = "done",
         [RUN_FAILED] = "failed",
         [RUN_INTERRUPTED] = "interrupted",
+        [RUN_BUSY] = "busy",
 };
 
 static const char *const step_state_table[_STEP_STATE_MAX] = {

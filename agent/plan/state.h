@@ -17,6 +17,9 @@ typedef enum RunState {
         RUN_DONE,
         RUN_FAILED,
         RUN_INTERRUPTED, /* the agent was stopped (SIGTERM, SIGINT); resume goes on */
+        RUN_BUSY,        /* a step found the dpkg lock held past its lock_timeout (exit 75) before it
+                          * changed anything: that step is pending again; gpubase.service starts
+                          * again by itself (Restart=), or `gpubase resume` goes on */
         _RUN_STATE_MAX,
         _RUN_STATE_INVALID = -EINVAL,
 } RunState;
@@ -92,6 +95,12 @@ char *state_to_json(const State *s, bool pretty);
 /* May a step of this kind be in this state? Every kind may be pending, running, done, skipped or
  * failed; only a kind the engine's reboot protocol handles (kind->reboot) may be reboot-requested. */
 bool step_state_valid_for_kind(const StepKind *kind, StepState state);
+
+/* The step's last attempt stopped busy (RUN_BUSY): it is pending again, with why kept as its error
+ * (a pending step has no error otherwise: a new attempt clears it). Told as "busy". */
+static inline bool step_record_busy(const StepRecord *r) {
+        return r->state == STEP_PENDING && r->error != NULL;
+}
 
 StepRecord *state_find_step(State *s, const char *id);
 /* Rebuilds the step list for a changed plan: unchanged finished steps keep their result. */

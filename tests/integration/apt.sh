@@ -947,20 +947,71 @@ t_dpkg_lock_timeout() {
         [ -s "$T/locked" ] || fail "the lock holder did not start"
         pid=$(cat "$T/locked")
         grep -qE "POSIX +ADVISORY +WRITE +$pid " /proc/locks || fail "process $pid holds no fcntl write lock"
-        local t0 t1
+        local t0 t1 waiter rc=0
         t0=$(now_ms)
-        expect_rc 75 ga run "$plan"
+        expect_rc 75 ga run --json "$plan"
         t1=$(now_ms)
         said "the dpkg lock is still held after 1s"
         cp "$T/all" "$T/lock-message"
+        cp "$T/out" "$T/events"
         [ $((t1 - t0)) -ge 900 ] || fail "gave up after $((t1 - t0)) ms, not after the 1 s lock_timeout"
         [ $((t1 - t0)) -lt 6000 ] || fail "waited $((t1 - t0)) ms for a 1 s lock_timeout"
         no_packages
-        eq "$(step_state ctk)" failed "ctk step"
+        # busy, not failed (before: the step and the run were recorded failed, so `gpubase wait`
+        # gave up while gpubase.service was about to retry): the step is pending again, with why
+        eq "$(step_state ctk)" pending "ctk step after the busy exit"
+        eq "$(sj .run_state)" busy "run state after the busy exit"
+        eq "$(sj '.steps[] | select(.id == "ctk") | .attempts')" 1 "ctk attempts"
+        sj '.steps[] | select(.id == "ctk") | .error' | grep -q "the dpkg lock is still held after 1s" ||
+                fail "the pending ctk step does not say why: $(sj '.steps[] | select(.id == "ctk")')"
+        eq "$(jq -r 'select(.event == "step-busy") | "\(.step) \(.changed)"' "$T/events")" "ctk false" "run --json: step-busy"
+        eq "$(jq -r 'select(.event == "step-failed") | .step' "$T/events")" "" "run --json: step-failed events"
+        eq "$(jq -r 'select(.event == "run-finished") | "\(.run_state) \(.exit_code)"' "$T/events")" "busy 75" "run-finished"
+        # the events and the busy status as the shipped JSON Schemas say (python3-jsonschema)
+        sj . >"$T/status-busy.json"
+        /usr/bin/python3 - "$SRC_DIR/packaging/schema" "$T/events" "$T/status-busy.json" <<'EOF' || fail "the busy run's JSON does not match the schemas"
+import json, sys
+import jsonschema
+def check(name, docs):
+    schema = json.load(open(f"{sys.argv[1]}/{name}.schema.json"))
+    v = jsonschema.validators.validator_for(schema)(schema)
+    errs = [e.message for d in docs for e in v.iter_errors(d)]
+    for e in errs:
+        print(f"  {name}: {e}", file=sys.stderr)
+    return not errs
+events = [json.loads(l) for l in open(sys.argv[2]).read().splitlines()]
+ok = check("run-events", events) & check("status", [json.load(open(sys.argv[3]))])
+sys.exit(0 if ok and events else 1)
+EOF
+        # nothing starts it again (no gpubase.service restart pending): status and wait say what to run
+        expect_rc 75 ga status
+        out_has "nothing starts it again"
+        out_has "run \`gpubase resume\` once the lock is free"
+        t0=$(now_ms)
+        expect_rc 75 ga wait
+        [ $(($(now_ms) - t0)) -lt 3000 ] || fail "wait took $(($(now_ms) - t0)) ms to give up on a busy run"
+        err_has "nothing starts it again"
+        # gpubase.service exited 75 and systemd will start it again (ActiveState activating, SubState
+        # auto-restart; under --root, the actions log's "activating gpubase.service" says so): the
+        # run is in progress for status and wait
+        echo "activating gpubase.service" >>"$R/$ACTIONS_REL"
+        eq "$(sj .advice)" null "status --json advice while gpubase.service restarts"
+        expect_rc 1 ga wait --timeout 1
+        err_has "timed out after 1s; the run is busy"
+        ga wait >"$T/wait.out" 2>&1 &
+        waiter=$!
+        BG_PIDS+=("$waiter")
+        sleep 0.5
+        kill -0 "$waiter" 2>/dev/null || fail "wait returned while gpubase.service was to start again: $(cat "$T/wait.out")"
         kill "$pid" 2>/dev/null || true
         wait "${BG_PIDS[0]}" 2>/dev/null || true
+        # the restarted unit's resume (the lock is free now) finishes the step and the run
         expect_rc 0 ga resume
         installed nvidia-container-toolkit 1.19.0-1 hold
+        eq "$(sj '.steps[] | select(.id == "ctk") | "\(.state) \(.attempts) \(.error)"')" "done 2 null" "ctk after the retry"
+        wait "$waiter" || rc=$?
+        eq "$rc" 0 "exit of the wait that began while the run was busy ($(cat "$T/wait.out"))"
+        contains "$T/wait.out" "done" "wait's output"
         # the message names who holds the lock
         contains "$T/lock-message" "held by process $pid" "the lock timeout message"
 }

@@ -300,6 +300,10 @@ t_ansible_role_idempotent_and_check_mode() {
         recap_changed_some node-a
         contains "$T/out" "gpubase run --dry-run" "the --check rollout"
         contains "$T/out" "[1/5] conf" "--diff: the steps a run would change"
+        # ...told from the dry run's JSON events (run --json: index, total, step, kind, detail), not
+        # from its plain step lines ("[1/5] conf  file  done  0.00s  would write ...")
+        contains "$T/out" "[1/5] conf (file): would write /etc/gpubase-it/app.conf" "--diff: the step from its event"
+        contains "$T/out" "[3/5] reboot (reboot): reboot requested: an earlier step changed" "--diff: the reboot the dry run predicts"
         not_contains "$T/out" "[4/5] after" "--diff: steps after a reboot are not predicted"
         # the real rollout: changed, through the reboot
         expect_rc 0 ap -i "$T/inventory.ini" -e "gpubase_report=$T/fleet.json" "$EX/ansible/site.yml"

@@ -180,6 +180,30 @@ START_TEST(test_state_roundtrip) {
 }
 END_TEST
 
+/* A run stopped busy (exit 75): the step that met the dpkg lock is pending again with why as its
+ * error, which is what tells it from a pending step that never ran, after a round trip too. */
+START_TEST(test_state_busy_roundtrip) {
+        _cleanup_(plan_freep) Plan *p = test_load_plan_text(&root, plan_text);
+        _cleanup_(state_freep) State *s = NULL;
+        ck_assert_int_eq(state_new(p, &s), 0);
+        ck_assert(!step_record_busy(&s->steps[0]));
+        s->run_state = RUN_BUSY;
+        s->steps[0].attempts = 1;
+        step_record_set(&s->steps[0].error, "the dpkg lock is still held after 15s: held by process 42 (dpkg)");
+        ck_assert(step_record_busy(&s->steps[0]));
+        _cleanup_free_ char *path = state_path();
+        ck_assert_int_eq(state_save(path, s), 0);
+        _cleanup_(state_freep) State *t = NULL;
+        _cleanup_free_ char *why = NULL;
+        ck_assert_int_eq(state_load(path, &t, &why), 0);
+        assert_states_equal(s, t);
+        ck_assert_str_eq(run_state_to_string(t->run_state), "busy");
+        ck_assert_int_eq(t->steps[0].state, STEP_PENDING);
+        ck_assert(step_record_busy(&t->steps[0]));
+        ck_assert(!step_record_busy(&t->steps[1]));
+}
+END_TEST
+
 START_TEST(test_state_file_mode) {
         _cleanup_(plan_freep) Plan *p = test_load_plan_text(&root, plan_text);
         _cleanup_(state_freep) State *s = full_state(p);
@@ -673,6 +697,7 @@ Suite *state_suite(void) {
         tcase_add_checked_fixture(tc, root_setup, root_teardown);
         tcase_add_test(tc, test_state_new);
         tcase_add_test(tc, test_state_roundtrip);
+        tcase_add_test(tc, test_state_busy_roundtrip);
         tcase_add_test(tc, test_state_file_mode);
         tcase_add_test(tc, test_state_load_missing);
         tcase_add_test(tc, test_state_load_corrupt);
