@@ -13,7 +13,7 @@
 
 #include "base/dlib.h"
 
-#if OPENSSL_VERSION_MAJOR != 3
+#if defined(OPENSSL_VERSION_MAJOR) && OPENSSL_VERSION_MAJOR != 3
 #error "OpenSSL 3 (libcrypto.so.3) expected"
 #endif
 
