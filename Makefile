@@ -27,10 +27,12 @@ OPTFLAGS   ?= -O2
 SANFLAGS   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# gpubase itself links neither libarchive nor libapt-pkg: it opens libarchive (host/archive_load.c)
-# and libgpubase-apt.so, the shim over libapt-pkg (host/aptshim_load.c), with dlopen when a command
-# first needs them. test-unit and the fuzz targets link them as before (PKG_LIBS, APT_LIBS).
-GPUBASE_LIBS = $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null)
+# gpubase itself links only libyaml and json-c: it opens libcrypto, libsystemd, libkmod, libpci,
+# libarchive (base/dlib.h: base/crypto_load.c, host/*_load.c) and libgpubase-apt.so, the shim over
+# libapt-pkg (host/aptshim_load.c), with dlopen when a command first calls them, so that status,
+# plan check and --version load none. test-unit and the fuzz targets link them as before (PKG_LIBS,
+# APT_LIBS).
+GPUBASE_LIBS = $(shell pkg-config --libs yaml-0.1 json-c 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages, in two sets (README "Dependencies"). BUILD_DEPS is all that `make demo` installs:

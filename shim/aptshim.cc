@@ -50,8 +50,10 @@ bool open_cache(AptShim *s) {
         for (auto &deb : s->debs)
                 if (!s->cache->GetSourceList()->AddVolatileFile(deb))
                         return false;
-        // building the cache does not need the lock: read-only users (probes) can run beside apt
-        return s->cache->BuildCaches(&quiet, false) && s->cache->BuildDepCache(&quiet);
+        // building the cache does not need the lock: read-only users (probes) can run beside apt.
+        // The dependency cache (a state for every package of the lists) is built by the first call
+        // that marks or resolves (GetDepCache()): a probe needs the policy alone.
+        return s->cache->BuildCaches(&quiet, false) && s->cache->BuildPolicy(&quiet);
 }
 
 pkgCache::VerIterator find_ver(pkgCache::PkgIterator &pkg, const char *version) {
@@ -108,6 +110,21 @@ int unknown_version(pkgCache::PkgIterator &pkg, const char *name, const char *ve
 }
 
 } // namespace
+
+void aptshim::drop_status_cache() {
+        std::string pkgcache = _config->FindFile("Dir::Cache::pkgcache");
+        if (!pkgcache.empty())
+                (void) unlink(pkgcache.c_str());
+}
+
+bool aptshim::cache_ready(AptShim *s) {
+        if (!s->stale)
+                return true;
+        if (!open_cache(s))
+                return false;
+        s->stale = false;
+        return true;
+}
 
 extern "C" {
 
@@ -252,19 +269,19 @@ void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *source
 }
 
 int apt_shim_reopen(AptShim *s, char **reterr) {
+        (void) reterr; // the next call that reads the cache says when building it again fails
         s->cache.reset();
         s->protect.clear();
         // dpkg's status may have changed within the second the status cache was written, at the same
         // size: drop that cache (rebuilt from srcpkgcache.bin, which only the lists invalidate)
-        std::string pkgcache = _config->FindFile("Dir::Cache::pkgcache");
-        if (!pkgcache.empty())
-                (void) unlink(pkgcache.c_str());
-        if (!open_cache(s))
-                return fail(reterr, -EIO, "cannot reopen the package cache");
+        drop_status_cache();
+        s->stale = true;
         return 0;
 }
 
 int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
+        if (!cache_ready(s))
+                return fail(reterr, -EIO, "cannot reopen the package cache");
         AcqStatus status(p);
         pkgSourceList *list = s->cache->GetSourceList();
         if (!list)
@@ -277,7 +294,9 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
         std::string warn = pop_errors(); // warnings of a successful update are not failures
         (void) warn;
         pkgCacheFile::RemoveCaches(); // as apt update does: both caches, the lists changed
-        return apt_shim_reopen(s, reterr);
+        (void) apt_shim_reopen(s, reterr);
+        // at once: lists that do not parse are the update's failure
+        return cache_ready(s) ? 0 : fail(reterr, -EIO, "cannot reopen the package cache");
 }
 
 void apt_package_done(AptPackage *p) {
@@ -292,10 +311,14 @@ void apt_package_done(AptPackage *p) {
 }
 
 int apt_shim_package(AptShim *s, const char *name, AptPackage *ret) {
+        if (!cache_ready(s))
+                return -EIO;
         pkgCache::PkgIterator pkg = find_pkg(s, name);
         if (pkg.end())
                 return -ENOENT;
-        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgPolicy *pol = s->cache->GetPolicy();
+        if (!pol)
+                return -EIO;
         AptPackage p;
         memset(&p, 0, sizeof p);
         p.name = dup(name);
@@ -305,10 +328,10 @@ int apt_shim_package(AptShim *s, const char *name, AptPackage *ret) {
                 p.installed_ok = pkg->CurrentState == pkgCache::State::Installed;
         }
         p.held = pkg->SelectedState == pkgCache::State::Hold;
-        pkgCache::VerIterator cand = dc->GetPolicy().GetCandidateVer(pkg);
+        pkgCache::VerIterator cand = pol->GetCandidateVer(pkg);
         if (!cand.end()) {
                 p.candidate = dup(cand.VerStr());
-                p.candidate_priority = dc->GetPolicy().GetPriority(cand);
+                p.candidate_priority = pol->GetPriority(cand);
         }
         size_t n = 0;
         for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v)
@@ -319,7 +342,7 @@ int apt_shim_package(AptShim *s, const char *name, AptPackage *ret) {
                 abort();
         n = 0;
         for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v) {
-                p.priorities[n] = dc->GetPolicy().GetPriority(v);
+                p.priorities[n] = pol->GetPriority(v);
                 p.versions[n++] = dup(v.VerStr());
         }
         *ret = p;
@@ -327,6 +350,8 @@ int apt_shim_package(AptShim *s, const char *name, AptPackage *ret) {
 }
 
 int apt_shim_version_origins(AptShim *s, const char *name, const char *version, char ***ret) {
+        if (!cache_ready(s))
+                return -EIO;
         pkgCache::PkgIterator pkg = find_pkg(s, name);
         if (pkg.end())
                 return -ENOENT;
@@ -354,7 +379,9 @@ int apt_shim_version_origins(AptShim *s, const char *name, const char *version, 
 }
 
 int apt_shim_set_candidate(AptShim *s, const char *name, const char *version, char **reterr) {
-        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgDepCache *dc = depcache(s);
+        if (!dc)
+                return fail(reterr, -EIO, "cannot open the package cache");
         pkgCache::PkgIterator pkg = find_pkg(s, name);
         if (pkg.end())
                 return unknown_package(name, reterr);
@@ -366,7 +393,9 @@ int apt_shim_set_candidate(AptShim *s, const char *name, const char *version, ch
 }
 
 int apt_shim_mark_reinstall(AptShim *s, const char *name, char **reterr) {
-        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgDepCache *dc = depcache(s);
+        if (!dc)
+                return fail(reterr, -EIO, "cannot open the package cache");
         pkgCache::PkgIterator pkg = find_pkg(s, name);
         if (pkg.end() || pkg.CurrentVer().end()) {
                 if (reterr)
@@ -379,7 +408,9 @@ int apt_shim_mark_reinstall(AptShim *s, const char *name, char **reterr) {
 }
 
 int apt_shim_mark_install(AptShim *s, const char *name, const char *version, char **reterr) {
-        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgDepCache *dc = depcache(s);
+        if (!dc)
+                return fail(reterr, -EIO, "cannot open the package cache");
         pkgCache::PkgIterator pkg = find_pkg(s, name);
         if (pkg.end() || (pkg.VersionList().end() && pkg->ProvidesList == 0))
                 return unknown_package(name, reterr);
@@ -400,10 +431,12 @@ int apt_shim_mark_install(AptShim *s, const char *name, const char *version, cha
 }
 
 void apt_shim_clear_marks(AptShim *s) {
+        s->protect.clear();
+        if (s->stale || !s->cache->IsDepCacheBuilt()) // nothing marked yet
+                return;
         pkgDepCache *dc = s->cache->GetDepCache();
         pkgDepCache::ActionGroup group(*dc);
         dc->Init(nullptr);
-        s->protect.clear();
 }
 
 // A dpkg run cut off mid-unpack leaves packages that must be reinstalled (dpkg's reinstreq flag,
@@ -436,7 +469,9 @@ static void mark_reinstall_required(AptShim *s) {
 }
 
 int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr) {
-        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgDepCache *dc = depcache(s);
+        if (!dc)
+                return fail(reterr, -EIO, "cannot open the package cache");
         mark_reinstall_required(s);
         pkgProblemResolver fix(dc);
         pkgCache *c = s->cache->GetPkgCache();
@@ -484,6 +519,8 @@ int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr) {
 }
 
 int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr) {
+        if (!cache_ready(s))
+                return fail(reterr, -EIO, "cannot reopen the package cache");
         APT::StateChanges marks;
         for (size_t i = 0; names[i]; i++) {
                 pkgCache::PkgIterator pkg = find_pkg(s, names[i]);
@@ -513,6 +550,8 @@ int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **re
 
 int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, char **ret_sha256, char **ret_uri,
                             char **reterr) {
+        if (!cache_ready(s))
+                return fail(reterr, -EIO, "cannot reopen the package cache");
         pkgCache::PkgIterator pkg = find_pkg(s, name);
         pkgCache::VerIterator ver;
         if (!pkg.end())
@@ -524,7 +563,7 @@ int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, c
                 return -ENOENT;
         }
         pkgSourceList *list = s->cache->GetSourceList();
-        pkgRecords recs(*s->cache->GetDepCache());
+        pkgRecords recs(*s->cache->GetPkgCache());
         std::string untrusted;
         for (pkgCache::VerFileIterator vf = ver.FileList(); !vf.end(); ++vf) {
                 pkgIndexFile *idx = nullptr;

@@ -70,7 +70,9 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr);
 /* Point libapt at other sources (NULL: the root's own sources.list and sources.list.d/), for the
  * next apt_shim_reopen(). */
 void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts);
-/* Re-read sources, preferences and caches from disk (after a pinning package was installed). */
+/* Re-read sources, preferences and caches from disk (after a pinning package was installed, after
+ * dpkg ran). Deferred: the cache is dropped now and built again by the next call that reads it,
+ * which fails with -EIO ("cannot reopen the package cache") when that does not work. */
 int apt_shim_reopen(AptShim *s, char **reterr);
 
 typedef struct AptPackage {

@@ -158,6 +158,8 @@ extern "C" {
 
 int apt_shim_save_signed_indexes(AptShim *s, const char *dest, char **reterr) {
         _error->Discard(); // what the update left pending is not about this
+        if (!cache_ready(s))
+                return fail(reterr, -EIO, "cannot reopen the package cache");
         pkgSourceList *list = s->cache->GetSourceList();
         unsigned n = 0;
         for (auto it = list->begin(); it != list->end(); ++it) {
@@ -174,7 +176,9 @@ int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char *
                         *reterr = dup("internal error: installing without the dpkg lock");
                 return -ENOLCK;
         }
-        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgDepCache *dc = depcache(s);
+        if (!dc)
+                return fail(reterr, -EIO, "cannot open the package cache");
         AcqStatus status(p);
         pkgAcquire fetcher(&status);
         if (fetcher.GetLock(_config->FindDir("Dir::Cache::Archives")) == false)
@@ -209,6 +213,11 @@ int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char *
                 inst.redirect(saved_out, saved_err, s->dpkg_output_fd);
         }
         _system->UnLockInner(); // dpkg takes its own lock; we keep the frontend lock
+        // after dpkg, libapt's pkgDPkgPM::Go() rebuilds both cache files in this process (for the next
+        // apt command) when it finds pkgcache.bin, over every package of the lists and the sources
+        // as they are now: gpubase builds them when it next reads the cache (apt_shim_reopen()), so
+        // drop it before. Stale once dpkg ran anyway; the open cache is a mapping that stays.
+        drop_status_cache();
         pkgPackageManager::OrderResult res = pm->DoInstall(&inst);
         restore_output(saved_out, saved_err);
         bool relocked = _system->LockInner();
@@ -237,7 +246,9 @@ void apt_archives_free(AptArchive *a, size_t n) {
 }
 
 int apt_shim_fetch_archives(AptShim *s, const AptProgress *p, AptArchive **ret, size_t *ret_n, char **reterr) {
-        pkgDepCache *dc = s->cache->GetDepCache();
+        pkgDepCache *dc = depcache(s);
+        if (!dc)
+                return fail(reterr, -EIO, "cannot open the package cache");
         pkgCache *c = s->cache->GetPkgCache();
         pkgSourceList *list = s->cache->GetSourceList();
         std::vector<pkgCache::VerIterator> vers;

@@ -25,6 +25,10 @@ struct AptShim {
         std::string root;
         bool locked = false;
         std::unique_ptr<pkgCacheFile> cache;
+        // apt_shim_reopen() dropped the cache: it is built again by the next call that reads it
+        // (cache_ready()), so that a change at the end of a step (dpkg's run, a hold) costs no
+        // rebuild over every package of the lists that nothing reads
+        bool stale = false;
         std::vector<std::string> dpkg_opts;
         std::vector<const char *> dpkg_opts_c;
         std::vector<std::string> protect; // packages the user asked for: the resolver must not drop them
@@ -147,6 +151,16 @@ class LockWait : public OpProgress {
       public:
         explicit LockWait(AptShim *shim) : s(shim) {}
 };
+
+// The cache, built again first when apt_shim_reopen() dropped it; false (libapt's errors pending)
+// when that fails
+bool cache_ready(AptShim *s);
+// The dependency cache (built on first use), after cache_ready(); nullptr when either fails
+inline pkgDepCache *depcache(AptShim *s) {
+        return cache_ready(s) ? s->cache->GetDepCache() : nullptr;
+}
+// Removes pkgcache.bin, the cache of dpkg's status over srcpkgcache.bin (which stays)
+void drop_status_cache();
 
 inline pkgCache::PkgIterator find_pkg(AptShim *s, const char *name) {
         pkgCache *c = s->cache->GetPkgCache();

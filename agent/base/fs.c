@@ -15,6 +15,12 @@
 #include "base/util.h"
 
 int mkdir_p(const char *dir, unsigned mode) {
+        /* the directory or its parent is usually there already (a checkpoint, a journal entry per
+         * step): one mkdir() then, not one per component */
+        if (mkdir(dir, mode) == 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return negative_errno();
         _cleanup_free_ char *p = xstrdup(dir);
         for (char *s = p + 1; *s; s++) {
                 if (*s != '/')

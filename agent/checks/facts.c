@@ -2,13 +2,13 @@
 
 #include <dirent.h>
 #include <fnmatch.h>
-#include <libkmod.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/string_table.h"
 #include "host/dpkg.h"
+#include "host/kmod_load.h"
 #include "host/version.h"
 #include "checks/data.h"
 

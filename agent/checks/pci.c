@@ -1,6 +1,5 @@
 #include "checks/pci.h"
 
-#include <pci/pci.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/string_table.h"
+#include "host/pci_load.h"
 #include "checks/data.h"
 
 static const char *const gpu_arch_table[_GPU_ARCH_MAX] = {

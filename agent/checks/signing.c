@@ -1,10 +1,9 @@
 #include "checks/signing.h"
 
 #include <dirent.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <string.h>
 
+#include "base/crypto_load.h"
 #include "checks/facts.h"
 
 static const char *const route_table[_SIGNING_ROUTE_MAX] = {

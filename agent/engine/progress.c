@@ -2,10 +2,9 @@
 
 #include <stdarg.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 
 #include "base/term.h"
+#include "host/systemd_load.h"
 #include "steps/steps.h"
 
 #define ANSI_GREEN "\033[32m"

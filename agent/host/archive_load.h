@@ -1,16 +1,15 @@
-/* libarchive, opened with dlopen the first time gpubase reads or writes an archive (a .deb, a
- * bundle), not at start: gpubase does not link it, so the commands that never touch an archive
- * (status, verify, plan check, --version) do not load it, nor libxml2 and ICU under it.
+/* libarchive, opened with dlopen (base/dlib.h) the first time gpubase reads or writes an archive
+ * (a .deb, a bundle), not at start: the commands that never touch an archive (status, verify, plan
+ * check, --version) do not load it, nor libxml2 and ICU under it.
  *
- * A file that includes this header after <archive.h> and <archive_entry.h> calls libarchive as
- * usual: each function it uses is defined below as the loaded library's. A function that is
- * missing here does not compile in such a file (it is then called directly, and the link fails).
- * A gpubase whose libarchive cannot be loaded stops, as the dynamic linker would have at start:
- * the package depends on libarchive13. */
+ * A file that includes this header calls libarchive as usual: each function it uses is defined
+ * below as the loaded library's. */
 #pragma once
 
 #include <archive.h>
 #include <archive_entry.h>
+
+#include "base/dlib.h"
 
 #if defined(ARCHIVE_VERSION_NUMBER) && (ARCHIVE_VERSION_NUMBER < 3000000 || ARCHIVE_VERSION_NUMBER >= 4000000)
 #error "libarchive 3 (libarchive.so.13) expected"
@@ -37,14 +36,8 @@
         X(archive_write_data) X(archive_write_free) X(archive_write_header) X(archive_write_new) \
         X(archive_write_open_fd) X(archive_write_set_format_pax_restricted) X(archive_zlib_version)
 
-typedef struct ArchiveLib {
-#define ARCHIVE_LIB_MEMBER(f) __typeof__(f) *f_##f;
-        ARCHIVE_FUNCTIONS(ARCHIVE_LIB_MEMBER)
-#undef ARCHIVE_LIB_MEMBER
-} ArchiveLib;
-
-/* The loaded library; loads it on the first call. */
-const ArchiveLib *archive_lib(void);
+/* ArchiveLib; archive_lib(), the loaded library (loaded on the first call) */
+DLIB_DECLARE(Archive, archive, ARCHIVE_FUNCTIONS);
 
 #define ARCHIVE_FN(f) (archive_lib()->f_##f)
 #define archive_bzlib_version ARCHIVE_FN(archive_bzlib_version)

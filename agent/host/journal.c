@@ -5,10 +5,10 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "base/error.h"
+#include "host/systemd_load.h"
 
 static char *field(sd_journal *j, const char *name) {
         const void *d;

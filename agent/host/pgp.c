@@ -1,8 +1,8 @@
 #include "host/pgp.h"
 
-#include <openssl/evp.h>
 #include <stdint.h>
 
+#include "base/crypto_load.h"
 #include "base/error.h"
 #include "base/hash.h"
 

@@ -1,12 +1,11 @@
 /* The running system's systemd and logind, over sd-bus, used without --root; under --root,
  * host_unit_is_enabled() reads what host_unit_set_enabled() logged instead. */
 #include <string.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 
 #include "base/error.h"
 #include "host/host.h"
+#include "host/systemd_load.h"
 
 static int bus_fail(int r, sd_bus_error *e, const char *what, char **reterr) {
         r = errorf(reterr, r, "%s: %s", what, e && sd_bus_error_is_set(e) ? e->message : strerror(-r));

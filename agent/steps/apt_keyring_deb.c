@@ -5,11 +5,11 @@
  * lists in an index signed by the pinned key (keyring_chain.h). Then libapt installs it (as a local
  * file offered to the depcache). */
 #include <dirent.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/crypto_load.h"
 #include "base/error.h"
 #include "base/hash.h"
 #include "checks/facts.h"

@@ -18,7 +18,7 @@
 #   verify             `gpubase verify` on tests/fixtures/hosts' healthy-h100 host (every check ok),
 #                      vs verify-checks.sh (the same read-only checks as a shell script), and on
 #                      the sandbox (no GPU there: most checks fail, same work)
-#   status, plan check
+#   status, plan check, --version (also their CPU time: user + system)
 #   16 / 256 steps     no-op reruns of plans of N `file` steps: the cost of one more step
 # Then, once each: the fsync and child-process counts of a no-op (strace), one state_save()
 # (tests/bench/checkpoint.c), and a cold run (run, reboot, resume on a copy of the unconverged
@@ -27,8 +27,8 @@
 # system calls and its children's alike).
 # Targets (issue 13; reported, never enforced): no-op rerun <= 0.5x the shell script and >= 300x
 # faster than ansible-core, peak RSS <= 16 MB, <= 2 fsync and no child process on a no-op, <= 0.2 ms
-# per no-op step at 256 steps, verify <= 0.5x its shell script, gpubase's own share of a cold run's
-# wall time <= 10%.
+# per no-op step at 256 steps, verify <= 0.5x its shell script, status and plan check <= 3 ms of CPU,
+# gpubase's own share of a cold run's wall time <= 10%.
 set -euo pipefail
 export LC_ALL=C
 
@@ -59,16 +59,17 @@ FAKE_NVML=$FAKE_NVML "$TESTS/fixtures/hosts/mkhost.sh" "$W/h100" healthy-h100 >"
 sh "$HERE/verify-checks.sh" "$W/h100" || { echo "bench: verify-checks.sh does not pass on the healthy host"; exit 1; }
 
 # ---- the interleaved rounds
-declare -A T RSS RC
+declare -A T CPU RSS RC
 ORDER=()
-one() { # NAME CMD...: one run, its time appended to T[NAME]
-        local name=$1 out ms rss rc
+one() { # NAME CMD...: one run, its time appended to T[NAME], its CPU time (user + system) to CPU[NAME]
+        local name=$1 out ms rss rc cpu
         shift
         out=$("$MEASURE" 1 -- "$@") || true
-        read -r ms _ _ rss rc <<<"$out"
+        read -r ms _ _ rss rc cpu <<<"$out"
         [ -n "${T[$name]+x}" ] || { ORDER+=("$name"); RC[$name]=$rc; RSS[$name]=0; }
         [ "${RC[$name]}" = "$rc" ] || { echo "bench: $name exited $rc, earlier ${RC[$name]}"; exit 1; }
         T[$name]+=" $ms"
+        CPU[$name]+=" $cpu"
         [ "$rss" -le "${RSS[$name]}" ] || RSS[$name]=$rss
 }
 # shellcheck disable=SC2016 # expanded by that sh
@@ -84,19 +85,22 @@ for ((i = 1; i <= RUNS; i++)); do
         one "verify (sandbox)" "$GPUBASE" --root "$R" verify
         one "status" "$GPUBASE" --root "$R" status
         one "plan check" "$GPUBASE" --root "$R" plan check "$PLAN"
+        one "--version" "$GPUBASE" --version
         for n in "${STEP_COUNTS[@]}"; do
                 one "$n steps" "$GPUBASE" --root "$CACHE/steps-$n" run "$CACHE/steps-$n.yaml"
         done
         [ "$i" -gt "$ANSIBLE_RUNS" ] || one "ansible-playbook" "${ANSIBLE[@]}"
 done
-for k in "no-op rerun" "shell no-op" "no-op rerun, origin:" "status" "plan check" "ansible-playbook"; do
+for k in "no-op rerun" "shell no-op" "no-op rerun, origin:" "status" "plan check" "--version" "ansible-playbook"; do
         [ "${RC[$k]}" = 0 ] || {
                 [ "$k" != ansible-playbook ] || show "$W/ansible.log"
                 echo "bench: $k failed (exit ${RC[$k]})"
                 exit 1
         }
 done
-median() { tr ' ' '\n' <<<"${T[$1]}" | sed '/^$/d' | sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+med() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median() { med <<<"${T[$1]}"; }
+cpu_median() { med <<<"${CPU[$1]}"; }
 range() { tr ' ' '\n' <<<"${T[$1]}" | sed '/^$/d' | sort -g | awk 'NR == 1 {a = $1} {b = $1} END {printf "%.1f – %.1f", a, b}'; }
 declare -A MED
 for k in "${ORDER[@]}"; do MED[$k]=$(median "$k"); done
@@ -179,6 +183,9 @@ report() {
         row "16 steps" "no-op rerun of 16 \`file\` steps"
         row "256 steps" "≤ 0.2 ms per step: **$per_step ms** per step (256 vs 16)"
         echo
+        echo "- CPU time (user + system, median): status $(cpu_median status) ms, plan check $(cpu_median "plan check")" \
+                "ms (target ≤ 3 ms); --version (start-up alone: exec, the dynamic linker, libc, libyaml, json-c)" \
+                "$(cpu_median --version) ms."
         echo "- Peak RSS of any gpubase command: $(mb "$peak") MB (target ≤ 16 MB)."
         echo "- A no-op rerun: $F_NOOP fsync, $C_NOOP child processes, $L_NOOP Packages lists opened" \
                 "(target ≤ 2 fsync, no child process); with \`origin:\`: $F_ORIG fsync, $C_ORIG child processes," \

@@ -1,7 +1,8 @@
 /* measure RUNS -- PROGRAM [ARGS...]: runs PROGRAM RUNS times, one after the other (stdout and stderr
- * to /dev/null), and prints one line: "median_ms min_ms max_ms peak_rss_kb exit_code".
+ * to /dev/null), and prints one line: "median_ms min_ms max_ms peak_rss_kb exit_code cpu_ms".
  * Wall time from CLOCK_MONOTONIC around fork..wait4; peak RSS is the largest ru_maxrss wait4()
- * reported for the runs (the child's own high-water mark, in KiB). exit_code is the first run's;
+ * reported for the runs (the child's own high-water mark, in KiB); cpu_ms the median of the user
+ * and system time wait4() reported (the program and its children). exit_code is the first run's;
  * a run that exits differently makes measure exit 1. Used by tests/bench/bench.sh. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -34,7 +35,7 @@ int main(int argc, char **argv) {
         int runs = atoi(argv[1]);
         if (runs < 1 || runs > 10000)
                 return 64;
-        double *t = calloc((size_t) runs, sizeof(double));
+        double *t = calloc((size_t) runs, sizeof(double)), *cpu = calloc((size_t) runs, sizeof(double));
         long peak = 0;
         int first_rc = -1, rc_differs = 0;
         for (int i = 0; i < runs; i++) {
@@ -58,6 +59,8 @@ int main(int argc, char **argv) {
                         return 1;
                 }
                 t[i] = now_ms() - t0;
+                cpu[i] = (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                         (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
                 if (ru.ru_maxrss > peak)
                         peak = ru.ru_maxrss;
                 int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -67,8 +70,11 @@ int main(int argc, char **argv) {
                         rc_differs = 1;
         }
         qsort(t, (size_t) runs, sizeof(double), cmp_double);
+        qsort(cpu, (size_t) runs, sizeof(double), cmp_double);
         double median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
-        printf("%.2f %.2f %.2f %ld %d\n", median, t[0], t[runs - 1], peak, first_rc);
+        double cpu_median = runs % 2 ? cpu[runs / 2] : (cpu[runs / 2 - 1] + cpu[runs / 2]) / 2;
+        printf("%.2f %.2f %.2f %ld %d %.2f\n", median, t[0], t[runs - 1], peak, first_rc, cpu_median);
         free(t);
+        free(cpu);
         return rc_differs;
 }

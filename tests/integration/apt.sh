@@ -1566,6 +1566,7 @@ t_runtime_containerd_root() {
 ALL_TESTS=(
         plan_debian12
         rerun_no_child_cache_reused
+        install_builds_caches_when_read
         plan_debian12_nvswitch_fabric_manager
         plan_debian12_no_nvswitch_no_fabric_manager
         tty_output
@@ -1703,6 +1704,26 @@ t_rerun_no_child_cache_reused() {
         [ "$(most_reads '_Packages')" -ge 1 ] || fail "no Packages list was read to rebuild the cache"
         no_child "the rerun that rebuilt the cache"
         frontends_untouched
+}
+
+# An install builds libapt's cache files when a step reads them, not after every dpkg run: libapt's
+# own dpkg run (pkgDPkgPM::Go) would rebuild both in gpubase's process for a next apt command, and
+# each reopen (after dpkg, after a hold) would build pkgcache.bin again whether anything read it or
+# not (4 and 11 writes before). Up to the reboot the shipped plan writes srcpkgcache.bin 3 times:
+# the keyring step's session, the driver step's (the sources cuda-keyring and ctk-repo added) and
+# its update (the lists are stale: `update: auto`); pkgcache.bin 6 times: those three, then each
+# time the driver step reads the cache after dpkg changed its status (the pinning package's
+# preferences, the install checked, the origin checked after the hold).
+t_install_builds_caches_when_read() {
+        gpu_root
+        shipped_vars
+        expect_rc 3 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=rename \
+                "$GPUBASE" --root "$R" run "$PLANS/debian-12.yaml" --reboot=exit "${SV[@]}"
+        installed nvidia-open 595.45.01-1 hold
+        eq "$(grep -cE '/srcpkgcache\.bin\.[^"]*", "[^"]*/srcpkgcache\.bin"\) = 0' "$T/trace")" 3 \
+                "writes of srcpkgcache.bin up to the reboot"
+        eq "$(grep -cE '/pkgcache\.bin\.[^"]*", "[^"]*/pkgcache\.bin"\) = 0' "$T/trace")" 6 \
+                "writes of pkgcache.bin up to the reboot"
 }
 
 t_no_apt_frontend_in_any_test() {

@@ -481,11 +481,12 @@ t_probing_rerun_keeps_last_state() {
 }
 
 # status, plan check and --version do not load libapt-pkg, libarchive nor what they pull in
-# (libxml2, ICU, libstdc++): those are opened with dlopen by the commands that use them.
+# (libxml2, ICU, libstdc++), nor libcrypto, libsystemd (libgcrypt under it), libkmod and libpci
+# (no PCI bus in the root to scan): those are opened with dlopen by the commands that use them.
 t_light_commands_load_no_apt_nor_archive() {
         touch "$R/needed"
         expect_rc 0 gb run "$FIXTURES/fail-check.yaml"
-        local args lib libs="libapt-pkg libgpubase-apt libarchive libxml2 libicu"
+        local args lib libs="libapt-pkg libgpubase-apt libarchive libxml2 libicu libcrypto libsystemd libgcrypt libkmod libpci"
         # libstdc++ too, unless the binary links it itself (san-check's build: the sanitizer's runtime)
         ldd "$GPUBASE" | grep -q 'libstdc++' || libs+=" libstdc++"
         for args in "--version" "status" "status --json" "plan check $FIXTURES/fail-check.yaml"; do

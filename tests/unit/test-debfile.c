@@ -184,6 +184,35 @@ START_TEST(test_inspect_compressions) {
 }
 END_TEST
 
+/* sha256_hex() is gpubase's own SHA-256 (base/hash.c): FIPS 180-4's examples, and every length
+ * from 0 to 300 bytes (one and two padding blocks, each boundary) against libcrypto's */
+START_TEST(test_sha256_memory) {
+        static const char *const fips[][2] = {
+                {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+                {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+                {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        };
+        char hex[65], want[65];
+        unsigned char buf[300];
+
+        for (size_t i = 0; i < ELEMENTSOF(fips); i++) {
+                sha256_hex(fips[i][0], strlen(fips[i][0]), hex);
+                ck_assert_str_eq(hex, fips[i][1]);
+        }
+        for (size_t i = 0; i < sizeof buf; i++)
+                buf[i] = (unsigned char) (i * 167 + 13);
+        for (size_t len = 0; len <= sizeof buf; len++) {
+                Sha256 ctx;
+                sha256_init(&ctx);
+                sha256_update(&ctx, buf, len);
+                sha256_final_hex(&ctx, want);
+                sha256_hex(buf, len, hex);
+                ck_assert_msg(streq(hex, want), "%zu bytes: %s, libcrypto %s", len, hex, want);
+        }
+}
+END_TEST
+
 START_TEST(test_read_errors) {
         _cleanup_free_ char *path = scratch("good-zstd.deb"), *garbage = scratch("garbage.deb");
         char *data = NULL, *why = NULL;
@@ -386,6 +415,7 @@ Suite *debfile_suite(void) {
         tcase_add_unchecked_fixture(tc, deb_setup, deb_teardown);
         tcase_set_timeout(tc, 120);
         tcase_add_loop_test(tc, test_inspect_compressions, 0, 4);
+        tcase_add_test(tc, test_sha256_memory);
         tcase_add_test(tc, test_read_errors);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_not_a_deb);
