@@ -29,7 +29,8 @@ static int char_weight(char c) {
 static int part_cmp(const char *a, const char *ae, const char *b, const char *be) {
         while (a < ae || b < be) {
                 while ((a < ae && !isdigit((unsigned char) *a)) || (b < be && !isdigit((unsigned char) *b))) {
-                        int wa = char_weight(a < ae ? *a : 0), wb = char_weight(b < be ? *b : 0);
+                        int wa = a < ae ? char_weight(*a) : char_weight('\0');
+                        int wb = b < be ? char_weight(*b) : char_weight('\0');
                         if (wa != wb)
                                 return wa < wb ? -1 : 1;
                         a += a < ae;
