@@ -4,6 +4,7 @@
 #include "checks/preflight.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
+#include "engine/events.h"
 
 /* " (are you root? ...)" after a permission error of gpubase's own files when not running as root. */
 static const char *root_hint(int r) {
@@ -61,8 +62,10 @@ int take_lock_or_complain(Args *a, int *ret_fd) {
                 return EXIT_FAILED;
         }
         /* a checkpoint write cut off by a crash leaves its temp file behind */
-        _cleanup_free_ char *state = state_file_path(a);
+        _cleanup_free_ char *state = state_file_path(a), *status = NULL;
         remove_stale_temp_files(state);
+        if (host_resolve(&a->host, GPUBASE_PUBLIC_STATUS, CONFINE_NOFOLLOW, &status) >= 0)
+                remove_stale_temp_files(status); /* and so does one of the status copy under /run */
         return EXIT_OK;
 }
 

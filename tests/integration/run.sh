@@ -679,6 +679,12 @@ t_state_file_hygiene() {
         eq "$(stat -c %a "$R/$STATE_REL")" 600 "state.json mode"
         eq "$(stat -c %u "$R/$STATE_REL")" "$(id -u)" "state.json owner"
         jq -e . "$R/$STATE_REL" >/dev/null || fail "state.json is not JSON"
+        # what a run killed while writing its checkpoint or its public status leaves, the next one removes
+        : >"$R/var/lib/gpubase/.#state.json.a1b2c3d4"
+        mkdir -p "$R/run/gpubase"
+        : >"$R/run/gpubase/.#status.json.d7e1ea8a"
+        expect_rc 0 gb reset
+        expect_rc 1 gb run "$FIXTURES/fail-check.yaml"
         local tmp
         tmp=$(find "$R" -name '.#*')
         [ -z "$tmp" ] || fail "temporary files left behind: $tmp"
