@@ -22,6 +22,7 @@ check_tree() {
                 expect_match "[$phase] dkms status in the tree: installed for $k" "$st" "nvidia-current-open/$want, $k, x86_64: installed"
         done
         for p in nvidia-open-kernel-dkms firmware-nvidia-gsp nvidia-smi libcuda1; do
+                # shellcheck disable=SC2016 # dpkg-query's format
                 expect "[$phase] $p held" "$(chroot "$ROOT" dpkg-query -W -f '${db:Status-Want}' "$p" 2>&1)" hold
         done
         local bl
@@ -67,6 +68,7 @@ repair_part() {
         expect "repair rerun exit (first boot pending)" "$(cat "$W/repair.rc")" 3
         expect_match "repair rerun: the driver step noticed the kernel without its module" "$(cat "$W/repair.out")" "$KNEW boots next and has no nvidia module"
         expect_match "repair rerun: the driver step installed linux-headers-$KNEW" "$(cat "$W/repair.out")" "linux-headers-$KNEW"
+        # shellcheck disable=SC2016 # dpkg-query's format
         expect "linux-headers-$KNEW installed again" "$(chroot "$ROOT" dpkg-query -W -f '${db:Status-Abbrev}' "linux-headers-$KNEW" 2>&1 | tr -d ' ')" ii
         check_tree repair
 }
@@ -74,7 +76,9 @@ repair_part() {
 # serial.log's part NAME (between the guest's marker lines)
 serial_part() { awk -v n="==== e2e-real $1 ====" '$0 == n { on = 1; next } on && /^==== e2e-real end ====/ { exit } on' "$W/serial.log" | tr -d '\r'; }
 
-boot_part() {
+# boot_start: the tree as it is now becomes a raw disk, and qemu boots it in the background (the
+# repair goes on meanwhile in the tree; the disk is a copy). boot_judge waits for it and judges.
+boot_start() {
         local t d=$ROOT/usr/local/lib/gpubase-e2e
         mkdir -p "$d"
         cp "$HERE/guest-report.sh" "$d/"
@@ -93,15 +97,22 @@ UNIT
         t=$(date +%s)
         rm -f "$W/disk.raw"
         mkfs.ext4 -q -F -L e2e-real -d "$ROOT" "$W/disk.raw" 8G || die "mkfs.ext4 -d of the tree failed"
+        # the unit and the script are the guest's only: the tree itself goes on without them
+        rm -rf "$d" "$ROOT/etc/systemd/system/e2e-real-report.service" "$ROOT/etc/systemd/system/multi-user.target.wants/e2e-real-report.service"
         timed "disk (mkfs.ext4 -d of the tree)" $(($(date +%s) - t))
-        log "boot: qemu (TCG, no GPU), kernel $KNEW, the tree's own initramfs; up to $BOOT_TIMEOUT s"
-        t=$(date +%s)
+        log "boot: qemu (TCG, no GPU), kernel $KNEW, the tree's own initramfs; in the background, up to $BOOT_TIMEOUT s"
+        BOOT_T0=$(date +%s)
         timeout "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 2048 -smp 1 -nographic -no-reboot \
                 -kernel "$ROOT/boot/vmlinuz-$KNEW" -initrd "$ROOT/boot/initrd.img-$KNEW" \
                 -append "root=/dev/vda rw console=ttyS0 cryptomgr.notests mitigations=off apparmor=0" \
                 -drive "file=$W/disk.raw,if=virtio,format=raw" -device virtio-rng-pci \
-                -serial "file:$W/serial.log" -monitor none -display none >"$W/qemu.log" 2>&1 || true
-        timed "boot (TCG, until the guest powered off)" $(($(date +%s) - t))
+                -serial "file:$W/serial.log" -monitor none -display none >"$W/qemu.log" 2>&1 &
+        BOOT_PID=$!
+}
+
+boot_judge() {
+        wait "$BOOT_PID" || true
+        timed "boot (TCG, until the guest powered off)" $(($(date +%s) - BOOT_T0))
         grep -q '^==== e2e-real done ====' <(tr -d '\r' <"$W/serial.log") ||
                 { tail -30 "$W/serial.log"; bad "the guest never finished its report (serial log: $W/serial.log)"; return; }
         local st

@@ -9,6 +9,7 @@ timeout 600 gpubase wait >/dev/null 2>&1
 part wait-rc sh -c 'gpubase wait; echo "wait=$?"'
 part status gpubase status --json
 part unit systemctl show -p ActiveState,Result,ExecMainStatus gpubase.service
+# shellcheck disable=SC2016 # the inner shell's
 part lspci sh -c 'for d in /sys/bus/pci/devices/*; do echo "${d##*/} $(cat "$d/vendor") $(cat "$d/class")"; done'
 part modprobe modprobe -v nvidia
 part lsmod sh -c 'grep -E "^nvidia" /proc/modules || echo "no nvidia module loaded"'
