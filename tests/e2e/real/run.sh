@@ -10,7 +10,7 @@
 #   boot    the tree boots under qemu (no GPU): the run stops at the post-reboot checks with
 #           "no NVIDIA GPU on the PCI bus", and the genuine module refuses to load
 # Environment: GPUBASE_DEB (the .deb, required), E2E_REAL_PARTS (default "image repair boot"),
-# E2E_REAL_KERNELS ("OLD NEW", default: linux-image-amd64's kernel and the newest older one the
+# E2E_REAL_KERNELS ("OLD NEW", default: the newest linux-image-amd64's kernel across the suites and the newest older one the
 # archive still has), E2E_REAL_WORK (build/e2e-real), E2E_REAL_CACHE (build/e2e-real-cache),
 # E2E_REAL_BOOT_TIMEOUT (1500 s), E2E_REAL_KEEP=1 (keep $W's tree and its image run: the checks,
 # the repair and the boot again). Needs root, the network, mmdebstrap, qemu, dkms-free host (DKMS
@@ -39,21 +39,25 @@ timed() { TIMES+=("$1: $2 s"); log "$1 took $2 s"; }
 [ -f "$DEB" ] || die "$DEB: no such file (make deb)"
 
 # ------------------------------------------------------------------ the kernels
-MIRROR=$("$TOP/tests/lib/debian-mirror.sh" --uri)
 if [ -n "${E2E_REAL_KERNELS:-}" ]; then
         read -r KOLD KNEW <<<"$E2E_REAL_KERNELS"
 else
+        # every suite an installed Debian 12 follows (bookworm, -updates, -security): the current
+        # kernel is the newest linux-image-amd64's (a kernel behind it would make dkms's
+        # Recommends, linux-headers-amd64, bring the newer kernel's headers and a third build), the
+        # older one the newest older ABI with its image and headers still in the archive
         mkdir -p "$CACHE"
-        curl -sSf "$MIRROR/dists/bookworm/main/binary-amd64/Packages.xz" -o "$CACHE/Packages.xz" ||
-                die "cannot read bookworm main's Packages from the archive"
-        # linux-image-amd64's kernel, and the newest older ABI that still has its image and headers
-        read -r KOLD KNEW < <(xzcat "$CACHE/Packages.xz" | awk '
-                /^Package: / { p = $2 }
-                /^Depends: / && p == "linux-image-amd64" { split($2, d, ","); sub(/^linux-image-/, "", d[1]); cur = d[1] }
-                /^Package: linux-(image|headers)-6\.[0-9.]+-[0-9]+-amd64$/ { k = $2; sub(/^linux-(image|headers)-/, "", k); n[k]++ }
-                END { for (k in n) if (n[k] == 2) print k; print "CUR " cur }' | sort -V | awk '
-                $1 == "CUR" { cur = $2; next } { l[++m] = $1 }
-                END { for (i = m; i > 0; i--) if (l[i] == cur) { if (i > 1) print l[i - 1], cur; exit } }')
+        : >"$CACHE/Packages"
+        while read -r _ uri suite _; do
+                curl -sSf "$uri/dists/$suite/main/binary-amd64/Packages.xz" | xzcat >>"$CACHE/Packages" ||
+                        die "cannot read $suite main's Packages from the archive"
+        done < <("$TOP/tests/lib/debian-mirror.sh" --sources)
+        cur=$(awk '/^Package: / { p = $2 } p == "linux-image-amd64" && /^Version: / { v = $2 }
+                p == "linux-image-amd64" && /^Depends: / { split($2, d, ","); sub(/^linux-image-/, "", d[1]); print v, d[1] }' \
+                "$CACHE/Packages" | sort -V | tail -1 | cut -d' ' -f2)
+        read -r KOLD KNEW < <(awk '/^Package: linux-(image|headers)-6\.[0-9.]+-[0-9]+-amd64$/ { k = $2; sub(/^linux-(image|headers)-/, "", k); n[k, $2 ~ /image/]++ }
+                END { for (x in n) { split(x, y, SUBSEP); if ((y[1], 1 - y[2]) in n) print y[1] } }' "$CACHE/Packages" |
+                sort -uV | awk -v cur="$cur" '{ l[++m] = $1 } END { for (i = m; i > 0; i--) if (l[i] == cur) { if (i > 1) print l[i - 1], cur; exit } }')
 fi
 { [ -n "${KOLD:-}" ] && [ -n "${KNEW:-}" ]; } || die "cannot pick two kernels from the archive (set E2E_REAL_KERNELS=\"OLD NEW\")"
 log "kernels: $KOLD (older) and $KNEW (current, boots next)"
@@ -63,7 +67,9 @@ key=$( { sha256sum <"$HERE/build-tree.sh"; echo "$KOLD $KNEW"; } | sha256sum | c
 TREE_TAR=$CACHE/tree-$key.tar.zst
 exec 9>"$CACHE/.lock"
 flock 9
-if [ -s "$TREE_TAR" ]; then
+if [ "${E2E_REAL_KEEP:-}" = 1 ] && [ -d "$W/root/var/lib/gpubase" ]; then
+        TIMES+=("tree: kept")
+elif [ -s "$TREE_TAR" ]; then
         log "tree: $TREE_TAR (cached)"
         TIMES+=("tree: cached")
 else
