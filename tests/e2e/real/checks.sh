@@ -81,7 +81,7 @@ serial_part() { awk -v n="==== e2e-real $1 ====" '$0 == n { on = 1; next } on &&
 boot_start() {
         local t d=$ROOT/usr/local/lib/gpubase-e2e
         mkdir -p "$d"
-        cp "$HERE/guest-report.sh" "$d/"
+        cp "$HERE/../guest/real-report.sh" "$d/guest-report.sh"
         cat >"$ROOT/etc/systemd/system/e2e-real-report.service" <<UNIT
 [Unit]
 Description=gpubase e2e-real report

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Inside the booted tree of `make e2e-real` (e2e-real-report.service, after gpubase.service): waits
+# Inside the booted tree of `make e2e-real` (e2e-real-report.service, after gpubase.service; copied
+# there as /usr/local/lib/gpubase-e2e/guest-report.sh by tests/e2e/real/checks.sh): waits
 # for gpubase's run, then writes what the host judges to the serial console between marker lines
 # (==== e2e-real NAME ==== ... ==== e2e-real end ====) and powers the machine off. It acts on
 # nothing but `modprobe nvidia`, which shows how the genuine module fails without a GPU.
