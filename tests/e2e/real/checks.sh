@@ -2,6 +2,14 @@
 # Sourced by tests/e2e/real/run.sh: the checks on the provisioned tree, the repair and the boot.
 # Uses run.sh's ROOT, W, GB, KOLD, KNEW, HERE and its ok/bad/expect/timed helpers.
 
+# A command chrooted into the tree with /proc mounted (dkms reads /proc and /dev/fd), in a private
+# mount namespace: nothing stays mounted
+in_tree_proc() {
+        # shellcheck disable=SC2016 # the inner shell's
+        unshare -m sh -c 'mount --make-rprivate / && mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" &&
+                r=$1 && shift && exec chroot "$r" "$@"' sh "$ROOT" "$@"
+}
+
 # The module file DKMS installed for kernel $1 (Debian renames it: nvidia-current-open.ko)
 module_file() { find "$ROOT/lib/modules/$1/updates" -name 'nvidia-current-open.ko*' 2>/dev/null | head -1; }
 
@@ -17,7 +25,7 @@ check_tree() {
                 expect "[$phase] kernel $k: modinfo -F version ${ko#"$ROOT"}" "$(modinfo -F version "$ko")" "$want"
                 expect_match "[$phase] kernel $k: vermagic" "$(modinfo -F vermagic "$ko")" "^$k "
         done
-        st=$(chroot "$ROOT" dkms status 2>&1 | tee "$W/$phase.dkms-status")
+        st=$(in_tree_proc dkms status 2>&1 | tee "$W/$phase.dkms-status") || true
         for k in "$KOLD" "$KNEW"; do
                 expect_match "[$phase] dkms status in the tree: installed for $k" "$st" "nvidia-current-open/$want, $k, x86_64: installed"
         done
@@ -54,8 +62,8 @@ repair_part() {
         want=$(pkg_version nvidia-open-kernel-dkms)
         want=${want%-*}
         log "repair: removing linux-headers-$KNEW and the module built for it"
-        chroot "$ROOT" dkms remove "nvidia-current-open/$want" -k "$KNEW" >"$W/repair.prep" 2>&1 || bad "dkms remove -k $KNEW failed: $(tail -2 "$W/repair.prep")"
-        DEBIAN_FRONTEND=noninteractive chroot "$ROOT" dpkg -r "linux-headers-$KNEW" >>"$W/repair.prep" 2>&1 || bad "dpkg -r linux-headers-$KNEW failed"
+        in_tree_proc dkms remove "nvidia-current-open/$want" -k "$KNEW" >"$W/repair.prep" 2>&1 || bad "dkms remove -k $KNEW failed: $(tail -2 "$W/repair.prep")"
+        DEBIAN_FRONTEND=noninteractive in_tree_proc dpkg -r "linux-headers-$KNEW" >>"$W/repair.prep" 2>&1 || bad "dpkg -r linux-headers-$KNEW failed"
         [ -z "$(module_file "$KNEW")" ] || bad "the module of $KNEW is still there after dkms remove"
         "$GB" verify --root "$ROOT" --json >"$W/broken.verify.json" 2>/dev/null || true
         expect "[broken] verify: driver.next-kernel" "$(jq -r '.checks[] | select(.name == "driver.next-kernel") | .status' "$W/broken.verify.json")" fail
