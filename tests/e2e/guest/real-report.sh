@@ -15,7 +15,7 @@ part lspci sh -c 'for d in /sys/bus/pci/devices/*; do echo "${d##*/} $(cat "$d/v
 part modprobe modprobe -v nvidia
 part lsmod sh -c 'grep -E "^nvidia" /proc/modules || echo "no nvidia module loaded"'
 part dmesg sh -c 'dmesg | grep -iE "nvrm|nvidia" | tail -20'
-part verify gpubase verify --json
+part verify sh -c 'gpubase verify --json | jq -c .'
 part journal journalctl -b -u gpubase --no-pager -o cat
 echo "==== e2e-real done ===="
 systemctl poweroff --no-block

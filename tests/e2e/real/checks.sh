@@ -11,7 +11,7 @@ in_tree_proc() {
 }
 
 # The module file DKMS installed for kernel $1 (Debian renames it: nvidia-current-open.ko)
-module_file() { find "$ROOT/lib/modules/$1/updates" -name 'nvidia-current-open.ko*' 2>/dev/null | head -1; }
+module_file() { find "$ROOT/lib/modules/$1/updates" -name 'nvidia-current-open.ko*' 2>/dev/null | head -1 || true; }
 
 # check_tree PHASE: the tree as gpubase left it, judged from outside
 check_tree() {
@@ -38,7 +38,8 @@ check_tree() {
         if [ -n "$bl" ]; then
                 ok "[$phase] nouveau blacklisted by the plan: ${bl#"$ROOT"}"
                 for k in "$KOLD" "$KNEW"; do
-                        if chroot "$ROOT" lsinitramfs "/boot/initrd.img-$k" | grep -qx "${bl#"$ROOT"/}"; then
+                        # the whole listing first: grep -q would stop lsinitramfs early (SIGPIPE, pipefail)
+                        if chroot "$ROOT" lsinitramfs "/boot/initrd.img-$k" | grep -x "${bl#"$ROOT"/}" >/dev/null; then
                                 ok "[$phase] initramfs of $k has ${bl#"$ROOT"}"
                         else bad "[$phase] initramfs of $k lacks ${bl#"$ROOT"} (not updated)"; fi
                 done
@@ -82,7 +83,9 @@ repair_part() {
 }
 
 # serial.log's part NAME (between the guest's marker lines)
-serial_part() { awk -v n="==== e2e-real $1 ====" '$0 == n { on = 1; next } on && /^==== e2e-real end ====/ { exit } on' "$W/serial.log" | tr -d '\r'; }
+# the same without systemd's status lines (escape sequences) and the part's "rc=N" line: its JSON
+serial_json() { serial_part "$1" | grep -v $'\e' | sed '/^rc=[0-9]*$/d'; }
+serial_part() { tr -d '\r' <"$W/serial.log" | awk -v n="==== e2e-real $1 ====" '$0 == n { on = 1; next } on && /^==== e2e-real end ====/ { exit } on'; }
 
 # boot_start: the tree as it is now becomes a raw disk, and qemu boots it in the background (the
 # repair goes on meanwhile in the tree; the disk is a copy). boot_judge waits for it and judges.
@@ -112,7 +115,7 @@ UNIT
         BOOT_T0=$(date +%s)
         timeout "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 2048 -smp 1 -nographic -no-reboot \
                 -kernel "$ROOT/boot/vmlinuz-$KNEW" -initrd "$ROOT/boot/initrd.img-$KNEW" \
-                -append "root=/dev/vda rw console=ttyS0 cryptomgr.notests mitigations=off apparmor=0" \
+                -append "root=/dev/vda rw console=ttyS0 cryptomgr.notests mitigations=off apparmor=0 systemd.show_status=0" \
                 -drive "file=$W/disk.raw,if=virtio,format=raw" -device virtio-rng-pci \
                 -serial "file:$W/serial.log" -monitor none -display none >"$W/qemu.log" 2>&1 &
         BOOT_PID=$!
@@ -136,6 +139,6 @@ boot_judge() {
         expect_match "boot: the genuine module refuses to load without a GPU (modprobe)" "$(serial_part modprobe)" 'No such device'
         expect_match "boot: no nvidia module loaded" "$(serial_part lsmod)" 'no nvidia module loaded'
         expect_match "boot: the kernel log names the cause" "$(serial_part dmesg)" 'NVRM: No NVIDIA (GPU|devices) found'
-        expect "boot: verify's driver.loaded" "$(serial_part verify | jq -r '.checks[]? | select(.name == "driver.loaded") | .status + ": " + .detail' 2>&1)" \
+        expect "boot: verify's driver.loaded" "$(serial_json verify | jq -r '.checks[]? | select(.name == "driver.loaded") | .status + ": " + .detail' 2>&1)" \
                 "fail: no NVIDIA GPU on the PCI bus"
 }
