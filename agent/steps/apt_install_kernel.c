@@ -87,23 +87,12 @@ static int install_headers(AptSession *as, const KernelList *kl, const char *wan
         _cleanup_free_ char *missing = NULL;
         size_t n = 0;
         int r = 0, missing_r = 0;
-        bool refreshed = false;
         for (size_t i = 0; i < kl->n; i++) {
                 const KernelInfo *k = &kl->k[i];
                 if (k->headers || kernel_has_module(k, want))
                         continue;
                 _cleanup_free_ char *name = xasprintf("linux-headers-%s", k->release), *err = NULL;
                 r = apt_pick_version(as, name, NULL, &versions[n], &err);
-                /* the driver's packages are installed, so nothing refreshed the lists, which an image
-                 * build removes at its end: one refresh before a header package counts as missing */
-                if (r == -ENOENT && !refreshed) {
-                        _cleanup_free_ char *uerr = NULL;
-                        refreshed = true;
-                        if (apt_session_update(as, &uerr) >= 0) {
-                                free(TAKE_PTR(err));
-                                r = apt_pick_version(as, name, NULL, &versions[n], &err);
-                        }
-                }
                 if (r >= 0)
                         specs[n++].name = TAKE_PTR(name);
                 else if ((k->next || k->running) && !missing) {
