@@ -59,8 +59,9 @@ DEB_DEPS   += python3-prometheus-client python3-jsonschema systemd
 # (mkfs.ext4 -d, debugfs), zstd, kmod (modinfo, to check the stand-in module's vermagic; modprobe
 # --show-depends, the guest initramfs's modules), socat (the qemu monitor, for system_reset), cpio
 # (the guest's initramfs). The guest kernel's headers (linux-headers-<guest kver>) are
-# installed by tests/e2e/run.sh once it has read that version from the guest image.
-E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat cpio
+# installed by tests/e2e/run.sh once it has read that version from the guest image. make e2e-real
+# (tests/e2e/real) also reads the archive's kernel list with curl and xz-utils.
+E2E_DEPS   := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs zstd kmod socat cpio curl xz-utils
 
 # the layers, lowest first (includes only point down this list; `make layers` checks it)
 LAYERS     := base host plan checks steps engine cmd
@@ -86,13 +87,13 @@ S          := build/san
 F          := build/fuzz
 DEPFLAGS   := -MMD -MP
 
-.PHONY: all deps deps-build deps-e2e print-deps tools-check check unit integration crash crash-long crash-apt san-check e2e demo install deb clean \
+.PHONY: all deps deps-build deps-e2e print-deps tools-check check unit integration crash crash-long crash-apt san-check e2e e2e-real demo install deb clean \
         help fuzz fuzz-build fuzz-regress lint layers sizes shellcheck cppcheck clang-tidy valgrind bench
 
 all: $(B)/gpubase
 
 help:
-	@echo "make deps | all | check | layers | unit | integration | crash | crash-long | crash-apt | e2e | demo | install | deb | clean"
+	@echo "make deps | all | check | layers | unit | integration | crash | crash-long | crash-apt | e2e | e2e-real | demo | install | deb | clean"
 	@echo "     fuzz [FUZZ_SECONDS=60] | fuzz-regress | lint | valgrind | bench"
 
 # install_missing NAME,PACKAGES: apt-get install those of PACKAGES that dpkg does not have installed
@@ -359,6 +360,14 @@ bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/fixtures/
 E2E_RESET_SEEDS ?= 1 2 3 4
 e2e: deps-e2e deb
 	GPUBASE_DEB=$(CURDIR)/$(B)/gpubase_$(VERSION)_$(DEB_ARCH).deb E2E_RESET_SEEDS="$(E2E_RESET_SEEDS)" tests/e2e/run.sh
+
+# e2e-real (opt-in, not part of check: DKMS builds the open module, minutes per kernel): the
+# shipped plans/debian-12-distro.yaml with Debian's genuine nvidia-open-kernel-dkms and its
+# dependencies from the archive this machine's apt sources name, on a two-kernel tree
+# (gpubase --root --image), checked from outside, repaired, then booted under qemu without a GPU.
+# The tree is cached in build/e2e-real-cache; E2E_REAL_PARTS picks parts (tests/e2e/README.md).
+e2e-real: deps-e2e deb
+	GPUBASE_DEB=$(CURDIR)/$(B)/gpubase_$(VERSION)_$(DEB_ARCH).deb tests/e2e/real/run.sh
 
 demo: deps-build $(B)/gpubase
 	GPUBASE=$(CURDIR)/$(B)/gpubase examples/demo/demo.sh

@@ -7,6 +7,7 @@
 #include "checks/facts.h"
 #include "checks/kernels.h"
 #include "checks/param.h"
+#include "checks/pci.h"
 
 static const PlanIntent *intent_of(Ctx *ctx) {
         return ctx->plan ? &ctx->plan->intent : NULL;
@@ -20,6 +21,18 @@ static void loaded_run(const CheckSpec *c _unused_, Ctx *ctx, CheckResult *ret) 
                 (void) driver_loaded_version(ctx->host, &v);
                 check_result_set(ret, CHECK_OK, xasprintf("nvidia module %s is loaded", v ? v : "(version unknown)"),
                                  NULL);
+                return;
+        }
+        /* Without a GPU the module does not load at all (its init fails with -ENODEV): that is the
+         * answer, not a driver failure to chase in dmesg */
+        GpuList l = {0};
+        bool no_gpu = pci_find_gpus(ctx->host, &l) == 0 && l.n == 0;
+        gpu_list_done(&l);
+        if (no_gpu) {
+                check_result_set(ret, CHECK_FAIL, xstrdup("no NVIDIA GPU on the PCI bus"),
+                                 xstrdup("the nvidia module does not load without an NVIDIA GPU (modprobe nvidia: "
+                                         "\"No such device\"): check the instance type, the PCI passthrough or "
+                                         "that the GPU is seated and powered"));
                 return;
         }
         if (dpkg_status_unreadable(ctx->host, ret))

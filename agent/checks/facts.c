@@ -200,11 +200,15 @@ int driver_module_for_kernel(const Host *h, const char *rel, char **ret_version,
         base = xasprintf("/lib/modules/%s", rel);
         _cleanup_free_ char *kdir = host_path(h, base);
         static const char *const order[] = {"updates", "extra", "kernel", "."};
+        /* the file modprobe's install line names (Debian's nvidia-current-open.ko) before nvidia.ko */
+        _cleanup_free_ char *renamed = driver_module_file_name(h);
+        const char *names[] = {renamed ? renamed : "nvidia", "nvidia"};
         r = -ENOENT;
-        for (size_t i = 0; i < ELEMENTSOF(order) && r < 0; i++) {
-                _cleanup_free_ char *d = xasprintf("%s/%s", base, order[i]);
-                r = find_module_file(h, d, "nvidia", streq(order[i], ".") ? 0 : 1, &path);
-        }
+        for (size_t n = 0; n < (renamed ? 2u : 1u) && r < 0; n++)
+                for (size_t i = 0; i < ELEMENTSOF(order) && r < 0; i++) {
+                        _cleanup_free_ char *d = xasprintf("%s/%s", base, order[i]);
+                        r = find_module_file(h, d, names[n], streq(order[i], ".") ? 0 : 1, &path);
+                }
         if (r < 0)
                 return r;
 

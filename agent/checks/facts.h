@@ -46,6 +46,12 @@ int driver_disk_version(const Host *h, char **ret_version, char **ret_vermagic, 
 /* The same for any kernel release (one name, no '/'): the nvidia module under <root>/lib/modules/<rel>.
  * -ENOENT when there is none, -EINVAL for a release that is not a plain name. */
 int driver_module_for_kernel(const Host *h, const char *rel, char **ret_version, char **ret_vermagic, char **ret_path);
+/* The file name (no .ko) modprobe's configuration loads for `nvidia` through an `install nvidia
+ * ... modprobe -i NAME` line (Debian's renamed DKMS modules: "nvidia-current-open"); NULL when the
+ * configuration names none (the file is nvidia.ko). checks/modname.c. */
+char *driver_module_file_name(const Host *h);
+/* That line's NAME, for one line of a modprobe.d file; NULL when it is no such line (for tests). */
+char *modprobe_install_target(const char *line);
 
 /* ---- dpkg ---- */
 

@@ -365,8 +365,12 @@ int apt_install_pick(AptSession *as, const AptPkgSpec *pkgs, size_t n, const cha
                         return r;
                 }
         }
-        *ret_versions = v;
-        return 0;
+        int r = apt_install_align(as, pkgs, n, origin, v, reterr);
+        if (r >= 0)
+                *ret_versions = v;
+        else
+                strv_free(v);
+        return r;
 }
 
 /* The archives of the later steps named by `prefetch:`, downloaded now. -errno with *reterr. */

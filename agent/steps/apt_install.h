@@ -34,6 +34,10 @@ char *apt_install_pin_content(const Step *s);
  * with *reterr. */
 int apt_install_pick(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, char ***ret_versions,
                      char **reterr);
+/* After the picks: the globbed packages (pinning packages aside) at one upstream version, the highest
+ * all of them offer, when their picks differ (apt_install_align.c). -ENOENT with *reterr when none. */
+int apt_install_align(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, char **versions,
+                      char **reterr);
 
 /* The kernels (apt_install_kernel.c), for a step that brings the nvidia module: the probe says
  * PROBE_NEEDED (with *ret_detail) when the kernel the next boot starts lacks the module or a kernel

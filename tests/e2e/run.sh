@@ -784,15 +784,15 @@ scenario_failure() {
                 expect "gpubase status exit" "$(sh_ status.rc)" 1
                 expect "reboots" "$(status_field .reboots)" 1
                 expect "driver-reboot state" "$(step_field driver-reboot .state)" failed
-                expect_match "driver-reboot error" "$(step_field driver-reboot .error)" 'after the reboot: .*the nvidia kernel module is not loaded.*not rebooting again'
-                expect_match "run error" "$(status_field .error)" 'the nvidia kernel module is not loaded'
+                expect_match "driver-reboot error" "$(step_field driver-reboot .error)" 'after the reboot: .*no NVIDIA GPU on the PCI bus.*not rebooting again'
+                expect_match "run error" "$(status_field .error)" 'no NVIDIA GPU on the PCI bus'
                 expect "ctk step (nothing after the failed step ran)" "$(step_field ctk .state)" pending
                 expect "reboot/poweroff jobs queued after the failure" "$(grep -c 'reboot\|poweroff' "$SH/jobs.txt" 2>/dev/null || true)" 0
                 expect_match "modprobe nvidia" "$(sh_ modprobe.out)" 'No such device'
                 expect_match "loaded module" "$(sh_ module-loaded.txt)" 'No such file or directory'
                 jn=$(jq -r --arg b "${b2//-/}" 'select(._BOOT_ID == $b and .GPUBASE_STEP == "driver-reboot" and .GPUBASE_STATE == "failed") | .MESSAGE' \
                         "$SH/journal-gpubase.json" 2>/dev/null | head -1)
-                expect_match "journal (boot 2) GPUBASE_STATE=failed message" "$jn" 'the nvidia kernel module is not loaded'
+                expect_match "journal (boot 2) GPUBASE_STATE=failed message" "$jn" 'no NVIDIA GPU on the PCI bus'
                 if grep -q '^    GPUBASE_STATE=failed$' "$SH/journal-unit-verbose.txt"; then
                         obs "journalctl -u gpubase -o verbose: GPUBASE_STATE=failed"
                 else

@@ -1624,18 +1624,17 @@ ALL_TESTS=(
 # plan check passes and a dry run resolves the real nvidia packages and their dependencies, in an
 # alternate root where it writes nothing. The plan is headless: the open module (contrib), its GSP
 # firmware (firmware-nvidia-gsp), nvidia-smi and libcuda1, not the nvidia-driver metapackage.
+# The sources are those of an installed Debian 12, security suite included (this machine's suites,
+# from tests/lib/debian-mirror.sh): bookworm-security updates the proprietary stack (nvidia-smi,
+# libcuda1, firmware-nvidia-gsp, nvidia-alternative) past the open module, which stays at bookworm's
+# version (make e2e-real found this: each glob alone picked its newest, apt could not mark the
+# driver). All four must resolve to the one version the open module has.
 t_distro_dry_run_real_archive() {
         mkdir -p "$R/etc/apt/sources.list.d" "$R/usr/share/keyrings"
         cp /usr/share/keyrings/debian-archive-keyring.gpg "$R/usr/share/keyrings/"
-        local mirror
-        mirror=$("$IT_DIR/../lib/debian-mirror.sh" --uri) || fail "this machine's apt sources name no Debian archive"
-        cat >"$R/etc/apt/sources.list.d/debian.sources" <<EOS
-Types: deb
-URIs: $mirror
-Suites: bookworm bookworm-updates
-Components: main contrib non-free non-free-firmware
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOS
+        "$IT_DIR/../lib/debian-mirror.sh" --sources | awk '{ print $1, "[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]", $2, $3,
+                "main contrib non-free non-free-firmware" }' >"$R/etc/apt/sources.list.d/debian.list" ||
+                fail "this machine's apt sources name no Debian archive"
         expect_rc 0 ga plan check "$PLANS/debian-12-distro.yaml"
         snapshot "$R" >"$T/before"
         expect_rc 0 ga run --dry-run "$PLANS/debian-12-distro.yaml"
@@ -1644,6 +1643,10 @@ EOS
         said "nvidia-smi 535."
         said "libcuda1 535."
         said "more packages"
+        local v
+        v=$(grep -o 'resolves to .* and [0-9]* more' "$T/out" | grep -oE '(nvidia-open-kernel-dkms|firmware-nvidia-gsp|nvidia-smi|libcuda1) [^ ,]+' |
+                awk '{ sub(/-[^-]*$/, "", $2); print $2 }' | sort -u)
+        eq "$(wc -l <<<"$v")" 1 "upstream versions the four driver packages resolve to ($(tr '\n' ' ' <<<"$v"))"
         snapshot "$R" >"$T/after"
         cmp -s "$T/before" "$T/after" || { diff "$T/before" "$T/after" | sed 's/^/    | /' >&2; fail "the dry run wrote into the root"; }
 }

@@ -454,6 +454,18 @@ t_distro_origin() {
         check_is driver.origin warn "cannot tell where" "525.147.05-4~deb12u1"
 }
 
+# No NVIDIA GPU on the bus, Debian's module installed (make e2e-real's guest): the module cannot load,
+# and driver.loaded says why instead of sending the reader to dmesg; the module on disk is found
+# through Debian's modprobe configuration (nvidia-current-open.ko)
+t_no_gpu_on_bus() {
+        host no-gpu-distro
+        vj 1
+        check_is driver.loaded fail "no NVIDIA GPU on the PCI bus"
+        fix_has driver.loaded "No such device" "instance type"
+        check_is gpu.present fail "no NVIDIA GPU on the PCI bus"
+        facts_are '.driver.on_disk == "535.261.03" and .driver.installed == "535.261.03" and .driver.loaded == null'
+}
+
 # An H200 that Debian 12's pci.ids does not know: named and placed by NVIDIA's list
 t_h200_unknown() {
         host h200-unknown

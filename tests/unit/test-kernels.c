@@ -4,7 +4,9 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "checks/facts.h"
 #include "checks/kernels.h"
 #include "tests.h"
 
@@ -43,7 +45,7 @@ START_TEST(test_kernel_release_of_image) {
 END_TEST
 
 /* the nvidia module, as DKMS installs it: an object whose .modinfo libkmod reads */
-static void write_module(const TestRoot *t, const char *rel, const char *version) {
+static void write_module_as(const TestRoot *t, const char *rel, const char *version, const char *file) {
         _cleanup_free_ char *dir = xasprintf("/lib/modules/%s/updates/dkms", rel), *src = test_root_path(t, "/ko.c");
         _cleanup_free_ char *text = xasprintf("__attribute__((section(\".modinfo\"), used)) static const char v[] = "
                                               "\"version=%s\";\n",
@@ -51,8 +53,12 @@ static void write_module(const TestRoot *t, const char *rel, const char *version
         test_root_write(t, "/ko.c", text, 0644);
         _cleanup_free_ char *d = test_root_path(t, dir);
         ck_assert_int_eq(mkdir_p(d, 0755), 0);
-        _cleanup_free_ char *cmd = xasprintf("cc -c '%s' -o '%s/nvidia.ko'", src, d);
+        _cleanup_free_ char *cmd = xasprintf("cc -c '%s' -o '%s/%s.ko'", src, d, file);
         ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_module(const TestRoot *t, const char *rel, const char *version) {
+        write_module_as(t, rel, version, "nvidia");
 }
 
 START_TEST(test_kernel_list_read) {
@@ -90,6 +96,61 @@ START_TEST(test_kernel_list_read) {
 }
 END_TEST
 
+/* Debian's `install nvidia modprobe -i nvidia-current-open $CMDLINE_OPTS` (nvidia-open-kernel-support
+ * 535.261.03-1), and lines that name no other file */
+START_TEST(test_modprobe_install_target) {
+        _cleanup_free_ char *a = modprobe_install_target("install nvidia modprobe -i nvidia-current-open $CMDLINE_OPTS");
+        ck_assert_str_eq(a, "nvidia-current-open");
+        _cleanup_free_ char *b = modprobe_install_target("install\tnvidia /sbin/modprobe --ignore-install nvidia-tesla-535");
+        ck_assert_str_eq(b, "nvidia-tesla-535");
+        static const char *const none[] = {
+                "install nvidia-uvm modprobe nvidia ; modprobe -i nvidia-current-open-uvm $CMDLINE_OPTS",
+                "install nvidia-modeset modprobe nvidia ; modprobe -i nvidia-current-open-modeset",
+                "install nvidia modprobe -i nvidia $CMDLINE_OPTS", "install nvidia /bin/true",
+                "install nvidia modprobe ; echo x", "remove nvidia modprobe -r -i nvidia-drm nvidia",
+                "# install nvidia modprobe -i nvidia-current", "alias char-major-195* nvidia", "", NULL};
+        for (size_t i = 0; none[i]; i++) {
+                char *t = modprobe_install_target(none[i]);
+                ck_assert_msg(!t, "'%s' taken to load %s", none[i], t);
+        }
+}
+END_TEST
+
+/* Debian's renamed module, reached through the driver alternative's absolute links: found inside
+ * the root, never by following the links on the machine gpubase runs on */
+START_TEST(test_kernel_module_renamed) {
+        TestRoot t;
+        test_root_init(&t, 0);
+        test_root_write(&t, "/boot/vmlinuz-6.1.0-47-amd64", "image", 0644);
+        test_root_write(&t, "/boot/vmlinuz-6.1.0-50-amd64", "image", 0644);
+        write_module_as(&t, "6.1.0-47-amd64", "535.261.03", "nvidia-current-open");
+        write_module_as(&t, "6.1.0-50-amd64", "535.261.03", "nvidia-current-open");
+        write_module(&t, "6.1.0-50-amd64", "525.147.05"); /* a stale nvidia.ko: modprobe would not load it */
+        KernelList kl = {0};
+        ck_assert_int_eq(kernel_list_read(&t.host, &kl), 0);
+        ck_assert(!kl.k[0].module); /* no configuration names the renamed file yet */
+        ck_assert_str_eq(kl.k[1].module, "525.147.05");
+        kernel_list_done(&kl);
+        test_root_write(&t, "/etc/nvidia/current-open/nvidia-modprobe.conf",
+                        "# comment\ninstall nvidia-uvm modprobe nvidia ; modprobe -i nvidia-current-open-uvm\n"
+                        "install nvidia modprobe -i nvidia-current-open $CMDLINE_OPTS\n",
+                        0644);
+        _cleanup_free_ char *alt = test_root_path(&t, "/etc/alternatives"), *md = test_root_path(&t, "/etc/modprobe.d");
+        ck_assert_int_eq(mkdir_p(alt, 0755), 0);
+        ck_assert_int_eq(mkdir_p(md, 0755), 0);
+        _cleanup_free_ char *l1 = xasprintf("%s/nvidia--nvidia-modprobe.conf", alt), *l2 = xasprintf("%s/nvidia.conf", md);
+        ck_assert_int_eq(symlink("/etc/nvidia/current-open/nvidia-modprobe.conf", l1), 0);
+        ck_assert_int_eq(symlink("/etc/alternatives/nvidia--nvidia-modprobe.conf", l2), 0);
+        _cleanup_free_ char *name = driver_module_file_name(&t.host);
+        ck_assert_str_eq(name, "nvidia-current-open");
+        ck_assert_int_eq(kernel_list_read(&t.host, &kl), 0);
+        ck_assert_str_eq(kl.k[0].module, "535.261.03");
+        ck_assert_str_eq(kl.k[1].module, "535.261.03");
+        kernel_list_done(&kl);
+        test_root_done(&t);
+}
+END_TEST
+
 START_TEST(test_kernel_metapackages) {
         const char *status = "Package: linux-image-amd64\nStatus: install ok installed\nVersion: 6.1.119-1\n\n"
                              "Package: linux-image-6.1.0-28-amd64\nStatus: install ok installed\nVersion: 6.1.119-1\n\n"
@@ -122,6 +183,8 @@ Suite *kernels_suite(void) {
         tcase_add_test(tc, test_kernel_release_of_image);
         tcase_add_test(tc, test_kernel_list_read);
         tcase_add_test(tc, test_kernel_metapackages);
+        tcase_add_test(tc, test_modprobe_install_target);
+        tcase_add_test(tc, test_kernel_module_renamed);
         suite_add_tcase(s, tc);
         return s;
 }
