@@ -41,6 +41,10 @@ struct AptShim {
 
 namespace aptshim {
 
+// Makes the versions that ver needs exactly (or by a name only they provide) the candidates of their
+// packages, depth levels down at most 4 (aptshim_align.cc).
+void align_exact_deps(pkgDepCache *dc, pkgCache::VerIterator ver, int depth);
+
 inline char *dup(const std::string &s) {
         char *p = strdup(s.c_str());
         if (!p)
