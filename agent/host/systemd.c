@@ -131,12 +131,13 @@ static int rooted_unit_activating(const Host *h, const char *unit) {
         return activating;
 }
 
-int sd_unit_activating(const char *unit) {
+/* The system bus, opened, with unit loaded: its object path and its ActiveState. */
+static int unit_active_state(const char *unit, sd_bus **ret_bus, char **ret_path, char **ret_state) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *path = NULL;
-        _cleanup_free_ char *state = NULL;
+        char *state = NULL;
         int r = sd_bus_open_system(&bus);
         if (r < 0)
                 return r;
@@ -153,7 +154,17 @@ int sd_unit_activating(const char *unit) {
         sd_bus_error_free(&e);
         if (r < 0)
                 return r;
-        return streq(state, "activating");
+        *ret_path = xstrdup(path);
+        *ret_state = state;
+        *ret_bus = TAKE_PTR(bus);
+        return 0;
+}
+
+int sd_unit_activating(const char *unit) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *path = NULL, *state = NULL;
+        int r = unit_active_state(unit, &bus, &path, &state);
+        return r < 0 ? r : streq(state, "activating");
 }
 
 int host_unit_activating(const Host *h, const char *unit) {
@@ -164,27 +175,10 @@ int host_unit_activating(const Host *h, const char *unit) {
 
 int sd_unit_active_since(const char *unit, uint64_t *ret_usec) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL, *state = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        const char *path = NULL;
-        _cleanup_free_ char *state = NULL;
         uint64_t t = 0;
-        int r;
-
-        r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
-        sd_bus_error_free(&e);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return r;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                       "ActiveState", &e, &state);
-        sd_bus_error_free(&e);
+        int r = unit_active_state(unit, &bus, &path, &state);
         if (r < 0)
                 return r;
         if (!streq(state, "active") && !streq(state, "reloading"))
