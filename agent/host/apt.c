@@ -400,6 +400,15 @@ bool apt_lists_stale(const Host *h) {
         return want >= have;
 }
 
+bool apt_lists_missing(const Host *h) {
+        _cleanup_free_ char *dir = host_path(h, APT_LISTS);
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (strstr(de->d_name, "_Packages"))
+                        return false;
+        return true;
+}
+
 int apt_session_update(AptSession *s, char **reterr) {
         int r = apt_shim_update(s->shim, &s->out.progress, reterr);
         progress_done(s);
