@@ -1145,7 +1145,8 @@ drop_lists() {
 # An image build removes the lists it fetched; a rerun whose driver packages are installed has no
 # other reason to refresh them. When the next kernel then lacks the module and its headers, the
 # driver step refreshes the lists before the header package counts as missing, and installs it:
-# with the lists gone entirely, and with the lists there but without the kernel repository's. With
+# with the lists gone entirely, with the lists there but without the kernel repository's, and with
+# the indexes there but not their signed release files. With
 # `update: never` it refreshes nothing and fails, saying so and how to fix it.
 t_driver_step_refreshes_lists_for_headers() {
         kernel_root
@@ -1174,6 +1175,19 @@ t_driver_step_refreshes_lists_for_headers() {
         eq "$(step_state driver)" done "the driver step with the kernel repository's lists missing"
         installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
         module_for 6.1.0-28-amd64 595.45.01
+        # the indexes there without their signed release files: libapt reads them as untrusted and
+        # would refuse the headers' archive ("refusing unauthenticated archives"): they count as
+        # missing
+        drop_kernel_module 6.1.0-28-amd64
+        drop_lists InRelease
+        [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "no indexes left"
+        expect_rc 0 gb reset
+        expect_rc 3 ga run "$plan" --reboot=exit
+        eq "$(step_state driver)" done "the driver step with the release files missing"
+        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
+        module_for 6.1.0-28-amd64 595.45.01
+        [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*InRelease')" ] ||
+                fail "the release files were not fetched again"
         # update: never keeps its meaning: nothing refreshed, the failure says why and what to do
         plan=$(kernel_plan "update: never")
         drop_kernel_module 6.1.0-28-amd64
