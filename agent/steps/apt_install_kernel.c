@@ -89,14 +89,16 @@ static int pick_headers(AptSession *as, const char *name, const char *update, bo
         if (r == -ENOENT && !*updated && !streq(update, "never")) {
                 _cleanup_free_ char *uerr = NULL;
                 *updated = true;
-                if (apt_session_update(as, &uerr) < 0)
-                        return errorf(reterr, r, "%s, and refreshing the package lists failed: %s", err, uerr);
+                int u = apt_session_update(as, &uerr);
+                if (u < 0)
+                        return errorf(reterr, r, "%s, and refreshing the package lists failed: %s", err ? err : name,
+                                      uerr ? uerr : strerror(-u));
                 free(TAKE_PTR(err));
                 r = apt_pick_version(as, name, NULL, ret_version, &err);
         } else if (r == -ENOENT && streq(update, "never"))
                 return errorf(reterr, r, "%s; the package lists are %s (update: never): run `apt-get update`, or set "
                               "`update: auto` on the step",
-                              err, apt_lists_missing(as->host) ? "missing" : "not refreshed");
+                              err ? err : name, apt_lists_missing(as->host) ? "missing" : "not refreshed");
         if (r < 0)
                 return errorf(reterr, r, "%s", err ? err : strerror(-r));
         return 0;
