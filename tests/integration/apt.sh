@@ -1172,7 +1172,7 @@ t_driver_step_refreshes_lists_for_headers() {
         [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "no lists left"
         expect_rc 0 gb reset
         expect_rc 3 ga run "$plan" --reboot=exit
-        eq "$(step_state driver)" done "the driver step with the kernel repository's lists missing"
+        eq "$(step_state driver)" "done" "the driver step with the kernel repository's lists missing"
         installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
         module_for 6.1.0-28-amd64 595.45.01
         # the indexes there without their signed release files: libapt reads them as untrusted and
@@ -1183,7 +1183,7 @@ t_driver_step_refreshes_lists_for_headers() {
         [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "no indexes left"
         expect_rc 0 gb reset
         expect_rc 3 ga run "$plan" --reboot=exit
-        eq "$(step_state driver)" done "the driver step with the release files missing"
+        eq "$(step_state driver)" "done" "the driver step with the release files missing"
         installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
         module_for 6.1.0-28-amd64 595.45.01
         [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*InRelease')" ] ||
