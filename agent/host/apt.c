@@ -400,6 +400,36 @@ bool apt_lists_stale(const Host *h) {
         return want >= have;
 }
 
+/* A list file's name is its URI with '/' as '_': a suite's signed release file is PREFIX_InRelease
+ * (or PREFIX_Release beside PREFIX_Release.gpg), its indexes PREFIX_..._Packages. libapt has no
+ * call that says whether an index lost its release file (it reads the index and calls it
+ * untrusted), so the names are compared here. */
+static bool index_has_release(char **releases, const char *name) {
+        for (size_t i = 0; releases && releases[i]; i++)
+                if (startswith(name, releases[i]))
+                        return true;
+        return false;
+}
+
+bool apt_lists_missing(const Host *h) {
+        _cleanup_free_ char *dir = host_path(h, APT_LISTS);
+        _cleanup_strv_free_ char **releases = NULL, **indexes = NULL;
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        for (struct dirent *de; d && (de = readdir(d));) {
+                const char *n = de->d_name, *end = strrchr(n, '_');
+                if (!end)
+                        continue;
+                if (streq(end, "_InRelease") || streq(end, "_Release.gpg"))
+                        strv_push(&releases, xstrndup(n, (size_t) (end - n) + 1));
+                else if (strstr(n, "_Packages"))
+                        strv_push(&indexes, xstrdup(n));
+        }
+        for (size_t i = 0; indexes && indexes[i]; i++)
+                if (!index_has_release(releases, indexes[i]))
+                        return true;
+        return !indexes;
+}
+
 int apt_session_update(AptSession *s, char **reterr) {
         int r = apt_shim_update(s->shim, &s->out.progress, reterr);
         progress_done(s);

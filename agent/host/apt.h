@@ -85,6 +85,11 @@ int apt_session_reopen(AptSession *s, char **reterr);
 /* The sources changed since gpubase last refreshed the lists (or it never did): an update is due.
  * apt gives downloaded lists the server's mtime, so a stamp of our own refresh is what counts. */
 bool apt_lists_stale(const Host *h);
+/* The root's package lists are missing: no index (no *_Packages* file in /var/lib/apt/lists), or an
+ * index without the signed release file it came with (libapt would read it as untrusted and refuse
+ * its archives). Never refreshed, or removed since: an image build removes the lists it fetched,
+ * and keeps the stamp apt_lists_stale() compares with. */
+bool apt_lists_missing(const Host *h);
 /* apt update, and the stamp apt_lists_stale() compares with. *reterr on failure. */
 int apt_session_update(AptSession *s, char **reterr);
 /* Make the lists and archives apt downloaded durable (called after an update and a prefetch). */

@@ -396,12 +396,12 @@ static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr
         return 0;
 }
 
-/* apt-get update as `update:` says (auto: when the lists are stale); *updated says that it ran. A
- * failed refresh fails only with `update: always`: offline after the reboot, what was prefetched
- * may still be enough. */
+/* apt-get update as `update:` says (auto: lists stale or missing); *updated says that it ran. A failed refresh
+ * fails only with `update: always`: offline after the reboot, what was prefetched may still be enough. */
 static int refresh_lists(AptSession *as, Ctx *ctx, const char *update, bool *updated, char **reterr) {
         _cleanup_free_ char *err = NULL;
-        if (!streq(update, "always") && !(streq(update, "auto") && apt_lists_stale(ctx->host)))
+        bool due = apt_lists_stale(ctx->host) || apt_lists_missing(ctx->host);
+        if (!streq(update, "always") && !(streq(update, "auto") && due))
                 return 0;
         int r = apt_session_update(as, &err);
         if (r < 0 && streq(update, "always"))
@@ -549,7 +549,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         if (r >= 0)
                 r = hold_pin_origin(s, ctx, &as, &err);
         if (r >= 0)
-                r = apt_install_kernel_apply(s, ctx, &as, &changed3, &err);
+                r = apt_install_kernel_apply(s, ctx, &as, &updated, &changed3, &err);
         if (r >= 0)
                 r = prefetch_steps(s, ctx, &as, &err);
         if (r >= 0 && a->prefetch)

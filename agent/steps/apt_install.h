@@ -41,10 +41,13 @@ int apt_install_align(AptSession *as, const AptPkgSpec *pkgs, size_t n, const ch
 
 /* The kernels (apt_install_kernel.c), for a step that brings the nvidia module: the probe says
  * PROBE_NEEDED (with *ret_detail) when the kernel the next boot starts lacks the module or a kernel
- * metapackage is not held (hold_kernel); apply holds them, installs the missing headers and fails
- * (-ENOPKG with *reterr) when the next kernel still lacks the module. */
+ * metapackage is not held (hold_kernel); apply holds them, installs the missing headers (a header
+ * package apt does not know refreshes the lists once, as `update:` allows; *updated: the step's
+ * lists were refreshed already, set when this refreshes them) and fails (-ENOPKG with *reterr)
+ * when the next kernel still lacks the module. */
 int apt_install_kernel_probe(const Step *s, Ctx *ctx, char **ret_detail);
-int apt_install_kernel_apply(const Step *s, Ctx *ctx, AptSession *as, unsigned *ret_changed, char **reterr);
+int apt_install_kernel_apply(const Step *s, Ctx *ctx, AptSession *as, bool *updated, unsigned *ret_changed,
+                             char **reterr);
 
 /* StepKind.preview and StepKind.bundle of apt-install (apt_install_resolve.c). */
 int apt_install_preview(const Step *s, Ctx *ctx, char **ret_detail, char **reterr);

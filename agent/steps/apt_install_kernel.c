@@ -77,11 +77,38 @@ int apt_install_kernel_probe(const Step *s, Ctx *ctx, char **ret_detail) {
         return PROBE_SATISFIED;
 }
 
+/* apt_pick_version() of a header package. One apt does not know makes one refresh of the lists
+ * (unless refreshed already or `update: never`), then a second try: the driver's packages are
+ * installed already on a rerun, so nothing else refreshed the lists, which an image build removes
+ * at its end (and which lack a kernel newer than their last refresh). With `update: never`, the
+ * error says that the lists were not refreshed and how to do it. */
+static int pick_headers(AptSession *as, const char *name, const char *update, bool *updated, char **ret_version,
+                        char **reterr) {
+        _cleanup_free_ char *err = NULL;
+        int r = apt_pick_version(as, name, NULL, ret_version, &err);
+        if (r == -ENOENT && !*updated && !streq(update, "never")) {
+                _cleanup_free_ char *uerr = NULL;
+                *updated = true;
+                int u = apt_session_update(as, &uerr);
+                if (u < 0)
+                        return errorf(reterr, r, "%s, and refreshing the package lists failed: %s", err ? err : name,
+                                      uerr ? uerr : strerror(-u));
+                free(TAKE_PTR(err));
+                r = apt_pick_version(as, name, NULL, ret_version, &err);
+        } else if (r == -ENOENT && streq(update, "never"))
+                return errorf(reterr, r, "%s; the package lists are %s (update: never): run `apt-get update`, or set "
+                              "`update: auto` on the step",
+                              err ? err : name, apt_lists_missing(as->host) ? "missing" : "not refreshed");
+        if (r < 0)
+                return errorf(reterr, r, "%s", err ? err : strerror(-r));
+        return 0;
+}
+
 /* linux-headers-<release> for every kernel that lacks the module and its headers. One that no
  * repository offers is an error for the kernel the next boot starts (and the running one), and
  * only a notice for older ones, which boot only when chosen by hand. */
-static int install_headers(AptSession *as, const KernelList *kl, const char *want, unsigned *ret_changed,
-                           char **reterr) {
+static int install_headers(AptSession *as, const KernelList *kl, const char *want, const char *update, bool *updated,
+                           unsigned *ret_changed, char **reterr) {
         AptPkgSpec *specs = xcalloc(kl->n, sizeof(AptPkgSpec));
         char **versions = xcalloc(kl->n + 1, sizeof(char *));
         _cleanup_free_ char *missing = NULL;
@@ -92,7 +119,7 @@ static int install_headers(AptSession *as, const KernelList *kl, const char *wan
                 if (k->headers || kernel_has_module(k, want))
                         continue;
                 _cleanup_free_ char *name = xasprintf("linux-headers-%s", k->release), *err = NULL;
-                r = apt_pick_version(as, name, NULL, &versions[n], &err);
+                r = pick_headers(as, name, update, updated, &versions[n], &err);
                 if (r >= 0)
                         specs[n++].name = TAKE_PTR(name);
                 else if ((k->next || k->running) && !missing) {
@@ -126,7 +153,8 @@ static int hold_kernel(Ctx *ctx, AptSession *as, char **reterr) {
         return apt_shim_set_hold(as->shim, (const char *const *) unheld, true, reterr);
 }
 
-int apt_install_kernel_apply(const Step *s, Ctx *ctx, AptSession *as, unsigned *ret_changed, char **reterr) {
+int apt_install_kernel_apply(const Step *s, Ctx *ctx, AptSession *as, bool *updated, unsigned *ret_changed,
+                             char **reterr) {
         const AptInstallParams *a = s->params;
         ModuleSource src = module_source(a);
         _cleanup_(kernel_list_done) KernelList kl = {0};
@@ -140,7 +168,7 @@ int apt_install_kernel_apply(const Step *s, Ctx *ctx, AptSession *as, unsigned *
                 return 0;
         want = driver_version(ctx->host);
         if (src == MODULE_SOURCE_DKMS) {
-                r = install_headers(as, &kl, want, &changed, reterr);
+                r = install_headers(as, &kl, want, a->update ? a->update : "auto", updated, &changed, reterr);
                 if (r < 0)
                         return r;
                 kernel_list_done(&kl);

@@ -1122,6 +1122,86 @@ t_driver_step_refuses_next_kernel_without_module() {
         eq "$(step_state driver-reboot)" reboot-requested "the reboot step after the kernel went"
 }
 
+# drop_kernel_module KVER: kernel KVER without the nvidia module and its headers (DKMS's build of
+# it and linux-headers-KVER removed), as a kernel upgrade that arrived after the driver leaves it.
+drop_kernel_module() {
+        dpkg_r -r "linux-headers-$1" >"$T/dpkg.out" 2>&1 || { cat "$T/dpkg.out" >&2; fail "dpkg -r of the headers failed"; }
+        rm -rf "$R/lib/modules/$1/updates" "$R/lib/modules/$1/build"
+}
+
+# drop_lists [PATTERN]: the root's package lists removed as image mode's tidy-up removes what a run
+# downloaded (every file of /var/lib/apt/lists but the lock, gpubase's stamp of the refresh kept);
+# with PATTERN, only the files whose names contain it.
+drop_lists() {
+        local f n=0
+        for f in "$R"/var/lib/apt/lists/*; do
+                { [ "${f##*/}" != lock ] && [ ! -d "$f" ] && [[ ${f##*/} == *"${1:-}"* ]]; } || continue
+                rm -f "$f"
+                n=$((n + 1))
+        done
+        [ "$n" -gt 0 ] || fail "no package lists to remove (${1:-all})"
+}
+
+# An image build removes the lists it fetched; a rerun whose driver packages are installed has no
+# other reason to refresh them. When the next kernel then lacks the module and its headers, the
+# driver step refreshes the lists before the header package counts as missing, and installs it:
+# with the lists gone entirely, with the lists there but without the kernel repository's, and with
+# the indexes there but not their signed release files. With
+# `update: never` it refreshes nothing and fails, saying so and how to fix it.
+t_driver_step_refreshes_lists_for_headers() {
+        kernel_root
+        local plan kernel_lists
+        plan=$(kernel_plan)
+        expect_rc 3 ga run "$plan" --reboot=exit
+        module_for 6.1.0-28-amd64 595.45.01
+        [ -f "$R/var/lib/gpubase/apt-lists.stamp" ] || fail "no stamp of the refresh after the first run"
+        # the lists gone entirely (a golden image's first boot)
+        drop_kernel_module 6.1.0-28-amd64
+        drop_lists
+        expect_rc 0 gb reset
+        expect_rc 3 ga run "$plan" --reboot=exit
+        eq "$(states)" "cuda-repo=skipped kernel-repo=skipped driver=done driver-reboot=reboot-requested" "step states"
+        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
+        module_for 6.1.0-28-amd64 595.45.01
+        installed nvidia-open 595.45.01-1 hold
+        # the lists there, but not the kernel repository's (its file names carry its path)
+        kernel_lists=${REPO_KERNEL_URI#file://}
+        kernel_lists=${kernel_lists//\//_}
+        drop_kernel_module 6.1.0-28-amd64
+        drop_lists "$kernel_lists"
+        [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "no lists left"
+        expect_rc 0 gb reset
+        expect_rc 3 ga run "$plan" --reboot=exit
+        eq "$(step_state driver)" "done" "the driver step with the kernel repository's lists missing"
+        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
+        module_for 6.1.0-28-amd64 595.45.01
+        # the indexes there without their signed release files: libapt reads them as untrusted and
+        # would refuse the headers' archive ("refusing unauthenticated archives"): they count as
+        # missing
+        drop_kernel_module 6.1.0-28-amd64
+        drop_lists InRelease
+        [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "no indexes left"
+        expect_rc 0 gb reset
+        expect_rc 3 ga run "$plan" --reboot=exit
+        eq "$(step_state driver)" "done" "the driver step with the release files missing"
+        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
+        module_for 6.1.0-28-amd64 595.45.01
+        [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*InRelease')" ] ||
+                fail "the release files were not fetched again"
+        # update: never keeps its meaning: nothing refreshed, the failure says why and what to do
+        plan=$(kernel_plan "update: never")
+        drop_kernel_module 6.1.0-28-amd64
+        drop_lists
+        expect_rc 0 gb reset
+        expect_rc 1 ga run "$plan" --reboot=exit
+        eq "$(step_state driver)" failed "the driver step with update: never"
+        said "linux-headers-6.1.0-28-amd64, which DKMS needs to build it, cannot be installed"
+        said "the package lists are missing (update: never)"
+        [ -z "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "update: never refreshed the lists"
+        not_installed linux-headers-6.1.0-28-amd64
+        frontends_untouched
+}
+
 # hold_kernel: true holds the kernel metapackages the host has (and only those).
 t_driver_step_hold_kernel() {
         kernel_root
@@ -1603,6 +1683,7 @@ ALL_TESTS=(
         dpkg_lock_timeout
         driver_step_installs_next_kernel_headers
         driver_step_refuses_next_kernel_without_module
+        driver_step_refreshes_lists_for_headers
         driver_step_hold_kernel
         pinning_package_first_takes_effect
         origin_mismatch_names_source

@@ -1,7 +1,7 @@
 /* The shim's Debian version comparison and apt_pick_version()'s glob matching, against a small
  * flat repository index written by hand (no .deb files are needed to resolve versions); and which
  * repositories a keyring package's apt source names (the keyring chain asks those, and only those,
- * with a Signed-By of its own). */
+ * with a Signed-By of its own); and when the root's package lists count as missing. */
 #include <check.h>
 #include <string.h>
 
@@ -134,11 +134,45 @@ START_TEST(test_keyring_sources) {
 }
 END_TEST
 
+/* apt_lists_missing(): no index, or an index whose suite has no signed release file beside it. */
+START_TEST(test_lists_missing) {
+        static const struct {
+                const char *files; /* in /var/lib/apt/lists, space-separated */
+                bool missing;
+        } cases[] = {
+                {"", true},
+                {"lock", true},
+                {"d.invalid_debian_dists_bookworm_InRelease", true}, /* a release file and no index */
+                {"d.invalid_debian_dists_bookworm_InRelease d.invalid_debian_dists_bookworm_main_binary-amd64_Packages",
+                 false},
+                {"d.invalid_debian_dists_bookworm_main_binary-amd64_Packages", true},
+                /* bookworm's release file does not sign bookworm-updates' index */
+                {"d.invalid_debian_dists_bookworm_InRelease d.invalid_debian_dists_bookworm_main_binary-amd64_Packages "
+                 "d.invalid_debian_dists_bookworm-updates_main_binary-amd64_Packages",
+                 true},
+                /* a flat repository; Release with its detached signature */
+                {"_srv_repo_Release _srv_repo_Release.gpg _srv_repo_Packages.lz4", false},
+                {"_srv_repo_Release _srv_repo_Packages", true},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                TestRoot t;
+                test_root_init(&t, 0);
+                _cleanup_free_ char *dir = test_root_path(&t, "/var/lib/apt/lists");
+                free(test_sh(t.dir, "mkdir -p %s/partial && cd %s && for f in %s; do : >$f; done", dir, dir,
+                             cases[i].files));
+                ck_assert_msg(apt_lists_missing(&t.host) == cases[i].missing, "case %zu (%s): want %s", i,
+                              cases[i].files, cases[i].missing ? "missing" : "present");
+                test_root_done(&t);
+        }
+}
+END_TEST
+
 Suite *apt_suite(void) {
         Suite *s = suite_create("apt");
         TCase *tc = tcase_create("version");
         tcase_add_test(tc, test_version_cmp);
         tcase_add_test(tc, test_keyring_sources);
+        tcase_add_test(tc, test_lists_missing);
         suite_add_tcase(s, tc);
         tc = tcase_create("pick");
         tcase_add_checked_fixture(tc, setup, teardown);
