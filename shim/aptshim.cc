@@ -178,7 +178,8 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         for (auto &opt : s->dpkg_opts)
                 s->dpkg_opts_c.push_back(opt.c_str());
         s->dpkg_opts_c.push_back(nullptr);
-        if (!pkgInitSystem(*_config, _system))
+        // the analyser loses track of the global reassigned after its delete above (a new Configuration)
+        if (!pkgInitSystem(*_config, _system)) // NOLINT(clang-analyzer-cplusplus.NewDelete)
                 return fail(reterr, -EIO, "cannot initialise apt's packaging system");
         // the status file is known only now; a fresh root without one has nothing installed
         if ((o->readonly || o->scratch) && !FileExists(_config->FindFile("Dir::State::status")))
