@@ -81,8 +81,9 @@ int sd_unit_is_enabled(const char *unit) {
         return streq(state, "enabled") || streq(state, "enabled-runtime") || streq(state, "linked");
 }
 
-/* Under --root, host_unit_set_enabled() logs "enable UNIT" / "disable UNIT": the last one counts. */
-static int rooted_unit_is_enabled(const Host *h, const char *unit) {
+/* Under --root, what the actions log says of unit: fn sees each line in order and updates *state,
+ * which starts at 0; 0 without a log. */
+static int actions_log_fold(const Host *h, const char *unit, void (*fn)(const char *line, const char *unit, int *state)) {
         _cleanup_free_ char *p = host_path(h, GPUBASE_ACTIONS_LOG);
         _cleanup_free_ char *text = NULL;
         int r = read_file(p, 16 * 1024 * 1024, &text, NULL);
@@ -90,18 +91,26 @@ static int rooted_unit_is_enabled(const Host *h, const char *unit) {
                 return 0;
         if (r < 0)
                 return r;
-        _cleanup_free_ char *on = xasprintf("enable %s", unit), *off = xasprintf("disable %s", unit);
-        int enabled = 0;
+        int state = 0;
         for (char *line = text, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = 0;
-                if (streq(line, on))
-                        enabled = 1;
-                else if (streq(line, off))
-                        enabled = 0;
+                fn(line, unit, &state);
         }
-        return enabled;
+        return state;
+}
+
+/* host_unit_set_enabled() logs "enable UNIT" / "disable UNIT": the last one counts. */
+static void enabled_line(const char *line, const char *unit, int *state) {
+        if (startswith(line, "enable ") && streq(line + strlen("enable "), unit))
+                *state = 1;
+        else if (startswith(line, "disable ") && streq(line + strlen("disable "), unit))
+                *state = 0;
+}
+
+static int rooted_unit_is_enabled(const Host *h, const char *unit) {
+        return actions_log_fold(h, unit, enabled_line);
 }
 
 int host_unit_is_enabled(const Host *h, const char *unit) {
@@ -110,25 +119,15 @@ int host_unit_is_enabled(const Host *h, const char *unit) {
         return sd_unit_is_enabled(unit);
 }
 
-/* Under --root: the last line of the actions log that names the unit says "activating UNIT". */
+/* The last line that names the unit says "activating UNIT". */
+static void activating_line(const char *line, const char *unit, int *state) {
+        const char *sp = strrchr(line, ' ');
+        if (sp && streq(sp + 1, unit))
+                *state = sp == line + strlen("activating") && startswith(line, "activating ");
+}
+
 static int rooted_unit_activating(const Host *h, const char *unit) {
-        _cleanup_free_ char *p = host_path(h, GPUBASE_ACTIONS_LOG);
-        _cleanup_free_ char *text = NULL;
-        int r = read_file(p, 16 * 1024 * 1024, &text, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        int activating = 0;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                const char *sp = strrchr(line, ' ');
-                if (sp && streq(sp + 1, unit))
-                        activating = sp == line + strlen("activating") && startswith(line, "activating ");
-        }
-        return activating;
+        return actions_log_fold(h, unit, activating_line);
 }
 
 /* The system bus, opened, with unit loaded: its object path and its ActiveState. */
