@@ -150,6 +150,17 @@ static void assert_states_equal(const State *a, const State *b) {
         }
 }
 
+/* s saved and loaded back, equal to s; the loaded state (the caller frees it). */
+static State *roundtrip(State *s) {
+        _cleanup_free_ char *path = state_path();
+        ck_assert_int_eq(state_save(path, s), 0);
+        State *t = NULL;
+        _cleanup_free_ char *why = NULL;
+        ck_assert_int_eq(state_load(path, &t, &why), 0);
+        assert_states_equal(s, t);
+        return t;
+}
+
 START_TEST(test_state_roundtrip) {
         _cleanup_(plan_freep) Plan *p = test_load_plan_text(&root, plan_text);
         _cleanup_(state_freep) State *s = full_state(p);
@@ -191,12 +202,7 @@ START_TEST(test_state_busy_roundtrip) {
         s->steps[0].attempts = 1;
         step_record_set(&s->steps[0].error, "the dpkg lock is still held after 15s: held by process 42 (dpkg)");
         ck_assert(step_record_busy(&s->steps[0]));
-        _cleanup_free_ char *path = state_path();
-        ck_assert_int_eq(state_save(path, s), 0);
-        _cleanup_(state_freep) State *t = NULL;
-        _cleanup_free_ char *why = NULL;
-        ck_assert_int_eq(state_load(path, &t, &why), 0);
-        assert_states_equal(s, t);
+        _cleanup_(state_freep) State *t = roundtrip(s);
         ck_assert_str_eq(run_state_to_string(t->run_state), "busy");
         ck_assert_int_eq(t->steps[0].state, STEP_PENDING);
         ck_assert(step_record_busy(&t->steps[0]));
@@ -646,12 +652,7 @@ START_TEST(test_state_replan) {
         ck_assert_ptr_null(state_find_step(s, "gone"));
 
         /* replanned state round-trips */
-        _cleanup_free_ char *path = state_path();
-        ck_assert_int_eq(state_save(path, s), 0);
-        _cleanup_(state_freep) State *t = NULL;
-        _cleanup_free_ char *why = NULL;
-        ck_assert_int_eq(state_load(path, &t, &why), 0);
-        assert_states_equal(s, t);
+        _cleanup_(state_freep) State *t = roundtrip(s);
 }
 END_TEST
 
