@@ -1148,6 +1148,16 @@ drop_lists() {
 # with the lists gone entirely, with the lists there but without the kernel repository's, and with
 # the indexes there but not their signed release files. With
 # `update: never` it refreshes nothing and fails, saying so and how to fix it.
+# rerun_repairs PLAN WHAT: after a reset, a rerun of PLAN installs the headers of the kernel whose
+# module was dropped and builds the module again, with WHAT
+rerun_repairs() {
+        expect_rc 0 gb reset
+        expect_rc 3 ga run "$1" --reboot=exit
+        eq "$(step_state driver)" "done" "the driver step with $2"
+        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
+        module_for 6.1.0-28-amd64 595.45.01
+}
+
 t_driver_step_refreshes_lists_for_headers() {
         kernel_root
         local plan kernel_lists
@@ -1170,22 +1180,14 @@ t_driver_step_refreshes_lists_for_headers() {
         drop_kernel_module 6.1.0-28-amd64
         drop_lists "$kernel_lists"
         [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "no lists left"
-        expect_rc 0 gb reset
-        expect_rc 3 ga run "$plan" --reboot=exit
-        eq "$(step_state driver)" "done" "the driver step with the kernel repository's lists missing"
-        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
-        module_for 6.1.0-28-amd64 595.45.01
+        rerun_repairs "$plan" "the kernel repository's lists missing"
         # the indexes there without their signed release files: libapt reads them as untrusted and
         # would refuse the headers' archive ("refusing unauthenticated archives"): they count as
         # missing
         drop_kernel_module 6.1.0-28-amd64
         drop_lists InRelease
         [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*Packages')" ] || fail "no indexes left"
-        expect_rc 0 gb reset
-        expect_rc 3 ga run "$plan" --reboot=exit
-        eq "$(step_state driver)" "done" "the driver step with the release files missing"
-        installed linux-headers-6.1.0-28-amd64 6.1.0-28-amd64
-        module_for 6.1.0-28-amd64 595.45.01
+        rerun_repairs "$plan" "the release files missing"
         [ -n "$(find "$R/var/lib/apt/lists" -maxdepth 1 -name '*InRelease')" ] ||
                 fail "the release files were not fetched again"
         # update: never keeps its meaning: nothing refreshed, the failure says why and what to do
