@@ -48,9 +48,10 @@ BUILD_DEPS := gcc g++ make pkg-config libyaml-dev libjson-c-dev libsystemd-dev l
 # col, man), shfmt (tools-check), shellcheck (lint), git (tests/ci: the clone in the fresh root),
 # strace (apt.sh traces a converged rerun; run.sh counts a no-op rerun's fsyncs; verify.sh and run.sh
 # prove files and libraries are not opened; make bench counts a no-op's fsyncs and child processes);
-# debhelper and lintian (make deb: dpkg-buildpackage through dh, then lintian).
+# debhelper, lintian and build-essential (make deb: dpkg-buildpackage through dh, then lintian;
+# dpkg-checkbuilddeps always asks for build-essential, whatever debian/control says).
 DEB_DEPS   := $(BUILD_DEPS) check jq dpkg-dev apt-utils gnupg zstd python3 python3-yaml packer ansible-core \
-              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace debhelper lintian
+              cloud-init bash-completion groff-base bsdextrautils man-db shfmt shellcheck git strace debhelper lintian build-essential
 # ops.sh: the Prometheus text-format parser (verify --textfile) and JSON Schema validation (--json
 # outputs against packaging/schema), both for /usr/bin/python3; systemd-analyze (verify, security)
 # and journalctl (the catalog) from systemd
