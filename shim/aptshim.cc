@@ -24,7 +24,6 @@
 #include <apt-pkg/policy.h>
 #include <apt-pkg/progress.h>
 #include <apt-pkg/sourcelist.h>
-#include <apt-pkg/statechanges.h>
 #include <apt-pkg/update.h>
 
 #include <cerrno>
@@ -87,10 +86,9 @@ int unknown_version(pkgCache::PkgIterator &pkg, const char *name, const char *ve
 
 } // namespace
 
-void aptshim::drop_status_cache() {
-        std::string pkgcache = _config->FindFile("Dir::Cache::pkgcache");
-        if (!pkgcache.empty())
-                (void) unlink(pkgcache.c_str());
+void aptshim::drop_status_cache(const AptShim *s) {
+        if (!s->status_cache_file.empty())
+                (void) unlink(s->status_cache_file.c_str());
 }
 
 bool aptshim::cache_ready(AptShim *s) {
@@ -147,10 +145,17 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         // Read-only sessions keep the cache files too (pkgcache.bin, srcpkgcache.bin in the root's
         // /var/cache/apt, where the directory is writable): libapt reuses them until the lists or
         // dpkg's status change, as apt does. A dry run writes nothing where it looks.
-        if (o->scratch) {
+        if (!o->scratch) // a dry run removes nothing either
+                s->status_cache_file = _config->FindFile("Dir::Cache::pkgcache");
+        if (o->scratch || o->cache_in_memory) {
                 _config->Set("Dir::Cache::pkgcache", "");
                 _config->Set("Dir::Cache::srcpkgcache", "");
-        }
+        } else if (o->status_cache_in_memory)
+                _config->Set("Dir::Cache::pkgcache", ""); // srcpkgcache.bin is still kept (apt writes it alone then)
+        // apt's planner log (eipp.log.xz: the whole install request, xz-compressed at every install)
+        // is for debugging external planners; compressing it was a tenth of gpubase's own time in a
+        // cold run on a real host's lists. dpkg's and apt's own logs (term.log, history.log) stay.
+        _config->Set("Dir::Log::Planner", "");
         // the architectures dpkg is configured for: without them libapt runs
         // `dpkg --print-foreign-architectures` at every open
         for (size_t i = 0; o->architectures && o->architectures[i]; i++) {
@@ -251,7 +256,7 @@ int apt_shim_reopen(AptShim *s, char **reterr) {
         s->protect.clear();
         // dpkg's status may have changed within the second the status cache was written, at the same
         // size: drop that cache (rebuilt from srcpkgcache.bin, which only the lists invalidate)
-        drop_status_cache();
+        drop_status_cache(s);
         s->stale = true;
         return 0;
 }
@@ -494,36 +499,6 @@ int apt_shim_resolve(AptShim *s, char ***ret_changes, char **reterr) {
                 *ret_changes = l;
         }
         return (int) changes.size();
-}
-
-int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr) {
-        if (!cache_ready(s))
-                return fail(reterr, -EIO, "cannot reopen the package cache");
-        APT::StateChanges marks;
-        for (size_t i = 0; names[i]; i++) {
-                pkgCache::PkgIterator pkg = find_pkg(s, names[i]);
-                if (pkg.end() || pkg.CurrentVer().end()) {
-                        if (reterr)
-                                *reterr = dup(std::string(names[i]) + " is not installed, so it cannot be " + (hold ? "held" : "unheld"));
-                        return -ENOENT;
-                }
-                if (hold)
-                        marks.Hold(pkg.CurrentVer());
-                else
-                        marks.Unhold(pkg.CurrentVer());
-        }
-        // dpkg --set-selections takes the dpkg lock itself: hand it over, keep the frontend lock
-        bool had = s->locked;
-        if (had)
-                _system->UnLockInner();
-        setenv("DPKG_FRONTEND_LOCKED", "true", 1);
-        bool ok = marks.Save(false);
-        unsetenv("DPKG_FRONTEND_LOCKED");
-        if (had)
-                _system->LockInner();
-        if (!ok)
-                return fail(reterr, -EIO, hold ? "setting the hold failed" : "removing the hold failed");
-        return apt_shim_reopen(s, reterr);
 }
 
 int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, char **ret_sha256, char **ret_uri,

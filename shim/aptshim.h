@@ -26,6 +26,12 @@ typedef struct AptOptions {
         const char *scratch;       /* a directory for lists and archives instead of the root's, and
                                     * no cache files: a dry run writes nothing where it looks */
         bool readonly;             /* probes: nothing locked; NULL scratch: the root's lists */
+        /* the cache files apt keeps in the root's /var/cache/apt (without scratch): srcpkgcache.bin
+         * (the lists) and pkgcache.bin (srcpkgcache.bin merged with dpkg's status) */
+        bool status_cache_in_memory; /* pkgcache.bin built in memory, not written: the session changes
+                                      * dpkg's status, which makes that file stale at once */
+        bool cache_in_memory;        /* neither file read nor written (a session over other sources
+                                      * than the root's: its caches would replace the root's) */
         const char *const *architectures; /* APT::Architectures, native first (NULL-terminated); NULL:
                                            * libapt asks dpkg */
         bool force_confmiss;       /* dpkg restores deleted conffiles of reinstalled packages */
@@ -120,9 +126,6 @@ void apt_archives_free(AptArchive *a, size_t n);
  * the signed indexes) without installing anything, and say where each one is and where it came
  * from. Drops the marks afterwards. */
 int apt_shim_fetch_archives(AptShim *s, const AptProgress *p, AptArchive **ret, size_t *ret_n, char **reterr);
-
-/* Set or clear the dpkg hold selection of installed packages. */
-int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr);
 
 /* Download one file (URL, any scheme apt has a method for) to dest, checking its sha256 when given. */
 int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const char *dest, char **reterr);

@@ -217,7 +217,7 @@ int apt_shim_commit(AptShim *s, bool download_only, const AptProgress *p, char *
         // apt command) when it finds pkgcache.bin, over every package of the lists and the sources
         // as they are now: gpubase builds them when it next reads the cache (apt_shim_reopen()), so
         // drop it before. Stale once dpkg ran anyway; the open cache is a mapping that stays.
-        drop_status_cache();
+        drop_status_cache(s);
         pkgPackageManager::OrderResult res = pm->DoInstall(&inst);
         restore_output(saved_out, saved_err);
         bool relocked = _system->LockInner();

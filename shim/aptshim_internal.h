@@ -37,6 +37,11 @@ struct AptShim {
         void (*lock_wait)(void *, unsigned, unsigned) = nullptr;
         void *lock_userdata = nullptr;
         unsigned lock_timeout = 0;     // AptOptions.lock_timeout_sec
+        // the root's pkgcache.bin, also where this session keeps its status cache in memory: a probe
+        // wrote it before this session's dpkg ran, and dpkg may change the status within the same
+        // second at the same size (a version of the same length, another selection): libapt would
+        // take it as valid. "" for a session whose caches are not the root's
+        std::string status_cache_file;
 };
 
 namespace aptshim {
@@ -163,8 +168,9 @@ bool cache_ready(AptShim *s);
 inline pkgDepCache *depcache(AptShim *s) {
         return cache_ready(s) ? s->cache->GetDepCache() : nullptr;
 }
-// Removes pkgcache.bin, the cache of dpkg's status over srcpkgcache.bin (which stays)
-void drop_status_cache();
+// Removes the root's pkgcache.bin (s->status_cache_file), the cache of dpkg's status over
+// srcpkgcache.bin (which stays)
+void drop_status_cache(const AptShim *s);
 
 inline pkgCache::PkgIterator find_pkg(AptShim *s, const char *name) {
         pkgCache *c = s->cache->GetPkgCache();

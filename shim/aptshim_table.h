@@ -19,7 +19,7 @@
         X(apt_shim_set_sources) X(apt_shim_reopen) X(apt_package_done) X(apt_shim_package) \
         X(apt_shim_version_origins) X(apt_shim_set_candidate) X(apt_shim_mark_install) \
         X(apt_shim_mark_reinstall) X(apt_shim_resolve) X(apt_shim_commit) X(apt_shim_clear_marks) \
-        X(apt_archives_free) X(apt_shim_fetch_archives) X(apt_shim_set_hold) X(apt_shim_fetch_file) \
+        X(apt_archives_free) X(apt_shim_fetch_archives) X(apt_shim_fetch_file) \
         X(apt_shim_version_sha256) X(apt_shim_save_signed_indexes) X(apt_shim_version_cmp)
 
 typedef struct AptShimTable {

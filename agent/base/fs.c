@@ -180,7 +180,7 @@ int mkdirat_parents(int dirfd, const char *rel, unsigned mode, const char **ret_
         return fd;
 }
 
-static int write_all_fd(int fd, const void *data, size_t len) {
+int write_all_fd(int fd, const void *data, size_t len) {
         const char *p = data;
         while (len > 0) {
                 ssize_t n = write(fd, p, len);

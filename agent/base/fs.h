@@ -21,6 +21,8 @@ int write_file_replace(const char *path, const void *data, size_t len, unsigned 
 /* path created or truncated (O_NOFOLLOW: never through a link) and written without fsync: for
  * scratch copies in a private temporary directory (mkdtemp) that nothing reads after a crash. */
 int write_file_scratch(const char *path, const void *data, size_t len, unsigned mode);
+/* All of data to fd (a short write is continued; EINTR retried). 0 or -errno. */
+int write_all_fd(int fd, const void *data, size_t len);
 /* strerror() for what write_file_atomic() returned, with -EBUSY explained: the path is a mount
  * point (a file bind-mounted over it), which a rename cannot replace. */
 const char *write_strerror(int r);

@@ -72,23 +72,20 @@ static void progress_done(const AptSession *s) {
 
 static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
         _cleanup_free_ char *list = NULL, *parts = NULL;
-        if (s->tmpdir) {
+        if (s->tmpdir)
                 rm_rf_tree(s->tmpdir);
-                free(s->tmpdir);
-                s->tmpdir = NULL;
-        }
+        free(s->tmpdir);
+        s->tmpdir = NULL;
         /* with an offline bundle (run --bundle) its repositories are the only sources, and their
          * lists go to the scratch directory: the machine's own lists are left alone */
         bool bundle = s->host->apt_bundle != NULL;
         bool scratch = (o && o->scratch) || bundle;
+        _cleanup_free_ char *scratchdir = NULL;
         if (scratch) {
                 char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
                 if (!mkdtemp(tmpl))
                         return negative_errno();
                 s->tmpdir = xstrdup(tmpl);
-        }
-        _cleanup_free_ char *scratchdir = NULL;
-        if (scratch) {
                 scratchdir = xasprintf("%s/scratch", s->tmpdir);
                 static const char *const sub[] = {"/lists/partial", "/archives/partial"};
                 for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
@@ -98,7 +95,11 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                                 return r;
                 }
         }
-        if (o && o->only_sources) {
+        if (o && o->no_lists) {
+                int r = apt_sources_empty(&s->tmpdir, &list, &parts);
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare empty sources in %s: %s", s->tmpdir, strerror(-r));
+        } else if (o && o->only_sources) {
                 /* the caller's sources alone (written with paths valid on this machine) */
                 list = xasprintf("%s/sources.list", o->only_sources);
                 parts = xasprintf("%s/sources.list.d/", o->only_sources);
@@ -128,6 +129,8 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .debs = o ? o->debs : NULL,
                 .scratch = scratchdir,
                 .readonly = o && o->readonly,
+                .status_cache_in_memory = o && o->lock, /* it installs: dpkg's status changes */
+                .cache_in_memory = o && o->no_lists,
                 .force_confmiss = o && o->force_confmiss,
                 .chroot_scripts = s->host->image,
                 .lock_wait = s->out.lock_wait ? on_lock_wait : NULL,
@@ -442,8 +445,7 @@ int apt_session_update(AptSession *s, char **reterr) {
         return 0;
 }
 
-/* A package dpkg marked "reinstall required" (cut off mid-unpack): dpkg refuses to configure it. */
-static bool dpkg_reinstall_required(const Host *h) {
+bool apt_reinstall_required(const Host *h) {
         _cleanup_free_ char *status = host_path(h, "/var/lib/dpkg/status");
         _cleanup_free_ char *text = NULL;
         if (read_file(status, 512 * 1024 * 1024, &text, NULL) < 0)
@@ -465,7 +467,7 @@ static int dpkg_configure_pending(AptSession *s, bool frontend_locked, char **re
                          .output = s->out.program, .userdata = s->out.userdata, .stop_fd = s->stop_fd};
         _cleanup_(exec_result_done) ExecResult res = {0};
         int r = exec_run(&spec, &res);
-        if (r >= 0 && (res.exec_errno || res.status != 0) && !(res.status == 1 && dpkg_reinstall_required(s->host))) {
+        if (r >= 0 && (res.exec_errno || res.status != 0) && !(res.status == 1 && apt_reinstall_required(s->host))) {
                 _cleanup_free_ char *how = exec_failure_text(&spec, &res);
                 r = errorf(reterr, -EIO, "finishing the interrupted dpkg run failed: %s", how);
         }
@@ -548,7 +550,7 @@ int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions
                 apt_package_done(&pk);
         }
         if (unholds) {
-                r = apt_shim_set_hold(as->shim, (const char *const *) unholds, false, reterr);
+                r = apt_set_hold(as, (const char *const *) unholds, false, reterr);
                 if (r < 0)
                         return r;
         }
@@ -560,11 +562,13 @@ int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions
                 return r;
         unsigned changed = (unsigned) r;
         if (changed > 0) {
+                off_t mark = apt_term_log_mark(as);
                 r = apt_shim_commit(as->shim, download_only, &as->out.progress, reterr);
                 progress_done(as);
                 if (r < 0 && reterr && as->dpkg_log_fd > 0 && !download_only) {
-                        char *m = xasprintf("%s (dpkg's output: %s%s)", *reterr ? *reterr : "dpkg failed",
-                                            as->host->root, APT_TERM_LOG);
+                        _cleanup_free_ char *why = apt_term_log_failure(as, mark);
+                        char *m = xasprintf("%s%s%s (dpkg's output: %s%s)", why ? why : "", why ? "; " : "",
+                                            *reterr ? *reterr : "dpkg failed", as->host->root, APT_TERM_LOG);
                         free(*reterr);
                         *reterr = m;
                 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "shim/aptshim.h"
 #include "host/exec.h"
@@ -55,6 +56,9 @@ typedef struct AptSessionOptions {
         bool readonly;           /* probes: the root's lists, no lock; only apt's own cache files
                                   * (pkgcache.bin, srcpkgcache.bin) are written, as apt does */
         bool force_confmiss;     /* dpkg puts back deleted conffiles of reinstalled packages */
+        bool no_lists;            /* no sources, so no package lists: dpkg's status and the debs offered
+                                   * are all libapt reads (a local package whose dependencies are
+                                   * installed), its caches built in memory, the root's left alone */
         const char *only_sources; /* a directory holding sources.list and sources.list.d/: these
                                    * sources instead of the machine's (with scratch: lists apart) */
         int verbose;              /* libapt and dpkg write to the terminal themselves (the shim's quiet off);
@@ -68,6 +72,10 @@ typedef struct AptSessionOptions {
  * copies keep their files' mtimes, so that libapt's cache stays valid); else both are NULL and
  * libapt reads the root's own files. Nothing is written in the root. */
 int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **ret_parts);
+
+/* Empty sources in *tmpdir (made when NULL), for a session that reads no lists: *ret_list and
+ * *ret_parts name them. -errno. */
+int apt_sources_empty(char **tmpdir, char **ret_list, char **ret_parts);
 
 /* Opens a session (*s is written in every case; apt_session_close() it). On failure *reterr says
  * why; -EBUSY: the dpkg lock is held by someone else past the timeout (*reterr names the holder). */
@@ -95,6 +103,10 @@ int apt_session_update(AptSession *s, char **reterr);
 /* Make the lists and archives apt downloaded durable (called after an update and a prefetch). */
 void apt_session_sync(AptSession *s);
 
+/* A package dpkg marked "reinstall required" (cut off mid-unpack): dpkg refuses to configure it,
+ * and only its archive (from the lists) mends it. */
+bool apt_reinstall_required(const Host *h);
+
 /* dpkg left packages unpacked or half-configured (a cut-off run): finish them the way
  * `dpkg --configure -a` does. Returns 1 if something was configured, 0 if nothing was pending, -errno
  * with *reterr on failure. */
@@ -114,6 +126,19 @@ int apt_pick_version_from(AptSession *s, const char *name, const char *pattern, 
 /* Does name=version come from origin: a repository site, a Release "Origin:" field, or a URI
  * prefix (ending at a '/')? *ret_from (optional) describes where it comes from. */
 bool apt_origin_matches(AptSession *s, const char *name, const char *version, const char *origin, char **ret_from);
+
+/* After dpkg failed (apt_diagnose.c): what its output says went wrong, in a line (a DKMS build that
+ * failed: the module, the kernel, the compiler's first error and the build log; else the packages
+ * dpkg could not set up), or NULL. out: what dpkg and the maintainer scripts wrote. */
+char *apt_dpkg_failure_detail(const Host *h, const char *out);
+/* Where APT_TERM_LOG ends now (-1: the session does not write it), and what the session's dpkg
+ * wrote there since says went wrong (apt_dpkg_failure_detail()), or NULL. */
+off_t apt_term_log_mark(const AptSession *s);
+char *apt_term_log_failure(const AptSession *s, off_t since);
+
+/* Holds (hold) or releases the installed packages names (NULL-terminated) through dpkg's selections
+ * (apt_hold.c), handing dpkg the inner lock the session holds. -ENOENT when one is not installed. */
+int apt_set_hold(AptSession *s, const char *const *names, bool hold, char **reterr);
 
 /* Marks pkgs[i] for install at versions[i]: every version is made the candidate first, then the
  * marks, so that requested packages that depend on each other's exact versions (the toolkit's

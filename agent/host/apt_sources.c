@@ -134,18 +134,38 @@ static SourceFile *read_sources(const Host *h, size_t *ret_n, bool *ret_changed)
         return f;
 }
 
+/* *tmpdir, made when NULL */
+static int ensure_tmpdir(char **tmpdir) {
+        char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
+        if (*tmpdir)
+                return 0;
+        if (!mkdtemp(tmpl))
+                return negative_errno();
+        *tmpdir = xstrdup(tmpl);
+        return 0;
+}
+
+int apt_sources_empty(char **tmpdir, char **ret_list, char **ret_parts) {
+        int r = ensure_tmpdir(tmpdir);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *list = xasprintf("%s/sources.list", *tmpdir);
+        _cleanup_free_ char *parts = xasprintf("%s/sources.list.d/", *tmpdir);
+        r = write_file_scratch(list, "", 0, 0644);
+        if (r >= 0 && mkdir(parts, 0755) < 0 && errno != EEXIST)
+                r = negative_errno();
+        if (r < 0)
+                return r;
+        *ret_list = TAKE_PTR(list);
+        *ret_parts = TAKE_PTR(parts);
+        return 0;
+}
+
 int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **ret_parts) {
         size_t n = 0;
         bool changed = false;
         SourceFile *f = read_sources(h, &n, &changed);
-        int r = 0;
-        if (changed && !*tmpdir) {
-                char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
-                if (!mkdtemp(tmpl))
-                        r = negative_errno();
-                else
-                        *tmpdir = xstrdup(tmpl);
-        }
+        int r = changed ? ensure_tmpdir(tmpdir) : 0;
         _cleanup_free_ char *list = changed && r >= 0 ? xasprintf("%s/sources.list", *tmpdir) : NULL;
         _cleanup_free_ char *parts = changed && r >= 0 ? xasprintf("%s/sources.list.d", *tmpdir) : NULL;
         if (parts) {

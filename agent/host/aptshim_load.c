@@ -169,10 +169,6 @@ int apt_shim_fetch_archives(AptShim *s, const AptProgress *p, AptArchive **ret, 
         return loaded ? loaded->f_apt_shim_fetch_archives(s, p, ret, ret_n, reterr) : -EBADF;
 }
 
-int apt_shim_set_hold(AptShim *s, const char *const *names, bool hold, char **reterr) {
-        return loaded ? loaded->f_apt_shim_set_hold(s, names, hold, reterr) : -EBADF;
-}
-
 int apt_shim_fetch_file(AptShim *s, const char *url, const char *sha256, const char *dest, char **reterr) {
         return loaded ? loaded->f_apt_shim_fetch_file(s, url, sha256, dest, reterr) : -EBADF;
 }

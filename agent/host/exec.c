@@ -51,7 +51,7 @@ static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
                 _exit(127);
-        int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int nullfd = spec->stdin_fd > 0 ? spec->stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (nullfd >= 0 && dup2(nullfd, 0) < 0)
                 _exit(127);
         if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)

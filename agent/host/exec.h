@@ -23,6 +23,7 @@ typedef struct ExecSpec {
         int stop_fd;          /* > 0: readable means stop now (the group is killed, ExecResult.stopped);
                                * it is only polled, never read. 0 (the default): none */
         bool detach;          /* leave what the program started in its group running after it exits */
+        int stdin_fd;         /* > 0: the program's standard input (read from where it stands); else /dev/null */
         const char *chroot;   /* run inside this directory (host/enter_root.h; argv[0] is a path inside it), or NULL */
 } ExecSpec;
 

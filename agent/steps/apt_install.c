@@ -448,17 +448,17 @@ static int install_pinning_first(AptSession *as, const AptInstallParams *a, cons
         return apt_session_reopen(as, reterr);
 }
 
-/* Nothing half-installed is reported as done: -EIO with *reterr naming the package. */
+/* Nothing half-installed is reported as done (-EIO naming it), from dpkg's status: libapt's cache is stale now. */
 static int verify_installed(AptSession *as, const AptInstallParams *a, char **reterr) {
+        const DpkgStatus *st = NULL;
+        int r = dpkg_status_get(as->host, &st);
+        if (r < 0)
+                return errorf(reterr, r, "cannot read dpkg's status after dpkg ran: %s", strerror(-r));
         for (size_t i = 0; i < a->n_pkgs; i++) {
-                AptPackage pk = {0};
-                if (apt_shim_package(as->shim, a->pkgs[i].name, &pk) < 0 || !pk.installed || !pk.installed_ok) {
-                        int r = errorf(reterr, -EIO, "%s is not fully installed after dpkg ran (state: %s)",
-                                       a->pkgs[i].name, pk.installed ? "not configured" : "not installed");
-                        apt_package_done(&pk);
-                        return r;
-                }
-                apt_package_done(&pk);
+                const DpkgStanza *p = dpkg_status_lookup(st, a->pkgs[i].name);
+                if (!p || !dpkg_stanza_installed(p))
+                        return errorf(reterr, -EIO, "%s is not fully installed after dpkg ran (state: %s)",
+                                      a->pkgs[i].name, p && dpkg_stanza_present(p) ? "not configured" : "not installed");
         }
         return 0;
 }
@@ -472,7 +472,7 @@ static int hold_pin_origin(const Step *s, Ctx *ctx, AptSession *as, char **reter
                 _cleanup_strv_free_ char **names = NULL;
                 for (size_t i = 0; i < a->n_pkgs; i++)
                         strv_push(&names, xstrdup(a->pkgs[i].name));
-                r = apt_shim_set_hold(as->shim, (const char *const *) names, true, reterr);
+                r = apt_set_hold(as, (const char *const *) names, true, reterr);
                 if (r < 0)
                         return r;
         }

@@ -150,7 +150,7 @@ static int hold_kernel(Ctx *ctx, AptSession *as, char **reterr) {
         kernel_metapackages(ctx->host, &all, &unheld);
         if (!unheld)
                 return 0;
-        return apt_shim_set_hold(as->shim, (const char *const *) unheld, true, reterr);
+        return apt_set_hold(as, (const char *const *) unheld, true, reterr);
 }
 
 int apt_install_kernel_apply(const Step *s, Ctx *ctx, AptSession *as, bool *updated, unsigned *ret_changed,

@@ -302,74 +302,90 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
         return r;
 }
 
+/* One try at installing deb in a session of options o: 0, or -errno with *reterr; *committed when
+ * dpkg ran (a failure then is not tried again). */
+static int install_once(const KeyringDebParams *k, Ctx *ctx, bool reinstall, const AptSessionOptions *o,
+                        bool *committed, char **reterr) {
+        AptSession as = {0};
+        int r = apt_session_open(&as, ctx->host, o, reterr);
+        if (r < 0) {
+                ctx->lock_busy = r == -EBUSY;
+                _cleanup_free_ char *err = *reterr;
+                *reterr = NULL;
+                return r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held: %s", err)
+                                   : errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
+        }
+        /* a dpkg run cut off (this package unpacked but not configured, say) is finished first:
+         * libapt sees nothing to do for a package already at the wanted version, configured or not */
+        r = apt_configure_pending(&as, reterr);
+        if (r >= 0)
+                r = reinstall ? apt_shim_mark_reinstall(as.shim, k->package, reterr)
+                              : apt_shim_mark_install(as.shim, k->package, k->version, reterr);
+        if (r >= 0)
+                r = apt_shim_resolve(as.shim, NULL, reterr);
+        if (r > 0) {
+                *committed = true;
+                r = apt_shim_commit(as.shim, false, &as.out.progress, reterr);
+        }
+        apt_session_close(&as);
+        return r < 0 ? r : 0;
+}
+
+/* Installs deb: first without the root's lists (a keyring package depends on nothing that is not
+ * installed, and libapt need not read a real host's 60,000 packages to install it), then, when it
+ * needs something from them after all (a dependency), with them. A package dpkg left broken is
+ * mended from its archive, which only the lists name: then with the lists at once. */
+static int install_deb(const KeyringDebParams *k, Ctx *ctx, const char *deb, bool reinstall, char **reterr) {
+        _cleanup_free_ char *err = NULL;
+        const char *debs[] = {deb, NULL};
+        AptPrinter printer;
+        AptSessionOptions o = {.lock = true, .lock_timeout = APT_LOCK_TIMEOUT_DEFAULT, .debs = debs,
+                               .force_confmiss = reinstall, .verbose = ctx->verbose,
+                               .output = apt_printer(&printer, ctx->verbose, ctx->quiet), .stop_fd = ctx->stop_fd,
+                               .no_lists = !apt_reinstall_required(ctx->host)};
+        bool committed = false;
+        int r = install_once(k, ctx, reinstall, &o, &committed, &err);
+        if (r < 0 && !committed && !ctx->lock_busy && o.no_lists) {
+                free(err);
+                err = NULL;
+                o.no_lists = false;
+                r = install_once(k, ctx, reinstall, &o, &committed, &err);
+        }
+        if (r < 0 && ctx->lock_busy)
+                return errorf(reterr, r, "%s", err);
+        if (r < 0)
+                return errorf(reterr, r, "installing %s failed: %s", k->file, err ? err : strerror(-r));
+        return 0;
+}
+
 static int keyring_deb_apply(const Step *s, Ctx *ctx, char **ret_detail, char **reterr) {
         const KeyringDebParams *k = s->params;
         char tmpl[] = "/tmp/gpubase-deb.XXXXXX";
-        _cleanup_free_ char *err = NULL, *how = NULL;
-        AptSession as = {0};
-        bool open = false;
+        _cleanup_free_ char *how = NULL, *why = NULL;
         int r;
 
         if (!mkdtemp(tmpl))
                 return negative_errno();
         _cleanup_free_ char *deb = xasprintf("%s/%s", tmpl, k->file);
         r = obtain(k, ctx, ctx->host, deb, reterr);
-        if (r < 0)
-                goto out;
-        r = vet(k, ctx, deb, NULL, &how, reterr);
-        if (r < 0)
-                goto out;
-
+        if (r >= 0)
+                r = vet(k, ctx, deb, NULL, &how, reterr);
         /* installed at this version but its files are gone or changed: reinstall, and have dpkg put
          * back deleted conffiles (the sources list is one) */
         DpkgPackage cur = {0};
         bool reinstall = dpkg_find(ctx->host, k->package, &cur) == 0 && cur.installed && streq(cur.version, k->version);
         dpkg_package_done(&cur);
-        const char *debs[] = {deb, NULL};
-        AptPrinter printer;
-        AptSessionOptions o = {.lock = true, .lock_timeout = APT_LOCK_TIMEOUT_DEFAULT, .debs = debs,
-                               .force_confmiss = reinstall, .verbose = ctx->verbose,
-                               .output = apt_printer(&printer, ctx->verbose, ctx->quiet), .stop_fd = ctx->stop_fd};
-        r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r < 0) {
-                ctx->lock_busy = r == -EBUSY;
-                r = r == -EBUSY ? errorf(reterr, r, "the dpkg lock is still held: %s", err)
-                                : errorf(reterr, r, "cannot open apt: %s", err ? err : strerror(-r));
-                goto out;
-        }
-        open = true;
-        /* a dpkg run cut off (this package unpacked but not configured, say) is finished first: libapt
-         * sees nothing to do for a package already at the wanted version, configured or not */
-        r = apt_configure_pending(&as, &err);
         if (r >= 0)
-                r = reinstall ? apt_shim_mark_reinstall(as.shim, k->package, &err)
-                              : apt_shim_mark_install(as.shim, k->package, k->version, &err);
+                r = install_deb(k, ctx, deb, reinstall, reterr);
+        /* prove it: the probe must now find the package and its files */
+        if (r >= 0 && keyring_deb_probe(s, ctx, &why, NULL) != PROBE_SATISFIED)
+                r = errorf(reterr, -EIO, "%s was installed but is still not right: %s", k->file, why);
         if (r >= 0)
-                r = apt_shim_resolve(as.shim, NULL, &err);
-        if (r > 0)
-                r = apt_shim_commit(as.shim, false, &as.out.progress, &err);
-        if (r < 0) {
-                r = errorf(reterr, r, "installing %s failed: %s", k->file, err ? err : strerror(-r));
-                goto out;
-        }
-        {
-                /* prove it: the probe must now find the package and its files */
-                _cleanup_free_ char *why = NULL;
-                apt_session_close(&as);
-                open = false;
-                if (keyring_deb_probe(s, ctx, &why, NULL) != PROBE_SATISFIED) {
-                        r = errorf(reterr, -EIO, "%s was installed but is still not right: %s", k->file, why);
-                        goto out;
-                }
-        }
-        *ret_detail = xasprintf("%s %s %s (%s)", reinstall ? "reinstalled" : "installed", k->package, k->version, how);
-        r = 0;
-out:
-        if (open)
-                apt_session_close(&as);
+                *ret_detail = xasprintf("%s %s %s (%s)", reinstall ? "reinstalled" : "installed", k->package,
+                                        k->version, how);
         (void) unlink(deb);
         (void) rmdir(tmpl);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* The files under dir (the repository's signed indexes, saved by the chain check) into the bundle

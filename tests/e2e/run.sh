@@ -20,6 +20,8 @@ umask 022
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 TOP=$(cd "$HERE/../.." && pwd -P)
 CACHE=${E2E_CACHE:-$TOP/build/e2e-cache}
+# shellcheck source=tests/lib/private-ns.sh
+. "$TOP/tests/lib/private-ns.sh"
 W=${E2E_WORK:-$TOP/build/e2e}
 DEB=${GPUBASE_DEB:-}
 SCENARIOS=${E2E_SCENARIOS:-happy packer failure drift cloudinit reset image}
@@ -280,7 +282,7 @@ image_build() {
         local t
         t=$(date +%s)
         # shellcheck disable=SC2016 # $1 and $@ belong to the inner shell
-        unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs e2e /srv && mkdir /srv/repo &&
+        private_ns sh -c 'mount -t tmpfs e2e /srv && mkdir /srv/repo &&
                 mount --bind "$1/srv/repo" /srv/repo && shift && exec "$@"' sh "$ROOT" \
                 "$gb" --root "$ROOT" --image run "${vars[@]}" "$d/plan.yaml" >"$d/run.out" 2>&1 || rc=$?
         echo "$rc" >"$d/run.rc"

@@ -193,20 +193,9 @@ FIXTURE_KREL=6.1.0-gpubase-test
 FIXTURE_OLD_TIME="2025-01-01T00:00:00Z"
 
 # need_tools TIER TOOL...: every TOOL is on PATH, or the tier cannot run (exit 2).
-# private_ns CMD...: CMD in a new mount namespace where nothing it mounts reaches anyone else. Where
-# the tests run chrooted ("/" is not a mount point, as on CI's fresh machine) the root's propagation
-# cannot be changed ("unshare -m" fails with EINVAL); there every mount in sight is made private
-# inside the namespace instead.
-private_ns() {
-        if unshare -m true 2>/dev/null; then
-                unshare -m "$@"
-        else
-                # shellcheck disable=SC2016 # expanded by the shell in the namespace
-                unshare -m --propagation unchanged bash -c '
-                        while read -r _ _ _ _ mp _; do mount --make-private "$mp" 2>/dev/null || true; done </proc/self/mountinfo
-                        exec "$@"' private_ns "$@"
-        fi
-}
+# private_ns CMD...: CMD in its own mount namespace (tests/lib/private-ns.sh)
+# shellcheck source=tests/lib/private-ns.sh
+. "$TESTS_DIR/lib/private-ns.sh"
 
 need_tools() {
         local tier=$1 tool

@@ -4,6 +4,7 @@
  * with a Signed-By of its own); and when the root's package lists count as missing. */
 #include <check.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host/apt.h"
 #include "steps/keyring_chain.h"
@@ -167,12 +168,59 @@ START_TEST(test_lists_missing) {
 }
 END_TEST
 
+/* dpkg failed: what its output says, in a line. Debian's nvidia-open-kernel-dkms 535.261.03 against
+ * a 6.1 kernel whose pci_resize_resource() took a fourth argument (make e2e-real, 2026-12): dkms's
+ * two lines, its build log, dpkg's own; and a maintainer script that failed without DKMS. */
+START_TEST(test_dpkg_failure_detail) {
+        TestRoot t;
+        test_root_init(&t, 0);
+        const char *log = "/var/lib/dkms/nvidia-current-open/535.261.03/build/make.log";
+        _cleanup_free_ char *logtext = xasprintf(
+                "DKMS make.log for nvidia-current-open-535.261.03 for kernel 6.1.0-56-amd64 (x86_64)\n"
+                " CONFTEST: drm/drm_fourcc.h\n"
+                "/var/lib/dkms/nvidia-current-open/535.261.03/build/nvidia/nv-pci.c: In function 'nv_resize_pcie_bars':\n"
+                "/var/lib/dkms/nvidia-current-open/535.261.03/build/nvidia/nv-pci.c:223:9: error: too few arguments to "
+                "function 'pci_resize_resource'\n"
+                "make[4]: *** [Makefile.build:255: nvidia/nv-pci.o] Error 1\n");
+        test_root_write(&t, log, logtext, 0644);
+        const char *out =
+                "Setting up nvidia-open-kernel-dkms (535.261.03-1) ...\n"
+                "Building initial module for 6.1.0-56-amd64\n"
+                "Error! Bad return status for module build on kernel: 6.1.0-56-amd64 (x86_64)\n"
+                "Consult /var/lib/dkms/nvidia-current-open/535.261.03/build/make.log for more information.\n"
+                "dpkg: error processing package nvidia-open-kernel-dkms (--configure):\n"
+                " installed nvidia-open-kernel-dkms package post-installation script subprocess returned error exit "
+                "status 10\n";
+        _cleanup_free_ char *d = apt_dpkg_failure_detail(&t.host, out);
+        ck_assert_str_eq(d, "DKMS could not build nvidia-current-open 535.261.03 for kernel 6.1.0-56-amd64: "
+                            "nvidia/nv-pci.c:223:9: error: too few arguments to function 'pci_resize_resource' "
+                            "(the build log: /var/lib/dkms/nvidia-current-open/535.261.03/build/make.log): this "
+                            "driver release does not build against that kernel; install a driver release that "
+                            "supports it, or boot a kernel the driver supports");
+        /* the log gone: the kernel and where to look are still said */
+        _cleanup_free_ char *p = test_root_path(&t, log);
+        ck_assert_int_eq(unlink(p), 0);
+        _cleanup_free_ char *d2 = apt_dpkg_failure_detail(&t.host, out);
+        ck_assert_ptr_nonnull(strstr(d2, "DKMS could not build nvidia-current-open 535.261.03 for kernel 6.1.0-56-amd64 "
+                                         "(the build log: /var/lib/dkms/"));
+        /* no DKMS: the packages dpkg could not set up, each once */
+        _cleanup_free_ char *d3 = apt_dpkg_failure_detail(
+                &t.host, "dpkg: error processing package nvidia-persistenced (--configure):\n x\n"
+                         "dpkg: error processing package libcuda1:amd64 (--configure):\n y\n"
+                         "dpkg: error processing package nvidia-persistenced (--configure):\n");
+        ck_assert_str_eq(d3, "dpkg could not set up nvidia-persistenced, libcuda1:amd64");
+        ck_assert_ptr_null(apt_dpkg_failure_detail(&t.host, "Setting up x (1) ...\n"));
+        test_root_done(&t);
+}
+END_TEST
+
 Suite *apt_suite(void) {
         Suite *s = suite_create("apt");
         TCase *tc = tcase_create("version");
         tcase_add_test(tc, test_version_cmp);
         tcase_add_test(tc, test_keyring_sources);
         tcase_add_test(tc, test_lists_missing);
+        tcase_add_test(tc, test_dpkg_failure_detail);
         suite_add_tcase(s, tc);
         tc = tcase_create("pick");
         tcase_add_checked_fixture(tc, setup, teardown);

@@ -6,7 +6,7 @@
 # mount namespace: nothing stays mounted
 in_tree_proc() {
         # shellcheck disable=SC2016 # the inner shell's
-        unshare -m sh -c 'mount --make-rprivate / && mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" &&
+        private_ns sh -c 'mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" &&
                 r=$1 && shift && exec chroot "$r" "$@"' sh "$ROOT" "$@"
 }
 

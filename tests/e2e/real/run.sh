@@ -23,6 +23,8 @@ DEB=${GPUBASE_DEB:?GPUBASE_DEB: the gpubase .deb (make deb)}
 PARTS=${E2E_REAL_PARTS:-image repair boot}
 W=${E2E_REAL_WORK:-$TOP/build/e2e-real}
 CACHE=${E2E_REAL_CACHE:-$TOP/build/e2e-real-cache}
+# shellcheck source=tests/lib/private-ns.sh
+. "$TOP/tests/lib/private-ns.sh"
 # shellcheck disable=SC2034 # used by checks.sh
 BOOT_TIMEOUT=${E2E_REAL_BOOT_TIMEOUT:-1500}
 T0=$(date +%s)
