@@ -211,7 +211,9 @@ cut -d' ' -f1 /proc/uptime >"$B/held"
                                 gpubase wait --timeout 540 >"$B/wait-during-restart.out" 2>&1
                                 echo $? >"$B/wait-during-restart.rc"
                                 cut -d' ' -f1 /proc/uptime >"$B/wait-during-restart.returned"
-                                systemctl show -p NRestarts -p ActiveState -p Result gpubase.service >"$B/wait-during-restart.unit"
+                                # renamed into place: ops_checks copies it as soon as the name exists
+                                systemctl show -p NRestarts -p ActiveState -p Result gpubase.service >"$B/wait-during-restart.unit.tmp"
+                                mv "$B/wait-during-restart.unit.tmp" "$B/wait-during-restart.unit"
                         ) &
                 fi
                 if [ ! -e "$B/status-while-running.txt" ] && systemctl show -p StatusText --value gpubase.service | grep -q '^step'; then
