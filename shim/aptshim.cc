@@ -145,12 +145,12 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         // Read-only sessions keep the cache files too (pkgcache.bin, srcpkgcache.bin in the root's
         // /var/cache/apt, where the directory is writable): libapt reuses them until the lists or
         // dpkg's status change, as apt does. A dry run writes nothing where it looks.
-        if (!o->scratch) // a dry run removes nothing either
+        if (!o->scratch || o->installs) // a dry run removes nothing either
                 s->status_cache_file = _config->FindFile("Dir::Cache::pkgcache");
         if (o->scratch || o->cache_in_memory) {
                 _config->Set("Dir::Cache::pkgcache", "");
                 _config->Set("Dir::Cache::srcpkgcache", "");
-        } else if (o->status_cache_in_memory)
+        } else if (o->installs)
                 _config->Set("Dir::Cache::pkgcache", ""); // srcpkgcache.bin is still kept (apt writes it alone then)
         // apt's planner log (eipp.log.xz: the whole install request, xz-compressed at every install)
         // is for debugging external planners; compressing it was a tenth of gpubase's own time in a

@@ -28,8 +28,10 @@ typedef struct AptOptions {
         bool readonly;             /* probes: nothing locked; NULL scratch: the root's lists */
         /* the cache files apt keeps in the root's /var/cache/apt (without scratch): srcpkgcache.bin
          * (the lists) and pkgcache.bin (srcpkgcache.bin merged with dpkg's status) */
-        bool status_cache_in_memory; /* pkgcache.bin built in memory, not written: the session changes
-                                      * dpkg's status, which makes that file stale at once */
+        bool installs;               /* the session may run dpkg on the root (it takes the lock):
+                                      * pkgcache.bin is built in memory, not written (dpkg's status
+                                      * changes, which makes that file stale at once), and the root's
+                                      * is removed when dpkg runs, scratch or not */
         bool cache_in_memory;        /* neither file read nor written (a session over other sources
                                       * than the root's: its caches would replace the root's) */
         const char *const *architectures; /* APT::Architectures, native first (NULL-terminated); NULL:

@@ -129,7 +129,7 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .debs = o ? o->debs : NULL,
                 .scratch = scratchdir,
                 .readonly = o && o->readonly,
-                .status_cache_in_memory = o && o->lock, /* it installs: dpkg's status changes */
+                .installs = o && o->lock,
                 .cache_in_memory = o && o->no_lists,
                 .force_confmiss = o && o->force_confmiss,
                 .chroot_scripts = s->host->image,

@@ -127,8 +127,13 @@ t_bundle_create_refusals() {
 t_bundle_run_offline_to_done() {
         gpu_root
         offline
+        # a pkgcache.bin an earlier probe left: the bundle's install (a scratch session) removes
+        # it, or libapt could take it as valid after dpkg rewrote the status within the same second
+        mkdir -p "$R/var/cache/apt"
+        echo "a probe's pkgcache.bin" >"$R/var/cache/apt/pkgcache.bin"
         # the bundle's own plan, with the --var values it was made with
         expect_rc 3 gb run --bundle "$GOOD" --reboot=exit
+        [ ! -e "$R/var/cache/apt/pkgcache.bin" ] || fail "the bundle's install left the root's pkgcache.bin"
         out_has "packages from the offline bundle"
         eq "$(sj .run_state)" reboot-pending "run_state at the reboot"
         eq "$(states)" "preflight=done nouveau-blacklist=done upgrade-blacklist=done cuda-keyring=done ctk-repo=done driver=done fabric-manager=skipped driver-reboot=reboot-requested persistence=pending fabric-manager-start=pending ctk=pending runtime=pending docker-restart=pending smoke=pending" "step states at the reboot"

@@ -14,9 +14,11 @@ def main():
     cols, transcript, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
     pid, fd = pty.fork()
     if pid == 0:
+        # the size is set here, on the terminal the command gets, before it starts: set from the
+        # parent after the fork, a command quick to ask (under load) saw a 0x0 terminal
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
         os.environ.pop("COLUMNS", None)
         os.execvp(argv[0], argv)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
     with open(transcript, "wb") as out:
         while True:
             try:
