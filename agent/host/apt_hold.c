@@ -57,14 +57,14 @@ int apt_set_hold(AptSession *s, const char *const *names, bool hold, char **rete
         (void) apt_shim_release_inner(s->shim);
         r = exec_run(&spec, &res);
         int rl = apt_shim_retake_inner(s->shim, reterr);
-        if (r >= 0 && (res.exec_errno || res.status != 0)) {
+        if (rl < 0) /* *reterr says so */
+                return rl;
+        if (r < 0)
+                return errorf(reterr, r, "cannot run dpkg --set-selections: %s", strerror(-r));
+        if (res.exec_errno || res.status != 0) {
                 _cleanup_free_ char *how = exec_failure_text(&spec, &res);
                 return errorf(reterr, -EIO, "%s failed: %s", hold ? "setting the hold" : "removing the hold", how);
         }
-        if (r < 0)
-                return errorf(reterr, r, "cannot run dpkg --set-selections: %s", strerror(-r));
-        if (rl < 0)
-                return rl;
         /* the selections are part of what libapt read: its cache is built again when next read */
         return apt_shim_reopen(s->shim, reterr);
 }
