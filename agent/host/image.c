@@ -82,6 +82,28 @@ static int private_namespace(void) {
         return r == -ENOENT ? 0 : r; /* no /proc in the chroot: nothing else is mounted there to make private */
 }
 
+/* The tree's user and group databases over the build host's, in gpubase's private namespace:
+ * dpkg --root runs here, not in the tree, and resolves the names in a package's files and in the
+ * tree's statoverrides (a system group such as messagebus) through this machine's NSS, which reads
+ * /etc/passwd and /etc/group. A name the build host lacks made dpkg abort ("unknown system group
+ * 'messagebus' in statoverride file"); one it has with another id would give the tree's files the
+ * build host's ids. Nothing outside the namespace sees the bind. A tree without the file keeps the
+ * build host's. */
+static int bind_user_databases(const Host *h, char **reterr) {
+        static const char *const dbs[] = {"/etc/passwd", "/etc/group"};
+        for (size_t i = 0; i < ELEMENTSOF(dbs); i++) {
+                _cleanup_free_ char *p = NULL;
+                struct stat st;
+                if (host_resolve(h, dbs[i], 0, &p) < 0 || stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+                    stat(dbs[i], &st) < 0)
+                        continue;
+                if (mount(p, dbs[i], NULL, MS_BIND, NULL) < 0)
+                        return errorf(reterr, negative_errno(), "cannot bind the tree's %s over this machine's: %s",
+                                      dbs[i], strerror(errno));
+        }
+        return 0;
+}
+
 /* Unmounts (lazily, with everything below) what the record says was mounted and is still a mount
  * point here; removes a policy-rc.d of ours. */
 static int undo_record(const Host *h) {
@@ -181,7 +203,7 @@ int image_enter(const Host *h, char **reterr) {
         }
         r = mount_all(h, &record, reterr);
         buf_done(&record);
-        return r;
+        return r < 0 ? r : bind_user_databases(h, reterr);
 }
 
 int image_leave(const Host *h, char **reterr) {

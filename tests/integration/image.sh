@@ -235,6 +235,24 @@ t_image_build_and_first_boot() {
         eq "$(sj .image)" null "state image after the first boot"
 }
 
+# dpkg --root runs on the build host, so the names in the tree's statoverrides and in its
+# packages' files must resolve through the tree's users and groups, not this machine's: a group only
+# the tree has (messagebus, on a CI machine without dbus) made dpkg abort ("unknown system group
+# ... in statoverride file") before it installed anything.
+t_tree_users_and_groups() {
+        new_tree
+        image_plan
+        ! getent group gpubase-tree-only >/dev/null || fail "this machine has a group gpubase-tree-only"
+        echo "gpubase-tree-only:x:4242:" >>"$R/etc/group"
+        mkdir -p "$R/var/lib/gpubase-tree-only"
+        echo "root gpubase-tree-only 0750 /var/lib/gpubase-tree-only" >>"$R/var/lib/dpkg/statoverride"
+        expect_rc 3 gb --image run "$T/plans/image.yaml"
+        out_has "first boot pending"
+        grep -q '^Package: gpubase-image-marker$' "$R/var/lib/dpkg/status" || fail "the marker is not installed in the tree"
+        ! getent group gpubase-tree-only >/dev/null || fail "the tree's group reached this machine's databases"
+        no_mounts
+}
+
 t_keep_cache() {
         new_tree
         image_plan
@@ -435,6 +453,7 @@ t_usage() {
 ALL_TESTS=(
         usage
         image_build_and_first_boot
+        tree_users_and_groups
         keep_cache
         refuse_not_offline
         refuse_without_unit
