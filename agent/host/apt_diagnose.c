@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/strset.h"
 #include "base/util.h"
 #include "host/apt.h"
 
@@ -65,21 +66,21 @@ static char *dkms_failure(const Host *h, const char *out) {
                          log ? " (the build log: " : "", log ? log : "", log ? ")" : "");
 }
 
-/* "dpkg could not configure A, B" from dpkg's "error processing package A (--configure)" lines */
+/* "dpkg could not set up A, B" from dpkg's "error processing package A (--configure)" lines, each
+ * package once */
 static char *unconfigured(const char *out) {
         Buf b = {0};
+        StrSet seen = {0};
         static const char needle[] = "dpkg: error processing package ";
         for (const char *p = strstr(out, needle); p; p = strstr(p, needle)) {
                 p += strlen(needle);
-                size_t n = strcspn(p, " \n");
-                _cleanup_free_ char *name = xstrndup(p, n);
-                if (!b.len)
-                        buf_puts(&b, "dpkg could not set up ");
-                else if (!strstr(b.data, name))
-                        buf_puts(&b, ", ");
-                if (!strstr(b.data, name))
-                        buf_puts(&b, name);
+                _cleanup_free_ char *name = xstrndup(p, strcspn(p, " \n"));
+                if (!*name || !strset_add(&seen, name))
+                        continue;
+                buf_puts(&b, b.len ? ", " : "dpkg could not set up ");
+                buf_puts(&b, name);
         }
+        strset_done(&seen);
         return b.len ? buf_steal(&b) : NULL;
 }
 

@@ -18,15 +18,18 @@
 static int selections(const Host *h, const char *const *names, bool hold, char **ret, char **reterr) {
         const DpkgStatus *st = NULL;
         int r = dpkg_status_get(h, &st);
-        if (r < 0)
-                return errorf(reterr, r, "cannot read dpkg's status: %s", strerror(-r));
+        if (r < 0) { /* r itself: the analyser cannot see that errorf() returns it */
+                (void) errorf(reterr, r, "cannot read dpkg's status: %s", strerror(-r));
+                return r;
+        }
         Buf b = {0};
         for (size_t i = 0; names[i]; i++) {
                 const DpkgStanza *p = dpkg_status_lookup(st, names[i]);
                 if (!p || !dpkg_stanza_present(p)) {
                         buf_done(&b);
-                        return errorf(reterr, -ENOENT, "%s is not installed, so it cannot be %s", names[i],
+                        (void) errorf(reterr, -ENOENT, "%s is not installed, so it cannot be %s", names[i],
                                       hold ? "held" : "unheld");
+                        return -ENOENT;
                 }
                 bool plain = streq(p->arch, "all") || streq(p->arch, dpkg_native_arch()) || !*p->arch;
                 buf_printf(&b, "%s%s%s %s\n", p->name, plain ? "" : ":", plain ? "" : p->arch, hold ? "hold" : "install");

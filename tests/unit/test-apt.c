@@ -209,6 +209,9 @@ START_TEST(test_dpkg_failure_detail) {
                          "dpkg: error processing package libcuda1:amd64 (--configure):\n y\n"
                          "dpkg: error processing package nvidia-persistenced (--configure):\n");
         ck_assert_str_eq(d3, "dpkg could not set up nvidia-persistenced, libcuda1:amd64");
+        /* a name inside the message's own words is a package all the same */
+        _cleanup_free_ char *d4 = apt_dpkg_failure_detail(&t.host, "dpkg: error processing package dpkg (--configure):\n");
+        ck_assert_str_eq(d4, "dpkg could not set up dpkg");
         ck_assert_ptr_null(apt_dpkg_failure_detail(&t.host, "Setting up x (1) ...\n"));
         test_root_done(&t);
 }
