@@ -201,8 +201,15 @@ for _ in $(seq 300); do
 done
 cut -d' ' -f1 /proc/uptime >"$B/held"
 (
+        st() { echo "run_state=$(jq -r .run_state /var/lib/gpubase/state.json 2>/dev/null) ctk=$(jq -r '.steps[] | select(.id == "ctk") | .state' /var/lib/gpubase/state.json 2>/dev/null)"; }
         for _ in $(seq 240); do
-                echo "$(cut -d' ' -f1 /proc/uptime) $(systemctl show -p ActiveState -p SubState -p NRestarts -p StatusText gpubase.service | tr '\n' ' ')run_state=$(jq -r .run_state /var/lib/gpubase/state.json 2>/dev/null) ctk=$(jq -r '.steps[] | select(.id == "ctk") | .state' /var/lib/gpubase/state.json 2>/dev/null)"
+                # the run's state read before and after the unit's, and given only when it held
+                # still in between: systemd may start the retry (ctk running) between two reads
+                s1=$(st)
+                u=$(systemctl show -p ActiveState -p SubState -p NRestarts -p StatusText gpubase.service | tr '\n' ' ')
+                s2=$(st)
+                if [ "$s1" = "$s2" ]; then s=$s1; else s="(the run's state changed while sampled)"; fi
+                echo "$(cut -d' ' -f1 /proc/uptime) $u$s"
                 # `gpubase wait` started while systemd waits to start gpubase.service again (the
                 # scenario unit's own wait may start only after the retry): it must wait for the retry
                 if [ ! -e "$B/wait-during-restart.started" ] && [ "$(systemctl show -p SubState --value gpubase.service)" = auto-restart ]; then
