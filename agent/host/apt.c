@@ -82,18 +82,17 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
         bool scratch = (o && o->scratch) || bundle;
         _cleanup_free_ char *scratchdir = NULL;
         if (scratch) {
-                char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
-                if (!mkdtemp(tmpl))
-                        return negative_errno();
-                s->tmpdir = xstrdup(tmpl);
+                int r = apt_session_tmpdir(&s->tmpdir);
+                if (r < 0)
+                        return r;
                 scratchdir = xasprintf("%s/scratch", s->tmpdir);
                 static const char *const sub[] = {"/lists/partial", "/archives/partial"};
-                for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
+                for (size_t i = 0; i < ELEMENTSOF(sub) && r >= 0; i++) {
                         _cleanup_free_ char *d = xasprintf("%s%s", scratchdir, sub[i]);
-                        int r = mkdir_p(d, 0755);
-                        if (r < 0)
-                                return r;
+                        r = mkdir_p(d, 0755);
                 }
+                if (r < 0)
+                        return r;
         }
         if (o && o->no_lists) {
                 int r = apt_sources_empty(&s->tmpdir, &list, &parts);

@@ -73,6 +73,12 @@ typedef struct AptSessionOptions {
  * libapt reads the root's own files. Nothing is written in the root. */
 int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **ret_parts);
 
+/* A session's scratch directory (rewritten sources, scratch lists), removed on close: the
+ * mkdtemp(3) template, whose six X's mkdtemp replaces. */
+#define APT_TMPDIR_TEMPLATE "/tmp/gpubase-apt.XXXXXX"
+/* *tmpdir made from APT_TMPDIR_TEMPLATE when NULL. 0 or -errno. */
+int apt_session_tmpdir(char **tmpdir);
+
 /* Empty sources in *tmpdir (made when NULL), for a session that reads no lists: *ret_list and
  * *ret_parts name them. -errno. */
 int apt_sources_empty(char **tmpdir, char **ret_list, char **ret_parts);

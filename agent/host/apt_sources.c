@@ -134,9 +134,8 @@ static SourceFile *read_sources(const Host *h, size_t *ret_n, bool *ret_changed)
         return f;
 }
 
-/* *tmpdir, made when NULL */
-static int ensure_tmpdir(char **tmpdir) {
-        char tmpl[] = "/tmp/gpubase-apt.XXXXXX";
+int apt_session_tmpdir(char **tmpdir) {
+        char tmpl[] = APT_TMPDIR_TEMPLATE;
         if (*tmpdir)
                 return 0;
         if (!mkdtemp(tmpl))
@@ -146,7 +145,7 @@ static int ensure_tmpdir(char **tmpdir) {
 }
 
 int apt_sources_empty(char **tmpdir, char **ret_list, char **ret_parts) {
-        int r = ensure_tmpdir(tmpdir);
+        int r = apt_session_tmpdir(tmpdir);
         if (r < 0)
                 return r;
         _cleanup_free_ char *list = xasprintf("%s/sources.list", *tmpdir);
@@ -165,7 +164,7 @@ int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **re
         size_t n = 0;
         bool changed = false;
         SourceFile *f = read_sources(h, &n, &changed);
-        int r = changed ? ensure_tmpdir(tmpdir) : 0;
+        int r = changed ? apt_session_tmpdir(tmpdir) : 0;
         _cleanup_free_ char *list = changed && r >= 0 ? xasprintf("%s/sources.list", *tmpdir) : NULL;
         _cleanup_free_ char *parts = changed && r >= 0 ? xasprintf("%s/sources.list.d", *tmpdir) : NULL;
         if (parts) {
