@@ -1,10 +1,15 @@
 #include "checks/pci.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/string_table.h"
 #include "host/pci_load.h"
@@ -147,54 +152,128 @@ static void choose_ids_file(struct pci_access *acc, Scan *s) {
                 pci_set_name_list_path(acc, s->ids, 0);
 }
 
-static void add_nvswitch(Scan *s, const struct pci_dev *d, const char *generation) {
-        s->switches = xrealloc(s->switches, (s->n_switches + 1) * sizeof *s->switches);
-        NvSwitch *w = &s->switches[s->n_switches++];
-        *w = (NvSwitch){.device_id = d->device_id};
-        snprintf(w->slot, sizeof w->slot, "%04x:%02x:%02x.%u", (unsigned) d->domain, d->bus, d->dev, (unsigned) d->func);
-        snprintf(w->generation, sizeof w->generation, "%s", generation);
+/* ---- the bus, from sysfs ----
+ *
+ * The scan reads sysfs itself instead of through libpci: it needs three attribute files per
+ * device (vendor, device, class), and loading libpci with libz and libudev under it cost ~0.9 ms,
+ * a third of the CPU that `plan check` may spend (issue 13). libpci is loaded only to name a GPU
+ * that NVIDIA's list does not have, from pci.ids. Errors read like libpci's did: the file and why. */
+
+_printf_(1, 2) static int scan_fail(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(pci_errmsg, sizeof pci_errmsg, fmt, ap);
+        va_end(ap);
+        return -EIO;
 }
 
-/* Everything that may end in libpci's error callback runs here, under pci_find_gpus()'s setjmp. */
-static void scan_devices(struct pci_access *acc, Scan *s) {
-        pci_scan_bus(acc);
-        for (struct pci_dev *d = acc->devices; d; d = d->next) {
-                pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS);
-                const char *generation;
-                if (d->vendor_id == 0x10de && nvswitch_table_find(d->device_id, &generation) == 0) {
-                        add_nvswitch(s, d, generation);
+/* <device dir>/<attr>: one hex number ("0x10de\n"), as the kernel writes it. */
+static int read_attr(int dfd, const char *dev, const char *attr, unsigned *ret) {
+        _cleanup_free_ char *rel = xasprintf("%s/%s", dev, attr);
+        _cleanup_close_ int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return scan_fail("cannot open sysfs file %s: %s", rel, strerror(errno));
+        char buf[32];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return scan_fail("cannot read sysfs file %s: %s", rel, strerror(errno));
+        buf[n] = '\0';
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(buf, &end, 16);
+        if (end == buf || errno != 0 || v > UINT32_MAX || (*end != '\0' && *end != '\n'))
+                return scan_fail("sysfs file %s does not hold a hex number: \"%.16s\"", rel, buf);
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static Gpu *add_gpu(Scan *s) {
+        if (s->n == s->cap) {
+                s->cap = s->cap ? s->cap * 2 : 8;
+                s->gpus = xrealloc(s->gpus, s->cap * sizeof *s->gpus);
+        }
+        return &s->gpus[s->n++];
+}
+
+static int add_nvswitch(Scan *s, const char *slot, unsigned device_id, const char *generation) {
+        s->switches = xrealloc(s->switches, (s->n_switches + 1) * sizeof *s->switches);
+        NvSwitch *w = &s->switches[s->n_switches++];
+        *w = (NvSwitch){.device_id = device_id};
+        snprintf(w->slot, sizeof w->slot, "%s", slot);
+        snprintf(w->generation, sizeof w->generation, "%s", generation);
+        return 0;
+}
+
+/* One entry of devices/: the NVSwitch or GPU it is, else nothing. *unnamed: a GPU NVIDIA's list
+ * does not name was added. */
+static int scan_one(int dfd, const char *entry, Scan *s, bool *unnamed) {
+        unsigned dom, bus, dev, func;
+        char tail;
+        /* the domain is 16 bits, or more behind Intel's VMD ("10000:e1:00.0"): six digits at most */
+        if (sscanf(entry, "%x:%x:%x.%x%c", &dom, &bus, &dev, &func, &tail) != 4 || dom > 0xffffff || bus > 0xff ||
+            dev > 0x1f || func > 7)
+                return scan_fail("cannot parse the sysfs PCI device name %s", entry);
+        char slot[16];
+        snprintf(slot, sizeof slot, "%04x:%02x:%02x.%u", dom, bus, dev, func);
+        unsigned vendor = 0, device = 0, class24 = 0; /* set by read_attr() when it returns 0 */
+        int r = read_attr(dfd, entry, "vendor", &vendor);
+        if (r < 0 || vendor != 0x10de)
+                return r;
+        if ((r = read_attr(dfd, entry, "device", &device)) < 0 || (r = read_attr(dfd, entry, "class", &class24)) < 0)
+                return r;
+        const char *generation;
+        if (nvswitch_table_find(device, &generation) == 0)
+                return add_nvswitch(s, slot, device, generation);
+        unsigned cls = class24 >> 8;
+        if (cls != 0x0300 && cls != 0x0302)
+                return 0;
+        Gpu *g = add_gpu(s);
+        *g = (Gpu){.vendor_id = vendor, .device_id = device, .class_id = cls};
+        snprintf(g->slot, sizeof g->slot, "%s", slot);
+        GpuInfo info;
+        if (gpu_table_find(device, &info) == 0) {
+                snprintf(g->name, sizeof g->name, "%s", info.name);
+                g->arch = info.arch;
+                g->source = GPU_NAME_NVIDIA;
+                g->grace = info.grace;
+                g->open_listed = info.open;
+        } else
+                *unnamed = true;
+        return 0;
+}
+
+static int scan_sysfs(const char *devices, Scan *s, bool *unnamed) {
+        _cleanup_(closedirp) DIR *d = opendir(devices);
+        if (!d)
+                return scan_fail("cannot open %s: %s", devices, strerror(errno));
+        for (;;) {
+                errno = 0;
+                const struct dirent *de = readdir(d);
+                if (!de)
+                        return errno ? scan_fail("cannot read %s: %s", devices, strerror(errno)) : 0;
+                if (de->d_name[0] == '.')
                         continue;
-                }
-                if (d->vendor_id != 0x10de || (d->device_class != 0x0300 && d->device_class != 0x0302))
+                int r = scan_one(dirfd(d), de->d_name, s, unnamed);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* Everything that may end in libpci's error callback runs here, under pci_run()'s setjmp: the
+ * GPUs NVIDIA's list does not name, named from pci.ids (NO_NUMBERS: NULL for an ID pci.ids does
+ * not know, instead of a made-up "Device 2335"; NO_HWDB: from the pci.ids chosen here, not the
+ * host's udev hwdb). */
+static void name_from_pci_ids(struct pci_access *acc, Scan *s) {
+        pci_init(acc);
+        for (size_t i = 0; i < s->n; i++) {
+                Gpu *g = &s->gpus[i];
+                if (g->source != GPU_NAME_NONE)
                         continue;
-                if (s->n == s->cap) {
-                        s->cap = s->cap ? s->cap * 2 : 8;
-                        s->gpus = xrealloc(s->gpus, s->cap * sizeof *s->gpus);
-                }
-                Gpu *g = &s->gpus[s->n++];
-                *g = (Gpu){
-                        .vendor_id = d->vendor_id,
-                        .device_id = d->device_id,
-                        .class_id = d->device_class,
-                };
-                snprintf(g->slot, sizeof g->slot, "%04x:%02x:%02x.%u", (unsigned) d->domain, d->bus, d->dev,
-                         (unsigned) d->func);
-                GpuInfo info;
-                if (gpu_table_find(g->device_id, &info) == 0) {
-                        snprintf(g->name, sizeof g->name, "%s", info.name);
-                        g->arch = info.arch;
-                        g->source = GPU_NAME_NVIDIA;
-                        g->grace = info.grace;
-                        g->open_listed = info.open;
-                        continue; /* pci.ids is not read: libpci loads all of it to name one device */
-                }
-                /* NO_NUMBERS: NULL for an ID pci.ids does not know, instead of a made-up "Device 2335".
-                 * NO_HWDB: names come from the pci.ids file chosen here, not the host's udev hwdb. */
                 choose_ids_file(acc, s);
                 char buf[256];
                 const char *name = pci_lookup_name(acc, buf, sizeof buf,
                                                    PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
-                                                   d->vendor_id, d->device_id);
+                                                   g->vendor_id, g->device_id);
                 if (name) {
                         snprintf(g->name, sizeof g->name, "%s", name);
                         g->arch = gpu_arch_from_name(g->name);
@@ -204,7 +283,7 @@ static void scan_devices(struct pci_access *acc, Scan *s) {
 }
 
 /* The only setjmp: kept apart, with no locals of its own, so that nothing here can be clobbered
- * by the longjmp (the scan's results live in *s, in the caller's memory). */
+ * by the longjmp (the results live in *s, in the caller's memory). */
 static __attribute__((noinline)) int pci_run(struct pci_access *acc, Scan *s) {
         jmp_buf jump;
         if (setjmp(jump) != 0) {
@@ -212,10 +291,29 @@ static __attribute__((noinline)) int pci_run(struct pci_access *acc, Scan *s) {
                 return -EIO; /* pci_errmsg says why */
         }
         pci_jump = &jump;
-        pci_init(acc);
-        scan_devices(acc, s);
+        name_from_pci_ids(acc, s);
         pci_jump = NULL;
         return 0;
+}
+
+static int pci_name_unlisted(const char *sysfs, Scan *s) {
+        struct pci_access *acc = pci_alloc();
+        if (!acc)
+                return -ENOMEM;
+        acc->error = pci_error_cb;
+        acc->warning = pci_quiet_cb;
+        acc->debug = pci_quiet_cb;
+        acc->method = PCI_ACCESS_SYS_BUS_PCI;
+        acc->id_lookup_mode = 0; /* no ~/.pciids-cache, no network */
+        /* sysfs and the pci.ids path (Scan.ids) stay alive until after pci_cleanup(), whether or not
+         * libpci copies them. */
+        if (pci_set_param(acc, (char *) "sysfs.path", (char *) sysfs) < 0) {
+                pci_cleanup(acc);
+                return -EINVAL;
+        }
+        int r = pci_run(acc, s);
+        pci_cleanup(acc); /* after it, s->ids may go: libpci may not have copied it */
+        return r;
 }
 
 static int pci_scan_gpus(const Host *h, GpuList *ret);
@@ -265,25 +363,10 @@ static int pci_scan_gpus(const Host *h, GpuList *ret) {
                 return -ENOTDIR;
 
         Scan s = {.host = h};
-
-        struct pci_access *acc = pci_alloc();
-        if (!acc)
-                return -ENOMEM;
-        acc->error = pci_error_cb;
-        acc->warning = pci_quiet_cb;
-        acc->debug = pci_quiet_cb;
-        acc->method = PCI_ACCESS_SYS_BUS_PCI;
-        acc->id_lookup_mode = 0; /* no ~/.pciids-cache, no network */
-        /* sysfs and the pci.ids path (Scan.ids) stay alive until after pci_cleanup(), whether or not
-         * libpci copies them. */
-        if (pci_set_param(acc, (char *) "sysfs.path", sysfs) < 0) {
-                pci_cleanup(acc);
-                return -EINVAL;
-        }
-
-        int r = pci_run(acc, &s);
-        pci_cleanup(acc); /* after it, s.ids may go: libpci may not have copied it */
-
+        bool unnamed = false;
+        int r = scan_sysfs(devices, &s, &unnamed);
+        if (r >= 0 && unnamed)
+                r = pci_name_unlisted(sysfs, &s);
         if (r < 0) {
                 free(s.gpus);
                 free(s.ids);

@@ -1,4 +1,4 @@
-/* GPUs found on the PCI bus before any driver exists: libpci over <root>/sys/bus/pci. Name and
+/* GPUs found on the PCI bus before any driver exists: <root>/sys/bus/pci read directly. Name and
  * architecture come from NVIDIA's own list (plans/data/gpus.tsv, built in: the open module's
  * "Compatible GPUs" and, for Maxwell to Volta, the driver README's supported products, of the
  * releases it names); only for a device that list does not have, from pci.ids
@@ -101,5 +101,6 @@ typedef struct GpuList {
  * the bus is scanned once per process and *ret is a copy of that scan. */
 int pci_find_gpus(const Host *h, GpuList *ret);
 void gpu_list_done(GpuList *l);
-/* After pci_find_gpus() returned -EIO: libpci's error message (this thread's last one). */
+/* After pci_find_gpus() returned -EIO: why (a sysfs file that cannot be read, or libpci's error over
+ * pci.ids); this thread's last one. */
 const char *pci_last_error(void);

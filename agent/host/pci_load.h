@@ -1,5 +1,6 @@
-/* libpci, opened with dlopen (base/dlib.h) the first time gpubase scans the PCI bus, not at start:
- * status, plan check and --version never load it, nor libudev under it.
+/* libpci, opened with dlopen (base/dlib.h) the first time gpubase names a GPU from pci.ids (one that
+ * NVIDIA's list does not have), not at start: the bus itself is read from sysfs (checks/pci.c), so
+ * status, plan check and --version on a host of listed GPUs never load it, nor libudev under it.
  *
  * A file that includes this header calls libpci as usual: each function it uses is defined below
  * as the loaded library's. */

@@ -10,7 +10,7 @@
  * itself as the answering side, and executes qemu (same PID, so `timeout` and the caller still
  * see qemu) with that device added. The guest's kernel then enumerates a real PCI function
  * 10de:DEVICE-ID of class 0680 (bridge, other) with no BARs, no interrupt and no capabilities;
- * lspci and libpci read it from sysfs as they read any device. Nothing of the switch itself (its
+ * lspci and gpubase read it from sysfs as they read any device. Nothing of the switch itself (its
  * registers, NVLink) exists: no driver is bound to it.
  *
  * Written here because nothing packaged answers qemu's proxy protocol for a device whose IDs one

@@ -481,8 +481,9 @@ t_probing_rerun_keeps_last_state() {
 }
 
 # status, plan check and --version do not load libapt-pkg, libarchive nor what they pull in
-# (libxml2, ICU, libstdc++), nor libcrypto, libsystemd (libgcrypt under it), libkmod and libpci
-# (no PCI bus in the root to scan): those are opened with dlopen by the commands that use them.
+# (libxml2, ICU, libstdc++), nor libcrypto, libsystemd (libgcrypt under it), libkmod and libpci:
+# those are opened with dlopen by the commands that use them. plan check scans the PCI bus itself
+# and opens libpci only to name a GPU from pci.ids.
 t_light_commands_load_no_apt_nor_archive() {
         touch "$R/needed"
         expect_rc 0 gb run "$FIXTURES/fail-check.yaml"
@@ -497,6 +498,21 @@ t_light_commands_load_no_apt_nor_archive() {
                 done
                 contains "$T/strace" "libjson-c" "the files 'gpubase $args' opened"
         done
+        # a PCI bus of GPUs NVIDIA's list names (H100 SXM5): plan check reads it from sysfs, libpci
+        # stays unloaded; a GPU the list lacks (V100 DGXS) is named from pci.ids, through libpci
+        local dev=$R/sys/bus/pci/devices/0000:1b:00.0
+        mkdir -p "$dev"
+        printf '0x10de\n' >"$dev/vendor"
+        printf '0x2330\n' >"$dev/device"
+        printf '0x030200\n' >"$dev/class"
+        expect_rc 0 env "$NO_LSAN" strace -f -o "$T/strace" -e trace=open,openat,openat2 "$GPUBASE" --root "$R" \
+                plan check "$FIXTURES/fail-check.yaml"
+        contains "$T/strace" "0000:1b:00.0/class" "the files 'gpubase plan check' opened"
+        not_contains "$T/strace" "libpci" "the files 'gpubase plan check' opened on a bus of listed GPUs"
+        printf '0x1db2\n' >"$dev/device"
+        expect_rc 0 env "$NO_LSAN" strace -f -o "$T/strace" -e trace=open,openat,openat2 "$GPUBASE" --root "$R" \
+                plan check "$FIXTURES/fail-check.yaml"
+        contains "$T/strace" "libpci" "the files 'gpubase plan check' opened for a GPU the list lacks"
 }
 
 # ---------------------------------------------------------------- wait

@@ -192,9 +192,9 @@ t_healthy_h100_all_ok() {
 }
 
 # verify reads what it needs once: NVIDIA's list names the H100, so pci.ids is never opened, not
-# even its path resolved (the fixture has a copy of the host's in the root, where libpci would look);
-# the PCI bus is listed once and dpkg's status read once for all the checks and facts; libapt-pkg
-# and libarchive (and what they pull in) are not loaded.
+# even its path resolved (the fixture has a copy of the host's in the root), nor libpci loaded; the
+# PCI bus is listed once and dpkg's status read once for all the checks and facts; libapt-pkg and
+# libarchive (and what they pull in) are not loaded.
 t_reads_once_and_loads_no_apt() {
         host healthy-h100
         [ -s "$R/usr/share/misc/pci.ids" ] || fail "the fixture host has no pci.ids: the test proves nothing"
@@ -207,7 +207,7 @@ t_reads_once_and_loads_no_apt() {
                 "reads of dpkg's status to its end"
         eq "$(grep -cE 'sys/bus/pci/devices", O_RDONLY\|O_NONBLOCK\|O_CLOEXEC\|O_DIRECTORY' "$T/strace")" 1 \
                 "listings of the PCI bus"
-        local lib libs="libapt-pkg libgpubase-apt libarchive libxml2 libicu"
+        local lib libs="libapt-pkg libgpubase-apt libarchive libxml2 libicu libpci"
         # libstdc++ too, unless the binary links it itself (san-check's build: the sanitizer's runtime)
         ldd "$GPUBASE" | grep -q 'libstdc++' || libs+=" libstdc++"
         for lib in $libs; do

@@ -1,8 +1,8 @@
-/* GPUs on the PCI bus (agent/checks/pci.c): libpci over fixture sysfs trees, names and architectures
+/* GPUs on the PCI bus (agent/checks/pci.c): fixture sysfs trees read directly, names and architectures
  * from NVIDIA's list (gpus.tsv) and else from pci.ids, and NVIDIA's open/proprietary module rule
  * (agent/checks/gpu.c), row by row. Each test builds
  * its own root: <root>/sys/bus/pci/devices/<slot>/{vendor,device,class,subsystem_*}, the files
- * libpci's sysfs method reads, plus a pci.ids (the host's, or a small one written here). */
+ * sysfs shows for a PCI function, plus a pci.ids (the host's, or a small one written here). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -685,6 +685,48 @@ START_TEST(test_libpci_errors) {
 }
 END_TEST
 
+/* The bus is read from sysfs directly: what it cannot take comes back as -EIO naming the entry or
+ * the file; a device of another vendor needs only its vendor file; a VMD domain (five hex digits)
+ * keeps its slot. */
+START_TEST(test_sysfs_entries) {
+        PciRoot t;
+        pci_root_init(&t, true);
+        GpuList l = {0};
+
+        /* another vendor's function with no device nor class file: not read further */
+        pci_root_write(&t, "/sys/bus/pci/devices/0000:00:1f.0/vendor", "0x8086\n");
+        /* a GPU behind Intel's VMD: domain 10000 */
+        pci_root_add(&t, "10000:e1:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        pci_root_add(&t, "0000:1b:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+        ck_assert_int_eq(pci_find_gpus(&t.host, &l), 0);
+        ck_assert_uint_eq(l.n, 2);
+        ck_assert_str_eq(l.gpus[0].slot, "0000:1b:00.0");
+        ck_assert_str_eq(l.gpus[1].slot, "10000:e1:00.0");
+        gpu_list_done(&l);
+
+        /* a vendor file that is not a number */
+        pci_root_write(&t, "/sys/bus/pci/devices/0000:1b:00.0/vendor", "NVIDIA\n");
+        ck_assert_int_eq(pci_find_gpus(&t.host, &l), -EIO);
+        ck_assert_msg(strstr(pci_last_error(), "0000:1b:00.0/vendor"), "message \"%s\"", pci_last_error());
+        ck_assert_ptr_null(l.gpus);
+        pci_root_write(&t, "/sys/bus/pci/devices/0000:1b:00.0/vendor", "0x10de\n");
+
+        /* an NVIDIA function without its class file */
+        _cleanup_free_ char *cls = xasprintf("%s/sys/bus/pci/devices/10000:e1:00.0/class", t.dir);
+        ck_assert_int_eq(unlink(cls), 0);
+        ck_assert_int_eq(pci_find_gpus(&t.host, &l), -EIO);
+        ck_assert_msg(strstr(pci_last_error(), "10000:e1:00.0/class"), "message \"%s\"", pci_last_error());
+        pci_root_add(&t, "10000:e1:00.0", 0x10de, 0x2330, 0x030200, 0x10de, 0x16c1);
+
+        /* an entry that is not a PCI address */
+        pci_root_mkdir(&t, "/sys/bus/pci/devices/not-a-slot");
+        ck_assert_int_eq(pci_find_gpus(&t.host, &l), -EIO);
+        ck_assert_msg(strstr(pci_last_error(), "not-a-slot"), "message \"%s\"", pci_last_error());
+        ck_assert_ptr_null(l.gpus);
+        pci_root_done(&t);
+}
+END_TEST
+
 /* A device NVIDIA's list has is named from it without reading pci.ids at all: a pci.ids libpci
  * would refuse changes nothing for it. */
 START_TEST(test_listed_device_skips_pci_ids) {
@@ -757,6 +799,7 @@ Suite *pci_suite(void) {
         tcase_add_test(tc, test_ids_file_choice);
         tcase_add_test(tc, test_unknown_device_small_ids);
         tcase_add_test(tc, test_libpci_errors);
+        tcase_add_test(tc, test_sysfs_entries);
         tcase_add_test(tc, test_listed_device_skips_pci_ids);
         tcase_add_test(tc, test_memo_scans_once);
         suite_add_tcase(s, tc);
