@@ -250,6 +250,27 @@ void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *source
         _config->Set("Dir::Etc::sourceparts", sourceparts ? sourceparts : "sources.list.d");
 }
 
+void apt_shim_set_local(AptShim *s, const char *const *debs) {
+        if (debs && !s->local) {
+                s->open_debs = s->debs;
+                s->open_pkgcache = _config->Find("Dir::Cache::pkgcache");
+                s->open_srcpkgcache = _config->Find("Dir::Cache::srcpkgcache");
+        }
+        if (debs) {
+                s->debs.clear();
+                for (size_t i = 0; debs[i]; i++)
+                        s->debs.emplace_back(debs[i]);
+                _config->Set("Dir::Cache::pkgcache", "");
+                _config->Set("Dir::Cache::srcpkgcache", "");
+                s->local = true;
+        } else if (s->local) {
+                s->debs = s->open_debs;
+                _config->Set("Dir::Cache::pkgcache", s->open_pkgcache);
+                _config->Set("Dir::Cache::srcpkgcache", s->open_srcpkgcache);
+                s->local = false;
+        }
+}
+
 int apt_shim_reopen(AptShim *s, char **reterr) {
         (void) reterr; // the next call that reads the cache says when building it again fails
         s->cache.reset();

@@ -78,6 +78,11 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr);
 /* Point libapt at other sources (NULL: the root's own sources.list and sources.list.d/), for the
  * next apt_shim_reopen(). */
 void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts);
+/* With debs (NULL-terminated): the next apt_shim_reopen() offers these local .deb files instead of
+ * those of the open, and builds both caches in memory (the root's cache files are neither read nor
+ * replaced), for a session pointed at empty sources (apt_shim_set_sources()): dpkg's status and the
+ * debs are all it reads. NULL: the debs and cache files of the open again. */
+void apt_shim_set_local(AptShim *s, const char *const *debs);
 /* Re-read sources, preferences and caches from disk (after a pinning package was installed, after
  * dpkg ran). Deferred: the cache is dropped now and built again by the next call that reads it,
  * which fails with -EIO ("cannot reopen the package cache") when that does not work. */

@@ -33,6 +33,11 @@ struct AptShim {
         std::vector<const char *> dpkg_opts_c;
         std::vector<std::string> protect; // packages the user asked for: the resolver must not drop them
         std::vector<std::string> debs; // local .deb files offered beside the repositories
+        // apt_shim_set_local(): the debs and cache file names of the open, while other debs are offered
+        // over caches in memory
+        bool local = false;
+        std::vector<std::string> open_debs;
+        std::string open_pkgcache, open_srcpkgcache;
         int dpkg_output_fd = 0;        // AptOptions.dpkg_output_fd
         void (*lock_wait)(void *, unsigned, unsigned) = nullptr;
         void *lock_userdata = nullptr;

@@ -10,13 +10,13 @@
 #define APT_SHIM_TABLE_SYMBOL "gpubase_apt_shim_table"
 #define APT_SHIM_SONAME "libgpubase-apt.so"
 /* Bumped whenever aptshim.h changes: a .so of another build is refused, not called. */
-#define APT_SHIM_ABI 2
+#define APT_SHIM_ABI 3
 
 /* X(function) for every function of aptshim.h */
 #define APT_SHIM_FUNCTIONS(X) \
         X(apt_shim_open) X(apt_shim_close) X(apt_shim_dpkg_options) X(apt_shim_lock) \
         X(apt_shim_unlock) X(apt_shim_release_inner) X(apt_shim_retake_inner) X(apt_shim_update) \
-        X(apt_shim_set_sources) X(apt_shim_reopen) X(apt_package_done) X(apt_shim_package) \
+        X(apt_shim_set_sources) X(apt_shim_set_local) X(apt_shim_reopen) X(apt_package_done) X(apt_shim_package) \
         X(apt_shim_version_origins) X(apt_shim_set_candidate) X(apt_shim_mark_install) \
         X(apt_shim_mark_reinstall) X(apt_shim_resolve) X(apt_shim_commit) X(apt_shim_clear_marks) \
         X(apt_archives_free) X(apt_shim_fetch_archives) X(apt_shim_fetch_file) \

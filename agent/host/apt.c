@@ -116,6 +116,7 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                         return errorf(reterr, r, "cannot prepare the sources of %s: %s", s->host->root, strerror(-r));
                 s->root_sources = true;
         }
+        s->own_sources = !(o && (o->no_lists || o->only_sources || o->scratch)) && !bundle;
         _cleanup_strv_free_ char **archs = NULL;
         (void) dpkg_architectures(s->host, &archs); /* else libapt asks dpkg */
         AptOptions ao = {
@@ -354,6 +355,12 @@ void apt_session_close(AptSession *s) {
 }
 
 int apt_session_reopen(AptSession *s, char **reterr) {
+        if (s->local) { /* back to the lists, over the cache files of the open */
+                apt_shim_set_local(s->shim, NULL);
+                if (!s->root_sources)
+                        apt_shim_set_sources(s->shim, NULL, NULL);
+                s->local = false;
+        }
         /* the sources may have changed: rewrite them into the session's directory again (a bundle's
          * do not change, and their lists stay in the scratch directory) */
         if (s->root_sources) {
@@ -562,6 +569,7 @@ int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions
         unsigned changed = (unsigned) r;
         if (changed > 0) {
                 off_t mark = apt_term_log_mark(as);
+                as->dpkg_ran = as->dpkg_ran || !download_only;
                 r = apt_shim_commit(as->shim, download_only, &as->out.progress, reterr);
                 progress_done(as);
                 if (r < 0 && reterr && as->dpkg_log_fd > 0 && !download_only) {

@@ -41,6 +41,9 @@ typedef struct AptSession {
         AptShim *shim;
         char *tmpdir;      /* the rewritten sources, scratch lists; removed on close */
         bool root_sources; /* libapt reads the root's sources (rewritten into tmpdir when needed) */
+        bool own_sources;  /* the machine's or the root's own sources (not a bundle's, a caller's or none) */
+        bool local;        /* apt_session_local(): dpkg's status and local debs only, until the next reopen */
+        bool dpkg_ran;     /* the session has run dpkg to install (apt_install_versions()) */
         AptOutput out;
         int stop_fd;       /* ExecSpec.stop_fd for the dpkg the session runs itself */
         int dpkg_log_fd;   /* > 0: APT_TERM_LOG, where dpkg's output goes while it installs */
@@ -93,8 +96,16 @@ void apt_session_close(AptSession *s);
  * caller: apt_probe_session_release() it when done. */
 int apt_probe_session(const Host *h, const AptSessionOptions *o, AptSession **ret, char **reterr);
 void apt_probe_session_release(AptSession *s);
-/* Reopen after the sources or preferences changed (re-rewrites the sources). *reterr on failure. */
+/* Reopen after the sources or preferences changed (re-rewrites the sources; after
+ * apt_session_local(), the lists again). *reterr on failure. */
 int apt_session_reopen(AptSession *s, char **reterr);
+/* Reopen a session over its own sources (own_sources, locked or not) to read dpkg's status and the
+ * given local .deb files alone: no lists, its caches in memory, the lock kept. For a package that
+ * needs nothing that is not installed: libapt then does not build the state of every package of the
+ * lists to install it. apt_session_reopen() goes back to the lists. -EOPNOTSUPP for other sessions. */
+int apt_session_local(AptSession *s, const char *const *debs, char **reterr);
+/* A directory of the session's own (removed on close), made under its scratch directory: *ret. */
+int apt_session_subdir(AptSession *s, const char *name, char **ret);
 
 /* The sources changed since gpubase last refreshed the lists (or it never did): an update is due.
  * apt gives downloaded lists the server's mtime, so a stamp of our own refresh is what counts. */

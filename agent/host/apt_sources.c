@@ -195,3 +195,30 @@ int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **re
         *ret_parts = changed ? xasprintf("%s/", parts) : NULL;
         return 0;
 }
+
+int apt_session_subdir(AptSession *s, const char *name, char **ret) {
+        int r = apt_session_tmpdir(&s->tmpdir);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *d = xasprintf("%s/%s", s->tmpdir, name);
+        if (mkdir(d, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int apt_session_local(AptSession *s, const char *const *debs, char **reterr) {
+        if (!s->shim || !s->own_sources)
+                return -EOPNOTSUPP;
+        /* apart from the rewritten sources (tmpdir/sources.list*), which the reopen after rewrites */
+        _cleanup_free_ char *dir = NULL, *list = NULL, *parts = NULL;
+        int r = apt_session_subdir(s, "local", &dir);
+        if (r >= 0)
+                r = apt_sources_empty(&dir, &list, &parts);
+        if (r < 0)
+                return errorf(reterr, r, "cannot prepare empty sources in %s: %s", s->tmpdir, strerror(-r));
+        apt_shim_set_sources(s->shim, list, parts);
+        apt_shim_set_local(s->shim, debs);
+        s->local = true;
+        return apt_shim_reopen(s->shim, reterr);
+}

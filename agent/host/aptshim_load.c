@@ -113,6 +113,11 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
         return loaded ? loaded->f_apt_shim_update(s, p, reterr) : -EBADF;
 }
 
+void apt_shim_set_local(AptShim *s, const char *const *debs) {
+        if (loaded)
+                loaded->f_apt_shim_set_local(s, debs);
+}
+
 void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts) {
         if (loaded)
                 loaded->f_apt_shim_set_sources(s, sourcelist, sourceparts);

@@ -435,17 +435,15 @@ static int pick_or_update(AptSession *as, const AptPkgSpec *pkgs, size_t n, cons
         return 0;
 }
 
-/* The pinning package alone, then the preferences it ships re-read before the rest is resolved. */
+/* The pinning package alone, then the preferences it ships re-read before the rest is resolved
+ * (apt_install_pinning.c). */
 static int install_pinning_first(AptSession *as, const AptInstallParams *a, const char *update, bool *updated,
                                  unsigned *ret_changed, char **reterr) {
         _cleanup_strv_free_ char **pv = NULL;
         int r = pick_or_update(as, a->pkgs, 1, NULL, update, updated, &pv, reterr);
         if (r < 0)
                 return r;
-        r = apt_install_versions(as, a->pkgs, pv, 1, a->unhold, false, ret_changed, reterr);
-        if (r < 0)
-                return r;
-        return apt_session_reopen(as, reterr);
+        return apt_install_pinning(as, a, pv, ret_changed, reterr);
 }
 
 /* Nothing half-installed is reported as done (-EIO naming it), from dpkg's status: libapt's cache is stale now. */

@@ -27,6 +27,10 @@ typedef struct AptInstallParams {
 int apt_install_specs(AptSession *as, const AptInstallParams *a, AptPkgSpec **ret, char **reterr);
 void apt_install_specs_free(const AptInstallParams *a, AptPkgSpec *specs);
 
+/* The pinning package a->pkgs[0] at version pv[0], installed before the rest and the session
+ * reopened over its preferences (apt_install_pinning.c). *ret_changed: packages changed. */
+int apt_install_pinning(AptSession *as, const AptInstallParams *a, char **pv, unsigned *ret_changed, char **reterr);
+
 /* /etc/apt/preferences.d/gpubase-ID and its content (`pin:`). */
 char *apt_install_pin_path(const Step *s);
 char *apt_install_pin_content(const Step *s);

@@ -1416,6 +1416,75 @@ t_pinning_package_first_takes_effect() {
         cmp -s "$T/status.before" "$R/var/lib/dpkg/status" || fail "restoring the pin file changed dpkg's status"
 }
 
+# The pinning package is installed over dpkg's status and its own archive alone, fetched by the
+# SHA256 of its signed index: libapt does not build the state of every listed package for it (and
+# again for the rest). apt's history still records it. One that needs a package that is not
+# installed (libnvidia-container1) is installed over the lists after all, and so is one whose
+# repository no longer has its archive when apt's archive cache does (prefetched).
+pinning_repos_plan() { # PINNING-SPEC CUDA-URI
+        plan_file pinning <<EOF
+version: 1
+name: pinning
+steps:
+  - id: cuda-repo
+    kind: apt-source
+    key_file: /keys/repo-key.gpg
+    fingerprint: $KEY_FPR
+    uri: $2
+  - id: pinning-repo
+    kind: apt-source
+    key_file: /keys/repo-key.gpg
+    fingerprint: $KEY_FPR
+    uri: $REPO_PINNING_DEPENDS_URI
+  - id: ctk-repo
+    kind: apt-source
+    key_url: file://$CTK_KEY_ASC
+    fingerprint: $CTK_KEY_FPR
+    uri: $REPO_CTK_URI
+  - id: driver
+    kind: apt-install
+    packages: ["$1", "nvidia-open"]
+    hold: true
+EOF
+}
+
+t_pinning_package_installed_without_lists() {
+        mkdir -p "$R/keys"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=openat \
+                "$GPUBASE" --root "$R" run "$(pinning_repos_plan nvidia-driver-pinning-595=595-1 "$REPO_CUDA_URI")"
+        installed nvidia-driver-pinning-595 595-1 hold
+        installed nvidia-open 595.45.01-1 hold
+        # a session over empty sources: dpkg's status and the archive alone
+        contains "$T/trace" "/local/sources.list" "the files the driver step opened"
+        contains "$R/var/log/apt/history.log" "Install: nvidia-driver-pinning-595:amd64 (595-1)"
+        not_contains "$R/var/log/apt/history.log" "libnvidia-container1"
+
+        # one that depends on a package that is not installed
+        rm -rf "$R"
+        mkdir -p "$R/keys"
+        fill_root "$R"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        expect_rc 0 ga run "$(pinning_repos_plan nvidia-driver-pinning-595=595-2 "$REPO_CUDA_URI")"
+        installed nvidia-driver-pinning-595 595-2 hold
+        installed nvidia-open 595.45.01-1 hold
+        case $(pkg_status libnvidia-container1) in
+        "install ok installed "*) ;;
+        *) fail "libnvidia-container1, the pinning package's dependency, is not installed: $(pkg_status libnvidia-container1)" ;;
+        esac
+
+        # its archive in apt's cache only (prefetched), gone from the repository
+        rm -rf "$R"
+        mkdir -p "$R/keys" "$R/var/cache/apt/archives"
+        fill_root "$R"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        cp -a "${REPO_CUDA_URI#file://}" "$T/cuda"
+        mv "$T/cuda/nvidia-driver-pinning-595_595-1_all.deb" "$R/var/cache/apt/archives/"
+        expect_rc 0 ga run "$(pinning_repos_plan nvidia-driver-pinning-595=595-1 "file://$T/cuda")"
+        installed nvidia-driver-pinning-595 595-1 hold
+        installed nvidia-open 595.45.01-1 hold
+}
+
 t_origin_mismatch_names_source() {
         mkdir -p "$R/keys"
         cp "$KEY_FILE" "$R/keys/repo-key.gpg"
@@ -1733,6 +1802,7 @@ ALL_TESTS=(
         driver_step_refreshes_lists_for_headers
         driver_step_hold_kernel
         pinning_package_first_takes_effect
+        pinning_package_installed_without_lists
         origin_mismatch_names_source
         drift_hold_removed
         drift_sources_deleted
