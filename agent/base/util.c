@@ -172,28 +172,34 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
 }
 
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
-        Buf b = {0};
-        char chunk[8192];
+        /* straight into one buffer of the file's size (a byte more to see the end, one for the NUL):
+         * dpkg's status, megabytes, is read at every run */
+        struct stat st;
+        size_t cap = 8192, len = 0;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t) st.st_size <= max)
+                cap = (size_t) st.st_size + 2;
+        _cleanup_free_ char *data = xmalloc(cap);
         for (;;) {
-                ssize_t n = read(fd, chunk, sizeof chunk);
+                if (cap - len < 2) {
+                        cap *= 2;
+                        data = xrealloc(data, cap);
+                }
+                ssize_t n = read(fd, data + len, cap - len - 1);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        int r = negative_errno();
-                        buf_done(&b);
-                        return r;
+                        return negative_errno();
                 }
                 if (n == 0)
                         break;
-                if (b.len + (size_t) n > max) {
-                        buf_done(&b);
+                if (len + (size_t) n > max)
                         return -EFBIG;
-                }
-                buf_append(&b, chunk, (size_t) n);
+                len += (size_t) n;
         }
+        data[len] = 0;
         if (ret_len)
-                *ret_len = b.len;
-        *ret = buf_steal(&b);
+                *ret_len = len;
+        *ret = TAKE_PTR(data);
         return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/progress.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/term.h"
@@ -72,7 +73,10 @@ static size_t room(size_t prefix_w) {
 }
 
 void progress_step_start(Progress *r, size_t i, size_t n, const Step *s) {
-        (void) sd_notifyf(0, "STATUS=step %zu/%zu: %s (%s)", i + 1, n, s->id, s->kind->name);
+        /* only under systemd (NOTIFY_SOCKET is where sd_notify writes): elsewhere libsystemd would be
+         * loaded for a call that does nothing */
+        if (getenv("NOTIFY_SOCKET"))
+                (void) sd_notifyf(0, "STATUS=step %zu/%zu: %s (%s)", i + 1, n, s->id, s->kind->name);
         if (r->quiet)
                 return;
         if (r->tty) {

@@ -11,26 +11,44 @@
 
 #define DPKG_STATUS_MAX (512 * 1024 * 1024)
 
-/* The value of field name in a stanza ("" when absent), newly allocated; the first line only. */
-static char *stanza_field(const char *stanza, size_t len, const char *name) {
-        size_t n = strlen(name);
-        for (const char *l = stanza; l && l < stanza + len;) {
-                if (strncasecmp(l, name, n) == 0 && l[n] == ':') {
-                        const char *v = l + n + 1;
-                        while (*v == ' ' || *v == '\t')
+/* The fields the parse keeps, in the order of scan_stanza()'s values. */
+enum { F_PACKAGE, F_STATUS, F_ARCH, F_VERSION, _F_MAX };
+static const struct {
+        const char *name;
+        size_t len;
+} fields[_F_MAX] = {{"Package", 7}, {"Status", 6}, {"Architecture", 12}, {"Version", 7}};
+
+/* One stanza from s, in one pass over its lines (dpkg's status is megabytes, read at every run):
+ * the value of each field of fields[] (the first line of the first occurrence, blanks trimmed;
+ * val[i] NULL when absent), and where it ends: at the blank line after it, or the end. */
+static const char *scan_stanza(const char *s, const char *val[_F_MAX], size_t vlen[_F_MAX]) {
+        for (size_t i = 0; i < _F_MAX; i++)
+                val[i] = NULL, vlen[i] = 0;
+        const char *l = s;
+        while (*l && *l != '\n') {
+                const char *e = strchrnul(l, '\n');
+                /* most lines are other fields and continuations: let their first letter tell */
+                char c = (char) (*l | 0x20);
+                for (size_t i = 0; (c == 'p' || c == 's' || c == 'a' || c == 'v') && i < _F_MAX; i++) {
+                        size_t n = fields[i].len;
+                        if (val[i] || (size_t) (e - l) <= n || l[n] != ':' || strncasecmp(l, fields[i].name, n) != 0)
+                                continue;
+                        const char *v = l + n + 1, *ve = e;
+                        while (v < e && (*v == ' ' || *v == '\t'))
                                 v++;
-                        const char *e = strchr(v, '\n');
-                        if (!e || e > stanza + len)
-                                e = stanza + len;
-                        while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-                                e--;
-                        return xstrndup(v, (size_t) (e - v));
+                        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                                ve--;
+                        val[i] = v;
+                        vlen[i] = (size_t) (ve - v);
+                        break;
                 }
-                l = strchr(l, '\n');
-                if (l)
-                        l++;
+                l = *e ? e + 1 : e;
         }
-        return xstrdup("");
+        return l;
+}
+
+static char *field_dup(const char *v, size_t n) {
+        return v ? xstrndup(v, n) : xstrdup("");
 }
 
 static int stanza_cmp(const void *a, const void *b) {
@@ -62,10 +80,10 @@ void dpkg_status_parse(char *text, DpkgStatus *ret) {
                         s++;
                 if (!*s)
                         break;
-                const char *e = strstr(s, "\n\n");
-                size_t len = e ? (size_t) (e - s) + 1 : strlen(s);
-                _cleanup_free_ char *name = stanza_field(s, len, "Package");
-                if (*name) {
+                const char *val[_F_MAX];
+                size_t vlen[_F_MAX];
+                const char *end = scan_stanza(s, val, vlen);
+                if (vlen[F_PACKAGE] > 0) {
                         if (st.n == cap) {
                                 cap = cap ? cap * 2 : 1024;
                                 st.pkgs = realloc(st.pkgs, cap * sizeof *st.pkgs);
@@ -73,12 +91,15 @@ void dpkg_status_parse(char *text, DpkgStatus *ret) {
                                         abort();
                         }
                         DpkgStanza *p = &st.pkgs[st.n++];
-                        _cleanup_free_ char *status = stanza_field(s, len, "Status");
-                        *p = (DpkgStanza){.name = TAKE_PTR(name), .arch = stanza_field(s, len, "Architecture"),
-                                          .version = stanza_field(s, len, "Version"), .text = s, .len = len};
+                        _cleanup_free_ char *status = field_dup(val[F_STATUS], vlen[F_STATUS]);
+                        *p = (DpkgStanza){.name = field_dup(val[F_PACKAGE], vlen[F_PACKAGE]),
+                                          .arch = field_dup(val[F_ARCH], vlen[F_ARCH]),
+                                          .version = field_dup(val[F_VERSION], vlen[F_VERSION]),
+                                          .text = s,
+                                          .len = (size_t) (end - s)};
                         split_status(status, p);
                 }
-                s += len;
+                s = end;
         }
         if (st.n > 1)
                 qsort(st.pkgs, st.n, sizeof *st.pkgs, stanza_cmp);

@@ -515,6 +515,36 @@ t_light_commands_load_no_apt_nor_archive() {
         contains "$T/strace" "libpci" "the files 'gpubase plan check' opened for a GPU the list lacks"
 }
 
+# Under systemd (NOTIFY_SOCKET set, as gpubase.service has it) each step's status reaches the
+# service manager; outside it a run does not even load libsystemd for that.
+t_notify_only_under_systemd() {
+        touch "$R/open"
+        # a datagram socket standing in for the service manager's: what it receives, one per line
+        /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "w") as out:
+    while True:
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            break
+        out.write(d.decode() + "\n")
+        out.flush()
+' "$T/notify.sock" "$T/notify.txt" &
+        BG_PIDS+=("$!")
+        local _
+        for _ in $(seq 100); do [ -S "$T/notify.sock" ] && break; sleep 0.05; done
+        expect_rc 0 env NOTIFY_SOCKET="$T/notify.sock" "$GPUBASE" --root "$R" run "$FIXTURES/fail-gate.yaml"
+        for _ in $(seq 100); do grep -q "STATUS=step 1/" "$T/notify.txt" 2>/dev/null && break; sleep 0.05; done
+        contains "$T/notify.txt" "STATUS=step 1/" "what the service manager received"
+        expect_rc 0 env -u NOTIFY_SOCKET "$NO_LSAN" strace -f -o "$T/strace" -e trace=open,openat,openat2 \
+                "$GPUBASE" --root "$R" run "$FIXTURES/fail-gate.yaml"
+        not_contains "$T/strace" "libsystemd" "the files a run outside systemd opened"
+}
+
 # ---------------------------------------------------------------- wait
 
 t_wait_done() {
@@ -751,6 +781,7 @@ ALL_TESTS=(
         noop_rerun_writes_state_once
         probing_rerun_keeps_last_state
         light_commands_load_no_apt_nor_archive
+        notify_only_under_systemd
         wait_done
         wait_failed
         wait_reboot_pending

@@ -1,6 +1,8 @@
 /* Input that may be hostile and output that must always parse: which states a step kind may be in,
  * the bound on what a state holds, and the JSON helpers (UTF-8 sanitiser, cut, parser depth). */
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/jsontext.h"
 #include "plan/state.h"
@@ -203,6 +205,55 @@ START_TEST(test_json_parse_depth_and_ends) {
 }
 END_TEST
 
+/* read_fd(): a regular file read into one buffer of its size, a pipe in growing ones; max bytes
+ * at most either way (a file of exactly max is read, one byte more is -EFBIG). */
+START_TEST(test_read_fd_bounds) {
+        char big[20000];
+        for (size_t i = 0; i < sizeof big; i++)
+                big[i] = (char) ('a' + i % 26);
+        test_root_write(&root, "/f", "", 0644);
+        _cleanup_free_ char *path = test_root_path(&root, "/f");
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(big, 1, sizeof big, f), sizeof big);
+        ck_assert_int_eq(fclose(f), 0);
+        char *data = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(read_file(path, sizeof big, &data, &len), 0);
+        ck_assert_uint_eq(len, sizeof big);
+        ck_assert_int_eq(memcmp(data, big, sizeof big), 0);
+        ck_assert_int_eq(data[len], '\0');
+        free(TAKE_PTR(data));
+        ck_assert_int_eq(read_file(path, sizeof big - 1, &data, &len), -EFBIG);
+        ck_assert_ptr_null(data);
+        /* an empty file: "" */
+        test_root_write(&root, "/e", "", 0644);
+        _cleanup_free_ char *empty = test_root_path(&root, "/e");
+        ck_assert_int_eq(read_file(empty, 10, &data, &len), 0);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_str_eq(data, "");
+        free(TAKE_PTR(data));
+        /* a pipe: no size to go by */
+        int p[2];
+        ck_assert_int_eq(pipe(p), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                close(p[0]);
+                _exit(write(p[1], big, sizeof big) == (ssize_t) sizeof big ? 0 : 1);
+        }
+        close(p[1]);
+        ck_assert_int_eq(read_fd(p[0], sizeof big, &data, &len), 0);
+        close(p[0]);
+        ck_assert_uint_eq(len, sizeof big);
+        ck_assert_int_eq(memcmp(data, big, sizeof big), 0);
+        free(data);
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 Suite *input_suite(void) {
         Suite *s = suite_create("input");
         TCase *tc = tcase_create("state");
@@ -210,6 +261,7 @@ Suite *input_suite(void) {
         tcase_add_test(tc, test_kind_state_table);
         tcase_add_test(tc, test_state_kind_state_on_load);
         tcase_add_test(tc, test_state_size_bound);
+        tcase_add_test(tc, test_read_fd_bounds);
         suite_add_tcase(s, tc);
         tc = tcase_create("json");
         tcase_add_test(tc, test_utf8_sanitize);
