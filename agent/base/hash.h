@@ -7,7 +7,12 @@
 /* n bytes -> 2n lowercase hex digits and a NUL in ret. */
 void hex_encode(const unsigned char *data, size_t n, char *ret);
 
+/* In memory, gpubase's own code (no libcrypto to load for a few KB): SHA-256, SHA-1 (OpenPGP v4
+ * fingerprints only) and MD5 (dpkg's md5sums). */
 void sha256_hex(const void *data, size_t len, char ret[65]);
+void sha256_digest(const void *data, size_t len, unsigned char md[32]);
+void sha1_digest(const void *data, size_t len, unsigned char md[20]);
+void md5_hex(const void *data, size_t len, char ret[33]);
 /* Of a file's content; a negative errno when it cannot be read. */
 int sha256_file_hex(const char *path, char ret[65]);
 int md5_file_hex(const char *path, char ret[33]);

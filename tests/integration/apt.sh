@@ -693,6 +693,11 @@ t_keyring_reads_lists_only_when_needed() {
         fi
         absent "$R/var/log/apt/eipp.log.xz" # apt's planner log is not written
         contains "$R/var/log/apt/history.log" "Install: cuda-keyring:amd64 (1.1-1)"
+        # its probe on the rerun checks the files against dpkg's md5sums without loading libcrypto
+        expect_rc 0 env "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=openat \
+                "$GPUBASE" --root "$R" run "$(keyring_plan "file://$CUDA_KEYRING_DEB" "$CUDA_KEYRING_SHA256")"
+        eq "$(step_state cuda-keyring)" skipped "the keyring step on the rerun"
+        not_contains "$T/trace" "libcrypto" "the files the rerun opened"
         dpkg_r -P cuda-keyring >"$T/dpkg.out" 2>&1 || { cat "$T/dpkg.out" >&2; fail "dpkg -P cuda-keyring failed"; }
         expect_rc 0 gb reset
         mkdir -p "$T/dep"

@@ -5,6 +5,7 @@
  * truncated or corrupted package). Needs dpkg-deb, ar (binutils), tar, sha256sum. */
 #include <check.h>
 #include <ftw.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -213,6 +214,57 @@ START_TEST(test_sha256_memory) {
 }
 END_TEST
 
+/* md5_hex() and sha1_digest() are gpubase's own (base/hash.c): RFC 1321's test suite, and every
+ * length from 0 to 300 bytes against libcrypto's; md5_file_hex() gives the same for a small file
+ * (hashed here) and a large one (through libcrypto). */
+START_TEST(test_md5_memory) {
+        static const char *const rfc[][2] = {
+                {"", "d41d8cd98f00b204e9800998ecf8427e"},
+                {"a", "0cc175b9c0f1b6a831c399e269772661"},
+                {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+                {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+                {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+                {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+                 "57edf4a22be3c955ac49da2e2107b67a"},
+        };
+        char hex[33], want[33];
+        unsigned char buf[300], md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(rfc); i++) {
+                md5_hex(rfc[i][0], strlen(rfc[i][0]), hex);
+                ck_assert_str_eq(hex, rfc[i][1]);
+        }
+        for (size_t i = 0; i < sizeof buf; i++)
+                buf[i] = (unsigned char) (i * 167 + 13);
+        for (size_t len = 0; len <= sizeof buf; len++) {
+                ck_assert_int_eq(EVP_Digest(buf, len, md, &mdlen, EVP_md5(), NULL), 1);
+                hex_encode(md, mdlen, want);
+                md5_hex(buf, len, hex);
+                ck_assert_msg(streq(hex, want), "%zu bytes: %s, libcrypto %s", len, hex, want);
+                /* SHA-1 (OpenPGP v4 fingerprints) the same way */
+                unsigned char sha1[20];
+                ck_assert_int_eq(EVP_Digest(buf, len, md, &mdlen, EVP_sha1(), NULL), 1);
+                sha1_digest(buf, len, sha1);
+                ck_assert_msg(mdlen == 20 && memcmp(sha1, md, 20) == 0, "SHA-1 of %zu bytes differs from libcrypto's", len);
+        }
+        size_t sizes[] = {4096, 512 * 1024};
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                _cleanup_free_ unsigned char *data = xmalloc(sizes[i]);
+                for (size_t j = 0; j < sizes[i]; j++)
+                        data[j] = (unsigned char) (j * 31 + 7);
+                _cleanup_free_ char *path = scratch("md5-input");
+                FILE *f = fopen(path, "w");
+                ck_assert_ptr_nonnull(f);
+                ck_assert_uint_eq(fwrite(data, 1, sizes[i], f), sizes[i]);
+                ck_assert_int_eq(fclose(f), 0);
+                ck_assert_int_eq(md5_file_hex(path, hex), 0);
+                md5_hex(data, sizes[i], want);
+                ck_assert_msg(streq(hex, want), "a file of %zu bytes: %s, in memory %s", sizes[i], hex, want);
+        }
+}
+END_TEST
+
 START_TEST(test_read_errors) {
         _cleanup_free_ char *path = scratch("good-zstd.deb"), *garbage = scratch("garbage.deb");
         char *data = NULL, *why = NULL;
@@ -416,6 +468,7 @@ Suite *debfile_suite(void) {
         tcase_set_timeout(tc, 120);
         tcase_add_loop_test(tc, test_inspect_compressions, 0, 4);
         tcase_add_test(tc, test_sha256_memory);
+        tcase_add_test(tc, test_md5_memory);
         tcase_add_test(tc, test_read_errors);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_not_a_deb);
