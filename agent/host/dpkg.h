@@ -14,7 +14,8 @@
 #define DPKG_ARCH_FILE "/var/lib/dpkg/arch"
 
 /* One package's stanza. The strings are the fields' values ("" when the field is missing); want,
- * flag and state are the three words of Status ("hold ok installed"). */
+ * flag and state are the three words of Status ("hold ok installed"). All six are one allocation,
+ * owned by the DpkgStatus (dpkg_status_done()). */
 typedef struct DpkgStanza {
         char *name, *arch, *version;
         char *want, *flag, *state;
