@@ -191,7 +191,9 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
                 _config->Set("Dir::State::status", "/dev/null");
         if (o->force_confmiss)
                 _config->Set("DPkg::Options::", "--force-confmiss");
-        if (!open_cache(s.get()))
+        if (o->deferred)
+                s->stale = true;
+        else if (!open_cache(s.get()))
                 return fail(reterr, -EIO, "cannot open the package cache");
         *ret = s.release();
         return 0;
@@ -269,6 +271,10 @@ void apt_shim_set_local(AptShim *s, const char *const *debs) {
                 _config->Set("Dir::Cache::srcpkgcache", s->open_srcpkgcache);
                 s->local = false;
         }
+}
+
+int apt_shim_ready(AptShim *s, char **reterr) {
+        return cache_ready(s) ? 0 : fail(reterr, -EIO, "cannot open the package cache");
 }
 
 int apt_shim_reopen(AptShim *s, char **reterr) {

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,6 +49,9 @@ typedef struct AptOptions {
          * seconds waited so far, of lock_timeout_sec. NULL: wait silently */
         void (*lock_wait)(void *userdata, unsigned waited, unsigned timeout);
         void *lock_userdata;
+        bool deferred;             /* the cache is not built by the open but by the first call that
+                                    * reads it (apt_shim_ready() to build it at a chosen moment): a
+                                    * session may first be pointed at other sources */
 } AptOptions;
 
 typedef struct AptProgress {
@@ -83,6 +87,9 @@ void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *source
  * replaced), for a session pointed at empty sources (apt_shim_set_sources()): dpkg's status and the
  * debs are all it reads. NULL: the debs and cache files of the open again. */
 void apt_shim_set_local(AptShim *s, const char *const *debs);
+/* Build the cache now if it is not built (after apt_shim_reopen(), or a deferred open). -EIO with
+ * libapt's message when that fails. */
+int apt_shim_ready(AptShim *s, char **reterr);
 /* Re-read sources, preferences and caches from disk (after a pinning package was installed, after
  * dpkg ran). Deferred: the cache is dropped now and built again by the next call that reads it,
  * which fails with -EIO ("cannot reopen the package cache") when that does not work. */
@@ -149,6 +156,24 @@ int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, c
  * the repository's URI (with by-hash copies when the repository uses them), and dest/N/repository:
  * "URI\nSUITE\nCOMPONENT...\n". dest must exist. -ENOENT: a repository has no InRelease. */
 int apt_shim_save_signed_indexes(AptShim *s, const char *dest, char **reterr);
+
+/* Scoped resolution (agent/steps/apt_install_scope.c): the package names (Package and Provides)
+ * the indexes of each sources file offer, read from the lists on disk in one pass, without
+ * libapt's cache. */
+typedef struct AptNames AptNames;
+/* The sources files libapt reads now (sources.list, then sources.list.d/ in libapt's order):
+ * *ret_files (NULL-terminated, malloc'ed), and *ret the names their indexes offer (a list not on
+ * disk offers none). -E2BIG: more than 64 files. */
+int apt_shim_names(AptShim *s, char ***ret_files, AptNames **ret, char **reterr);
+/* The files offering name: bit i for (*ret_files)[i]; 0: none. */
+uint64_t apt_names_files(const AptNames *n, const char *name);
+void apt_names_free(AptNames *n);
+/* After apt_shim_resolve() in a session over some of those files: does its result stand for all of
+ * them? 1: yes. 0: no, *ret_why (malloc'ed) says why: it removes a package, or it installs a
+ * package, or meets a dependency or recommendation not met by a package that stays installed, by a
+ * name that one of the files in `outside` (bits as above) offers as well; libapt over every file
+ * could decide otherwise there. -errno with *ret_why. */
+int apt_shim_scope_check(AptShim *s, const AptNames *n, uint64_t outside, char **ret_why);
 
 /* Debian version comparison (works without opening anything). */
 int apt_shim_version_cmp(const char *a, const char *b);

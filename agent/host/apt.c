@@ -134,7 +134,7 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .force_confmiss = o && o->force_confmiss,
                 .chroot_scripts = s->host->image,
                 .lock_wait = s->out.lock_wait ? on_lock_wait : NULL,
-                .lock_userdata = s,
+                .lock_userdata = s, .deferred = o && o->deferred,
         };
         if (o && o->lock && !o->verbose && !scratch && s->dpkg_log_fd <= 0)
                 s->dpkg_log_fd = open_term_log(s->host);
@@ -202,6 +202,32 @@ static int discard_lists(const Host *h) {
                         return negative_errno();
         }
         return fsync(dirfd(d)) < 0 ? negative_errno() : 0;
+}
+
+/* Broken lists (why: libapt's message) moved aside and the update stamp forgotten, so that the step
+ * fetches them again instead of failing the same way at every resume. */
+static int discard_broken(AptSession *s, const char *why, char **reterr) {
+        int r = discard_lists(s->host);
+        if (r < 0)
+                return errorf(reterr, r, "%s; moving the broken lists aside failed: %s", why, strerror(-r));
+        if (s->out.notice) {
+                _cleanup_free_ char *m =
+                        xasprintf("the package lists did not parse (%s): discarded them, they are fetched again", why);
+                s->out.notice(s->out.userdata, m);
+        }
+        return 0;
+}
+
+int apt_session_ready(AptSession *s, char **reterr) {
+        int r = apt_shim_ready(s->shim, reterr);
+        if (r >= 0 || !s->own_sources || !lists_are_broken(s->host, *reterr))
+                return r;
+        _cleanup_free_ char *why = *reterr; /* as at an open that builds the cache (apt_session_open()) */
+        *reterr = NULL;
+        r = discard_broken(s, why, reterr);
+        if (r >= 0)
+                r = apt_shim_reopen(s->shim, reterr);
+        return r < 0 ? r : apt_shim_ready(s->shim, reterr);
 }
 
 /* Make what apt downloaded durable (lists and archives): libapt renames its downloads into place
@@ -294,21 +320,8 @@ int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, c
                         AptSessionOptions ro = *o;
                         ro.scratch = true;
                         r = open_shim(s, &ro, reterr);
-                } else {
-                        r = discard_lists(h);
-                        if (r < 0)
-                                *reterr = xasprintf("%s; moving the broken lists aside failed: %s", why, strerror(-r));
-                        else {
-                                if (s->out.notice) {
-                                        _cleanup_free_ char *m = xasprintf(
-                                                "the package lists did not parse (%s): discarded them, they "
-                                                "are fetched again",
-                                                why);
-                                        s->out.notice(s->out.userdata, m);
-                                }
-                                r = open_shim(s, o, reterr);
-                        }
-                }
+                } else if ((r = discard_broken(s, why, reterr)) >= 0)
+                        r = open_shim(s, o, reterr);
         }
         if (r < 0) {
                 apt_session_close(s);
@@ -348,29 +361,14 @@ void apt_session_close(AptSession *s) {
         if (s->dpkg_log_fd > 0)
                 close(s->dpkg_log_fd);
         s->dpkg_log_fd = 0;
+        apt_names_free(s->scope_names);
+        s->scope_names = NULL;
+        free(s->scope);
+        s->scope = NULL;
         if (s->tmpdir)
                 rm_rf_tree(s->tmpdir);
         free(s->tmpdir);
         s->tmpdir = NULL;
-}
-
-int apt_session_reopen(AptSession *s, char **reterr) {
-        if (s->local) { /* back to the lists, over the cache files of the open */
-                apt_shim_set_local(s->shim, NULL);
-                if (!s->root_sources)
-                        apt_shim_set_sources(s->shim, NULL, NULL);
-                s->local = false;
-        }
-        /* the sources may have changed: rewrite them into the session's directory again (a bundle's
-         * do not change, and their lists stay in the scratch directory) */
-        if (s->root_sources) {
-                _cleanup_free_ char *list = NULL, *parts = NULL;
-                int r = apt_sources_rewrite(s->host, &s->tmpdir, &list, &parts);
-                if (r < 0)
-                        return errorf(reterr, r, "cannot prepare the sources: %s", strerror(-r));
-                apt_shim_set_sources(s->shim, list, parts);
-        }
-        return apt_shim_reopen(s->shim, reterr);
 }
 
 static uint64_t newest_mtime(const Host *h, const char *rel, const char *suffix) {
@@ -440,7 +438,9 @@ bool apt_lists_missing(const Host *h) {
 }
 
 int apt_session_update(AptSession *s, char **reterr) {
-        int r = apt_shim_update(s->shim, &s->out.progress, reterr);
+        int r = apt_session_unscope(s, reterr); /* every source's lists */
+        if (r >= 0)
+                r = apt_shim_update(s->shim, &s->out.progress, reterr);
         progress_done(s);
         if (r < 0)
                 return r;
@@ -567,10 +567,15 @@ int apt_install_versions(AptSession *as, const AptPkgSpec *pkgs, char **versions
         if (r < 0)
                 return r;
         unsigned changed = (unsigned) r;
+        if (changed > 0 && (r = apt_session_scope_check(as, reterr)) < 0) {
+                apt_shim_clear_marks(as->shim);
+                return r;
+        }
         if (changed > 0) {
                 off_t mark = apt_term_log_mark(as);
                 as->dpkg_ran = as->dpkg_ran || !download_only;
                 r = apt_shim_commit(as->shim, download_only, &as->out.progress, reterr);
+                as->commit_failed = r < 0;
                 progress_done(as);
                 if (r < 0 && reterr && as->dpkg_log_fd > 0 && !download_only) {
                         _cleanup_free_ char *why = apt_term_log_failure(as, mark);

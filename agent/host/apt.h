@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "shim/aptshim.h"
@@ -44,6 +45,10 @@ typedef struct AptSession {
         bool own_sources;  /* the machine's or the root's own sources (not a bundle's, a caller's or none) */
         bool local;        /* apt_session_local(): dpkg's status and local debs only, until the next reopen */
         bool dpkg_ran;     /* the session has run dpkg to install (apt_install_versions()) */
+        bool commit_failed; /* the last apt_install_versions() failed fetching or installing */
+        char *scope;       /* apt_session_scope(): the directory of the sources read instead of all */
+        AptNames *scope_names;  /* what each sources file offers */
+        uint64_t scope_outside; /* the files (bits of apt_shim_names()'s) left out of the scope */
         AptOutput out;
         int stop_fd;       /* ExecSpec.stop_fd for the dpkg the session runs itself */
         int dpkg_log_fd;   /* > 0: APT_TERM_LOG, where dpkg's output goes while it installs */
@@ -64,6 +69,9 @@ typedef struct AptSessionOptions {
                                    * installed), its caches built in memory, the root's left alone */
         const char *only_sources; /* a directory holding sources.list and sources.list.d/: these
                                    * sources instead of the machine's (with scratch: lists apart) */
+        bool deferred;            /* libapt's cache built by the first call that reads it, not by the
+                                   * open (apt_session_scope() may narrow the sources first);
+                                   * apt_session_ready() builds it, mending broken lists as an open does */
         int verbose;              /* libapt and dpkg write to the terminal themselves (the shim's quiet off);
                                    * without, dpkg's output goes to APT_TERM_LOG */
         const AptOutput *output;  /* what the session has to say goes there; NULL: nowhere */
@@ -104,6 +112,21 @@ int apt_session_reopen(AptSession *s, char **reterr);
  * needs nothing that is not installed: libapt then does not build the state of every package of the
  * lists to install it. apt_session_reopen() goes back to the lists. -EOPNOTSUPP for other sessions. */
 int apt_session_local(AptSession *s, const char *const *debs, char **reterr);
+/* Scoped resolution: a session over the machine's own sources reads only the sources files whose
+ * indexes offer pkgs (libapt's state over a Debian host's 63,000 listed packages is most of an
+ * install's own time; NVIDIA's repositories list a few hundred), until apt_session_unscope() or an
+ * update. Its caches are built in memory; apt_install_versions() checks each resolution with
+ * apt_session_scope_check(). 1: scoped (*ret_note: "2 of 3 sources files"); 0: not (the packages
+ * are offered by every file, or one by none; not the session's own sources); -errno with *reterr. */
+int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **ret_note, char **reterr);
+/* Every source again (deferred: the cache is built by the next call that reads it). */
+int apt_session_unscope(AptSession *s, char **reterr);
+/* In a scope, the marked resolution must stand for every source (apt_shim_scope_check()): 0 when it
+ * does or there is no scope, -ESTALE with *reterr saying why it may not. */
+int apt_session_scope_check(AptSession *s, char **reterr);
+/* The cache of a deferred session built now; lists that do not parse are moved aside (the step fetches
+ * them again), as apt_session_open() does. -errno with *reterr. */
+int apt_session_ready(AptSession *s, char **reterr);
 /* A directory of the session's own (removed on close), made under its scratch directory: *ret. */
 int apt_session_subdir(AptSession *s, const char *name, char **ret);
 

@@ -222,3 +222,103 @@ int apt_session_local(AptSession *s, const char *const *debs, char **reterr) {
         s->local = true;
         return apt_shim_reopen(s->shim, reterr);
 }
+
+int apt_session_reopen(AptSession *s, char **reterr) {
+        if (s->local) { /* back to the lists, over the cache files of the open */
+                apt_shim_set_local(s->shim, NULL);
+                if (!s->root_sources)
+                        apt_shim_set_sources(s->shim, NULL, NULL);
+                s->local = false;
+        }
+        if (s->scope) { /* back to the scope (apt_session_scope()), its caches in memory */
+                static const char *const no_debs[] = {NULL};
+                _cleanup_free_ char *list = xasprintf("%s/sources.list", s->scope);
+                _cleanup_free_ char *parts = xasprintf("%s/sources.list.d/", s->scope);
+                apt_shim_set_local(s->shim, no_debs);
+                apt_shim_set_sources(s->shim, list, parts);
+                return apt_shim_reopen(s->shim, reterr);
+        }
+        /* the sources may have changed: rewrite them into the session's directory again (a bundle's
+         * do not change, and their lists stay in the scratch directory) */
+        if (s->root_sources) {
+                _cleanup_free_ char *list = NULL, *parts = NULL;
+                int r = apt_sources_rewrite(s->host, &s->tmpdir, &list, &parts);
+                if (r < 0)
+                        return errorf(reterr, r, "cannot prepare the sources: %s", strerror(-r));
+                apt_shim_set_sources(s->shim, list, parts);
+        }
+        return apt_shim_reopen(s->shim, reterr);
+}
+
+/* ---- scoped resolution: the sources files whose indexes offer the packages, read alone */
+
+/* The files of keep (bits of files[]) copied into dir/sources.list.d/, in libapt's order (NN- before
+ * each name: sources.list among them too), beside an empty dir/sources.list. */
+static int write_scope(const char *dir, char *const *files, uint64_t keep) {
+        _cleanup_free_ char *list = NULL, *parts = NULL;
+        _cleanup_free_ char *d = xstrdup(dir);
+        int r = apt_sources_empty(&d, &list, &parts);
+        for (size_t i = 0; r >= 0 && files[i]; i++) {
+                if (!(keep & (UINT64_C(1) << i)))
+                        continue;
+                _cleanup_free_ char *text = NULL;
+                const char *base = strrchr(files[i], '/');
+                _cleanup_free_ char *to = xasprintf("%s%02zu-%s", parts, i, base ? base + 1 : files[i]);
+                r = read_file(files[i], 16 * 1024 * 1024, &text, NULL);
+                if (r >= 0)
+                        r = write_file_scratch(to, text, strlen(text), 0644);
+        }
+        return r;
+}
+
+int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **ret_note, char **reterr) {
+        _cleanup_strv_free_ char **files = NULL;
+        AptNames *names = NULL;
+        if (!s->shim || !s->own_sources || s->scope || s->local)
+                return 0;
+        int r = apt_shim_names(s->shim, &files, &names, reterr);
+        if (r < 0)
+                return r;
+        size_t nf = strv_length(files);
+        uint64_t all = nf >= 64 ? UINT64_MAX : (UINT64_C(1) << nf) - 1, keep = 0;
+        for (size_t i = 0; i < n && keep != all; i++) {
+                uint64_t m = apt_names_files(names, pkgs[i].name);
+                keep |= m ? m : all; /* offered nowhere: libapt says so, over every source */
+        }
+        _cleanup_free_ char *dir = NULL;
+        if (keep != all && (r = apt_session_subdir(s, "scope", &dir)) >= 0)
+                r = write_scope(dir, files, keep);
+        if (keep == all || r < 0) {
+                apt_names_free(names);
+                return r < 0 ? errorf(reterr, r, "cannot write the scoped sources: %s", strerror(-r)) : 0;
+        }
+        s->scope = TAKE_PTR(dir);
+        s->scope_names = names;
+        s->scope_outside = all & ~keep;
+        *ret_note = xasprintf("%d of %zu sources files", __builtin_popcountll(keep), nf);
+        return apt_session_reopen(s, reterr) < 0 ? -EIO : 1;
+}
+
+int apt_session_unscope(AptSession *s, char **reterr) {
+        if (!s->scope)
+                return 0;
+        free(s->scope);
+        s->scope = NULL;
+        apt_names_free(s->scope_names);
+        s->scope_names = NULL;
+        apt_shim_set_local(s->shim, NULL);
+        if (!s->root_sources)
+                apt_shim_set_sources(s->shim, NULL, NULL);
+        s->local = false;
+        return apt_session_reopen(s, reterr);
+}
+
+int apt_session_scope_check(AptSession *s, char **reterr) {
+        if (!s->scope || s->local)
+                return 0;
+        _cleanup_free_ char *why = NULL;
+        int r = apt_shim_scope_check(s->shim, s->scope_names, s->scope_outside, &why);
+        if (r == 0)
+                return errorf(reterr, -ESTALE, "%s", why);
+        return r < 0 ? errorf(reterr, r, "%s", why ? why : strerror(-r)) : 0;
+}

@@ -185,3 +185,24 @@ int apt_shim_version_sha256(AptShim *s, const char *name, const char *version, c
 int apt_shim_save_signed_indexes(AptShim *s, const char *dest, char **reterr) {
         return loaded ? loaded->f_apt_shim_save_signed_indexes(s, dest, reterr) : -EBADF;
 }
+
+int apt_shim_names(AptShim *s, char ***ret_files, AptNames **ret, char **reterr) {
+        return loaded ? loaded->f_apt_shim_names(s, ret_files, ret, reterr) : -EBADF;
+}
+
+uint64_t apt_names_files(const AptNames *n, const char *name) {
+        return loaded ? loaded->f_apt_names_files(n, name) : 0;
+}
+
+void apt_names_free(AptNames *n) {
+        if (loaded && n)
+                loaded->f_apt_names_free(n);
+}
+
+int apt_shim_scope_check(AptShim *s, const AptNames *n, uint64_t outside, char **ret_why) {
+        return loaded ? loaded->f_apt_shim_scope_check(s, n, outside, ret_why) : -EBADF;
+}
+
+int apt_shim_ready(AptShim *s, char **reterr) {
+        return loaded ? loaded->f_apt_shim_ready(s, reterr) : -EBADF;
+}

@@ -412,40 +412,6 @@ static int refresh_lists(AptSession *as, Ctx *ctx, const char *update, bool *upd
         return 0;
 }
 
-/* apt_install_pick(); a package that is not found yet makes one refresh of the lists (unless they were
- * refreshed already or `update: never`), then a second try. */
-static int pick_or_update(AptSession *as, const AptPkgSpec *pkgs, size_t n, const char *origin, const char *update,
-                          bool *updated, char ***ret_versions, char **reterr) {
-        _cleanup_free_ char *err = NULL;
-        int r = apt_install_pick(as, pkgs, n, origin, ret_versions, &err);
-        if (r == -ENOENT && !*updated && !streq(update, "never")) {
-                free(err);
-                err = NULL;
-                r = apt_session_update(as, &err);
-                *updated = true;
-                if (r >= 0)
-                        r = apt_install_pick(as, pkgs, n, origin, ret_versions, &err);
-        }
-        if (r < 0) {
-                /* r itself, not errorf()'s result: the analyser cannot see that errorf() returns r */
-                if (err)
-                        (void) errorf(reterr, r, "%s", err);
-                return r;
-        }
-        return 0;
-}
-
-/* The pinning package alone, then the preferences it ships re-read before the rest is resolved
- * (apt_install_pinning.c). */
-static int install_pinning_first(AptSession *as, const AptInstallParams *a, const char *update, bool *updated,
-                                 unsigned *ret_changed, char **reterr) {
-        _cleanup_strv_free_ char **pv = NULL;
-        int r = pick_or_update(as, a->pkgs, 1, NULL, update, updated, &pv, reterr);
-        if (r < 0)
-                return r;
-        return apt_install_pinning(as, a, pv, ret_changed, reterr);
-}
-
 /* Nothing half-installed is reported as done (-EIO naming it), from dpkg's status: libapt's cache is stale now. */
 static int verify_installed(AptSession *as, const AptInstallParams *a, char **reterr) {
         const DpkgStatus *st = NULL;
@@ -511,14 +477,12 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         const AptInstallParams *a = s->params;
         AptSession as;
         _cleanup_free_ char *err = NULL;
-        _cleanup_strv_free_ char **versions = NULL;
         AptPrinter printer;
-        AptSessionOptions o = {.lock = true, .lock_timeout = a->lock_timeout, .verbose = ctx->verbose,
+        AptSessionOptions o = {.lock = true, .lock_timeout = a->lock_timeout, .deferred = true, .verbose = ctx->verbose,
                                .output = apt_printer(&printer, ctx->verbose, ctx->quiet), .stop_fd = ctx->stop_fd};
         const char *update = a->update ? a->update : "auto";
         bool updated = false;
-        unsigned changed = 0, changed2 = 0, changed3 = 0;
-        size_t first = 0;
+        unsigned changed = 0, changed3 = 0;
         int r;
 
         r = apt_session_open(&as, ctx->host, &o, &err);
@@ -530,18 +494,8 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         r = apt_configure_pending(&as, &err);
         if (r >= 0)
                 r = refresh_lists(&as, ctx, update, &updated, &err);
-        if (r >= 0 && a->n_pkgs > 1 && startswith(a->pkgs[0].name, "nvidia-driver-pinning-")) {
-                r = install_pinning_first(&as, a, update, &updated, &changed, &err);
-                first = 1;
-        }
-        AptPkgSpec *specs = NULL;
         if (r >= 0)
-                r = apt_install_specs(&as, a, &specs, &err);
-        if (r >= 0)
-                r = pick_or_update(&as, specs + first, a->n_pkgs - first, a->origin, update, &updated, &versions, &err);
-        if (r >= 0)
-                r = apt_install_versions(&as, specs + first, versions, a->n_pkgs - first, a->unhold, false, &changed2, &err);
-        apt_install_specs_free(a, specs);
+                r = apt_install_set(&as, s, ctx, &updated, &changed, &err);
         if (r >= 0)
                 r = verify_installed(&as, a, &err);
         if (r >= 0)
@@ -555,7 +509,7 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
         apt_session_close(&as);
         if (r < 0)
                 return err ? errorf(reterr, r, "%s", err) : errorf(reterr, r, "apt failed: %s", strerror(-r));
-        *ret_detail = applied_detail(a, changed + changed2 + changed3);
+        *ret_detail = applied_detail(a, changed + changed3);
         return 0;
 }
 

@@ -27,6 +27,12 @@ typedef struct AptInstallParams {
 int apt_install_specs(AptSession *as, const AptInstallParams *a, AptPkgSpec **ret, char **reterr);
 void apt_install_specs_free(const AptInstallParams *a, AptPkgSpec *specs);
 
+/* The step's packages (a pinning package first) picked, resolved and installed, over the sources
+ * that offer them where that result stands for every source, else over all (apt_install_set.c);
+ * the session reads every source afterwards. *ret_changed counts the packages changed; *updated:
+ * the lists were refreshed (set when this refreshes them). -errno with *reterr. */
+int apt_install_set(AptSession *as, const Step *s, Ctx *ctx, bool *updated, unsigned *ret_changed, char **reterr);
+
 /* The pinning package a->pkgs[0] at version pv[0], installed before the rest and the session
  * reopened over its preferences (apt_install_pinning.c). *ret_changed: packages changed. */
 int apt_install_pinning(AptSession *as, const AptInstallParams *a, char **pv, unsigned *ret_changed, char **reterr);

@@ -1490,6 +1490,60 @@ t_pinning_package_installed_without_lists() {
         installed nvidia-open 595.45.01-1 hold
 }
 
+# scope_plan PACKAGE...: the vendor's repository as a plan source, one apt-install step per package.
+scope_plan() {
+        local p
+        {
+                cat <<EOF
+version: 1
+name: scope
+steps:
+  - id: vendor-repo
+    kind: apt-source
+    key_file: /keys/repo-key.gpg
+    fingerprint: $KEY_FPR
+    uri: $REPO_SCOPE_VENDOR_URI
+EOF
+                for p in "$@"; do
+                        printf '  - id: %s\n    kind: apt-install\n    packages: [%s]\n' "$p" "$p"
+                done
+        } | plan_file scope
+}
+
+# apt-install resolves over the sources files that offer the step's packages (the vendor's), and
+# keeps that result only where it is what apt over every source gives; else it resolves again over
+# all of them. The distribution's repository is the machine's own sources.list.
+t_scoped_resolution() {
+        local plan
+        mkdir -p "$R/keys" "$R/etc/apt"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        plan=$(scope_plan scope-alone scope-shared scope-needs scope-recommends scope-provides)
+        expect_rc 0 ga -v run "$plan"
+        # the vendor's repository has all it needs: resolved there alone
+        installed scope-alone 1.0-1
+        installed scope-alone-lib 1.0-1
+        said "resolving over the sources that offer the packages (1 of 2 sources files)"
+        # the vendor's scope-lib would do, but apt over every source takes the distribution's newer one
+        installed scope-lib 2.0-1
+        grep -Eq "instead: (scope-lib is offered by other sources too|scope-shared Depends scope-lib, which other)" \
+                "$T/out" || fail "scope-shared was not resolved again over every source"
+        # what only the distribution offers: a dependency, a recommendation
+        installed scope-distro-only 1.0-1
+        said "resolving over every source instead: cannot mark scope-needs for installation"
+        installed scope-extra 1.0-1
+        said "resolving over every source instead: scope-recommends Recommends scope-extra, which other sources offer"
+        # a name the distribution provides too (Provides)
+        said "resolving over every source instead: scope-provides Depends scope-api, which other sources offer"
+        installed scope-provides 1.0-1
+        eq "$(grep -c "resolving over every source instead" "$T/out")" 4 "steps resolved again over every source"
+        # the scoped sessions neither read nor replaced the root's package cache files
+        [ ! -e "$R/var/cache/apt/pkgcache.bin" ] || fail "pkgcache.bin was written"
+        cp "$R/var/log/dpkg.log" "$T/dpkglog.before"
+        expect_rc 0 ga run "$plan"
+        cmp -s "$T/dpkglog.before" "$R/var/log/dpkg.log" || fail "the rerun ran dpkg"
+}
+
 t_origin_mismatch_names_source() {
         mkdir -p "$R/keys"
         cp "$KEY_FILE" "$R/keys/repo-key.gpg"
@@ -1808,6 +1862,7 @@ ALL_TESTS=(
         driver_step_hold_kernel
         pinning_package_first_takes_effect
         pinning_package_installed_without_lists
+        scoped_resolution
         origin_mismatch_names_source
         drift_hold_removed
         drift_sources_deleted
