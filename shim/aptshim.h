@@ -163,8 +163,10 @@ int apt_shim_save_signed_indexes(AptShim *s, const char *dest, char **reterr);
 typedef struct AptNames AptNames;
 /* The sources files libapt reads now (sources.list, then sources.list.d/ in libapt's order):
  * *ret_files (NULL-terminated, malloc'ed), and *ret the names their indexes offer (a list not on
- * disk offers none). -E2BIG: more than 64 files. */
-int apt_shim_names(AptShim *s, char ***ret_files, AptNames **ret, char **reterr);
+ * disk offers none). cache_dir (made when missing; NULL: none): what each list offers is kept
+ * there, one file per list, valid while the list is the same file, and removed with the list.
+ * -E2BIG: more than 64 files. */
+int apt_shim_names(AptShim *s, const char *cache_dir, char ***ret_files, AptNames **ret, char **reterr);
 /* The files offering name: bit i for (*ret_files)[i]; 0: none. */
 uint64_t apt_names_files(const AptNames *n, const char *name);
 void apt_names_free(AptNames *n);

@@ -1,11 +1,13 @@
-// Scoped resolution (agent/steps/apt_install_scope.c): which package names each sources file's
+// Scoped resolution (agent/steps/apt_install_set.c): which package names each sources file's
 // indexes offer, and whether a resolution made over some of the files stands for all of them.
 //
 // The names are read from the lists on disk in one pass (libapt's FileFd undoes their compression)
 // instead of through libapt's cache: building that cache is what a scoped session saves (63,000
 // packages on a Debian host, most of an install's own time), and only the names are needed here.
 // Written by hand because libapt has no reader cheaper than its cache for this; it is a scan of two
-// fields, Package and Provides, whose syntax is Debian policy's (§5.6.1, §7.5).
+// fields, Package and Provides, whose syntax is Debian policy's (§5.6.1, §7.5). What a list offers
+// is kept beside it in gpubase's cache directory (one file per list, valid while the list is the
+// same file: inode, size and mtime), so that the next process does not read the list again.
 
 #include "aptshim_internal.h"
 
@@ -16,54 +18,34 @@
 #include <apt-pkg/metaindex.h>
 #include <apt-pkg/sourcelist.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-// a name's hash -> the files (bit i: file i) offering it, in one flat table (open addressing: a
-// Debian host's lists hold 70,000 names, and a node per name made freeing the table cost as much as
-// filling it). Two names of one hash only make a file look like it offers both: the check then
-// leaves the scope, never wrongly stays in it.
+// For each package index, the hashes (FNV-1a, 64 bits) of the names it offers, sorted. Two names of
+// one hash only make an index look like it offers both: the check then leaves the scope, never
+// wrongly stays in it.
 struct AptNames {
-        std::vector<std::pair<uint64_t, uint64_t>> slots = std::vector<std::pair<uint64_t, uint64_t>>(1 << 18);
-        size_t used = 0;
-        std::pair<uint64_t, uint64_t> &slot(uint64_t h) {
-                size_t mask = slots.size() - 1;
-                for (size_t i = h & mask;; i = (i + 1) & mask)
-                        if (slots[i].first == h || slots[i].first == 0)
-                                return slots[i];
-        }
-        void add(uint64_t h, uint64_t bit) {
-                if (2 * (used + 1) > slots.size()) {
-                        std::vector<std::pair<uint64_t, uint64_t>> old(slots.size() * 2);
-                        old.swap(slots);
-                        used = 0;
-                        for (auto &e : old)
-                                if (e.first)
-                                        add(e.first, e.second);
-                }
-                auto &e = slot(h);
-                used += e.first == 0;
-                e.first = h;
-                e.second |= bit;
-        }
-        uint64_t find(uint64_t h) const {
-                size_t mask = slots.size() - 1;
-                for (size_t i = h & mask;; i = (i + 1) & mask)
-                        if (slots[i].first == h || slots[i].first == 0)
-                                return slots[i].second;
-        }
+        std::vector<std::pair<uint64_t, std::vector<uint64_t>>> indexes; // (file bit, hashes)
 };
 
 namespace {
 
+constexpr uint64_t FNV_OFFSET = 0xcbf29ce484222325ULL, FNV_PRIME = 0x100000001b3ULL;
+
 uint64_t name_hash(std::string_view n) {
-        uint64_t h = std::hash<std::string_view>{}(n);
-        return h ? h : 1; // 0 marks a free slot
+        uint64_t h = FNV_OFFSET;
+        for (char c : n)
+                h = (h ^ static_cast<unsigned char>(c)) * FNV_PRIME;
+        return h;
 }
 
 bool field_is(std::string_view line, std::string_view name) {
@@ -71,53 +53,50 @@ bool field_is(std::string_view line, std::string_view name) {
                strncasecmp(line.data(), name.data(), name.size()) == 0;
 }
 
-// "a (>= 1), b:any, c" -> a, b, c
-void add_list(AptNames *n, std::string_view v, uint64_t bit) {
-        while (!v.empty()) {
-                size_t comma = v.find(',');
-                std::string_view item = v.substr(0, comma);
-                size_t b = item.find_first_not_of(" \t");
-                if (b != std::string_view::npos) {
-                        item.remove_prefix(b);
-                        size_t e = item.find_first_of(" \t(:");
-                        item = item.substr(0, e);
-                        if (!item.empty())
-                                n->add(name_hash(item), bit);
-                }
-                if (comma == std::string_view::npos)
-                        break;
-                v.remove_prefix(comma + 1);
+// "a (>= 1), b:any, c" -> the hashes of a, b, c
+void add_list(std::vector<uint64_t> *out, std::string_view v) {
+        const char *p = v.data(), *end = p + v.size();
+        while (p < end) {
+                while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                        p++;
+                uint64_t h = FNV_OFFSET;
+                const char *b = p;
+                for (; p < end && *p != ' ' && *p != '\t' && *p != '(' && *p != ':' && *p != ','; p++)
+                        h = (h ^ static_cast<unsigned char>(*p)) * FNV_PRIME;
+                if (p > b)
+                        out->push_back(h);
+                const void *comma = memchr(p, ',', static_cast<size_t>(end - p));
+                p = comma ? static_cast<const char *>(comma) : end;
         }
 }
 
 // The lines of one index: Package's value, Provides' (and its continuation lines).
 struct Scanner {
-        AptNames *names;
-        uint64_t bit;
+        std::vector<uint64_t> *out;
         bool in_provides = false;
         void line(std::string_view l) {
                 if (!l.empty() && (l[0] == ' ' || l[0] == '\t')) {
                         if (in_provides)
-                                add_list(names, l, bit);
+                                add_list(out, l);
                         return;
                 }
                 in_provides = false;
                 if (l.empty() || (l[0] != 'P' && l[0] != 'p'))
                         return;
                 if (field_is(l, "Package"))
-                        add_list(names, l.substr(8), bit);
+                        add_list(out, l.substr(8));
                 else if (field_is(l, "Provides")) {
-                        add_list(names, l.substr(9), bit);
+                        add_list(out, l.substr(9));
                         in_provides = true;
                 }
         }
 };
 
-bool scan_index(const std::string &path, AptNames *names, uint64_t bit) {
+bool scan_index(const std::string &path, std::vector<uint64_t> *out) {
         FileFd f;
         if (!f.Open(path, FileFd::ReadOnly, FileFd::Extension))
                 return false;
-        Scanner sc{names, bit};
+        Scanner sc{out};
         std::string carry;
         std::vector<char> buf(1 << 20);
         for (;;) {
@@ -142,7 +121,127 @@ bool scan_index(const std::string &path, AptNames *names, uint64_t bit) {
         }
         if (!carry.empty())
                 sc.line(carry);
+        std::sort(out->begin(), out->end());
+        out->erase(std::unique(out->begin(), out->end()), out->end());
         return true;
+}
+
+// ---- the cache: DIR/<list's file name>.names
+
+constexpr char CACHE_MAGIC[16] = {'g', 'p', 'u', 'b', 'a', 's', 'e', '-', 'n', 'a', 'm', 'e', 's', ' ', '1', '\n'};
+
+struct CacheHeader {
+        char magic[16];
+        uint64_t ino, size, mtime_sec, mtime_nsec, count, sum; // sum: of the hashes, wrapping
+};
+
+uint64_t sum_of(const std::vector<uint64_t> &v) {
+        uint64_t sum = v.size();
+        for (uint64_t x : v)
+                sum = sum * 31 + x;
+        return sum;
+}
+
+CacheHeader header_for(const struct stat &st, const std::vector<uint64_t> &v) {
+        CacheHeader h{};
+        memcpy(h.magic, CACHE_MAGIC, sizeof h.magic);
+        h.ino = st.st_ino;
+        h.size = static_cast<uint64_t>(st.st_size);
+        h.mtime_sec = static_cast<uint64_t>(st.st_mtim.tv_sec);
+        h.mtime_nsec = static_cast<uint64_t>(st.st_mtim.tv_nsec);
+        h.count = v.size();
+        h.sum = sum_of(v);
+        return h;
+}
+
+bool read_all(int fd, void *p, size_t n) {
+        auto *c = static_cast<char *>(p);
+        while (n > 0) {
+                ssize_t r = read(fd, c, n);
+                if (r <= 0)
+                        return false;
+                c += r;
+                n -= static_cast<size_t>(r);
+        }
+        return true;
+}
+
+bool write_all(int fd, const void *p, size_t n) {
+        const auto *c = static_cast<const char *>(p);
+        while (n > 0) {
+                ssize_t r = write(fd, c, n);
+                if (r <= 0)
+                        return false;
+                c += r;
+                n -= static_cast<size_t>(r);
+        }
+        return true;
+}
+
+// The cached names of the list whose stat is st, when the cache file is of that very file.
+bool cache_load(const std::string &file, const struct stat &st, std::vector<uint64_t> *out) {
+        int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return false;
+        CacheHeader h{}, want = header_for(st, {});
+        struct stat cst {};
+        bool ok = fstat(fd, &cst) == 0 && read_all(fd, &h, sizeof h) && memcmp(h.magic, want.magic, sizeof h.magic) == 0 &&
+                  h.ino == want.ino && h.size == want.size && h.mtime_sec == want.mtime_sec &&
+                  h.mtime_nsec == want.mtime_nsec && h.count < (1U << 26) &&
+                  static_cast<uint64_t>(cst.st_size) == sizeof h + h.count * sizeof(uint64_t);
+        if (ok) {
+                out->resize(h.count);
+                ok = read_all(fd, out->data(), h.count * sizeof(uint64_t)) && sum_of(*out) == h.sum;
+        }
+        close(fd);
+        if (!ok)
+                out->clear();
+        return ok;
+}
+
+// Written beside and renamed into place; not synced (a cache: one that a power cut cut short fails
+// cache_load()'s checks and is made again). Failures only cost the next process a scan.
+void cache_store(const std::string &dir, const std::string &file, const struct stat &st, const std::vector<uint64_t> &v) {
+        if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST)
+                return;
+        std::string tmp = file + ".XXXXXX";
+        int fd = mkstemp(&tmp[0]);
+        if (fd < 0)
+                return;
+        CacheHeader h = header_for(st, v);
+        bool ok = fchmod(fd, 0644) == 0 && write_all(fd, &h, sizeof h) && write_all(fd, v.data(), v.size() * sizeof(uint64_t));
+        ok = close(fd) == 0 && ok;
+        if (!ok || rename(tmp.c_str(), file.c_str()) < 0)
+                (void) unlink(tmp.c_str());
+}
+
+// The names of one index, from the cache when it holds them, else read (and cached).
+bool index_names(const std::string &path, const std::string &cache_dir, std::vector<uint64_t> *out) {
+        struct stat st {};
+        if (stat(path.c_str(), &st) < 0)
+                return false;
+        std::string cached = cache_dir.empty() ? "" : cache_dir + "/" + flNotDir(path) + ".names";
+        if (!cached.empty() && cache_load(cached, st, out))
+                return true;
+        if (!scan_index(path, out))
+                return false;
+        if (!cached.empty())
+                cache_store(cache_dir, cached, st, *out);
+        return true;
+}
+
+// Cache files whose list is gone (a source removed, a suite renamed) are removed.
+void cache_prune(const std::string &cache_dir, const std::string &lists_dir) {
+        DIR *d = cache_dir.empty() ? nullptr : opendir(cache_dir.c_str());
+        for (struct dirent *de; d && (de = readdir(d));) {
+                std::string n = de->d_name;
+                if (n.size() <= 6 || n.compare(n.size() - 6, 6, ".names") != 0)
+                        continue;
+                if (!FileExists(lists_dir + n.substr(0, n.size() - 6)))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+        if (d)
+                closedir(d);
 }
 
 // The files libapt reads for its sources, in its order (pkgSourceList::ReadMainList()).
@@ -178,11 +277,12 @@ using namespace aptshim;
 
 extern "C" {
 
-int apt_shim_names(AptShim *s, char ***ret_files, AptNames **ret, char **reterr) {
+int apt_shim_names(AptShim *s, const char *cache_dir, char ***ret_files, AptNames **ret, char **reterr) {
         (void) s;
         std::vector<std::string> files = source_files();
         if (files.size() > 64)
                 return fail(reterr, -E2BIG, "more than 64 sources files");
+        std::string cache = cache_dir ? cache_dir : "";
         std::unique_ptr<AptNames> names(new AptNames());
         for (size_t i = 0; i < files.size(); i++) {
                 pkgSourceList list;
@@ -193,11 +293,14 @@ int apt_shim_names(AptShim *s, char ***ret_files, AptNames **ret, char **reterr)
                                 if (t.Option(IndexTarget::CREATED_BY) != "Packages")
                                         continue;
                                 std::string path = t.Option(IndexTarget::EXISTING_FILENAME);
-                                // a list not on disk is not read by libapt either
-                                if (!path.empty() && !scan_index(path, names.get(), uint64_t(1) << i))
+                                if (path.empty())
+                                        continue; // a list not on disk is not read by libapt either
+                                names->indexes.emplace_back(uint64_t(1) << i, std::vector<uint64_t>());
+                                if (!index_names(path, cache, &names->indexes.back().second))
                                         return fail(reterr, -EIO, "cannot read " + path);
                         }
         }
+        cache_prune(cache, _config->FindDir("Dir::State::lists"));
         char **v = static_cast<char **>(calloc(files.size() + 1, sizeof(char *)));
         if (!v)
                 abort();
@@ -210,7 +313,11 @@ int apt_shim_names(AptShim *s, char ***ret_files, AptNames **ret, char **reterr)
 }
 
 uint64_t apt_names_files(const AptNames *n, const char *name) {
-        return n->find(name_hash(name));
+        uint64_t h = name_hash(name), bits = 0;
+        for (auto &ix : n->indexes)
+                if (std::binary_search(ix.second.begin(), ix.second.end(), h))
+                        bits |= ix.first;
+        return bits;
 }
 
 void apt_names_free(AptNames *n) {

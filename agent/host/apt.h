@@ -118,6 +118,7 @@ int apt_session_local(AptSession *s, const char *const *debs, char **reterr);
  * update. Its caches are built in memory; apt_install_versions() checks each resolution with
  * apt_session_scope_check(). 1: scoped (*ret_note: "2 of 3 sources files"); 0: not (the packages
  * are offered by every file, or one by none; not the session's own sources); -errno with *reterr. */
+#define APT_NAMES_CACHE "/var/cache/gpubase/list-names" /* what each package list offers (apt_shim_names()) */
 int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **ret_note, char **reterr);
 /* Every source again (deferred: the cache is built by the next call that reads it). */
 int apt_session_unscope(AptSession *s, char **reterr);

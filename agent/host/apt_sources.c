@@ -276,7 +276,8 @@ int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **re
         AptNames *names = NULL;
         if (!s->shim || !s->own_sources || s->scope || s->local)
                 return 0;
-        int r = apt_shim_names(s->shim, &files, &names, reterr);
+        _cleanup_free_ char *cache = host_path(s->host, APT_NAMES_CACHE);
+        int r = apt_shim_names(s->shim, mkdir_p(cache, 0755) >= 0 ? cache : NULL, &files, &names, reterr);
         if (r < 0)
                 return r;
         size_t nf = strv_length(files);

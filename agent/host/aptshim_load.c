@@ -186,8 +186,8 @@ int apt_shim_save_signed_indexes(AptShim *s, const char *dest, char **reterr) {
         return loaded ? loaded->f_apt_shim_save_signed_indexes(s, dest, reterr) : -EBADF;
 }
 
-int apt_shim_names(AptShim *s, char ***ret_files, AptNames **ret, char **reterr) {
-        return loaded ? loaded->f_apt_shim_names(s, ret_files, ret, reterr) : -EBADF;
+int apt_shim_names(AptShim *s, const char *cache_dir, char ***ret_files, AptNames **ret, char **reterr) {
+        return loaded ? loaded->f_apt_shim_names(s, cache_dir, ret_files, ret, reterr) : -EBADF;
 }
 
 uint64_t apt_names_files(const AptNames *n, const char *name) {

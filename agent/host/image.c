@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "host/apt.h"
 #include "host/aptshim_load.h"
 
 /* What the tree gets, in mount order (unmounted in reverse). sysfs read-only, as mmdebstrap mounts
@@ -295,7 +296,8 @@ int image_update_kernels(const Host *h, ExecOutputFn output, void *userdata, cha
 }
 
 /* The directories whose downloads are cleaned, and the files there that are never removed. */
-static const char *const cache_dirs[] = {"/var/lib/apt/lists", "/var/cache/apt/archives", "/var/cache/apt"};
+static const char *const cache_dirs[] = {"/var/lib/apt/lists", "/var/cache/apt/archives", "/var/cache/apt",
+                                         APT_NAMES_CACHE};
 
 static bool cache_kept(const char *name) {
         return name[0] == '.' || streq(name, "lock") || streq(name, "partial") || streq(name, "auxfiles") ||

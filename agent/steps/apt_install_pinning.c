@@ -66,7 +66,8 @@ int apt_install_pinning(AptSession *as, const AptInstallParams *a, char **pv, un
         _cleanup_free_ char *err = NULL;
         bool ran_before = as->dpkg_ran;
         as->dpkg_ran = false;
-        int r = as->own_sources ? install_local(as, a, pv, ret_changed, &err) : -EOPNOTSUPP;
+        /* in a scope (apt_install_set.c) the session is small already: the package over it */
+        int r = as->own_sources && !as->scope ? install_local(as, a, pv, ret_changed, &err) : -EOPNOTSUPP;
         bool ran = as->dpkg_ran;
         as->dpkg_ran = as->dpkg_ran || ran_before;
         if (r < 0 && ran)

@@ -1456,12 +1456,24 @@ EOF
 t_pinning_package_installed_without_lists() {
         mkdir -p "$R/keys"
         cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        # every sources file offers the step's packages (no scope to narrow to): a session over
+        # empty sources, dpkg's status and the archive alone
         expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=openat \
-                "$GPUBASE" --root "$R" run "$(pinning_repos_plan nvidia-driver-pinning-595=595-1 "$REPO_CUDA_URI")"
+                "$GPUBASE" --root "$R" run "$(driver_plan '["nvidia-driver-pinning-595", "nvidia-open"]')"
+        installed nvidia-driver-pinning-595 595-1 hold
+        installed nvidia-open 595.58.03-1 hold
+        contains "$T/trace" "/local/sources.list" "the files the driver step opened"
+        contains "$R/var/log/apt/history.log" "Install: nvidia-driver-pinning-595:amd64 (595-1)"
+
+        # the toolkit's repository offers neither: over the sources that do (apt_install_set.c)
+        rm -rf "$R"
+        mkdir -p "$R/keys"
+        fill_root "$R"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        expect_rc 0 ga -v run "$(pinning_repos_plan nvidia-driver-pinning-595=595-1 "$REPO_CUDA_URI")"
+        said "resolving over the sources that offer the packages (2 of 3 sources files)"
         installed nvidia-driver-pinning-595 595-1 hold
         installed nvidia-open 595.45.01-1 hold
-        # a session over empty sources: dpkg's status and the archive alone
-        contains "$T/trace" "/local/sources.list" "the files the driver step opened"
         contains "$R/var/log/apt/history.log" "Install: nvidia-driver-pinning-595:amd64 (595-1)"
         not_contains "$R/var/log/apt/history.log" "libnvidia-container1"
 
@@ -1542,6 +1554,47 @@ t_scoped_resolution() {
         cp "$R/var/log/dpkg.log" "$T/dpkglog.before"
         expect_rc 0 ga run "$plan"
         cmp -s "$T/dpkglog.before" "$R/var/log/dpkg.log" || fail "the rerun ran dpkg"
+}
+
+# What each list offers is kept in /var/cache/gpubase/list-names, a file per list: the next process
+# reads that instead of the list; a cache file that does not hold (cut short, overwritten) is made
+# again from the list; one whose list is gone is removed.
+t_list_names_cache() {
+        local plan names=$R/var/cache/gpubase/list-names distro
+        mkdir -p "$R/keys" "$R/etc/apt"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        plan=$(scope_plan scope-alone)
+        expect_rc 0 ga run "$plan"
+        distro=$(cd "$names" && ls -- *scope-distro_Packages.names)
+        [ -s "$names/$distro" ] || fail "no cache file for the distribution's list: $(ls "$names")"
+        ls "$names"/*scope-vendor_Packages.names >/dev/null || fail "no cache file for the vendor's list"
+        cp "$names/$distro" "$T/distro.names"
+        again() { # run the plan's step again (its packages purged), its list opens traced
+                dpkg_r -P scope-alone scope-alone-lib >/dev/null 2>&1
+                expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=openat \
+                        "$GPUBASE" --root "$R" run "$plan"
+                installed scope-alone 1.0-1
+        }
+        again
+        not_contains "$T/trace" "lists/${distro%.names}" "the files the second process opened"
+        # overwritten with the same size: the list is read again, the file made again
+        local size
+        size=$(stat -c %s "$names/$distro")
+        head -c "$size" /dev/zero >"$names/$distro"
+        again
+        contains "$T/trace" "lists/${distro%.names}" "the files the third process opened"
+        cmp -s "$T/distro.names" "$names/$distro" || fail "the cache file was not made again"
+        # cut short
+        truncate -s 70 "$names/$distro"
+        again
+        cmp -s "$T/distro.names" "$names/$distro" || fail "the cut-off cache file was not made again"
+        # the distribution's source and list gone: its cache file too
+        : >"$R/etc/apt/sources.list"
+        rm "$R/var/lib/apt/lists/${distro%.names}"
+        again
+        [ ! -e "$names/$distro" ] || fail "the cache file of a list that is gone was kept"
+        [ -z "$(find "$names" -name '*.XXXXXX' -o -name '*.names.*')" ] || fail "a temporary file was left in $names"
 }
 
 t_origin_mismatch_names_source() {
@@ -1863,6 +1916,7 @@ ALL_TESTS=(
         pinning_package_first_takes_effect
         pinning_package_installed_without_lists
         scoped_resolution
+        list_names_cache
         origin_mismatch_names_source
         drift_hold_removed
         drift_sources_deleted
