@@ -7,6 +7,7 @@
 #include <apt-pkg/acquire-item.h>
 #include <apt-pkg/acquire.h>
 #include <apt-pkg/algorithms.h>
+#include <apt-pkg/aptconfiguration.h>
 #include <apt-pkg/cachefile.h>
 #include <apt-pkg/configuration.h>
 #include <apt-pkg/debversion.h>
@@ -165,6 +166,13 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
                 }
                 _config->Set("APT::Architectures::", o->architectures[i]);
         }
+        // libapt works these out once per process, from the configuration of that moment, and keeps
+        // them; every open starts a fresh configuration, so they are worked out again from it. The
+        // compressors also write their defaults (Acquire::CompressionTypes::*) into it: a process
+        // whose first session only downloaded a file otherwise saw compressed lists as absent.
+        (void) APT::Configuration::getCompressors(false);
+        (void) APT::Configuration::getCompressionTypes(false);
+        (void) APT::Configuration::getArchitectures(false);
         if (o->scratch) {
                 std::string d = o->scratch;
                 _config->Set("Dir::State::Lists", d + "/lists/");

@@ -279,9 +279,10 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
         }
         if (k->url) {
                 AptSession as = {0};
-                /* scratch: a download needs no lists, and a refused file leaves the root as it was */
+                /* scratch: a download needs no lists, and a refused file leaves the root as it was;
+                 * deferred: nor libapt's cache (over dpkg's status), which nothing reads */
                 AptPrinter printer;
-                AptSessionOptions o = {.scratch = true, .verbose = ctx->verbose,
+                AptSessionOptions o = {.scratch = true, .deferred = true, .verbose = ctx->verbose,
                                        .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
                 r = apt_session_open(&as, ctx->host, &o, &err);
                 if (r >= 0) {

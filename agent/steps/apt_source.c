@@ -149,8 +149,9 @@ static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, si
         if (!mkdtemp(tmpl))
                 return negative_errno();
         /* a download needs no package lists: a scratch session over no sources (tmpl has none), so
-         * that libapt does not build its cache of every package the root's lists name */
-        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .verbose = ctx->verbose,
+         * that libapt does not build its cache of every package the root's lists name, and
+         * deferred, so that it builds none at all (nothing reads it) */
+        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .deferred = true, .verbose = ctx->verbose,
                                .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
         _cleanup_free_ char *dest = xasprintf("%s/key", tmpl);
         r = apt_session_open(&as, ctx->host, &o, &err);

@@ -1597,6 +1597,43 @@ t_list_names_cache() {
         [ -z "$(find "$names" -name '*.XXXXXX' -o -name '*.names.*')" ] || fail "a temporary file was left in $names"
 }
 
+# Lists kept compressed (Acquire::GzipIndexes, as container images set it) are read by an
+# apt-install that follows a download in the same process (an apt-source's key_url): libapt works
+# out the compression types once per process, and a first session that only downloaded left them
+# as "uncompressed" alone, so that the packages of those lists were unknown.
+t_compressed_lists_after_download() {
+        mkdir -p "$R/keys" "$R/etc/apt"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        plan_file lists >"$T/plan.path" <<EOF
+version: 1
+name: lists
+steps:
+  - id: extra
+    kind: apt-install
+    packages: [scope-extra]
+EOF
+        expect_rc 0 ga run "$(cat "$T/plan.path")"
+        gzip "$R"/var/lib/apt/lists/*scope-distro_Packages
+        expect_rc 0 gb reset
+        plan_file compressed >"$T/plan.path" <<EOF
+version: 1
+name: compressed
+steps:
+  - id: vendor-repo
+    kind: apt-source
+    key_url: file://$KEY_ASC
+    fingerprint: $KEY_FPR
+    uri: $REPO_SCOPE_VENDOR_URI
+  - id: distro
+    kind: apt-install
+    packages: [scope-distro-only]
+    update: never
+EOF
+        expect_rc 0 ga run "$(cat "$T/plan.path")"
+        installed scope-distro-only 1.0-1
+}
+
 t_origin_mismatch_names_source() {
         mkdir -p "$R/keys"
         cp "$KEY_FILE" "$R/keys/repo-key.gpg"
@@ -1917,6 +1954,7 @@ ALL_TESTS=(
         pinning_package_installed_without_lists
         scoped_resolution
         list_names_cache
+        compressed_lists_after_download
         origin_mismatch_names_source
         drift_hold_removed
         drift_sources_deleted
