@@ -120,22 +120,8 @@ static void set_root_dpkg_options(AptShim *s, const AptOptions *o) {
         _config->Set("APT::Sandbox::User", "root");
 }
 
-int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
-        std::unique_ptr<AptShim> s(new AptShim());
-        s->root = o->root ? o->root : "";
-        _error->Discard();
-
-        // A fresh Configuration for every open: clearing an old one keeps stale absolute paths.
-        delete _config;
-        _config = new Configuration;
-        if (!s->root.empty())
-                _config->Set("Dir", s->root + "/"); // before pkgInitConfig: everything is read from the root
-        if (!pkgInitConfig(*_config))
-                return fail(reterr, -EIO, "cannot read apt's configuration");
-        if (o->sourcelist)
-                _config->Set("Dir::Etc::sourcelist", o->sourcelist);
-        if (o->sourceparts)
-                _config->Set("Dir::Etc::sourceparts", o->sourceparts);
+// The settings of every session (after pkgInitConfig: they override the root's apt.conf).
+static void set_options(const AptOptions *o) {
         _config->Set("DPkg::Lock::Timeout", std::to_string(o->lock_timeout_sec));
         _config->Set("Acquire::Languages", "none");
         _config->Set("Dpkg::Use-Pty", "false");
@@ -143,16 +129,6 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         _config->Set("APT::Get::AllowUnauthenticated", "false");
         _config->Set("APT::Keep-Downloaded-Packages", "true"); // prefetched archives must survive
         _config->Set("Acquire::Retries", "3");
-        // Read-only sessions keep the cache files too (pkgcache.bin, srcpkgcache.bin in the root's
-        // /var/cache/apt, where the directory is writable): libapt reuses them until the lists or
-        // dpkg's status change, as apt does. A dry run writes nothing where it looks.
-        if (!o->scratch || o->installs) // a dry run removes nothing either
-                s->status_cache_file = _config->FindFile("Dir::Cache::pkgcache");
-        if (o->scratch || o->cache_in_memory) {
-                _config->Set("Dir::Cache::pkgcache", "");
-                _config->Set("Dir::Cache::srcpkgcache", "");
-        } else if (o->installs)
-                _config->Set("Dir::Cache::pkgcache", ""); // srcpkgcache.bin is still kept (apt writes it alone then)
         // apt's planner log (eipp.log.xz: the whole install request, xz-compressed at every install)
         // is for debugging external planners; compressing it was a tenth of gpubase's own time in a
         // cold run on a real host's lists. dpkg's and apt's own logs (term.log, history.log) stay.
@@ -173,6 +149,35 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         (void) APT::Configuration::getCompressors(false);
         (void) APT::Configuration::getCompressionTypes(false);
         (void) APT::Configuration::getArchitectures(false);
+}
+
+int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
+        std::unique_ptr<AptShim> s(new AptShim());
+        s->root = o->root ? o->root : "";
+        _error->Discard();
+
+        // A fresh Configuration for every open: clearing an old one keeps stale absolute paths.
+        delete _config;
+        _config = new Configuration;
+        if (!s->root.empty())
+                _config->Set("Dir", s->root + "/"); // before pkgInitConfig: everything is read from the root
+        if (!pkgInitConfig(*_config))
+                return fail(reterr, -EIO, "cannot read apt's configuration");
+        if (o->sourcelist)
+                _config->Set("Dir::Etc::sourcelist", o->sourcelist);
+        if (o->sourceparts)
+                _config->Set("Dir::Etc::sourceparts", o->sourceparts);
+        // Read-only sessions keep the cache files too (pkgcache.bin, srcpkgcache.bin in the root's
+        // /var/cache/apt, where the directory is writable): libapt reuses them until the lists or
+        // dpkg's status change, as apt does. A dry run writes nothing where it looks.
+        if (!o->scratch || o->installs) // a dry run removes nothing either
+                s->status_cache_file = _config->FindFile("Dir::Cache::pkgcache");
+        if (o->scratch || o->cache_in_memory) {
+                _config->Set("Dir::Cache::pkgcache", "");
+                _config->Set("Dir::Cache::srcpkgcache", "");
+        } else if (o->installs)
+                _config->Set("Dir::Cache::pkgcache", ""); // srcpkgcache.bin is still kept (apt writes it alone then)
+        set_options(o);
         if (o->scratch) {
                 std::string d = o->scratch;
                 _config->Set("Dir::State::Lists", d + "/lists/");
