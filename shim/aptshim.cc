@@ -120,35 +120,14 @@ static void set_root_dpkg_options(AptShim *s, const AptOptions *o) {
         _config->Set("APT::Sandbox::User", "root");
 }
 
-// The settings of every session (after pkgInitConfig: they override the root's apt.conf).
-static void set_options(const AptOptions *o) {
-        _config->Set("DPkg::Lock::Timeout", std::to_string(o->lock_timeout_sec));
-        _config->Set("Acquire::Languages", "none");
-        _config->Set("Dpkg::Use-Pty", "false");
-        _config->Set("Dpkg::Progress-Fancy", "false");
-        _config->Set("APT::Get::AllowUnauthenticated", "false");
-        _config->Set("APT::Keep-Downloaded-Packages", "true"); // prefetched archives must survive
-        _config->Set("Acquire::Retries", "3");
-        // apt's planner log (eipp.log.xz: the whole install request, xz-compressed at every install)
-        // is for debugging external planners; compressing it was a tenth of gpubase's own time in a
-        // cold run on a real host's lists. dpkg's and apt's own logs (term.log, history.log) stay.
-        _config->Set("Dir::Log::Planner", "");
-        // the architectures dpkg is configured for: without them libapt runs
-        // `dpkg --print-foreign-architectures` at every open
-        for (size_t i = 0; o->architectures && o->architectures[i]; i++) {
-                if (i == 0) {
-                        _config->Set("APT::Architecture", o->architectures[0]);
-                        _config->Clear("APT::Architectures");
-                }
-                _config->Set("APT::Architectures::", o->architectures[i]);
-        }
-        // libapt works these out once per process, from the configuration of that moment, and keeps
-        // them; every open starts a fresh configuration, so they are worked out again from it. The
-        // compressors also write their defaults (Acquire::CompressionTypes::*) into it: a process
-        // whose first session only downloaded a file otherwise saw compressed lists as absent.
-        (void) APT::Configuration::getCompressors(false);
-        (void) APT::Configuration::getCompressionTypes(false);
-        (void) APT::Configuration::getArchitectures(false);
+// What the session keeps of the options.
+static void take_options(AptShim *s, const AptOptions *o) {
+        for (size_t i = 0; o->debs && o->debs[i]; i++)
+                s->debs.push_back(o->debs[i]);
+        s->dpkg_output_fd = o->dpkg_output_fd;
+        s->lock_wait = o->lock_wait;
+        s->lock_userdata = o->lock_userdata;
+        s->lock_timeout = o->lock_timeout_sec;
 }
 
 int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
@@ -167,6 +146,13 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
                 _config->Set("Dir::Etc::sourcelist", o->sourcelist);
         if (o->sourceparts)
                 _config->Set("Dir::Etc::sourceparts", o->sourceparts);
+        _config->Set("DPkg::Lock::Timeout", std::to_string(o->lock_timeout_sec));
+        _config->Set("Acquire::Languages", "none");
+        _config->Set("Dpkg::Use-Pty", "false");
+        _config->Set("Dpkg::Progress-Fancy", "false");
+        _config->Set("APT::Get::AllowUnauthenticated", "false");
+        _config->Set("APT::Keep-Downloaded-Packages", "true"); // prefetched archives must survive
+        _config->Set("Acquire::Retries", "3");
         // Read-only sessions keep the cache files too (pkgcache.bin, srcpkgcache.bin in the root's
         // /var/cache/apt, where the directory is writable): libapt reuses them until the lists or
         // dpkg's status change, as apt does. A dry run writes nothing where it looks.
@@ -177,18 +163,24 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
                 _config->Set("Dir::Cache::srcpkgcache", "");
         } else if (o->installs)
                 _config->Set("Dir::Cache::pkgcache", ""); // srcpkgcache.bin is still kept (apt writes it alone then)
-        set_options(o);
+        // apt's planner log (eipp.log.xz: the whole install request, xz-compressed at every install)
+        // is for debugging external planners; compressing it was a tenth of gpubase's own time in a
+        // cold run on a real host's lists. dpkg's and apt's own logs (term.log, history.log) stay.
+        _config->Set("Dir::Log::Planner", "");
+        // the architectures dpkg is configured for: without them libapt runs
+        // `dpkg --print-foreign-architectures` at every open
+        for (size_t i = 0; o->architectures && o->architectures[i]; i++) {
+                if (i == 0) {
+                        _config->Set("APT::Architecture", o->architectures[0]);
+                        _config->Clear("APT::Architectures");
+                }
+                _config->Set("APT::Architectures::", o->architectures[i]);
+        }
         if (o->scratch) {
                 std::string d = o->scratch;
                 _config->Set("Dir::State::Lists", d + "/lists/");
                 _config->Set("Dir::Cache::Archives", d + "/archives/");
         }
-        for (size_t i = 0; o->debs && o->debs[i]; i++)
-                s->debs.push_back(o->debs[i]);
-        s->dpkg_output_fd = o->dpkg_output_fd;
-        s->lock_wait = o->lock_wait;
-        s->lock_userdata = o->lock_userdata;
-        s->lock_timeout = o->lock_timeout_sec;
         if (o->quiet)
                 _config->Set("quiet", "2");
         if (!s->root.empty())
@@ -196,6 +188,12 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         for (auto &opt : s->dpkg_opts)
                 s->dpkg_opts_c.push_back(opt.c_str());
         s->dpkg_opts_c.push_back(nullptr);
+        // libapt works these out once per process and keeps them: again from this fresh configuration
+        // (the compressors write their defaults into it; a process whose first session only
+        // downloaded saw compressed lists as absent). take_options(): after, for the analyser.
+        (void) APT::Configuration::getCompressors(false);
+        (void) APT::Configuration::getCompressionTypes(false);
+        (void) APT::Configuration::getArchitectures(false);
         // the analyser loses track of the global reassigned after its delete above (a new Configuration)
         if (!pkgInitSystem(*_config, _system)) // NOLINT(clang-analyzer-cplusplus.NewDelete)
                 return fail(reterr, -EIO, "cannot initialise apt's packaging system");
@@ -204,6 +202,7 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
                 _config->Set("Dir::State::status", "/dev/null");
         if (o->force_confmiss)
                 _config->Set("DPkg::Options::", "--force-confmiss");
+        take_options(s.get(), o);
         if (o->deferred)
                 s->stale = true;
         else if (!open_cache(s.get()))
