@@ -172,9 +172,10 @@ uint64_t apt_names_files(const AptNames *n, const char *name);
 void apt_names_free(AptNames *n);
 /* After apt_shim_resolve() in a session over some of those files: does its result stand for all of
  * them? 1: yes. 0: no, *ret_why (malloc'ed) says why: it removes a package, or it installs a
- * package, or meets a dependency or recommendation not met by a package that stays installed, by a
- * name that one of the files in `outside` (bits as above) offers as well; libapt over every file
- * could decide otherwise there. -errno with *ret_why. */
+ * package, or meets a dependency (Depends, Pre-Depends; Recommends and Suggests as
+ * APT::Install-Recommends and APT::Install-Suggests say) not met by a package that stays installed,
+ * by a name that one of the files in `outside` (bits as above) offers as well; libapt over every
+ * file could decide otherwise there. -errno with *ret_why. */
 int apt_shim_scope_check(AptShim *s, const AptNames *n, uint64_t outside, char **ret_why);
 
 /* Debian version comparison (works without opening anything). */

@@ -329,7 +329,9 @@ int apt_shim_scope_check(AptShim *s, const AptNames *n, uint64_t outside, char *
                 return fail(ret_why, -EIO, "cannot reopen the package cache");
         pkgDepCache *dc = s->cache->GetDepCache();
         pkgCache &c = *s->cache->GetPkgCache();
+        // what MarkInstall installs besides Depends, as the root's apt.conf says (apt's defaults)
         bool recommends = _config->FindB("APT::Install-Recommends", true);
+        bool suggests = _config->FindB("APT::Install-Suggests", false);
         auto elsewhere = [&](const char *name) { return (apt_names_files(n, name) & outside) != 0; };
         for (pkgCache::PkgIterator p = c.PkgBegin(); !p.end(); ++p) {
                 pkgDepCache::StateCache &st = (*dc)[p];
@@ -348,7 +350,8 @@ int apt_shim_scope_check(AptShim *s, const AptNames *n, uint64_t outside, char *
                         pkgCache::DepIterator first, last;
                         d.GlobOr(first, last); // moves d past the or-group
                         bool counts = first->Type == pkgCache::Dep::Depends || first->Type == pkgCache::Dep::PreDepends ||
-                                      (recommends && first->Type == pkgCache::Dep::Recommends);
+                                      (recommends && first->Type == pkgCache::Dep::Recommends) ||
+                                      (suggests && first->Type == pkgCache::Dep::Suggests);
                         if (!counts || kept_installed(dc, first, last))
                                 continue;
                         for (pkgCache::DepIterator a = first;; ++a) {

@@ -1558,6 +1558,25 @@ t_scoped_resolution() {
         cmp -s "$T/dpkglog.before" "$R/var/log/dpkg.log" || fail "the rerun ran dpkg"
 }
 
+# Suggests count as apt's configuration makes them count: not by default, as dependencies with
+# APT::Install-Suggests (the root's apt.conf.d).
+t_scoped_resolution_suggests() {
+        mkdir -p "$R/keys" "$R/etc/apt/apt.conf.d"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        expect_rc 0 ga -v run "$(scope_plan scope-suggests)"
+        installed scope-suggests 1.0-1
+        not_installed scope-extra
+        said "resolving over the sources that offer the packages (1 of 2 sources files)"
+        not_contains "$T/out" "resolving over every source instead" "the output"
+        dpkg_r -P scope-suggests >/dev/null
+        printf 'APT::Install-Suggests "true";\n' >"$R/etc/apt/apt.conf.d/90suggests"
+        expect_rc 0 gb reset
+        expect_rc 0 ga -v run "$(scope_plan scope-suggests)"
+        said "resolving over every source instead: scope-suggests Suggests scope-extra, which other sources offer"
+        installed scope-extra 1.0-1
+}
+
 # What each list offers is kept in /var/cache/gpubase/list-names, a file per list: the next process
 # reads that instead of the list; a cache file that does not hold (cut short, overwritten) is made
 # again from the list; one whose list is gone is removed.
@@ -1955,6 +1974,7 @@ ALL_TESTS=(
         pinning_package_first_takes_effect
         pinning_package_installed_without_lists
         scoped_resolution
+        scoped_resolution_suggests
         list_names_cache
         compressed_lists_after_download
         origin_mismatch_names_source
