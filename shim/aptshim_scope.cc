@@ -70,24 +70,40 @@ void add_list(std::vector<uint64_t> *out, std::string_view v) {
         }
 }
 
-// The lines of one index: Package's value, Provides' (and its continuation lines).
+// The lines of one index that matter: Package's value, Provides' (and its continuation lines).
+// Only a line that starts with P (field names are case-insensitive) or continues a Provides is
+// looked at: most of a Packages file is other fields.
 struct Scanner {
         std::vector<uint64_t> *out;
         bool in_provides = false;
-        void line(std::string_view l) {
-                if (!l.empty() && (l[0] == ' ' || l[0] == '\t')) {
+        void line(const char *l, size_t n) {
+                if (n > 0 && (l[0] == ' ' || l[0] == '\t')) {
                         if (in_provides)
-                                add_list(out, l);
+                                add_list(out, std::string_view(l, n));
                         return;
                 }
                 in_provides = false;
-                if (l.empty() || (l[0] != 'P' && l[0] != 'p'))
-                        return;
-                if (field_is(l, "Package"))
-                        add_list(out, l.substr(8));
-                else if (field_is(l, "Provides")) {
-                        add_list(out, l.substr(9));
+                std::string_view v(l, n);
+                if (field_is(v, "Package"))
+                        add_list(out, v.substr(8));
+                else if (field_is(v, "Provides")) {
+                        add_list(out, v.substr(9));
                         in_provides = true;
+                }
+        }
+        // text: whole lines, each ended by '\n'
+        void lines(const char *text, size_t n) {
+                const char *p = text, *end = text + n;
+                while (p < end) {
+                        const char *nl = static_cast<const char *>(memchr(p, '\n', static_cast<size_t>(end - p)));
+                        if (!nl)
+                                nl = end;
+                        char c = *p;
+                        if (c == 'P' || c == 'p' || (in_provides && (c == ' ' || c == '\t')))
+                                line(p, static_cast<size_t>(nl - p));
+                        else if (c != ' ' && c != '\t')
+                                in_provides = false;
+                        p = nl + 1;
                 }
         }
 };
@@ -97,30 +113,24 @@ bool scan_index(const std::string &path, std::vector<uint64_t> *out) {
         if (!f.Open(path, FileFd::ReadOnly, FileFd::Extension))
                 return false;
         Scanner sc{out};
-        std::string carry;
         std::vector<char> buf(1 << 20);
+        size_t have = 0; // bytes of a line cut by the last read, at the start of buf
         for (;;) {
+                if (have == buf.size())
+                        buf.resize(buf.size() * 2); // a line longer than the buffer
                 unsigned long long got = 0;
-                if (!f.Read(buf.data(), buf.size(), &got))
+                if (!f.Read(buf.data() + have, buf.size() - have, &got))
                         return false;
                 if (got == 0)
                         break;
-                std::string_view chunk(buf.data(), got);
-                size_t nl = chunk.find('\n');
-                if (nl == std::string_view::npos) {
-                        carry.append(chunk);
-                        continue;
-                }
-                carry.append(chunk.substr(0, nl));
-                sc.line(carry);
-                carry.clear();
-                chunk.remove_prefix(nl + 1);
-                for (size_t e; (e = chunk.find('\n')) != std::string_view::npos; chunk.remove_prefix(e + 1))
-                        sc.line(chunk.substr(0, e));
-                carry.assign(chunk);
+                size_t n = have + got, last = n;
+                while (last > 0 && buf[last - 1] != '\n')
+                        last--;
+                sc.lines(buf.data(), last);
+                have = n - last;
+                memmove(buf.data(), buf.data() + last, have);
         }
-        if (!carry.empty())
-                sc.line(carry);
+        sc.lines(buf.data(), have);
         std::sort(out->begin(), out->end());
         out->erase(std::unique(out->begin(), out->end()), out->end());
         return true;

@@ -217,6 +217,53 @@ START_TEST(test_dpkg_failure_detail) {
 }
 END_TEST
 
+/* apt_shim_names(): the names each sources file's lists offer (Package and Provides, any case of
+ * the field's name, continuation lines, a last line without its newline), and the cache of them. */
+START_TEST(test_list_names) {
+        _cleanup_free_ char *other = test_root_path(&root, "/../other"), *pk = NULL, *line = NULL;
+        ck_assert_int_eq(mkdir_p(other, 0755), 0);
+        pk = xasprintf("%s/Packages", other);
+        FILE *f = fopen(pk, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("Package: alpha\nVersion: 1\nProvides: virt-a (= 1), virt-b:any,\n virt-c\nArchitecture: all\n\n"
+              "package: lower\nVersion: 1\nArchitecture: all\n\n"
+              "Package: last\nVersion: 1\nArchitecture: all\nProvides: virt-last",
+              f);
+        fclose(f);
+        line = xasprintf("deb [trusted=yes] file:%s ./\n", other);
+        test_root_write(&root, "/etc/apt/sources.list.d/other.list", line, 0644);
+
+        AptSession s;
+        _cleanup_free_ char *err = NULL, *cache = test_root_path(&root, "/names");
+        AptSessionOptions o = {.lock = false};
+        ck_assert_msg(apt_session_open(&s, &root.host, &o, &err) == 0, "open: %s", err);
+        ck_assert_msg(apt_session_update(&s, &err) == 0, "update: %s", err);
+        for (int pass = 0; pass < 2; pass++) { /* the lists, then the cache of them */
+                char **files = NULL;
+                AptNames *n = NULL;
+                ck_assert_msg(apt_shim_names(s.shim, cache, &files, &n, &err) == 0, "names: %s", err);
+                ck_assert_int_eq(strv_length(files), 2);
+                ck_assert_ptr_nonnull(strstr(files[0], "sources.list"));
+                ck_assert_ptr_nonnull(strstr(files[1], "other.list"));
+                ck_assert_uint_eq(apt_names_files(n, "nvidia-open"), 1);
+                ck_assert_uint_eq(apt_names_files(n, "nvidia-container-toolkit"), 1);
+                static const char *const theirs[] = {"alpha", "virt-a", "virt-b", "virt-c", "lower", "last", "virt-last"};
+                for (size_t i = 0; i < ELEMENTSOF(theirs); i++)
+                        ck_assert_msg(apt_names_files(n, theirs[i]) == 2, "%s: %llu", theirs[i],
+                                      (unsigned long long) apt_names_files(n, theirs[i]));
+                ck_assert_uint_eq(apt_names_files(n, "alph"), 0);
+                ck_assert_uint_eq(apt_names_files(n, "virt"), 0);
+                ck_assert_uint_eq(apt_names_files(n, "1"), 0);
+                apt_names_free(n);
+                strv_free(files);
+        }
+        _cleanup_free_ char *listing = test_sh(cache, "ls '%s'", cache);
+        ck_assert_msg(strstr(listing, "other_._Packages.names"), "the cache: %s", listing);
+        apt_session_close(&s);
+        test_rm_rf(other);
+}
+END_TEST
+
 Suite *apt_suite(void) {
         Suite *s = suite_create("apt");
         TCase *tc = tcase_create("version");
@@ -229,6 +276,7 @@ Suite *apt_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_pick_version_globs);
+        tcase_add_test(tc, test_list_names);
         suite_add_tcase(s, tc);
         return s;
 }
