@@ -1618,6 +1618,18 @@ t_list_names_cache() {
         [ -z "$(find "$names" -name '*.XXXXXX' -o -name '*.names.*')" ] || fail "a temporary file was left in $names"
 }
 
+# The cache directory is the root's: a link there to an absolute path is followed inside the root.
+t_list_names_cache_confined() {
+        mkdir -p "$R/keys" "$R/etc/apt" "$R/var/cache/gpubase" "$T/outside"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        ln -s "$T/outside" "$R/var/cache/gpubase/list-names"
+        expect_rc 0 ga run "$(scope_plan scope-alone)"
+        installed scope-alone 1.0-1
+        [ -z "$(ls -A "$T/outside")" ] || fail "the cache was written outside the root: $(ls "$T/outside")"
+        ls "$R$T/outside"/*scope-distro_Packages.names >/dev/null || fail "no cache file inside the root"
+}
+
 # Lists kept compressed (Acquire::GzipIndexes, as container images set it) are read by an
 # apt-install that follows a download in the same process (an apt-source's key_url): libapt works
 # out the compression types once per process, and a first session that only downloaded left them
@@ -1976,6 +1988,7 @@ ALL_TESTS=(
         scoped_resolution
         scoped_resolution_suggests
         list_names_cache
+        list_names_cache_confined
         compressed_lists_after_download
         origin_mismatch_names_source
         drift_hold_removed
