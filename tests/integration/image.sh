@@ -213,6 +213,7 @@ t_image_build_and_first_boot() {
         fi
         [ -z "$(find "$R/var/lib/apt/lists" -name '*Packages*' -o -name '*InRelease*')" ] || fail "apt lists left in the tree"
         [ -z "$(find "$R/var/cache/apt" -name '*.deb' -o -name '*.bin')" ] || fail "archives or caches left in the tree"
+        [ -z "$(find "$R/var/cache/gpubase" -name '*.names' 2>/dev/null)" ] || fail "what the lists offered is left in the tree"
         # the state waits for the first boot, and gpubase.service starts it
         [ -L "$R/etc/systemd/system/multi-user.target.wants/gpubase.service" ] || fail "gpubase.service is not enabled in the tree"
         eq "$(jq -r .image "$R/$STATE_REL")" first-boot "state image"
