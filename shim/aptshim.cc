@@ -128,6 +128,7 @@ static void take_options(AptShim *s, const AptOptions *o) {
         s->lock_wait = o->lock_wait;
         s->lock_userdata = o->lock_userdata;
         s->lock_timeout = o->lock_timeout_sec;
+        s->deferred = o->deferred;
 }
 
 int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
@@ -301,8 +302,9 @@ int apt_shim_reopen(AptShim *s, char **reterr) {
 }
 
 int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
-        if (!cache_ready(s))
-                return fail(reterr, -EIO, "cannot reopen the package cache");
+        // the sources alone: a cache over the lists about to be replaced would be thrown away
+        if (!s->cache)
+                s->cache.reset(new pkgCacheFile());
         AcqStatus status(p);
         pkgSourceList *list = s->cache->GetSourceList();
         if (!list)
@@ -316,7 +318,10 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
         (void) warn;
         pkgCacheFile::RemoveCaches(); // as apt update does: both caches, the lists changed
         (void) apt_shim_reopen(s, reterr);
-        // at once: lists that do not parse are the update's failure
+        // at once: lists that do not parse are the update's failure. A deferred session builds its
+        // cache when it first reads it, over the sources it reads then (perhaps not all of them)
+        if (s->deferred)
+                return 0;
         return cache_ready(s) ? 0 : fail(reterr, -EIO, "cannot reopen the package cache");
 }
 

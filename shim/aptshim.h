@@ -77,7 +77,8 @@ void apt_shim_unlock(AptShim *s);
 int apt_shim_release_inner(AptShim *s);
 int apt_shim_retake_inner(AptShim *s, char **reterr);
 
-/* Download the indexes of every source (apt update) and reopen the cache. */
+/* Download the indexes of every source (apt update) and reopen the cache: at once, so that lists
+ * that do not parse fail the update, unless the session is deferred (built when first read). */
 int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr);
 /* Point libapt at other sources (NULL: the root's own sources.list and sources.list.d/), for the
  * next apt_shim_reopen(). */

@@ -29,6 +29,7 @@ struct AptShim {
         // (cache_ready()), so that a change at the end of a step (dpkg's run, a hold) costs no
         // rebuild over every package of the lists that nothing reads
         bool stale = false;
+        bool deferred = false; // AptOptions.deferred: nothing builds the cache but a call that reads it
         std::vector<std::string> dpkg_opts;
         std::vector<const char *> dpkg_opts_c;
         std::vector<std::string> protect; // packages the user asked for: the resolver must not drop them

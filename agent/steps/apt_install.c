@@ -500,6 +500,8 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                 r = verify_installed(&as, a, &err);
         if (r >= 0)
                 r = hold_pin_origin(s, ctx, &as, &err);
+        if (r >= 0) /* the kernels' headers and the prefetch read every source */
+                r = apt_session_unscope(&as, &err);
         if (r >= 0)
                 r = apt_install_kernel_apply(s, ctx, &as, &updated, &changed3, &err);
         if (r >= 0)

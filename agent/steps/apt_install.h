@@ -28,9 +28,11 @@ int apt_install_specs(AptSession *as, const AptInstallParams *a, AptPkgSpec **re
 void apt_install_specs_free(const AptInstallParams *a, AptPkgSpec *specs);
 
 /* The step's packages (a pinning package first) picked, resolved and installed, over the sources
- * that offer them where that result stands for every source, else over all (apt_install_set.c);
- * the session reads every source afterwards. *ret_changed counts the packages changed; *updated:
- * the lists were refreshed (set when this refreshes them). -errno with *reterr. */
+ * that offer them where that result stands for every source, else over all (apt_install_set.c).
+ * After a success the session may still read only those sources: every file that offers one of
+ * the step's packages (enough to say where their versions come from); apt_session_unscope() before
+ * reading anything else. *ret_changed counts the packages changed; *updated: the lists were
+ * refreshed (set when this refreshes them). -errno with *reterr. */
 int apt_install_set(AptSession *as, const Step *s, Ctx *ctx, bool *updated, unsigned *ret_changed, char **reterr);
 
 /* The pinning package a->pkgs[0] at version pv[0], installed before the rest and the session

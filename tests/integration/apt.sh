@@ -1558,6 +1558,28 @@ t_scoped_resolution() {
         cmp -s "$T/dpkglog.before" "$R/var/log/dpkg.log" || fail "the rerun ran dpkg"
 }
 
+# `origin:` is checked over the scope (it holds every file that offers the step's packages): no
+# cache over every source is built, not by the update either (a session over every source writes
+# srcpkgcache.bin), and a wrong origin is refused all the same, naming where the version comes from.
+t_scoped_origin() {
+        mkdir -p "$R/keys" "$R/etc/apt"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        local plan
+        plan=$(scope_plan scope-alone)
+        printf '    origin: %s/\n' "${REPO_SCOPE_VENDOR_URI#file://}" >>"$plan"
+        expect_rc 0 ga -v run "$plan"
+        said "resolving over the sources that offer the packages (1 of 2 sources files)"
+        installed scope-alone 1.0-1
+        [ ! -e "$R/var/cache/apt/srcpkgcache.bin" ] || fail "a cache over every source was built"
+        dpkg_r -P scope-alone scope-alone-lib >/dev/null
+        sed -i 's|^    origin: .*|    origin: elsewhere.example|' "$plan"
+        expect_rc 0 gb reset
+        expect_rc 1 ga run "$plan"
+        said "no version of scope-alone comes from elsewhere.example (scope-alone 1.0-1 comes from file:"
+        not_installed scope-alone
+}
+
 # Suggests count as apt's configuration makes them count: not by default, as dependencies with
 # APT::Install-Suggests (the root's apt.conf.d).
 t_scoped_resolution_suggests() {
@@ -1986,6 +2008,7 @@ ALL_TESTS=(
         pinning_package_first_takes_effect
         pinning_package_installed_without_lists
         scoped_resolution
+        scoped_origin
         scoped_resolution_suggests
         list_names_cache
         list_names_cache_confined
