@@ -87,19 +87,15 @@ int apt_install_set(AptSession *as, const Step *s, Ctx *ctx, bool *updated, unsi
         int r = sc > 0 ? 0 : apt_session_ready(as, &err);
         if (r >= 0)
                 r = install_once(as, a, updated, ret_changed, &err);
-        if (sc > 0 && as->scope && r < 0) {
-                bool again = !as->commit_failed;
-                if (again && ctx->verbose > 0)
+        if (sc > 0 && as->scope && r < 0 && !as->commit_failed) { /* failed before dpkg ran for them */
+                if (ctx->verbose > 0)
                         printf("      resolving over every source instead: %s\n", err);
-                if (again) {
-                        free(err);
-                        err = NULL;
-                }
+                free(err);
+                err = NULL;
                 int u = apt_session_unscope(as, &err);
-                if (again && u >= 0)
+                if (u >= 0)
                         u = apt_session_ready(as, &err);
-                if (again)
-                        r = u < 0 ? u : install_once(as, a, updated, ret_changed, &err);
+                r = u < 0 ? u : install_once(as, a, updated, ret_changed, &err);
         }
         if (r < 0)
                 return err ? errorf(reterr, r, "%s", err) : r;
