@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <memory>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -113,24 +114,29 @@ bool scan_index(const std::string &path, std::vector<uint64_t> *out) {
         if (!f.Open(path, FileFd::ReadOnly, FileFd::Extension))
                 return false;
         Scanner sc{out};
-        std::vector<char> buf(1 << 20);
-        size_t have = 0; // bytes of a line cut by the last read, at the start of buf
+        size_t size = 1 << 20;
+        std::unique_ptr<char[]> buf(new char[size]); // (not zeroed: read into)
+        size_t have = 0;                              // bytes of a line cut by the last read, at the start
         for (;;) {
-                if (have == buf.size())
-                        buf.resize(buf.size() * 2); // a line longer than the buffer
+                if (have == size) { // a line longer than the buffer
+                        std::unique_ptr<char[]> bigger(new char[size * 2]);
+                        memcpy(bigger.get(), buf.get(), have);
+                        buf = std::move(bigger);
+                        size *= 2;
+                }
                 unsigned long long got = 0;
-                if (!f.Read(buf.data() + have, buf.size() - have, &got))
+                if (!f.Read(buf.get() + have, size - have, &got))
                         return false;
                 if (got == 0)
                         break;
                 size_t n = have + got, last = n;
                 while (last > 0 && buf[last - 1] != '\n')
                         last--;
-                sc.lines(buf.data(), last);
+                sc.lines(buf.get(), last);
                 have = n - last;
-                memmove(buf.data(), buf.data() + last, have);
+                memmove(buf.get(), buf.get() + last, have);
         }
-        sc.lines(buf.data(), have);
+        sc.lines(buf.get(), have);
         std::sort(out->begin(), out->end());
         out->erase(std::unique(out->begin(), out->end()), out->end());
         return true;
@@ -164,48 +170,30 @@ CacheHeader header_for(const struct stat &st, const std::vector<uint64_t> &v) {
         return h;
 }
 
-bool read_all(int fd, void *p, size_t n) {
-        auto *c = static_cast<char *>(p);
-        while (n > 0) {
-                ssize_t r = read(fd, c, n);
-                if (r <= 0)
-                        return false;
-                c += r;
-                n -= static_cast<size_t>(r);
-        }
-        return true;
-}
-
-bool write_all(int fd, const void *p, size_t n) {
-        const auto *c = static_cast<const char *>(p);
-        while (n > 0) {
-                ssize_t r = write(fd, c, n);
-                if (r <= 0)
-                        return false;
-                c += r;
-                n -= static_cast<size_t>(r);
-        }
-        return true;
-}
-
 // The cached names of the list whose stat is st, when the cache file is of that very file.
 bool cache_load(const std::string &file, const struct stat &st, std::vector<uint64_t> *out) {
         int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return false;
+        FileFd f;
         CacheHeader h{}, want = header_for(st, {});
         struct stat cst {};
-        bool ok = fstat(fd, &cst) == 0 && read_all(fd, &h, sizeof h) && memcmp(h.magic, want.magic, sizeof h.magic) == 0 &&
-                  h.ino == want.ino && h.size == want.size && h.mtime_sec == want.mtime_sec &&
-                  h.mtime_nsec == want.mtime_nsec && h.count < (1U << 26) &&
+        bool ok = fstat(fd, &cst) == 0 && f.OpenDescriptor(fd, FileFd::ReadOnly, true) && f.Read(&h, sizeof h) &&
+                  memcmp(h.magic, want.magic, sizeof h.magic) == 0 && h.ino == want.ino && h.size == want.size &&
+                  h.mtime_sec == want.mtime_sec && h.mtime_nsec == want.mtime_nsec && h.count < (1U << 26) &&
                   static_cast<uint64_t>(cst.st_size) == sizeof h + h.count * sizeof(uint64_t);
-        if (ok) {
-                out->resize(h.count);
-                ok = read_all(fd, out->data(), h.count * sizeof(uint64_t)) && sum_of(*out) == h.sum;
+        if (!f.IsOpen())
+                close(fd);
+        if (ok) { // (read into an array that is not zeroed first, then copied)
+                std::unique_ptr<uint64_t[]> v(new uint64_t[h.count]);
+                ok = f.Read(v.get(), h.count * sizeof(uint64_t));
+                if (ok)
+                        out->assign(v.get(), v.get() + h.count);
+                ok = ok && sum_of(*out) == h.sum;
         }
-        close(fd);
         if (!ok)
                 out->clear();
+        _error->Discard(); // a cache that does not hold is made again, not an error
         return ok;
 }
 
@@ -218,11 +206,16 @@ void cache_store(const std::string &dir, const std::string &file, const struct s
         int fd = mkstemp(&tmp[0]);
         if (fd < 0)
                 return;
+        FileFd f;
         CacheHeader h = header_for(st, v);
-        bool ok = fchmod(fd, 0644) == 0 && write_all(fd, &h, sizeof h) && write_all(fd, v.data(), v.size() * sizeof(uint64_t));
-        ok = close(fd) == 0 && ok;
+        bool ok = fchmod(fd, 0644) == 0 && f.OpenDescriptor(fd, FileFd::WriteOnly, true) && f.Write(&h, sizeof h) &&
+                  f.Write(v.data(), v.size() * sizeof(uint64_t));
+        if (!f.IsOpen())
+                close(fd);
+        ok = f.Close() && ok;
         if (!ok || rename(tmp.c_str(), file.c_str()) < 0)
                 (void) unlink(tmp.c_str());
+        _error->Discard();
 }
 
 // The names of one index, from the cache when it holds them, else read (and cached).
