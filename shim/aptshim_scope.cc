@@ -202,7 +202,7 @@ bool cache_load(const std::string &file, const struct stat &st, std::vector<uint
 void cache_store(const std::string &dir, const std::string &file, const struct stat &st, const std::vector<uint64_t> &v) {
         if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST)
                 return;
-        std::string tmp = file + ".XXXXXX";
+        std::string tmp = file + ".XXXXXX"; // mkstemp(3)'s template: it puts 6 random characters there
         int fd = mkstemp(&tmp[0]);
         if (fd < 0)
                 return;

@@ -223,13 +223,17 @@ int apt_session_local(AptSession *s, const char *const *debs, char **reterr) {
         return apt_shim_reopen(s->shim, reterr);
 }
 
+/* Back to the lists, over the cache files of the open (from apt_session_local() or a scope). */
+static void leave_local(AptSession *s) {
+        apt_shim_set_local(s->shim, NULL);
+        if (!s->root_sources)
+                apt_shim_set_sources(s->shim, NULL, NULL);
+        s->local = false;
+}
+
 int apt_session_reopen(AptSession *s, char **reterr) {
-        if (s->local) { /* back to the lists, over the cache files of the open */
-                apt_shim_set_local(s->shim, NULL);
-                if (!s->root_sources)
-                        apt_shim_set_sources(s->shim, NULL, NULL);
-                s->local = false;
-        }
+        if (s->local)
+                leave_local(s);
         if (s->scope) { /* back to the scope (apt_session_scope()), its caches in memory */
                 static const char *const no_debs[] = {NULL};
                 _cleanup_free_ char *list = xasprintf("%s/sources.list", s->scope);
@@ -297,7 +301,8 @@ int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **re
         s->scope_names = names;
         s->scope_outside = all & ~keep;
         *ret_note = xasprintf("%d of %zu sources files", __builtin_popcountll(keep), nf);
-        return apt_session_reopen(s, reterr) < 0 ? -EIO : 1;
+        r = apt_session_reopen(s, reterr);
+        return r < 0 ? r : 1;
 }
 
 int apt_session_unscope(AptSession *s, char **reterr) {
@@ -307,10 +312,7 @@ int apt_session_unscope(AptSession *s, char **reterr) {
         s->scope = NULL;
         apt_names_free(s->scope_names);
         s->scope_names = NULL;
-        apt_shim_set_local(s->shim, NULL);
-        if (!s->root_sources)
-                apt_shim_set_sources(s->shim, NULL, NULL);
-        s->local = false;
+        leave_local(s); /* a scope's caches are in memory, as a local session's */
         return apt_session_reopen(s, reterr);
 }
 

@@ -1637,7 +1637,8 @@ t_list_names_cache() {
         rm "$R/var/lib/apt/lists/${distro%.names}"
         again
         [ ! -e "$names/$distro" ] || fail "the cache file of a list that is gone was kept"
-        [ -z "$(find "$names" -name '*.XXXXXX' -o -name '*.names.*')" ] || fail "a temporary file was left in $names"
+        # (written as NAME.names.<6 random characters>, mkstemp's, then renamed)
+        [ -z "$(find "$names" -name '*.names.*')" ] || fail "a temporary file was left in $names"
 }
 
 # The cache directory is the root's: a link there to an absolute path is followed inside the root.
