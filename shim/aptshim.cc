@@ -1,6 +1,7 @@
 // The libapt-pkg side of gpubase: C++ in, C out. Everything libapt-specific stays in shim/: this
-// file has the session, the cache, the queries and the marks; aptshim_fetch.cc the downloads and
-// the installation. shim/README.md has the facts it rests on (alternate root, locks, holds).
+// file has the session, the queries and the marks; aptshim_cache.cc the cache; aptshim_fetch.cc the
+// downloads and the installation. shim/README.md has the facts it rests on (alternate root, locks,
+// holds).
 
 #include "aptshim_internal.h"
 
@@ -44,18 +45,6 @@ bool lock_error(const std::string &m) {
                m.find("is held by process") != std::string::npos;
 }
 
-bool open_cache(AptShim *s) {
-        s->cache.reset(new pkgCacheFile());
-        OpProgress quiet;
-        for (auto &deb : s->debs)
-                if (!s->cache->GetSourceList()->AddVolatileFile(deb))
-                        return false;
-        // building the cache does not need the lock: read-only users (probes) can run beside apt.
-        // The dependency cache (a state for every package of the lists) is built by the first call
-        // that marks or resolves (GetDepCache()): a probe needs the policy alone.
-        return s->cache->BuildCaches(&quiet, false) && s->cache->BuildPolicy(&quiet);
-}
-
 pkgCache::VerIterator find_ver(pkgCache::PkgIterator &pkg, const char *version) {
         for (pkgCache::VerIterator v = pkg.VersionList(); !v.end(); ++v)
                 if (strcmp(v.VerStr(), version) == 0)
@@ -86,20 +75,6 @@ int unknown_version(pkgCache::PkgIterator &pkg, const char *name, const char *ve
 }
 
 } // namespace
-
-void aptshim::drop_status_cache(const AptShim *s) {
-        if (!s->status_cache_file.empty())
-                (void) unlink(s->status_cache_file.c_str());
-}
-
-bool aptshim::cache_ready(AptShim *s) {
-        if (!s->stale)
-                return true;
-        if (!open_cache(s))
-                return false;
-        s->stale = false;
-        return true;
-}
 
 extern "C" {
 
@@ -154,16 +129,6 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         _config->Set("APT::Get::AllowUnauthenticated", "false");
         _config->Set("APT::Keep-Downloaded-Packages", "true"); // prefetched archives must survive
         _config->Set("Acquire::Retries", "3");
-        // Read-only sessions keep the cache files too (pkgcache.bin, srcpkgcache.bin in the root's
-        // /var/cache/apt, where the directory is writable): libapt reuses them until the lists or
-        // dpkg's status change, as apt does. A dry run writes nothing where it looks.
-        if (!o->scratch || o->installs) // a dry run removes nothing either
-                s->status_cache_file = _config->FindFile("Dir::Cache::pkgcache");
-        if (o->scratch || o->cache_in_memory) {
-                _config->Set("Dir::Cache::pkgcache", "");
-                _config->Set("Dir::Cache::srcpkgcache", "");
-        } else if (o->installs)
-                _config->Set("Dir::Cache::pkgcache", ""); // srcpkgcache.bin is still kept (apt writes it alone then)
         // apt's planner log (eipp.log.xz: the whole install request, xz-compressed at every install)
         // is for debugging external planners; compressing it was a tenth of gpubase's own time in a
         // cold run on a real host's lists. dpkg's and apt's own logs (term.log, history.log) stay.
@@ -204,6 +169,7 @@ int apt_shim_open(const AptOptions *o, AptShim **ret, char **reterr) {
         if (o->force_confmiss)
                 _config->Set("DPkg::Options::", "--force-confmiss");
         take_options(s.get(), o);
+        cache_options(s.get(), o);
         if (o->deferred)
                 s->stale = true;
         else if (!open_cache(s.get()))
@@ -256,48 +222,6 @@ int apt_shim_release_inner(AptShim *s) {
 int apt_shim_retake_inner(AptShim *s, char **reterr) {
         if (s->locked && !_system->LockInner())
                 return fail(reterr, -EBUSY, "cannot take the dpkg lock back");
-        return 0;
-}
-
-void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts) {
-        (void) s;
-        _config->Set("Dir::Etc::sourcelist", sourcelist ? sourcelist : "sources.list");
-        _config->Set("Dir::Etc::sourceparts", sourceparts ? sourceparts : "sources.list.d");
-}
-
-void apt_shim_set_local(AptShim *s, const char *const *debs) {
-        if (debs && !s->local) {
-                s->open_debs = s->debs;
-                s->open_pkgcache = _config->Find("Dir::Cache::pkgcache");
-                s->open_srcpkgcache = _config->Find("Dir::Cache::srcpkgcache");
-        }
-        if (debs) {
-                s->debs.clear();
-                for (size_t i = 0; debs[i]; i++)
-                        s->debs.emplace_back(debs[i]);
-                _config->Set("Dir::Cache::pkgcache", "");
-                _config->Set("Dir::Cache::srcpkgcache", "");
-                s->local = true;
-        } else if (s->local) {
-                s->debs = s->open_debs;
-                _config->Set("Dir::Cache::pkgcache", s->open_pkgcache);
-                _config->Set("Dir::Cache::srcpkgcache", s->open_srcpkgcache);
-                s->local = false;
-        }
-}
-
-int apt_shim_ready(AptShim *s, char **reterr) {
-        return cache_ready(s) ? 0 : fail(reterr, -EIO, "cannot open the package cache");
-}
-
-int apt_shim_reopen(AptShim *s, char **reterr) {
-        (void) reterr; // the next call that reads the cache says when building it again fails
-        s->cache.reset();
-        s->protect.clear();
-        // dpkg's status may have changed within the second the status cache was written, at the same
-        // size: drop that cache (rebuilt from srcpkgcache.bin, which only the lists invalidate)
-        drop_status_cache(s);
-        s->stale = true;
         return 0;
 }
 

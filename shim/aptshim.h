@@ -35,6 +35,8 @@ typedef struct AptOptions {
                                       * is removed when dpkg runs, scratch or not */
         bool cache_in_memory;        /* neither file read nor written (a session over other sources
                                       * than the root's: its caches would replace the root's) */
+        size_t packages;             /* with cache_in_memory: about how many packages the cache
+                                      * holds (0: unknown), as for apt_shim_set_local() */
         const char *const *architectures; /* APT::Architectures, native first (NULL-terminated); NULL:
                                            * libapt asks dpkg */
         bool force_confmiss;       /* dpkg restores deleted conffiles of reinstalled packages */
@@ -85,9 +87,13 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr);
 void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts);
 /* With debs (NULL-terminated): the next apt_shim_reopen() offers these local .deb files instead of
  * those of the open, and builds both caches in memory (the root's cache files are neither read nor
- * replaced), for a session pointed at empty sources (apt_shim_set_sources()): dpkg's status and the
- * debs are all it reads. NULL: the debs and cache files of the open again. */
-void apt_shim_set_local(AptShim *s, const char *const *debs);
+ * replaced), for a session pointed at empty sources (apt_shim_set_sources()) or at a few
+ * (a scope): dpkg's status, those sources' lists and the debs are all it reads. packages: about how
+ * many packages that is (0: unknown); the caches in memory get a hash table of that size instead
+ * of libapt's default one, made for every package of a distribution, which each walk over all
+ * packages (the resolver makes many) visits bucket by bucket. NULL: the debs and cache files of
+ * the open again. */
+void apt_shim_set_local(AptShim *s, const char *const *debs, size_t packages);
 /* Build the cache now if it is not built (after apt_shim_reopen(), or a deferred open). -EIO with
  * libapt's message when that fails. */
 int apt_shim_ready(AptShim *s, char **reterr);
@@ -170,6 +176,8 @@ typedef struct AptNames AptNames;
 int apt_shim_names(AptShim *s, const char *cache_dir, char ***ret_files, AptNames **ret, char **reterr);
 /* The files offering name: bit i for (*ret_files)[i]; 0: none. */
 uint64_t apt_names_files(const AptNames *n, const char *name);
+/* How many names the files of `files` (bits as above) offer, those offered twice counted twice. */
+size_t apt_names_count(const AptNames *n, uint64_t files);
 void apt_names_free(AptNames *n);
 /* After apt_shim_resolve() in a session over some of those files: does its result stand for all of
  * them? 1: yes. 0: no, *ret_why (malloc'ed) says why: it removes a package, or it installs a

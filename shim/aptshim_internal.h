@@ -25,11 +25,14 @@ struct AptShim {
         std::string root;
         bool locked = false;
         std::unique_ptr<pkgCacheFile> cache;
+        size_t open_packages = 0;  // AptOptions.packages: about how many packages the caches in memory hold
+        size_t local_packages = 0; // the same, apt_shim_set_local()'s
         // apt_shim_reopen() dropped the cache: it is built again by the next call that reads it
         // (cache_ready()), so that a change at the end of a step (dpkg's run, a hold) costs no
         // rebuild over every package of the lists that nothing reads
         bool stale = false;
         bool deferred = false; // AptOptions.deferred: nothing builds the cache but a call that reads it
+        bool user_hash_size = false; // the root's apt.conf sets APT::Cache-HashTableSize: kept as it is
         std::vector<std::string> dpkg_opts;
         std::vector<const char *> dpkg_opts_c;
         std::vector<std::string> protect; // packages the user asked for: the resolver must not drop them
@@ -167,6 +170,10 @@ class LockWait : public OpProgress {
         explicit LockWait(AptShim *shim) : s(shim) {}
 };
 
+// Where the caches of a session are, from its options (apt_shim_open())
+void cache_options(AptShim *s, const AptOptions *o);
+// Builds the session's caches (libapt's errors pending when it fails)
+bool open_cache(AptShim *s);
 // The cache, built again first when apt_shim_reopen() dropped it; false (libapt's errors pending)
 // when that fails
 bool cache_ready(AptShim *s);

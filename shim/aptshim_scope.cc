@@ -27,6 +27,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -233,11 +234,26 @@ bool index_names(const std::string &path, const std::string &cache_dir, std::vec
         return true;
 }
 
-// Cache files whose list is gone (a source removed, a suite renamed) are removed.
+// A temporary file of cache_store() (NAME.names.XXXXXX) left by a process killed while writing it
+// (a read ahead dies with gpubase: host/apt.h), once it is a minute old: no writer takes that long.
+bool stale_temporary(int dir, const std::string &n) {
+        size_t dot = n.rfind(".names.");
+        struct stat st {};
+        return dot != std::string::npos && n.size() == dot + 7 + 6 &&
+               fstatat(dir, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+               st.st_mtime + 60 < time(nullptr);
+}
+
+// Cache files whose list is gone (a source removed, a suite renamed) are removed, and stale
+// temporary files.
 void cache_prune(const std::string &cache_dir, const std::string &lists_dir) {
         DIR *d = cache_dir.empty() ? nullptr : opendir(cache_dir.c_str());
         for (struct dirent *de; d && (de = readdir(d));) {
                 std::string n = de->d_name;
+                if (stale_temporary(dirfd(d), n)) {
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
                 if (n.size() <= 6 || n.compare(n.size() - 6, 6, ".names") != 0)
                         continue;
                 if (!FileExists(lists_dir + n.substr(0, n.size() - 6)))
@@ -321,6 +337,14 @@ uint64_t apt_names_files(const AptNames *n, const char *name) {
                 if (std::binary_search(ix.second.begin(), ix.second.end(), h))
                         bits |= ix.first;
         return bits;
+}
+
+size_t apt_names_count(const AptNames *n, uint64_t files) {
+        size_t count = 0;
+        for (auto &ix : n->indexes)
+                if (ix.first & files)
+                        count += ix.second.size();
+        return count;
 }
 
 void apt_names_free(AptNames *n) {

@@ -10,7 +10,7 @@
 #define APT_SHIM_TABLE_SYMBOL "gpubase_apt_shim_table"
 #define APT_SHIM_SONAME "libgpubase-apt.so"
 /* Bumped whenever aptshim.h changes: a .so of another build is refused, not called. */
-#define APT_SHIM_ABI 4
+#define APT_SHIM_ABI 5
 
 /* X(function) for every function of aptshim.h */
 #define APT_SHIM_FUNCTIONS(X) \
@@ -21,7 +21,7 @@
         X(apt_shim_mark_reinstall) X(apt_shim_resolve) X(apt_shim_commit) X(apt_shim_clear_marks) \
         X(apt_archives_free) X(apt_shim_fetch_archives) X(apt_shim_fetch_file) \
         X(apt_shim_version_sha256) X(apt_shim_save_signed_indexes) X(apt_shim_version_cmp) \
-        X(apt_shim_names) X(apt_names_files) X(apt_names_free) X(apt_shim_scope_check) X(apt_shim_ready)
+        X(apt_shim_names) X(apt_names_files) X(apt_names_count) X(apt_names_free) X(apt_shim_scope_check) X(apt_shim_ready)
 
 typedef struct AptShimTable {
         unsigned abi;  /* APT_SHIM_ABI of the build that made the .so */

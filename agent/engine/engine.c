@@ -230,6 +230,22 @@ static Outcome describe_step(Engine *e, size_t i, char *probe_detail /* owned */
         return OUTCOME_NEXT;
 }
 
+/* Step i is about to make the run's first change: the later steps that have yet to run may start
+ * work in the background that they will use (StepKind.ahead). A run that changes nothing starts
+ * none; an image build, none for the steps of its first boot. */
+static void look_ahead(Engine *e, size_t i) {
+        const Plan *p = e->ctx->plan;
+        size_t end = e->ctx->host->image ? e->first_boot : p->n_steps;
+        if (e->looked_ahead)
+                return;
+        e->looked_ahead = true;
+        for (size_t j = i + 1; j < end && j < p->n_steps; j++) {
+                StepState st = e->ctx->state->steps[j].state;
+                if (p->steps[j].kind->ahead && st != STEP_DONE && st != STEP_SKIPPED)
+                        p->steps[j].kind->ahead(&p->steps[j], e->ctx);
+        }
+}
+
 /* A step that its `when:` lets run and that is not a gate or a reboot: probe, then apply. */
 static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
         Ctx *ctx = e->ctx;
@@ -260,6 +276,7 @@ static Outcome probe_and_apply(Engine *e, size_t i, bool was_applying) {
                 return OUTCOME_FAILED;
         ctx->lock_busy = false;
         e->step_changed = true;
+        look_ahead(e, i);
         r = s->kind->apply(s, ctx, &detail, &err);
         /* someone else holds the dpkg lock past the timeout: busy, not broken, and nothing changed
          * (an -EBUSY of any other kind is a failure like the rest) */

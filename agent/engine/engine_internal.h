@@ -19,6 +19,7 @@ typedef struct Engine {
         bool step_changed; /* the step being run applied (or, dry, would apply) a change */
         char **secrets; /* the values of the plan's secret variables: never printed, never checkpointed */
         size_t first_boot; /* --image: the step the image's first boot begins with (engine/image.h) */
+        bool looked_ahead; /* look_ahead() was done: the later steps were told a change is coming */
 } Engine;
 
 /* What a step, or the look at a reboot that was requested, comes to. Only engine_run() turns it

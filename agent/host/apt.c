@@ -74,8 +74,7 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
         _cleanup_free_ char *list = NULL, *parts = NULL;
         if (s->tmpdir)
                 rm_rf_tree(s->tmpdir);
-        free(s->tmpdir);
-        s->tmpdir = NULL;
+        free(TAKE_PTR(s->tmpdir));
         /* with an offline bundle (run --bundle) its repositories are the only sources, and their
          * lists go to the scratch directory: the machine's own lists are left alone */
         bool bundle = s->host->apt_bundle != NULL;
@@ -131,6 +130,7 @@ static int open_shim(AptSession *s, const AptSessionOptions *o, char **reterr) {
                 .readonly = o && o->readonly,
                 .installs = o && o->lock,
                 .cache_in_memory = o && o->no_lists,
+                .packages = o && o->no_lists ? apt_memory_packages(s->host, o->debs, 0) : 0,
                 .force_confmiss = o && o->force_confmiss,
                 .chroot_scripts = s->host->image,
                 .lock_wait = s->out.lock_wait ? on_lock_wait : NULL,
@@ -367,8 +367,7 @@ void apt_session_close(AptSession *s) {
         s->scope = NULL;
         if (s->tmpdir)
                 rm_rf_tree(s->tmpdir);
-        free(s->tmpdir);
-        s->tmpdir = NULL;
+        free(TAKE_PTR(s->tmpdir));
 }
 
 static uint64_t newest_mtime(const Host *h, const char *rel, const char *suffix) {

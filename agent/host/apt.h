@@ -49,6 +49,7 @@ typedef struct AptSession {
         char *scope;       /* apt_session_scope(): the directory of the sources read instead of all */
         AptNames *scope_names;  /* what each sources file offers */
         uint64_t scope_outside; /* the files (bits of apt_shim_names()'s) left out of the scope */
+        size_t scope_packages;  /* the names the scope's files offer (apt_names_count()) */
         AptOutput out;
         int stop_fd;       /* ExecSpec.stop_fd for the dpkg the session runs itself */
         int dpkg_log_fd;   /* > 0: APT_TERM_LOG, where dpkg's output goes while it installs */
@@ -94,6 +95,11 @@ int apt_session_tmpdir(char **tmpdir);
  * *ret_parts name them. -errno. */
 int apt_sources_empty(char **tmpdir, char **ret_list, char **ret_parts);
 
+/* About how many packages libapt's cache holds in memory over dpkg's status of h, the local debs
+ * (NULL-terminated; NULL: none) and `more` packages besides (a scope's lists offer them): for
+ * apt_shim_set_local() and AptOptions.packages. 0: unknown (the status cannot be read). */
+size_t apt_memory_packages(const Host *h, const char *const *debs, size_t more);
+
 /* Opens a session (*s is written in every case; apt_session_close() it). On failure *reterr says
  * why; -EBUSY: the dpkg lock is held by someone else past the timeout (*reterr names the holder). */
 int apt_session_open(AptSession *s, const Host *h, const AptSessionOptions *o, char **reterr);
@@ -120,6 +126,12 @@ int apt_session_local(AptSession *s, const char *const *debs, char **reterr);
  * are offered by every file, or one by none; not the session's own sources); -errno with *reterr. */
 #define APT_NAMES_CACHE "/var/cache/gpubase/list-names" /* what each package list offers (apt_shim_names()) */
 int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **ret_note, char **reterr);
+/* What the lists of h's own sources offer, read into APT_NAMES_CACHE ahead of the first
+ * apt_session_scope(), by a child process, once per process (agent/host/apt_names.c): for a run
+ * about to change the machine before an apt-install step. Nothing with a bundle's sources. The
+ * child ends with gpubase; apt_session_scope() waits for it, and so does exit. */
+void apt_names_ahead(const Host *h);
+void apt_names_ahead_wait(void);
 /* Every source again (deferred: the cache is built by the next call that reads it). */
 int apt_session_unscope(AptSession *s, char **reterr);
 /* In a scope, the marked resolution must stand for every source (apt_shim_scope_check()): 0 when it

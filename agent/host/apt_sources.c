@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "host/dpkg.h"
 
 /* One-line format: "[... signed-by=/usr/share/keyrings/x.gpg ...]" -> the file under the root. */
 static char *rewrite_list_line(const Host *h, const char *line) {
@@ -207,6 +208,13 @@ int apt_session_subdir(AptSession *s, const char *name, char **ret) {
         return 0;
 }
 
+size_t apt_memory_packages(const Host *h, const char *const *debs, size_t more) {
+        const DpkgStatus *st = NULL;
+        for (size_t i = 0; debs && debs[i]; i++)
+                more++;
+        return dpkg_status_get(h, &st) < 0 ? 0 : st->n + more;
+}
+
 int apt_session_local(AptSession *s, const char *const *debs, char **reterr) {
         if (!s->shim || !s->own_sources)
                 return -EOPNOTSUPP;
@@ -218,14 +226,14 @@ int apt_session_local(AptSession *s, const char *const *debs, char **reterr) {
         if (r < 0)
                 return errorf(reterr, r, "cannot prepare empty sources in %s: %s", s->tmpdir, strerror(-r));
         apt_shim_set_sources(s->shim, list, parts);
-        apt_shim_set_local(s->shim, debs);
+        apt_shim_set_local(s->shim, debs, apt_memory_packages(s->host, debs, 0));
         s->local = true;
         return apt_shim_reopen(s->shim, reterr);
 }
 
 /* Back to the lists, over the cache files of the open (from apt_session_local() or a scope). */
 static void leave_local(AptSession *s) {
-        apt_shim_set_local(s->shim, NULL);
+        apt_shim_set_local(s->shim, NULL, 0);
         if (!s->root_sources)
                 apt_shim_set_sources(s->shim, NULL, NULL);
         s->local = false;
@@ -238,7 +246,7 @@ int apt_session_reopen(AptSession *s, char **reterr) {
                 static const char *const no_debs[] = {NULL};
                 _cleanup_free_ char *list = xasprintf("%s/sources.list", s->scope);
                 _cleanup_free_ char *parts = xasprintf("%s/sources.list.d/", s->scope);
-                apt_shim_set_local(s->shim, no_debs);
+                apt_shim_set_local(s->shim, no_debs, apt_memory_packages(s->host, NULL, s->scope_packages));
                 apt_shim_set_sources(s->shim, list, parts);
                 return apt_shim_reopen(s->shim, reterr);
         }
@@ -281,6 +289,7 @@ int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **re
         if (!s->shim || !s->own_sources || s->scope || s->local)
                 return 0;
         _cleanup_free_ char *cache = host_path(s->host, APT_NAMES_CACHE);
+        apt_names_ahead_wait(); /* what it read is in the cache now */
         int r = apt_shim_names(s->shim, mkdir_p(cache, 0755) >= 0 ? cache : NULL, &files, &names, reterr);
         if (r < 0)
                 return r;
@@ -300,6 +309,7 @@ int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **re
         s->scope = TAKE_PTR(dir);
         s->scope_names = names;
         s->scope_outside = all & ~keep;
+        s->scope_packages = apt_names_count(names, keep);
         *ret_note = xasprintf("%d of %zu sources files", __builtin_popcountll(keep), nf);
         r = apt_session_reopen(s, reterr);
         return r < 0 ? r : 1;

@@ -113,9 +113,9 @@ int apt_shim_update(AptShim *s, const AptProgress *p, char **reterr) {
         return loaded ? loaded->f_apt_shim_update(s, p, reterr) : -EBADF;
 }
 
-void apt_shim_set_local(AptShim *s, const char *const *debs) {
+void apt_shim_set_local(AptShim *s, const char *const *debs, size_t packages) {
         if (loaded)
-                loaded->f_apt_shim_set_local(s, debs);
+                loaded->f_apt_shim_set_local(s, debs, packages);
 }
 
 void apt_shim_set_sources(AptShim *s, const char *sourcelist, const char *sourceparts) {
@@ -192,6 +192,10 @@ int apt_shim_names(AptShim *s, const char *cache_dir, char ***ret_files, AptName
 
 uint64_t apt_names_files(const AptNames *n, const char *name) {
         return loaded ? loaded->f_apt_names_files(n, name) : 0;
+}
+
+size_t apt_names_count(const AptNames *n, uint64_t files) {
+        return loaded ? loaded->f_apt_names_count(n, files) : 0;
 }
 
 void apt_names_free(AptNames *n) {

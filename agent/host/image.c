@@ -331,6 +331,7 @@ int image_cache_snapshot(const Host *h) {
 }
 
 int image_cache_clean(const Host *h, char **reterr) {
+        apt_names_ahead_wait(); /* nothing is written into APT_NAMES_CACHE behind the cleaning */
         _cleanup_free_ char *snap = host_path(h, IMAGE_CACHE_BEFORE), *before = NULL, *now = cache_listing(h);
         int r = read_file(snap, 64 * 1024 * 1024, &before, NULL);
         if (r == -ENOENT) /* cleaned already (a resumed run) */

@@ -41,6 +41,11 @@ struct StepKind {
          * ctx->host, the builder's scratch root, look as it will after this step (sources, keyrings,
          * pins) so that later steps resolve as they will on the target. */
         int (*bundle)(const Step *s, Ctx *ctx, BundleBuilder *b, char **ret_detail, char **reterr);
+        /* Optional: the run is about to change the machine (an earlier step applies) and this step
+         * has yet to run. It may start work in the background that its apply will use (apt-install:
+         * reading what the package lists offer); nothing it starts changes the machine or can fail
+         * the run. */
+        void (*ahead)(const Step *s, Ctx *ctx);
 };
 
 /* The registry (steps/steps.c): */

@@ -539,6 +539,12 @@ static char *apt_install_describe(const Step *s) {
         return buf_steal(&b);
 }
 
+/* A change comes before this step: what the lists offer, which its scope reads, is read now, beside
+ * that change (host/apt.h). */
+static void apt_install_ahead(const Step *s _unused_, Ctx *ctx) {
+        apt_names_ahead(ctx->host);
+}
+
 const StepKind step_apt_install = {
         .name = "apt-install",
         .summary = "install packages through libapt (pinned versions or globs, holds, prefetch)",
@@ -551,4 +557,5 @@ const StepKind step_apt_install = {
         .preview = apt_install_preview,
         .declare = apt_install_declare,
         .bundle = apt_install_bundle,
+        .ahead = apt_install_ahead,
 };

@@ -1632,13 +1632,49 @@ t_list_names_cache() {
         truncate -s 70 "$names/$distro"
         again
         cmp -s "$T/distro.names" "$names/$distro" || fail "the cut-off cache file was not made again"
-        # the distribution's source and list gone: its cache file too
+        # the distribution's source and list gone: its cache file too; and a temporary file that a
+        # killed process left (a minute old or more), not one that may still be written
         : >"$R/etc/apt/sources.list"
         rm "$R/var/lib/apt/lists/${distro%.names}"
+        : >"$names/$distro.Ab12Cd"
+        : >"$names/$distro.Ef34Gh"
+        touch -d '2 minutes ago' "$names/$distro.Ab12Cd"
         again
         [ ! -e "$names/$distro" ] || fail "the cache file of a list that is gone was kept"
+        [ ! -e "$names/$distro.Ab12Cd" ] || fail "a stale temporary file was kept"
+        [ -e "$names/$distro.Ef34Gh" ] || fail "a temporary file that may still be written was removed"
+        rm "$names/$distro.Ef34Gh"
         # (written as NAME.names.<6 random characters>, mkstemp's, then renamed)
         [ -z "$(find "$names" -name '*.names.*')" ] || fail "a temporary file was left in $names"
+}
+
+# A run that changes something before an apt-install step (here a file step) reads what the lists
+# offer ahead, in a child process that runs no program, beside that change: the step itself finds it
+# in the cache and reads no list outside its scope. A run that changes nothing starts no process.
+t_list_names_ahead() {
+        local plan main reader
+        mkdir -p "$R/keys" "$R/etc/apt"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        plan=$(scope_plan scope-alone)
+        expect_rc 0 ga run "$plan" # the lists, the sources: as a machine has them
+        dpkg_r -P scope-alone scope-alone-lib >/dev/null
+        rm -r "$R/var/cache/gpubase/list-names"
+        sed -i 's|^steps:$|steps:\n  - id: marker\n    kind: file\n    path: /etc/marker\n    content: "x\\n"|' "$plan"
+        expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=openat,execve \
+                "$GPUBASE" --root "$R" run "$plan"
+        installed scope-alone 1.0-1
+        main=$(head -n 1 "$T/trace" | cut -d' ' -f1)
+        grep 'scope-distro_Packages"' "$T/trace" >"$T/opens" || fail "nothing read the distribution's list"
+        reader=$(cut -d' ' -f1 "$T/opens" | sort -u)
+        [ "$reader" != "$main" ] || fail "gpubase read the distribution's list itself: $(cat "$T/opens")"
+        eq "$(wc -l <<<"$reader")" 1 "processes that read the distribution's list"
+        ! grep -q "^$reader execve" "$T/trace" || fail "the process that read the list ran a program"
+        ls "$R/var/cache/gpubase/list-names/"*scope-distro_Packages.names >/dev/null ||
+                fail "no cache file for the distribution's list"
+        expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=clone,clone3,fork,vfork \
+                "$GPUBASE" --root "$R" run "$plan"
+        [ ! -s "$T/trace" ] || fail "a run that changed nothing started a process: $(cat "$T/trace")"
 }
 
 # The cache directory is the root's: a link there to an absolute path is followed inside the root.
@@ -2012,6 +2048,7 @@ ALL_TESTS=(
         scoped_origin
         scoped_resolution_suggests
         list_names_cache
+        list_names_ahead
         list_names_cache_confined
         compressed_lists_after_download
         origin_mismatch_names_source
