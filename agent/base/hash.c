@@ -235,27 +235,34 @@ static int digest_file_hex(const char *path, const EVP_MD *alg, unsigned mdsize,
         return 0;
 }
 
-int sha256_file_hex(const char *path, char ret[65]) {
-        return digest_file_hex(path, EVP_sha256(), 32, ret);
+/* Up to this size a file is read whole and hashed here, without loading libcrypto (its load and
+ * set-up cost more than hashing a keyring package or a conffile); larger ones through libcrypto,
+ * whose SHA-256 uses the CPU's instructions for it. 1: hashed into ret; 0: too large (or it grew
+ * meanwhile); -errno. */
+#define SMALL_FILE (256 * 1024)
+static int small_file_hex(const char *path, void (*hex)(const void *, size_t, char *), char *ret) {
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SMALL_FILE)
+                return 0;
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r = read_file(path, SMALL_FILE, &data, &len);
+        if (r == -EFBIG)
+                return 0;
+        if (r < 0)
+                return r;
+        hex(data, len, ret);
+        return 1;
 }
 
-/* Up to this size a file is read whole and hashed here, without loading libcrypto. */
-#define SMALL_FILE (256 * 1024)
+int sha256_file_hex(const char *path, char ret[65]) {
+        int r = small_file_hex(path, sha256_hex, ret);
+        return r != 0 ? (r < 0 ? r : 0) : digest_file_hex(path, EVP_sha256(), 32, ret);
+}
 
 int md5_file_hex(const char *path, char ret[33]) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= SMALL_FILE) {
-                _cleanup_free_ char *data = NULL;
-                size_t len = 0;
-                int r = read_file(path, SMALL_FILE, &data, &len);
-                if (r != -EFBIG) { /* it grew since: through libcrypto */
-                        if (r < 0)
-                                return r;
-                        md5_hex(data, len, ret);
-                        return 0;
-                }
-        }
-        return digest_file_hex(path, EVP_md5(), 16, ret);
+        int r = small_file_hex(path, md5_hex, ret);
+        return r != 0 ? (r < 0 ? r : 0) : digest_file_hex(path, EVP_md5(), 16, ret);
 }
 
 void sha256_init(Sha256 *s) {

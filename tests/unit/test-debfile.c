@@ -215,8 +215,8 @@ START_TEST(test_sha256_memory) {
 END_TEST
 
 /* md5_hex() and sha1_digest() are gpubase's own (base/hash.c): RFC 1321's test suite, and every
- * length from 0 to 300 bytes against libcrypto's; md5_file_hex() gives the same for a small file
- * (hashed here) and a large one (through libcrypto). */
+ * length from 0 to 300 bytes against libcrypto's; md5_file_hex() and sha256_file_hex() give the same
+ * for a small file (hashed here) and a large one (through libcrypto). */
 START_TEST(test_md5_memory) {
         static const char *const rfc[][2] = {
                 {"", "d41d8cd98f00b204e9800998ecf8427e"},
@@ -261,6 +261,12 @@ START_TEST(test_md5_memory) {
                 ck_assert_int_eq(md5_file_hex(path, hex), 0);
                 md5_hex(data, sizes[i], want);
                 ck_assert_msg(streq(hex, want), "a file of %zu bytes: %s, in memory %s", sizes[i], hex, want);
+                /* sha256_file_hex() the same way: a keyring package is hashed here, a driver through libcrypto */
+                char sha[65], sha_want[65];
+                ck_assert_int_eq(sha256_file_hex(path, sha), 0);
+                sha256_hex(data, sizes[i], sha_want);
+                ck_assert_msg(streq(sha, sha_want), "a file of %zu bytes: SHA-256 %s, in memory %s", sizes[i], sha,
+                              sha_want);
         }
 }
 END_TEST
