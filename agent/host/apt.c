@@ -257,6 +257,10 @@ static void kept_close(void) {
         kept.open = false;
 }
 
+void apt_session_forget_kept(void) {
+        kept.open = false; /* the parent's: its scratch directory is not this process's to remove */
+}
+
 static void kept_stat(const Host *h, struct stat *ret) {
         for (size_t i = 0; i < ELEMENTSOF(kept_over); i++) {
                 _cleanup_free_ char *p = host_path(h, kept_over[i]);

@@ -110,6 +110,9 @@ void apt_session_close(AptSession *s);
  * caller: apt_probe_session_release() it when done. */
 int apt_probe_session(const Host *h, const AptSessionOptions *o, AptSession **ret, char **reterr);
 void apt_probe_session_release(AptSession *s);
+/* In a child process after fork(): the probes' session belongs to the parent, and is forgotten
+ * here rather than closed (closing it would remove the parent's scratch copy of the sources). */
+void apt_session_forget_kept(void);
 /* Reopen after the sources or preferences changed (re-rewrites the sources; after
  * apt_session_local(), the lists again). *reterr on failure. */
 int apt_session_reopen(AptSession *s, char **reterr);

@@ -37,6 +37,8 @@ static _noreturn_ void warm_child(const Host *h, pid_t parent) {
                 (void) dup2(null, fd);
         /* nothing of the parent's held open here: not its locks, not its checkpoint's directory */
         (void) close_range(3, ~0U, 0);
+        apt_session_forget_kept();
+        /* read-only: nothing is made in the root (apt_session_open() leaves it as it is) */
         AptSession as = {0};
         AptSessionOptions o = {.readonly = true, .deferred = true};
         _cleanup_free_ char *err = NULL, *cache = host_path(h, APT_NAMES_CACHE);

@@ -1677,6 +1677,35 @@ t_list_names_ahead() {
         [ ! -s "$T/trace" ] || fail "a run that changed nothing started a process: $(cat "$T/trace")"
 }
 
+# The read ahead leaves the parent's things alone: a probe's session (here `origin:`'s, kept open
+# for the later probes) has its scratch copy of the sources in a directory of its own, which the
+# child must not remove as it opens a session of its own (it removes only the one it made).
+t_list_names_ahead_leaves_probe_session() {
+        local plan pid
+        mkdir -p "$R/keys" "$R/etc/apt"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        expect_rc 0 ga run "$(scope_plan scope-alone)"
+        plan=$(scope_plan scope-alone scope-suggests)
+        # scope-alone's probe opens the probes' session (origin:), then a file step changes something
+        sed -i "/^    packages: \[scope-alone\]$/a\\    origin: ${REPO_SCOPE_VENDOR_URI#file://}/\n  - id: marker\n    kind: file\n    path: /etc/marker\n    content: \"x\\\\n\"" "$plan"
+        expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=mkdir,unlinkat \
+                "$GPUBASE" --root "$R" run "$plan"
+        installed scope-suggests 1.0-1
+        local main removed d
+        main=$(head -n 1 "$T/trace" | cut -d' ' -f1)
+        local pids
+        mapfile -t pids < <(cut -d' ' -f1 "$T/trace" | sort -u)
+        for pid in "${pids[@]}"; do
+                [ "$pid" != "$main" ] || continue
+                removed=$(sed -n "s/^$pid unlinkat(.*\"\(gpubase-apt\.[^\"]*\)\", AT_REMOVEDIR) = 0$/\1/p" "$T/trace")
+                for d in $removed; do
+                        grep -q "^$pid mkdir(\"/tmp/$d\"" "$T/trace" ||
+                                fail "process $pid removed /tmp/$d, which it did not make: $(grep gpubase-apt "$T/trace")"
+                done
+        done
+}
+
 # The cache directory is the root's: a link there to an absolute path is followed inside the root.
 t_list_names_cache_confined() {
         mkdir -p "$R/keys" "$R/etc/apt" "$R/var/cache/gpubase" "$T/outside"
@@ -2049,6 +2078,7 @@ ALL_TESTS=(
         scoped_resolution_suggests
         list_names_cache
         list_names_ahead
+        list_names_ahead_leaves_probe_session
         list_names_cache_confined
         compressed_lists_after_download
         origin_mismatch_names_source
