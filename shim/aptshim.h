@@ -97,6 +97,9 @@ void apt_shim_set_local(AptShim *s, const char *const *debs, size_t packages);
 /* Build the cache now if it is not built (after apt_shim_reopen(), or a deferred open). -EIO with
  * libapt's message when that fails. */
 int apt_shim_ready(AptShim *s, char **reterr);
+/* 1: the cache is built over the sources libapt reads now (no reopen since): reading it costs
+ * nothing more. 0: the next call that reads it builds it. */
+int apt_shim_built(const AptShim *s);
 /* Re-read sources, preferences and caches from disk (after a pinning package was installed, after
  * dpkg ran). Deferred: the cache is dropped now and built again by the next call that reads it,
  * which fails with -EIO ("cannot reopen the package cache") when that does not work. */

@@ -114,6 +114,10 @@ void apt_shim_set_local(AptShim *s, const char *const *debs, size_t packages) {
         }
 }
 
+int apt_shim_built(const AptShim *s) {
+        return s->cache && !s->stale ? 1 : 0;
+}
+
 int apt_shim_ready(AptShim *s, char **reterr) {
         return cache_ready(s) ? 0 : fail(reterr, -EIO, "cannot open the package cache");
 }

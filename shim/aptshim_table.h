@@ -21,7 +21,8 @@
         X(apt_shim_mark_reinstall) X(apt_shim_resolve) X(apt_shim_commit) X(apt_shim_clear_marks) \
         X(apt_archives_free) X(apt_shim_fetch_archives) X(apt_shim_fetch_file) \
         X(apt_shim_version_sha256) X(apt_shim_save_signed_indexes) X(apt_shim_version_cmp) \
-        X(apt_shim_names) X(apt_names_files) X(apt_names_count) X(apt_names_free) X(apt_shim_scope_check) X(apt_shim_ready)
+        X(apt_shim_names) X(apt_names_files) X(apt_names_count) X(apt_names_free) X(apt_shim_scope_check) X(apt_shim_ready) \
+        X(apt_shim_built)
 
 typedef struct AptShimTable {
         unsigned abi;  /* APT_SHIM_ABI of the build that made the .so */

@@ -143,6 +143,8 @@ int apt_session_scope_check(AptSession *s, char **reterr);
 /* The cache of a deferred session built now; lists that do not parse are moved aside (the step fetches
  * them again), as apt_session_open() does. -errno with *reterr. */
 int apt_session_ready(AptSession *s, char **reterr);
+/* libapt's cache is built over the sources the session reads now (reading it costs nothing more). */
+bool apt_session_built(const AptSession *s);
 /* A directory of the session's own (removed on close), made under its scratch directory: *ret. */
 int apt_session_subdir(AptSession *s, const char *name, char **ret);
 

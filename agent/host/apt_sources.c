@@ -215,6 +215,10 @@ size_t apt_memory_packages(const Host *h, const char *const *debs, size_t more) 
         return dpkg_status_get(h, &st) < 0 ? 0 : st->n + more;
 }
 
+bool apt_session_built(const AptSession *s) {
+        return s->shim && apt_shim_built(s->shim) == 1;
+}
+
 int apt_session_local(AptSession *s, const char *const *debs, char **reterr) {
         if (!s->shim || !s->own_sources)
                 return -EOPNOTSUPP;

@@ -210,3 +210,7 @@ int apt_shim_scope_check(AptShim *s, const AptNames *n, uint64_t outside, char *
 int apt_shim_ready(AptShim *s, char **reterr) {
         return loaded ? loaded->f_apt_shim_ready(s, reterr) : -EBADF;
 }
+
+int apt_shim_built(const AptShim *s) {
+        return loaded ? loaded->f_apt_shim_built(s) : 0;
+}

@@ -381,15 +381,13 @@ static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr
                 if (!t || t->kind != &step_apt_install)
                         return errorf(reterr, -EINVAL, "prefetch: '%s' is not an apt-install step of this plan",
                                       a->prefetch[i]);
-                const AptInstallParams *ta = t->params;
-                _cleanup_strv_free_ char **versions = NULL;
                 _cleanup_free_ char *err = NULL;
-                int r = apt_install_pick(as, ta->pkgs, ta->n_pkgs, ta->origin, &versions, &err);
-                if (r < 0)
+                bool picked = false;
+                int r = apt_install_prefetch(as, t, ctx, &picked, &err);
+                if (r < 0 && !picked)
                         return errorf(reterr, r, "prefetch of step '%s': %s (is its repository configured before this "
                                       "step?)",
                                       t->id, err);
-                r = apt_install_versions(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, &err);
                 if (r < 0)
                         return errorf(reterr, r, "prefetch of step '%s': %s", t->id, err);
         }

@@ -34,6 +34,11 @@ void apt_install_specs_free(const AptInstallParams *a, AptPkgSpec *specs);
  * reading anything else. *ret_changed counts the packages changed; *updated: the lists were
  * refreshed (set when this refreshes them). -errno with *reterr. */
 int apt_install_set(AptSession *as, const Step *s, Ctx *ctx, bool *updated, unsigned *ret_changed, char **reterr);
+/* `prefetch:`: the archives of step t's packages downloaded, over the sources that offer them the
+ * same way, unless libapt's state over every source is built already (the kernels' headers read
+ * it). The session reads every source again after. -errno with *reterr; *picked: the versions were
+ * found (else the repository is missing). */
+int apt_install_prefetch(AptSession *as, const Step *t, Ctx *ctx, bool *picked, char **reterr);
 
 /* The pinning package a->pkgs[0] at version pv[0], installed before the rest and the session
  * reopened over its preferences (apt_install_pinning.c). *ret_changed: packages changed. */

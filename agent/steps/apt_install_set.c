@@ -73,28 +73,65 @@ static int install_once(AptSession *as, const AptInstallParams *a, bool *updated
         return r;
 }
 
+/* Points the session at the sources that offer pkgs (apt_session_scope()), saying so with -v
+ * (what: "" or "prefetch of step 'ID': "). 1: scoped; 0: every source. */
+static int scope(AptSession *as, const AptPkgSpec *pkgs, size_t n, const Ctx *ctx, const char *what) {
+        _cleanup_free_ char *note = NULL, *err = NULL;
+        int sc = apt_session_scope(as, pkgs, n, &note, &err);
+        if (sc < 0 && ctx->verbose > 0)
+                printf("      %sresolving over every source: %s\n", what, err);
+        if (sc > 0 && ctx->verbose > 0)
+                printf("      %sresolving over the sources that offer the packages (%s)\n", what, note);
+        as->commit_failed = false;
+        return sc > 0;
+}
+
+/* After a scoped try failed before dpkg ran (or a download failed) for its packages: every source
+ * again, the cache built. 0, or -errno with *reterr (err, the scoped try's, is the one said with -v). */
+static int widen(AptSession *as, const Ctx *ctx, const char *what, char **err) {
+        if (ctx->verbose > 0)
+                printf("      %sresolving over every source instead: %s\n", what, *err);
+        free(*err);
+        *err = NULL;
+        int r = apt_session_unscope(as, err);
+        return r < 0 ? r : apt_session_ready(as, err);
+}
+
+static int prefetch_once(AptSession *as, const AptInstallParams *ta, bool *picked, char **reterr) {
+        _cleanup_strv_free_ char **versions = NULL;
+        int r = apt_install_pick(as, ta->pkgs, ta->n_pkgs, ta->origin, &versions, reterr);
+        *picked = r >= 0;
+        return r < 0 ? r : apt_install_versions(as, ta->pkgs, versions, ta->n_pkgs, false, true, NULL, reterr);
+}
+
+int apt_install_prefetch(AptSession *as, const Step *t, Ctx *ctx, bool *picked, char **reterr) {
+        const AptInstallParams *ta = t->params;
+        _cleanup_free_ char *what = xasprintf("prefetch of step '%s': ", t->id), *err = NULL;
+        bool scoped = !apt_session_built(as) && scope(as, ta->pkgs, ta->n_pkgs, ctx, what);
+        int r = scoped ? 0 : apt_session_ready(as, &err);
+        if (r >= 0)
+                r = prefetch_once(as, ta, picked, &err);
+        if (scoped && as->scope && r < 0 && !as->commit_failed) { /* as for an install */
+                r = widen(as, ctx, what, &err);
+                if (r >= 0)
+                        r = prefetch_once(as, ta, picked, &err);
+        }
+        if (r >= 0 && as->scope)
+                r = apt_session_unscope(as, &err);
+        if (r < 0)
+                return err ? errorf(reterr, r, "%s", err) : r;
+        return 0;
+}
+
 int apt_install_set(AptSession *as, const Step *s, Ctx *ctx, bool *updated, unsigned *ret_changed, char **reterr) {
         const AptInstallParams *a = s->params;
-        _cleanup_free_ char *note = NULL, *err = NULL;
-        int sc = apt_session_scope(as, a->pkgs, a->n_pkgs, &note, &err);
-        if (sc < 0 && ctx->verbose > 0)
-                printf("      resolving over every source: %s\n", err);
-        if (sc > 0 && ctx->verbose > 0)
-                printf("      resolving over the sources that offer the packages (%s)\n", note);
-        free(err);
-        err = NULL;
-        as->commit_failed = false;
+        _cleanup_free_ char *err = NULL;
+        int sc = scope(as, a->pkgs, a->n_pkgs, ctx, "");
         int r = sc > 0 ? 0 : apt_session_ready(as, &err);
         if (r >= 0)
                 r = install_once(as, a, updated, ret_changed, &err);
         if (sc > 0 && as->scope && r < 0 && !as->commit_failed) { /* failed before dpkg ran for them */
-                if (ctx->verbose > 0)
-                        printf("      resolving over every source instead: %s\n", err);
-                free(err);
-                err = NULL;
-                int u = apt_session_unscope(as, &err);
-                if (u >= 0)
-                        u = apt_session_ready(as, &err);
+                int u = widen(as, ctx, "", &err);
                 r = u < 0 ? u : install_once(as, a, updated, ret_changed, &err);
         }
         if (r < 0)
