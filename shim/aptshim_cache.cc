@@ -19,7 +19,7 @@ namespace {
 // the groups and as many for the packages) is made for every package of a distribution; over
 // dpkg's status and a few dozen packages of a scope, each walk over all packages (PkgIterator
 // goes bucket by bucket, and the resolver, MarkAndSweep and the state file walk many times) cost
-// a tenth of gpubase's own time in a cold run. "" where libapt's default stays: the cache files,
+// a fifth of gpubase's own CPU in a cold run. "" where libapt's default stays: the cache files,
 // which apt reads too, and sessions over every source.
 std::string hash_table_size(const AptShim *s) {
         static const unsigned primes[] = {1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071};
