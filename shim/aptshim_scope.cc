@@ -234,12 +234,14 @@ bool index_names(const std::string &path, const std::string &cache_dir, std::vec
         return true;
 }
 
-// A temporary file of cache_store() (NAME.names.XXXXXX) left by a process killed while writing it
-// (a read ahead dies with gpubase: host/apt.h), once it is a minute old: no writer takes that long.
+// A temporary file of cache_store() (NAME.names and the six characters mkstemp() chose) left by a
+// process killed while writing it (a read ahead dies with gpubase: host/apt.h), once it is a minute
+// old: no writer takes that long.
 bool stale_temporary(int dir, const std::string &n) {
-        size_t dot = n.rfind(".names.");
+        static const std::string infix = ".names.";
+        size_t dot = n.rfind(infix);
         struct stat st {};
-        return dot != std::string::npos && n.size() == dot + 7 + 6 &&
+        return dot != std::string::npos && n.size() == dot + infix.size() + 6 &&
                fstatat(dir, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
                st.st_mtime + 60 < time(nullptr);
 }

@@ -247,18 +247,17 @@ static const char *const kept_over[] = {DPKG_STATUS, "/etc/apt/sources.list", "/
 static struct {
         AptSession s;
         bool open;
+        pid_t pid; /* the process that opened it */
         const Host *host;
         struct stat over[ELEMENTSOF(kept_over)];
 } kept;
 
+/* A child of gpubase (fork() without exec: the read ahead of host/apt_names.c) inherits the session
+ * but not its scratch copy of the sources, which is the parent's: it only forgets it. */
 static void kept_close(void) {
-        if (kept.open)
+        if (kept.open && kept.pid == getpid())
                 apt_session_close(&kept.s);
         kept.open = false;
-}
-
-void apt_session_forget_kept(void) {
-        kept.open = false; /* the parent's: its scratch directory is not this process's to remove */
 }
 
 static void kept_stat(const Host *h, struct stat *ret) {
@@ -286,6 +285,7 @@ int apt_probe_session(const Host *h, const AptSessionOptions *o, AptSession **re
                 if (r < 0)
                         return r;
                 kept.open = true;
+                kept.pid = getpid();
                 kept.host = h;
                 memcpy(kept.over, now, sizeof now);
         }

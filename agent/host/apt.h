@@ -110,9 +110,6 @@ void apt_session_close(AptSession *s);
  * caller: apt_probe_session_release() it when done. */
 int apt_probe_session(const Host *h, const AptSessionOptions *o, AptSession **ret, char **reterr);
 void apt_probe_session_release(AptSession *s);
-/* In a child process after fork(): the probes' session belongs to the parent, and is forgotten
- * here rather than closed (closing it would remove the parent's scratch copy of the sources). */
-void apt_session_forget_kept(void);
 /* Reopen after the sources or preferences changed (re-rewrites the sources; after
  * apt_session_local(), the lists again). *reterr on failure. */
 int apt_session_reopen(AptSession *s, char **reterr);
@@ -135,6 +132,9 @@ int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **re
  * child ends with gpubase; apt_session_scope() waits for it, and so does exit. */
 void apt_names_ahead(const Host *h);
 void apt_names_ahead_wait(void);
+/* What the lists of the session's sources offer (apt_shim_names()), through APT_NAMES_CACHE (made
+ * when missing). -errno with *reterr. */
+int apt_session_names(AptSession *s, char ***ret_files, AptNames **ret, char **reterr);
 /* Every source again (deferred: the cache is built by the next call that reads it). */
 int apt_session_unscope(AptSession *s, char **reterr);
 /* In a scope, the marked resolution must stand for every source (apt_shim_scope_check()): 0 when it

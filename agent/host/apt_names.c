@@ -38,18 +38,17 @@ static _noreturn_ void warm_child(const Host *h, pid_t parent) {
                 (void) dup2(null, fd);
         /* nothing of the parent's held open here: not its locks, not its checkpoint's directory */
         (void) close_range(3, ~0U, 0);
-        apt_session_forget_kept();
-        /* read-only: nothing is made in the root (apt_session_open() leaves it as it is) */
+        /* read-only: nothing is made in the root (apt_session_open() leaves it as it is); the
+         * probes' session it inherits is the parent's, and stays so (host/apt.c, kept_close()) */
         AptSession as = {0};
         AptSessionOptions o = {.readonly = true, .deferred = true};
-        _cleanup_free_ char *err = NULL, *cache = host_path(h, APT_NAMES_CACHE);
-        if (apt_session_open(&as, h, &o, &err) >= 0 && as.own_sources && mkdir_p(cache, 0755) >= 0) {
-                char **files = NULL;
-                AptNames *names = NULL;
-                if (apt_shim_names(as.shim, cache, &files, &names, NULL) >= 0) {
-                        strv_free(files);
-                        apt_names_free(names);
-                }
+        _cleanup_free_ char *err = NULL;
+        char **files = NULL;
+        AptNames *names = NULL;
+        if (apt_session_open(&as, h, &o, &err) >= 0 && as.own_sources &&
+            apt_session_names(&as, &files, &names, NULL) >= 0) {
+                strv_free(files);
+                apt_names_free(names);
         }
         apt_session_close(&as);
         _exit(0);

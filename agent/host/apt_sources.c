@@ -287,14 +287,18 @@ static int write_scope(const char *dir, char *const *files, uint64_t keep) {
         return r;
 }
 
+int apt_session_names(AptSession *s, char ***ret_files, AptNames **ret, char **reterr) {
+        _cleanup_free_ char *cache = host_path(s->host, APT_NAMES_CACHE);
+        return apt_shim_names(s->shim, mkdir_p(cache, 0755) >= 0 ? cache : NULL, ret_files, ret, reterr);
+}
+
 int apt_session_scope(AptSession *s, const AptPkgSpec *pkgs, size_t n, char **ret_note, char **reterr) {
         _cleanup_strv_free_ char **files = NULL;
         AptNames *names = NULL;
         if (!s->shim || !s->own_sources || s->scope || s->local)
                 return 0;
-        _cleanup_free_ char *cache = host_path(s->host, APT_NAMES_CACHE);
         apt_names_ahead_wait(); /* what it read is in the cache now */
-        int r = apt_shim_names(s->shim, mkdir_p(cache, 0755) >= 0 ? cache : NULL, &files, &names, reterr);
+        int r = apt_session_names(s, &files, &names, reterr);
         if (r < 0)
                 return r;
         size_t nf = strv_length(files);

@@ -75,7 +75,7 @@ static int install_once(AptSession *as, const AptInstallParams *a, bool *updated
 
 /* Points the session at the sources that offer pkgs (apt_session_scope()), saying so with -v
  * (what: "" or "prefetch of step 'ID': "). 1: scoped; 0: every source. */
-static int scope(AptSession *as, const AptPkgSpec *pkgs, size_t n, const Ctx *ctx, const char *what) {
+static int narrow(AptSession *as, const AptPkgSpec *pkgs, size_t n, const Ctx *ctx, const char *what) {
         _cleanup_free_ char *note = NULL, *err = NULL;
         int sc = apt_session_scope(as, pkgs, n, &note, &err);
         if (sc < 0 && ctx->verbose > 0)
@@ -107,7 +107,7 @@ static int prefetch_once(AptSession *as, const AptInstallParams *ta, bool *picke
 int apt_install_prefetch(AptSession *as, const Step *t, Ctx *ctx, bool *picked, char **reterr) {
         const AptInstallParams *ta = t->params;
         _cleanup_free_ char *what = xasprintf("prefetch of step '%s': ", t->id), *err = NULL;
-        bool scoped = !apt_session_built(as) && scope(as, ta->pkgs, ta->n_pkgs, ctx, what);
+        bool scoped = !apt_session_built(as) && narrow(as, ta->pkgs, ta->n_pkgs, ctx, what);
         int r = scoped ? 0 : apt_session_ready(as, &err);
         if (r >= 0)
                 r = prefetch_once(as, ta, picked, &err);
@@ -126,7 +126,7 @@ int apt_install_prefetch(AptSession *as, const Step *t, Ctx *ctx, bool *picked, 
 int apt_install_set(AptSession *as, const Step *s, Ctx *ctx, bool *updated, unsigned *ret_changed, char **reterr) {
         const AptInstallParams *a = s->params;
         _cleanup_free_ char *err = NULL;
-        int sc = scope(as, a->pkgs, a->n_pkgs, ctx, "");
+        int sc = narrow(as, a->pkgs, a->n_pkgs, ctx, "");
         int r = sc > 0 ? 0 : apt_session_ready(as, &err);
         if (r >= 0)
                 r = install_once(as, a, updated, ret_changed, &err);

@@ -1504,6 +1504,14 @@ t_pinning_package_installed_without_lists() {
         installed nvidia-open 595.45.01-1 hold
 }
 
+# The scope tests' root: the distribution's repository its only source (the vendor's comes with the
+# plans' apt-source step, scope_plan).
+distro_source() {
+        mkdir -p "$R/keys" "$R/etc/apt"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+}
+
 # scope_plan PACKAGE...: the vendor's repository as a plan source, one apt-install step per package.
 scope_plan() {
         local p
@@ -1529,9 +1537,7 @@ EOF
 # all of them. The distribution's repository is the machine's own sources.list.
 t_scoped_resolution() {
         local plan
-        mkdir -p "$R/keys" "$R/etc/apt"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
         plan=$(scope_plan scope-alone scope-shared scope-needs scope-recommends scope-provides)
         expect_rc 0 ga -v run "$plan"
         # the vendor's repository has all it needs: resolved there alone
@@ -1562,9 +1568,7 @@ t_scoped_resolution() {
 # cache over every source is built, not by the update either (a session over every source writes
 # srcpkgcache.bin), and a wrong origin is refused all the same, naming where the version comes from.
 t_scoped_origin() {
-        mkdir -p "$R/keys" "$R/etc/apt"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
         local plan
         plan=$(scope_plan scope-alone)
         printf '    origin: %s/\n' "${REPO_SCOPE_VENDOR_URI#file://}" >>"$plan"
@@ -1584,9 +1588,7 @@ t_scoped_origin() {
 # does, and over every source where that result would not stand (scope-shared needs scope-lib, which
 # the distribution offers newer): what it downloads is what apt over every source would.
 t_scoped_prefetch() {
-        mkdir -p "$R/keys" "$R/etc/apt"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
         local plan
         plan=$(scope_plan scope-alone scope-suggests scope-shared)
         sed -i '/^    packages: \[scope-alone\]$/a\    prefetch: [scope-suggests, scope-shared]' "$plan"
@@ -1600,9 +1602,8 @@ t_scoped_prefetch() {
 # Suggests count as apt's configuration makes them count: not by default, as dependencies with
 # APT::Install-Suggests (the root's apt.conf.d).
 t_scoped_resolution_suggests() {
-        mkdir -p "$R/keys" "$R/etc/apt/apt.conf.d"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
+        mkdir -p "$R/etc/apt/apt.conf.d"
         expect_rc 0 ga -v run "$(scope_plan scope-suggests)"
         installed scope-suggests 1.0-1
         not_installed scope-extra
@@ -1621,9 +1622,7 @@ t_scoped_resolution_suggests() {
 # again from the list; one whose list is gone is removed.
 t_list_names_cache() {
         local plan names=$R/var/cache/gpubase/list-names distro
-        mkdir -p "$R/keys" "$R/etc/apt"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
         plan=$(scope_plan scope-alone)
         expect_rc 0 ga run "$plan"
         distro=$(cd "$names" && ls -- *scope-distro_Packages.names)
@@ -1670,9 +1669,7 @@ t_list_names_cache() {
 # in the cache and reads no list outside its scope. A run that changes nothing starts no process.
 t_list_names_ahead() {
         local plan main reader
-        mkdir -p "$R/keys" "$R/etc/apt"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
         plan=$(scope_plan scope-alone)
         expect_rc 0 ga run "$plan" # the lists, the sources: as a machine has them
         dpkg_r -P scope-alone scope-alone-lib >/dev/null
@@ -1699,9 +1696,7 @@ t_list_names_ahead() {
 # child must not remove as it opens a session of its own (it removes only the one it made).
 t_list_names_ahead_leaves_probe_session() {
         local plan pid
-        mkdir -p "$R/keys" "$R/etc/apt"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
         expect_rc 0 ga run "$(scope_plan scope-alone)"
         plan=$(scope_plan scope-alone scope-suggests)
         # scope-alone's probe opens the probes' session (origin:), then a file step changes something
@@ -1725,9 +1720,8 @@ t_list_names_ahead_leaves_probe_session() {
 
 # The cache directory is the root's: a link there to an absolute path is followed inside the root.
 t_list_names_cache_confined() {
-        mkdir -p "$R/keys" "$R/etc/apt" "$R/var/cache/gpubase" "$T/outside"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
+        mkdir -p "$R/var/cache/gpubase" "$T/outside"
         ln -s "$T/outside" "$R/var/cache/gpubase/list-names"
         expect_rc 0 ga run "$(scope_plan scope-alone)"
         installed scope-alone 1.0-1
@@ -1740,9 +1734,7 @@ t_list_names_cache_confined() {
 # out the compression types once per process, and a first session that only downloaded left them
 # as "uncompressed" alone, so that the packages of those lists were unknown.
 t_compressed_lists_after_download() {
-        mkdir -p "$R/keys" "$R/etc/apt"
-        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
-        printf 'deb [signed-by=/keys/repo-key.gpg] %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        distro_source
         plan_file lists >"$T/plan.path" <<EOF
 version: 1
 name: lists
