@@ -278,6 +278,20 @@ std::vector<std::string> source_files() {
         return files;
 }
 
+// One sources file, parsed for its index targets only. For an entry without signed-by, libapt's
+// parse loads the repository's Release file from the lists whole (an InRelease of a Debian suite:
+// hundreds of lines, most of a scope's own time in a resume), only to carry over which key signed
+// it; the targets do not depend on that. While the file is parsed, the lists directory is named as
+// one that does not exist, so that no Release file is found; it is set back before the targets
+// name their files on disk.
+bool read_sources(pkgSourceList *list, const std::string &file) {
+        std::string lists = _config->Find("Dir::State::lists");
+        _config->Set("Dir::State::lists", _config->FindDir("Dir::State::lists") + "gpubase-no-such-directory/");
+        bool ok = list->ReadAppend(file);
+        _config->Set("Dir::State::lists", lists);
+        return ok;
+}
+
 bool kept_installed(pkgDepCache *dc, pkgCache::DepIterator first, pkgCache::DepIterator last) {
         for (pkgCache::DepIterator a = first;; ++a) {
                 std::unique_ptr<pkgCache::Version *[]> targets(a.AllTargets());
@@ -307,7 +321,7 @@ int apt_shim_names(AptShim *s, const char *cache_dir, char ***ret_files, AptName
         std::unique_ptr<AptNames> names(new AptNames());
         for (size_t i = 0; i < files.size(); i++) {
                 pkgSourceList list;
-                if (!list.ReadAppend(files[i]))
+                if (!read_sources(&list, files[i]))
                         return fail(reterr, -EINVAL, "cannot read " + files[i]);
                 for (metaIndex *m : list)
                         for (IndexTarget const &t : m->GetIndexTargets()) {

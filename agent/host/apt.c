@@ -455,11 +455,8 @@ int apt_session_update(AptSession *s, char **reterr) {
 }
 
 bool apt_reinstall_required(const Host *h) {
-        _cleanup_free_ char *status = host_path(h, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        if (read_file(status, 512 * 1024 * 1024, &text, NULL) < 0)
-                return false;
-        return strstr(text, " reinstreq ") || strstr(text, " half-installed\n");
+        static const char *const states[] = {"half-installed", NULL};
+        return dpkg_any_in_state(h, states, true);
 }
 
 /* `dpkg --configure --pending` with the session's dpkg options. With frontend_locked, we hold the
@@ -499,16 +496,9 @@ static bool dpkg_journal_pending(const Host *h) {
 }
 
 int apt_configure_pending(AptSession *s, char **reterr) {
-        _cleanup_free_ char *status = host_path(s->host, "/var/lib/dpkg/status");
-        _cleanup_free_ char *text = NULL;
-        if (read_file(status, 512 * 1024 * 1024, &text, NULL) < 0)
-                return 0;
-        static const char *const pending[] = {" half-configured\n", " unpacked\n", " half-installed\n",
-                                              " triggers-awaited\n", " triggers-pending\n"};
-        bool any = false;
-        for (size_t i = 0; i < ELEMENTSOF(pending) && !any; i++)
-                any = strstr(text, pending[i]) != NULL;
-        if (!any)
+        static const char *const pending[] = {"half-configured", "unpacked",         "half-installed",
+                                              "triggers-awaited", "triggers-pending", NULL};
+        if (!dpkg_any_in_state(s->host, pending, false))
                 return 0;
         /* dpkg takes the dpkg lock itself: our frontend lock stays, the inner one is handed over */
         apt_shim_release_inner(s->shim);

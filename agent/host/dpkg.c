@@ -199,6 +199,21 @@ bool dpkg_stanza_held(const DpkgStanza *p) {
         return p && streq(p->want, "hold");
 }
 
+bool dpkg_any_in_state(const Host *h, const char *const *states, bool reinstreq) {
+        const DpkgStatus *st = NULL;
+        if (dpkg_status_get(h, &st) < 0 || !st)
+                return false;
+        for (size_t i = 0; i < st->n; i++) {
+                const DpkgStanza *p = &st->pkgs[i];
+                if (reinstreq && streq(p->flag, "reinstreq"))
+                        return true;
+                for (const char *const *s = states; *s; s++)
+                        if (streq(p->state, *s))
+                                return true;
+        }
+        return false;
+}
+
 /* Debian's names of the CPUs gpubase is built for (dpkg's data/cputable and its ABI suffixes). */
 const char *dpkg_native_arch(void) {
 #if defined(__x86_64__) && !defined(__ILP32__)

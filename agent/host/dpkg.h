@@ -50,6 +50,9 @@ bool dpkg_stanza_present(const DpkgStanza *p);
 bool dpkg_stanza_installed(const DpkgStanza *p);
 /* Selection "hold". */
 bool dpkg_stanza_held(const DpkgStanza *p);
+/* Is a package of h's status (dpkg_status_get()) in one of states (NULL-terminated), or, with
+ * reinstreq, flagged as needing a reinstall? false when the status cannot be read. */
+bool dpkg_any_in_state(const Host *h, const char *const *states, bool reinstreq);
 
 /* dpkg's native architecture: the one gpubase (like dpkg and libapt on the same system) was built
  * for, "amd64", "arm64". */

@@ -612,6 +612,33 @@ START_TEST(test_dpkg_status_cached) {
 }
 END_TEST
 
+/* what apt_configure_pending() and apt_reinstall_required() ask: a state of any package, from the
+ * parsed status (words of other fields do not count) */
+START_TEST(test_dpkg_any_in_state) {
+        TestRoot tr;
+        test_root_init(&tr, 0);
+        static const char *const pending[] = {"half-configured", "unpacked", NULL};
+        static const char *const half[] = {"half-installed", NULL};
+        static const char *const none[] = {NULL};
+        ck_assert(!dpkg_any_in_state(&tr.host, pending, true)); /* no status: nothing installed */
+        test_root_write(&tr, DPKG_STATUS, dpkg_status, 0644);
+        ck_assert(dpkg_any_in_state(&tr.host, pending, false)); /* nvidia-kernel-open-dkms */
+        ck_assert(dpkg_any_in_state(&tr.host, half, false));    /* nvidia-container-toolkit */
+        ck_assert(!dpkg_any_in_state(&tr.host, none, true));
+        test_root_write(&tr, DPKG_STATUS,
+                        "Package: a\nStatus: install ok installed\nVersion: 1\nDescription: says unpacked\n"
+                        " half-installed\n reinstreq \n\n"
+                        "Package: b\nStatus: install ok unpacked\nVersion: 1\n",
+                        0644);
+        ck_assert(dpkg_any_in_state(&tr.host, pending, false));
+        ck_assert(!dpkg_any_in_state(&tr.host, half, true));
+        test_root_write(&tr, DPKG_STATUS, "Package: c\nStatus: install reinstreq half-configured\nVersion: 1\n", 0644);
+        ck_assert(dpkg_any_in_state(&tr.host, none, true));
+        ck_assert(!dpkg_any_in_state(&tr.host, none, false));
+        test_root_done(&tr);
+}
+END_TEST
+
 /* dpkg's arch file lists the native and the foreign architectures; native comes first */
 START_TEST(test_dpkg_architectures) {
         if (!dpkg_native_arch())
@@ -1058,6 +1085,7 @@ Suite *facts_suite(void) {
         tcase_add_test(tc, test_dpkg_multiarch);
         tcase_add_test(tc, test_dpkg_status_lookup);
         tcase_add_test(tc, test_dpkg_status_cached);
+        tcase_add_test(tc, test_dpkg_any_in_state);
         tcase_add_test(tc, test_dpkg_architectures);
         tcase_add_test(tc, test_dpkg_held_lock);
         tcase_add_test(tc, test_dpkg_status_memo);
