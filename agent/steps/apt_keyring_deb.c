@@ -279,10 +279,11 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
         }
         if (k->url) {
                 AptSession as = {0};
-                /* scratch: a download needs no lists, and a refused file leaves the root as it was;
+                /* scratch: a refused file leaves the root as it was; no lists: a download needs
+                 * none, nor the root's sources copied for the session (as the key of apt_source.c);
                  * deferred: nor libapt's cache (over dpkg's status), which nothing reads */
                 AptPrinter printer;
-                AptSessionOptions o = {.scratch = true, .deferred = true, .verbose = ctx->verbose,
+                AptSessionOptions o = {.scratch = true, .no_lists = true, .deferred = true, .verbose = ctx->verbose,
                                        .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
                 r = apt_session_open(&as, ctx->host, &o, &err);
                 if (r >= 0) {
