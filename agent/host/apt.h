@@ -94,6 +94,11 @@ int apt_session_tmpdir(char **tmpdir);
 /* Empty sources in *tmpdir (made when NULL), for a session that reads no lists: *ret_list and
  * *ret_parts name them. -errno. */
 int apt_sources_empty(char **tmpdir, char **ret_list, char **ret_parts);
+/* url into dest through libapt's methods (the root's proxies and auth.conf apply), in a scratch
+ * session over no sources that builds no cache: a download needs neither, and a refused file
+ * leaves the root as it was. o: the caller's output and verbosity (its other options are
+ * replaced). -errno with *reterr. */
+int apt_download(const Host *h, const AptSessionOptions *o, const char *url, const char *dest, char **reterr);
 
 /* About how many packages libapt's cache holds in memory over dpkg's status of h, the local debs
  * (NULL-terminated; NULL: none) and `more` packages besides (a scope's lists offer them): for

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "host/exec.h"
 
 static pid_t warm_pid; /* the child, until waited for */
 static bool warm_started;
@@ -26,11 +27,7 @@ static _noreturn_ void warm_child(const Host *h, pid_t parent) {
         /* gone with gpubase (a kill -9 included), and quiet: what it sees, the step sees again */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                 _exit(0);
-        sigset_t none;
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        (void) signal(SIGINT, SIG_DFL);
-        (void) signal(SIGTERM, SIG_DFL);
+        exec_child_signals(); /* not the agent's handlers: its SIGTERM one would report a stop */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null < 0)
                 _exit(0);
@@ -65,7 +62,14 @@ void apt_names_ahead(const Host *h) {
         pid_t parent = getpid();
         fflush(stdout);
         fflush(stderr);
+        /* every signal held off across the fork, as exec_run() does: a SIGTERM let in before the
+         * child resets the handlers would run the agent's, which tells the agent itself to stop */
+        sigset_t all, saved;
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &saved);
         pid_t pid = fork();
+        if (pid != 0)
+                (void) sigprocmask(SIG_SETMASK, &saved, NULL);
         if (pid < 0)
                 return; /* the step reads the lists itself */
         if (pid == 0)

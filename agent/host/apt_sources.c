@@ -161,6 +161,17 @@ int apt_sources_empty(char **tmpdir, char **ret_list, char **ret_parts) {
         return 0;
 }
 
+int apt_download(const Host *h, const AptSessionOptions *o, const char *url, const char *dest, char **reterr) {
+        AptSessionOptions d = {.scratch = true, .no_lists = true, .deferred = true, .verbose = o->verbose,
+                               .output = o->output};
+        AptSession as = {0};
+        int r = apt_session_open(&as, h, &d, reterr);
+        if (r >= 0)
+                r = apt_shim_fetch_file(as.shim, url, NULL, dest, reterr);
+        apt_session_close(&as);
+        return r;
+}
+
 int apt_sources_rewrite(const Host *h, char **tmpdir, char **ret_list, char **ret_parts) {
         size_t n = 0;
         bool changed = false;

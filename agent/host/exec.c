@@ -31,7 +31,7 @@ static void keep_tail(Buf *b, const char *data, size_t n) {
  * came between fork and exec would run them: the agent's SIGTERM handler would report a stop to
  * the agent itself). Handled signals go back to their defaults, ignored ones stay ignored (as exec
  * would leave them), SIGPIPE is the default again; then the signals are let in. */
-static void child_signals(void) {
+void exec_child_signals(void) {
         for (int sig = 1; sig < NSIG; sig++) {
                 struct sigaction sa;
                 if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
@@ -46,7 +46,7 @@ static void child_signals(void) {
 
 static _noreturn_ void child(const ExecSpec *spec, int out_fd, int err_pipe, pid_t parent) {
         int e;
-        child_signals();
+        exec_child_signals();
         (void) setpgid(0, 0);
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
@@ -83,7 +83,7 @@ static int spawn(const ExecSpec *spec, pid_t *ret_pid, int *ret_out, int *ret_er
         fflush(stderr);
         pid_t parent = getpid();
         /* every signal held off across the fork: the child resets its handlers before it lets
-         * them in (child_signals()) */
+         * them in (exec_child_signals()) */
         sigset_t all, saved;
         sigfillset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, &saved);

@@ -43,6 +43,10 @@ typedef struct ExecResult {
 
 int exec_run(const ExecSpec *spec, ExecResult *ret);
 void exec_result_done(ExecResult *r);
+/* In a child of gpubase, first thing after fork(): handled signals back to their defaults, ignored
+ * ones left ignored (as exec would leave them), SIGPIPE the default again, then the signals let in.
+ * exec_run()'s children do it, and so does any other child (host/apt_names.c). */
+void exec_child_signals(void);
 /* One line saying how it ended: "exited with status 3", "timed out after 5s", "not found". */
 char *exec_describe(const ExecSpec *spec, const ExecResult *r);
 /* The same, followed by the last line the program printed, if any. */

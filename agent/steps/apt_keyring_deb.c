@@ -278,18 +278,10 @@ static int obtain(const KeyringDebParams *k, Ctx *ctx, const Host *src, const ch
                 return r;
         }
         if (k->url) {
-                AptSession as = {0};
-                /* scratch: a refused file leaves the root as it was; no lists: a download needs
-                 * none, nor the root's sources copied for the session (as the key of apt_source.c);
-                 * deferred: nor libapt's cache (over dpkg's status), which nothing reads */
                 AptPrinter printer;
-                AptSessionOptions o = {.scratch = true, .no_lists = true, .deferred = true, .verbose = ctx->verbose,
+                AptSessionOptions o = {.verbose = ctx->verbose,
                                        .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
-                r = apt_session_open(&as, ctx->host, &o, &err);
-                if (r >= 0) {
-                        r = apt_shim_fetch_file(as.shim, k->url, NULL, deb, &err);
-                        apt_session_close(&as);
-                }
+                r = apt_download(ctx->host, &o, k->url, deb, &err);
                 if (r < 0)
                         return errorf(reterr, r, "cannot download %s: %s", k->url, err ? err : strerror(-r));
                 return r;

@@ -142,23 +142,14 @@ static int get_key(const Step *s, Ctx *ctx, const Host *src, char **ret_data, si
                         return errorf(reterr, r, "cannot read the key %s: %s", a->key_file, strerror(-r));
                 return r;
         }
-        AptSession as;
         AptPrinter printer;
         _cleanup_free_ char *err = NULL;
         char tmpl[] = "/tmp/gpubase-key.XXXXXX";
         if (!mkdtemp(tmpl))
                 return negative_errno();
-        /* a download needs no package lists: a scratch session over no sources (tmpl has none), so
-         * that libapt does not build its cache of every package the root's lists name, and
-         * deferred, so that it builds none at all (nothing reads it) */
-        AptSessionOptions o = {.scratch = true, .only_sources = tmpl, .deferred = true, .verbose = ctx->verbose,
-                               .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
+        AptSessionOptions o = {.verbose = ctx->verbose, .output = apt_printer(&printer, ctx->verbose, ctx->quiet)};
         _cleanup_free_ char *dest = xasprintf("%s/key", tmpl);
-        r = apt_session_open(&as, ctx->host, &o, &err);
-        if (r >= 0) {
-                r = apt_shim_fetch_file(as.shim, a->key_url, NULL, dest, &err);
-                apt_session_close(&as);
-        }
+        r = apt_download(ctx->host, &o, a->key_url, dest, &err);
         if (r >= 0)
                 r = read_file(dest, PGP_KEYRING_MAX, ret_data, ret_len);
         (void) unlink(dest);

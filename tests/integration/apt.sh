@@ -1691,6 +1691,29 @@ t_list_names_ahead() {
         [ ! -s "$T/trace" ] || fail "a run that changed nothing started a process: $(cat "$T/trace")"
 }
 
+# A source without signed-by (the distribution's, as many machines have it, its key in
+# trusted.gpg.d): the scope learns what its list offers without reading its Release file (libapt's
+# parse of the entry would load it whole only to learn its signer), and nothing else reads it when
+# the step resolves over the vendor's repository alone.
+t_scope_skips_release_of_unsigned_by_source() {
+        local plan
+        mkdir -p "$R/etc/apt/trusted.gpg.d" "$R/keys"
+        cp "$KEY_FILE" "$R/keys/repo-key.gpg"
+        cp "$KEY_FILE" "$R/etc/apt/trusted.gpg.d/distro.gpg"
+        printf 'deb %s/ /\n' "$REPO_SCOPE_DISTRO_URI" >"$R/etc/apt/sources.list"
+        plan=$(scope_plan scope-alone)
+        expect_rc 0 ga run "$plan" # the lists, as a machine has them
+        ls "$R/var/lib/apt/lists/"*scope-distro*Release >/dev/null 2>&1 || fail "no Release file of the distribution's"
+        dpkg_r -P scope-alone scope-alone-lib >/dev/null
+        expect_rc 0 env PATH="$FAKEBIN:$PATH" "$NO_LSAN" strace -f -qq -o "$T/trace" -e trace=openat \
+                "$GPUBASE" --root "$R" -v run "$plan"
+        said "resolving over the sources that offer the packages (1 of 2 sources files)"
+        installed scope-alone 1.0-1
+        ! grep -E 'scope-distro[^"]*Release", [^)]*\) = [0-9]' "$T/trace" ||
+                fail "the distribution's Release file was read"
+        grep -q 'scope-distro[^"]*_Packages' "$T/trace" || fail "the distribution's list was not looked at"
+}
+
 # The read ahead leaves the parent's things alone: a probe's session (here `origin:`'s, kept open
 # for the later probes) has its scratch copy of the sources in a directory of its own, which the
 # child must not remove as it opens a session of its own (it removes only the one it made).
@@ -2089,6 +2112,7 @@ ALL_TESTS=(
         list_names_cache
         list_names_ahead
         list_names_ahead_leaves_probe_session
+        scope_skips_release_of_unsigned_by_source
         list_names_cache_confined
         compressed_lists_after_download
         origin_mismatch_names_source
