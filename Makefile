@@ -75,8 +75,8 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
 DATA_FILES := $(wildcard plans/data/*.tsv)
 
 # Proof tools (make fuzz, lint, valgrind, bench): clang + libFuzzer, cppcheck, clang-tidy, valgrind,
-# GNU time; util-linux (mount) and python3 (an fcntl lock holder, an HTTP server) for faults.sh.
-DEB_DEPS   += clang libclang-rt-14-dev cppcheck clang-tidy valgrind time util-linux
+# GNU time, perf (bench: a cold run's split, from the scheduler's tracepoints); util-linux (mount) and python3 (an fcntl lock holder, an HTTP server) for faults.sh.
+DEB_DEPS   += clang libclang-rt-14-dev cppcheck clang-tidy valgrind time linux-perf util-linux
 
 # Three builds from the same sources: build/ (normal), build/san/ (ASan+UBSan) and build/fuzz/
 # (clang, ASan+UBSan+libFuzzer coverage; only for `make fuzz`), each one call of the template

@@ -1,13 +1,26 @@
-# split.awk: from `strace -f -ttt -e trace=execve,clone,clone3,fork,vfork -o FILE gpubase ...`, the
-# wall time of the gpubase process and how much of it a program it started was running (dpkg, apt's
-# methods, maintainer scripts, gpg...: any child that executed a program, from its fork to its
-# exit; overlapping children count once). Prints "total_ms children_ms".
+# split.awk: the wall time of the gpubase process and how much of it a program it started was
+# running (dpkg, apt's methods, maintainer scripts, gpg...: any child that executed a program, from
+# its fork to its exit; overlapping children count once). Prints "total_ms children_ms". Reads
+# either trace of the same events:
+#   perf script -F pid,time,event,trace  (of `perf record -e sched:sched_process_fork,
+#                                        sched:sched_process_exec,sched:sched_process_exit`)
+#   strace -f -ttt -e trace=execve,clone,clone3,fork,vfork -o FILE
 {
         pid = $1
         t = $2 + 0
         if (!(pid in first)) first[pid] = t
         last[pid] = t
         if (main == "") main = pid
+        if ($3 ~ /^sched:sched_process_/) { # perf: the kernel's tracepoints, no process stopped
+                if ($3 ~ /fork:$/ && match($0, /child_pid=[0-9]+/))
+                        born[substr($0, RSTART + 10, RLENGTH - 10) + 0] = t
+                else if (match($0, / pid=[0-9]+/)) {
+                        p = substr($0, RSTART + 5, RLENGTH - 5) + 0
+                        if ($3 ~ /exec:$/ && p != main) execs[p] = 1
+                        if ($3 ~ /exit:$/ && !(p in died)) died[p] = t
+                }
+                next
+        }
         if ($0 ~ /(clone3?|v?fork)(\(| resumed>).*= [0-9]+$/) {
                 n = split($0, w, "= ")
                 born[w[n] + 0] = t
