@@ -373,9 +373,15 @@ int apt_install_pick(AptSession *as, const AptPkgSpec *pkgs, size_t n, const cha
         return r;
 }
 
-/* The archives of the later steps named by `prefetch:`, downloaded now. -errno with *reterr. */
+/* The archives of the later steps named by `prefetch:`, downloaded now, over every source (they
+ * come from other repositories than this step's). -errno with *reterr. */
 static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr) {
         const AptInstallParams *a = s->params;
+        if (!a->prefetch)
+                return 0;
+        int ru = apt_session_unscope(as, reterr);
+        if (ru < 0)
+                return ru;
         for (size_t i = 0; a->prefetch && a->prefetch[i]; i++) {
                 const Step *t = plan_find_step(ctx->plan, a->prefetch[i]);
                 if (!t || t->kind != &step_apt_install)
@@ -498,8 +504,8 @@ static int apt_install_apply(const Step *s, Ctx *ctx, char **ret_detail, char **
                 r = verify_installed(&as, a, &err);
         if (r >= 0)
                 r = hold_pin_origin(s, ctx, &as, &err);
-        if (r >= 0) /* the kernels' headers and the prefetch read every source */
-                r = apt_session_unscope(&as, &err);
+        /* the session may still read only the step's sources: what reads more (the kernels' headers,
+         * the prefetch) goes back to every source first, and nothing else pays for that */
         if (r >= 0)
                 r = apt_install_kernel_apply(s, ctx, &as, &updated, &changed3, &err);
         if (r >= 0)

@@ -109,11 +109,20 @@ static int pick_headers(AptSession *as, const char *name, const char *update, bo
  * only a notice for older ones, which boot only when chosen by hand. */
 static int install_headers(AptSession *as, const KernelList *kl, const char *want, const char *update, bool *updated,
                            unsigned *ret_changed, char **reterr) {
+        size_t lacking = 0;
+        for (size_t i = 0; i < kl->n; i++)
+                lacking += !kl->k[i].headers && !kernel_has_module(&kl->k[i], want);
+        if (lacking == 0)
+                return 0;
+        /* header packages come from the distribution's lists, not the driver's: every source again */
+        int r = apt_session_unscope(as, reterr);
+        if (r < 0)
+                return r;
         AptPkgSpec *specs = xcalloc(kl->n, sizeof(AptPkgSpec));
         char **versions = xcalloc(kl->n + 1, sizeof(char *));
         _cleanup_free_ char *missing = NULL;
         size_t n = 0;
-        int r = 0, missing_r = 0;
+        int missing_r = 0;
         for (size_t i = 0; i < kl->n; i++) {
                 const KernelInfo *k = &kl->k[i];
                 if (k->headers || kernel_has_module(k, want))
