@@ -379,17 +379,17 @@ static int prefetch_steps(const Step *s, Ctx *ctx, AptSession *as, char **reterr
         const AptInstallParams *a = s->params;
         if (!a->prefetch)
                 return 0;
-        int ru = apt_session_unscope(as, reterr);
-        if (ru < 0)
-                return ru;
-        for (size_t i = 0; a->prefetch && a->prefetch[i]; i++) {
+        int r = apt_session_unscope(as, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; a->prefetch[i]; i++) {
                 const Step *t = plan_find_step(ctx->plan, a->prefetch[i]);
                 if (!t || t->kind != &step_apt_install)
                         return errorf(reterr, -EINVAL, "prefetch: '%s' is not an apt-install step of this plan",
                                       a->prefetch[i]);
                 _cleanup_free_ char *err = NULL;
                 bool picked = false;
-                int r = apt_install_prefetch(as, t, ctx, &picked, &err);
+                r = apt_install_prefetch(as, t, ctx, &picked, &err);
                 if (r < 0 && !picked)
                         return errorf(reterr, r, "prefetch of step '%s': %s (is its repository configured before this "
                                       "step?)",

@@ -104,6 +104,11 @@ static int pick_headers(AptSession *as, const char *name, const char *update, bo
         return 0;
 }
 
+/* A kernel DKMS must build the module for: it lacks the module (of version want) and its headers. */
+static bool lacks_headers(const KernelInfo *k, const char *want) {
+        return !k->headers && !kernel_has_module(k, want);
+}
+
 /* linux-headers-<release> for every kernel that lacks the module and its headers. One that no
  * repository offers is an error for the kernel the next boot starts (and the running one), and
  * only a notice for older ones, which boot only when chosen by hand. */
@@ -111,7 +116,7 @@ static int install_headers(AptSession *as, const KernelList *kl, const char *wan
                            unsigned *ret_changed, char **reterr) {
         size_t lacking = 0;
         for (size_t i = 0; i < kl->n; i++)
-                lacking += !kl->k[i].headers && !kernel_has_module(&kl->k[i], want);
+                lacking += lacks_headers(&kl->k[i], want);
         if (lacking == 0)
                 return 0;
         /* header packages come from the distribution's lists, not the driver's: every source again */
@@ -125,7 +130,7 @@ static int install_headers(AptSession *as, const KernelList *kl, const char *wan
         int missing_r = 0;
         for (size_t i = 0; i < kl->n; i++) {
                 const KernelInfo *k = &kl->k[i];
-                if (k->headers || kernel_has_module(k, want))
+                if (!lacks_headers(k, want))
                         continue;
                 _cleanup_free_ char *name = xasprintf("linux-headers-%s", k->release), *err = NULL;
                 r = pick_headers(as, name, update, updated, &versions[n], &err);

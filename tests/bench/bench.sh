@@ -136,13 +136,17 @@ read -r CK_MED _ _ CK_BYTES <<<"$("$BENCH_CHECKPOINT" "$R/var/lib/gpubase/state.
 STRACE=(strace -f -q -ttt --seccomp-bpf -e "trace=execve,clone,clone3,fork,vfork" -o)
 PERF=(perf record -q -e sched:sched_process_fork -e sched:sched_process_exec -e sched:sched_process_exit -o)
 perf_ok() { "${PERF[@]}" "$W/perf-probe" -- true >/dev/null 2>&1; }
-traced() { # perf|strace FILE CMD...: FILE gets the events split.awk reads
-        local how=$1 out=$2
+traced() { # perf|strace FILE CMD...: FILE gets the events split.awk reads; CMD's exit status
+        local how=$1 out=$2 rc=0
         shift 2
-        if [ "$how" = perf ]; then
-                "${PERF[@]}" "$out.data" -- "$@" || return
-                perf script -i "$out.data" -F pid,time,event,trace >"$out" 2>/dev/null
-        else "${STRACE[@]}" "$out" "$@"; fi
+        rm -f "$out" # never an earlier run's trace
+        if [ "$how" = strace ]; then
+                "${STRACE[@]}" "$out" "$@"
+                return
+        fi
+        "${PERF[@]}" "$out.data" -- "$@" || rc=$? # the run's 3 (a reboot) is a trace to read too
+        perf script -i "$out.data" -F pid,time,event,trace >"$out" 2>/dev/null
+        return "$rc"
 }
 cold() { # DIR perf|strace|"" TRACE-PREFIX -> wall ms of run + resume
         local t0 t1 pre=() rc=0
@@ -254,20 +258,15 @@ report() {
                 "$L_ORIG Packages lists opened; 256 steps: $F_256 fsync, $C_256 child processes."
         echo "- One checkpoint write (state_save, fsync): $(awk -v u="$CK_MED" 'BEGIN { printf "%.2f", u / 1000 }') ms," \
                 "$CK_BYTES bytes."
+        local how=strace self=$SPLIT_SELF total=$SPLIT_TOTAL kids=$SPLIT_KIDS range=$SPLIT_RANGE
+        local also=" strace slows the children more than gpubase, so this share is on the low side (perf cannot record the scheduler's tracepoints here)."
         if [ -n "${PSPLIT_SELF:-}" ]; then
-                echo "- A cold run (run, reboot, resume; \`update: never\` on prepared lists): $COLD_MS ms. Traced by" \
-                        "perf ($COLD_RUNS runs, the median one): $PSPLIT_TOTAL ms, of which programs gpubase started (dpkg," \
-                        "apt methods, maintainer scripts, gpg) ran $PSPLIT_KIDS ms: **gpubase's own share $PSPLIT_SELF%**" \
-                        "(range $PSPLIT_RANGE%; target ≤ 10%). Under strace (as in the sections before 2026-12-07," \
-                        "fifth; it slows the children more than gpubase): $SPLIT_TOTAL ms, the children $SPLIT_KIDS ms," \
-                        "own share $SPLIT_SELF% (range $SPLIT_RANGE%)."
-        else
-                echo "- A cold run (run, reboot, resume; \`update: never\` on prepared lists): $COLD_MS ms. Under strace" \
-                        "($COLD_RUNS runs, the median one; perf cannot record the scheduler's tracepoints here): $SPLIT_TOTAL" \
-                        "ms, of which programs gpubase started (dpkg, apt methods, maintainer scripts, gpg) ran $SPLIT_KIDS" \
-                        "ms: **gpubase's own share $SPLIT_SELF%** (range $SPLIT_RANGE%; target ≤ 10%; strace slows the" \
-                        "children more than gpubase, so this share is on the low side)."
+                how=perf self=$PSPLIT_SELF total=$PSPLIT_TOTAL kids=$PSPLIT_KIDS range=$PSPLIT_RANGE
+                also=" Under strace (as in the sections before 2026-12-07, fifth; it slows the children more than gpubase): $SPLIT_TOTAL ms, the children $SPLIT_KIDS ms, own share $SPLIT_SELF% (range $SPLIT_RANGE%)."
         fi
+        echo "- A cold run (run, reboot, resume; \`update: never\` on prepared lists): $COLD_MS ms. Traced by $how" \
+                "($COLD_RUNS runs, the median one): $total ms, of which programs gpubase started (dpkg, apt methods," \
+                "maintainer scripts, gpg) ran $kids ms: **gpubase's own share $self%** (range $range%; target ≤ 10%).$also"
         awk -v t="$A_TOTAL" -v k="$A_KIDS" -v u="${RESUME_TOTAL[${TRACERS[0]}]}" \
                 -v b="${RESUME_KIDS[${TRACERS[0]}]}" -v n="${#CTK_PKGS[@]}" -v how="${TRACERS[0]}" 'BEGIN {
                 printf "- For reference, apt-get installing the resume'"'"'s %d packages on the same root (traced by %s): %.0f ms, of which its children ran %.0f ms:" \
