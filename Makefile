@@ -350,9 +350,13 @@ $(B)/bench-checkpoint: tests/bench/checkpoint.c $(B)/libgpubase.a
 $(B)/bench-measure: tests/bench/measure.c
 	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< -o $@
 
-bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/fixtures/libnvidia-ml.so.1
+# libapt's floor under a cold run's own share: the same installs, nothing of gpubase's own
+$(B)/bench-aptfloor: tests/bench/aptfloor.cc
+	$(CXX) -std=c++17 -Wall -Wextra -Werror $(OPTFLAGS) $< -o $@ $(APT_LIBS)
+
+bench: deps $(B)/gpubase $(B)/bench-checkpoint $(B)/bench-measure $(B)/bench-aptfloor $(B)/fixtures/libnvidia-ml.so.1
 	@mkdir -p $(B)/bench
-	GPUBASE=$(CURDIR)/$(B)/gpubase BENCH_CHECKPOINT=$(CURDIR)/$(B)/bench-checkpoint \
+	GPUBASE=$(CURDIR)/$(B)/gpubase BENCH_CHECKPOINT=$(CURDIR)/$(B)/bench-checkpoint APT_FLOOR=$(CURDIR)/$(B)/bench-aptfloor \
 	  MEASURE=$(CURDIR)/$(B)/bench-measure FAKE_NVML=$(CURDIR)/$(B)/fixtures/libnvidia-ml.so.1 \
 	  BENCH_CACHE=$(CURDIR)/$(B)/bench-cache BENCH_OUT=$(CURDIR)/$(B)/bench/RESULTS.md tests/bench/bench.sh
 # e2e: a real Debian 12 VM under qemu (tests/e2e/README.md): gpubase installed from its .deb,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: figures for a converged host of real size, printed and written as markdown. Never fails
 # on speed (only when something does not work: a run that does not converge, a command that errors).
-#   GPUBASE=/abs/gpubase MEASURE=/abs/measure BENCH_CHECKPOINT=/abs/bench-checkpoint \
+#   GPUBASE=/abs/gpubase MEASURE=/abs/measure BENCH_CHECKPOINT=/abs/bench-checkpoint APT_FLOOR=/abs/aptfloor \
 #   FAKE_NVML=/abs/libnvidia-ml.so.1 [BENCH_CACHE=DIR] [RUNS=11] [ANSIBLE_RUNS=3] [COLD_RUNS=5] [BENCH_OUT=FILE] \
 #   tests/bench/bench.sh
 #
@@ -26,7 +26,8 @@
 # programs it starts (forks, execs and exits as the kernel's scheduler tracepoints record them
 # with perf, where perf can here, and as strace -f -ttt --seccomp-bpf sees them: split.awk), COLD_RUNS
 # times with each, the median reported. A child of gpubase that runs no program (the read ahead of what the
-# lists offer) is gpubase's own time where no program runs beside it.
+# lists offer) is gpubase's own time where no program runs beside it. Interleaved with those, libapt's
+# floor: the same installs made by libapt alone (aptfloor.cc), traced and split the same way.
 # Targets (issue 13; reported, never enforced): no-op rerun <= 0.5x the shell script and >= 300x
 # faster than ansible-core, peak RSS <= 16 MB, <= 2 fsync and no child process on a no-op, <= 0.2 ms
 # per no-op step at 256 steps, verify <= 0.5x its shell script, status and plan check <= 3 ms of CPU,
@@ -34,7 +35,7 @@
 set -euo pipefail
 export LC_ALL=C
 
-: "${GPUBASE:?}" "${MEASURE:?}" "${BENCH_CHECKPOINT:?}" "${FAKE_NVML:?}"
+: "${GPUBASE:?}" "${MEASURE:?}" "${BENCH_CHECKPOINT:?}" "${FAKE_NVML:?}" "${APT_FLOOR:?}"
 RUNS=${RUNS:-11}
 ANSIBLE_RUNS=${ANSIBLE_RUNS:-3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -174,6 +175,42 @@ split_one() { # perf|strace: one traced cold run, a line "own% total_ms children
         RESUME_TOTAL[$1]=$S2_TOTAL
         RESUME_KIDS[$1]=$S2_KIDS
 }
+# libapt's floor (aptfloor.cc): the cold plan's four installs (the keyring package from its file, the
+# pinning package, the driver, the toolkit) made by libapt alone, each over its step's sources only
+# and caches built in memory, as gpubase's scoped sessions build them, on the unconverged sandbox
+# with the sources and keys the plan's other steps write taken from a converged copy. What libapt
+# spends outside its children there is a floor that no frontend over it goes below.
+floor_prepare() { # CONVERGED-ROOT: $W/floor-base, and FLOOR_SETS
+        local b=$W/floor-base f n
+        rm -rf "$b"
+        cp -a "$CACHE/cold" "$b"
+        for f in "$1"/etc/apt/sources.list.d/* "$1"/usr/share/keyrings/*; do
+                [ -e "$b/${f#"$1"/}" ] || { mkdir -p "$(dirname "$b/${f#"$1"/}")" && cp -a "$f" "$b/${f#"$1"/}"; }
+        done
+        for f in etc/apt/apt.conf.d etc/apt/preferences.d var/log/apt var/cache/apt/archives/partial \
+                var/lib/dpkg/info var/lib/dpkg/updates var/lib/dpkg/triggers; do mkdir -p "$b/$f"; done
+        local list=$W/floor/etc/apt/sources.list.d cuda ctk
+        cuda=$(grep -lF "$CACHE/repo/cuda/ " "$b"/etc/apt/sources.list.d/* | head -n 1)
+        ctk=$(grep -lF "$CACHE/repo/ctk" "$b"/etc/apt/sources.list.d/* | head -n 1)
+        if [ -z "$cuda" ] || [ -z "$ctk" ]; then
+                echo "bench: the converged root lacks the CUDA or the toolkit source"
+                exit 1
+        fi
+        local pins=nvidia-driver-pinning-595
+        FLOOR_SETS=(/dev/null:cuda-keyring "$list/${cuda##*/}:$pins" "$list/${cuda##*/}:nvidia-open"
+                "$list/${ctk##*/}:$(IFS=,; echo "${CTK_PKGS[*]}")")
+        # gpubase's sizing of libapt's hash table (shim/aptshim_cache.c): a prime about twice the packages
+        n=$(grep -c '^Package: ' "$b/var/lib/dpkg/status")
+        FLOOR_HASH=$(for p in 1021 2039 4093 8191 16381 32749 65521 131071; do [ "$p" -lt $((2 * n + 100)) ] || { echo "$p"; break; }; done)
+}
+floor_one() { # perf|strace: one traced floor run, "own% total_ms children_ms" on $W/splits.floor
+        rm -rf "$W/floor"
+        cp -a "$W/floor-base" "$W/floor"
+        APTFLOOR_HASH=$FLOOR_HASH traced "$1" "$W/floor.trace" "$APT_FLOOR" "$W/floor" "$FLOOR_DEB" "${FLOOR_SETS[@]}" \
+                >"$W/floor.log" 2>&1 || { show "$W/floor.log"; echo "bench: libapt's floor run failed"; exit 1; }
+        awk -f "$HERE/split.awk" "$W/floor.trace" |
+                awk '{ printf "%.1f %.0f %.0f\n", 100 * ($1 - $2) / $1, $1, $2 }' >>"$W/splits.floor"
+}
 median_split() { sort -n "$W/splits.$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 range_split() { sort -n "$W/splits.$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s – %s", lo, hi }'; }
 # the split varies from run to run by a few points (dpkg's own time for these small packages is
@@ -182,12 +219,19 @@ COLD_RUNS=${COLD_RUNS:-5}
 declare -A RESUME_TOTAL RESUME_KIDS
 TRACERS=(strace)
 if perf_ok; then TRACERS=(perf strace); fi
-echo "bench: a cold run (plain, then $COLD_RUNS times under ${TRACERS[*]})"
+echo "bench: a cold run (plain, then $COLD_RUNS times under ${TRACERS[*]}, and libapt's floor under ${TRACERS[0]})"
 COLD_MS=$(cold "$W/cold" "" "")
+mapfile -t CTK_PKGS < <(awk '/- id: ctk$/ { f = 1 } f && /packages:/ { gsub(/.*\[|\].*|[",]/, ""); print; exit }' \
+        "$CACHE/plan-cold.yaml" | tr ' ' '\n' | sed '/^$/d')
+FLOOR_DEB=$(awk '/kind: apt-keyring-deb/ { f = 1 } f && /url: file:\/\// { sub(/.*url: file:\/\//, ""); print; exit }' \
+        "$CACHE/plan-cold.yaml")
+floor_prepare "$W/cold"
 : >"$W/splits.perf"
 : >"$W/splits.strace"
+: >"$W/splits.floor"
 for _ in $(seq "$COLD_RUNS"); do
         for how in "${TRACERS[@]}"; do split_one "$how"; done
+        floor_one "${TRACERS[0]}"
 done
 read -r SPLIT_SELF SPLIT_TOTAL SPLIT_KIDS <<<"$(median_split strace)"
 SPLIT_RANGE=$(range_split strace)
@@ -200,8 +244,6 @@ fi
 # What apt-get does outside its children (libapt's cache, the resolver) is what gpubase's own
 # share is made of too.
 AR=$W/apt-get-root
-mapfile -t CTK_PKGS < <(awk '/- id: ctk$/ { f = 1 } f && /packages:/ { gsub(/.*\[|\].*|[",]/, ""); print; exit }' \
-        "$CACHE/plan-cold.yaml" | tr ' ' '\n' | sed '/^$/d')
 traced "${TRACERS[0]}" "$W/apt-get.trace" apt-get -q -y -o Dir="$AR/" -o Dir::State::status="$AR/var/lib/dpkg/status" -o APT::Sandbox::User=root \
         -o DPkg::Options::=--root="$AR" -o DPkg::Options::=--log="$AR/var/log/dpkg.log" \
         -o DPkg::Options::=--force-script-chrootless -o Acquire::Languages=none -o DPkg::Use-Pty=false \
@@ -267,6 +309,11 @@ report() {
         echo "- A cold run (run, reboot, resume; \`update: never\` on prepared lists): $COLD_MS ms. Traced by $how" \
                 "($COLD_RUNS runs, the median one): $total ms, of which programs gpubase started (dpkg, apt methods," \
                 "maintainer scripts, gpg) ran $kids ms: **gpubase's own share $self%** (range $range%; target ≤ 10%).$also"
+        read -r FSELF FTOTAL FKIDS <<<"$(median_split floor)"
+        echo "- libapt's floor (tests/bench/aptfloor.cc: the same four installs made by libapt alone, each over its" \
+                "step's sources with caches in memory, nothing of gpubase's own; traced by ${TRACERS[0]}, $COLD_RUNS runs," \
+                "the median one): $FTOTAL ms, of which its children ran $FKIDS ms: **its own share $FSELF%**" \
+                "(range $(range_split floor)%). No frontend that makes these installs through libapt, in this order, goes below it."
         awk -v t="$A_TOTAL" -v k="$A_KIDS" -v u="${RESUME_TOTAL[${TRACERS[0]}]}" \
                 -v b="${RESUME_KIDS[${TRACERS[0]}]}" -v n="${#CTK_PKGS[@]}" -v how="${TRACERS[0]}" 'BEGIN {
                 printf "- For reference, apt-get installing the resume'"'"'s %d packages on the same root (traced by %s): %.0f ms, of which its children ran %.0f ms:" \
