@@ -166,12 +166,14 @@ cold() { # DIR perf|strace|"" TRACE-PREFIX -> wall ms of run + resume
         t1=$(date +%s%N)
         echo $(((t1 - t0) / 1000000))
 }
+share_line() { # split.awk's "total_ms children_ms" of one cold run's processes -> "own% total_ms children_ms"
+        awk '{ t += $1; k += $2 } END { printf "%.1f %.0f %.0f\n", 100 * (t - k) / t, t, k }'
+}
 split_one() { # perf|strace: one traced cold run, a line "own% total_ms children_ms" on $W/splits.$1
         cold "$W/cold" "$1" "$W/cold" >/dev/null
         read -r S1_TOTAL S1_KIDS <<<"$(awk -f "$HERE/split.awk" "$W/cold.run")"
         read -r S2_TOTAL S2_KIDS <<<"$(awk -f "$HERE/split.awk" "$W/cold.resume")"
-        awk -v t="$S1_TOTAL" -v u="$S2_TOTAL" -v a="$S1_KIDS" -v b="$S2_KIDS" \
-                'BEGIN { printf "%.1f %.0f %.0f\n", 100 * (t + u - a - b) / (t + u), t + u, a + b }' >>"$W/splits.$1"
+        printf '%s %s\n%s %s\n' "$S1_TOTAL" "$S1_KIDS" "$S2_TOTAL" "$S2_KIDS" | share_line >>"$W/splits.$1"
         RESUME_TOTAL[$1]=$S2_TOTAL
         RESUME_KIDS[$1]=$S2_KIDS
 }
@@ -196,10 +198,16 @@ floor_prepare() { # CONVERGED-ROOT: $W/floor-base, and FLOOR_SETS
                 echo "bench: the converged root lacks the CUDA or the toolkit source"
                 exit 1
         fi
-        local pins=nvidia-driver-pinning-595
-        FLOOR_SETS=(/dev/null:cuda-keyring "$list/${cuda##*/}:$pins" "$list/${cuda##*/}:nvidia-open"
+        # the driver step as gpubase makes it (agent/steps/apt_install.c): the pinning package listed
+        # first, alone, then the others
+        local driver keyring=${FLOOR_DEB##*/}
+        mapfile -t driver < <(step_packages driver)
+        case ${driver[0]} in nvidia-driver-pinning-*) ;; *) echo "bench: the driver step lists no pinning package first"; exit 1 ;; esac
+        FLOOR_SETS=("/dev/null:${keyring%%_*}" "$list/${cuda##*/}:${driver[0]}" "$list/${cuda##*/}:$(IFS=,; echo "${driver[*]:1}")"
                 "$list/${ctk##*/}:$(IFS=,; echo "${CTK_PKGS[*]}")")
-        # gpubase's sizing of libapt's hash table (shim/aptshim_cache.c): a prime about twice the packages
+        # gpubase's sizing of libapt's hash table for a session's caches in memory (shim/aptshim_cache.cc):
+        # the smallest of its primes at least twice the packages held, dpkg's status and the scope's
+        # (a hundred here: the fixture's repositories list a few dozen)
         n=$(grep -c '^Package: ' "$b/var/lib/dpkg/status")
         FLOOR_HASH=$(for p in 1021 2039 4093 8191 16381 32749 65521 131071; do [ "$p" -lt $((2 * n + 100)) ] || { echo "$p"; break; }; done)
 }
@@ -208,8 +216,7 @@ floor_one() { # perf|strace: one traced floor run, "own% total_ms children_ms" o
         cp -a "$W/floor-base" "$W/floor"
         APTFLOOR_HASH=$FLOOR_HASH traced "$1" "$W/floor.trace" "$APT_FLOOR" "$W/floor" "$FLOOR_DEB" "${FLOOR_SETS[@]}" \
                 >"$W/floor.log" 2>&1 || { show "$W/floor.log"; echo "bench: libapt's floor run failed"; exit 1; }
-        awk -f "$HERE/split.awk" "$W/floor.trace" |
-                awk '{ printf "%.1f %.0f %.0f\n", 100 * ($1 - $2) / $1, $1, $2 }' >>"$W/splits.floor"
+        awk -f "$HERE/split.awk" "$W/floor.trace" | share_line >>"$W/splits.floor"
 }
 median_split() { sort -n "$W/splits.$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 range_split() { sort -n "$W/splits.$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s – %s", lo, hi }'; }
@@ -221,8 +228,11 @@ TRACERS=(strace)
 if perf_ok; then TRACERS=(perf strace); fi
 echo "bench: a cold run (plain, then $COLD_RUNS times under ${TRACERS[*]}, and libapt's floor under ${TRACERS[0]})"
 COLD_MS=$(cold "$W/cold" "" "")
-mapfile -t CTK_PKGS < <(awk '/- id: ctk$/ { f = 1 } f && /packages:/ { gsub(/.*\[|\].*|[",]/, ""); print; exit }' \
-        "$CACHE/plan-cold.yaml" | tr ' ' '\n' | sed '/^$/d')
+step_packages() { # ID: the packages of the cold plan's apt-install step ID, one a line
+        awk -v id="$1" '$0 ~ "- id: " id "$" { f = 1 } f && /packages:/ { gsub(/.*\[|\].*|[",]/, ""); print; exit }' \
+                "$CACHE/plan-cold.yaml" | tr ' ' '\n' | sed '/^$/d'
+}
+mapfile -t CTK_PKGS < <(step_packages ctk)
 FLOOR_DEB=$(awk '/kind: apt-keyring-deb/ { f = 1 } f && /url: file:\/\// { sub(/.*url: file:\/\//, ""); print; exit }' \
         "$CACHE/plan-cold.yaml")
 floor_prepare "$W/cold"
